@@ -1,0 +1,166 @@
+"""Plain facts about one file, produced once by the analysis and read by every rule.
+
+Nodes are libcst nodes of the file's module; the engine turns them into positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+# Penalty kinds
+L1 = "l1"
+L2 = "l2"  # squared: sum of w**2
+L2_UNSQUARED = "l2-unsquared"  # ||w||, sqrt of the sum of squares
+
+
+@dataclass(frozen=True)
+class ParamSet:
+    """An iteration over a module's parameters, with what (if anything) filters it."""
+
+    owner: str  # source of the module expression: "model", "self", "self.encoder"
+    origin: str  # "parameters", "named_parameters", "state_dict", "explicit", ...
+    node: cst.CSTNode  # the call that produced it (model.parameters())
+    unfiltered: bool  # True: every parameter (frozen ones maybe dropped), biases and norm gains included
+    filter_text: Optional[str] = None  # the filter's source, when there is one
+    gradless: Optional[str] = None  # why values from this set carry no gradient ("state_dict() values")
+
+    @property
+    def describe(self) -> str:
+        return f"{self.owner}.{self.origin}()" if self.origin != "explicit" else self.owner
+
+
+@dataclass(frozen=True)
+class PenaltyTerm:
+    """One norm-like expression of a parameter: p.abs().sum(), torch.norm(p, 2), (p**2).sum()."""
+
+    node: cst.CSTNode
+    kind: str  # L1, L2, L2_UNSQUARED
+    param_set: Optional[ParamSet]  # None: a parameter named explicitly (self.fc.weight)
+    sqrt_form: bool = False  # sqrt of a sum of squares: NaN gradient at w = 0
+    gradless: Optional[str] = None  # ".item()", ".data", "torch.no_grad()" ...
+    squarable: bool = False  # a plain norm call that the RL102 fix can square in place
+    flat_copy: Optional[cst.CSTNode] = None  # the torch.cat(...) the parameters went through
+
+
+@dataclass(frozen=True)
+class Accumulator:
+    """`reg = torch.tensor(0.)` and friends: where a penalty sum starts."""
+
+    name: str
+    node: cst.CSTNode  # the initial value expression
+    device_less: bool  # a tensor made without device=
+    integer: bool  # an int tensor that `+=` of a float cannot cast into
+    leaf_requires_grad: bool  # requires_grad=True leaf updated in place
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A regularization penalty: terms over parameters summed into one value."""
+
+    node: cst.CSTNode  # where to report: the aggregate expression or the accumulating statement
+    terms: tuple[PenaltyTerm, ...]
+    reaches_loss: bool  # added to something that is backpropagated / returned as a loss
+    named: Optional[str]  # a regularization-sounding name it was bound to or returned from
+    accumulator: Optional[Accumulator] = None
+    coefficient: Optional[float] = None  # the constant it is multiplied by, where known
+    coefficient_node: Optional[cst.CSTNode] = None
+    added_to: Optional[str] = None  # the variable it was added to (loss)
+    scope: str = "<module>"
+    add_node: Optional[cst.CSTNode] = None  # the statement that adds it to the loss
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(t.kind for t in self.terms)
+
+    @property
+    def is_penalty(self) -> bool:
+        return self.reaches_loss or self.named is not None
+
+    @property
+    def param_sets(self) -> tuple[ParamSet, ...]:
+        seen: dict[int, ParamSet] = {}
+        for term in self.terms:
+            if term.param_set is not None:
+                seen.setdefault(id(term.param_set.node), term.param_set)
+        return tuple(seen.values())
+
+
+@dataclass(frozen=True)
+class Number:
+    """A numeric argument: its value where the analysis knows it, else the source it came from."""
+
+    value: Optional[float]
+    text: str
+    node: Optional[cst.CSTNode] = None
+    default_used: bool = False  # the optimizer's default, not written in the code
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+    @property
+    def may_be_positive(self) -> bool:
+        return self.value is None or self.value > 0
+
+
+@dataclass(frozen=True)
+class ParamGroup:
+    node: cst.CSTNode  # the dict, or the params argument when there are no groups
+    params: Optional[ParamSet]  # None when the analysis cannot tell what the group holds
+    weight_decay: Optional[Number]  # the group's own value, None when it sets none
+    keys: tuple[tuple[str, cst.CSTNode], ...] = ()  # every key the dict sets, with its node
+
+
+@dataclass(frozen=True)
+class OptimizerCall:
+    """`torch.optim.X(params, ...)` with what it is given."""
+
+    node: cst.Call
+    qualname: str  # torch.optim.Adam
+    class_name: str  # Adam
+    groups: tuple[ParamGroup, ...]
+    groups_known: bool  # False when params is something the analysis cannot see into
+    weight_decay: Number  # the constructor's value (or its default)
+    weight_decay_node: Optional[cst.CSTNode]  # the argument node, when written
+    keywords: tuple[tuple[str, cst.CSTNode], ...]  # constructor keywords with their value nodes
+    decoupled_flag: Optional[Number] = None  # decoupled_weight_decay=...
+    scope: str = "<module>"
+    func_node: Optional[cst.CSTNode] = None  # the callee expression (optim.Adam)
+
+    def group_decay(self, group: ParamGroup) -> Number:
+        return group.weight_decay if group.weight_decay is not None else self.weight_decay
+
+
+@dataclass(frozen=True)
+class BackwardCall:
+    node: cst.CSTNode
+    scope: str
+    penalties: tuple[int, ...]  # ids (positions in FileFacts.penalties) of penalties in the loss
+
+
+@dataclass(frozen=True)
+class LateAddition:
+    """A penalty added to a loss after backward() was already called on that loss (RL104)."""
+
+    penalty_index: int
+    add_node: cst.CSTNode
+    backward_node: cst.CSTNode
+    loss_name: str
+
+
+@dataclass
+class FileFacts:
+    module: cst.Module
+    penalties: list[Penalty] = field(default_factory=list)
+    optimizers: list[OptimizerCall] = field(default_factory=list)
+    backward_calls: list[BackwardCall] = field(default_factory=list)
+    late_additions: list[LateAddition] = field(default_factory=list)
+    accumulators: list[Accumulator] = field(default_factory=list)
+    constants: dict[str, float] = field(default_factory=dict)
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)

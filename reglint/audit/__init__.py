@@ -1,0 +1,1 @@
+"""The runtime auditor. Nothing in this package imports torch at module import time."""

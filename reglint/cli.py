@@ -1,0 +1,154 @@
+"""The `reglint` command: check, audit, rule, rules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from reglint import __version__
+from reglint.engine.config import ConfigError, ConfigResolver, Overrides, split_codes
+from reglint.engine.discovery import DiscoveryError
+from reglint.model import Finding, Severity
+from reglint.report import FORMATS, Summary, render
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def exit_code(findings: list[Finding], fail_level: Severity, exit_zero: bool) -> int:
+    if exit_zero:
+        return EXIT_OK
+    return EXIT_FINDINGS if any(f.severity >= fail_level for f in findings) else EXIT_OK
+
+
+def _severity(_ctx: click.Context, _param: click.Parameter, value: Optional[str]) -> Optional[Severity]:
+    if value is None:
+        return None
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reglint")
+def main() -> None:
+    """Find regularization mistakes in PyTorch training code."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the default set).")
+@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition.")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--exclude", multiple=True, help="Extra glob patterns of paths to skip.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output-file", "-o", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
+@click.option("--fail-level", callback=_severity, help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--stdin-filename", help="The name to report for source read from '-' (stdin).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Use this pyproject.toml instead of searching for one.")
+@click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
+@click.option("--no-show-source", is_flag=True, help="Text format: omit the code frame under each finding.")
+def check(
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    fmt: str,
+    output_file: Optional[Path],
+    fail_level: Optional[Severity],
+    exit_zero: bool,
+    stdin_filename: Optional[str],
+    config_path: Optional[Path],
+    isolated: bool,
+    no_show_source: bool,
+) -> None:
+    """Lint PATHS (files or directories; '-' reads stdin) without importing or running them."""
+    from reglint.engine.session import check_paths
+
+    if not paths:
+        paths = (Path("."),)
+    try:
+        resolver = ConfigResolver(explicit=config_path, isolated=isolated)
+        overrides = Overrides(
+            select=split_codes(select) if select else None,
+            ignore=split_codes(ignore),
+            extend_select=split_codes(extend_select),
+            exclude=tuple(exclude),
+            fail_level=fail_level,
+        )
+        run = check_paths(list(paths), overrides, resolver, stdin_filename=stdin_filename)
+    except (ConfigError, DiscoveryError) as exc:
+        click.echo(f"reglint: error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    findings = run.findings
+    summary = Summary(files_checked=len(run.results))
+    _emit(fmt, findings, summary, output_file, sources=run.sources, show_frames=not no_show_source)
+    sys.exit(exit_code(findings, run.fail_level, exit_zero))
+
+
+def _emit(fmt: str, findings: list[Finding], summary: Summary, output_file: Optional[Path], **options: object) -> None:
+    if output_file is None:
+        render(fmt, findings, summary, sys.stdout, **options)
+        return
+    with open(output_file, "w", encoding="utf-8") as handle:
+        render(fmt, findings, summary, handle, **options)
+
+
+@main.command("rule")
+@click.argument("code")
+def rule_command(code: str) -> None:
+    """Print the documentation page of a rule (by code or name)."""
+    from reglint.rulepages import find_page
+    from reglint.registry import all_rules
+
+    rules = all_rules()
+    wanted = code.upper()
+    if wanted not in rules:
+        by_name = [c for c, info in rules.items() if info.name == code.lower()]
+        if not by_name:
+            click.echo(f"reglint: error: unknown rule {code!r} (see `reglint rules`)", err=True)
+            sys.exit(EXIT_ERROR)
+        wanted = by_name[0]
+    page = find_page(wanted)
+    if page is None:
+        click.echo(f"reglint: error: no documentation page for {wanted}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(page.read_text(encoding="utf-8"), nl=False)
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_command(fmt: str) -> None:
+    """List every rule code with its name, severity and whether it has a fix."""
+    import json
+
+    from reglint.registry import all_rules
+
+    rules = all_rules()
+    if fmt == "json":
+        data = [
+            {"code": i.code, "name": i.name, "severity": str(i.severity), "origin": i.origin,
+             "fix": i.fix.value if i.fix else None, "default_enabled": i.default_enabled, "summary": i.summary}
+            for i in rules.values()
+        ]
+        click.echo(json.dumps(data, indent=2))
+        return
+    for info in rules.values():
+        fix = f" [fix: {info.fix.value}]" if info.fix else ""
+        scope = {"audit": " (audit only)", "engine": ""}.get(info.origin, "")
+        off = " (off by default)" if not info.default_enabled else ""
+        click.echo(f"{info.code}  {info.name:<30} {str(info.severity):<8} {info.summary}{fix}{scope}{off}")
+
+
+def _register_audit() -> None:
+    from reglint.audit.command import audit
+
+    main.add_command(audit)
+
+
+_register_audit()

@@ -1,0 +1,1 @@
+"""File discovery, configuration, parsing, running checks and suppression."""

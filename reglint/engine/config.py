@@ -1,0 +1,233 @@
+"""`[tool.reglint]` configuration: reading, validating and merging with command-line flags.
+
+Every file is linted with the configuration of the nearest `pyproject.toml` above it that has a
+`[tool.reglint]` table (as ruff does); flags given on the command line override it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+from reglint.model import Severity
+
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".env", "env",
+    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".reglint_cache",
+    "build", "dist", "site-packages", "node_modules", ".eggs", "*.egg-info", ".ipynb_checkpoints",
+)
+
+# Options a rule accepts, with their defaults; the table `[tool.reglint.RL204]` sets them.
+RULE_OPTIONS: dict[str, dict[str, float]] = {
+    "RL204": {"coupled-max": 1e-2, "decoupled-max": 0.3, "penalty-max": 1e-2},
+}
+
+_KNOWN_KEYS = {
+    "select", "ignore", "extend-select", "extend-ignore", "per-file-ignores", "exclude",
+    "extend-exclude", "fail-level",
+}
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; reported with exit code 2."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    fail_level: Severity = Severity.WARNING
+    rule_options: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    root: Optional[Path] = None  # directory of the pyproject.toml the settings came from
+    source: Optional[Path] = None
+
+    def option(self, code: str, key: str) -> float:
+        return float(self.rule_options.get(code, {}).get(key, RULE_OPTIONS[code][key]))
+
+    def is_excluded(self, path: Path) -> bool:
+        patterns = self.exclude + self.extend_exclude
+        parts = path.parts
+        relative = _relative_posix(path, self.root)
+        for pattern in patterns:
+            if any(fnmatch.fnmatch(part, pattern) for part in parts):
+                return True
+            if relative is not None and ("/" in pattern) and fnmatch.fnmatch(relative, pattern.strip("/")):
+                return True
+        return False
+
+    def ignored_for(self, path: Optional[str]) -> tuple[str, ...]:
+        if not path:
+            return ()
+        p = Path(path)
+        relative = _relative_posix(p.resolve(), self.root) or p.as_posix()
+        codes: list[str] = []
+        for pattern, pattern_codes in self.per_file_ignores:
+            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(p.name, pattern):
+                codes.extend(pattern_codes)
+        return tuple(codes)
+
+
+def _relative_posix(path: Path, root: Optional[Path]) -> Optional[str]:
+    if root is None:
+        return None
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def _codes(value: Any, key: str, source: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: [tool.reglint] {key} must be a list of rule codes")
+    return tuple(v.strip().upper() for v in value)
+
+
+def parse_table(table: Mapping[str, Any], source: Path) -> Settings:
+    """Turn a `[tool.reglint]` table into Settings, rejecting what it does not understand."""
+    settings = Settings(root=source.parent, source=source)
+    options: dict[str, dict[str, float]] = {}
+    for key, value in table.items():
+        if key.upper() in RULE_OPTIONS:
+            code = key.upper()
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: [tool.reglint.{key}] must be a table of options")
+            for opt, opt_value in value.items():
+                if opt not in RULE_OPTIONS[code]:
+                    known = ", ".join(RULE_OPTIONS[code])
+                    raise ConfigError(f"{source}: unknown option {opt!r} for {code} (known: {known})")
+                if isinstance(opt_value, bool) or not isinstance(opt_value, (int, float)):
+                    raise ConfigError(f"{source}: {code} option {opt!r} must be a number")
+                options.setdefault(code, {})[opt] = float(opt_value)
+            continue
+        if key not in _KNOWN_KEYS:
+            raise ConfigError(
+                f"{source}: unknown key {key!r} in [tool.reglint] (known: {', '.join(sorted(_KNOWN_KEYS))})"
+            )
+        if key == "select":
+            settings = replace(settings, select=_codes(value, key, source))
+        elif key == "ignore":
+            settings = replace(settings, ignore=_codes(value, key, source))
+        elif key == "extend-ignore":
+            settings = replace(settings, ignore=settings.ignore + _codes(value, key, source))
+        elif key == "extend-select":
+            settings = replace(settings, extend_select=_codes(value, key, source))
+        elif key in ("exclude", "extend-exclude"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{source}: [tool.reglint] {key} must be a list of glob patterns")
+            field_name = key.replace("-", "_")
+            settings = replace(settings, **{field_name: tuple(value)})
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: [tool.reglint] per-file-ignores must be a table of pattern = [codes]")
+            pairs = tuple((pattern, _codes(codes, f"per-file-ignores.{pattern}", source)) for pattern, codes in value.items())
+            settings = replace(settings, per_file_ignores=pairs)
+        elif key == "fail-level":
+            try:
+                settings = replace(settings, fail_level=Severity.parse(str(value)))
+            except ValueError as exc:
+                raise ConfigError(f"{source}: fail-level: {exc}") from None
+    return replace(settings, rule_options=options)
+
+
+def load_pyproject(path: Path) -> Optional[Settings]:
+    """Settings from one pyproject.toml, or None when it has no [tool.reglint] table."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    tool = data.get("tool", {})
+    table = tool.get("reglint") if isinstance(tool, dict) else None
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.reglint] must be a table")
+    return parse_table(table, path)
+
+
+class ConfigResolver:
+    """Finds and caches the settings that apply to each directory."""
+
+    def __init__(self, explicit: Optional[Path] = None, isolated: bool = False) -> None:
+        self._explicit = load_pyproject(explicit) or Settings(root=explicit.parent, source=explicit) if explicit else None
+        self._isolated = isolated
+        self._cache: dict[Path, Settings] = {}
+
+    def for_path(self, path: Path) -> Settings:
+        if self._explicit is not None:
+            return self._explicit
+        if self._isolated:
+            return Settings()
+        directory = path if path.is_dir() else path.parent
+        try:
+            directory = directory.resolve()
+        except OSError:
+            return Settings()
+        return self._for_directory(directory)
+
+    def _for_directory(self, directory: Path) -> Settings:
+        cached = self._cache.get(directory)
+        if cached is not None:
+            return cached
+        candidate = directory / "pyproject.toml"
+        settings: Optional[Settings] = None
+        if candidate.is_file():
+            settings = load_pyproject(candidate)
+        if settings is None:
+            parent = directory.parent
+            settings = Settings() if parent == directory else self._for_directory(parent)
+        self._cache[directory] = settings
+        return settings
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line says; None means 'keep the configuration file's value'."""
+
+    select: Optional[tuple[str, ...]] = None
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    fail_level: Optional[Severity] = None
+
+    def apply(self, settings: Settings) -> Settings:
+        if self.select is not None:
+            settings = replace(settings, select=self.select)
+        if self.ignore:
+            settings = replace(settings, ignore=settings.ignore + self.ignore)
+        if self.extend_select:
+            settings = replace(settings, extend_select=settings.extend_select + self.extend_select)
+        if self.exclude:
+            settings = replace(settings, extend_exclude=settings.extend_exclude + self.exclude)
+        if self.fail_level is not None:
+            settings = replace(settings, fail_level=self.fail_level)
+        return settings
+
+
+def split_codes(values: Iterable[str]) -> tuple[str, ...]:
+    """`--select RL101,RL2 --select RL3` → ('RL101', 'RL2', 'RL3')."""
+    out: list[str] = []
+    for value in values:
+        out.extend(part.strip().upper() for part in value.split(",") if part.strip())
+    return tuple(out)
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

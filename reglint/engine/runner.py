@@ -1,0 +1,184 @@
+"""Lint one source: parse it, analyse it once, run the enabled rules, apply suppressions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from reglint.analysis import analyze_module
+from reglint.checks import STATIC_RULES
+from reglint.checks.base import CheckContext, Report
+from reglint.engine.config import Settings
+from reglint.engine.suppression import Suppressions
+from reglint.model import Applicability, Finding, Fix
+from reglint.registry import PARSE_ERROR, UNUSED_SUPPRESSION
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    source_lines: Optional[list[str]] = None
+    module: Optional[cst.Module] = None
+    reports: list[tuple[Finding, Report]] = field(default_factory=list)
+
+
+def parse_error(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
+    return Finding(
+        code=PARSE_ERROR.code,
+        name=PARSE_ERROR.name,
+        severity=PARSE_ERROR.severity,
+        message=message,
+        path=path,
+        line=line,
+        column=column,
+        end_line=line,
+        end_column=column,
+    )
+
+
+def decode(data: bytes, path: str) -> tuple[Optional[str], Optional[Finding]]:
+    """Decode as Python does (BOM, coding cookie, else UTF-8); a failure is an RL000 finding."""
+    import io
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        return None, parse_error(path, f"cannot decode: {exc.msg}")
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        line = data[: getattr(exc, "start", 0)].count(b"\n") + 1
+        hint = "" if encoding.lower().replace("_", "-") not in ("utf-8", "utf-8-sig") else "; add a `# -*- coding: ... -*-` line if it is another encoding"
+        return None, parse_error(path, f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}{hint}", line)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        return None, parse_error(path, "file contains NUL bytes; it is not Python source")
+    return text, None
+
+
+def parse(text: str, path: str) -> tuple[Optional[cst.Module], Optional[Finding]]:
+    try:
+        return cst.parse_module(text), None
+    except cst.ParserSyntaxError as exc:
+        message = str(exc.message if hasattr(exc, "message") else exc).strip().splitlines()[0]
+        return None, parse_error(path, f"syntax error: {message}", exc.raw_line, exc.raw_column + 1)
+    except RecursionError:
+        return None, parse_error(path, "nesting too deep to parse")
+    except Exception as exc:  # libcst raises a few non-ParserSyntaxError errors on odd input
+        return None, parse_error(path, f"cannot parse: {type(exc).__name__}: {exc}")
+
+
+def lint_text(
+    text: str,
+    path: str,
+    settings: Settings,
+    enabled: frozenset[str],
+) -> FileResult:
+    result = FileResult(path=path, source_lines=text.splitlines())
+    module, error = parse(text, path)
+    if error is not None:
+        if PARSE_ERROR.code in enabled and PARSE_ERROR.code not in settings.ignored_for(path):
+            result.findings.append(error)
+        return result
+    assert module is not None
+    result.module = module
+    facts = analyze_module(module)
+    context = CheckContext(settings=settings, facts=facts)
+    raw: list[tuple[str, Report]] = []
+    for code, rule in STATIC_RULES.items():
+        if code in enabled:
+            for report in rule.check(context):
+                raw.append((code, report))
+    file_ignores = set(settings.ignored_for(path))
+    suppressions = Suppressions(text)
+    if raw:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        seen: set[tuple[str, int, int]] = set()
+        for code, report in raw:
+            finding = _finding(code, report, positions, path)
+            key = (code, finding.line or 0, finding.column or 0)
+            if key in seen or code in file_ignores:
+                continue
+            seen.add(key)
+            lines = tuple({finding.line or 0, finding.end_line or 0})
+            if suppressions.suppresses(code, lines):
+                continue
+            result.findings.append(finding)
+            result.reports.append((finding, report))
+    if UNUSED_SUPPRESSION.code in enabled and UNUSED_SUPPRESSION.code not in file_ignores:
+        result.findings.extend(_unused(suppressions, path, enabled))
+    result.findings.sort(key=lambda f: f.sort_key)
+    return result
+
+
+def _finding(code: str, report: Report, positions: object, path: str) -> Finding:
+    info = STATIC_RULES[code].info
+    span = positions[report.node]  # type: ignore[index]
+    return Finding(
+        code=code,
+        name=info.name,
+        severity=info.severity,
+        message=report.message,
+        path=path,
+        line=span.start.line,
+        column=span.start.column + 1,
+        end_line=span.end.line,
+        end_column=span.end.column + 1,
+        fix=report.fix,
+    )
+
+
+def _unused(suppressions: Suppressions, path: str, enabled: frozenset[str]) -> Iterable[Finding]:
+    for entry, codes in suppressions.unused():
+        # Only codes of rules that ran can be called unused: a disabled rule never had a chance.
+        codes = tuple(c for c in codes if c in enabled or c not in STATIC_RULES)
+        if not codes:
+            continue
+        yield Finding(
+            code=UNUSED_SUPPRESSION.code,
+            name=UNUSED_SUPPRESSION.name,
+            severity=UNUSED_SUPPRESSION.severity,
+            message=f"suppression of {', '.join(codes)} matches no finding on this line",
+            path=path,
+            line=entry.line,
+            column=entry.column + 1,
+            end_line=entry.line,
+            end_column=entry.column + 1,
+            fix=None,
+        )
+
+
+def lint_file(path: Path, settings: Settings, enabled: frozenset[str], display: Optional[str] = None) -> FileResult:
+    shown = display or str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        result = FileResult(path=shown)
+        result.findings.append(parse_error(shown, f"cannot read: {exc.strerror or exc}"))
+        return result
+    return lint_bytes(data, shown, settings, enabled)
+
+
+def lint_bytes(data: bytes, path: str, settings: Settings, enabled: frozenset[str]) -> FileResult:
+    if path.endswith(".ipynb"):
+        from reglint.engine.notebook import lint_notebook
+
+        return lint_notebook(data, path, settings, enabled)
+    text, error = decode(data, path)
+    if error is not None:
+        result = FileResult(path=path)
+        if PARSE_ERROR.code in enabled:
+            result.findings.append(error)
+        return result
+    assert text is not None
+    return lint_text(text, path, settings, enabled)
+
+
+__all__ = ["FileResult", "lint_bytes", "lint_file", "lint_text", "Applicability", "Fix"]

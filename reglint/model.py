@@ -1,0 +1,107 @@
+"""The data every part of reglint speaks: severities, rule metadata, findings and fixes.
+
+`check` and `audit` both produce `Finding` objects; the report formats only ever see these.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            choices = ", ".join(s.name.lower() for s in cls)
+            raise ValueError(f"unknown severity {text!r} (choose from {choices})") from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class Applicability(str, enum.Enum):
+    """How safe a fix is: `--fix` applies SAFE ones, `--unsafe-fixes` adds UNSAFE ones."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a rule is, independent of how it is checked."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    origin: str = "static"  # "static", "audit" or "engine"
+    fix: Optional[Applicability] = None
+    default_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A replacement of the finding's source span (line/column to end_line/end_column)."""
+
+    applicability: Applicability
+    description: str
+    replacement: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "applicability": self.applicability.value,
+            "description": self.description,
+            "replacement": self.replacement,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: Optional[str] = None
+    line: Optional[int] = None
+    column: Optional[int] = None
+    end_line: Optional[int] = None
+    end_column: Optional[int] = None
+    fix: Optional[Fix] = None
+    param: Optional[str] = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    cell: Optional[int] = None
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.path or "", self.cell or 0, self.line or 0, self.column or 0, self.code, self.param or "")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "name": self.name,
+            "severity": str(self.severity),
+            "message": self.message,
+        }
+        if self.param is not None or self.path is None:
+            out["param"] = self.param
+        if self.path is not None:
+            out.update(
+                path=self.path,
+                line=self.line,
+                column=self.column,
+                end_line=self.end_line,
+                end_column=self.end_column,
+                fix=self.fix.to_json() if self.fix else None,
+            )
+            if self.cell is not None:
+                out["cell"] = self.cell
+        out.update(self.data)
+        return out
