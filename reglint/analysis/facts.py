@@ -53,8 +53,10 @@ class Accumulator:
     node: cst.CSTNode  # the initial value expression
     device_less: bool  # a tensor made without device=
     integer: bool  # an int tensor that `+=` of a float cannot cast into
-    leaf_requires_grad: bool  # requires_grad=True leaf updated in place
+    leaf_requires_grad: bool  # made with requires_grad=True
     text: str = ""
+    zero_dim: bool = True  # torch.tensor(0.) is 0-dim; torch.zeros(1) and torch.Tensor([0]) are not
+    in_place: bool = False  # updated with `+=` (not `acc = acc + term`)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,96 @@
+"""Import aliases and qualified names, resolved from the module's own import statements.
+
+No libcst scope metadata is computed: reading the imports ourselves costs one shallow walk and is
+all the rules need (`import torch.optim as optim`, `from torch.optim import Adam as Opt`,
+`from torch import optim`, `import torch as th`).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+
+def dotted(node: cst.BaseExpression) -> Optional[str]:
+    """`a.b.c` as text, or None for anything that is not a plain dotted name."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr.value}" if base is not None else None
+    return None
+
+
+def _module_name(node: cst.BaseExpression) -> str:
+    return dotted(node) or ""
+
+
+class ImportMap(cst.CSTVisitor):
+    """Maps each local name bound by an import to the qualified name it stands for."""
+
+    def __init__(self) -> None:
+        self.aliases: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, module: cst.Module) -> "ImportMap":
+        collector = cls()
+        module.visit(collector)
+        return collector
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = _module_name(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.aliases[alias.asname.name.value] = full
+            else:
+                top = full.split(".")[0]
+                self.aliases.setdefault(top, top)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None:
+            return
+        base = _module_name(node.module)
+        if isinstance(node.names, cst.ImportStar):
+            # `from torch.optim import *`: the optimizer names become bare names.
+            self.aliases.setdefault(f"*{base}", base)
+            return
+        for alias in node.names:
+            name = _module_name(alias.name)
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.aliases[local] = f"{base}.{name}"
+
+    # Do not descend into expressions: imports are statements.
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> Optional[bool]:
+        return any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in node.body)
+
+    def star_modules(self) -> list[str]:
+        return [v for k, v in self.aliases.items() if k.startswith("*")]
+
+    def qualify(self, node: cst.BaseExpression) -> Optional[str]:
+        """The qualified name of a dotted expression, via the import aliases; None if not imported."""
+        text = dotted(node)
+        if text is None:
+            return None
+        head, _, rest = text.partition(".")
+        target = self.aliases.get(head)
+        if target is None:
+            # `torch` used without an import (a notebook cell, a pasted snippet) is still torch.
+            if head != "torch":
+                return None
+            target = "torch"
+        return f"{target}.{rest}" if rest else target
+
+    def qualify_call_target(self, node: cst.BaseExpression, known: frozenset[str]) -> Optional[str]:
+        """Like `qualify`, but a bare name may also come from a star import of a module in `known`."""
+        name = self.qualify(node)
+        if name is not None:
+            return name
+        if isinstance(node, cst.Name):
+            for module in self.star_modules():
+                candidate = f"{module}.{node.value}"
+                if candidate in known:
+                    return candidate
+        return None

@@ -1,0 +1,102 @@
+"""Recognizing penalty terms: which expressions of a parameter are an L1, L2 or unsquared norm.
+
+    p.abs().sum(), torch.sum(torch.abs(p)), torch.norm(p, 1)              -> L1
+    p.pow(2).sum(), (p ** 2).sum(), torch.square(p).sum(), torch.norm(p)**2 -> L2 (squared)
+    torch.norm(p), p.norm(2), torch.linalg.norm(p), vector_norm(p)        -> unsquared L2
+    p.pow(2).sum().sqrt(), torch.sqrt((p ** 2).sum())                      -> unsquared L2, NaN at 0
+
+A norm over a dimension (`dim=`) is a group norm, not a penalty on the whole tensor: left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Optional, Sequence, Union
+
+import libcst as cst
+
+from reglint.analysis.facts import L1, L2, L2_UNSQUARED, PenaltyTerm
+from reglint.analysis.values import UNKNOWN, Elementwise, Flat, Num, Param, Str, Terms, Value
+
+if TYPE_CHECKING:
+    from reglint.analysis.interpreter import FileAnalyzer, Frame
+
+
+def _origin(base: Value) -> tuple[Optional[object], Optional[str], Optional[cst.CSTNode]]:
+    if isinstance(base, Param):
+        return base.pset, base.gradless, None
+    if isinstance(base, Flat):
+        return base.pset, base.gradless, base.node
+    return None, None, None
+
+
+def _term(node: cst.CSTNode, kind: str, base: Value, frame: "Frame", **extra: object) -> Terms:
+    pset, gradless, flat = _origin(base)
+    if gradless is None and frame.no_grad:
+        gradless = "torch.no_grad()"
+    term = PenaltyTerm(node=node, kind=kind, param_set=pset, gradless=gradless, flat_copy=flat, **extra)  # type: ignore[arg-type]
+    return Terms((term,))
+
+
+def reduce(elementwise: Elementwise, node: cst.CSTNode, frame: "Frame", analyzer: "FileAnalyzer") -> Value:
+    """`.sum()` / `.mean()` of |w| or w²."""
+    if not isinstance(elementwise.base, (Param, Flat)):
+        return UNKNOWN
+    return _term(node, L1 if elementwise.op == "abs" else L2, elementwise.base, frame)
+
+
+def norm_term(
+    node: cst.Call,
+    base: Union[Param, Flat],
+    args: Sequence[cst.Arg],
+    frame: "Frame",
+    analyzer: "FileAnalyzer",
+    tensor_first: bool,
+) -> Value:
+    """torch.norm(p, ...), p.norm(...), torch.linalg.norm / vector_norm: `args` follow the tensor."""
+    order: Optional[Value] = None
+    for index, arg in enumerate(args):
+        if arg.keyword is None and not arg.star:
+            if index == 0:
+                order = analyzer.ev(arg.value, frame)
+            elif not _is_none(arg.value):
+                return UNKNOWN  # positional dim
+        elif arg.keyword is not None:
+            key = arg.keyword.value
+            if key in ("p", "ord"):
+                order = analyzer.ev(arg.value, frame)
+            elif key == "dim" and not _is_none(arg.value):
+                return UNKNOWN
+        else:
+            return UNKNOWN
+    if order is None or (isinstance(order, Num) and order.value == 2 and order.text != "None") or (isinstance(order, Str) and order.value == "fro"):
+        return _term(node, L2_UNSQUARED, base, frame, squarable=True)
+    if isinstance(order, Num) and order.text == "None":
+        return _term(node, L2_UNSQUARED, base, frame, squarable=True)
+    if isinstance(order, Num) and order.value == 1:
+        return _term(node, L1, base, frame)
+    return UNKNOWN
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def square(value: Value, node: cst.CSTNode) -> Optional[Value]:
+    """`x ** 2`, `x.pow(2)`, `torch.square(x)`."""
+    if isinstance(value, (Param, Flat)):
+        return Elementwise(value, "sq")
+    if isinstance(value, Terms) and value.terms and all(t.kind == L2_UNSQUARED for t in value.terms):
+        return Terms(tuple(replace(t, kind=L2, node=node, sqrt_form=False, squarable=False) for t in value.terms), value.per_element)
+    return None
+
+
+def sqrt(value: Value, node: cst.CSTNode) -> Optional[Value]:
+    """`sqrt` of a sum of squares is the unsquared norm, with a NaN gradient at w = 0."""
+    if isinstance(value, Terms) and value.terms and all(t.kind == L2 for t in value.terms):
+        return Terms(tuple(replace(t, kind=L2_UNSQUARED, node=node, sqrt_form=True) for t in value.terms), value.per_element)
+    return None
+
+
+def gradless(value: Terms, reason: str) -> Terms:
+    return Terms(tuple(replace(t, gradless=t.gradless or reason) for t in value.terms), value.per_element)

@@ -1,0 +1,152 @@
+"""Abstract values the interpreter computes for expressions.
+
+Each value says just enough about a runtime object for the rules: which parameters an iterable
+yields and how they were filtered, whether an expression is a norm-like penalty term, whether a
+loss contains a penalty, what a number is. Anything else is UNKNOWN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Optional
+
+import libcst as cst
+
+from reglint.analysis.facts import Accumulator, ParamSet, PenaltyTerm
+
+
+class Value:
+    """Base of all abstract values."""
+
+
+@dataclass(frozen=True)
+class Unknown(Value):
+    pass
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass(frozen=True)
+class Num(Value):
+    value: Optional[float]  # None: a number the analysis cannot know (args.wd)
+    text: str
+    node: Optional[cst.CSTNode] = None
+
+
+@dataclass(frozen=True)
+class Str(Value):
+    value: str
+
+
+@dataclass(frozen=True)
+class Module(Value):
+    """Something that has parameters (an nn.Module), named by its source text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ParamIter(Value):
+    """An iterable over parameters. `kind`: params, pairs (name, param), names, dict (name -> param)."""
+
+    pset: ParamSet
+    kind: str = "params"
+
+    def filtered(self, text: str) -> "ParamIter":
+        return ParamIter(replace(self.pset, unfiltered=False, filter_text=text), self.kind)
+
+
+@dataclass(frozen=True)
+class Param(Value):
+    """One parameter tensor: an element of a ParamSet, or named explicitly (pset None)."""
+
+    pset: Optional[ParamSet]
+    text: str = "p"
+    gradless: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ParamName(Value):
+    """The name string that named_parameters() pairs with a parameter."""
+
+    pset: ParamSet
+
+
+@dataclass(frozen=True)
+class Flat(Value):
+    """torch.cat of flattened parameters: one long copy of the parameter set."""
+
+    pset: ParamSet
+    node: cst.CSTNode
+    gradless: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Elementwise(Value):
+    """|w| or w² of a parameter, before it is summed."""
+
+    base: Value  # Param or Flat
+    op: str  # "abs" or "sq"
+
+
+@dataclass(frozen=True)
+class Terms(Value):
+    """A penalty expression not yet bound to a penalty: one or more norm-like terms."""
+
+    terms: tuple[PenaltyTerm, ...]
+    per_element: bool = False  # a generator/list yielding one term per parameter
+
+
+@dataclass(frozen=True)
+class PenaltyRef(Value):
+    """A bound penalty (see Interpreter.records)."""
+
+    pid: int
+
+
+@dataclass(frozen=True)
+class Mixed(Value):
+    """A value (usually a loss) that contains the penalties `pids` plus other things."""
+
+    pids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class ListVal(Value):
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class DictVal(Value):
+    node: cst.CSTNode
+    entries: tuple[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode], ...]  # key, value, key node, value node
+
+    def get(self, key: str) -> Optional[tuple[Value, cst.CSTNode]]:
+        for k, value, _, value_node in self.entries:
+            if k == key:
+                return value, value_node
+        return None
+
+
+@dataclass(frozen=True)
+class TupleVal(Value):
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class AccumulatorStart(Value):
+    accumulator: Accumulator
+
+
+@dataclass(frozen=True)
+class OptimizerRef(Value):
+    key: int
+
+
+def penalty_ids(value: Value) -> frozenset[int]:
+    if isinstance(value, PenaltyRef):
+        return frozenset({value.pid})
+    if isinstance(value, Mixed):
+        return value.pids
+    return frozenset()

@@ -1,0 +1,54 @@
+"""RL202 decay-on-bias-and-norm: the optimizer decays every parameter, biases and norm gains too.
+
+`AdamW(model.parameters(), weight_decay=0.05)` (and AdamW with its default 1e-2) shrinks biases and
+LayerNorm/BatchNorm gains toward 0 every step. The common practice (timm, HF Trainer, nanoGPT) is
+two param groups: weight_decay for the weight matrices, 0 for every parameter with ndim < 2.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.checks.optimizer_facts import decay_text, decaying_groups, explicitly_zero_group
+from reglint.model import RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL202",
+    name="decay-on-bias-and-norm",
+    severity=Severity.WARNING,
+    summary="The optimizer applies weight_decay to all parameters, biases and norm gains included.",
+)
+
+VALID = (
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n",
+    """
+decay = [p for p in model.parameters() if p.ndim >= 2]
+no_decay = [p for p in model.parameters() if p.ndim < 2]
+opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}])
+""",
+)
+
+INVALID = (
+    "opt = torch.optim.AdamW(model.parameters(), lr=3e-4)  # expect: RL202\n",
+    """
+params = filter(lambda p: p.requires_grad, model.parameters())
+opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=5e-4)  # expect: RL202
+""",
+)
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    for optimizer in ctx.facts.optimizers:
+        if explicitly_zero_group(optimizer):
+            continue
+        for group, decay in decaying_groups(optimizer):
+            if group.params is None or not group.params.unfiltered:
+                continue
+            yield Report(
+                group.node,
+                f"{optimizer.class_name} applies {decay_text(decay)} to every parameter of "
+                f"`{group.params.describe}`, biases and norm gains included: use two param groups, "
+                f"weight_decay 0 for parameters with ndim < 2",
+            )

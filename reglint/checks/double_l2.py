@@ -1,0 +1,61 @@
+"""RL203 double-l2: the optimizer already decays, and an explicit L2 penalty is added as well.
+
+With SGD, weight_decay=λ plus a penalty λ'/2·Σw² in the loss shrinks each weight by (λ + λ')·lr
+per step: twice the intended regularization when both were meant as "the" weight decay. With an
+adaptive optimizer the two terms do not even act alike (see RL201, RL206).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from reglint.analysis.facts import L2, L2_UNSQUARED
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.checks.optimizer_facts import decay_text, decaying_groups
+from reglint.model import RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL203",
+    name="double-l2",
+    severity=Severity.WARNING,
+    summary="Optimizer weight_decay and an explicit L2 penalty both regularize the same parameters.",
+)
+
+VALID = (
+    """
+opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0)
+loss = criterion(out, y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)
+""",
+    """
+opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4)
+loss = criterion(out, y) + 1e-5 * sum(p.abs().sum() for p in model.parameters() if p.ndim > 1)
+""",
+)
+
+INVALID = (
+    """
+opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4)
+l2 = sum((p ** 2).sum() for p in model.parameters() if p.ndim > 1)
+loss = criterion(out, y) + 1e-4 * l2  # expect: RL203
+""",
+)
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    decaying = [(o, decaying_groups(o)) for o in ctx.facts.optimizers]
+    decaying = [(o, groups) for o, groups in decaying if groups]
+    if not decaying:
+        return
+    optimizer, groups = decaying[0]
+    for penalty in ctx.facts.penalties:
+        if not penalty.reaches_loss or not (penalty.kinds & {L2, L2_UNSQUARED}):
+            continue
+        if all(t.gradless for t in penalty.terms):
+            continue  # RL103's business: this penalty does nothing at all
+        node = penalty.add_node or penalty.node
+        yield Report(
+            node,
+            f"an explicit L2 penalty is added to the loss while {optimizer.class_name} already applies "
+            f"{decay_text(groups[0][1])}: the weights are regularized twice; keep one of the two",
+        )

@@ -1,0 +1,73 @@
+"""RL101 penalty-includes-bias: an explicit L1/L2 penalty sums over every parameter.
+
+`sum(p.pow(2).sum() for p in model.parameters())` penalizes biases and the gains of LayerNorm /
+BatchNorm too. Those have few values, do not overfit, and a norm gain pulled toward 0 switches its
+feature off; the penalty meant for weight matrices should skip every 1-D parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from reglint.analysis.facts import L1, L2, L2_UNSQUARED
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.model import RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL101",
+    name="penalty-includes-bias",
+    severity=Severity.WARNING,
+    summary="An L1/L2 penalty sums over every parameter, biases and norm gains included.",
+)
+
+VALID = (
+    """
+l2 = sum(p.pow(2).sum() for p in model.parameters() if p.ndim >= 2)
+loss = loss + 1e-4 * l2
+""",
+    """
+reg = 0.
+for name, param in model.named_parameters():
+    if "bias" not in name:
+        reg = reg + param.abs().sum()
+loss = loss + lam * reg
+""",
+    """
+weights = [model.fc1.weight, model.fc2.weight]
+loss = loss + 1e-4 * sum((w ** 2).sum() for w in weights)
+""",
+)
+
+INVALID = (
+    """
+l2 = sum(p.pow(2).sum() for p in model.parameters())  # expect: RL101
+loss = loss + 1e-4 * l2
+""",
+    """
+reg = 0.
+for name, param in model.named_parameters():
+    if param.requires_grad:
+        reg = reg + param.abs().sum()  # expect: RL101
+loss = loss + lam * reg
+""",
+)
+
+_KIND_NAMES = {L1: "L1", L2: "L2", L2_UNSQUARED: "norm"}
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    for penalty in ctx.facts.penalties:
+        if not penalty.is_penalty:
+            continue
+        for term in penalty.terms:
+            pset = term.param_set
+            if pset is None or not pset.unfiltered or pset.origin == "explicit":
+                continue
+            kind = _KIND_NAMES.get(term.kind, "")
+            name_filter = '"bias" not in name' if pset.origin in ("named_parameters", "state_dict") else "p.ndim >= 2"
+            yield Report(
+                term.node,
+                f"{kind} penalty over every parameter of `{pset.describe}`: biases and norm gains are "
+                f"penalized too; keep only weight matrices (`if {name_filter}`)",
+            )
