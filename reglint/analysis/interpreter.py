@@ -152,6 +152,7 @@ class FileAnalyzer:
     def run(self) -> FileFacts:
         self._collect_definitions(self.module.body, self.module_frame)
         self.exec_block(self.module.body, self.module_frame)
+        self.flush_late(self.module_frame)
         for function, frame_name, class_name in self._all_functions():
             self.call_function(function, [], {}, frame_name, class_name, standalone=True)
         constants = {k: v.value for k, v in self.module_frame.env.items() if isinstance(v, Num) and v.value is not None}

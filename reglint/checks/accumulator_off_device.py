@@ -1,0 +1,86 @@
+"""RL105 accumulator-off-device: the penalty sums into a tensor that breaks on a GPU.
+
+`reg = torch.tensor(0.)` lives on the CPU: `reg += term` with a CUDA term raises "Expected all
+tensors to be on the same device" (so does `torch.zeros(1) + term` even without +=). An int
+accumulator (`torch.tensor(0)`) cannot hold `+=` of a float ("result type Float can't be cast to
+the desired output type Long"), and a `requires_grad=True` leaf cannot be updated in place. A plain
+Python `0.` has none of these problems: the first `+=` turns it into a tensor on the right device.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.model import Applicability, Fix, RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL105",
+    name="accumulator-off-device",
+    severity=Severity.ERROR,
+    summary="The penalty accumulates into a device-less, int, or requires-grad leaf tensor: it fails on a GPU or at the first +=.",
+    fix=Applicability.SAFE,
+)
+
+VALID = (
+    """
+reg = 0.
+for p in model.parameters():
+    if p.ndim > 1:
+        reg += p.pow(2).sum()
+loss = loss + 1e-4 * reg
+""",
+    """
+reg = torch.tensor(0., device=device)
+for p in model.parameters():
+    if p.ndim > 1:
+        reg += p.pow(2).sum()
+loss = loss + 1e-4 * reg
+""",
+)
+
+INVALID = (
+    """
+reg = torch.tensor(0.)  # expect: RL105
+for p in model.parameters():
+    if p.ndim > 1:
+        reg += p.pow(2).sum()
+loss = loss + 1e-4 * reg
+""",
+    """
+reg = torch.zeros(1)  # expect: RL105
+for name, p in model.named_parameters():
+    if "weight" in name:
+        reg = reg + p.abs().sum()
+loss = loss + 1e-5 * reg
+""",
+)
+
+
+def _problem(accumulator) -> str | None:  # type: ignore[no-untyped-def]
+    if accumulator.leaf_requires_grad and accumulator.in_place:
+        return "is a leaf that requires grad: `+=` on it raises (a leaf Variable that requires grad is used in an in-place operation)"
+    if accumulator.integer and accumulator.in_place:
+        return "is an int tensor: `+=` of a float penalty raises (Float can't be cast to Long)"
+    if accumulator.device_less and (accumulator.in_place or not accumulator.zero_dim):
+        how = "`+=`" if accumulator.in_place else "adding to it"
+        return f"is made on the CPU: {how} a CUDA term raises a device error once the model is on a GPU"
+    return None
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    seen: set[int] = set()
+    for penalty in ctx.facts.penalties:
+        accumulator = penalty.accumulator
+        if accumulator is None or not penalty.is_penalty or id(accumulator.node) in seen:
+            continue
+        problem = _problem(accumulator)
+        if problem is None:
+            continue
+        seen.add(id(accumulator.node))
+        yield Report(
+            accumulator.node,
+            f"the penalty accumulator `{accumulator.text}` {problem}; start from `0.` instead",
+            fix=Fix(Applicability.SAFE, "start the accumulator from a Python float", "0."),
+        )

@@ -1,0 +1,75 @@
+"""RL205 ignored-weight-decay: decay that silently does nothing, or cannot work at all.
+
+torch.optim keeps unknown param-group keys without complaint, so `{"params": ..., "wd": 0.0}` or a
+misspelled `"weigth_decay"` leaves the group at the constructor's decay. `weight_decay` given to
+LBFGS, SparseAdam or Rprop, and `decoupled_weight_decay` given to AdamW, are not arguments of those
+constructors (a TypeError at start-up; in a param group, silently ignored).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import libcst as cst
+
+from reglint.analysis.optimizers import SPECS, intended_key
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.model import Applicability, Fix, RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL205",
+    name="ignored-weight-decay",
+    severity=Severity.ERROR,
+    summary="A weight-decay setting the optimizer ignores or rejects (unknown group key, unsupported argument).",
+    fix=Applicability.SAFE,
+)
+
+VALID = (
+    """
+groups = [{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0, "lr_scale": 0.5}]
+opt = torch.optim.AdamW(groups, lr=1e-3)
+""",
+)
+
+INVALID = (
+    """
+groups = [{"params": decay, "wd": 0.05}, {"params": no_decay, "weight_decay": 0.0}]  # expect: RL205
+opt = torch.optim.AdamW(groups, lr=1e-3)
+""",
+    "opt = torch.optim.LBFGS(model.parameters(), lr=1, weight_decay=1e-4)  # expect: RL205\n",
+    "opt = torch.optim.AdamW(model.parameters(), lr=1e-3, decoupled_weight_decay=True)  # expect: RL205\n",
+)
+
+
+def _quoted(node: cst.CSTNode, key: str) -> str:
+    if isinstance(node, cst.SimpleString):
+        quote = node.prefix + node.quote
+        return f"{quote}{key}{node.quote}"
+    return repr(key)
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    for optimizer in ctx.facts.optimizers:
+        spec = SPECS[optimizer.class_name]
+        for keyword, node in optimizer.keywords:
+            if keyword in ("weight_decay", "decoupled_weight_decay") and keyword not in spec.accepts:
+                yield Report(
+                    node,
+                    f"{optimizer.class_name} has no `{keyword}` argument: constructing it raises a TypeError"
+                    + (" (AdamW is always decoupled)" if keyword == "decoupled_weight_decay" else ""),
+                )
+        for group in optimizer.groups:
+            for key, key_node in group.keys:
+                if key == "weight_decay" and "weight_decay" not in spec.accepts:
+                    yield Report(key_node, f"{optimizer.class_name} has no weight decay: this group's \"weight_decay\" is ignored")
+                    continue
+                intended = intended_key(key, spec)
+                if intended is None:
+                    continue
+                yield Report(
+                    key_node,
+                    f"param-group key {key!r} is not an option of {optimizer.class_name}: torch.optim keeps it "
+                    f"silently and ignores it; did you mean {intended!r}?",
+                    fix=Fix(Applicability.SAFE, f"rename the key to {intended!r}", _quoted(key_node, intended)),
+                )

@@ -1,0 +1,69 @@
+"""RL204 implausible-coefficient: a regularization strength far outside what anyone trains with.
+
+Coupled weight decay (SGD, Adam, RMSprop, ...) is almost always 1e-5..5e-4, AdamW's decoupled
+decay 0.01..0.1, an explicit penalty over all weights ~1e-5..1e-3. A value past the thresholds
+(options `coupled-max`, `decoupled-max`, `penalty-max` in `[tool.reglint.RL204]`) usually means a
+misplaced decimal, or a value tuned for AdamW given to Adam.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.model import RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL204",
+    name="implausible-coefficient",
+    severity=Severity.WARNING,
+    summary="A weight_decay or penalty coefficient far larger than anyone trains with.",
+)
+
+VALID = (
+    "opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)\n",
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=5e-4)\n",
+)
+
+INVALID = (
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.1)  # expect: RL204\n",
+    "opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=1.0)  # expect: RL204\n",
+    """
+l2 = sum(p.pow(2).sum() for p in model.parameters())
+loss = loss + 0.5 * l2  # expect: RL204
+""",
+)
+
+DECOUPLED = frozenset({"AdamW", "Adafactor"})
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    settings = ctx.settings
+    for optimizer in ctx.facts.optimizers:
+        decoupled_flag = optimizer.decoupled_flag is not None and optimizer.decoupled_flag.value not in (None, 0)
+        decoupled = optimizer.class_name in DECOUPLED or decoupled_flag
+        limit = settings.option("RL204", "decoupled-max" if decoupled else "coupled-max")
+        values = [(optimizer.weight_decay_node, optimizer.weight_decay)]
+        values += [(g.weight_decay.node, g.weight_decay) for g in optimizer.groups if g.weight_decay is not None]
+        for node, number in values:
+            if node is None or number.value is None or number.value <= limit:
+                continue
+            kind = "decoupled" if decoupled else "coupled"
+            yield Report(
+                node,
+                f"{optimizer.class_name} weight_decay={number.value:g} is far above what {kind} decay is trained "
+                f"with (> {limit:g}): weights shrink by {'lr·λ' if decoupled else 'a gradient of λ·w'} each step; "
+                f"check the value",
+            )
+    limit = settings.option("RL204", "penalty-max")
+    for penalty in ctx.facts.penalties:
+        if not penalty.is_penalty or penalty.coefficient is None or penalty.coefficient_node is None:
+            continue
+        if penalty.coefficient <= limit or not any(p.unfiltered for p in penalty.param_sets):
+            continue
+        yield Report(
+            penalty.coefficient_node,
+            f"penalty coefficient {penalty.coefficient:g} on a sum over all parameters is far above the usual "
+            f"1e-5..1e-3 (> {limit:g}): it will dominate the data loss; check the value",
+        )

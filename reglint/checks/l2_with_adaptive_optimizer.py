@@ -1,0 +1,54 @@
+"""RL206 l2-with-adaptive-optimizer: an explicit L2 penalty trained with Adam, AdamW, RMSprop...
+
+The penalty's gradient λ·w joins the data gradient and is divided per weight by the adaptive
+denominator √v̂, just like Adam's coupled weight_decay (RL201): weights with large gradients are
+barely regularized. It is not weight decay; AdamW's decoupled weight_decay usually is what is meant.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from reglint.analysis.facts import L2, L2_UNSQUARED
+from reglint.analysis.optimizers import ADAPTIVE
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.model import RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL206",
+    name="l2-with-adaptive-optimizer",
+    severity=Severity.INFO,
+    summary="An explicit L2 penalty with an adaptive optimizer is rescaled per weight: it is not weight decay.",
+)
+
+VALID = (
+    """
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+loss = criterion(out, y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)
+""",
+)
+
+INVALID = (
+    """
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+loss = criterion(out, y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)  # expect: RL206
+""",
+)
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    adaptive = [o for o in ctx.facts.optimizers if o.class_name in ADAPTIVE]
+    if not adaptive:
+        return
+    name = adaptive[0].class_name
+    for penalty in ctx.facts.penalties:
+        if not penalty.reaches_loss or not (penalty.kinds & {L2, L2_UNSQUARED}):
+            continue
+        if all(t.gradless for t in penalty.terms):
+            continue
+        yield Report(
+            penalty.add_node or penalty.node,
+            f"explicit L2 penalty trained with {name}: its gradient λ·w is divided per weight by the adaptive "
+            f"denominator, so it is not weight decay; for decay use AdamW's weight_decay instead",
+        )

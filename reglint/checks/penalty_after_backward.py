@@ -1,0 +1,48 @@
+"""RL104 penalty-after-backward: the penalty joins the loss after backward() already ran.
+
+Gradients are computed when `loss.backward()` runs; a term added to `loss` afterwards (with no
+later backward() of it) changes the printed loss and no parameter update.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.model import RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL104",
+    name="penalty-after-backward",
+    severity=Severity.ERROR,
+    summary="The penalty is added to the loss after backward() was called on it: it has no effect on training.",
+)
+
+VALID = (
+    """
+loss = criterion(model(x), y)
+loss = loss + 1e-4 * sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)
+loss.backward()
+optimizer.step()
+""",
+)
+
+INVALID = (
+    """
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    loss = loss + 1e-4 * sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)  # expect: RL104
+    optimizer.step()
+""",
+)
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    for late in ctx.facts.late_additions:
+        yield Report(
+            late.add_node,
+            f"the penalty is added to `{late.loss_name}` after `{ctx.facts.code(late.backward_node)}` already "
+            f"computed the gradients, and no later backward() uses it: it does not affect training; add it before backward()",
+        )

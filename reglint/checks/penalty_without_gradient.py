@@ -1,0 +1,62 @@
+"""RL103 penalty-without-gradient: the penalty is computed from values autograd cannot see.
+
+`.item()`, `.data`, `.detach()`, `.numpy()`, `float(...)`, `state_dict()` values and anything
+computed under `torch.no_grad()` / `torch.inference_mode()` are cut from the graph: ∂penalty/∂w = 0,
+so adding the penalty to the loss changes the logged number and no gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.model import RuleInfo, Severity
+
+INFO = RuleInfo(
+    code="RL103",
+    name="penalty-without-gradient",
+    severity=Severity.ERROR,
+    summary="The penalty is built from values with no gradient (.item(), .data, .detach(), no_grad): it regularizes nothing.",
+)
+
+VALID = (
+    """
+l2 = sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)
+loss = loss + 1e-4 * l2
+print(l2.item())
+""",
+)
+
+INVALID = (
+    """
+l2 = 0.
+for p in model.parameters():
+    if p.ndim > 1:
+        l2 += p.pow(2).sum().item()  # expect: RL103
+loss = loss + 1e-4 * l2
+""",
+    """
+reg = sum(p.data.abs().sum() for p in model.parameters() if p.ndim > 1)  # expect: RL103
+loss = loss + 1e-5 * reg
+""",
+    """
+with torch.no_grad():
+    reg = sum((p ** 2).sum() for p in model.parameters() if p.ndim > 1)  # expect: RL103
+loss = criterion(out, y) + 1e-4 * reg
+""",
+)
+
+
+@static_rule(INFO, valid=VALID, invalid=INVALID)
+def check(ctx: CheckContext) -> Iterator[Report]:
+    for penalty in ctx.facts.penalties:
+        if not penalty.is_penalty:
+            continue
+        for term in penalty.terms:
+            if term.gradless is None:
+                continue
+            yield Report(
+                term.node,
+                f"this penalty term goes through {term.gradless}, which carries no gradient: "
+                f"added to the loss it changes nothing; compute it from the parameters themselves",
+            )
