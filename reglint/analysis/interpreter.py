@@ -109,7 +109,7 @@ class Frame:
     parent: Optional["Frame"]
     class_name: Optional[str] = None
     functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
-    returns: list[Value] = field(default_factory=list)
+    returns: list[tuple[Value, cst.CSTNode]] = field(default_factory=list)
     no_grad: int = 0
     depth: int = 0
     backward_on: dict[str, cst.CSTNode] = field(default_factory=dict)  # loss name -> its backward() call
@@ -328,8 +328,10 @@ class FileAnalyzer:
             self.ev(small.value, frame)
         elif isinstance(small, cst.Return):
             if small.value is not None:
-                value = self.bind_terms(self.ev(small.value, frame), small.value, frame)
-                frame.returns.append(value)
+                value = self.ev(small.value, frame)
+                if not (isinstance(value, Terms) and frame.depth < len(self._inline_stack)):
+                    value = self.bind_terms(value, small.value, frame)
+                frame.returns.append((value, small))
 
     def assign(self, target: cst.BaseExpression, value: Value, statement: cst.CSTNode, frame: Frame) -> None:
         name = dotted(target)
@@ -1016,7 +1018,12 @@ class FileAnalyzer:
         if len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
             return UNKNOWN
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
-        return self.call_function(function, positional, keywords, name, class_name, standalone=False)
+        value = self.call_function(function, positional, keywords, name, class_name, standalone=False)
+        if isinstance(value, Terms):
+            # A helper that computes a term of its argument: report at the call, where the
+            # parameters are chosen, not inside the generic helper.
+            return Terms(tuple(replace(t, node=call) for t in value.terms), value.per_element)
+        return value
 
     def call_function(
         self,
@@ -1057,12 +1064,12 @@ class FileAnalyzer:
             self.flush_late(frame)
         finally:
             self._inline_stack.pop()
-        returned = [r for r in frame.returns if not isinstance(r, Unknown)]
+        returned = [r for r, _ in frame.returns if not isinstance(r, Unknown)]
         function_name = function.name.value
-        for value in returned:
+        for value, statement in frame.returns:
             self.mark_named(value, function_name)
             if LOSS_FUNCTION.search(function_name):
-                self.mark_loss(value, function_name)
+                self.mark_loss(value, function_name, statement if isinstance(value, Mixed) else None)
         if not returned:
             return UNKNOWN
         if len(returned) == 1 or all(r == returned[0] for r in returned):

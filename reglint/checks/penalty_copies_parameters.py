@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Iterator
 
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import RuleInfo, Severity
+from reglint.model import Applicability, RuleInfo, Severity
 
 INFO = RuleInfo(
     code="RL106",
     name="penalty-copies-parameters",
     severity=Severity.WARNING,
     summary="The penalty is computed over torch.cat of all parameters: a full copy of the model every step.",
+    fix=Applicability.SAFE,
 )
 
 VALID = (
