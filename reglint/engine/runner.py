@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -49,6 +50,14 @@ def decode(data: bytes, path: str) -> tuple[Optional[str], Optional[Finding]]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
+        if "invalid or missing encoding" in str(exc.msg):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                line = data[: bad.start].count(b"\n") + 1
+                return None, parse_error(
+                    path, f"not valid UTF-8 (byte 0x{data[bad.start]:02x}) and no `# -*- coding: ... -*-` line names another encoding", line
+                )
         return None, parse_error(path, f"cannot decode: {exc.msg}")
     try:
         text = data.decode(encoding)
@@ -67,8 +76,9 @@ def parse(text: str, path: str) -> tuple[Optional[cst.Module], Optional[Finding]
     try:
         return cst.parse_module(text), None
     except cst.ParserSyntaxError as exc:
-        message = str(exc.message if hasattr(exc, "message") else exc).strip().splitlines()[0]
-        return None, parse_error(path, f"syntax error: {message}", exc.raw_line, exc.raw_column + 1)
+        message = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else "invalid syntax"
+        message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", message)
+        return None, parse_error(path, f"syntax error: {message}", exc.editor_line, exc.editor_column)
     except RecursionError:
         return None, parse_error(path, "nesting too deep to parse")
     except Exception as exc:  # libcst raises a few non-ParserSyntaxError errors on odd input
