@@ -741,8 +741,9 @@ class FileAnalyzer:
         if method in ("parameters", "named_parameters", "state_dict") and not isinstance(base, (ParamIter, Param, Num, Str)):
             owner = dotted(node.func.value) if isinstance(node.func, cst.Attribute) else None  # type: ignore[union-attr]
             owner = owner or self.module.code_for_node(node.func.value)  # type: ignore[union-attr]
-            pset = ParamSet(owner=owner, origin=method, node=node, unfiltered=True,
-                            gradless="state_dict() values" if method == "state_dict" else None)
+            keep_vars = any(a.keyword is not None and a.keyword.value == "keep_vars" and _is_true(a.value) for a in node.args)
+            gradless = "state_dict() values" if method == "state_dict" and not keep_vars else None
+            pset = ParamSet(owner=owner, origin=method, node=node, unfiltered=True, gradless=gradless)
             kind = {"parameters": "params", "named_parameters": "pairs", "state_dict": "dict"}[method]
             return ParamIter(pset, kind)
         if method in ("modules", "children", "named_modules", "named_children"):
@@ -824,6 +825,9 @@ class FileAnalyzer:
     def ev_term_method(self, node: cst.Call, base: Value, method: str, args: list[cst.Arg], frame: Frame) -> Optional[Value]:
         if method in ("sum", "mean") and isinstance(base, Elementwise) and not args:
             return T.reduce(base, node, frame, self)
+        if method == "sum" and isinstance(base, Terms) and base.per_element and not args:
+            # torch.stack([term(p) for p in params]).sum()
+            return self.bind_terms(Terms(base.terms), node, frame)
         if isinstance(base, Elementwise) and method in ("sum", "mean"):
             return UNKNOWN  # a reduction over a dim is not a norm of the whole tensor
         if method == "sqrt":
@@ -1256,6 +1260,10 @@ def _number(value: Value, node: cst.CSTNode, text: Optional[str] = None) -> Numb
 
 def _numeric_name(name: str) -> bool:
     return bool(re.search(r"(decay|wd|lr|lam|lambda|alpha|beta|coef|reg|eps|scale)", name, re.IGNORECASE))
+
+
+def _is_true(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
 
 
 def _is_static(function: cst.FunctionDef) -> bool:

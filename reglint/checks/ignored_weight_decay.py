@@ -3,7 +3,8 @@
 torch.optim keeps unknown param-group keys without complaint, so `{"params": ..., "wd": 0.0}` or a
 misspelled `"weigth_decay"` leaves the group at the constructor's decay. `weight_decay` given to
 LBFGS, SparseAdam or Rprop, and `decoupled_weight_decay` given to AdamW, are not arguments of those
-constructors (a TypeError at start-up; in a param group, silently ignored).
+constructors: a TypeError at start-up. A "weight_decay" key in a param group of an optimizer
+without decay is kept and ignored.
 """
 
 from __future__ import annotations

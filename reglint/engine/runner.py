@@ -72,10 +72,29 @@ def decode(data: bytes, path: str) -> tuple[Optional[str], Optional[Finding]]:
     return text, None
 
 
+def _python_syntax_error(text: str, path: str) -> Optional[Finding]:
+    """CPython's own message and position, which users know better than libcst's."""
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return parse_error(path, f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1)
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
 def parse(text: str, path: str) -> tuple[Optional[cst.Module], Optional[Finding]]:
     try:
         return cst.parse_module(text), None
     except cst.ParserSyntaxError as exc:
+        python_error = _python_syntax_error(text, path)
+        if python_error is not None:
+            return None, python_error
         message = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else "invalid syntax"
         message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", message)
         return None, parse_error(path, f"syntax error: {message}", exc.editor_line, exc.editor_column)
@@ -184,7 +203,7 @@ def lint_bytes(data: bytes, path: str, settings: Settings, enabled: frozenset[st
     text, error = decode(data, path)
     if error is not None:
         result = FileResult(path=path)
-        if PARSE_ERROR.code in enabled:
+        if PARSE_ERROR.code in enabled and PARSE_ERROR.code not in settings.ignored_for(path):
             result.findings.append(error)
         return result
     assert text is not None
