@@ -36,6 +36,8 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: Optional[str]
 @click.version_option(__version__, prog_name="reglint")
 def main() -> None:
     """Find regularization mistakes in PyTorch training code."""
+    # libcst's tree walks recurse once per nesting level; deep but valid code needs headroom.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
 
 
 @main.command()
@@ -88,6 +90,12 @@ def check(
     findings = run.findings
     summary = Summary(files_checked=len(run.results))
     _emit(fmt, findings, summary, output_file, sources=run.sources, show_frames=not no_show_source)
+    internal = [r for r in run.results if getattr(r, "internal_error", None)]
+    for result in internal:
+        click.echo(f"reglint: internal error on {result.path}: {result.internal_error}", err=True)
+    if internal:
+        click.echo("reglint: please report this with the file that caused it", err=True)
+        sys.exit(EXIT_ERROR)
     sys.exit(exit_code(findings, run.fail_level, exit_zero))
 
 

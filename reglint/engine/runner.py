@@ -26,6 +26,7 @@ class FileResult:
     source_lines: Optional[list[str]] = None
     module: Optional[cst.Module] = None
     reports: list[tuple[Finding, Report]] = field(default_factory=list)
+    internal_error: Optional[str] = None  # a bug in reglint met on this file: reported, exit code 2
 
 
 def parse_error(path: str, message: str, line: int = 1, column: int = 1) -> Finding:
@@ -118,17 +119,24 @@ def lint_text(
         return result
     assert module is not None
     result.module = module
-    facts = analyze_module(module)
-    context = CheckContext(settings=settings, facts=facts)
-    raw: list[tuple[str, Report]] = []
-    for code, rule in STATIC_RULES.items():
-        if code in enabled:
-            for report in rule.check(context):
-                raw.append((code, report))
+    try:
+        raw = _run_rules(module, settings, enabled)
+    except RecursionError:
+        result.internal_error = "code nested too deeply to analyse"
+        return result
+    except Exception as exc:  # a bug in reglint must not stop the other files
+        import traceback
+
+        result.internal_error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+        return result
     file_ignores = set(settings.ignored_for(path))
     suppressions = Suppressions(text)
     if raw:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        try:
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        except RecursionError:
+            result.internal_error = "code nested too deeply to locate findings"
+            return result
         seen: set[tuple[str, int, int]] = set()
         for code, report in raw:
             finding = _finding(code, report, positions, path)
@@ -145,6 +153,16 @@ def lint_text(
         result.findings.extend(_unused(suppressions, path, enabled))
     result.findings.sort(key=lambda f: f.sort_key)
     return result
+
+
+def _run_rules(module: cst.Module, settings: Settings, enabled: frozenset[str]) -> list[tuple[str, Report]]:
+    facts = analyze_module(module)
+    context = CheckContext(settings=settings, facts=facts)
+    raw: list[tuple[str, Report]] = []
+    for code, rule in STATIC_RULES.items():
+        if code in enabled:
+            raw.extend((code, report) for report in rule.check(context))
+    return raw
 
 
 def _finding(code: str, report: Report, positions: object, path: str) -> Finding:
