@@ -39,8 +39,13 @@ def _is_bool(node: cst.BaseExpression, value: bool) -> bool:
     return isinstance(node, cst.Name) and node.value == ("True" if value else "False")
 
 
+_KEEP_ALL_METHODS = frozenset({"is_floating_point"})
+
+
 def _keep_all_atom(test: cst.BaseExpression, names: set[str], positive: bool) -> bool:
     """`p.requires_grad` and friends: true for every trainable parameter."""
+    if isinstance(test, cst.Call) and not test.args and isinstance(test.func, cst.Attribute):
+        return positive and test.func.attr.value in _KEEP_ALL_METHODS
     if isinstance(test, cst.Attribute) and test.attr.value in _KEEP_ALL_ATTRIBUTES:
         return positive and isinstance(test.value, cst.Name) and test.value.value in names
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:

@@ -201,6 +201,8 @@ class FileAnalyzer:
         if isinstance(value, Terms):
             pid = self.record(anchor, frame.name)
             self.records[pid].add_terms(value.terms)
+            if value.coefficient is not None:
+                self._set_coefficient(pid, value.coefficient, anchor)
             return PenaltyRef(pid)
         return value
 
@@ -534,8 +536,8 @@ class FileAnalyzer:
         if isinstance(base, Flat) and attr == "data":
             return replace(base, gradless=".data")
         if attr in ("weight", "bias") or attr.endswith("_weight"):
-            if text is not None and not isinstance(base, (Num, Str, Terms, PenaltyRef, Mixed)):
-                return Param(None, text)
+            if not isinstance(base, (Num, Str, Terms, PenaltyRef, Mixed, ParamIter, Flat, Elementwise, DictVal, ListVal, TupleVal)):
+                return Param(None, text or self.module.code_for_node(node))
         return UNKNOWN
 
     def ev_subscript(self, node: cst.Subscript, frame: Frame) -> Value:
@@ -636,6 +638,8 @@ class FileAnalyzer:
     def scale(self, left: Value, right: Value, node: cst.CSTNode, frame: Frame) -> Value:
         """`coefficient * penalty` keeps the penalty and remembers the coefficient."""
         for factor, other in ((left, right), (right, left)):
+            if isinstance(other, Terms) and isinstance(factor, Num) and other.coefficient is None:
+                return replace(other, coefficient=factor)
             if isinstance(other, (Terms, Elementwise)) and isinstance(factor, (Num, Unknown)):
                 return other
             if isinstance(other, PenaltyRef) and isinstance(factor, (Num, Unknown)):
@@ -1061,6 +1065,8 @@ class FileAnalyzer:
             if isinstance(value, Unknown) and _numeric_name(param.name.value):
                 value = Num(None, param.name.value, param)
             frame.env[param.name.value] = value
+        if any(_decorator_name(d, self.imports) in NO_GRAD_CONTEXTS for d in function.decorators):
+            frame.no_grad += 1
         self._inline_stack.append(id(function))
         try:
             self._collect_local_functions(function, frame)
@@ -1260,6 +1266,13 @@ def _number(value: Value, node: cst.CSTNode, text: Optional[str] = None) -> Numb
 
 def _numeric_name(name: str) -> bool:
     return bool(re.search(r"(decay|wd|lr|lam|lambda|alpha|beta|coef|reg|eps|scale)", name, re.IGNORECASE))
+
+
+def _decorator_name(decorator: cst.Decorator, imports: ImportMap) -> Optional[str]:
+    target = decorator.decorator
+    if isinstance(target, cst.Call):
+        target = target.func
+    return imports.qualify(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
 
 
 def _is_true(node: cst.BaseExpression) -> bool:

@@ -96,6 +96,7 @@ class Terms(Value):
 
     terms: tuple[PenaltyTerm, ...]
     per_element: bool = False  # a generator/list yielding one term per parameter
+    coefficient: Optional["Num"] = None  # `lam * term`: the constant the terms are scaled by
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,13 @@ l2 = sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)
 loss = loss + 1e-4 * l2
 print(l2.item())
 """,
+    """
+@torch.no_grad()
+def weight_l2(model):
+    return sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)
+
+wandb.log({"weight_l2": weight_l2(model)})
+""",
 )
 
 INVALID = (
@@ -50,8 +57,8 @@ loss = criterion(out, y) + 1e-4 * reg
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
     for penalty in ctx.facts.penalties:
-        if not penalty.is_penalty:
-            continue
+        if not penalty.reaches_loss:
+            continue  # a gradient-free norm that is only logged is fine
         for term in penalty.terms:
             if term.gradless is None:
                 continue
