@@ -146,10 +146,12 @@ class FileAnalyzer:
         self.classes: dict[str, cst.ClassDef] = {}
         self._inline_stack: list[int] = []
         self.module_frame = Frame("<module>", {}, None)
+        self.argparse_defaults: dict[str, Optional[float]] = {}
 
     # ------------------------------------------------------------------ driver
 
     def run(self) -> FileFacts:
+        self.argparse_defaults = _argparse_defaults(self.module)
         self._collect_definitions(self.module.body, self.module_frame)
         self.exec_block(self.module.body, self.module_frame)
         self.flush_late(self.module_frame)
@@ -527,6 +529,11 @@ class FileAnalyzer:
                 return found
         base = self.ev(node.value, frame)
         attr = node.attr.value
+        if isinstance(base, Unknown) and isinstance(node.value, cst.Name) and attr in self.argparse_defaults:
+            # `args.wd` where the file declares `add_argument("--wd", default=...)`.
+            # Still a value the user may override on the command line: unknown, but say the default.
+            default = self.argparse_defaults[attr]
+            return Num(None, f"{text} (default {default:g})" if default is not None else (text or attr), node)
         if isinstance(base, Param):
             if attr == "data":
                 return replace(base, gradless=".data")
@@ -989,6 +996,13 @@ class FileAnalyzer:
         pids = tuple(sorted(penalty_ids(loss)))
         if id(node) not in self.backwards:
             self.backwards[id(node)] = BackwardCall(node=node, scope=frame.name, penalties=pids)
+        while (
+            isinstance(loss_node, cst.Call)
+            and isinstance(loss_node.func, cst.Attribute)
+            and loss_node.func.attr.value == "scale"
+            and len(loss_node.args) == 1
+        ):
+            loss_node = loss_node.args[0].value  # scaler.scale(loss).backward()
         name = dotted(loss_node)
         if name is not None:
             frame.backward_on[name] = node
@@ -1156,7 +1170,9 @@ class FileAnalyzer:
 
     def number(self, node: cst.BaseExpression, frame: Frame) -> Number:
         value = self.ev(node, frame)
-        return _number(value, node, self.module.code_for_node(node))
+        code = self.module.code_for_node(node)
+        richer = isinstance(value, Num) and value.text.startswith(code)
+        return _number(value, node, value.text if richer else code)  # type: ignore[union-attr]
 
     def param_groups(self, node: Optional[cst.BaseExpression], frame: Frame) -> tuple[tuple[ParamGroup, ...], bool]:
         if node is None:
@@ -1266,6 +1282,41 @@ def _number(value: Value, node: cst.CSTNode, text: Optional[str] = None) -> Numb
 
 def _numeric_name(name: str) -> bool:
     return bool(re.search(r"(decay|wd|lr|lam|lambda|alpha|beta|coef|reg|eps|scale)", name, re.IGNORECASE))
+
+
+def _argparse_defaults(module: cst.Module) -> dict[str, Optional[float]]:
+    """dest -> numeric default of every `add_argument("--name", default=<number>)` in the file."""
+    found: dict[str, Optional[float]] = {}
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "add_argument"):
+                return
+            keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+            names = [a.value.evaluated_value for a in node.args if a.keyword is None and isinstance(a.value, cst.SimpleString)]
+            dest_node = keywords.get("dest")
+            if isinstance(dest_node, cst.SimpleString):
+                dest = dest_node.evaluated_value
+            else:
+                longs = [n for n in names if isinstance(n, str) and n.startswith("--")]
+                chosen = longs[0] if longs else (names[0] if names else None)
+                dest = chosen.lstrip("-").replace("-", "_") if isinstance(chosen, str) else None
+            if not isinstance(dest, str) or not dest:
+                return
+            default = keywords.get("default")
+            value: Optional[float] = None
+            if isinstance(default, (cst.Integer, cst.Float)):
+                value = float(default.value.replace("_", ""))
+            elif isinstance(default, cst.UnaryOperation) and isinstance(default.expression, (cst.Integer, cst.Float)):
+                value = -float(default.expression.value.replace("_", ""))
+            elif default is None and "action" not in keywords:
+                value = None  # no default: None unless given, which torch.optim rejects
+            else:
+                return
+            found[dest] = value if dest not in found or found[dest] == value else None
+
+    module.visit(Visitor())
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def _decorator_name(decorator: cst.Decorator, imports: ImportMap) -> Optional[str]:
