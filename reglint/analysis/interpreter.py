@@ -892,6 +892,10 @@ class FileAnalyzer:
             if isinstance(first, (Param, Flat)):
                 return T.norm_term(node, first, node.args[1:], frame, self, tensor_first=True)
             return UNKNOWN
+        if name in ("nn.utils.parameters_to_vector", "nn.utils.convert_parameters.parameters_to_vector") and args:
+            if isinstance(first, ParamIter) and first.kind == "params":
+                return Flat(first.pset, node, first.pset.gradless)
+            return UNKNOWN
         if name in ("cat", "concat", "concatenate", "hstack") and args:
             if isinstance(first, ParamIter) and first.kind == "params":
                 return Flat(first.pset, node, first.pset.gradless)
