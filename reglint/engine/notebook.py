@@ -1,0 +1,328 @@
+"""Lint Jupyter notebooks (`.ipynb`): the code cells, as one module, with findings mapped back.
+
+How a notebook is read:
+
+- Cells are numbered 1-based among *all* cells of the notebook (markdown and raw cells count), so
+  "cell 4" is the fourth cell a reader sees from the top, and `cells[3]` in the JSON.
+- The code cells are joined, in order, into one virtual module and analysed together, because
+  training notebooks spread one setup over several cells (the model in cell 1, the optimizer in
+  cell 3, the loop in cell 5). Each finding is mapped back to its cell and to the line and column
+  within that cell (`Finding.cell`, `Finding.line`, `Finding.column`).
+- IPython syntax is not Python. A cell that parses as Python is linted exactly as written. One
+  that does not has its IPython lines replaced by `pass` at the same indentation (so line numbers
+  and blocks stay intact): line magics (`%matplotlib inline`, `x = %time f()`), shell lines
+  (`!pip install torch`, `files = !ls`) and help lines (`?torch.norm`, `model??`). Cell magics
+  (`%%bash`, `%%writefile`, ...) skip the whole cell, except those whose body is Python run in
+  the notebook (`%%time`, `%%timeit`, `%%capture`), whose body is linted.
+- A code cell that still does not parse gives one RL000 finding at that cell; the other cells are
+  linted without it. Invalid notebook JSON gives one RL000 finding for the file.
+- Notebooks whose kernel language is not Python are skipped.
+
+Each finding also carries `data["file_line"]` / `data["file_end_line"]`: where the reported
+source line sits in the `.ipynb` file itself, for tools that annotate files by line (GitHub
+annotations, SARIF). They are left out when the file's layout does not allow a sure answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Optional
+
+import libcst as cst
+
+from reglint.engine.config import Settings
+from reglint.engine.runner import FileResult, lint_text, parse, parse_error
+from reglint.model import Finding
+from reglint.registry import PARSE_ERROR
+
+# Cell magics whose body is Python executed in the notebook's namespace.
+PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture"})
+
+_HELP = re.compile(r"^\s*(\?{1,2}\s*[\w.]+|[\w.]+(\(\))?\s*\?{1,2})\s*$")
+_MAGIC_ASSIGN = re.compile(r"^\s*[\w.]+(\s*,\s*[\w.]+)*\s*=\s*[%!]")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One notebook cell: `index` is 1-based among all cells; `source` is its text."""
+
+    index: int
+    kind: str
+    source: str
+
+
+@dataclass
+class NotebookResult(FileResult):
+    """A FileResult for a notebook, with what is needed to map the virtual module back to cells.
+
+    The base fields `module` and `reports` stay empty so that code written for `.py` files (which
+    rewrites `path` from `module`) never writes Python over the notebook's JSON; the virtual module
+    and its reports are kept here instead.
+    """
+
+    cells: list[Cell] = field(default_factory=list)
+    virtual_source: str = ""
+    # line_map[i] is (cell index, line within that cell) of line i + 1 of the virtual module.
+    line_map: list[tuple[int, int]] = field(default_factory=list)
+    virtual_module: Optional[cst.Module] = None
+
+
+class NotebookError(ValueError):
+    """The file is not a notebook reglint can read; the message says why."""
+
+
+def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset[str]) -> NotebookResult:
+    """Lint the code cells of the notebook `data` (the bytes of `path`)."""
+    result = NotebookResult(path=path)
+    report_parse_errors = PARSE_ERROR.code in enabled and PARSE_ERROR.code not in settings.ignored_for(path)
+    try:
+        text = data.decode("utf-8-sig")
+        document = json.loads(text)
+        cells = read_cells(document)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        if report_parse_errors:
+            result.findings.append(parse_error(path, "notebook is not valid UTF-8", line))
+        return result
+    except json.JSONDecodeError as exc:
+        if report_parse_errors:
+            result.findings.append(parse_error(path, f"notebook is not valid JSON: {exc.msg}", exc.lineno, exc.colno))
+        return result
+    except NotebookError as exc:
+        if report_parse_errors:
+            result.findings.append(parse_error(path, f"not a Jupyter notebook: {exc}"))
+        return result
+    result.cells = cells
+    if not is_python(document):
+        return result
+
+    sources: dict[int, list[str]] = {}
+    for cell in cells:
+        if cell.kind != "code":
+            continue
+        lines, error = python_lines(cell, path)
+        if error is not None:
+            if report_parse_errors:
+                result.findings.append(replace(error, cell=cell.index))
+            continue
+        if lines:
+            sources[cell.index] = lines
+
+    virtual: list[str] = []
+    for index, lines in sources.items():
+        for number, line in enumerate(lines, start=1):
+            virtual.append(line)
+            result.line_map.append((index, number))
+    result.virtual_source = "".join(line + "\n" for line in virtual)
+    if virtual:
+        linted = lint_text(result.virtual_source, path, settings, enabled)
+        if any(f.code == PARSE_ERROR.code for f in linted.findings):
+            # Cannot happen when every cell parses alone; lint cell by cell rather than report
+            # an error in a module the user never wrote.
+            result.findings.extend(_lint_cells_separately(sources, path, settings, enabled))
+        else:
+            result.virtual_module = linted.module
+            result.findings.extend(_to_cell(f, result.line_map) for f in linted.findings)
+
+    positions = file_positions(text, document)
+    result.findings = [_with_file_lines(f, positions) for f in result.findings]
+    result.findings.sort(key=lambda f: f.sort_key)
+    return result
+
+
+def read_cells(document: Any) -> list[Cell]:
+    """The cells of a parsed notebook (nbformat 4, or nbformat 3's worksheets)."""
+    if not isinstance(document, dict):
+        raise NotebookError("the top level is not a JSON object")
+    raw_cells: list[Any]
+    if isinstance(document.get("cells"), list):
+        raw_cells = document["cells"]
+    elif isinstance(document.get("worksheets"), list):
+        raw_cells = [c for w in document["worksheets"] if isinstance(w, dict) for c in w.get("cells") or []]
+    else:
+        raise NotebookError("it has no list of cells")
+    cells = []
+    for number, raw in enumerate(raw_cells, start=1):
+        if not isinstance(raw, dict):
+            cells.append(Cell(number, "unknown", ""))
+            continue
+        kind = raw.get("cell_type")
+        key = "input" if "source" not in raw and "input" in raw else "source"
+        cells.append(Cell(number, kind if isinstance(kind, str) else "unknown", _text(raw.get(key))))
+    return cells
+
+
+def _text(source: Any) -> str:
+    """A cell's `source`: a list of strings (each usually ending in a newline) or one string."""
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list):
+        return "".join(part for part in source if isinstance(part, str))
+    return ""
+
+
+def is_python(document: dict[str, Any]) -> bool:
+    """False only when the notebook says its kernel runs another language."""
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return True
+    for key, field_name in (("kernelspec", "language"), ("language_info", "name")):
+        section = metadata.get(key)
+        if isinstance(section, dict) and isinstance(section.get(field_name), str):
+            return section[field_name].strip().lower() in ("python", "python3", "python2", "ipython")
+    return True
+
+
+def python_lines(cell: Cell, path: str) -> tuple[list[str], Optional[Finding]]:
+    """The cell's lines as Python (IPython syntax replaced), or a parse error at the cell."""
+    lines = cell.source.splitlines()
+    if not any(line.strip() for line in lines):
+        return [], None
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    head = lines[first].strip()
+    if head.startswith("%%"):
+        name = head[2:].split(None, 1)[0] if len(head) > 2 else ""
+        if name not in PYTHON_CELL_MAGICS:
+            return [], None
+        lines = lines[:first] + [""] + lines[first + 1 :]
+    candidate = "\n".join(lines) + "\n"
+    module, error = parse(candidate, path)
+    if module is not None:
+        return lines, None
+    cleaned = strip_ipython(lines)
+    module, _ = parse("\n".join(cleaned) + "\n", path)
+    if module is not None:
+        return cleaned, None
+    return [], error
+
+
+def strip_ipython(lines: list[str]) -> list[str]:
+    """Replace line magics, shell and help lines with `pass` at the same indentation."""
+    out: list[str] = []
+    continued = False
+    for line in lines:
+        stripped = line.lstrip()
+        magic = continued or (
+            stripped.startswith(("%", "!", "?")) or bool(_HELP.match(line)) or bool(_MAGIC_ASSIGN.match(line))
+        )
+        if magic:
+            indent = line[: len(line) - len(stripped)]
+            out.append(indent + "pass" if not continued else "")
+            continued = line.rstrip().endswith("\\")
+        else:
+            out.append(line)
+            continued = False
+    return out
+
+
+def _to_cell(finding: Finding, line_map: list[tuple[int, int]]) -> Finding:
+    """Move a finding from virtual-module coordinates to (cell, line within the cell)."""
+    if finding.line is None or not (1 <= finding.line <= len(line_map)):
+        return finding
+    cell, line = line_map[finding.line - 1]
+    end_line, end_column = finding.end_line, finding.end_column
+    if end_line is not None and 1 <= end_line <= len(line_map):
+        end_cell, end_line = line_map[end_line - 1]
+        if end_cell != cell:  # a span cannot really cross cells; keep it on the start line
+            end_line, end_column = line, finding.column
+    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column)
+
+
+def _lint_cells_separately(
+    sources: dict[int, list[str]], path: str, settings: Settings, enabled: frozenset[str]
+) -> list[Finding]:
+    findings = []
+    for index, lines in sources.items():
+        linted = lint_text("".join(line + "\n" for line in lines), path, settings, enabled)
+        findings.extend(replace(f, cell=index) for f in linted.findings)
+    return findings
+
+
+# --- where a cell's source lines sit in the .ipynb file -------------------------------------
+
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
+
+
+def file_positions(text: str, document: Any) -> dict[tuple[int, int], int]:
+    """Map (cell index, line within cell) to the 1-based line of the `.ipynb` file holding it.
+
+    Only filled in where it is certain: a `source` given as a list of strings, one string per
+    source line, each on its own file line (the layout Jupyter writes), or as one string (then
+    every source line sits on that string's file line). Empty when the file has another shape.
+    """
+    try:
+        strings = _source_string_lines(text)
+    except (ValueError, IndexError):
+        return {}
+    cells = document.get("cells") if isinstance(document, dict) else None
+    if not isinstance(cells, list):
+        return {}
+    out: dict[tuple[int, int], int] = {}
+    for number, raw in enumerate(cells, start=1):
+        source = raw.get("source") if isinstance(raw, dict) else None
+        lines_of = strings.get(number - 1)
+        if lines_of is None:
+            continue
+        if isinstance(source, str):
+            for line in range(1, source.count("\n") + 2):
+                out[(number, line)] = lines_of[0]
+        elif isinstance(source, list) and len(lines_of) == len(source):
+            if not all(isinstance(part, str) for part in source):
+                continue
+            # A source line lives on the file line of the string in which it starts.
+            line, at_line_start = 1, True
+            for part, file_line in zip(source, lines_of):
+                for char in part:
+                    if at_line_start:
+                        out[(number, line)] = file_line
+                        at_line_start = False
+                    if char == "\n":
+                        line, at_line_start = line + 1, True
+    return out
+
+
+def _source_string_lines(text: str) -> dict[int, list[int]]:
+    """For each top-level cell (0-based), the file lines of the strings in its `source`."""
+    found: dict[int, list[int]] = {}
+    stack: list[Any] = []  # containers: ["obj", key] or ["arr", index]
+    line = 1
+    position = 0
+    expect_key = False
+    for match in _TOKEN.finditer(text):
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        token = match.group()
+        if token in "{[":
+            stack.append(["obj", None] if token == "{" else ["arr", 0])
+            expect_key = token == "{"
+        elif token in "}]":
+            stack.pop()
+            expect_key = False
+        elif token == ":":
+            expect_key = False
+        elif token == ",":
+            if stack and stack[-1][0] == "arr":
+                stack[-1][1] += 1
+            expect_key = bool(stack) and stack[-1][0] == "obj"
+        elif expect_key:
+            stack[-1][1] = json.loads(token)
+        elif token.startswith('"'):
+            path = [entry[1] for entry in stack]
+            if len(path) >= 3 and path[0] == "cells" and path[2] == "source" and isinstance(path[1], int):
+                found.setdefault(path[1], []).append(line)
+    return found
+
+
+def _with_file_lines(finding: Finding, positions: dict[tuple[int, int], int]) -> Finding:
+    if finding.cell is None or finding.line is None:
+        return finding
+    start = positions.get((finding.cell, finding.line))
+    end = positions.get((finding.cell, finding.end_line or finding.line))
+    if start is None or end is None:
+        return finding
+    return replace(finding, data={**finding.data, "file_line": start, "file_end_line": end})
+
+
+__all__ = ["Cell", "NotebookError", "NotebookResult", "lint_notebook", "python_lines", "read_cells", "strip_ipython"]
