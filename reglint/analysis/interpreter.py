@@ -73,8 +73,8 @@ class PenaltyRecord:
     reaches_loss: bool = False
     named: Optional[str] = None
     accumulator: Optional[Accumulator] = None
-    coefficient: Optional[float] = None
-    coefficient_node: Optional[cst.CSTNode] = None
+    inner: Optional[Num] = None  # constant factor applied to the terms before binding (`c * term`)
+    outers: list[Num] = field(default_factory=list)  # factors applied where it meets a loss (`loss + c * reg`)
     added_to: Optional[str] = None
     add_node: Optional[cst.CSTNode] = None
 
@@ -85,6 +85,23 @@ class PenaltyRecord:
                 self.terms.append(term)
                 known.add(id(term.node))
 
+    def _coefficient(self) -> tuple[Optional[float], Optional[cst.CSTNode]]:
+        """The largest known effective coefficient over the uses, with the node that sets it."""
+        inner = self.inner.value if self.inner is not None else 1.0
+        inner_node = self.inner.node if self.inner is not None else None
+        if inner is None:
+            return None, None
+        if not self.outers:
+            return (inner, inner_node) if inner_node is not None else (None, None)
+        best: tuple[Optional[float], Optional[cst.CSTNode]] = (None, None)
+        for outer in self.outers:
+            if outer.value is None:
+                continue
+            value = inner * outer.value
+            if best[0] is None or abs(value) > abs(best[0]):
+                best = (value, inner_node or outer.node)
+        return best
+
     def freeze(self) -> Penalty:
         return Penalty(
             node=self.node,
@@ -92,8 +109,8 @@ class PenaltyRecord:
             reaches_loss=self.reaches_loss,
             named=self.named,
             accumulator=self.accumulator,
-            coefficient=self.coefficient,
-            coefficient_node=self.coefficient_node,
+            coefficient=self._coefficient()[0],
+            coefficient_node=self._coefficient()[1],
             added_to=self.added_to,
             scope=self.scope,
             add_node=self.add_node,
@@ -111,6 +128,7 @@ class Frame:
     functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
     returns: list[tuple[Value, cst.CSTNode]] = field(default_factory=list)
     no_grad: int = 0
+    no_grad_what: str = "torch.no_grad()"  # the context that turned gradients off, for messages
     depth: int = 0
     backward_on: dict[str, cst.CSTNode] = field(default_factory=dict)  # loss name -> its backward() call
     late: list[tuple[int, cst.CSTNode, cst.CSTNode, str, str]] = field(default_factory=list)
@@ -203,12 +221,13 @@ class FileAnalyzer:
         if isinstance(value, Terms):
             pid = self.record(anchor, frame.name)
             self.records[pid].add_terms(value.terms)
-            if value.coefficient is not None:
-                self._set_coefficient(pid, value.coefficient, anchor)
+            if value.coefficient is not None and self.records[pid].inner is None:
+                self.records[pid].inner = value.coefficient
             return PenaltyRef(pid)
         return value
 
     def mark_loss(self, value: Value, name: Optional[str] = None, add_node: Optional[cst.CSTNode] = None) -> None:
+        self.note_scale(value)
         for pid in penalty_ids(value):
             record = self.records[pid]
             record.reaches_loss = True
@@ -300,23 +319,30 @@ class FileAnalyzer:
 
     def exec_with(self, statement: cst.With, frame: Frame) -> None:
         no_grad = False
+        what = frame.no_grad_what
         for item in statement.items:
             call = item.item
             target = call.func if isinstance(call, cst.Call) else call
             qualified = self.imports.qualify(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
             if qualified in NO_GRAD_CONTEXTS:
                 no_grad = True
+                what = qualified.replace("autograd.grad_mode.", "").replace("autograd.", "") + "()"
             elif qualified == "torch.set_grad_enabled" and isinstance(call, cst.Call) and call.args:
                 value = self.ev(call.args[0].value, frame)
                 if isinstance(value, Num) and value.value == 0:
                     no_grad = True
+                    what = "torch.set_grad_enabled(False)"
             else:
                 value = self.ev(call, frame)
                 if item.asname is not None:
                     self.bind_target(item.asname.name, value, frame)
+        outer_what = frame.no_grad_what
+        if no_grad:
+            frame.no_grad_what = what
         frame.no_grad += int(no_grad)
         self.exec_suite(statement.body, frame)
         frame.no_grad -= int(no_grad)
+        frame.no_grad_what = outer_what
 
     def exec_small(self, small: cst.BaseSmallStatement, frame: Frame, line: cst.CSTNode) -> None:
         if isinstance(small, cst.Assign):
@@ -357,8 +383,9 @@ class FileAnalyzer:
         current = self.ev(statement.target, frame)
         value = self.ev(statement.value, frame)
         if not isinstance(statement.operator, (cst.AddAssign, cst.SubtractAssign)):
-            if isinstance(statement.operator, (cst.MultiplyAssign, cst.DivideAssign)) and isinstance(current, PenaltyRef):
-                self._set_coefficient(current.pid, value, statement.value)
+            if isinstance(statement.operator, cst.MultiplyAssign) and isinstance(current, PenaltyRef) and isinstance(value, Num):
+                record = self.records[current.pid]
+                record.inner = _times(record.inner, value, statement.value)
             return
         result = self.combine_add(current, value, statement, frame, in_place=True)
         if name is None:
@@ -374,30 +401,33 @@ class FileAnalyzer:
 
     def combine_add(self, current: Value, value: Value, anchor: cst.CSTNode, frame: Frame, in_place: bool) -> Value:
         """`current + value` where either side may be a penalty: accumulators become penalties."""
-        if isinstance(value, Terms) and not penalty_ids(current):
+        if isinstance(value, Terms) and (isinstance(current, PenaltyRef) or not penalty_ids(current)):
             # An accumulator: `reg += term` / `reg = reg + term` starts or extends a penalty.
-            pid = self.record(anchor, frame.name)
-            self.records[pid].add_terms(value.terms)
+            if isinstance(current, PenaltyRef):
+                pid = current.pid
+            else:
+                pid = self.record(anchor, frame.name)
+            record = self.records[pid]
+            record.add_terms(value.terms)
+            if value.coefficient is not None and record.inner is None:
+                record.inner = value.coefficient
             if isinstance(current, AccumulatorStart):
-                accumulator = current.accumulator
-                if in_place:
-                    accumulator = replace(accumulator, in_place=True)
-                self.records[pid].accumulator = accumulator
-            if isinstance(current, (Unknown, Num)) and not isinstance(current, AccumulatorStart) and isinstance(current, Unknown) and _looks_like_loss(anchor):
-                return Mixed(frozenset({pid}))
-            return PenaltyRef(pid) if isinstance(current, (AccumulatorStart, Num, PenaltyRef)) else Mixed(frozenset({pid}))
-        if isinstance(value, Terms) and isinstance(current, PenaltyRef):
-            self.records[current.pid].add_terms(value.terms)
-            if in_place and self.records[current.pid].accumulator is not None:
-                record = self.records[current.pid]
-                record.accumulator = replace(record.accumulator, in_place=True)  # type: ignore[arg-type]
-            return current
+                record.accumulator = replace(current.accumulator, in_place=in_place)
+            elif in_place and record.accumulator is not None:
+                record.accumulator = replace(record.accumulator, in_place=True)
+            if isinstance(current, (AccumulatorStart, Num, PenaltyRef)):
+                return current if isinstance(current, PenaltyRef) else PenaltyRef(pid)
+            return Mixed(frozenset({pid}))  # added straight into a loss
         value = self.bind_terms(value, anchor, frame)
         pids = penalty_ids(current) | penalty_ids(value)
         if not pids:
             return UNKNOWN
-        if isinstance(current, PenaltyRef) and not penalty_ids(value) and isinstance(value, (Num, Unknown)):
-            return Mixed(pids)
+        if _penalty_only(current) and _penalty_only(value):
+            # `l1_ratio * l1 + (1 - l1_ratio) * l2`: still only penalties, scaled together later.
+            return Mixed(pids, _scales(current) + _scales(value), pure=True)
+        # The penalties meet the data loss here: their factors are final.
+        self.note_scale(current)
+        self.note_scale(value)
         return Mixed(pids)
 
     def bind_target(self, target: cst.BaseExpression, value: Value, frame: Frame) -> None:
@@ -615,7 +645,7 @@ class FileAnalyzer:
                     return Num(left.value / right.value, self.module.code_for_node(node), node)
                 return Num(None, self.module.code_for_node(node), node)
             if isinstance(right, Num):
-                return self.scale(left, Num(None if not right.value else 1 / right.value, "1/" + right.text), node, frame)
+                return self.scale(left, Num(None if not right.value else 1 / right.value, "1/" + right.text, right.node), node, frame)
             if isinstance(left, (Terms, PenaltyRef)):
                 return left
             return UNKNOWN
@@ -645,13 +675,15 @@ class FileAnalyzer:
     def scale(self, left: Value, right: Value, node: cst.CSTNode, frame: Frame) -> Value:
         """`coefficient * penalty` keeps the penalty and remembers the coefficient."""
         for factor, other in ((left, right), (right, left)):
-            if isinstance(other, Terms) and isinstance(factor, Num) and other.coefficient is None:
-                return replace(other, coefficient=factor)
-            if isinstance(other, (Terms, Elementwise)) and isinstance(factor, (Num, Unknown)):
+            if isinstance(other, Terms) and isinstance(factor, (Num, Unknown)):
+                return replace(other, coefficient=_times(other.coefficient, factor, node))
+            if isinstance(other, Elementwise) and isinstance(factor, (Num, Unknown)):
                 return other
             if isinstance(other, PenaltyRef) and isinstance(factor, (Num, Unknown)):
-                self._set_coefficient(other.pid, factor, node)
-                return other
+                return replace(other, scale=_times(other.scale, factor, node))
+            if isinstance(other, Mixed) and other.pure and isinstance(factor, (Num, Unknown)):
+                scaled = tuple((pid, _times(scale, factor, node)) for pid, scale in other.scales)
+                return Mixed(other.pids, scaled, pure=True)
             if isinstance(other, Mixed):
                 return other
         if isinstance(left, Num) and isinstance(right, Num):
@@ -660,16 +692,19 @@ class FileAnalyzer:
             return Num(None, self.module.code_for_node(node), node)
         return UNKNOWN
 
-    def _set_coefficient(self, pid: int, factor: Value, node: cst.CSTNode) -> None:
-        record = self.records[pid]
-        if isinstance(factor, Num) and record.coefficient is None:
-            record.coefficient = factor.value
-            record.coefficient_node = factor.node or node
+    def note_scale(self, value: Value) -> None:
+        """Where a scaled penalty meets the loss, its factor becomes one of the record's coefficients."""
+        for pid, scale in _scales(value):
+            if scale is None:
+                continue
+            record = self.records[pid]
+            if all(existing is not scale for existing in record.outers):
+                record.outers.append(scale)
 
     # ------------------------------------------------------------------ comprehensions
 
     def ev_comprehension(self, node: Union[cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp], frame: Frame) -> Value:
-        inner = Frame(frame.name, {}, frame, frame.class_name, depth=frame.depth, no_grad=frame.no_grad)
+        inner = Frame(frame.name, {}, frame, frame.class_name, depth=frame.depth, no_grad=frame.no_grad, no_grad_what=frame.no_grad_what)
         clause: Optional[cst.CompFor] = node.for_in
         filters: list[str] = []
         while clause is not None:
@@ -1083,8 +1118,11 @@ class FileAnalyzer:
             if isinstance(value, Unknown) and _numeric_name(param.name.value):
                 value = Num(None, param.name.value, param)
             frame.env[param.name.value] = value
-        if any(_decorator_name(d, self.imports) in NO_GRAD_CONTEXTS for d in function.decorators):
-            frame.no_grad += 1
+        for decorator in function.decorators:
+            name = _decorator_name(decorator, self.imports)
+            if name in NO_GRAD_CONTEXTS:
+                frame.no_grad += 1
+                frame.no_grad_what = "@" + name.replace("autograd.grad_mode.", "").replace("autograd.", "") + "()"
         self._inline_stack.append(id(function))
         try:
             self._collect_local_functions(function, frame)
@@ -1288,6 +1326,29 @@ def _numeric_name(name: str) -> bool:
     return bool(re.search(r"(decay|wd|lr|lam|lambda|alpha|beta|coef|reg|eps|scale)", name, re.IGNORECASE))
 
 
+def _penalty_only(value: Value) -> bool:
+    return isinstance(value, PenaltyRef) or (isinstance(value, Mixed) and value.pure)
+
+
+def _scales(value: Value) -> tuple[tuple[int, Optional[Num]], ...]:
+    if isinstance(value, PenaltyRef):
+        return ((value.pid, value.scale),)
+    if isinstance(value, Mixed):
+        return value.scales
+    return ()
+
+
+def _times(current: Optional[Num], factor: Value, node: cst.CSTNode) -> Num:
+    """current × factor as a Num (value None when either is unknown)."""
+    value: Optional[float] = factor.value if isinstance(factor, Num) else None
+    factor_node = factor.node if isinstance(factor, Num) and factor.node is not None else node
+    text = factor.text if isinstance(factor, Num) else "?"
+    if current is None:
+        return Num(value, text, factor_node)
+    product = current.value * value if current.value is not None and value is not None else None
+    return Num(product, f"{current.text}·{text}", current.node or factor_node)
+
+
 def _argparse_defaults(module: cst.Module) -> dict[str, Optional[float]]:
     """dest -> numeric default of every `add_argument("--name", default=<number>)` in the file."""
     found: dict[str, Optional[float]] = {}
@@ -1399,10 +1460,3 @@ def _mentions_name(node: cst.CSTNode, names: set[str]) -> bool:
 
 def _names_of(loop_names: dict[str, Value], pset: Optional[ParamSet]) -> set[str]:
     return {name for name, value in loop_names.items() if isinstance(value, (Param, ParamName)) and value.pset is pset}
-
-
-def _looks_like_loss(anchor: cst.CSTNode) -> bool:
-    if isinstance(anchor, cst.AugAssign):
-        name = dotted(anchor.target)
-        return bool(name and LOSS_NAME.search(name.split(".")[-1]))
-    return False

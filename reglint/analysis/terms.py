@@ -33,7 +33,7 @@ def _origin(base: Value) -> tuple[Optional[object], Optional[str], Optional[cst.
 def _term(node: cst.CSTNode, kind: str, base: Value, frame: "Frame", **extra: object) -> Terms:
     pset, gradless, flat = _origin(base)
     if gradless is None and frame.no_grad:
-        gradless = "torch.no_grad()"
+        gradless = frame.no_grad_what
     term = PenaltyTerm(node=node, kind=kind, param_set=pset, gradless=gradless, flat_copy=flat, **extra)  # type: ignore[arg-type]
     return Terms((term,))
 

@@ -101,16 +101,23 @@ class Terms(Value):
 
 @dataclass(frozen=True)
 class PenaltyRef(Value):
-    """A bound penalty (see Interpreter.records)."""
+    """A bound penalty (see Interpreter.records), possibly scaled by constants on the way."""
 
     pid: int
+    scale: Optional["Num"] = None  # product of the constant factors applied to it since binding
 
 
 @dataclass(frozen=True)
 class Mixed(Value):
-    """A value (usually a loss) that contains the penalties `pids` plus other things."""
+    """A value (usually a loss) that contains the penalties `pids` plus other things.
+
+    `pure`: a sum of penalties only (elastic net), whose constant factors are still being applied;
+    `scales` then holds each penalty's factor so far.
+    """
 
     pids: frozenset[int]
+    scales: tuple[tuple[int, Optional["Num"]], ...] = ()
+    pure: bool = False
 
 
 @dataclass(frozen=True)
