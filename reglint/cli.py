@@ -54,6 +54,10 @@ def main() -> None:
 @click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Use this pyproject.toml instead of searching for one.")
 @click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
 @click.option("--no-show-source", is_flag=True, help="Text format: omit the code frame under each finding.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=None, help="Worker processes (default: one per core; 1: no workers).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="Result cache directory [default: .reglint_cache at the config root, else the current directory].")
+@click.option("--no-prefilter", is_flag=True, help="Parse every file, even those a text scan shows cannot produce a finding.")
 def check(
     paths: tuple[Path, ...],
     select: tuple[str, ...],
@@ -68,9 +72,13 @@ def check(
     config_path: Optional[Path],
     isolated: bool,
     no_show_source: bool,
+    jobs: Optional[int],
+    no_cache: bool,
+    cache_dir: Optional[Path],
+    no_prefilter: bool,
 ) -> None:
     """Lint PATHS (files or directories; '-' reads stdin) without importing or running them."""
-    from reglint.engine.session import check_paths
+    from reglint.engine.session import check_paths, default_cache_dir
 
     if not paths:
         paths = (Path("."),)
@@ -83,7 +91,10 @@ def check(
             exclude=tuple(exclude),
             fail_level=fail_level,
         )
-        run = check_paths(list(paths), overrides, resolver, stdin_filename=stdin_filename)
+        run = check_paths(
+            list(paths), overrides, resolver, stdin_filename=stdin_filename, jobs=jobs or None,
+            cache_dir=None if no_cache else (cache_dir or default_cache_dir(resolver)), prefilter=not no_prefilter,
+        )
     except (ConfigError, DiscoveryError) as exc:
         click.echo(f"reglint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -1,24 +1,43 @@
-"""One `reglint check` run over many paths: discovery, per-file settings, linting, ordering."""
+"""One `reglint check` run over many paths: discovery, per-file settings, linting, ordering.
+
+The per-file work runs in worker processes (parallel.py) when there is enough of it; results are
+put back in discovery order, so the output is the same for any `--jobs`. Importing this module
+does not import libcst or the rules: a run whose files are all cached never needs them.
+"""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Protocol, Sequence
 
 from reglint.engine.config import ConfigResolver, Overrides, Settings
 from reglint.engine.discovery import discover
-from reglint.engine.runner import FileResult, lint_bytes, lint_file
-from reglint.engine.selection import enabled_codes
+from reglint.engine.parallel import Config, Job, Outcome, default_jobs, run_jobs
 from reglint.model import Finding, Severity
-from reglint.registry import all_rules
+
+
+class FileResultLike(Protocol):
+    path: str
+    findings: list[Finding]
+    source_lines: Optional[list[str]]
+
+
+@dataclass
+class RunStats:
+    files: int = 0
+    cached: int = 0  # findings reused from the cache
+    analyzed: int = 0  # parsed and analyzed with libcst
+    prefiltered: int = 0  # shown by the prefilter to have nothing to analyze
 
 
 @dataclass
 class CheckRun:
-    results: list[FileResult] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)  # FileResultLike; runner.FileResult when need_modules
     fail_level: Severity = Severity.WARNING
+    stats: RunStats = field(default_factory=RunStats)
+    read_paths: dict[str, str] = field(default_factory=dict)  # display path -> file to re-read for frames
 
     @property
     def findings(self) -> list[Finding]:
@@ -28,13 +47,85 @@ class CheckRun:
 
     @property
     def sources(self) -> dict[str, list[str]]:
-        return {r.path: r.source_lines for r in self.results if r.source_lines is not None}
+        """Source lines of the files that have findings (read again if the result came from the cache)."""
+        out: dict[str, list[str]] = {}
+        for result in self.results:
+            if not result.findings:
+                continue
+            lines = result.source_lines
+            if lines is None and result.path in self.read_paths:
+                lines = _read_lines(self.read_paths[result.path])
+            if lines is not None:
+                out[result.path] = lines
+        return out
+
+
+def _read_lines(path: str) -> Optional[list[str]]:
+    """The file's lines decoded as Python does (BOM, coding cookie, else UTF-8), for code frames."""
+    import io
+    import tokenize
+
+    if not path.endswith((".py", ".pyi")):
+        return None
+    try:
+        data = Path(path).read_bytes()
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding, errors="replace")
+    except (OSError, SyntaxError, LookupError):
+        return None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.splitlines()
 
 
 def _enabled(settings: Settings) -> frozenset[str]:
+    from reglint.engine.selection import enabled_codes
+    from reglint.registry import all_rules
+
     rules = all_rules()
     static = {code: info for code, info in rules.items() if info.origin != "audit"}
     return enabled_codes(settings, static)
+
+
+class _SettingsTable:
+    """Settings per file, and the distinct (settings, enabled codes) pairs the workers receive.
+
+    The enabled codes are computed only when a file needs linting: computing them imports every
+    rule (and libcst), which a fully cached run can skip.
+    """
+
+    def __init__(self, overrides: Overrides, resolver: ConfigResolver, prefilter: bool) -> None:
+        self.overrides = overrides
+        self.resolver = resolver
+        self.prefilter = prefilter
+        self._applied: dict[int, tuple[Settings, Settings]] = {}  # id(base) -> (base, applied)
+        self._enabled: dict[tuple[tuple[str, ...], ...], frozenset[str]] = {}
+        self._config_index: dict[int, int] = {}  # id(applied settings) -> index in configs
+        self.configs: list[Config] = []
+
+    def settings(self, path: Path) -> Settings:
+        base = self.resolver.for_path(path)
+        known = self._applied.get(id(base))
+        if known is None:
+            known = (base, self.overrides.apply(base))
+            self._applied[id(base)] = known
+        return known[1]
+
+    def enabled(self, settings: Settings) -> frozenset[str]:
+        key = (settings.select, settings.ignore, settings.extend_select)
+        codes = self._enabled.get(key)
+        if codes is None:
+            codes = _enabled(settings)
+            self._enabled[key] = codes
+        return codes
+
+    def config(self, settings: Settings) -> int:
+        index = self._config_index.get(id(settings))
+        if index is None:
+            index = len(self.configs)
+            self.configs.append(Config(settings, self.enabled(settings), self.prefilter))
+            self._config_index[id(settings)] = index
+        return index
 
 
 def check_paths(
@@ -42,30 +133,86 @@ def check_paths(
     overrides: Overrides,
     resolver: ConfigResolver,
     stdin_filename: Optional[str] = None,
+    *,
+    jobs: Optional[int] = None,
+    cache_dir: Optional[Path] = None,
+    prefilter: bool = True,
+    need_modules: bool = False,
 ) -> CheckRun:
-    """Lint every file under `paths` ("-" is standard input). Raises ConfigError/DiscoveryError."""
-    run = CheckRun()
-    enabled_cache: dict[int, frozenset[str]] = {}
-    fail_levels: list[Severity] = []
+    """Lint every file under `paths` ("-" is standard input). Raises ConfigError/DiscoveryError.
 
-    def settings_for(path: Path) -> tuple[Settings, frozenset[str]]:
-        settings = overrides.apply(resolver.for_path(path))
-        key = id(settings.source) ^ hash((settings.select, settings.ignore, settings.extend_select))
-        if key not in enabled_cache:
-            enabled_cache[key] = _enabled(settings)
-        fail_levels.append(settings.fail_level)
-        return settings, enabled_cache[key]
+    jobs: worker processes (None: one per core; 1: in-process). need_modules: results of files
+    with findings carry their libcst module and rule reports (for --fix): those files are linted
+    again in-process after the fast pass, so every other file still gets the fast path.
+    """
+    run = CheckRun()
+    table = _SettingsTable(overrides, resolver, prefilter)
+    fail_levels: list[Severity] = []
+    results: list[Any] = []
 
     file_paths = [p for p in paths if str(p) != "-"]
     if any(str(p) == "-" for p in paths):
+        from reglint.engine.runner import lint_bytes
+
         display = stdin_filename or "-"
-        settings, enabled = settings_for(Path(stdin_filename) if stdin_filename else Path.cwd() / "-")
+        settings = table.settings(Path(stdin_filename) if stdin_filename else Path.cwd() / "-")
+        fail_levels.append(settings.fail_level)
         data = sys.stdin.buffer.read()
-        run.results.append(lint_bytes(data, display, settings, enabled))
+        results.append(lint_bytes(data, display, settings, table.enabled(settings)))
+        run.stats.analyzed += 1
+
+    pending: list[Job] = []
+    slots: list[Any] = []
+    settings_of: list[Settings] = []
     for target in discover(file_paths, resolver):
-        settings, enabled = settings_for(target.path)
-        run.results.append(lint_file(target.path, settings, enabled))
+        settings = table.settings(target.path)
+        fail_levels.append(settings.fail_level)
+        display = str(target.path)
+        run.read_paths[display] = display
+        index = len(slots)
+        slots.append(None)
+        settings_of.append(settings)
+        pending.append(Job(index, display, display, table.config(settings), _size(display)))
+
+    workers = default_jobs() if jobs is None or jobs < 1 else jobs
+    for outcome in run_jobs(pending, table.configs, workers):
+        slots[outcome.index] = outcome
+        run.stats.analyzed += int(outcome.analyzed)
+        run.stats.prefiltered += int(not outcome.analyzed)
+    results.extend(slots)
+    run.stats.files = len(results)
+
+    if need_modules:
+        _relint_in_process(results, settings_of, table, offset=len(results) - len(slots))
     if not fail_levels:
-        settings, _ = settings_for(Path.cwd() / "_")
+        settings = table.settings(Path.cwd() / "_")
+        table.enabled(settings)  # validates the selection even when there is nothing to lint
+        fail_levels.append(settings.fail_level)
+    run.results = results
     run.fail_level = min(fail_levels) if overrides.fail_level is None else overrides.fail_level
     return run
+
+
+def default_cache_dir(resolver: ConfigResolver) -> Path:
+    """`.reglint_cache` next to the configuration that applies to the current directory, else in it."""
+    settings = resolver.for_path(Path.cwd() / "_")
+    return (settings.root or Path.cwd()) / ".reglint_cache"
+
+
+def _relint_in_process(results: list[Any], settings_of: Sequence[Settings], table: _SettingsTable, offset: int) -> None:
+    from reglint.engine.runner import lint_file
+
+    for position, settings in enumerate(settings_of):
+        slot = offset + position
+        result = results[slot]
+        if isinstance(result, Outcome) and result.findings:
+            results[slot] = lint_file(Path(result.path), settings, table.enabled(settings), display=result.path)
+
+
+def _size(path: str) -> int:
+    import os
+
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

@@ -1,0 +1,176 @@
+"""Lint many files across worker processes, with results in the order the files were given.
+
+Why processes: parsing with libcst and the analysis are pure Python and CPU-bound, so threads
+would share one core. Each worker imports the rules itself (the registry is filled by importing
+`reglint.checks`, which a freshly spawned interpreter has not done) and receives the distinct
+(Settings, enabled codes) pairs once, in its initializer; a job then only names a file and the
+index of its pair. Big files are sent first so that one large file does not finish last on a
+single core while the others idle.
+
+`lint_job` is also what `--jobs 1` runs in-process, so both paths produce identical results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
+
+from reglint.model import Finding
+
+if TYPE_CHECKING:
+    from reglint.engine.config import Settings
+
+# A file modified this recently (seconds) may change again within the file system's timestamp
+# granularity without its size changing: its stat fingerprint is not stored (git's "racy" rule).
+RACY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to lint: where it is, how to show it, and which (settings, codes) pair applies."""
+
+    index: int
+    path: str  # the file system path to read
+    display: str  # the path findings carry
+    config: int  # index into the Config table given to the workers
+    size: int = 0  # for scheduling only
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: "Settings"
+    enabled: frozenset[str]
+    prefilter: bool = True
+
+
+Fingerprint = tuple[int, int, int, int]  # (mtime_ns, ctime_ns, size, inode)
+
+
+@dataclass
+class Outcome:
+    """What linting one file produced, small enough to send back from a worker.
+
+    `source_lines` are kept only when there are findings (for code frames); `digest` and
+    `fingerprint` feed the cache (None: do not cache, e.g. the file could not be read).
+    """
+
+    index: int
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    source_lines: Optional[list[str]] = None
+    digest: Optional[str] = None
+    fingerprint: Optional[Fingerprint] = None
+    analyzed: bool = True  # False: the prefilter showed there was nothing to analyze
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def fingerprint_of(st: os.stat_result, now: Optional[float] = None) -> Optional[Fingerprint]:
+    """The stat fingerprint to store, or None when the file is too fresh to trust it."""
+    now = time.time() if now is None else now
+    if now - st.st_mtime < RACY_SECONDS or now - st.st_ctime < RACY_SECONDS:
+        return None
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
+def current_fingerprint(st: os.stat_result) -> Fingerprint:
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
+def lint_job(job: Job, config: Config) -> Outcome:
+    """Read, hash and lint one file (in a worker or in-process)."""
+    from reglint.engine import runner
+
+    try:
+        with open(job.path, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            data = handle.read()
+    except OSError:
+        # Let the runner report it exactly as it always has (RL000 "cannot read").
+        result = runner.lint_file(Path(job.path), config.settings, config.enabled, display=job.display)
+        return Outcome(job.index, result.path, list(result.findings), result.source_lines)
+    result = runner.lint_bytes(data, job.display, config.settings, config.enabled)
+    analyzed = True
+    try:
+        after = os.stat(job.path)
+        stable = current_fingerprint(after) == current_fingerprint(before)
+    except OSError:
+        stable = False
+    return Outcome(
+        index=job.index,
+        path=result.path,
+        findings=list(result.findings),
+        source_lines=result.source_lines if result.findings else None,
+        digest=content_digest(data),
+        fingerprint=fingerprint_of(before) if stable else None,
+        analyzed=analyzed,
+    )
+
+
+# ---------------------------------------------------------------------------- worker side
+
+_CONFIGS: Sequence[Config] = ()
+
+
+def _init_worker(configs: Sequence[Config]) -> None:
+    global _CONFIGS
+    _CONFIGS = configs
+    # Register every rule in this interpreter (a spawned worker starts with an empty registry).
+    import reglint.checks  # noqa: F401
+    import reglint.engine.runner  # noqa: F401
+
+
+def _run_chunk(jobs: Sequence[Job]) -> list[Outcome]:
+    return [lint_job(job, _CONFIGS[job.config]) for job in jobs]
+
+
+# ---------------------------------------------------------------------------- parent side
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _context() -> Any:
+    # fork is the cheapest start on Linux (the parent has already imported what workers need);
+    # elsewhere (macOS, Windows) fork is unsafe or missing and spawn is the default.
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _chunks(jobs: list[Job], workers: int) -> list[list[Job]]:
+    """Largest files first, in chunks small enough to balance and big enough to amortize IPC."""
+    ordered = sorted(jobs, key=lambda j: (-j.size, j.index))
+    size = max(1, min(16, len(ordered) // (workers * 8)))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+# Fewer jobs than this run in-process: starting workers costs more than it saves.
+MIN_PARALLEL_JOBS = 8
+
+
+def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> list[Outcome]:
+    """Lint every job; the outcomes come back in job order whatever the number of workers."""
+    jobs = list(jobs)
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1 or len(jobs) < MIN_PARALLEL_JOBS:
+        return [lint_job(job, configs[job.config]) for job in jobs]
+    outcomes: dict[int, Outcome] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(tuple(configs),)) as pool:
+        for batch in pool.map(_run_chunk, _chunks(jobs, workers)):
+            for outcome in batch:
+                outcomes[outcome.index] = outcome
+    return [outcomes[job.index] for job in jobs]

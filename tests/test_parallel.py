@@ -1,0 +1,100 @@
+"""Worker processes: what they receive pickles, and any --jobs gives the same results in the same order."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import FIXTURES, all_static_codes
+
+from reglint.cli import main
+from reglint.engine import parallel
+from reglint.engine.config import ConfigResolver, Overrides, Settings, parse_table
+from reglint.engine.parallel import Config, Job, run_jobs
+from reglint.engine.session import check_paths
+
+SCRIPTS = sorted(str(p) for p in FIXTURES.rglob("*.py") if "audit" not in p.relative_to(FIXTURES).parts)
+
+
+def _configs() -> list[Config]:
+    settings = parse_table({"RL204": {"coupled-max": 0.5}, "per-file-ignores": {"x.py": ["RL101"]}}, FIXTURES / "pyproject.toml")
+    return [Config(Settings(), all_static_codes()), Config(settings, all_static_codes(), prefilter=False)]
+
+
+def test_settings_and_configs_pickle() -> None:
+    for config in _configs():
+        clone = pickle.loads(pickle.dumps(config))
+        assert clone == config
+        assert clone.settings.option("RL204", "coupled-max") == config.settings.option("RL204", "coupled-max")
+
+
+def _jobs(paths: list[str]) -> list[Job]:
+    return [Job(i, p, p, i % 2, os.path.getsize(p)) for i, p in enumerate(paths)]
+
+
+def _summary(outcomes: list[parallel.Outcome]) -> list[tuple[int, str, list[dict[str, object]]]]:
+    return [(o.index, o.path, [f.to_json() for f in o.findings]) for o in outcomes]
+
+
+def test_workers_match_in_process() -> None:
+    jobs = _jobs(SCRIPTS)
+    serial = run_jobs(jobs, _configs(), workers=1)
+    fanned = run_jobs(jobs, _configs(), workers=2)
+    assert [o.index for o in fanned] == list(range(len(jobs)))
+    assert _summary(serial) == _summary(fanned)
+    assert any(o.findings for o in serial)
+
+
+def test_spawned_workers_register_the_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A spawned interpreter starts with an empty rule registry: the initializer must fill it.
+    import multiprocessing
+
+    monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("spawn"))
+    jobs = _jobs(SCRIPTS[:12])
+    assert _summary(run_jobs(jobs, _configs(), workers=2)) == _summary(run_jobs(jobs, _configs(), workers=1))
+
+
+def test_chunks_cover_every_job_once() -> None:
+    jobs = [Job(i, f"f{i}", f"f{i}", 0, size) for i, size in enumerate([5, 1, 9, 3, 3, 0, 7] * 20)]
+    chunks = parallel._chunks(jobs, 2)
+    flat = [j.index for chunk in chunks for j in chunk]
+    assert sorted(flat) == list(range(len(jobs)))
+    assert chunks[0][0].size == 9  # largest first
+
+
+def test_check_paths_same_for_any_jobs() -> None:
+    resolver = ConfigResolver(isolated=True)
+    runs = [check_paths([FIXTURES], Overrides(select=("ALL",)), resolver, jobs=jobs) for jobs in (1, 2, 3)]
+    keys = [[f.to_json() for f in run.findings] for run in runs]
+    assert keys[0] == keys[1] == keys[2]
+    assert [r.path for r in runs[0].results] == [r.path for r in runs[1].results]
+
+
+def test_need_modules_gives_full_results_for_files_with_findings() -> None:
+    resolver = ConfigResolver(isolated=True)
+    run = check_paths([FIXTURES], Overrides(), resolver, jobs=2, need_modules=True)
+    with_findings = [r for r in run.results if r.findings and r.path.endswith(".py")]
+    assert with_findings
+    assert all(r.module is not None and r.reports for r in with_findings if any(f.code != "RL000" for f in r.findings))
+
+
+def test_cli_jobs_option(tmp_path: Path) -> None:
+    outputs = []
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(main, ["check", "--isolated", "--no-cache", "-j", jobs, "--format", "json", str(FIXTURES)])
+        assert result.exit_code == 1, result.output
+        outputs.append(json.loads(result.output)["findings"])
+    assert outputs[0] == outputs[1]
+
+
+def test_unreadable_file_reported_like_in_process(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.py"
+    config = Config(replace(Settings()), all_static_codes())
+    outcome = parallel.lint_job(Job(0, str(missing), str(missing), 0), config)
+    assert [f.code for f in outcome.findings] == ["RL000"]
+    assert outcome.digest is None
