@@ -57,3 +57,28 @@ def write(directory: Path, name: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# What installing reglint from a checkout needs (pyproject's build reads the README and the rule
+# pages), and the integration files at the root.
+PACKAGE_FILES = ("pyproject.toml", "README.md", "reglint", "rules", "action.yml", ".pre-commit-hooks.yaml")
+
+
+def snapshot_package(dest: Path) -> Path:
+    """Copy the working tree's package files to `dest`, as a clean checkout of this repo has them.
+
+    The integration tests install reglint from this copy rather than from the repository itself,
+    so they test the working tree (not only the last commit) without depending on unrelated
+    untracked or half-written files, caches or build outputs in the checkout.
+    """
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".reglint_cache")
+    for name in PACKAGE_FILES + tuple(p.name for p in ROOT.glob("LICENSE*")):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=ignore, dirs_exist_ok=True)
+        elif source.is_file():
+            shutil.copy2(source, dest / name)
+    return dest
