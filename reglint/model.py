@@ -48,19 +48,67 @@ class RuleInfo:
 
 
 @dataclass(frozen=True)
-class Fix:
-    """A replacement of the finding's source span (line/column to end_line/end_column)."""
+class Edit:
+    """One text replacement: 1-based line and column, end exclusive (as a Finding's span).
 
-    applicability: Applicability
-    description: str
+    An empty span (start == end) is an insertion; an empty replacement is a deletion.
+    """
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
     replacement: str
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "replacement": self.replacement,
+        }
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A replacement of the finding's source span (line/column to end_line/end_column).
+
+    A fix that needs more than that (an import added beside the call it renames, a statement
+    removed) lists its `edits` instead, in the file's coordinates; `replacement` is then the text
+    of its main edit, for display. `edits_for` gives the edits either way.
+    """
+
+    applicability: Applicability
+    description: str
+    replacement: str
+    edits: tuple[Edit, ...] = ()
+
+    def edits_for(self, finding: "Finding") -> tuple[Edit, ...]:
+        """The edits this fix makes to the file `finding` is in."""
+        if self.edits:
+            return self.edits
+        if finding.line is None or finding.column is None:
+            return ()
+        return (
+            Edit(
+                finding.line,
+                finding.column,
+                finding.end_line if finding.end_line is not None else finding.line,
+                finding.end_column if finding.end_column is not None else finding.column,
+                self.replacement,
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "applicability": self.applicability.value,
             "description": self.description,
             "replacement": self.replacement,
         }
+        if self.edits:
+            out["edits"] = [edit.to_json() for edit in self.edits]
+        return out
 
 
 @dataclass(frozen=True)

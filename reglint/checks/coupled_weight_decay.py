@@ -8,12 +8,17 @@ decay (AdamW, or `decoupled_weight_decay=True` on Adam/NAdam/RAdam) shrinks w by
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
-from reglint.analysis.optimizers import COUPLED_ADAPTIVE
+import libcst as cst
+
+from reglint.analysis.facts import OptimizerCall
+from reglint.analysis.names import ImportMap, dotted
+from reglint.analysis.optimizers import COUPLED_ADAPTIVE, SPECS
+from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.checks.optimizer_facts import decay_text
-from reglint.model import Applicability, RuleInfo, Severity
+from reglint.model import Applicability, Edit, Fix, RuleInfo, Severity
 
 INFO = RuleInfo(
     code="RL201",
@@ -69,10 +74,156 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             if group.weight_decay is not None and group.weight_decay.may_be_positive and group.weight_decay.node is not None:
                 decays.append((group.weight_decay.node, group.weight_decay))
         hint = _FIX_HINT.get(optimizer.class_name, "use AdamW, or an explicit decoupled shrink")
+        fix = _fix(ctx, optimizer) if decays else None
         for node, decay in decays:
             yield Report(
                 node,
                 f"{optimizer.class_name}'s {decay_text(decay)} is coupled L2: the decay is divided by the "
                 f"adaptive denominator, so weights with large gradients are barely decayed; {hint} "
                 f"(then λ means a per-step shrink of lr·λ)",
+                fix=fix,
             )
+
+
+# ----------------------------------------------------------------------------- the fix
+#
+# Unsafe: decoupled decay is a different regularizer (λ becomes a per-step shrink of lr·λ, so the
+# value usually needs retuning). Adam -> AdamW keeping the file's spelling (optim.Adam ->
+# optim.AdamW, a bare Adam -> AdamW with the import added only where AdamW is not there yet);
+# NAdam/RAdam -> decoupled_weight_decay=True. Adamax, Adagrad and RMSprop have no decoupled mode:
+# no fix.
+
+_RETUNE = "λ now means a per-step shrink of lr·λ: retune it"
+
+
+def _decoupled_arg(call: cst.Call, class_name: str) -> Optional[cst.BaseExpression]:
+    """The value node of `decoupled_weight_decay`, given by keyword or position."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "decoupled_weight_decay":
+            return arg.value
+    spec = SPECS[class_name]
+    if "decoupled_weight_decay" in spec.positional:
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        index = 1 + spec.positional.index("decoupled_weight_decay")
+        if len(positional) > index:
+            return positional[index].value
+    return None
+
+
+def _add_keyword(module: cst.Module, call: cst.Call, text: str) -> Optional[Edit]:
+    if not call.args:
+        return None
+    return edits.insert_after(module, call.args[-1].value, f", {text}")
+
+
+def _fix(ctx: CheckContext, optimizer: OptimizerCall) -> Optional[Fix]:
+    module = ctx.facts.module
+    call = optimizer.node
+    if not isinstance(call, cst.Call) or any(a.star == "**" for a in call.args):
+        return None  # **kwargs may already hold the argument we would add
+    name = optimizer.class_name
+    flag = _decoupled_arg(call, name) if name in ("Adam", "NAdam", "RAdam") else None
+    if flag is not None:
+        # decoupled_weight_decay=False written out: turn it on.
+        return Fix(Applicability.UNSAFE, f"set decoupled_weight_decay=True ({_RETUNE})", "True", edits=(edits.replace(module, flag, "True"),))
+    if name in ("NAdam", "RAdam"):
+        edit = _add_keyword(module, call, "decoupled_weight_decay=True")
+        if edit is None:
+            return None
+        return Fix(Applicability.UNSAFE, f"pass decoupled_weight_decay=True ({_RETUNE})", edit.replacement, edits=(edit,))
+    if name != "Adam":
+        return None
+    rename = _to_adamw(module, call.func)
+    if rename is None:
+        return None
+    found = list(rename)
+    if optimizer.weight_decay_node is None:
+        # Only param groups set a decay: keep the others at Adam's 0, not AdamW's default 1e-2.
+        edit = _add_keyword(module, call, "weight_decay=0.0")
+        if edit is None:
+            return None
+        found.append(edit)
+    return Fix(Applicability.UNSAFE, f"use AdamW, whose weight decay is decoupled ({_RETUNE})", found[0].replacement, edits=tuple(found))
+
+
+def _to_adamw(module: cst.Module, func: cst.BaseExpression) -> Optional[list[Edit]]:
+    """The edits that make `func` name torch.optim.AdamW in the file's own style."""
+    imports = ImportMap.of(module)
+    if isinstance(func, cst.Attribute):
+        owner = imports.qualify(func.value)
+        if owner == "torch.optim":
+            return [edits.replace(module, func.attr, "AdamW")]  # optim.Adam, torch.optim.Adam
+        if owner == "torch.optim.adam" and isinstance(func.value, cst.Attribute) and imports.qualify(func.value.value) == "torch.optim":
+            # torch.optim.adam.Adam -> torch.optim.AdamW
+            return [edits.replace(module, func, f"{edits.bare_code(module, func.value.value)}.AdamW")]
+        return None
+    if not isinstance(func, cst.Name):
+        return None
+    found = [edits.replace(module, func, "AdamW")]
+    bound = imports.aliases.get("AdamW")
+    if bound in ("torch.optim.AdamW", "torch.optim.adamw.AdamW"):
+        return found  # already imported
+    if bound is not None or _name_used(module, "AdamW"):
+        return None  # AdamW means something else here
+    if "*torch.optim" in imports.aliases:
+        return found  # `from torch.optim import *` brings it
+    statement = _binding_import(module, func.value)
+    if statement is None:
+        return None
+    line, node = statement
+    if dotted(node.module) == "torch.optim" if node.module is not None else False:
+        found.append(edits.replace(module, node, module.code_for_node(_with_alias(node, "AdamW"))))
+    else:
+        found.append(edits.insert_line_after(module, line, "from torch.optim import AdamW"))
+    return found
+
+
+def _name_used(module: cst.Module, name: str) -> bool:
+    found = False
+
+    class Finder(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or node.value == name
+
+    module.visit(Finder())
+    return found
+
+
+def _binding_import(module: cst.Module, local: str) -> Optional[tuple[cst.SimpleStatementLine, cst.ImportFrom]]:
+    """The `from torch.optim[.adam] import Adam [as local]` statement that binds `local`."""
+    result: list[tuple[cst.SimpleStatementLine, cst.ImportFrom]] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            for small in node.body:
+                if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None:
+                    continue
+                if dotted(small.module) not in ("torch.optim", "torch.optim.adam") or isinstance(small.names, cst.ImportStar):
+                    continue
+                for alias in small.names:
+                    bound = alias.asname.name if alias.asname is not None else alias.name
+                    if isinstance(bound, cst.Name) and bound.value == local and not result:
+                        result.append((node, small))
+            return False
+
+    module.visit(Finder())
+    return result[0] if result else None
+
+
+def _with_alias(node: cst.ImportFrom, name: str) -> cst.ImportFrom:
+    """`from torch.optim import Adam` -> `from torch.optim import Adam, AdamW`, keeping the layout
+    of a parenthesized, one-name-per-line import."""
+    assert not isinstance(node.names, cst.ImportStar)
+    names = list(node.names)
+    last = names[-1]
+    if len(names) >= 2 and not isinstance(names[-2].comma, cst.MaybeSentinel):
+        separator: cst.Comma = names[-2].comma  # type: ignore[assignment]
+    elif node.lpar is not None and isinstance(node.lpar.whitespace_after, cst.ParenthesizedWhitespace):
+        separator = cst.Comma(whitespace_after=node.lpar.whitespace_after)
+    else:
+        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    trailing = last.comma
+    names[-1] = last.with_changes(comma=separator)
+    names.append(cst.ImportAlias(name=cst.Name(name), comma=trailing))
+    return node.with_changes(names=names)

@@ -7,11 +7,14 @@ gradient when w = 0.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
-from reglint.analysis.facts import L2_UNSQUARED
+import libcst as cst
+
+from reglint.analysis.facts import L2_UNSQUARED, PenaltyTerm
+from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import Applicability, RuleInfo, Severity
+from reglint.model import Applicability, Fix, RuleInfo, Severity
 
 INFO = RuleInfo(
     code="RL102",
@@ -71,4 +74,44 @@ def check(ctx: CheckContext) -> Iterator[Report]:
                 detail = "its gradient is λ·w/‖w‖ and NaN at w = 0"
             else:
                 detail = "its gradient is λ·w/‖w‖, a constant-size pull, not weight decay (λ·w)"
-            yield Report(term.node, f"`{code}` is the unsquared L2 norm: {detail}; square it (`‖w‖²`)")
+            yield Report(term.node, f"`{code}` is the unsquared L2 norm: {detail}; square it (`‖w‖²`)", fix=_fix(ctx, term))
+
+
+def _sqrt_operand(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """X of `torch.sqrt(X)`, `X.sqrt()`, `X ** 0.5`, `X.pow(0.5)`; None for any other shape
+    (a helper call reported at its call site, say)."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power):
+        return node.left
+    if not isinstance(node, cst.Call) or any(a.star or a.keyword is not None for a in node.args):
+        return None
+    func = node.func
+    name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+    if name == "sqrt" and len(node.args) == 1:
+        return node.args[0].value  # torch.sqrt(X)
+    if name == "sqrt" and not node.args and isinstance(func, cst.Attribute):
+        return func.value  # X.sqrt()
+    if name == "pow" and len(node.args) == 1 and isinstance(func, cst.Attribute):
+        return func.value  # X.pow(0.5)
+    return None
+
+
+def _fix(ctx: CheckContext, term: PenaltyTerm) -> Optional[Fix]:
+    """Square the norm in place (`torch.norm(p, 2)` -> `torch.norm(p, 2) ** 2`), or drop the sqrt
+    of a sum of squares (`torch.sqrt((p ** 2).sum())` -> `(p ** 2).sum()`). Unsafe: it changes the
+    penalty's value and gradient on purpose (λ then scales ‖w‖²)."""
+    module = ctx.facts.module
+    node = term.node
+    if term.sqrt_form:
+        inner = _sqrt_operand(node)
+        if inner is None:
+            return None  # squaring a sqrt keeps its NaN gradient at w = 0: no fix
+        text = module.code_for_node(inner)
+        if not edits.is_atomic(inner) and not edits.in_open_context(module, node):
+            text = f"({text})"
+        return Fix(Applicability.UNSAFE, "drop the square root: penalize Σw² (gradient 2w, no NaN at w = 0)", text)
+    if not term.squarable:
+        return None
+    text = f"{edits.bare_code(module, node)} ** 2"
+    if edits.is_power_operand(module, node):
+        text = f"({text})"
+    return Fix(Applicability.UNSAFE, "square the norm: ‖w‖² has the gradient 2w of weight decay", text)

@@ -1,0 +1,188 @@
+"""Helpers for rules that build fixes: node spans as `Edit`s, parentheses, parents.
+
+Spans come from libcst's PositionProvider, which excludes a node's own parentheses: a replacement
+for a node is written for its bare text (`bare_code`), and keeps any parentheses around it.
+Positions and parents are computed once per module, and only when a rule asks for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from reglint.model import Edit
+
+
+class _Index:
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self._positions: Any = None
+        self._parents: Any = None
+        self._lines: Optional[list[str]] = None
+
+    @property
+    def positions(self) -> Any:
+        if self._positions is None:
+            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self._positions
+
+    @property
+    def parents(self) -> Any:
+        if self._parents is None:
+            self._parents = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
+        return self._parents
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            import re
+
+            self._lines = re.split(r"\r\n|\r|\n", self.module.code)
+        return self._lines
+
+
+_local = threading.local()
+
+
+def _index(module: cst.Module) -> _Index:
+    # Rules run file by file: remembering the last module is enough (and keeps memory flat).
+    cached: Optional[_Index] = getattr(_local, "index", None)
+    if cached is None or cached.module is not module:
+        cached = _Index(module)
+        _local.index = cached
+    return cached
+
+
+def span(module: cst.Module, node: cst.CSTNode) -> tuple[int, int, int, int]:
+    """1-based line, 1-based column, end line, end column (exclusive) of `node`."""
+    where = _index(module).positions[node]
+    return where.start.line, where.start.column + 1, where.end.line, where.end.column + 1
+
+
+def replace(module: cst.Module, node: cst.CSTNode, replacement: str) -> Edit:
+    line, column, end_line, end_column = span(module, node)
+    return Edit(line, column, end_line, end_column, replacement)
+
+
+def insert_after(module: cst.Module, node: cst.CSTNode, text: str) -> Edit:
+    _, _, end_line, end_column = span(module, node)
+    return Edit(end_line, end_column, end_line, end_column, text)
+
+
+def delete_lines(module: cst.Module, statement: cst.SimpleStatementLine) -> Edit:
+    """Remove the physical lines of a statement line, its indentation and newline included."""
+    line, _, end_line, _ = span(module, statement)
+    return Edit(line, 1, end_line + 1, 1, "")
+
+
+def insert_line_after(module: cst.Module, statement: cst.SimpleStatementLine, text: str) -> Edit:
+    """A new line `text`, indented like `statement`, right after it."""
+    index = _index(module)
+    line, column, end_line, _ = span(module, statement)
+    indent = index.lines[line - 1][: column - 1] if line - 1 < len(index.lines) else ""
+    newline = module.default_newline
+    if end_line >= len(index.lines):
+        # The statement is the last line and the file has no final newline.
+        end = len(index.lines[end_line - 1]) + 1
+        return Edit(end_line, end, end_line, end, f"{newline}{indent}{text}")
+    return Edit(end_line + 1, 1, end_line + 1, 1, f"{indent}{text}{newline}")
+
+
+def parent(module: cst.Module, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    return _index(module).parents.get(node)
+
+
+def bare_code(module: cst.Module, node: cst.CSTNode) -> str:
+    """The source of `node` without its own parentheses: the text its span covers."""
+    if getattr(node, "lpar", None):
+        node = node.with_changes(lpar=[], rpar=[])  # type: ignore[attr-defined]
+    return module.code_for_node(node)
+
+
+_ATOMS = (
+    cst.Name,
+    cst.Attribute,
+    cst.Call,
+    cst.Subscript,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.List,
+    cst.Tuple,
+    cst.Dict,
+    cst.Set,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+)
+
+
+def is_atomic(node: cst.CSTNode) -> bool:
+    """An expression that can stand anywhere another expression can (a primary, or parenthesized)."""
+    if getattr(node, "lpar", None):
+        return True
+    return isinstance(node, _ATOMS)
+
+
+def is_power_operand(module: cst.Module, node: cst.CSTNode) -> bool:
+    """True where `node ** 2` written in place of `node` would bind wrongly: `x.attr`, `x[i]`,
+    `x(...)`, `x ** k` all bind tighter than (or associate against) the new `**`."""
+    if getattr(node, "lpar", None):
+        return False  # its own parentheses stay around the replacement
+    above = parent(module, node)
+    if isinstance(above, cst.Attribute):
+        return above.value is node
+    if isinstance(above, cst.Subscript):
+        return above.value is node
+    if isinstance(above, cst.Call):
+        return above.func is node
+    if isinstance(above, cst.BinaryOperation) and isinstance(above.operator, cst.Power):
+        return above.left is node
+    if isinstance(above, cst.Await):
+        return True
+    return False
+
+
+_TRANSPARENT = (
+    cst.Arg,
+    cst.Assign,
+    cst.AnnAssign,
+    cst.AugAssign,
+    cst.Return,
+    cst.Expr,
+    cst.Element,
+    cst.DictElement,
+    cst.Index,
+)
+
+
+def in_open_context(module: cst.Module, node: cst.CSTNode) -> bool:
+    """True where any expression may replace `node` without parentheses (an argument, the value of
+    an assignment, a return value, a list element)."""
+    if getattr(node, "lpar", None):
+        return True
+    above = parent(module, node)
+    if isinstance(above, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+        return above.elt is node
+    return isinstance(above, _TRANSPARENT)
+
+
+__all__ = [
+    "bare_code",
+    "delete_lines",
+    "in_open_context",
+    "insert_after",
+    "insert_line_after",
+    "is_atomic",
+    "is_power_operand",
+    "parent",
+    "replace",
+    "span",
+]
