@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import libcst as cst
 
-from reglint.analysis.facts import L1, L2, L2_UNSQUARED, PenaltyTerm
+from reglint.analysis.facts import L1, L2, L2_UNSQUARED, ParamSet, PenaltyTerm
 from reglint.analysis.values import UNKNOWN, Elementwise, Flat, Num, Param, Str, Terms, Value
 
 if TYPE_CHECKING:
     from reglint.analysis.interpreter import FileAnalyzer, Frame
 
 
-def _origin(base: Value) -> tuple[Optional[object], Optional[str], Optional[cst.CSTNode]]:
+def _origin(base: Value) -> tuple[Optional[ParamSet], Optional[str], Optional[cst.CSTNode]]:
     if isinstance(base, Param):
         return base.pset, base.gradless, None
     if isinstance(base, Flat):
@@ -30,15 +30,21 @@ def _origin(base: Value) -> tuple[Optional[object], Optional[str], Optional[cst.
     return None, None, None
 
 
-def _term(node: cst.CSTNode, kind: str, base: Value, frame: "Frame", **extra: object) -> Terms:
+def _term(
+    node: cst.CSTNode, kind: str, base: Value, frame: "Frame", squarable: bool = False
+) -> Terms:
     pset, gradless, flat = _origin(base)
     if gradless is None and frame.no_grad:
         gradless = frame.no_grad_what
-    term = PenaltyTerm(node=node, kind=kind, param_set=pset, gradless=gradless, flat_copy=flat, **extra)  # type: ignore[arg-type]
+    term = PenaltyTerm(
+        node=node, kind=kind, param_set=pset, gradless=gradless, flat_copy=flat, squarable=squarable
+    )
     return Terms((term,))
 
 
-def reduce(elementwise: Elementwise, node: cst.CSTNode, frame: "Frame", analyzer: "FileAnalyzer") -> Value:
+def reduce(
+    elementwise: Elementwise, node: cst.CSTNode, frame: "Frame", analyzer: "FileAnalyzer"
+) -> Value:
     """`.sum()` / `.mean()` of |w| or w²."""
     if not isinstance(elementwise.base, (Param, Flat)):
         return UNKNOWN
@@ -69,7 +75,11 @@ def norm_term(
                 return UNKNOWN
         else:
             return UNKNOWN
-    if order is None or (isinstance(order, Num) and order.value == 2 and order.text != "None") or (isinstance(order, Str) and order.value == "fro"):
+    if (
+        order is None
+        or (isinstance(order, Num) and order.value == 2 and order.text != "None")
+        or (isinstance(order, Str) and order.value == "fro")
+    ):
         return _term(node, L2_UNSQUARED, base, frame, squarable=True)
     if isinstance(order, Num) and order.text == "None":
         return _term(node, L2_UNSQUARED, base, frame, squarable=True)
@@ -86,17 +96,32 @@ def square(value: Value, node: cst.CSTNode) -> Optional[Value]:
     """`x ** 2`, `x.pow(2)`, `torch.square(x)`."""
     if isinstance(value, (Param, Flat)):
         return Elementwise(value, "sq")
-    if isinstance(value, Terms) and value.terms and all(t.kind == L2_UNSQUARED for t in value.terms):
-        return Terms(tuple(replace(t, kind=L2, node=node, sqrt_form=False, squarable=False) for t in value.terms), value.per_element)
+    if (
+        isinstance(value, Terms)
+        and value.terms
+        and all(t.kind == L2_UNSQUARED for t in value.terms)
+    ):
+        return Terms(
+            tuple(
+                replace(t, kind=L2, node=node, sqrt_form=False, squarable=False)
+                for t in value.terms
+            ),
+            value.per_element,
+        )
     return None
 
 
 def sqrt(value: Value, node: cst.CSTNode) -> Optional[Value]:
     """`sqrt` of a sum of squares is the unsquared norm, with a NaN gradient at w = 0."""
     if isinstance(value, Terms) and value.terms and all(t.kind == L2 for t in value.terms):
-        return Terms(tuple(replace(t, kind=L2_UNSQUARED, node=node, sqrt_form=True) for t in value.terms), value.per_element)
+        return Terms(
+            tuple(replace(t, kind=L2_UNSQUARED, node=node, sqrt_form=True) for t in value.terms),
+            value.per_element,
+        )
     return None
 
 
 def gradless(value: Terms, reason: str) -> Terms:
-    return Terms(tuple(replace(t, gradless=t.gradless or reason) for t in value.terms), value.per_element)
+    return Terms(
+        tuple(replace(t, gradless=t.gradless or reason) for t in value.terms), value.per_element
+    )

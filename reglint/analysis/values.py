@@ -128,7 +128,7 @@ class ListVal(Value):
 @dataclass(frozen=True)
 class DictVal(Value):
     node: cst.CSTNode
-    entries: tuple[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode], ...]  # key, value, key node, value node
+    entries: tuple[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode], ...]
 
     def get(self, key: str) -> Optional[tuple[Value, cst.CSTNode]]:
         for k, value, _, value_node in self.entries:

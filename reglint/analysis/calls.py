@@ -1,0 +1,551 @@
+"""Calls: torch functions, tensor methods, builtins, parameter iterables and helper functions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional, Union
+
+import libcst as cst
+
+from reglint.analysis import terms as T
+from reglint.analysis.facts import (
+    Accumulator,
+    BackwardCall,
+    LateAddition,
+    ParamSet,
+)
+from reglint.analysis.filters import condition_filter
+from reglint.analysis.names import dotted
+from reglint.analysis.optimizers import QUALIFIED, spec_for
+from reglint.analysis.state import (
+    BACKWARD_FUNCTIONS,
+    AnalyzerMixin,
+    Frame,
+)
+from reglint.analysis.syntax import (
+    is_true,
+    mentions,
+)
+from reglint.analysis.valueops import (
+    Enumerated,
+    append_item,
+    union,
+)
+from reglint.analysis.values import (
+    UNKNOWN,
+    AccumulatorStart,
+    DictVal,
+    Elementwise,
+    Flat,
+    ListVal,
+    Mixed,
+    Num,
+    Param,
+    ParamIter,
+    PenaltyRef,
+    Str,
+    Terms,
+    Unknown,
+    Value,
+    penalty_ids,
+)
+
+_COMMON_METHODS = frozenset(
+    {
+        "forward",
+        "__init__",
+        "step",
+        "zero_grad",
+        "train",
+        "eval",
+        "to",
+        "cuda",
+        "cpu",
+        "update",
+        "__call__",
+        "item",
+        "backward",
+        "parameters",
+        "named_parameters",
+        "state_dict",
+        "load_state_dict",
+        "save",
+        "log",
+        "append",
+    }
+)
+
+
+class CallEvaluator(AnalyzerMixin):
+    # ------------------------------------------------------------------ calls
+
+    def ev_call(self, node: cst.Call, frame: Frame) -> Value:
+        func = node.func
+        qualified = (
+            self.imports.qualify_call_target(func, QUALIFIED)
+            if isinstance(func, (cst.Name, cst.Attribute))
+            else None
+        )
+        args = [a for a in node.args if a.keyword is None and not a.star]
+        if qualified is not None and spec_for(qualified) is not None:
+            return self.ev_optimizer(node, qualified, frame)
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            base = (
+                self.ev(func.value, frame)
+                if qualified is None or not qualified.startswith("torch")
+                else UNKNOWN
+            )
+            result = self.ev_method(node, base, method, args, frame)
+            if result is not None:
+                return result
+        if qualified is not None and qualified.startswith("torch."):
+            return self.ev_torch(node, qualified, args, frame)
+        if isinstance(func, cst.Name):
+            builtin = self.ev_builtin(node, func.value, args, frame)
+            if builtin is not None:
+                return builtin
+            local = frame.function(func.value)
+            if local is not None:
+                return self.inline(local, node, frame, None)
+        if isinstance(func, cst.Attribute):
+            return self.ev_method_call(node, func, frame)
+        for arg in node.args:
+            self.ev(arg.value, frame)
+        return UNKNOWN
+
+    def ev_method_call(self, node: cst.Call, func: cst.Attribute, frame: Frame) -> Value:
+        name = func.attr.value
+        owner = func.value
+        if (
+            isinstance(owner, cst.Name)
+            and owner.value in ("self", "cls")
+            and frame.class_name is not None
+        ):
+            for class_name, method in self.methods.get(name, []):
+                if class_name == frame.class_name:
+                    return self.inline(method, node, frame, class_name)
+        candidates = self.methods.get(name, [])
+        if len(candidates) == 1 and name not in _COMMON_METHODS:
+            class_name, method = candidates[0]
+            return self.inline(method, node, frame, class_name)
+        for arg in node.args:
+            self.ev(arg.value, frame)
+        return UNKNOWN
+
+    def ev_method(
+        self,
+        node: cst.Call,
+        base: Value,
+        method: str,
+        args: list[cst.Arg],
+        frame: Frame,
+    ) -> Optional[Value]:
+        """Methods whose meaning the analysis knows, on the value they are called on."""
+        if method in ("parameters", "named_parameters", "state_dict") and not isinstance(
+            base, (ParamIter, Param, Num, Str)
+        ):
+            owner = dotted(node.func.value) if isinstance(node.func, cst.Attribute) else None  # type: ignore[union-attr,attr-defined]
+            owner = owner or self.module.code_for_node(node.func.value)  # type: ignore[union-attr,attr-defined]
+            keep_vars = any(
+                a.keyword is not None and a.keyword.value == "keep_vars" and is_true(a.value)
+                for a in node.args
+            )
+            gradless = "state_dict() values" if method == "state_dict" and not keep_vars else None
+            pset = ParamSet(
+                owner=owner, origin=method, node=node, unfiltered=True, gradless=gradless
+            )
+            kind = {"parameters": "params", "named_parameters": "pairs", "state_dict": "dict"}[
+                method
+            ]
+            return ParamIter(pset, kind)
+        if method in ("modules", "children", "named_modules", "named_children"):
+            return UNKNOWN
+        if isinstance(base, ParamIter):
+            if method == "items" and base.kind == "dict":
+                return ParamIter(base.pset, "pairs")
+            if method == "values" and base.kind == "dict":
+                return ParamIter(base.pset, "params")
+            if method == "keys" and base.kind == "dict":
+                return ParamIter(base.pset, "names")
+            if method in ("append", "extend", "add"):
+                return UNKNOWN
+            if method == "copy":
+                return base
+            return UNKNOWN
+        if isinstance(base, ListVal) and method in ("append", "extend", "insert") and node.args:
+            name = dotted(node.func.value)  # type: ignore[union-attr,attr-defined]
+            item = self.ev(node.args[-1].value, frame)
+            if name is not None:
+                frame.env[name] = append_item(base, item, method)
+            return UNKNOWN
+        if (
+            isinstance(base, ParamIter) is False
+            and isinstance(base, Param) is False
+            and method in ("append", "extend")
+            and node.args
+        ):
+            name = dotted(node.func.value)  # type: ignore[union-attr,attr-defined]
+            item = self.ev(node.args[-1].value, frame)
+            if name is not None and isinstance(frame.lookup(name), ParamIter):
+                existing = frame.lookup(name)
+                assert isinstance(existing, ParamIter)
+                if isinstance(item, Param) and item.pset is not None:
+                    frame.env[name] = union(existing, ParamIter(item.pset))
+            return (
+                UNKNOWN
+                if name is None or not isinstance(frame.lookup(name), ParamIter)
+                else UNKNOWN
+            )
+        if isinstance(base, (Param, Flat)):
+            return self.ev_tensor_method(node, base, method, args, frame)
+        if isinstance(base, (Elementwise, Terms, PenaltyRef)):
+            return self.ev_term_method(node, base, method, args, frame)
+        if method == "backward" and not args:
+            self.note_backward(node, base, node.func.value, frame)  # type: ignore[union-attr,attr-defined]
+            return UNKNOWN
+        if method in BACKWARD_FUNCTIONS and args:
+            loss_node = args[0].value
+            self.note_backward(node, self.ev(loss_node, frame), loss_node, frame)
+            return UNKNOWN
+        if method == "scale" and len(args) == 1 and isinstance(base, Unknown):
+            # GradScaler.scale(loss)
+            return self.ev(args[0].value, frame)
+        if isinstance(base, Mixed) and method in (
+            "mean",
+            "sum",
+            "float",
+            "to",
+            "cuda",
+            "squeeze",
+            "clone",
+        ):
+            return base
+        if isinstance(base, Mixed) and method in ("item", "detach", "cpu", "tolist"):
+            return UNKNOWN
+        if isinstance(base, DictVal) and method == "get" and args:
+            key = self.ev(args[0].value, frame)
+            if isinstance(key, Str):
+                found = base.get(key.value)
+                return found[0] if found is not None else UNKNOWN
+        return None
+
+    def ev_tensor_method(
+        self,
+        node: cst.Call,
+        base: Union[Param, Flat],
+        method: str,
+        args: list[cst.Arg],
+        frame: Frame,
+    ) -> Optional[Value]:
+        if method in (
+            "view",
+            "flatten",
+            "reshape",
+            "ravel",
+            "contiguous",
+            "view_as",
+            "float",
+            "double",
+            "to",
+            "cuda",
+            "squeeze",
+            "unsqueeze",
+            "t",
+        ):
+            return base
+        if method in ("detach", "numpy", "cpu", "tolist", "clone") and method != "clone":
+            if method == "cpu":
+                return base
+            return replace(base, gradless=f".{method}()")
+        if method == "clone":
+            return base
+        if method == "abs":
+            return Elementwise(base, "abs")
+        if method in ("square",):
+            return Elementwise(base, "sq")
+        if method == "pow" and args:
+            exponent = self.ev(args[0].value, frame)
+            if isinstance(exponent, Num) and exponent.value == 2:
+                return Elementwise(base, "sq")
+            return UNKNOWN
+        if method == "norm":
+            return T.norm_term(node, base, node.args, frame, self, tensor_first=False)
+        return UNKNOWN
+
+    def ev_term_method(
+        self,
+        node: cst.Call,
+        base: Value,
+        method: str,
+        args: list[cst.Arg],
+        frame: Frame,
+    ) -> Optional[Value]:
+        if method in ("sum", "mean") and isinstance(base, Elementwise) and not args:
+            return T.reduce(base, node, frame, self)
+        if method == "sum" and isinstance(base, Terms) and base.per_element and not args:
+            # torch.stack([term(p) for p in params]).sum()
+            return self.bind_terms(Terms(base.terms), node, frame)
+        if isinstance(base, Elementwise) and method in ("sum", "mean"):
+            return UNKNOWN  # a reduction over a dim is not a norm of the whole tensor
+        if method == "sqrt":
+            return T.sqrt(base, node) or UNKNOWN
+        if method in ("pow",) and args:
+            exponent = self.ev(args[0].value, frame)
+            if isinstance(exponent, Num) and exponent.value == 2:
+                return T.square(base, node) or UNKNOWN
+            if isinstance(exponent, Num) and exponent.value == 0.5:
+                return T.sqrt(base, node) or UNKNOWN
+            return UNKNOWN
+        if method == "square":
+            return T.square(base, node) or UNKNOWN
+        if method in ("item", "tolist") and isinstance(base, Terms):
+            return T.gradless(base, f".{method}()")
+        if method in ("detach", "numpy") and isinstance(base, Terms):
+            return T.gradless(base, f".{method}()")
+        if method in (
+            "to",
+            "cuda",
+            "float",
+            "double",
+            "cpu",
+            "clone",
+            "squeeze",
+            "reshape",
+            "view",
+        ):
+            return base
+        if method in ("item", "detach", "tolist"):
+            return UNKNOWN
+        return None
+
+    def ev_torch(self, node: cst.Call, qualified: str, args: list[cst.Arg], frame: Frame) -> Value:
+        name = qualified[len("torch.") :]
+        first = self.ev(args[0].value, frame) if args else UNKNOWN
+        if name in ("abs", "absolute"):
+            return Elementwise(first, "abs") if isinstance(first, (Param, Flat)) else UNKNOWN
+        if name == "square":
+            if isinstance(first, (Param, Flat)):
+                return Elementwise(first, "sq")
+            return T.square(first, node) or UNKNOWN
+        if name == "pow" and len(args) >= 2:
+            exponent = self.ev(args[1].value, frame)
+            if isinstance(exponent, Num) and exponent.value == 2:
+                if isinstance(first, (Param, Flat)):
+                    return Elementwise(first, "sq")
+                return T.square(first, node) or UNKNOWN
+            return UNKNOWN
+        if name in ("sum", "mean") and len(node.args) == 1:
+            if isinstance(first, Elementwise):
+                return T.reduce(first, node, frame, self)
+            if isinstance(first, Terms) and first.per_element:
+                return self.bind_terms(Terms(first.terms), node, frame)
+            if isinstance(first, Terms):
+                return first
+            return UNKNOWN
+        if name == "sqrt":
+            return T.sqrt(first, node) or UNKNOWN
+        if name in ("norm", "linalg.norm", "linalg.vector_norm", "functional.norm"):
+            if isinstance(first, (Param, Flat)):
+                return T.norm_term(node, first, node.args[1:], frame, self, tensor_first=True)
+            return UNKNOWN
+        if (
+            name
+            in ("nn.utils.parameters_to_vector", "nn.utils.convert_parameters.parameters_to_vector")
+            and args
+        ):
+            if isinstance(first, ParamIter) and first.kind == "params":
+                return Flat(first.pset, node, first.pset.gradless)
+            return UNKNOWN
+        if name in ("cat", "concat", "concatenate", "hstack") and args:
+            if isinstance(first, ParamIter) and first.kind == "params":
+                return Flat(first.pset, node, first.pset.gradless)
+            return UNKNOWN
+        if name == "stack" and args:
+            if isinstance(first, Terms):
+                return first
+            if (
+                isinstance(first, ListVal)
+                and all(isinstance(i, Terms) for i in first.items)
+                and first.items
+            ):
+                return Terms(tuple(t for i in first.items for t in i.terms), per_element=True)  # type: ignore[union-attr,attr-defined]
+            return UNKNOWN
+        if name == "flatten" and isinstance(first, (Param, Flat)):
+            return first
+        if name in (
+            "tensor",
+            "zeros",
+            "Tensor",
+            "FloatTensor",
+            "scalar_tensor",
+            "as_tensor",
+            "ones",
+            "zeros_like",
+            "empty",
+        ):
+            return self.accumulator_start(node, name, frame)
+        return UNKNOWN
+
+    def accumulator_start(self, node: cst.Call, name: str, frame: Frame) -> Value:
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        positional = [a.value for a in node.args if a.keyword is None]
+        if name in ("zeros_like", "empty", "ones"):
+            return UNKNOWN
+        if name in ("tensor", "scalar_tensor", "as_tensor", "Tensor", "FloatTensor"):
+            if len(positional) != 1:
+                return UNKNOWN
+            data = positional[0]
+            if isinstance(data, (cst.List, cst.Tuple)):
+                if len(data.elements) != 1:
+                    return UNKNOWN
+                data = data.elements[0].value
+                zero_dim = False
+            else:
+                zero_dim = name != "Tensor" and name != "FloatTensor"
+            value = self.ev(data, frame)
+            if not isinstance(value, Num) or value.value != 0:
+                return UNKNOWN
+            integer = (
+                isinstance(data, cst.Integer)
+                and name in ("tensor", "as_tensor")
+                and "dtype" not in keywords
+            )
+        else:  # zeros
+            if len(positional) != 1:
+                return UNKNOWN
+            size = self.ev(positional[0], frame)
+            if not isinstance(size, Num) or size.value != 1:
+                return UNKNOWN
+            zero_dim = False
+            integer = False
+        device_less = "device" not in keywords
+        requires_grad = (
+            "requires_grad" in keywords
+            and isinstance(keywords["requires_grad"], cst.Name)
+            and keywords["requires_grad"].value == "True"
+        )
+        accumulator = Accumulator(
+            name="",
+            node=node,
+            device_less=device_less,
+            integer=integer,
+            leaf_requires_grad=requires_grad,
+            text=self.module.code_for_node(node),
+            zero_dim=zero_dim,
+        )
+        self.accumulators[id(node)] = accumulator
+        return AccumulatorStart(accumulator)
+
+    def ev_builtin(
+        self, node: cst.Call, name: str, args: list[cst.Arg], frame: Frame
+    ) -> Optional[Value]:
+        if frame.function(name) is not None:
+            return None
+        first = self.ev(args[0].value, frame) if args else UNKNOWN
+        if name == "sum":
+            if isinstance(first, Terms):
+                return self.bind_terms(Terms(first.terms), node, frame)
+            if (
+                isinstance(first, ListVal)
+                and first.items
+                and all(isinstance(i, Terms) for i in first.items)
+            ):
+                terms = tuple(t for i in first.items if isinstance(i, Terms) for t in i.terms)
+                return self.bind_terms(Terms(terms), node, frame)
+            return UNKNOWN
+        if name == "abs":
+            return Elementwise(first, "abs") if isinstance(first, (Param, Flat)) else UNKNOWN
+        if name in ("list", "tuple", "iter", "sorted", "set"):
+            return first if isinstance(first, (ParamIter, ListVal)) else UNKNOWN
+        if name == "float" and isinstance(first, Terms):
+            return T.gradless(first, "float()")
+        if name == "float" and isinstance(first, Num):
+            return first
+        if name == "filter" and len(args) == 2:
+            iterable = self.ev(args[1].value, frame)
+            predicate = args[0].value
+            if isinstance(iterable, ParamIter) and isinstance(predicate, cst.Lambda):
+                params = [p.name.value for p in predicate.params.params]
+                text = condition_filter(predicate.body, set(params))
+                return iterable if text is None else iterable.filtered(text)
+            return iterable if isinstance(iterable, ParamIter) else UNKNOWN
+        if name == "enumerate" and isinstance(first, (ParamIter, ListVal)):
+            return Enumerated(first)
+        if name == "dict" and not args:
+            return self.ev_dict_call(node, frame)
+        if name in (
+            "len",
+            "print",
+            "isinstance",
+            "range",
+            "zip",
+            "max",
+            "min",
+            "int",
+            "str",
+            "repr",
+            "getattr",
+            "hasattr",
+            "setattr",
+            "super",
+            "type",
+        ):
+            return UNKNOWN
+        return None
+
+    def ev_dict_call(self, node: cst.Call, frame: Frame) -> Value:
+        entries = []
+        for arg in node.args:
+            if arg.keyword is not None:
+                entries.append(
+                    (arg.keyword.value, self.ev(arg.value, frame), arg.keyword, arg.value)
+                )
+        return DictVal(node, tuple(entries))
+
+    def note_backward(
+        self,
+        node: cst.Call,
+        loss: Value,
+        loss_node: cst.BaseExpression,
+        frame: Frame,
+    ) -> None:
+        self.mark_loss(loss)
+        pids = tuple(sorted(penalty_ids(loss)))
+        if id(node) not in self.backwards:
+            self.backwards[id(node)] = BackwardCall(node=node, scope=frame.name, penalties=pids)
+        while (
+            isinstance(loss_node, cst.Call)
+            and isinstance(loss_node.func, cst.Attribute)
+            and loss_node.func.attr.value == "scale"
+            and len(loss_node.args) == 1
+        ):
+            loss_node = loss_node.args[0].value  # scaler.scale(loss).backward()
+        name = dotted(loss_node)
+        if name is not None:
+            frame.backward_on[name] = node
+            # A late addition followed by a backward() of the same loss is not late after all.
+            frame.late = [entry for entry in frame.late if entry[3] != name]
+
+    def _check_late(self, name: str, value: Value, statement: cst.CSTNode, frame: Frame) -> None:
+        """RL104: `loss = loss + reg` / `loss += reg` after `loss.backward()`."""
+        new = penalty_ids(value)
+        if not new:
+            return
+        sources = [n for n in frame.backward_on if mentions(statement, n)]
+        for source in sources:
+            for pid in new:
+                key = (pid, id(statement))
+                if any(entry[0] == pid and entry[1] is statement for entry in frame.late):
+                    continue
+                del key
+                frame.late.append((pid, statement, frame.backward_on[source], name, source))
+
+    def flush_late(self, frame: Frame) -> None:
+        for pid, statement, backward, name, source in frame.late:
+            record = self.records[pid]
+            if mentions(statement, source) and id(statement) not in self.late:
+                if record.add_node is None:
+                    record.add_node = statement
+                self.late[id(statement)] = LateAddition(pid, statement, backward, source)
+        frame.late = []

@@ -1,0 +1,385 @@
+"""Expressions: names, attributes, arithmetic on penalties, literals and comprehensions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional, Union
+
+import libcst as cst
+
+from reglint.analysis import terms as T
+from reglint.analysis.facts import (
+    ParamSet,
+)
+from reglint.analysis.names import dotted
+from reglint.analysis.state import (
+    AnalyzerMixin,
+    Frame,
+)
+from reglint.analysis.valueops import (
+    element_of,
+    scales_of,
+    times,
+    union,
+)
+from reglint.analysis.values import (
+    UNKNOWN,
+    AccumulatorStart,
+    DictVal,
+    Elementwise,
+    Flat,
+    ListVal,
+    Mixed,
+    Num,
+    Param,
+    ParamIter,
+    ParamName,
+    PenaltyRef,
+    Str,
+    Terms,
+    TupleVal,
+    Unknown,
+    Value,
+    penalty_ids,
+)
+
+
+class ExpressionEvaluator(AnalyzerMixin):
+    # ------------------------------------------------------------------ expressions
+
+    def ev(self, node: cst.BaseExpression, frame: Frame) -> Value:
+        try:
+            return self._ev(node, frame)
+        except RecursionError:
+            return UNKNOWN
+
+    def _ev(self, node: cst.BaseExpression, frame: Frame) -> Value:
+        if isinstance(node, (cst.Integer, cst.Float)):
+            try:
+                return Num(float(node.value.replace("_", "")), node.value, node)
+            except ValueError:
+                return UNKNOWN
+        if isinstance(node, cst.SimpleString):
+            try:
+                return Str(node.evaluated_value if isinstance(node.evaluated_value, str) else "")
+            except Exception:
+                return UNKNOWN
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False"):
+                return Num(1.0 if node.value == "True" else 0.0, node.value, node)
+            if node.value == "None":
+                return Num(None, "None", node)
+            found = frame.lookup(node.value)
+            return found if found is not None else UNKNOWN
+        if isinstance(node, cst.Attribute):
+            return self.ev_attribute(node, frame)
+        if isinstance(node, cst.Call):
+            return self.ev_call(node, frame)
+        if isinstance(node, cst.BinaryOperation):
+            return self.ev_binary(node, frame)
+        if isinstance(node, cst.UnaryOperation):
+            operand = self.ev(node.expression, frame)
+            if isinstance(node.operator, cst.Minus) and isinstance(operand, Num):
+                return Num(
+                    -operand.value if operand.value is not None else None, "-" + operand.text, node
+                )
+            if isinstance(operand, (Terms, PenaltyRef, Mixed)) and isinstance(
+                node.operator, cst.Minus
+            ):
+                return self.bind_terms(operand, node, frame)
+            return UNKNOWN
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            items: list[Value] = []
+            for element in node.elements:
+                value = self.ev(element.value, frame)
+                if isinstance(element, cst.StarredElement):
+                    if isinstance(value, ListVal):
+                        items.extend(value.items)
+                        continue
+                    value = value if isinstance(value, ParamIter) else UNKNOWN
+                items.append(value)
+            return TupleVal(tuple(items)) if isinstance(node, cst.Tuple) else ListVal(tuple(items))
+        if isinstance(node, cst.Dict):
+            return self.ev_dict(node, frame)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
+            return self.ev_comprehension(node, frame)
+        if isinstance(node, cst.Subscript):
+            return self.ev_subscript(node, frame)
+        if isinstance(node, cst.IfExp):
+            body = self.ev(node.body, frame)
+            other = self.ev(node.orelse, frame)
+            if isinstance(body, Num) and isinstance(other, Num) and body.value == other.value:
+                return body
+            if isinstance(body, Num) or isinstance(other, Num):
+                return Num(None, self.module.code_for_node(node), node)
+            return body if body == other else UNKNOWN
+        if isinstance(node, cst.BooleanOperation):
+            self.ev(node.left, frame)
+            self.ev(node.right, frame)
+            return UNKNOWN
+        if isinstance(node, cst.Comparison):
+            return UNKNOWN
+        if isinstance(node, cst.NamedExpr):
+            value = self.ev(node.value, frame)
+            self.bind_target(node.target, value, frame)
+            return value
+        if isinstance(node, cst.Await):
+            return self.ev(node.expression, frame)
+        return UNKNOWN
+
+    def ev_attribute(self, node: cst.Attribute, frame: Frame) -> Value:
+        text = dotted(node)
+        if text is not None:
+            found = frame.lookup(text)
+            if found is not None:
+                return found
+        base = self.ev(node.value, frame)
+        attr = node.attr.value
+        if (
+            isinstance(base, Unknown)
+            and isinstance(node.value, cst.Name)
+            and attr in self.argparse_defaults
+        ):
+            # `args.wd` where the file declares `add_argument("--wd", default=...)`.
+            # Still a value the user may override on the command line: unknown, but say the default.
+            default = self.argparse_defaults[attr]
+            return Num(
+                None,
+                f"{text} (default {default:g})" if default is not None else (text or attr),
+                node,
+            )
+        if isinstance(base, Param):
+            if attr == "data":
+                return replace(base, gradless=".data")
+            if attr in ("T", "mT"):
+                return base
+            return UNKNOWN
+        if isinstance(base, Flat) and attr == "data":
+            return replace(base, gradless=".data")
+        if attr in ("weight", "bias") or attr.endswith("_weight"):
+            if not isinstance(
+                base,
+                (
+                    Num,
+                    Str,
+                    Terms,
+                    PenaltyRef,
+                    Mixed,
+                    ParamIter,
+                    Flat,
+                    Elementwise,
+                    DictVal,
+                    ListVal,
+                    TupleVal,
+                ),
+            ):
+                return Param(None, text or self.module.code_for_node(node))
+        return UNKNOWN
+
+    def ev_subscript(self, node: cst.Subscript, frame: Frame) -> Value:
+        base = self.ev(node.value, frame)
+        if isinstance(base, ParamIter) and base.kind in ("dict", "params"):
+            explicit = replace(
+                base.pset, unfiltered=False, filter_text=self.module.code_for_node(node)
+            )
+            return Param(explicit, self.module.code_for_node(node), base.pset.gradless)
+        if isinstance(base, (TupleVal, ListVal)) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index):
+                key = self.ev(index.value, frame)
+                if isinstance(key, Num) and key.value is not None and float(key.value).is_integer():
+                    position = int(key.value)
+                    if -len(base.items) <= position < len(base.items):
+                        return base.items[position]
+        if (
+            isinstance(base, DictVal)
+            and len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+        ):
+            key = self.ev(node.slice[0].slice.value, frame)
+            if isinstance(key, Str):
+                found = base.get(key.value)
+                if found is not None:
+                    return found[0]
+        return UNKNOWN
+
+    def ev_dict(self, node: cst.Dict, frame: Frame) -> Value:
+        entries: list[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode]] = []
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                key = self.ev(element.key, frame)
+                value = self.ev(element.value, frame)
+                key_text = key.value if isinstance(key, Str) else None
+                if key_text == "loss":
+                    self.mark_loss(self.bind_terms(value, element.value, frame), "loss")
+                entries.append((key_text, value, element.key, element.value))
+            else:
+                expanded = self.ev(element.value, frame)
+                if isinstance(expanded, DictVal):
+                    entries.extend(expanded.entries)
+                else:
+                    entries.append((None, UNKNOWN, None, element.value))
+        return DictVal(node, tuple(entries))
+
+    def ev_binary(self, node: cst.BinaryOperation, frame: Frame) -> Value:
+        left = self.ev(node.left, frame)
+        right = self.ev(node.right, frame)
+        op = node.operator
+        if isinstance(op, cst.Power):
+            if isinstance(right, Num) and right.value == 2:
+                squared = T.square(left, node)
+                if squared is not None:
+                    return squared
+            if isinstance(right, Num) and right.value == 0.5:
+                rooted = T.sqrt(left, node)
+                if rooted is not None:
+                    return rooted
+            if (
+                isinstance(left, Num)
+                and isinstance(right, Num)
+                and left.value is not None
+                and right.value is not None
+            ):
+                try:
+                    return Num(
+                        float(left.value**right.value), self.module.code_for_node(node), node
+                    )
+                except (OverflowError, ZeroDivisionError):
+                    return UNKNOWN
+            return UNKNOWN
+        if isinstance(op, cst.Multiply):
+            if left == right and isinstance(left, (Param, Flat)):
+                return Elementwise(left, "sq")
+            return self.scale(left, right, node, frame)
+        if isinstance(op, cst.Divide):
+            if isinstance(left, Num) and isinstance(right, Num):
+                if left.value is not None and right.value:
+                    return Num(left.value / right.value, self.module.code_for_node(node), node)
+                return Num(None, self.module.code_for_node(node), node)
+            if isinstance(right, Num):
+                return self.scale(
+                    left,
+                    Num(
+                        None if not right.value else 1 / right.value, "1/" + right.text, right.node
+                    ),
+                    node,
+                    frame,
+                )
+            if isinstance(left, (Terms, PenaltyRef)):
+                return left
+            return UNKNOWN
+        if isinstance(op, (cst.Add, cst.Subtract)):
+            if isinstance(left, Num) and isinstance(right, Num):
+                if left.value is not None and right.value is not None:
+                    total = (
+                        left.value + right.value
+                        if isinstance(op, cst.Add)
+                        else left.value - right.value
+                    )
+                    return Num(total, self.module.code_for_node(node), node)
+                return Num(None, self.module.code_for_node(node), node)
+            if isinstance(left, Terms) and isinstance(right, Terms):
+                return Terms(left.terms + right.terms)
+            if isinstance(left, ParamIter) and isinstance(right, ParamIter):
+                return union(left, right)
+            if isinstance(left, ListVal) and isinstance(right, ListVal):
+                return ListVal(left.items + right.items)
+            if isinstance(left, (AccumulatorStart, Num)) and isinstance(right, Terms):
+                return self.combine_add(left, right, node, frame, in_place=False)
+            result = (
+                self.combine_add(left, right, node, frame, in_place=False)
+                if (penalty_ids(left) or isinstance(right, Terms))
+                else None
+            )
+            if result is None and (penalty_ids(right) or isinstance(left, Terms)):
+                result = self.combine_add(right, left, node, frame, in_place=False)
+            if result is not None:
+                # `loss = loss + reg` after `loss.backward()`: remembered for RL104.
+                return result
+            return UNKNOWN
+        return UNKNOWN
+
+    def scale(self, left: Value, right: Value, node: cst.CSTNode, frame: Frame) -> Value:
+        """`coefficient * penalty` keeps the penalty and remembers the coefficient."""
+        for factor, other in ((left, right), (right, left)):
+            if isinstance(other, Terms) and isinstance(factor, (Num, Unknown)):
+                return replace(other, coefficient=times(other.coefficient, factor, node))
+            if isinstance(other, Elementwise) and isinstance(factor, (Num, Unknown)):
+                return other
+            if isinstance(other, PenaltyRef) and isinstance(factor, (Num, Unknown)):
+                return replace(other, scale=times(other.scale, factor, node))
+            if isinstance(other, Mixed) and other.pure and isinstance(factor, (Num, Unknown)):
+                scaled = tuple((pid, times(scale, factor, node)) for pid, scale in other.scales)
+                return Mixed(other.pids, scaled, pure=True)
+            if isinstance(other, Mixed):
+                return other
+        if isinstance(left, Num) and isinstance(right, Num):
+            if left.value is not None and right.value is not None:
+                return Num(left.value * right.value, self.module.code_for_node(node), node)
+            return Num(None, self.module.code_for_node(node), node)
+        return UNKNOWN
+
+    def note_scale(self, value: Value) -> None:
+        """Where a scaled penalty meets the loss, its factor becomes one of the record's coefficients."""
+        for pid, scale in scales_of(value):
+            if scale is None:
+                continue
+            record = self.records[pid]
+            if all(existing is not scale for existing in record.outers):
+                record.outers.append(scale)
+
+    # ------------------------------------------------------------------ comprehensions
+
+    def ev_comprehension(
+        self,
+        node: Union[cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp],
+        frame: Frame,
+    ) -> Value:
+        inner = Frame(
+            frame.name,
+            {},
+            frame,
+            frame.class_name,
+            depth=frame.depth,
+            no_grad=frame.no_grad,
+            no_grad_what=frame.no_grad_what,
+        )
+        clause: Optional[cst.CompFor] = node.for_in
+        filters: list[str] = []
+        while clause is not None:
+            iterable = self.ev(clause.iter, inner)
+            self.bind_target(clause.target, element_of(iterable, self), inner)
+            for condition in clause.ifs:
+                rebound = self._apply_filter(inner, condition.test, positive=True)
+                if rebound:
+                    filters.append(self.module.code_for_node(condition.test))
+            clause = clause.inner_for_in
+        if isinstance(node, cst.DictComp):
+            key = self.ev(node.key, inner)
+            value = self.ev(node.value, inner)
+            if isinstance(key, ParamName) and isinstance(value, Param) and value.pset is not None:
+                return ParamIter(value.pset, "dict")
+            return UNKNOWN
+        element = self.ev(node.elt, inner)
+        if isinstance(element, Param) and element.pset is not None:
+            return (
+                ParamIter(element.pset, "params")
+                if element.gradless is None
+                else ParamIter(replace(element.pset, gradless=element.gradless), "params")
+            )
+        if isinstance(element, Param) and element.pset is None:
+            return ParamIter(
+                ParamSet(owner=element.text, origin="explicit", node=node, unfiltered=False),
+                "params",
+            )
+        if isinstance(element, TupleVal) and len(element.items) == 2:
+            name, param = element.items
+            if isinstance(name, ParamName) and isinstance(param, Param) and param.pset is not None:
+                return ParamIter(param.pset, "pairs")
+        if isinstance(element, ParamName):
+            return ParamIter(element.pset, "names")
+        if isinstance(element, Terms):
+            return Terms(element.terms, per_element=True)
+        if isinstance(element, Flat):
+            return element
+        return UNKNOWN

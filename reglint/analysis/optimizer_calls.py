@@ -1,0 +1,183 @@
+"""torch.optim constructions: which parameters each group holds and with what weight_decay."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from reglint.analysis.facts import (
+    Number,
+    OptimizerCall,
+    ParamGroup,
+    ParamSet,
+)
+from reglint.analysis.optimizers import spec_for
+from reglint.analysis.state import (
+    AnalyzerMixin,
+    Frame,
+)
+from reglint.analysis.valueops import (
+    as_param_set,
+    explicit_set,
+    to_number,
+)
+from reglint.analysis.values import (
+    UNKNOWN,
+    DictVal,
+    ListVal,
+    Num,
+    OptimizerRef,
+    Param,
+    ParamIter,
+    Value,
+)
+
+
+class OptimizerEvaluator(AnalyzerMixin):
+    # ------------------------------------------------------------------ optimizers
+
+    def ev_optimizer(self, node: cst.Call, qualified: str, frame: Frame) -> Value:
+        spec = spec_for(qualified)
+        assert spec is not None
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a for a in node.args if a.keyword is not None}
+        star_kwargs = [a for a in node.args if a.star == "**"]
+        params_node = (
+            positional[0].value
+            if positional
+            else (keywords["params"].value if "params" in keywords else None)
+        )
+        groups, groups_known = self.param_groups(params_node, frame)
+        decay_node: Optional[cst.CSTNode] = None
+        decay_arg: Optional[cst.BaseExpression] = None
+        if "weight_decay" in keywords:
+            decay_arg = keywords["weight_decay"].value
+        elif "weight_decay" in spec.positional and len(positional) > 1 + spec.positional.index(
+            "weight_decay"
+        ):
+            decay_arg = positional[1 + spec.positional.index("weight_decay")].value
+        extra: Optional[DictVal] = None
+        for star in star_kwargs:
+            expanded = self.ev(star.value, frame)
+            if isinstance(expanded, DictVal):
+                extra = expanded
+        if decay_arg is not None:
+            decay_node = decay_arg
+            weight_decay = self.number(decay_arg, frame)
+        elif extra is not None and extra.get("weight_decay") is not None:
+            found = extra.get("weight_decay")
+            assert found is not None
+            decay_node = found[1]
+            weight_decay = (
+                self.number(found[1], frame)
+                if not isinstance(found[0], Num)
+                else to_number(found[0], found[1])
+            )
+        elif star_kwargs and extra is None:
+            weight_decay = Number(
+                None,
+                "**" + self.module.code_for_node(star_kwargs[0].value),
+                None,
+                default_used=True,
+            )
+        else:
+            default = spec.default_weight_decay
+            weight_decay = Number(
+                default,
+                f"the default {default:g}" if default is not None else "none",
+                None,
+                default_used=True,
+            )
+        decoupled = None
+        if "decoupled_weight_decay" in keywords:
+            decoupled = self.number(keywords["decoupled_weight_decay"].value, frame)
+        elif "decoupled_weight_decay" in spec.positional and len(
+            positional
+        ) > 1 + spec.positional.index("decoupled_weight_decay"):
+            decoupled = self.number(
+                positional[1 + spec.positional.index("decoupled_weight_decay")].value, frame
+            )
+        keyword_nodes = tuple((k, a.value) for k, a in keywords.items())
+        call = OptimizerCall(
+            node=node,
+            qualname=qualified,
+            class_name=spec.name,
+            groups=groups,
+            groups_known=groups_known,
+            weight_decay=weight_decay,
+            weight_decay_node=decay_node,
+            keywords=keyword_nodes,
+            decoupled_flag=decoupled,
+            scope=frame.name,
+            func_node=node.func,
+        )
+        existing = self.optimizers.get(id(node))
+        if (
+            existing is None
+            or (not existing.weight_decay.known and weight_decay.known)
+            or (not existing.groups_known and groups_known)
+        ):
+            self.optimizers[id(node)] = call
+        return OptimizerRef(id(node))
+
+    def number(self, node: cst.CSTNode, frame: Frame) -> Number:
+        value = self.ev(node, frame) if isinstance(node, cst.BaseExpression) else UNKNOWN
+        code = self.module.code_for_node(node)
+        richer = isinstance(value, Num) and value.text.startswith(code)
+        return to_number(value, node, value.text if richer else code)  # type: ignore[union-attr,attr-defined]
+
+    def param_groups(
+        self, node: Optional[cst.BaseExpression], frame: Frame
+    ) -> tuple[tuple[ParamGroup, ...], bool]:
+        if node is None:
+            return (), False
+        value = self.ev(node, frame)
+        if isinstance(value, ParamIter):
+            return (ParamGroup(node=node, params=value.pset, weight_decay=None),), True
+        if isinstance(value, Param):
+            return (
+                ParamGroup(node=node, params=explicit_set(value, node), weight_decay=None),
+            ), True
+        if isinstance(value, ListVal) and value.items:
+            if all(isinstance(item, DictVal) for item in value.items):
+                groups = []
+                known = True
+                for item in value.items:
+                    assert isinstance(item, DictVal)
+                    params_entry = item.get("params")
+                    pset: Optional[ParamSet] = None
+                    if params_entry is not None:
+                        pset = as_param_set(params_entry[0], params_entry[1])
+                    if pset is None:
+                        known = False
+                    decay_entry = item.get("weight_decay")
+                    decay = (
+                        to_number(
+                            decay_entry[0],
+                            decay_entry[1],
+                            self.module.code_for_node(decay_entry[1]),
+                        )
+                        if decay_entry
+                        else None
+                    )
+                    keys = tuple(
+                        (k, key_node)
+                        for k, _, key_node, _ in item.entries
+                        if k is not None and key_node is not None
+                    )
+                    if any(k is None for k, *_ in item.entries):
+                        known = False
+                    groups.append(
+                        ParamGroup(node=item.node, params=pset, weight_decay=decay, keys=keys)
+                    )
+                return tuple(groups), known
+            if all(isinstance(item, Param) for item in value.items):
+                return (
+                    ParamGroup(
+                        node=node,
+                        params=ParamSet(self.module.code_for_node(node), "explicit", node, False),
+                        weight_decay=None,
+                    ),
+                ), True
+        return (ParamGroup(node=node, params=None, weight_decay=None),), False

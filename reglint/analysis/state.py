@@ -1,0 +1,135 @@
+"""The interpreter's mutable state: penalty records being built, and function frames."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Optional, Union
+
+import libcst as cst
+
+from reglint.analysis.facts import (
+    Accumulator,
+    Penalty,
+    PenaltyTerm,
+)
+from reglint.analysis.values import (
+    Num,
+    Value,
+)
+
+if TYPE_CHECKING:
+    # The evaluator mixins run as parts of FileAnalyzer and use its attributes and each other's
+    # methods; to the type checker they are open classes.
+    from typing import Any as AnalyzerMixin
+else:
+    AnalyzerMixin = object
+
+PENALTY_NAME = re.compile(
+    r"(reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm)", re.IGNORECASE
+)
+LOSS_NAME = re.compile(r"loss|objective|cost", re.IGNORECASE)
+LOSS_FUNCTION = re.compile(
+    r"(^|_)(loss|losses|objective)($|_)|training_step|compute_loss|criterion", re.IGNORECASE
+)
+NO_GRAD_CONTEXTS = frozenset(
+    {
+        "torch.no_grad",
+        "torch.inference_mode",
+        "torch.autograd.no_grad",
+        "torch.autograd.grad_mode.no_grad",
+    }
+)
+BACKWARD_FUNCTIONS = frozenset({"backward", "manual_backward"})
+MAX_INLINE_DEPTH = 3
+
+FunctionNode = Union[cst.FunctionDef, cst.Lambda]
+
+
+@dataclass
+class PenaltyRecord:
+    node: cst.CSTNode
+    scope: str
+    terms: list[PenaltyTerm] = field(default_factory=list)
+    reaches_loss: bool = False
+    named: Optional[str] = None
+    accumulator: Optional[Accumulator] = None
+    inner: Optional[Num] = None  # constant factor applied to the terms before binding (`c * term`)
+    outers: list[Num] = field(
+        default_factory=list
+    )  # factors applied where it meets a loss (`loss + c * reg`)
+    added_to: Optional[str] = None
+    add_node: Optional[cst.CSTNode] = None
+
+    def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
+        known = {id(t.node) for t in self.terms}
+        for term in terms:
+            if id(term.node) not in known:
+                self.terms.append(term)
+                known.add(id(term.node))
+
+    def _coefficient(self) -> tuple[Optional[float], Optional[cst.CSTNode]]:
+        """The largest known effective coefficient over the uses, with the node that sets it."""
+        inner = self.inner.value if self.inner is not None else 1.0
+        inner_node = self.inner.node if self.inner is not None else None
+        if inner is None:
+            return None, None
+        if not self.outers:
+            return (inner, inner_node) if inner_node is not None else (None, None)
+        best: tuple[Optional[float], Optional[cst.CSTNode]] = (None, None)
+        for outer in self.outers:
+            if outer.value is None:
+                continue
+            value = inner * outer.value
+            if best[0] is None or abs(value) > abs(best[0]):
+                best = (value, inner_node or outer.node)
+        return best
+
+    def freeze(self) -> Penalty:
+        return Penalty(
+            node=self.node,
+            terms=tuple(self.terms),
+            reaches_loss=self.reaches_loss,
+            named=self.named,
+            accumulator=self.accumulator,
+            coefficient=self._coefficient()[0],
+            coefficient_node=self._coefficient()[1],
+            added_to=self.added_to,
+            scope=self.scope,
+            add_node=self.add_node,
+        )
+
+
+@dataclass
+class Frame:
+    """The environment of one function (or the module) being interpreted."""
+
+    name: str
+    env: dict[str, Value]
+    parent: Optional["Frame"]
+    class_name: Optional[str] = None
+    functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    returns: list[tuple[Value, cst.CSTNode]] = field(default_factory=list)
+    no_grad: int = 0
+    no_grad_what: str = "torch.no_grad()"  # the context that turned gradients off, for messages
+    depth: int = 0
+    backward_on: dict[str, cst.CSTNode] = field(
+        default_factory=dict
+    )  # loss name -> its backward() call
+    late: list[tuple[int, cst.CSTNode, cst.CSTNode, str, str]] = field(default_factory=list)
+
+    def lookup(self, name: str) -> Optional[Value]:
+        frame: Optional[Frame] = self
+        while frame is not None:
+            if name in frame.env:
+                return frame.env[name]
+            frame = frame.parent
+        return None
+
+    def function(self, name: str) -> Optional[cst.FunctionDef]:
+        frame: Optional[Frame] = self
+        while frame is not None:
+            if name in frame.functions:
+                return frame.functions[name]
+            frame = frame.parent
+        return None

@@ -1,0 +1,134 @@
+"""Small questions asked of libcst nodes: names mentioned, guards, decorators, argparse defaults."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import libcst as cst
+
+from reglint.analysis.names import ImportMap, dotted
+
+
+def argparse_defaults(module: cst.Module) -> dict[str, Optional[float]]:
+    """dest -> numeric default of every `add_argument("--name", default=<number>)` in the file."""
+    found: dict[str, Optional[float]] = {}
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if not (
+                isinstance(node.func, cst.Attribute) and node.func.attr.value == "add_argument"
+            ):
+                return
+            keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+            names = [
+                a.value.evaluated_value
+                for a in node.args
+                if a.keyword is None and isinstance(a.value, cst.SimpleString)
+            ]
+            dest_node = keywords.get("dest")
+            if isinstance(dest_node, cst.SimpleString):
+                evaluated = dest_node.evaluated_value
+                dest: Optional[str] = evaluated if isinstance(evaluated, str) else None
+            else:
+                longs = [n for n in names if isinstance(n, str) and n.startswith("--")]
+                chosen = longs[0] if longs else (names[0] if names else None)
+                dest = chosen.lstrip("-").replace("-", "_") if isinstance(chosen, str) else None
+            if not isinstance(dest, str) or not dest:
+                return
+            default = keywords.get("default")
+            value: Optional[float] = None
+            if isinstance(default, (cst.Integer, cst.Float)):
+                value = float(default.value.replace("_", ""))
+            elif isinstance(default, cst.UnaryOperation) and isinstance(
+                default.expression, (cst.Integer, cst.Float)
+            ):
+                value = -float(default.expression.value.replace("_", ""))
+            elif default is None and "action" not in keywords:
+                value = None  # no default: None unless given, which torch.optim rejects
+            else:
+                return
+            found[dest] = value if dest not in found or found[dest] == value else None
+
+    module.visit(Visitor())
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def decorator_name(decorator: cst.Decorator, imports: ImportMap) -> Optional[str]:
+    target = decorator.decorator
+    if isinstance(target, cst.Call):
+        target = target.func
+    return imports.qualify(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
+
+
+def is_true(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def is_static(function: cst.FunctionDef) -> bool:
+    return any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+        for d in function.decorators
+    )
+
+
+def nested_statements(statement: Union[cst.If, cst.Try]) -> list[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+    if isinstance(statement.body, cst.IndentedBlock):
+        out.extend(statement.body.body)
+    return out
+
+
+def continue_guard(statement: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """`if cond: continue` → cond (the rest of the loop body runs when cond is false)."""
+    if not isinstance(statement, cst.If) or statement.orelse is not None:
+        return None
+    body = statement.body
+    smalls: Sequence[cst.CSTNode]
+    if isinstance(body, cst.SimpleStatementSuite):
+        smalls = body.body
+    elif (
+        isinstance(body, cst.IndentedBlock)
+        and len(body.body) == 1
+        and isinstance(body.body[0], cst.SimpleStatementLine)
+    ):
+        smalls = body.body[0].body
+    else:
+        return None
+    if len(smalls) == 1 and isinstance(smalls[0], cst.Continue):
+        return statement.test
+    return None
+
+
+class NameFinder(cst.CSTVisitor):
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.names:
+            self.found = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> Optional[bool]:
+        text = dotted(node)
+        if text is not None and text in self.names:
+            self.found = True
+            return False
+        return True
+
+
+def mentions(node: cst.CSTNode, name: str) -> bool:
+    finder = NameFinder({name})
+    if isinstance(node, cst.Assign):
+        node.value.visit(finder)
+    elif isinstance(node, cst.AugAssign):
+        node.target.visit(finder)
+        return True if dotted(node.target) == name else finder.found
+    else:
+        node.visit(finder)
+    return finder.found
+
+
+def mentions_any(node: cst.CSTNode, names: set[str]) -> bool:
+    finder = NameFinder(names)
+    node.visit(finder)
+    return finder.found
