@@ -58,6 +58,9 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="Result cache directory [default: .reglint_cache at the config root, else the current directory].")
 @click.option("--no-prefilter", is_flag=True, help="Parse every file, even those a text scan shows cannot produce a finding.")
+@click.option("--fix", "apply_fix", is_flag=True, help="Apply the safe fixes in place (each file rewritten atomically), then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also offer the fixes that change training behaviour on purpose: counted as available, applied with --fix or --diff.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff on stdout (the report goes to stderr) and write nothing.")
 def check(
     paths: tuple[Path, ...],
     select: tuple[str, ...],
@@ -76,6 +79,9 @@ def check(
     no_cache: bool,
     cache_dir: Optional[Path],
     no_prefilter: bool,
+    apply_fix: bool,
+    unsafe_fixes: bool,
+    show_diff: bool,
 ) -> None:
     """Lint PATHS (files or directories; '-' reads stdin) without importing or running them."""
     from reglint.engine.session import check_paths, default_cache_dir
@@ -91,6 +97,12 @@ def check(
             exclude=tuple(exclude),
             fail_level=fail_level,
         )
+        fixing = apply_fix or show_diff
+        stdin = None
+        if fixing and any(str(p) == "-" for p in paths):
+            # Fixed stdin goes back to stdout: read it here, fix it beside the files.
+            stdin = (sys.stdin.buffer.read(), stdin_filename or "-", Path(stdin_filename) if stdin_filename else Path.cwd() / "-")
+            paths = tuple(p for p in paths if str(p) != "-")
         run = check_paths(
             list(paths), overrides, resolver, stdin_filename=stdin_filename, jobs=jobs or None,
             cache_dir=None if no_cache else (cache_dir or default_cache_dir(resolver)), prefilter=not no_prefilter,
@@ -98,21 +110,46 @@ def check(
     except (ConfigError, DiscoveryError) as exc:
         click.echo(f"reglint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    fixes = None
+    if fixing:
+        from reglint.engine.fixes import fix_check_run
+
+        fixes = fix_check_run(run.results, overrides, resolver, unsafe=unsafe_fixes, write=not show_diff, stdin=stdin)
+        run.results = fixes.results
     findings = run.findings
-    summary = Summary(files_checked=len(run.results))
-    _emit(fmt, findings, summary, output_file, sources=run.sources, show_frames=not no_show_source)
+    summary = Summary(files_checked=len(run.results), fixed=fixes.fixed if fixes is not None and not show_diff else 0)
+    report_stream = sys.stdout
+    if fixes is not None and (show_diff or fixes.stdin_output is not None):
+        # stdout carries code (the diff, or the fixed stdin): the report goes to stderr.
+        report_stream = sys.stderr
+        if show_diff:
+            summary.extra["would_fix"] = fixes.would_fix
+            sys.stdout.write(fixes.diff)
+        else:
+            sys.stdout.flush()
+            click.get_binary_stream("stdout").write(fixes.stdin_output or b"")
+        sys.stdout.flush()
+    _emit(fmt, findings, summary, output_file, sources=run.sources, show_frames=not no_show_source,
+          unsafe_fixes=unsafe_fixes, stream=report_stream)
+    if fixes is not None:
+        if show_diff and fmt == "text" and fixes.would_fix:
+            click.echo(f"Would fix {fixes.would_fix} finding{'s' if fixes.would_fix != 1 else ''} (--diff: nothing written).", err=True)
+        for message in fixes.messages:
+            click.echo(message, err=True)
     internal = [r for r in run.results if getattr(r, "internal_error", None)]
     for result in internal:
         click.echo(f"reglint: internal error on {result.path}: {result.internal_error}", err=True)
     if internal:
         click.echo("reglint: please report this with the file that caused it", err=True)
         sys.exit(EXIT_ERROR)
+    if fixes is not None and fixes.failed:
+        sys.exit(EXIT_ERROR)  # a fixed file could not be written (it is untouched)
     sys.exit(exit_code(findings, run.fail_level, exit_zero))
 
 
-def _emit(fmt: str, findings: list[Finding], summary: Summary, output_file: Optional[Path], **options: object) -> None:
+def _emit(fmt: str, findings: list[Finding], summary: Summary, output_file: Optional[Path], stream=None, **options: object) -> None:  # type: ignore[no-untyped-def]
     if output_file is None:
-        render(fmt, findings, summary, sys.stdout, **options)
+        render(fmt, findings, summary, stream or sys.stdout, **options)
         return
     with open(output_file, "w", encoding="utf-8") as handle:
         render(fmt, findings, summary, handle, **options)

@@ -16,7 +16,7 @@ the same machinery:
     fix_text(text, path, settings, enabled)  Python source, linted as `reglint check` does
     fix_cells(cells, lint_cell, unsafe=...)  a notebook's code cells, each fixed on its own
     fix_file(path, ...)                      read, fix, and write (or diff) one file
-    fix_results(results, settings_for, ...)  every file of a `check` run that has a fix to apply
+    fix_check_run(results, ...)             every file of a `check` run that has a fix to apply
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import libcst as cst
 
-from reglint.engine.config import Settings
-from reglint.engine.runner import FileResult, decode, lint_text
+from reglint.engine.config import ConfigResolver, Overrides, Settings
+from reglint.engine.runner import FileResult, decode, lint_bytes, lint_text
 from reglint.model import Applicability, Edit, Finding, Fix
 
 MAX_PASSES = 5
@@ -553,10 +553,51 @@ def _unchanged(outcome: Optional[FixOutcome]) -> Optional[FixOutcome]:
 SettingsFor = Callable[[Path], tuple[Settings, frozenset[str]]]
 
 
+def _carry(new: FileResult, old: FileResult) -> FileResult:
+    new.path = old.path
+    return new
+
+
+def settings_lookup(overrides: Overrides, resolver: ConfigResolver) -> SettingsFor:
+    """Per-file settings and enabled codes, as `check` computes them."""
+    from reglint.engine.session import _enabled
+
+    known: dict[int, tuple[Settings, frozenset[str]]] = {}
+
+    def lookup(path: Path) -> tuple[Settings, frozenset[str]]:
+        base = resolver.for_path(path)
+        if id(base) not in known:
+            settings = overrides.apply(base)
+            known[id(base)] = (settings, _enabled(settings))
+        return known[id(base)]
+
+    return lookup
+
+
+def _may_have_fix(result: object, unsafe: bool) -> bool:
+    """A result worth re-linting for fixes: a finding with a wanted fix, or of a rule that has
+    fixes (a result from an older cache may lack the fix itself)."""
+    from reglint.registry import all_rules
+
+    rules = all_rules()
+    for finding in getattr(result, "findings", ()):
+        if wanted(finding.fix, unsafe):
+            return True
+        info = rules.get(finding.code)
+        if finding.fix is None and info is not None and info.fix is not None:
+            return True
+    return False
+
+
 @dataclass
-class FixRun:
+class CheckFixes:
+    """What `check --fix` / `--diff` did, for the CLI to report."""
+
+    results: list[object] = field(default_factory=list)  # the run's results, fixed files re-linted
     files: list[FileFix] = field(default_factory=list)
-    results: list[FileResult] = field(default_factory=list)  # the run's results, fixed files re-linted
+    stdin_output: Optional[bytes] = None  # `--fix` of '-': the fixed source, for stdout
+    diff: str = ""
+    messages: list[str] = field(default_factory=list)  # warnings and errors for stderr
 
     @property
     def fixed(self) -> int:
@@ -567,63 +608,83 @@ class FixRun:
         return sum(f.would_fix for f in self.files)
 
     @property
-    def errors(self) -> list[FileFix]:
-        return [f for f in self.files if f.error]
+    def failed(self) -> bool:
+        """A fixed file could not be written: the CLI exits 2."""
+        return any(f.error for f in self.files)
 
     @property
     def findings(self) -> list[Finding]:
-        out = [f for r in self.results for f in r.findings]
+        out = [f for r in self.results for f in getattr(r, "findings", ())]
         out.sort(key=lambda f: f.sort_key)
         return out
 
 
-def fix_results(
-    results: Sequence[FileResult],
-    settings_for: SettingsFor,
+def fix_check_run(
+    results: Sequence[object],
+    overrides: Overrides,
+    resolver: ConfigResolver,
     *,
     unsafe: bool = False,
     write: bool = True,
-    skip: Iterable[str] = ("-",),
-) -> FixRun:
-    """Fix every file of a check run that has a wanted fix. With `write`, the run's results are
-    replaced by the lint of the fixed files; without (`--diff`), they are kept as they are, since
-    the files are unchanged."""
-    run = FixRun()
-    skipped = set(skip)
-    for result in results:
-        if result.path in skipped or not fixable(result.findings, unsafe):
-            run.results.append(result)
-            continue
-        path = Path(result.path)
-        settings, enabled = settings_for(path)
-        report = fix_file(path, settings, enabled, unsafe=unsafe, write=write, display=result.path)
-        run.files.append(report)
-        if write and report.written and report.result is not None:
-            run.results.append(_carry(report.result, result))
+    stdin: Optional[tuple[bytes, str, Path]] = None,
+) -> CheckFixes:
+    """Fix the files of a `check` run. `stdin` is (data, display name, path for the settings) of
+    source read from '-': it is never written anywhere; `--fix` returns its fixed text instead."""
+    lookup = settings_lookup(overrides, resolver)
+    out = CheckFixes()
+    if stdin is not None:
+        data, display, settings_path = stdin
+        settings, enabled = lookup(settings_path)
+        report, new_data = fix_bytes(data, display, settings, enabled, unsafe=unsafe)
+        out.files.append(report)
+        if write:
+            # Source from stdin goes back to stdout, fixed (like an editor's format-on-save).
+            report.written = new_data is not None
+            out.stdin_output = new_data if new_data is not None else data
         else:
-            run.results.append(result)
-    return run
-
-
-def _carry(new: FileResult, old: FileResult) -> FileResult:
-    new.path = old.path
-    return new
+            out.diff += report.diff
+        keep = write or new_data is None
+        out.results.append(report.result if keep and report.result is not None else lint_bytes(data, display, settings, enabled))
+    for result in results:
+        path_text = getattr(result, "path", "")
+        if not _may_have_fix(result, unsafe):
+            out.results.append(result)
+            continue
+        settings, enabled = lookup(Path(path_text))
+        report = fix_file(Path(path_text), settings, enabled, unsafe=unsafe, write=write, display=path_text)
+        out.files.append(report)
+        out.diff += report.diff
+        if write and report.written and report.result is not None:
+            out.results.append(_carry(report.result, result))  # type: ignore[arg-type]
+        else:
+            out.results.append(result)
+    for report in out.files:
+        if report.error:
+            out.messages.append(f"reglint: error: {report.error}")
+        for item in report.outcome.dropped if report.outcome is not None else ():
+            where = f"{report.path}:{item.finding.line}:{item.finding.column}"
+            out.messages.append(f"reglint: warning: {where}: {item.finding.code} fix not applied: {item.reason}")
+        if report.outcome is not None and not report.outcome.converged:
+            out.messages.append(f"reglint: warning: {report.path}: fixes did not settle after {MAX_PASSES} passes; run --fix again")
+        if report.skipped and _may_have_fix(report, unsafe):
+            out.messages.append(f"reglint: warning: {report.path}: not fixed: {report.skipped}")
+    return out
 
 
 __all__ = [
     "Applied",
     "Dropped",
+    "CheckFixes",
     "FileChangedError",
     "FileFix",
     "FixOutcome",
-    "FixRun",
     "FixWriteError",
     "MAX_PASSES",
     "apply_fixes",
     "fix_bytes",
     "fix_cells",
+    "fix_check_run",
     "fix_file",
-    "fix_results",
     "fix_source",
     "fix_text",
     "fixable",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence, TextIO
 
-from reglint.model import Finding, Severity
+from reglint.model import Applicability, Finding, Severity
 
 
 def _frame(lines: Optional[list[str]], finding: Finding) -> list[str]:
@@ -23,6 +23,21 @@ def _frame(lines: Optional[list[str]], finding: Finding) -> list[str]:
     return [f"  {number} | {text}", f"  {gutter} | {' ' * start}{'^' * width}"]
 
 
+def _fixable(findings: Sequence[Finding], unsafe_fixes: bool) -> str:
+    """How many findings `--fix` would fix, and how many more `--unsafe-fixes` would add."""
+    safe = sum(1 for f in findings if f.fix is not None and f.fix.applicability is Applicability.SAFE)
+    unsafe = sum(1 for f in findings if f.fix is not None and f.fix.applicability is Applicability.UNSAFE)
+    if unsafe_fixes:
+        return f" {safe + unsafe} fixable with --fix --unsafe-fixes." if safe + unsafe else ""
+    if safe and unsafe:
+        return f" {safe} fixable with --fix ({unsafe} more with --fix --unsafe-fixes)."
+    if safe:
+        return f" {safe} fixable with --fix."
+    if unsafe:
+        return f" {unsafe} fixable with --fix --unsafe-fixes."
+    return ""
+
+
 def render(
     findings: Sequence[Finding],
     summary: Any,
@@ -30,6 +45,7 @@ def render(
     *,
     sources: Optional[dict[str, list[str]]] = None,
     show_frames: bool = True,
+    unsafe_fixes: bool = False,
     **_: object,
 ) -> None:
     for finding in findings:
@@ -47,11 +63,9 @@ def render(
     counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
     if findings:
         parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in reversed(Severity) if counts[s]]
-        fixable = sum(1 for f in findings if f.fix is not None)
         line = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} ({', '.join(parts)})"
         line += f" in {summary.files_checked} file{'s' if summary.files_checked != 1 else ''} checked."
-        if fixable:
-            line += f" {fixable} fixable with --fix or --unsafe-fixes."
+        line += _fixable(findings, unsafe_fixes)
         out.write(line + "\n")
     else:
         out.write(f"All checks passed ({summary.files_checked} file{'s' if summary.files_checked != 1 else ''} checked).\n")
