@@ -13,11 +13,9 @@ single core while the others idle.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
@@ -86,32 +84,39 @@ def current_fingerprint(st: os.stat_result) -> Fingerprint:
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
+def read_fingerprinted(path: str) -> tuple[bytes, Optional[Fingerprint]]:
+    """The file's bytes, and the fingerprint they belong to (None if it changed while read, or is racy)."""
+    with open(path, "rb") as handle:
+        before = os.fstat(handle.fileno())
+        data = handle.read()
+    try:
+        after = os.stat(path)
+    except OSError:
+        return data, None
+    if current_fingerprint(after) != current_fingerprint(before):
+        return data, None
+    return data, fingerprint_of(before)
+
+
 def lint_job(job: Job, config: Config) -> Outcome:
     """Read, hash and lint one file (in a worker or in-process)."""
     from reglint.engine import runner
 
     try:
-        with open(job.path, "rb") as handle:
-            before = os.fstat(handle.fileno())
-            data = handle.read()
+        data, fingerprint = read_fingerprinted(job.path)
     except OSError:
         # Let the runner report it exactly as it always has (RL000 "cannot read").
         result = runner.lint_file(Path(job.path), config.settings, config.enabled, display=job.display)
         return Outcome(job.index, result.path, list(result.findings), result.source_lines)
     result = runner.lint_bytes(data, job.display, config.settings, config.enabled)
     analyzed = True
-    try:
-        after = os.stat(job.path)
-        stable = current_fingerprint(after) == current_fingerprint(before)
-    except OSError:
-        stable = False
     return Outcome(
         index=job.index,
         path=result.path,
         findings=list(result.findings),
         source_lines=result.source_lines if result.findings else None,
         digest=content_digest(data),
-        fingerprint=fingerprint_of(before) if stable else None,
+        fingerprint=fingerprint,
         analyzed=analyzed,
     )
 
@@ -144,6 +149,8 @@ def default_jobs() -> int:
 
 
 def _context() -> Any:
+    import multiprocessing
+
     # fork is the cheapest start on Linux (the parent has already imported what workers need);
     # elsewhere (macOS, Windows) fork is unsafe or missing and spawn is the default.
     if sys.platform.startswith("linux"):
@@ -168,6 +175,8 @@ def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> li
     workers = max(1, min(workers, len(jobs)))
     if workers == 1 or len(jobs) < MIN_PARALLEL_JOBS:
         return [lint_job(job, configs[job.config]) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
     outcomes: dict[int, Outcome] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(tuple(configs),)) as pool:
         for batch in pool.map(_run_chunk, _chunks(jobs, workers)):

@@ -7,6 +7,7 @@ does not import libcst or the rules: a run whose files are all cached never need
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,17 @@ from typing import Any, Optional, Protocol, Sequence
 
 from reglint.engine.config import ConfigResolver, Overrides, Settings
 from reglint.engine.discovery import discover
-from reglint.engine.parallel import Config, Job, Outcome, default_jobs, run_jobs
+from reglint.engine.cache import Entry, ResultCache, Shard, file_key, finding_to_json
+from reglint.engine.parallel import (
+    Config,
+    Job,
+    Outcome,
+    content_digest,
+    current_fingerprint,
+    default_jobs,
+    read_fingerprinted,
+    run_jobs,
+)
 from reglint.model import Finding, Severity
 
 
@@ -141,7 +152,9 @@ def check_paths(
 ) -> CheckRun:
     """Lint every file under `paths` ("-" is standard input). Raises ConfigError/DiscoveryError.
 
-    jobs: worker processes (None: one per core; 1: in-process). need_modules: results of files
+    jobs: worker processes (None: one per core; 1: in-process). cache_dir: where the result cache
+    lives (None: no cache; see cache.py). prefilter: skip parsing files that a text scan shows
+    cannot produce a finding (see prefilter.py). need_modules: results of files
     with findings carry their libcst module and rule reports (for --fix): those files are linted
     again in-process after the fast pass, so every other file still gets the fast path.
     """
@@ -161,9 +174,11 @@ def check_paths(
         results.append(lint_bytes(data, display, settings, table.enabled(settings)))
         run.stats.analyzed += 1
 
+    cache = ResultCache(cache_dir) if cache_dir is not None else None
     pending: list[Job] = []
     slots: list[Any] = []
     settings_of: list[Settings] = []
+    entries: dict[int, tuple[Shard, str]] = {}  # slot -> where its cache entry lives
     for target in discover(file_paths, resolver):
         settings = table.settings(target.path)
         fail_levels.append(settings.fail_level)
@@ -172,15 +187,35 @@ def check_paths(
         index = len(slots)
         slots.append(None)
         settings_of.append(settings)
-        pending.append(Job(index, display, display, table.config(settings), _size(display)))
+        try:
+            st: Optional[os.stat_result] = os.stat(display)
+        except OSError:
+            st = None
+        entry: Optional[Entry] = None
+        if cache is not None and st is not None:
+            shard = cache.shard(settings, prefilter)
+            key = file_key(display)
+            entries[index] = (shard, key)
+            entry = shard.get(key, display)
+            reused = _reuse(entry, st, display, shard, key)
+            if reused is not None:
+                slots[index] = Outcome(index, display, reused, analyzed=False)
+                run.stats.cached += 1
+                continue
+        size = st.st_size if st is not None else 0
+        pending.append(Job(index, display, display, table.config(settings), size))
 
     workers = default_jobs() if jobs is None or jobs < 1 else jobs
     for outcome in run_jobs(pending, table.configs, workers):
-        slots[outcome.index] = outcome
         run.stats.analyzed += int(outcome.analyzed)
         run.stats.prefiltered += int(not outcome.analyzed)
+        slots[outcome.index] = outcome
+        if outcome.index in entries and outcome.digest is not None:
+            _remember(*entries[outcome.index], outcome)
     results.extend(slots)
     run.stats.files = len(results)
+    if cache is not None:
+        cache.save()
 
     if need_modules:
         _relint_in_process(results, settings_of, table, offset=len(results) - len(slots))
@@ -191,6 +226,31 @@ def check_paths(
     run.results = results
     run.fail_level = min(fail_levels) if overrides.fail_level is None else overrides.fail_level
     return run
+
+
+def _reuse(entry: Optional[Entry], st: os.stat_result, display: str, shard: Shard, key: str) -> Optional[list[Finding]]:
+    """The cached findings if the file is unchanged: same stat fingerprint, or else same content."""
+    if entry is None:
+        return None
+    if entry.fingerprint is None or entry.fingerprint != current_fingerprint(st):
+        try:
+            data, fingerprint = read_fingerprinted(display)
+        except OSError:
+            return None
+        if content_digest(data) != entry.digest:
+            return None
+        if fingerprint is not None:
+            shard.put(key, Entry(entry.display, fingerprint, entry.digest, entry.findings))
+    return entry.build_findings(display)
+
+
+def _remember(shard: Shard, key: str, outcome: Outcome) -> None:
+    try:
+        findings = [finding_to_json(f) for f in outcome.findings]
+    except (TypeError, ValueError):
+        return  # not representable in JSON: this file is simply not cached
+    entry = Entry(outcome.path, outcome.fingerprint, outcome.digest or "", findings)
+    shard.put(key, entry)
 
 
 def default_cache_dir(resolver: ConfigResolver) -> Path:
@@ -208,11 +268,3 @@ def _relint_in_process(results: list[Any], settings_of: Sequence[Settings], tabl
         if isinstance(result, Outcome) and result.findings:
             results[slot] = lint_file(Path(result.path), settings, table.enabled(settings), display=result.path)
 
-
-def _size(path: str) -> int:
-    import os
-
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
