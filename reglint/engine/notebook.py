@@ -82,9 +82,9 @@ def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset
         document = json.loads(text)
         cells = read_cells(document)
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
         if report_parse_errors:
-            result.findings.append(parse_error(path, "notebook is not valid UTF-8", line))
+            byte_line = data[: exc.start].count(b"\n") + 1
+            result.findings.append(parse_error(path, "notebook is not valid UTF-8", byte_line))
         return result
     except json.JSONDecodeError as exc:
         if report_parse_errors:
@@ -111,9 +111,9 @@ def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset
             sources[cell.index] = lines
 
     virtual: list[str] = []
-    for index, lines in sources.items():
-        for number, line in enumerate(lines, start=1):
-            virtual.append(line)
+    for index, cell_lines in sources.items():
+        for number, text_line in enumerate(cell_lines, start=1):
+            virtual.append(text_line)
             result.line_map.append((index, number))
     result.virtual_source = "".join(line + "\n" for line in virtual)
     if virtual:
@@ -233,7 +233,7 @@ def _to_cell(finding: Finding, line_map: list[tuple[int, int]]) -> Finding:
 def _lint_cells_separately(
     sources: dict[int, list[str]], path: str, settings: Settings, enabled: frozenset[str]
 ) -> list[Finding]:
-    findings = []
+    findings: list[Finding] = []
     for index, lines in sources.items():
         linted = lint_text("".join(line + "\n" for line in lines), path, settings, enabled)
         findings.extend(replace(f, cell=index) for f in linted.findings)

@@ -11,8 +11,9 @@ although it does not under `reglint check`.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import ClassVar, Iterator, Optional, Sequence
+from typing import ClassVar, Optional
 
 from reglint import __version__
 from reglint.engine.config import ConfigError, ConfigResolver, Settings

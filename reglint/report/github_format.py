@@ -15,8 +15,9 @@ line, and its title names the cell. Audit findings (no file) name the parameter 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Optional, TextIO
 
 from reglint.model import Finding, Severity
 

@@ -21,8 +21,9 @@ import functools
 import json
 import posixpath
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Optional, TextIO
 from urllib.parse import quote
 
 from reglint import __version__
@@ -101,8 +102,8 @@ def information_uri() -> str:
             label, _, url = entry.partition(",")
             if label.strip().lower() in ("homepage", "home", "repository", "source", "documentation"):
                 return url.strip()
-        if meta.get("Home-page"):
-            return str(meta["Home-page"])
+        for home in meta.get_all("Home-page") or []:
+            return str(home)
     except Exception:  # metadata missing or odd: fall back
         pass
     return FALLBACK_INFORMATION_URI
@@ -159,7 +160,7 @@ class RulePage:
         return "\n".join(out).strip() + "\n"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rule_page(code: str) -> Optional[RulePage]:
     """The parsed page of `code`, or None when it has none (or it cannot be read)."""
     from reglint.rulepages import find_page

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import lint
 from integration_samples import BAD, BAD_EXPECTED, GOOD, write
 
-from helpers import lint
 from reglint.integrations.flake8 import Plugin
 
 pytest.importorskip("flake8")

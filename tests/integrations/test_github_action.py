@@ -21,9 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
-from integration_samples import BAD, BAD_EXPECTED, BROKEN, GOOD, snapshot_package, write
-
 from helpers import ROOT
+from integration_samples import BAD, BAD_EXPECTED, BROKEN, GOOD, snapshot_package, write
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers import EXPECT
 from integration_samples import NOTEBOOKS
 
-from helpers import EXPECT
 from reglint.cli import main
 from reglint.engine.config import Settings
 from reglint.engine.notebook import NotebookResult, lint_notebook, read_cells, strip_ipython

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from integration_samples import BAD, BAD_EXPECTED, GOOD, NOTEBOOKS, snapshot_package, write
-
 from helpers import ROOT
+from integration_samples import BAD, BAD_EXPECTED, GOOD, NOTEBOOKS, snapshot_package, write
 
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
 GIT = ("git", "-c", "user.name=reglint tests", "-c", "user.email=tests@reglint.invalid", "-c", "commit.gpgsign=false")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from helpers import ROOT
 from integration_samples import BAD, BAD_EXPECTED, BROKEN, NOTEBOOKS, write
 
-from helpers import ROOT
 from reglint import __version__
 from reglint.cli import main
 from reglint.model import Applicability, Finding, Fix, Severity
