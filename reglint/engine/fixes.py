@@ -22,8 +22,10 @@ the same machinery:
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import io
+import json
 import os
 import re
 import stat
@@ -203,6 +205,38 @@ class Dropped:
     reason: str
 
 
+def _choose(
+    text: str,
+    findings: Iterable[Finding],
+    unsafe: bool,
+    check_python: bool,
+    allow: Optional[Callable[[_Candidate], Optional[str]]] = None,
+) -> tuple[list[_Candidate], list[Dropped]]:
+    """The fixes one pass applies: wanted, within the text, allowed, not overlapping one taken
+    before (outermost first), and together giving a text that parses."""
+    candidates, invalid = _candidates(text, findings, unsafe)
+    dropped = [Dropped(f, "its edits do not fit the source") for f in invalid]
+    taken: list[_Candidate] = []
+    for candidate in candidates:
+        refusal = allow(candidate) if allow is not None else None
+        if refusal is not None:
+            dropped.extend(Dropped(f, refusal) for f in candidate.findings)
+            continue
+        if any(_conflict(r, s) for other in taken for r in candidate.ranges for s in other.ranges):
+            continue
+        taken.append(candidate)
+    if taken and not parses(_apply(text, (r for c in taken for r in c.ranges)), check_python):
+        # Find the culprits: add the fixes one at a time, keeping those whose result parses.
+        kept: list[_Candidate] = []
+        for candidate in taken:
+            if parses(_apply(text, (r for c in kept + [candidate] for r in c.ranges)), check_python):
+                kept.append(candidate)
+            else:
+                dropped.extend(Dropped(f, "its result does not parse") for f in candidate.findings)
+        taken = kept
+    return taken, dropped
+
+
 def apply_fixes(
     text: str, findings: Iterable[Finding], unsafe: bool, pass_number: int = 1, check_python: Optional[bool] = None
 ) -> tuple[str, list[Applied], list[Dropped]]:
@@ -214,30 +248,9 @@ def apply_fixes(
     """
     if check_python is None:
         check_python = _compiles(text)
-    candidates, invalid = _candidates(text, findings, unsafe)
-    dropped = [Dropped(f, "its edits do not fit the source") for f in invalid]
-    taken: list[_Candidate] = []
-    for candidate in candidates:
-        if any(_conflict(r, s) for other in taken for r in candidate.ranges for s in other.ranges):
-            continue
-        taken.append(candidate)
-    if not taken:
-        return text, [], dropped
-    new_text = _apply(text, (r for c in taken for r in c.ranges))
-    if not parses(new_text, check_python):
-        # Find the culprits: add the fixes one at a time, keeping those whose result parses.
-        kept: list[_Candidate] = []
-        new_text = text
-        for candidate in taken:
-            trial = _apply(text, (r for c in kept + [candidate] for r in c.ranges))
-            if parses(trial, check_python):
-                kept.append(candidate)
-                new_text = trial
-            else:
-                dropped.extend(Dropped(f, "its result does not parse") for f in candidate.findings)
-        taken = kept
-    applied = [Applied(pass_number, c.fix, tuple(c.findings)) for c in taken]
-    return new_text, applied, dropped
+    taken, dropped = _choose(text, findings, unsafe, check_python)
+    new_text = _apply(text, (r for c in taken for r in c.ranges)) if taken else text
+    return new_text, [Applied(pass_number, c.fix, tuple(c.findings)) for c in taken], dropped
 
 
 # --------------------------------------------------------------------------- fixing a text
@@ -301,24 +314,111 @@ def fix_text(
     return fix_source(text, lambda t: lint_text(t, path, settings, enabled), unsafe=unsafe, max_passes=max_passes)
 
 
+@dataclass
+class CellsOutcome:
+    """`fix_cells`: the cells' texts before and after, and the lint of the joined fixed cells."""
+
+    original: list[str]
+    cells: list[str]
+    result: Optional[FileResult]
+    applied: list[Applied] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    converged: bool = True
+
+    @property
+    def changed(self) -> bool:
+        return self.cells != self.original
+
+    @property
+    def fixed(self) -> int:
+        return sum(len(a.findings) for a in self.applied)
+
+
+# editable(cell, start, end, replacement, cell_text): None if the edit may be made to that cell
+# (offsets within the cell's text), else why not.
+Editable = Callable[[int, int, int, str, str], Optional[str]]
+
+
 def fix_cells(
     cells: Sequence[str],
-    lint_cell: Callable[[int, str], FileResult],
+    lint: Lint,
     *,
     unsafe: bool = False,
+    editable: Optional[Editable] = None,
     max_passes: int = MAX_PASSES,
-) -> list[FixOutcome]:
-    """Fix a notebook's code cells: `lint_cell(index, text)` lints one cell's text (its findings in
-    that cell's own lines and columns) and each cell is fixed on its own, so a fix never crosses a
-    cell boundary. Returns one outcome per cell, in order; `outcome.text` is the cell's new text.
+) -> CellsOutcome:
+    """Fix the code cells of a notebook, analysed together as one module.
 
-    The notebook reader keeps what is not Python (magics, shell lines) out of the text it passes, or
-    masks it so that it parses, and puts it back around the fixed text.
+    `cells` are the cells' Python texts (IPython lines already masked by the caller), `lint` lints
+    their concatenation (each cell ending in a newline) and reports in its coordinates, as
+    `lint_text` does. A fix is applied only if each of its edits lies inside one cell (an edit at
+    the seam between two cells belongs to the cell it ends), and `editable` may refuse edits (to
+    keep masked lines as they are). Returns each cell's new text, in order.
     """
-    outcomes = []
-    for index, text in enumerate(cells):
-        outcomes.append(fix_source(text, lambda t, i=index: lint_cell(i, t), unsafe=unsafe, max_passes=max_passes))
-    return outcomes
+    added = [bool(text) and not text.endswith(("\n", "\r")) for text in cells]
+    texts = [text + "\n" if add else text for text, add in zip(cells, added)]
+    outcome = CellsOutcome(original=list(cells), cells=list(cells), result=None)
+
+    def bounds(parts: Sequence[str]) -> list[tuple[int, int]]:
+        out, at = [], 0
+        for part in parts:
+            out.append((at, at + len(part)))
+            at += len(part)
+        return out
+
+    def locate(spans: list[tuple[int, int]], start: int, end: int) -> Optional[int]:
+        for index, (low, high) in enumerate(spans):
+            # In order, so an insertion at a seam goes to the cell that ends there.
+            if low <= start and end <= high:
+                return index
+        return None
+
+    virtual = "".join(texts)
+    result = lint(virtual)
+    outcome.result = result
+    if result.module is None or result.internal_error:
+        return outcome
+    check_python = _compiles(virtual)
+    for number in range(1, max_passes + 1):
+        spans = bounds(texts)
+
+        def allow(candidate: _Candidate) -> Optional[str]:
+            for start, end, replacement in candidate.ranges:
+                index = locate(spans, start, end)
+                if index is None:
+                    return "it would edit across notebook cells"
+                if editable is not None:
+                    low = spans[index][0]
+                    refusal = editable(index, start - low, end - low, replacement, texts[index])
+                    if refusal is not None:
+                        return refusal
+            return None
+
+        taken, dropped = _choose(virtual, result.findings, unsafe, check_python, allow)
+        outcome.dropped.extend(d for d in dropped if d not in outcome.dropped)
+        if not taken:
+            break
+        per_cell: dict[int, list[tuple[int, int, str]]] = {}
+        for candidate in taken:
+            for start, end, replacement in candidate.ranges:
+                index = locate(spans, start, end)
+                assert index is not None
+                low = spans[index][0]
+                per_cell.setdefault(index, []).append((start - low, end - low, replacement))
+        new_texts = [_apply(text, per_cell[i]) if i in per_cell else text for i, text in enumerate(texts)]
+        new_virtual = "".join(new_texts)
+        new_result = lint(new_virtual)
+        if new_result.module is None or new_result.internal_error:
+            outcome.dropped.extend(Dropped(f, "the fixed source could not be analysed") for c in taken for f in c.findings)
+            break
+        texts, virtual, result = new_texts, new_virtual, new_result
+        outcome.result = result
+        outcome.applied.extend(Applied(number, c.fix, tuple(c.findings)) for c in taken)
+    else:
+        more, _ = _choose(virtual, result.findings, unsafe, check_python)
+        outcome.converged = not more
+    outcome.cells = [text[:-1] if add and text.endswith("\n") else text for text, add in zip(texts, added)]
+    return outcome
 
 
 def unified_diff(original: str, fixed: str, path: str) -> str:
@@ -487,27 +587,116 @@ def fix_bytes(
 def _fix_notebook_bytes(
     data: bytes, path: str, settings: Settings, enabled: frozenset[str], *, unsafe: bool
 ) -> tuple[FileFix, Optional[bytes]]:
-    """Notebooks: the notebook module reads the cells and writes them back, `fix_cells` fixes them.
-
-    It is expected to provide `fix_notebook(data, path, settings, enabled, unsafe=...)` returning
-    `(FixOutcome-like summary, new bytes or None)`; until it does, notebooks are reported, not fixed.
-    """
-    report = FileFix(path)
+    """Notebooks: a `fix_notebook` of the notebook module if it has one, else `fix_notebook`."""
     try:
-        from reglint.engine import notebook  # type: ignore[attr-defined]
+        from reglint.engine import notebook
     except ImportError:
-        report.skipped = "fixing notebooks is not supported yet"
+        report = FileFix(path, skipped="notebook support is not installed")
         return report, None
-    fixer = getattr(notebook, "fix_notebook", None)
-    if fixer is None:
-        report.skipped = "fixing notebooks is not supported yet"
+    custom = getattr(notebook, "fix_notebook", None)
+    if custom is not None:
+        return custom(data, path, settings, enabled, unsafe=unsafe)  # type: ignore[no-any-return]
+    return fix_notebook(data, path, settings, enabled, unsafe=unsafe)
+
+
+def _json_layout(text: str, document: object) -> Optional[dict[str, object]]:
+    """The json.dumps options that reproduce `text` exactly (nbformat writes indent=1), if any."""
+    trailer = text[len(text.rstrip("\r\n")) :]
+    for indent in (1, 2, 4, None):
+        for ensure_ascii in (False, True):
+            options: dict[str, object] = {"indent": indent, "ensure_ascii": ensure_ascii}
+            if json.dumps(document, **options) + trailer == text:  # type: ignore[arg-type]
+                options["trailer"] = trailer
+                return options
+    return None
+
+
+def fix_notebook(
+    data: bytes, path: str, settings: Settings, enabled: frozenset[str], *, unsafe: bool = False
+) -> tuple[FileFix, Optional[bytes]]:
+    """Fix the code cells of an `.ipynb` (nbformat 4), analysed together as `reglint check` lints
+    them, and write the notebook JSON back in its own layout (only the changed cells' sources
+    differ). IPython lines (magics, shell and help lines) are never edited: a fix that would touch
+    one or move it is not applied. A notebook whose JSON would not come back byte for byte is left
+    alone."""
+    from reglint.engine import notebook as nb
+
+    report = FileFix(path)
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8-sig")
+        document = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        report.skipped = "it is not a readable notebook"
         return report, None
-    outcome, new_data = fixer(data, path, settings, enabled, unsafe=unsafe)
-    report.outcome = outcome
-    if new_data is not None and new_data != data:
-        report.diff = unified_diff(data.decode("utf-8", "replace"), new_data.decode("utf-8", "replace"), path)
-        return report, new_data
-    return report, None
+    if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
+        report.skipped = "only nbformat 4 notebooks are fixed"
+        return report, None
+    if not nb.is_python(document):
+        return report, None
+    layout = _json_layout(text, document)
+    if layout is None:
+        report.skipped = "its JSON layout would not survive a rewrite"
+        return report, None
+    raws = document["cells"]
+    entries = []  # (raw cell, cell, its lines, its Python lines, masked line numbers, exact)
+    for cell, raw in zip(nb.read_cells(document), raws):
+        if cell.kind != "code" or not isinstance(raw, dict) or "source" not in raw:
+            continue
+        lines, error = nb.python_lines(cell, path)
+        if error is not None or not lines:
+            continue
+        original = cell.source.splitlines()
+        exact = "\n".join(original) + ("\n" if cell.source.endswith("\n") else "") == cell.source and len(original) == len(lines)
+        masked = frozenset(k for k in range(min(len(lines), len(original))) if lines[k] != original[k])
+        entries.append((raw, cell, original, lines, masked, exact))
+    if not entries:
+        return report, None
+
+    def editable(index: int, start: int, end: int, replacement: str, text: str) -> Optional[str]:
+        _, _, _, _, masked, exact = entries[index]
+        if not exact:
+            return "the cell's text cannot be written back exactly"
+        if not masked:
+            return None
+        first = text.count("\n", 0, start)
+        last = text.count("\n", 0, max(start, end - 1))
+        if any(first <= k <= last for k in masked):
+            return "it would edit an IPython line of the cell"
+        if replacement.count("\n") != text.count("\n", start, end):
+            return "it would move the IPython lines of the cell"
+        return None
+
+    texts = ["".join(line + "\n" for line in entry[3]) for entry in entries]
+    outcome = fix_cells(texts, lambda t: lint_text(t, path, settings, enabled), unsafe=unsafe, editable=editable)
+    line_map = [(entry[1].index, number) for entry in entries for number in range(1, len(entry[3]) + 1)]
+    dropped = [Dropped(_cell_finding(d.finding, line_map), d.reason) for d in outcome.dropped]
+    if not outcome.changed:
+        report.outcome = FixOutcome(text, text, None, dropped=dropped, converged=outcome.converged)
+        return report, None
+    for entry, before, after in zip(entries, texts, outcome.cells):
+        if before == after:
+            continue
+        raw, cell, original, _, masked, _ = entry
+        new_lines = after.split("\n")[:-1]
+        for k in masked:
+            new_lines[k] = original[k]
+        source = "\n".join(new_lines) + ("\n" if cell.source.endswith("\n") else "")
+        raw["source"] = source.splitlines(keepends=True) if isinstance(raw["source"], list) else source
+    trailer = str(layout.pop("trailer"))
+    new_text = json.dumps(document, **layout) + trailer  # type: ignore[arg-type]
+    new_data = (b"\xef\xbb\xbf" if bom else b"") + new_text.encode("utf-8")
+    result = nb.lint_notebook(new_data, path, settings, enabled)
+    report.outcome = FixOutcome(text, new_text, result, applied=outcome.applied, dropped=dropped, converged=outcome.converged)
+    report.diff = unified_diff(text, new_text, path)
+    return report, new_data
+
+
+def _cell_finding(finding: Finding, line_map: list[tuple[int, int]]) -> Finding:
+    if finding.line is None or not (1 <= finding.line <= len(line_map)):
+        return finding
+    cell, line = line_map[finding.line - 1]
+    return dataclasses.replace(finding, cell=cell, line=line, end_line=line)
 
 
 def fix_file(
@@ -674,6 +863,7 @@ def fix_check_run(
 __all__ = [
     "Applied",
     "Dropped",
+    "CellsOutcome",
     "CheckFixes",
     "FileChangedError",
     "FileFix",
@@ -684,6 +874,7 @@ __all__ = [
     "fix_bytes",
     "fix_cells",
     "fix_check_run",
+    "fix_notebook",
     "fix_file",
     "fix_source",
     "fix_text",
