@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Optional, TextIO
 
 import click
 
@@ -127,7 +127,7 @@ def check(
             sys.stdout.write(fixes.diff)
         else:
             sys.stdout.flush()
-            click.get_binary_stream("stdout").write(fixes.stdin_output or b"")
+            sys.stdout.buffer.write(fixes.stdin_output or b"")
         sys.stdout.flush()
     _emit(fmt, findings, summary, output_file, sources=run.sources, show_frames=not no_show_source,
           unsafe_fixes=unsafe_fixes, stream=report_stream)
@@ -147,7 +147,9 @@ def check(
     sys.exit(exit_code(findings, run.fail_level, exit_zero))
 
 
-def _emit(fmt: str, findings: list[Finding], summary: Summary, output_file: Optional[Path], stream=None, **options: object) -> None:  # type: ignore[no-untyped-def]
+def _emit(
+    fmt: str, findings: list[Finding], summary: Summary, output_file: Optional[Path], stream: Optional[TextIO] = None, **options: object
+) -> None:
     if output_file is None:
         render(fmt, findings, summary, stream or sys.stdout, **options)
         return

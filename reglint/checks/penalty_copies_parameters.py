@@ -7,7 +7,7 @@ any copy.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import libcst as cst
 
@@ -149,7 +149,7 @@ def _function(node: cst.BaseExpression, names: tuple[str, ...]) -> Optional[cst.
     return None
 
 
-def _norm_order(args: tuple[cst.Arg, ...] | list[cst.Arg]) -> Optional[str]:
+def _norm_order(args: Sequence[cst.Arg]) -> Optional[str]:
     """The kind of `norm(x, <args>)`: L1 for order 1, L2_UNSQUARED for none/2/'fro', else None."""
     order: Optional[cst.BaseExpression] = None
     for index, arg in enumerate(args):

@@ -296,8 +296,8 @@ def fix_source(text: str, lint: Lint, *, unsafe: bool = False, max_passes: int =
         new_result = lint(new_text)
         if new_result.module is None or new_result.internal_error:
             # The fixed text lints worse than the original: keep the last good text, stop.
-            for item in applied:
-                outcome.dropped.extend(Dropped(f, "the fixed source could not be analysed") for f in item.findings)
+            for done in applied:
+                outcome.dropped.extend(Dropped(f, "the fixed source could not be analysed") for f in done.findings)
             return outcome
         outcome.text, result = new_text, new_result
         outcome.result = result
@@ -382,7 +382,7 @@ def fix_cells(
     for number in range(1, max_passes + 1):
         spans = bounds(texts)
 
-        def allow(candidate: _Candidate) -> Optional[str]:
+        def allow(candidate: _Candidate, spans: list[tuple[int, int]] = spans, texts: list[str] = texts) -> Optional[str]:
             for start, end, replacement in candidate.ranges:
                 index = locate(spans, start, end)
                 if index is None:
