@@ -68,6 +68,11 @@ class NotebookResult(FileResult):
     line_map: list[tuple[int, int]] = field(default_factory=list)
     virtual_module: Optional[cst.Module] = None
 
+    @property
+    def cell_sources(self) -> dict[int, list[str]]:
+        """Each cell's source lines by cell index: what a code frame under a finding shows."""
+        return {cell.index: cell.source.splitlines() for cell in self.cells}
+
 
 class NotebookError(ValueError):
     """The file is not a notebook reglint can read; the message says why."""

@@ -201,8 +201,17 @@ def test_notebook_result_never_exposes_python_for_rewriting() -> None:
     assert result.module is None and result.reports == []
     assert result.virtual_module is not None
     assert result.line_map[1] == (1, 2)
+    assert result.cell_sources[1][1].startswith("opt = torch.optim.Adam(")
 
 
 def test_strip_ipython() -> None:
     lines = ["x = 1", "  %time f()", "!ls", "y = !ls", "a?", "??b", "z = 2 if a else 3"]
     assert strip_ipython(lines) == ["x = 1", "  pass", "pass", "pass", "pass", "pass", "z = 2 if a else 3"]
+
+
+def test_stdin_with_a_notebook_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = (NOTEBOOKS / "train_bad.ipynb").read_bytes()
+    result = CliRunner().invoke(main, ["check", "--format", "json", "--stdin-filename", "nb.ipynb", "-"], input=data)
+    findings = json.loads(result.output)["findings"]
+    assert {(f["cell"], f["code"], f["line"]) for f in findings} == expected_in_cells(NOTEBOOKS / "train_bad.ipynb")
