@@ -113,7 +113,7 @@ def _decoupled_arg(call: cst.Call, class_name: str) -> Optional[cst.BaseExpressi
 def _add_keyword(module: cst.Module, call: cst.Call, text: str) -> Optional[Edit]:
     if not call.args:
         return None
-    return edits.insert_after(module, call.args[-1].value, f", {text}")
+    return edits.insert_after(module, call.args[-1], f", {text}")  # after `b=(1, 2)`, before its comma
 
 
 def _fix(ctx: CheckContext, optimizer: OptimizerCall) -> Optional[Fix]:

@@ -68,7 +68,9 @@ def replace(module: cst.Module, node: cst.CSTNode, replacement: str) -> Edit:
 
 
 def insert_after(module: cst.Module, node: cst.CSTNode, text: str) -> Edit:
-    _, _, end_line, end_column = span(module, node)
+    """An insertion right after `node`, after its own closing parentheses too."""
+    closing = getattr(node, "rpar", None)
+    _, _, end_line, end_column = span(module, closing[-1] if closing else node)
     return Edit(end_line, end_column, end_line, end_column, text)
 
 

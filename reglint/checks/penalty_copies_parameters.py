@@ -248,20 +248,6 @@ class _Shape:
         return None
 
 
-def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            nonlocal found
-            if node is target:
-                found = True
-            return not found
-
-    root.visit(Finder())
-    return found
-
-
 def _names(root: cst.CSTNode) -> list[cst.Name]:
     out: list[cst.Name] = []
 
@@ -285,10 +271,30 @@ def _body_of(module: cst.Module, statement: cst.CSTNode) -> Optional[tuple[list[
     return None
 
 
-def _bound_cat(module: cst.Module, flat: cst.CSTNode, term: cst.CSTNode) -> Optional[tuple[str, cst.SimpleStatementLine]]:
-    """`name = torch.cat(...)` alone on its line, with `name` used once more, in `term`, in a
-    statement of the same block right after it (nothing in between that calls anything or touches
-    the names the comprehension reads): the variable can be inlined into the per-parameter sum."""
+def _statement_of(module: cst.Module, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """The statement line or compound statement that holds `node`."""
+    current: Optional[cst.CSTNode] = node
+    while current is not None and not isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        current = edits.parent(module, current)
+    return current
+
+
+def _target(module: cst.Module, start: cst.CSTNode, shape: "_Shape", kind: str) -> Optional[cst.BaseExpression]:
+    """The largest expression around `start` (the cat, or the one use of its variable) that is a
+    norm of it of the analysed kind: `torch.norm(cat, 1)`, `cat.pow(2).sum()`, ..."""
+    best: Optional[cst.BaseExpression] = None
+    current: Optional[cst.CSTNode] = start
+    for _ in range(12):
+        current = edits.parent(module, current) if current is not None else None
+        if current is None or isinstance(current, (cst.BaseSmallStatement, cst.BaseCompoundStatement, cst.SimpleStatementLine, cst.Lambda)):
+            break
+        if isinstance(current, cst.BaseExpression) and shape.kind(current) == kind:
+            best = current
+    return best
+
+
+def _bound_cat(module: cst.Module, flat: cst.CSTNode) -> Optional[tuple[cst.Name, cst.SimpleStatementLine]]:
+    """`name = torch.cat(...)` alone on its line, with `name` used exactly once more: that use."""
     assign = edits.parent(module, flat)
     if not isinstance(assign, cst.Assign) or assign.value is not flat or len(assign.targets) != 1:
         return None
@@ -298,25 +304,29 @@ def _bound_cat(module: cst.Module, flat: cst.CSTNode, term: cst.CSTNode) -> Opti
     line = edits.parent(module, assign)
     if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
         return None
-    name = target.value
-    uses = [n for n in _names(module) if n.value == name]
+    uses = [n for n in _names(module) if n.value == target.value]
     if len(uses) != 2 or not any(n is target for n in uses):
         return None
     use = next(n for n in uses if n is not target)
-    if not _contains(term, use):
+    if getattr(use, "lpar", None):
         return None
+    return use, line
+
+
+def _inlinable(module: cst.Module, flat: cst.CSTNode, line: cst.SimpleStatementLine, expression: cst.CSTNode) -> bool:
+    """The statement computing `expression` comes after `line` in the same block, with nothing in
+    between that calls anything or touches the names the comprehension reads: the cat can move
+    into it (evaluated at the same point, on the same parameters)."""
     found = _body_of(module, line)
-    if found is None:
-        return None
+    statement = _statement_of(module, expression)
+    if found is None or not isinstance(statement, cst.SimpleStatementLine):
+        return False
     body, index = found
-    later = next((i for i in range(index + 1, len(body)) if _contains(body[i], term)), None)
-    if later is None or not isinstance(body[later], cst.SimpleStatementLine):
-        return None
+    later = next((i for i in range(index + 1, len(body)) if body[i] is statement), None)
+    if later is None:
+        return False
     read = {n.value for n in _names(flat)}
-    for between in body[index + 1 : later]:
-        if _has_call(between) or read & {n.value for n in _names(between)}:
-            return None
-    return name, line
+    return not any(_has_call(between) or read & {n.value for n in _names(between)} for between in body[index + 1 : later])
 
 
 def _has_call(root: cst.CSTNode) -> bool:
@@ -335,8 +345,7 @@ def _has_call(root: cst.CSTNode) -> bool:
 def _fix(ctx: CheckContext, term: PenaltyTerm) -> Optional[Fix]:
     module = ctx.facts.module
     flat = term.flat_copy
-    node = term.node
-    if flat is None or not isinstance(node, cst.BaseExpression):
+    if flat is None:
         return None
     comprehension = _comprehension(flat)
     if comprehension is None:
@@ -344,17 +353,18 @@ def _fix(ctx: CheckContext, term: PenaltyTerm) -> Optional[Fix]:
     imports = ImportMap.of(module)
     if "sum" in imports.aliases or any(k.startswith("*") for k in imports.aliases):
         return None  # `sum` may not be the builtin
-    bound: Optional[tuple[str, cst.SimpleStatementLine]] = None
-    if _contains(node, flat):
-        shape = _Shape(lambda n: n is flat)
+    # The norm to rewrite: around the cat itself, or around the one use of the variable holding
+    # it. (It may sit in a helper function whose call is where the term is reported.)
+    kind = term.kind
+    bound = _bound_cat(module, flat)
+    if bound is None:
+        target = _target(module, flat, _Shape(lambda n: n is flat), kind)
     else:
-        bound = _bound_cat(module, flat, node)
-        if bound is None:
+        use, line = bound
+        target = _target(module, use, _Shape(lambda n: n is use), kind)
+        if target is not None and not _inlinable(module, flat, line, target):
             return None
-        var = bound[0]
-        shape = _Shape(lambda n: isinstance(n, cst.Name) and n.value == var and not getattr(n, "lpar", None))
-    kind = shape.kind(node)
-    if kind is None or kind != term.kind:
+    if target is None:
         return None
     base = _unflatten(comprehension.elt)
     if not edits.is_atomic(base):
@@ -382,5 +392,5 @@ def _fix(ctx: CheckContext, term: PenaltyTerm) -> Optional[Fix]:
     found: list[Edit] = []
     if bound is not None:
         found.append(edits.delete_lines(module, bound[1]))
-    found.append(edits.replace(module, node, text))
+    found.append(edits.replace(module, target, text))
     return Fix(applicability, description, text, edits=tuple(found))
