@@ -2,7 +2,8 @@
 
 One run, with:
 
-- `tool.driver`: name, version, information URI and the metadata of every rule reglint knows
+- `tool.driver`: name, version, information URI (the home page in the package metadata, when
+  it names one) and the metadata of every rule reglint knows
   (id, name, descriptions, help text and markdown from the rule page in `rules/`, default level
   from the severity); results point at their rule by `ruleId` and `ruleIndex`.
 - one result per finding: level (`error`, `warning`, `note` for info), message, and a physical
@@ -31,7 +32,6 @@ from reglint.model import Finding, RuleInfo, Severity
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SRCROOT = "%SRCROOT%"
-FALLBACK_INFORMATION_URI = "https://pypi.org/project/reglint/"
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 # GitHub code scanning reads `problem.severity` (error, warning, recommendation) from rule properties.
@@ -67,7 +67,7 @@ def sarif_log(findings: Sequence[Finding], *, root: Optional[Path] = None, artif
                         "name": "reglint",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": information_uri(),
+                        **({"informationUri": home} if (home := information_uri()) else {}),
                         "rules": [rule_descriptor(info) for info in rules],
                     }
                 },
@@ -92,21 +92,24 @@ def _rules_for(findings: Sequence[Finding]) -> list[RuleInfo]:
 
 
 @functools.lru_cache(maxsize=1)
-def information_uri() -> str:
-    """The project's home page from the installed metadata, else its package index page."""
+def information_uri() -> Optional[str]:
+    """The project's home page from the installed metadata (`[project.urls]`), if it names one."""
     try:
         from importlib.metadata import metadata
 
         meta = metadata("reglint")
+        urls = {}
         for entry in meta.get_all("Project-URL") or []:
             label, _, url = entry.partition(",")
-            if label.strip().lower() in ("homepage", "home", "repository", "source", "documentation"):
-                return url.strip()
+            urls.setdefault(label.strip().lower(), url.strip())
+        for label in ("homepage", "home", "repository", "source", "documentation"):
+            if urls.get(label):
+                return urls[label]
         for home in meta.get_all("Home-page") or []:
             return str(home)
-    except Exception:  # metadata missing or odd: fall back
+    except Exception:  # metadata missing or odd: leave the field out
         pass
-    return FALLBACK_INFORMATION_URI
+    return None
 
 
 def rule_descriptor(info: RuleInfo) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def test_bad_file_gives_valid_sarif_with_exact_results(tmp_path: Path) -> None:
     driver = run["tool"]["driver"]
     assert driver["name"] == "reglint"
     assert driver["version"] == __version__
-    assert driver["informationUri"].startswith("https://")
+    home = sarif_format.information_uri()
+    assert driver.get("informationUri") == home and (home is None or home.startswith("http"))
     rules = driver["rules"]
     assert {(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in run["results"]} == BAD_EXPECTED
     for result in run["results"]:
@@ -199,3 +200,21 @@ def test_notebook_findings_point_at_ipynb_lines(tmp_path: Path) -> None:
         assert "# expect:" in lines[region["startLine"] - 1]
         assert result["ruleId"] in lines[region["startLine"] - 1]
         assert result["message"]["text"].startswith(f"cell {result['properties']['cell']}, line ")
+
+
+def test_information_uri_comes_from_the_package_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+    from email.message import Message
+
+    meta = Message()
+    meta["Name"] = "reglint"
+    meta["Project-URL"] = "Documentation, https://example.org/docs"
+    meta["Project-URL"] = "Homepage, https://example.org/reglint"
+    monkeypatch.setattr(importlib.metadata, "metadata", lambda name: meta)
+    sarif_format.information_uri.cache_clear()
+    try:
+        log = render([])
+    finally:
+        sarif_format.information_uri.cache_clear()
+    validate(log)
+    assert log["runs"][0]["tool"]["driver"]["informationUri"] == "https://example.org/reglint"
