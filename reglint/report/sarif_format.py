@@ -98,7 +98,7 @@ def information_uri() -> Optional[str]:
         from importlib.metadata import metadata
 
         meta = metadata("reglint")
-        urls = {}
+        urls: dict[str, str] = {}
         for entry in meta.get_all("Project-URL") or []:
             label, _, url = entry.partition(",")
             urls.setdefault(label.strip().lower(), url.strip())
