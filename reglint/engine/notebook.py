@@ -159,6 +159,20 @@ def read_cells(document: Any) -> list[Cell]:
     return cells
 
 
+def load_cell_sources(path: str) -> dict[int, list[str]]:
+    """Each cell's source lines (by 1-based cell index) of the notebook file at `path`.
+
+    For showing a code frame under a finding when only the finding is at hand (a cached or
+    worker-produced result); empty when the file cannot be read as a notebook.
+    """
+    try:
+        with open(path, "rb") as handle:
+            cells = read_cells(json.loads(handle.read().decode("utf-8-sig")))
+    except (OSError, ValueError):
+        return {}
+    return {cell.index: cell.source.splitlines() for cell in cells}
+
+
 def _text(source: Any) -> str:
     """A cell's `source`: a list of strings (each usually ending in a newline) or one string."""
     if isinstance(source, str):
@@ -330,4 +344,7 @@ def _with_file_lines(finding: Finding, positions: dict[tuple[int, int], int]) ->
     return replace(finding, data={**finding.data, "file_line": start, "file_end_line": end})
 
 
-__all__ = ["Cell", "NotebookError", "NotebookResult", "lint_notebook", "python_lines", "read_cells", "strip_ipython"]
+__all__ = [
+    "Cell", "NotebookError", "NotebookResult", "lint_notebook", "load_cell_sources", "python_lines", "read_cells",
+    "strip_ipython",
+]

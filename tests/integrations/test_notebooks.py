@@ -13,7 +13,7 @@ from integration_samples import NOTEBOOKS
 
 from reglint.cli import main
 from reglint.engine.config import Settings
-from reglint.engine.notebook import NotebookResult, lint_notebook, read_cells, strip_ipython
+from reglint.engine.notebook import NotebookResult, lint_notebook, load_cell_sources, read_cells, strip_ipython
 from reglint.engine.runner import lint_bytes
 from reglint.engine.session import _enabled
 from reglint.model import Finding
@@ -215,3 +215,12 @@ def test_stdin_with_a_notebook_name(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     result = CliRunner().invoke(main, ["check", "--format", "json", "--stdin-filename", "nb.ipynb", "-"], input=data)
     findings = json.loads(result.output)["findings"]
     assert {(f["cell"], f["code"], f["line"]) for f in findings} == expected_in_cells(NOTEBOOKS / "train_bad.ipynb")
+
+
+def test_load_cell_sources(tmp_path: Path) -> None:
+    sources = load_cell_sources(str(NOTEBOOKS / "train_bad.ipynb"))
+    assert sources[4][1].startswith("optimizer = torch.optim.Adam(")
+    assert sources[1][0] == "# Train an MLP"
+    (tmp_path / "bad.ipynb").write_text("{", encoding="utf-8")
+    assert load_cell_sources(str(tmp_path / "bad.ipynb")) == {}
+    assert load_cell_sources(str(tmp_path / "missing.ipynb")) == {}
