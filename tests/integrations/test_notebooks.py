@@ -13,7 +13,13 @@ from integration_samples import NOTEBOOKS
 
 from reglint.cli import main
 from reglint.engine.config import Settings
-from reglint.engine.notebook import NotebookResult, lint_notebook, load_cell_sources, read_cells, strip_ipython
+from reglint.engine.notebook import (
+    NotebookResult,
+    lint_notebook,
+    load_cell_sources,
+    read_cells,
+    strip_ipython,
+)
 from reglint.engine.runner import lint_bytes
 from reglint.engine.session import _enabled
 from reglint.model import Finding
