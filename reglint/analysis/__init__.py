@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import libcst as cst
 
 from reglint.analysis.facts import FileFacts
 
 
-def analyze_module(module: cst.Module) -> FileFacts:
+def analyze_module(module: cst.Module, source: Optional[str] = None) -> FileFacts:
+    """`source`, the module's text when the caller has it, lets the analysis skip searches for
+    things the text cannot contain."""
     from reglint.analysis.interpreter import FileAnalyzer
 
-    return FileAnalyzer(module).run()
+    return FileAnalyzer(module, source).run()

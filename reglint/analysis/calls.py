@@ -23,8 +23,8 @@ from reglint.analysis.state import (
     Frame,
 )
 from reglint.analysis.syntax import (
+    adds_name,
     is_true,
-    mentions,
 )
 from reglint.analysis.valueops import (
     Enumerated,
@@ -530,9 +530,9 @@ class CallEvaluator(AnalyzerMixin):
     def _check_late(self, name: str, value: Value, statement: cst.CSTNode, frame: Frame) -> None:
         """RL104: `loss = loss + reg` / `loss += reg` after `loss.backward()`."""
         new = penalty_ids(value)
-        if not new:
-            return
-        sources = [n for n in frame.backward_on if mentions(statement, n)]
+        if not new or frame.no_grad:
+            return  # with gradients off this is monitoring, not training
+        sources = [n for n in frame.backward_on if adds_name(statement, n)]
         for source in sources:
             for pid in new:
                 key = (pid, id(statement))
@@ -544,7 +544,7 @@ class CallEvaluator(AnalyzerMixin):
     def flush_late(self, frame: Frame) -> None:
         for pid, statement, backward, name, source in frame.late:
             record = self.records[pid]
-            if mentions(statement, source) and id(statement) not in self.late:
+            if adds_name(statement, source) and id(statement) not in self.late:
                 if record.add_node is None:
                     record.add_node = statement
                 self.late[id(statement)] = LateAddition(pid, statement, backward, source)

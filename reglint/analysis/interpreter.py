@@ -74,8 +74,9 @@ from reglint.analysis.values import (
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
     """Walks one module and collects its facts; see the mixins for expressions, calls, optimizers."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, source: Optional[str] = None) -> None:
         self.module = module
+        self.source = source
         self.imports = ImportMap.of(module)
         self.records: list[PenaltyRecord] = []
         self._record_by_node: dict[int, int] = {}
@@ -92,7 +93,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
     # ------------------------------------------------------------------ driver
 
     def run(self) -> FileFacts:
-        self.argparse_defaults = argparse_defaults(self.module)
+        if self.source is None or "add_argument" in self.source:
+            self.argparse_defaults = argparse_defaults(self.module)
         self._collect_definitions(self.module.body, self.module_frame)
         self.exec_block(self.module.body, self.module_frame)
         self.flush_late(self.module_frame)
@@ -156,8 +158,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         return value
 
     def mark_loss(
-        self, value: Value, name: Optional[str] = None, add_node: Optional[cst.CSTNode] = None
+        self,
+        value: Value,
+        name: Optional[str] = None,
+        add_node: Optional[cst.CSTNode] = None,
+        frame: Optional[Frame] = None,
     ) -> None:
+        if frame is not None and frame.no_grad:
+            return  # a loss computed with gradients off (validation, monitoring) is never trained on
         self.note_scale(value)
         for pid in penalty_ids(value):
             record = self.records[pid]
@@ -309,7 +317,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             if isinstance(value, (PenaltyRef, Mixed)):
                 self.mark_named(value, name.split(".")[-1])
                 if LOSS_NAME.search(name.split(".")[-1]):
-                    self.mark_loss(value, name, statement)
+                    self.mark_loss(value, name, statement, frame)
             if name in frame.backward_on and not mentions(statement, name):
                 # A fresh loss for the next step: backward() no longer applies to this name.
                 frame.backward_on.pop(name, None)
@@ -335,9 +343,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         if isinstance(result, (PenaltyRef, Mixed)):
             self.mark_named(result, name.split(".")[-1])
             if LOSS_NAME.search(name.split(".")[-1]) and penalty_ids(value):
-                self.mark_loss(result, name, statement)
+                self.mark_loss(result, name, statement, frame)
             elif LOSS_NAME.search(name.split(".")[-1]):
-                self.mark_loss(result, name)
+                self.mark_loss(result, name, frame=frame)
         frame.env[name] = result
 
     def combine_add(
@@ -509,7 +517,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             self.mark_named(value, function_name)
             if LOSS_FUNCTION.search(function_name):
                 self.mark_loss(
-                    value, function_name, statement if isinstance(value, Mixed) else None
+                    value, function_name, statement if isinstance(value, Mixed) else None, frame
                 )
         if not returned:
             return UNKNOWN

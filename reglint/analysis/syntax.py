@@ -132,3 +132,24 @@ def mentions_any(node: cst.CSTNode, names: set[str]) -> bool:
     finder = NameFinder(names)
     node.visit(finder)
     return finder.found
+
+
+def adds_name(statement: cst.CSTNode, name: str) -> bool:
+    """Is `name` itself an operand of the sum this statement computes (`loss = loss + reg`,
+    `loss += reg`, `total = 0.5 * loss + reg`)? `loss.detach() + reg` and `float(loss) + reg`
+    build a new value from a copy and do not count."""
+    if isinstance(statement, cst.AugAssign):
+        return dotted(statement.target) == name
+    value = statement.value if isinstance(statement, (cst.Assign, cst.AnnAssign)) else None
+    if value is None:
+        return False
+    pending: list[cst.BaseExpression] = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.BinaryOperation):
+            pending.extend((node.left, node.right))
+        elif isinstance(node, cst.UnaryOperation):
+            pending.append(node.expression)
+        elif dotted(node) == name:
+            return True
+    return False

@@ -120,7 +120,7 @@ def lint_text(
     assert module is not None
     result.module = module
     try:
-        raw = _run_rules(module, settings, enabled)
+        raw = _run_rules(module, settings, enabled, text)
     except RecursionError:
         result.internal_error = "code nested too deeply to analyse"
         return result
@@ -155,8 +155,10 @@ def lint_text(
     return result
 
 
-def _run_rules(module: cst.Module, settings: Settings, enabled: frozenset[str]) -> list[tuple[str, Report]]:
-    facts = analyze_module(module)
+def _run_rules(
+    module: cst.Module, settings: Settings, enabled: frozenset[str], source: Optional[str] = None
+) -> list[tuple[str, Report]]:
+    facts = analyze_module(module, source)
     context = CheckContext(settings=settings, facts=facts)
     raw: list[tuple[str, Report]] = []
     for code, rule in STATIC_RULES.items():
