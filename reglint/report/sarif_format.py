@@ -240,17 +240,15 @@ def _result(finding: Finding, rule_index: int, root: Path, artifact: Optional[st
     if location:
         result["locations"] = [location]
     if finding.fix is not None and finding.cell is None and "physicalLocation" in location:
-        region = _region(finding)
-        if region:
+        replacements = _replacements(finding)
+        if replacements:
             result["fixes"] = [
                 {
                     "description": {"text": f"{finding.fix.description} ({finding.fix.applicability.value} fix)"},
                     "artifactChanges": [
                         {
                             "artifactLocation": location["physicalLocation"]["artifactLocation"],
-                            "replacements": [
-                                {"deletedRegion": region, "insertedContent": {"text": finding.fix.replacement}}
-                            ],
+                            "replacements": replacements,
                         }
                     ],
                 }
@@ -260,6 +258,22 @@ def _result(finding: Finding, rule_index: int, root: Path, artifact: Optional[st
         properties["data"] = _jsonable(data)
     result["properties"] = properties
     return result
+
+
+def _replacements(finding: Finding) -> list[dict[str, Any]]:
+    """The fix's edits as SARIF replacements (an empty region is an insertion point)."""
+    assert finding.fix is not None
+    edits_for = getattr(finding.fix, "edits_for", None)
+    if edits_for is None:
+        region = _region(finding)
+        return [{"deletedRegion": region, "insertedContent": {"text": finding.fix.replacement}}] if region else []
+    out = []
+    for edit in edits_for(finding):
+        if edit.line < 1 or edit.column < 1 or (edit.end_line, edit.end_column) < (edit.line, edit.column):
+            return []  # not a span SARIF can express: leave the fix out rather than mangle it
+        region = {"startLine": edit.line, "startColumn": edit.column, "endLine": edit.end_line, "endColumn": edit.end_column}
+        out.append({"deletedRegion": region, "insertedContent": {"text": edit.replacement}})
+    return out
 
 
 def _region(finding: Finding) -> Optional[dict[str, int]]:

@@ -224,3 +224,19 @@ def test_information_uri_comes_from_the_package_metadata(monkeypatch: pytest.Mon
         sarif_format.information_uri.cache_clear()
     validate(log)
     assert log["runs"][0]["tool"]["driver"]["informationUri"] == "https://example.org/reglint"
+
+
+def test_multi_edit_fix_becomes_several_replacements(tmp_path: Path) -> None:
+    from reglint.model import Edit
+
+    edits = (Edit(1, 1, 1, 1, "import torch\n"), Edit(4, 7, 4, 17, "torch.optim.AdamW"))
+    fix = Fix(Applicability.UNSAFE, "use AdamW", "torch.optim.AdamW", edits=edits)
+    finding = Finding("RL201", "coupled-weight-decay", Severity.WARNING, "coupled", path="t.py", line=4, column=7,
+                      end_line=4, end_column=17, fix=fix)
+    log = render([finding], root=tmp_path)
+    validate(log)
+    replacements = log["runs"][0]["results"][0]["fixes"][0]["artifactChanges"][0]["replacements"]
+    assert replacements == [
+        {"deletedRegion": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1}, "insertedContent": {"text": "import torch\n"}},
+        {"deletedRegion": {"startLine": 4, "startColumn": 7, "endLine": 4, "endColumn": 17}, "insertedContent": {"text": "torch.optim.AdamW"}},
+    ]
