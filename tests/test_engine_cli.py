@@ -199,3 +199,11 @@ def test_rules_and_rule(tmp_path: Path) -> None:
     assert code == 0 and "# RL102" in out
     code, out = run(["rule", "unsquared-l2-norm"], tmp_path)
     assert code == 0 and "# RL102" in out
+
+
+def test_excludes_apply_below_the_named_directory(tmp_path: Path) -> None:
+    # A project that itself lives under a directory called `venv` or `build` is still linted.
+    write(tmp_path, "venv/project/train.py", BAD)
+    write(tmp_path, "venv/project/.venv/lib/x.py", BAD)
+    code, out = run(["check", "venv/project", "--format", "json"], tmp_path)
+    assert {f["path"] for f in json.loads(out)["findings"]} == {str(Path("venv/project/train.py"))}

@@ -57,9 +57,16 @@ class Settings:
     def option(self, code: str, key: str) -> float:
         return float(self.rule_options.get(code, {}).get(key, RULE_OPTIONS[code][key]))
 
-    def is_excluded(self, path: Path) -> bool:
+    def is_excluded(self, path: Path, below: Optional[Path] = None) -> bool:
+        """Does an exclude pattern match a component of `path` below `below` (the directory the
+        user named: `reglint check ~/venv/proj` still lints proj), or its path from the config root?"""
         patterns = self.exclude + self.extend_exclude
         parts = path.parts
+        if below is not None:
+            try:
+                parts = path.relative_to(below).parts
+            except ValueError:
+                pass
         relative = _relative_posix(path, self.root)
         for pattern in patterns:
             if any(fnmatch.fnmatch(part, pattern) for part in parts):

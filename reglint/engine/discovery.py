@@ -34,7 +34,7 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool = 
             raise DiscoveryError(f"{path}: no such file or directory")
         if path.is_file() or (path.is_symlink() and not path.is_dir()):
             settings = resolver.for_path(path)
-            if force_exclude and settings.is_excluded(path.absolute()):
+            if force_exclude and settings.is_excluded(path.absolute(), path.absolute().parent):
                 continue
             key = path.absolute()
             if key not in seen:
@@ -45,17 +45,20 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool = 
 
 
 def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Target]:
+    base = root.absolute()
     for directory, dirnames, filenames in os.walk(root, followlinks=False):
         current = Path(directory)
         settings = resolver.for_path(current / "_")
-        dirnames[:] = sorted(d for d in dirnames if not settings.is_excluded((current / d).absolute()))
+        dirnames[:] = sorted(
+            d for d in dirnames if not settings.is_excluded((current / d).absolute(), base)
+        )
         for name in sorted(filenames):
             if not name.endswith(LINTABLE_SUFFIXES):
                 continue
             candidate = current / name
             if candidate.is_symlink() and not candidate.exists():
                 continue
-            if settings.is_excluded(candidate.absolute()):
+            if settings.is_excluded(candidate.absolute(), base):
                 continue
             key = candidate.absolute()
             if key not in seen:
