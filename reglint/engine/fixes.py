@@ -12,11 +12,14 @@ then `os.replace`. Nothing is written if the file changed on disk since it was r
 The layers, from the inside out, so that notebooks (whose cells are texts of their own) can use
 the same machinery:
 
-    fix_source(text, lint, unsafe=...)       any text and a function that lints it
+    apply_fixes(text, findings, unsafe)      one pass over one text
+    fix_source(text, lint, unsafe=...)       any text and a function that lints it, to a fixpoint
     fix_text(text, path, settings, enabled)  Python source, linted as `reglint check` does
-    fix_cells(cells, lint_cell, unsafe=...)  a notebook's code cells, each fixed on its own
+    fix_cells(cells, lint, unsafe=...)       a notebook's code cells, linted together, each cell
+                                             given back with its own fixed text
+    fix_notebook(data, path, ...)            an .ipynb: cells out of the JSON and back in
     fix_file(path, ...)                      read, fix, and write (or diff) one file
-    fix_check_run(results, ...)             every file of a `check` run that has a fix to apply
+    fix_check_run(results, ...)              every file of a `check` run that has a fix to apply
 """
 
 from __future__ import annotations
