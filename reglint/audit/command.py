@@ -1,15 +1,135 @@
-"""`reglint audit`: placeholder until the auditor lands (imports torch lazily)."""
+"""`reglint audit TARGET`: the command line of the runtime auditor.
+
+This module imports click only: torch and the audit's modules are imported when the command runs,
+so `reglint --help` and `reglint check` work without torch installed.
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Optional
 
 import click
 
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+INSTALL_HINT = "pip install 'reglint[audit]'"
+FORMAT_CHOICES = ("text", "json", "sarif", "github")
 
-@click.command()
+
+def _fail(message: str, details: Optional[str] = None) -> None:
+    if details:
+        click.echo(details, err=True)
+    click.echo(f"reglint: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _formats() -> tuple[str, ...]:
+    try:
+        from reglint.report import FORMATS
+
+        return tuple(FORMATS)
+    except Exception:  # pragma: no cover - the report package is part of the core
+        return FORMAT_CHOICES
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("target")
-def audit(target: str) -> None:
-    """Build the model in TARGET and measure its regularization (imports and runs TARGET)."""
-    click.echo("reglint: error: audit is not implemented yet", err=True)
-    sys.exit(2)
+@click.option("--model", "model_name", metavar="NAME", help="The model: an nn.Module, a class or a zero-argument function in TARGET.")
+@click.option("--penalty", "penalty_name", metavar="NAME", help="The penalty: a function of the model in TARGET, or a method of the model; 'none' to skip.")
+@click.option("--optimizer", "optimizer_name", metavar="NAME", help="The optimizer: an instance, a function of the model, or a method of the model; 'none' to skip.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"], case_sensitive=False), default="cpu", show_default=True,
+              help="Where to run the measurements; with cuda, also compared with the CPU.")
+@click.option("--expect", metavar="SPEC", help="The penalty you mean, e.g. 'l2=1e-4' (gradient 1e-4·w, i.e. 1e-4/2·Σw²), 'l1=1e-5', both, or 'none'.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds one call of the penalty or of the optimizer may take (0: no limit).")
+@click.option("--format", "fmt", type=click.Choice(_formats()), default="text", show_default=True)
+@click.option("--output-file", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the report here instead of stdout.")
+@click.option("--fail-level", type=click.Choice(["info", "warning", "error"], case_sensitive=False), default=None,
+              help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+def audit(target: str, model_name: Optional[str], penalty_name: Optional[str], optimizer_name: Optional[str],
+          device: str, expect: Optional[str], timeout: float, fmt: str, output_file: Optional[Path],
+          fail_level: Optional[str], exit_zero: bool) -> None:
+    """Build the model in TARGET and measure how each parameter is regularized.
+
+    TARGET is a Python file (model.py), FILE:NAME, or MODULE:NAME. reglint IMPORTS AND RUNS
+    TARGET's top-level code (as pytest does), then finds by name the model (`model`,
+    `build_model()`, `make_model()` or a LightningModule class), the penalty (`penalty(model)`,
+    `regularization(model)`, or the model's own method) and the optimizer (`optimizer`,
+    `build_optimizer(model)`, `make_optimizer(model)` or `configure_optimizers()`).
+
+    On copies of them, it fits each parameter's penalty gradient to L2 (a·w), L1, elastic net,
+    unsquared norm (a·w/‖w‖) or none, checks the gradient against finite differences, at w = 0,
+    in the model's dtype and on the device, and steps the optimizer with a zero data gradient to
+    measure coupled or decoupled decay per parameter. Exit codes: 0 clean, 1 findings at or above
+    the fail level, 2 usage or input error. Needs torch (pip install 'reglint[audit]').
+    """
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        _fail(f"reglint audit needs torch, which is not installed: {INSTALL_HINT}")
+    from reglint.audit.errors import AuditError
+    from reglint.model import Severity
+
+    level = Severity.parse(fail_level) if fail_level else Severity.WARNING
+    try:
+        report = _run(target, model_name, penalty_name, optimizer_name, device, expect, timeout or None)
+    except AuditError as exc:
+        _fail(exc.message, exc.details)
+        return
+    _emit(report, fmt, output_file)
+    if exit_zero:
+        sys.exit(EXIT_OK)
+    sys.exit(EXIT_FINDINGS if any(f.severity >= level for f in report.findings) else EXIT_OK)
+
+
+def _run(target: str, model_name: Optional[str], penalty_name: Optional[str], optimizer_name: Optional[str],
+         device: str, expect: Optional[str], timeout: Optional[float]):  # type: ignore[no-untyped-def]
+    from reglint.audit.discovery import discover
+    from reglint.audit.errors import AuditError
+    from reglint.audit.runner import run_audit
+    from reglint.audit.target import load, parse_target
+
+    parsed = parse_target(target)
+    if model_name is not None and parsed.attr is not None and model_name != parsed.attr:
+        raise AuditError(f"the model is named twice: TARGET's :{parsed.attr} and --model {model_name}")
+    module = load(parsed)
+    setup = discover(module, model=model_name or parsed.attr, penalty=penalty_name, optimizer=optimizer_name)
+    if setup.penalty is None and setup.optimizer is None:
+        raise AuditError(
+            f"found the model ({setup.model_label}) but no penalty and no optimizer, so there is nothing to "
+            "measure: define penalty(model) or regularization(model), and optimizer or build_optimizer(model) "
+            "(or name them with --penalty / --optimizer)"
+        )
+    return run_audit(
+        setup.model,
+        setup.penalty,
+        setup.optimizer,
+        device=device,
+        expect=expect if expect is not None else setup.expect,
+        timeout=timeout,
+        target=target,
+        model_label=setup.model_label,
+        penalty_label=setup.penalty_label or "penalty(model)",
+        notes=setup.notes,
+    )
+
+
+def _emit(report, fmt: str, output_file: Optional[Path]) -> None:  # type: ignore[no-untyped-def]
+    if output_file is None:
+        _render(report, fmt, sys.stdout)
+        return
+    with open(output_file, "w", encoding="utf-8") as handle:
+        _render(report, fmt, handle)
+
+
+def _render(report, fmt: str, out) -> None:  # type: ignore[no-untyped-def]
+    from reglint.audit.table import render_text
+    from reglint.report import Summary, render
+
+    if fmt == "text":
+        render_text(report.header, report.rows, report.findings, report.infos, out)
+        return
+    summary = Summary(files_checked=1, extra={"audit": report.to_json()})
+    render(fmt, report.findings, summary, out)

@@ -1,0 +1,307 @@
+"""Measuring the optimizer's weight decay: coupled or decoupled, and how much per step.
+
+For each param group the audit builds a *probe*: an optimizer of the same class with the group's
+hyperparameters, over one small float64 tensor holding values of several magnitudes (±0.001 to
+±10), and steps it `STEPS` times with an explicit zero data gradient, so that weight decay is the
+only force. (Ten steps: RAdam applies its adaptive step only from about step 6, before which
+coupled and decoupled decay move a weight identically.) The measured trajectory is compared with
+the closed forms (closed_forms.py) for coupled and for decoupled decay: decoupled decay shrinks
+every value by the same factor (1 − lr·λ per step), coupled decay in an adaptive optimizer moves
+every value by about lr per step whatever λ and |w| are.
+
+The built-in optimizers update each value independently, so a probe of ten values per group
+stands for the whole group, whatever the model's size. An optimizer of another class (or a
+subclass) may not: it is stepped on a miniature copy of the model instead, and reported as
+measured, per parameter, without a verdict.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from reglint.audit import closed_forms
+from reglint.audit.copies import fill_tiled, test_point_copy
+from reglint.audit.discovery import OptimizerSource, unwrap_optimizer
+from reglint.audit.errors import AuditError, AuditTimeout, user_code_error
+from reglint.audit.params import ParamInfo, unique_parameters
+from reglint.audit.precision import model_dtype
+from reglint.audit.sandbox import deadline
+
+MAGNITUDES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+STEPS = 10
+# max |measured − closed form| over the steps, relative to how far the value moved. Not tighter:
+# some optimizers keep scalar state in float32 (NAdam's μ product), about 1e-8 off exact math.
+MATCH_TOL = 1e-6
+ZERO_TOL = 1e-14
+HYPER_KEYS = ("lr", "weight_decay", "momentum", "dampening", "nesterov", "betas", "eps", "amsgrad",
+              "decoupled_weight_decay", "momentum_decay", "alpha", "centered", "lr_decay",
+              "initial_accumulator_value", "maximize")
+NONE, COUPLED, DECOUPLED, EQUIVALENT, MEASURED = "none", "coupled", "decoupled", "coupled = decoupled", "measured"
+
+
+@dataclass
+class GroupResult:
+    index: int
+    params: list[int]
+    hyper: dict[str, Any]
+    mode: str
+    declared: Optional[str]
+    shrink: dict[float, float]  # |w0| → measured relative shrink per step
+    closed_form: dict[str, dict[float, float]] = field(default_factory=dict)
+    error: Optional[float] = None  # deviation from the closed form it matches (or the declared one)
+
+    @property
+    def weight_decay(self) -> float:
+        return float(self.hyper.get("weight_decay", 0.0) or 0.0)
+
+    @property
+    def lr(self) -> float:
+        return float(self.hyper.get("lr", 0.0) or 0.0)
+
+    @property
+    def decays(self) -> bool:
+        return abs(self.shrink.get(1.0, 0.0)) > ZERO_TOL
+
+
+@dataclass
+class OptimizerResult:
+    label: str
+    class_name: str
+    known: bool
+    adaptive: bool
+    groups: list[GroupResult]
+    group_of: list[Optional[int]]
+    per_param: dict[int, dict[float, float]] = field(default_factory=dict)  # unknown classes
+    steps: int = STEPS
+    notes: list[str] = field(default_factory=list)
+
+    def shrink_of(self, index: int) -> Optional[dict[float, float]]:
+        if index in self.per_param:
+            return self.per_param[index]
+        g = self.group_of[index]
+        return self.groups[g].shrink if g is not None else None
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item") and getattr(value, "numel", lambda: 2)() == 1:
+        return float(value.item())
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _hyper(group: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(group[k]) for k in HYPER_KEYS if k in group}
+
+
+def _shrink(w0: float, wn: float, steps: int) -> float:
+    ratio = wn / w0
+    if ratio <= 0:
+        return math.nan  # crossed or reached zero
+    return 1.0 - ratio ** (1.0 / steps)
+
+
+def _probe_values(dtype: Any, device: Any) -> Any:
+    import torch
+
+    values = [m for m in MAGNITUDES] + [-m for m in MAGNITUDES]
+    return torch.tensor(values, dtype=dtype, device=device)
+
+
+def _build(source: OptimizerSource, user_model: Any, device: Any, timeout: Optional[float], notes: list[str]) -> tuple[Any, list[Any]]:
+    """The optimizer and the parameter list its tensors are looked up in."""
+    if source.instance is not None:
+        return source.instance, unique_parameters(user_model)
+    assert source.factory is not None
+    host = test_point_copy(user_model, dtype=model_dtype(user_model), device=device, cap=4096)
+    try:
+        with deadline(timeout, source.label):
+            built = source.factory(host)
+    except (Exception, AuditTimeout) as exc:
+        raise user_code_error(source.label, exc) from None
+    return unwrap_optimizer(built, source.label, notes), unique_parameters(host)
+
+
+def _ctor_kwargs(cls: type, defaults: dict[str, Any]) -> dict[str, Any]:
+    try:
+        names = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {k: v for k, v in defaults.items() if k in names and k != "params"}
+
+
+def _neutral(group: dict[str, Any]) -> dict[str, Any]:
+    """Same math, plainest kernel: the probe is a float64 CPU/GPU tensor of ten values."""
+    out = dict(group)
+    for key, value in (("foreach", False), ("fused", None), ("capturable", False), ("differentiable", False)):
+        if key in out:
+            out[key] = value
+    return out
+
+
+def _measure_known(opt: Any, device: Any, timeout: Optional[float]) -> list[tuple[dict[str, Any], dict[float, float], dict[str, dict[float, float]], str, Optional[float]]]:
+    import torch
+
+    cls = type(opt)
+    name = cls.__name__
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    probes = [_probe_values(torch.float64, device) for _ in groups]
+    initial = [p.clone() for p in probes]
+    probe_opt = cls([{**_neutral(g), "params": [p]} for g, p in zip(groups, probes)],
+                    **_neutral(_ctor_kwargs(cls, opt.defaults)))
+    history = [[p.tolist()] for p in probes]
+    with deadline(timeout, f"{name}.step()"):
+        for _ in range(STEPS):
+            for p in probes:
+                p.grad = torch.zeros_like(p)
+            probe_opt.step()
+            for h, p in zip(history, probes):
+                h.append(p.tolist())
+    out: list[tuple[dict[str, Any], dict[float, float], dict[str, dict[float, float]], str, Optional[float]]] = []
+    for g, w0, hist in zip(groups, initial, history):
+        hyper = _hyper(g)
+        start = w0.tolist()
+        measured = {MAGNITUDES[k]: _shrink(start[k], hist[-1][k], STEPS) for k in range(len(MAGNITUDES))}
+        errors: dict[str, float] = {}
+        forms: dict[str, dict[float, float]] = {}
+        for mode in (closed_forms.COUPLED, closed_forms.DECOUPLED):
+            worst = 0.0
+            final = {}
+            for k, x0 in enumerate(start):
+                traj = closed_forms.trajectory(name, x0, STEPS, hyper, mode)
+                moved_by = max(max(abs(traj[t] - x0), abs(hist[t][k] - x0)) for t in range(STEPS + 1))
+                diff = max(abs(hist[t][k] - traj[t]) for t in range(STEPS + 1))
+                worst = max(worst, diff / moved_by if moved_by > 0 else 0.0)
+                if k < len(MAGNITUDES):
+                    final[MAGNITUDES[k]] = _shrink(x0, traj[-1], STEPS)
+            errors[mode], forms[mode] = worst, final
+        moved = any(abs(hist[-1][k] - start[k]) > ZERO_TOL * abs(start[k]) for k in range(len(start)))
+        coupled_ok, decoupled_ok = errors[COUPLED] <= MATCH_TOL, errors[DECOUPLED] <= MATCH_TOL
+        declared = closed_forms.declared_mode(name, hyper)
+        err: Optional[float]
+        if not moved:
+            mode, err = NONE, None
+        elif coupled_ok and decoupled_ok:
+            mode, err = EQUIVALENT, max(errors.values())
+        elif coupled_ok:
+            mode, err = COUPLED, errors[COUPLED]
+        elif decoupled_ok:
+            mode, err = DECOUPLED, errors[DECOUPLED]
+        else:
+            mode, err = MEASURED, errors[declared]
+        out.append((hyper, measured, forms, mode, err))
+    return out
+
+
+def _measure_unknown(opt: Any, source: OptimizerSource, user_model: Any, device: Any,
+                     timeout: Optional[float]) -> tuple[Any, dict[int, dict[float, float]]]:
+    """Step a copy of an optimizer of unknown class on a miniature model; shrink per parameter."""
+    import torch
+
+    host = test_point_copy(user_model, dtype=model_dtype(user_model), device=device, cap=4096)
+    params = unique_parameters(host)
+    if source.instance is not None:
+        memo: dict[int, Any] = {id(p): q for p, q in zip(unique_parameters(user_model), params)}
+        memo[id(opt.state)] = defaultdict(dict)
+        copy_opt = copy.deepcopy(opt, memo)
+        copy_opt.__dict__.pop("step", None)  # an LR scheduler's wrapper would step the original
+    else:
+        assert source.factory is not None
+        with deadline(timeout, source.label):
+            copy_opt = unwrap_optimizer(source.factory(host), source.label, [])
+    block = _probe_values(params[0].dtype if params else torch.float32, device)
+    ids = {id(p): i for i, p in enumerate(params)}
+    stepped = [ids[id(p)] for g in copy_opt.param_groups for p in g["params"] if id(p) in ids]
+    with torch.no_grad():
+        for i in stepped:
+            fill_tiled(params[i], block.to(params[i].dtype))
+    start = {i: params[i].detach().double().reshape(-1).clone() for i in stepped}
+    with deadline(timeout, f"{type(opt).__name__}.step()"):
+        for _ in range(STEPS):
+            for i in stepped:
+                params[i].grad = torch.zeros_like(params[i])
+            copy_opt.step()
+    per_param: dict[int, dict[float, float]] = {}
+    for i in stepped:
+        w0, wn = start[i], params[i].detach().double().reshape(-1)
+        shrink = {}
+        for k, m in enumerate(MAGNITUDES):
+            idx = torch.arange(k, w0.numel(), block.numel(), device=w0.device)
+            if idx.numel():
+                ratios = (wn[idx] / w0[idx]).mean()
+                shrink[m] = _shrink(1.0, float(ratios), STEPS)
+        per_param[i] = shrink
+    return copy_opt, per_param
+
+
+def unknown_pattern(shrink: dict[float, float]) -> str:
+    """Describe an unknown optimizer's measured decay without naming a mechanism it may not use."""
+    values = [shrink[m] for m in MAGNITUDES if m in shrink]
+    if not values or all(abs(v) <= ZERO_TOL for v in values):
+        return NONE
+    if any(math.isnan(v) for v in values):
+        return "measured: some values reach 0"
+    if max(values) - min(values) <= 0.01 * max(abs(v) for v in values):
+        return "measured: same shrink at every |w| (decoupled-like)"
+    steps = [m * v for m, v in zip(MAGNITUDES, values)]
+    if max(steps) - min(steps) <= 0.05 * max(abs(s) for s in steps):
+        return "measured: same step at every |w| (coupled-like)"
+    return "measured: shrink varies with |w|"
+
+
+def measure_optimizer(source: OptimizerSource, user_model: Any, infos: Sequence[ParamInfo], *, device: Any,
+                      timeout: Optional[float]) -> OptimizerResult:
+    notes: list[str] = []
+    opt, lookup = _build(source, user_model, device, timeout, notes)
+    ids = {id(p): i for i, p in enumerate(lookup)}
+    group_of: list[Optional[int]] = [None] * len(infos)
+    foreign = 0
+    for gi, group in enumerate(opt.param_groups):
+        for p in group["params"]:
+            i = ids.get(id(p))
+            if i is None:
+                foreign += 1
+            else:
+                group_of[i] = gi
+    if foreign:
+        notes.append(f"{foreign} tensor(s) in the optimizer are not parameters of the model")
+        if foreign == sum(len(g["params"]) for g in opt.param_groups):
+            raise AuditError(f"{source.label} holds none of the model's parameters: was it built for another model?")
+    cls = type(opt)
+    name = cls.__name__
+    known = name in closed_forms.ALGORITHMS and cls.__module__.startswith("torch.optim")
+    groups: list[GroupResult] = []
+    per_param: dict[int, dict[float, float]] = {}
+    members = [[i for i, g in enumerate(group_of) if g == gi] for gi in range(len(opt.param_groups))]
+    if known:
+        try:
+            measured = _measure_known(opt, device, timeout)
+        except AuditTimeout as exc:
+            raise AuditError(f"{name}.step() {exc}") from None
+        for gi, (hyper, shrink, forms, mode, err) in enumerate(measured):
+            groups.append(GroupResult(gi, members[gi], hyper, mode, closed_forms.declared_mode(name, hyper), shrink, forms, err))
+    else:
+        try:
+            _, per_param = _measure_unknown(opt, source, user_model, device, timeout)
+        except (Exception, AuditTimeout) as exc:
+            notes.append(f"{name} could not be stepped on a copy ({type(exc).__name__}: {exc}): decay not measured")
+        for gi, group in enumerate(opt.param_groups):
+            sample = next((per_param[i] for i in members[gi] if i in per_param), {})
+            groups.append(GroupResult(gi, members[gi], _hyper(group), unknown_pattern(sample) if sample else MEASURED, None, sample))
+        notes.append(f"{name} is not one of the optimizers reglint has closed forms for: decay reported as measured")
+    return OptimizerResult(
+        label=source.label,
+        class_name=name,
+        known=known,
+        adaptive=name in closed_forms.ADAPTIVE,
+        groups=groups,
+        group_of=group_of,
+        per_param=per_param,
+        notes=notes,
+    )
