@@ -34,6 +34,9 @@ from reglint.audit.precision import model_dtype
 from reglint.audit.sandbox import deadline
 
 MAGNITUDES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+# For optimizers stepped on the model's own (cut) tensors: |w| = 1 first, so a tensor of two values
+# still shows the reference magnitude and one other.
+UNKNOWN_PATTERN = (1.0, -0.1, 10.0, -0.01, 1e-3, -1.0, 0.1, -10.0, 0.01, -1e-3)
 STEPS = 10
 # max |measured − closed form| over the steps, relative to how far the value moved. Not tighter:
 # some optimizers keep scalar state in float32 (NAdam's μ product), about 1e-8 off exact math.
@@ -215,7 +218,7 @@ def _measure_unknown(opt: Any, source: OptimizerSource, user_model: Any, device:
         assert source.factory is not None
         with deadline(timeout, source.label):
             copy_opt = unwrap_optimizer(source.factory(host), source.label, [])
-    block = _probe_values(params[0].dtype if params else torch.float32, device)
+    block = torch.tensor(UNKNOWN_PATTERN, dtype=torch.float64, device=device)
     ids = {id(p): i for i, p in enumerate(params)}
     stepped = [ids[id(p)] for g in copy_opt.param_groups for p in g["params"] if id(p) in ids]
     with torch.no_grad():
@@ -228,15 +231,13 @@ def _measure_unknown(opt: Any, source: OptimizerSource, user_model: Any, device:
                 params[i].grad = torch.zeros_like(params[i])
             copy_opt.step()
     per_param: dict[int, dict[float, float]] = {}
+    period = len(UNKNOWN_PATTERN)
     for i in stepped:
-        w0, wn = start[i], params[i].detach().double().reshape(-1)
-        shrink = {}
-        for k, m in enumerate(MAGNITUDES):
-            idx = torch.arange(k, w0.numel(), block.numel(), device=w0.device)
-            if idx.numel():
-                ratios = (wn[idx] / w0[idx]).mean()
-                shrink[m] = _shrink(1.0, float(ratios), STEPS)
-        per_param[i] = shrink
+        ratio = params[i].detach().double().reshape(-1) / start[i]
+        by_magnitude: dict[float, list[float]] = {}
+        for k in range(min(period, ratio.numel())):
+            by_magnitude.setdefault(abs(UNKNOWN_PATTERN[k]), []).append(float(ratio[k::period].mean()))
+        per_param[i] = {m: _shrink(1.0, sum(r) / len(r), STEPS) for m, r in sorted(by_magnitude.items())}
     return copy_opt, per_param
 
 

@@ -69,8 +69,8 @@ class Evaluator:
     def __init__(self, fn: Callable[[Any], Any], label: str, timeout: Optional[float]) -> None:
         self.fn, self.label, self.timeout = fn, label, timeout
 
-    def __call__(self, model: Any) -> Any:
-        return call_penalty(self.fn, model, self.label, self.timeout)
+    def __call__(self, model: Any, strict: bool = False) -> Any:
+        return call_penalty(self.fn, model, self.label, self.timeout, strict)
 
     def value_and_grads(self, model: Any, params: Sequence[Any], trainable: Sequence[int]) -> tuple[Any, list[Optional[Any]]]:
         import torch
@@ -107,7 +107,7 @@ def first_call(user_model: Any, evaluate: Evaluator) -> tuple[Any, Any]:
     """Copy the model and call the penalty on it; exit-2 errors for the user's mistakes."""
     first = copy.deepcopy(user_model)
     try:
-        value = evaluate(first)
+        value = evaluate(first, strict=True)
     except AuditError:
         raise
     except (Exception, AuditTimeout) as exc:
@@ -137,7 +137,7 @@ def _low_precision_check(first: Any, value: Any, evaluate: Evaluator, notes: lis
     except (Exception, AuditTimeout) as exc:
         notes.append(f"RL303 not checked: the penalty fails in float64 ({type(exc).__name__}: {exc})")
         return None
-    return compare(value, reference, dtype, first)
+    return compare(value, reference.detach(), dtype, first)
 
 
 def _dot(x: Any, y: Any) -> float:

@@ -107,10 +107,16 @@ def describe_value(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_penalty_value(value: Any, what: str) -> Any:
-    """Return `value` if it is a scalar floating tensor; otherwise raise an AuditError saying why."""
+def check_penalty_value(value: Any, what: str, strict: bool = True) -> Any:
+    """Return `value` if it is a scalar floating tensor; otherwise raise an AuditError saying why.
+
+    Not `strict` (calls on the audit's own copies, after the first call on the model as it is): a
+    Python number is taken as a constant, since `sum(...)` over no tensor at all gives 0.
+    """
     import torch
 
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not strict:
+        return torch.tensor(float(value), dtype=torch.float64)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise AuditError(
             f"{what} returned the Python number {describe_value(value)}, not a tensor: a number carries "
@@ -128,9 +134,9 @@ def check_penalty_value(value: Any, what: str) -> Any:
     return value.reshape(())
 
 
-def call_penalty(fn: Callable[[Any], Any], model: Any, what: str, timeout: Optional[float]) -> Any:
+def call_penalty(fn: Callable[[Any], Any], model: Any, what: str, timeout: Optional[float], strict: bool = True) -> Any:
     """Evaluate the penalty on `model`: reseeded, with a deadline, result checked (may raise)."""
     reseed()
     with deadline(timeout, what):
         value = fn(model)
-    return check_penalty_value(value, what)
+    return check_penalty_value(value, what, strict)
