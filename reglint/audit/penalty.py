@@ -244,6 +244,38 @@ def core_on_copy(user_model: Any, evaluate: Evaluator, device: Any, cap: Optiona
     raise user_code_error(f"{evaluate.label} (at reglint's test values)", failure)
 
 
+def _streamed_stats(first: Any, evaluate: Evaluator, params: Sequence[Any], wanted: set[int], signs: Any) -> dict[int, forms.FullStats]:
+    """One penalty backward on `first`, each gradient reduced to its sums and freed on arrival.
+
+    A post-accumulate-grad hook on every parameter of the copy takes the sums and drops `.grad`
+    at once, so the gradients of a 100M-parameter model never all exist together: the backward
+    needs the copy plus a few tensors in flight, not a second copy of the model.
+    """
+    import torch
+
+    index = {id(p): i for i, p in enumerate(params)}
+    stats: dict[int, forms.FullStats] = {}
+
+    def take(p: Any) -> None:
+        i = index[id(p)]
+        if i in wanted:
+            stats[i] = forms.full_stats(p.grad, p, signs)
+        p.grad = None
+
+    handles = [p.register_post_accumulate_grad_hook(take) for p in params if p.requires_grad]
+    try:
+        with torch.enable_grad():
+            value = evaluate(first)
+            if value.requires_grad:
+                value.backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+        for p in params:
+            p.grad = None
+    return stats
+
+
 def full_pass(first: Any, evaluate: Evaluator, core: CoreResult, infos: Sequence[ParamInfo], cap: int) -> tuple[list[Optional[forms.Form]], list[bool], bool]:
     """Refit the core's forms on the full-size tensors; False if some form does not carry over."""
     import torch
@@ -254,29 +286,25 @@ def full_pass(first: Any, evaluate: Evaluator, core: CoreResult, infos: Sequence
         first.to(dtype=work)
     refill(first, work)
     params = unique_parameters(first)
-    trainable = [i for i, p in enumerate(params) if p.requires_grad]
-    _, grads = evaluate.value_and_grads(first, params, trainable)
     signs = torch.sign(test_block(work, params[0].device)) if params else None
+    wanted = {
+        i for i, p in enumerate(params)
+        if p.requires_grad and core.forms[i] is not None and infos[i].numel > cap
+    }
+    stats = _streamed_stats(first, evaluate, params, wanted, signs)
     out: list[Optional[forms.Form]] = list(core.forms)
     refitted = [False] * len(params)
-    consistent = True
-    for i in trainable:
+    for i in sorted(wanted):
         form = core.forms[i]
-        if form is None or infos[i].numel <= cap:
-            grads[i] = None
-            continue
-        stats = forms.full_stats(grads[i], params[i], signs)
-        grads[i] = None
+        assert form is not None
         if form.kind == forms.UNKNOWN:
             continue
-        new = forms.rescale_to_full(form, stats)
+        new = forms.rescale_to_full(form, stats.get(i) or forms.full_stats(None, params[i], signs))
         if new is None:
-            consistent = False
-            break
+            return out, refitted, False
         out[i] = new
         refitted[i] = True
-    del grads
-    return out, refitted, consistent
+    return out, refitted, True
 
 
 def measure_penalty(

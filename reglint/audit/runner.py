@@ -142,7 +142,7 @@ def run_audit(
     if not infos:
         raise AuditError(f"{model_label} has no parameters: nothing to audit")
     pen = dev = opt = None
-    with preserved_rng():
+    with preserved_rng(cuda=audit_device.startswith("cuda")):
         if penalty is not None:
             evaluate = Evaluator(penalty, penalty_label, timeout)
             measure_on = audit_device

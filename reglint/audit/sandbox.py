@@ -22,15 +22,18 @@ PENALTY_SEED = 20240611
 
 
 @contextlib.contextmanager
-def preserved_rng() -> Iterator[None]:
-    """Restore Python's, torch's (CPU and initialized CUDA) and numpy's RNG state on exit."""
+def preserved_rng(cuda: bool = False) -> Iterator[None]:
+    """Restore Python's, torch's (CPU, and CUDA when used) and numpy's RNG state on exit.
+
+    `cuda`: the audit will use the GPU, so its generators are saved too (which initializes CUDA,
+    as the audit would anyway). Without it, CUDA is left alone unless it is already initialized.
+    """
     import torch
 
     py_state = random.getstate()
     torch_state = torch.get_rng_state()
-    cuda_states = None
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        cuda_states = torch.cuda.get_rng_state_all()
+    use_cuda = torch.cuda.is_available() and (cuda or torch.cuda.is_initialized())
+    cuda_states = torch.cuda.get_rng_state_all() if use_cuda else None
     numpy: Any = sys.modules.get("numpy")
     np_state = numpy.random.get_state() if numpy is not None and hasattr(numpy, "random") else None
     try:
@@ -38,9 +41,8 @@ def preserved_rng() -> Iterator[None]:
     finally:
         random.setstate(py_state)
         torch.set_rng_state(torch_state)
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            if cuda_states is not None:
-                torch.cuda.set_rng_state_all(cuda_states)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
         if np_state is not None:
             numpy.random.set_state(np_state)
 
@@ -96,10 +98,18 @@ def deadline(seconds: Optional[float], what: str) -> Iterator[None]:
 
 
 def reseed() -> None:
-    """Give every penalty evaluation the same random stream."""
+    """Give every penalty evaluation the same random stream.
+
+    Seeds the generators directly (CPU, and CUDA devices already initialized) rather than through
+    `torch.manual_seed`, which would queue a seed for CUDA's later initialization in the user's
+    process.
+    """
     import torch
 
-    torch.manual_seed(PENALTY_SEED)
+    torch.default_generator.manual_seed(PENALTY_SEED)
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for generator in torch.cuda.default_generators:
+            generator.manual_seed(PENALTY_SEED)
 
 
 def describe_value(value: Any) -> str:

@@ -17,11 +17,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
-O = torch.optim
+optim = torch.optim
 
 from reglint.audit import closed_forms  # noqa: E402
 from reglint.audit.discovery import OptimizerSource  # noqa: E402
-from reglint.audit.optimizer import COUPLED, DECOUPLED, EQUIVALENT, MAGNITUDES, NONE, measure_optimizer  # noqa: E402
+from reglint.audit.optimizer import (  # noqa: E402
+    COUPLED,
+    DECOUPLED,
+    EQUIVALENT,
+    MAGNITUDES,
+    NONE,
+    measure_optimizer,
+)
 from reglint.audit.params import describe_parameters  # noqa: E402
 
 
@@ -73,26 +80,26 @@ def model() -> nn.Module:
 
 
 CASES = [
-    (lambda ps: O.SGD(ps, lr=0.1), NONE),
-    (lambda ps: O.SGD(ps, lr=0.1, weight_decay=1e-2), EQUIVALENT),
-    (lambda ps: O.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.SGD(ps, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.Adam(ps, lr=1e-3, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.Adam(ps, lr=1e-3, weight_decay=1e-2, amsgrad=True), COUPLED),
-    (lambda ps: O.Adam(ps, lr=1e-3, weight_decay=1e-2, decoupled_weight_decay=True), DECOUPLED),
-    (lambda ps: O.AdamW(ps, lr=1e-3), DECOUPLED),
-    (lambda ps: O.AdamW(ps, lr=1e-3, weight_decay=0.1, amsgrad=True), DECOUPLED),
-    (lambda ps: O.NAdam(ps, lr=2e-3, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.NAdam(ps, lr=2e-3, weight_decay=1e-2, momentum_decay=1e-2, decoupled_weight_decay=True), DECOUPLED),
-    (lambda ps: O.RAdam(ps, lr=1e-3, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.RAdam(ps, lr=1e-3, weight_decay=1e-2, decoupled_weight_decay=True), DECOUPLED),
-    (lambda ps: O.Adagrad(ps, lr=1e-2, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.Adagrad(ps, lr=1e-2, weight_decay=1e-2, lr_decay=0.05, initial_accumulator_value=0.1), COUPLED),
-    (lambda ps: O.RMSprop(ps, lr=1e-3, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.RMSprop(ps, lr=1e-3, weight_decay=1e-2, momentum=0.9, centered=True), COUPLED),
-    (lambda ps: O.Adamax(ps, lr=2e-3, weight_decay=1e-2), COUPLED),
-    (lambda ps: O.Adam(ps, lr=1e-3), NONE),
+    (lambda ps: optim.SGD(ps, lr=0.1), NONE),
+    (lambda ps: optim.SGD(ps, lr=0.1, weight_decay=1e-2), EQUIVALENT),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.3, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.Adam(ps, lr=1e-3, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.Adam(ps, lr=1e-3, weight_decay=1e-2, amsgrad=True), COUPLED),
+    (lambda ps: optim.Adam(ps, lr=1e-3, weight_decay=1e-2, decoupled_weight_decay=True), DECOUPLED),
+    (lambda ps: optim.AdamW(ps, lr=1e-3), DECOUPLED),
+    (lambda ps: optim.AdamW(ps, lr=1e-3, weight_decay=0.1, amsgrad=True), DECOUPLED),
+    (lambda ps: optim.NAdam(ps, lr=2e-3, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.NAdam(ps, lr=2e-3, weight_decay=1e-2, momentum_decay=1e-2, decoupled_weight_decay=True), DECOUPLED),
+    (lambda ps: optim.RAdam(ps, lr=1e-3, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.RAdam(ps, lr=1e-3, weight_decay=1e-2, decoupled_weight_decay=True), DECOUPLED),
+    (lambda ps: optim.Adagrad(ps, lr=1e-2, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.Adagrad(ps, lr=1e-2, weight_decay=1e-2, lr_decay=0.05, initial_accumulator_value=0.1), COUPLED),
+    (lambda ps: optim.RMSprop(ps, lr=1e-3, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.RMSprop(ps, lr=1e-3, weight_decay=1e-2, momentum=0.9, centered=True), COUPLED),
+    (lambda ps: optim.Adamax(ps, lr=2e-3, weight_decay=1e-2), COUPLED),
+    (lambda ps: optim.Adam(ps, lr=1e-3), NONE),
 ]
 
 
@@ -108,7 +115,7 @@ def test_torch_optimizers_match_their_closed_form(model: nn.Module, build, mode:
 
 
 def test_decoupled_shrink_is_lr_times_lambda_at_every_magnitude(model: nn.Module) -> None:
-    opt = O.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
+    opt = optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
     result = measure_optimizer(OptimizerSource("optimizer", instance=opt), model, describe_parameters(model), device="cpu", timeout=30)
     for m in MAGNITUDES:
         assert math.isclose(result.groups[0].shrink[m], 2e-3 * 0.05, rel_tol=1e-9), m
@@ -119,7 +126,7 @@ def test_coupled_adam_first_step_shrink_by_hand(model: nn.Module, monkeypatch: p
 
     monkeypatch.setattr(optimizer_module, "STEPS", 1)
     lr, wd, eps = 1e-3, 1e-2, 1e-8
-    opt = O.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    opt = optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
     result = measure_optimizer(OptimizerSource("optimizer", instance=opt), model, describe_parameters(model), device="cpu", timeout=30)
     for m in MAGNITUDES:
         expected = lr * wd / (wd * m + eps)  # |Δw|/|w| after one step
@@ -129,7 +136,7 @@ def test_coupled_adam_first_step_shrink_by_hand(model: nn.Module, monkeypatch: p
 def test_param_groups_are_mapped_to_parameters(model: nn.Module) -> None:
     decay = [p for p in model.parameters() if p.ndim >= 2]
     rest = [p for p in model.parameters() if p.ndim < 2]
-    opt = O.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=1e-3)
+    opt = optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=1e-3)
     infos = describe_parameters(model)
     result = measure_optimizer(OptimizerSource("optimizer", instance=opt), model, infos, device="cpu", timeout=30)
     by_name = {info.name: result.group_of[info.index] for info in infos}
@@ -138,10 +145,10 @@ def test_param_groups_are_mapped_to_parameters(model: nn.Module) -> None:
 
 
 def test_unknown_optimizer_is_reported_as_measured(model: nn.Module) -> None:
-    class MyAdamW(O.AdamW):
+    class MyAdamW(optim.AdamW):
         pass
 
-    for opt in (O.Adadelta(model.parameters(), weight_decay=1e-2), MyAdamW(model.parameters(), lr=1e-3, weight_decay=0.1)):
+    for opt in (optim.Adadelta(model.parameters(), weight_decay=1e-2), MyAdamW(model.parameters(), lr=1e-3, weight_decay=0.1)):
         result = measure_optimizer(OptimizerSource("optimizer", instance=opt), model, describe_parameters(model), device="cpu", timeout=30)
         assert not result.known
         assert all(g.mode.startswith("measured") for g in result.groups)
@@ -155,9 +162,9 @@ def test_unknown_optimizer_is_reported_as_measured(model: nn.Module) -> None:
 def test_factory_is_called_on_a_copy(model: nn.Module) -> None:
     calls = []
 
-    def build(m: nn.Module) -> O.Optimizer:
+    def build(m: nn.Module) -> optim.Optimizer:
         calls.append(m)
-        return O.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1)
+        return optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.1)
 
     result = measure_optimizer(OptimizerSource("build_optimizer(model)", factory=build), model, describe_parameters(model), device="cpu", timeout=30)
     assert calls and calls[0] is not model
