@@ -92,7 +92,7 @@ def rss_bytes() -> int:
 class PeakMemory:
     """Peak resident memory during a block: kernel high-water mark, or 2 ms sampling."""
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         gc.collect()
         self.before = rss_bytes()
         self.kernel = False
