@@ -161,8 +161,8 @@ def _emit(
 @click.argument("code")
 def rule_command(code: str) -> None:
     """Print the documentation page of a rule (by code or name)."""
-    from reglint.rulepages import find_page
     from reglint.registry import all_rules
+    from reglint.rulepages import find_page
 
     rules = all_rules()
     wanted = code.upper()

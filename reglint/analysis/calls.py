@@ -535,14 +535,11 @@ class CallEvaluator(AnalyzerMixin):
         sources = [n for n in frame.backward_on if adds_name(statement, n)]
         for source in sources:
             for pid in new:
-                key = (pid, id(statement))
-                if any(entry[0] == pid and entry[1] is statement for entry in frame.late):
-                    continue
-                del key
-                frame.late.append((pid, statement, frame.backward_on[source], name, source))
+                if not any(entry[0] == pid and entry[1] is statement for entry in frame.late):
+                    frame.late.append((pid, statement, frame.backward_on[source], name, source))
 
     def flush_late(self, frame: Frame) -> None:
-        for pid, statement, backward, name, source in frame.late:
+        for pid, statement, backward, _target, source in frame.late:
             record = self.records[pid]
             if adds_name(statement, source) and id(statement) not in self.late:
                 if record.add_node is None:

@@ -226,8 +226,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
                 self.exec_suite(statement.orelse.body, frame)
             if statement.finalbody is not None:
                 self.exec_suite(statement.finalbody.body, frame)
-        elif hasattr(cst, "Match") and isinstance(statement, getattr(cst, "Match")):
-            for case in statement.cases:  # type: ignore[attr-defined]
+        elif isinstance(statement, cst.Match):
+            for case in statement.cases:
                 self.exec_suite(case.body, frame)
 
     def exec_suite(self, suite: cst.BaseSuite, frame: Frame) -> None:

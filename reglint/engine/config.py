@@ -136,8 +136,10 @@ def parse_table(table: Mapping[str, Any], source: Path) -> Settings:
         elif key in ("exclude", "extend-exclude"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{source}: [tool.reglint] {key} must be a list of glob patterns")
-            field_name = key.replace("-", "_")
-            settings = replace(settings, **{field_name: tuple(value)})
+            if key == "exclude":
+                settings = replace(settings, exclude=tuple(value))
+            else:
+                settings = replace(settings, extend_exclude=tuple(value))
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: [tool.reglint] per-file-ignores must be a table of pattern = [codes]")
