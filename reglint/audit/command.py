@@ -132,4 +132,7 @@ def _render(report, fmt: str, out) -> None:  # type: ignore[no-untyped-def]
         render_text(report.header, report.rows, report.findings, report.infos, out)
         return
     summary = Summary(files_checked=1, extra={"audit": report.to_json()})
-    render(fmt, report.findings, summary, out)
+    try:
+        render(fmt, report.findings, summary, out)
+    except ImportError:
+        _fail(f"the {fmt} format is not available in this version of reglint")

@@ -325,7 +325,15 @@ def measure_penalty(
     dtype = model_dtype(first)
     precision = _low_precision_check(first, value, evaluate, notes)
     large = cap is not None and any(info.numel > cap for info in infos)
-    core = core_on_copy(user_model, evaluate, device, cap if large else None, CORE_BUDGET)
+    try:
+        core = core_on_copy(user_model, evaluate, device, cap if large else None, CORE_BUDGET)
+    except AuditError as exc:
+        if not large:
+            raise
+        # e.g. a penalty that runs the model's forward pass: the cut tensors do not fit together
+        notes.append(f"the penalty fails on the miniature copy ({exc.message}): measured at full size")
+        large = False
+        core = core_on_copy(user_model, evaluate, device, None, FULL_BUDGET)
     assert cap is not None or not large
     measured_forms = list(core.forms)
     refitted = [False] * len(infos)

@@ -30,15 +30,20 @@ class Row:
     verdict: list[str]
     penalty_data: Optional[dict[str, Any]] = None
     optimizer_data: Optional[dict[str, Any]] = None
+    aliases: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
-        return group_label(self.names)
+        label = group_label(self.names)
+        if len(self.names) == 1 and self.aliases:
+            label += f" (= {', '.join(self.aliases)})"
+        return label
 
     def to_json(self) -> dict[str, Any]:
         return {
             "label": self.label,
             "params": self.names,
+            "aliases": self.aliases,
             "shape": self.shape,
             "kind": self.kind,
             "penalty": self.penalty,
@@ -91,10 +96,11 @@ def build_rows(infos: Sequence[ParamInfo], pen: Optional[PenaltyResult], opt: Op
         row = rows.get(key)
         if row is None:
             rows[key] = Row([info.index], [info.name], shape, info.kind_label, pcell, ocell, list(verdict),
-                            form.to_json() if form is not None else None, odata)
+                            form.to_json() if form is not None else None, odata, list(info.aliases))
         else:
             row.members.append(info.index)
             row.names.append(info.name)
+            row.aliases.extend(info.aliases)
     return list(rows.values())
 
 

@@ -171,3 +171,19 @@ def test_classify_two_points() -> None:
     assert norm.kind == forms.NORM and close(norm.c, 0.5, 1e-12)
     cubic = forms.classify(forms.fit_point(w * w.norm() ** 2, w), forms.fit_point(8 * w * w.norm() ** 2, 2 * w))
     assert cubic.kind == forms.UNKNOWN and cubic.degree is not None and close(cubic.degree, 3.0, 1e-9)
+
+
+def test_penalty_that_runs_the_forward_pass_is_measured_at_full_size() -> None:
+    # The miniature's cut tensors do not fit together (8×? inputs), so the forward pass fails
+    # there; the audit measures again at full size instead of giving up.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 1))
+    x = torch.ones(2, 64)
+
+    def fn(m: nn.Module) -> torch.Tensor:
+        return 1e-3 * m(x.to(m[0].weight.dtype)).pow(2).sum() + LAM / 2 * m[0].weight.pow(2).sum()
+
+    got, result = measure(model, fn, cap=256)
+    assert result.core.full_size
+    assert any("fails on the miniature" in n for n in result.notes)
+    assert got["0.weight"].kind == forms.UNKNOWN  # data term + L2: not a pure form, and not guessed
