@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from reglint import model
 from reglint.cli import main
 from reglint.engine import cache as cache_module
 from reglint.engine import parallel
 from reglint.engine.config import ConfigResolver, Overrides, Settings
 from reglint.engine.session import CheckRun, check_paths
-from reglint import model
 from reglint.model import Applicability, Finding, Fix, Severity
 
 BAD = textwrap.dedent(
@@ -185,7 +185,7 @@ def test_cache_directory_may_vanish_or_be_unwritable(tmp_path: Path) -> None:
 
 
 def test_no_cache_flag_writes_nothing(tmp_path: Path) -> None:
-    src = _tree(tmp_path)
+    _tree(tmp_path)
     runner = CliRunner()
     old = os.getcwd()
     os.chdir(tmp_path)

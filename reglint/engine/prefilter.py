@@ -1,0 +1,470 @@
+"""A sound prefilter: decide, without libcst, that a file cannot produce a finding.
+
+libcst parsing and the analysis cost tens of milliseconds per file; CPython's own parser (`ast`)
+is several times cheaper, and a substring search cheaper still. A file goes to libcst only when
+one of the enabled rules could fire on it; every other file is parsed with `ast` only (for RL000:
+a file that CPython cannot parse goes to libcst after all, which reports the exact error) and
+reported clean. `--no-prefilter` turns this off; tests/test_prefilter.py and the benchmark check
+that findings are identical with and without it.
+
+## Why a skipped file has no finding (the soundness argument)
+
+Every static rule is a predicate over the analysis' facts (reglint/analysis): optimizer
+constructions, and penalties built from penalty terms. RULE_FACTS says which facts each rule
+reads. A rule missing from that table sends every file to libcst (a new rule is safe before
+anyone looks here, only slower), and a test fails until it is listed.
+
+OPTIMIZER. An OptimizerCall is made only for a call whose qualified name is a torch.optim class of
+analysis/optimizers.SPECS. Its last part is an identifier written in the file (the attribute in
+`optim.Adam(...)`, the imported name in `from torch.optim import Adam as Opt`), so the text
+contains the class name, and the syntax has a call `x.Adam(...)`, `Adam(...)` (star import) or
+`Opt(...)` where an import binds Opt to a name ending in a class name.
+
+PENALTY. The penalty rules report only a penalty with at least one term that reaches a loss or
+is named like a penalty (RL104's late additions need a backward() call, which counts as well).
+  - A term (PenaltyTerm) is made only by a call `.sum()`, `.mean()` or `.norm()`, or a torch
+    function `sum`, `mean`, `norm`, `linalg.norm`, `linalg.vector_norm` (TERM_METHODS), applied
+    to a parameter value. A torch function called by a bare name must have been imported under
+    that name, so an import of one of those names makes every unit count.
+  - A parameter value starts only at an attribute `weight`, `bias` or `*_weight`, or a call
+    `.parameters()`, `.named_parameters()` or `.state_dict()` (PARAM_ATTRIBUTES, PARAM_METHODS).
+  - It reaches a loss or gets a penalty name only where a name or attribute matching the
+    analysis' PENALTY_NAME / LOSS_NAME is assigned to, a function matching PENALTY_NAME /
+    LOSS_FUNCTION returns it, `.backward()` / `.manual_backward()` is called, or a dict key
+    evaluates to "loss".
+  - Values move between functions only through the module's variables (which every function
+    reads), the arguments of a call the analysis inlines, and its return value. It inlines
+    `f(...)` for a function `f` defined in the file, and `x.m(...)` for a method `m` of the
+    caller's class or a method name defined once in the file and not in COMMON_METHODS.
+So the file is cut into units (the module's own statements, each function, each method; imports,
+docstrings and class bodies do not run in the analysis), units that may inline one another are
+joined into components, the module's component is added to every component, and a penalty is
+possible only if one component has a parameter source, a term call and a loss or penalty name.
+Strings, comments and dead code only add matches, never remove one. Before looking at the tree,
+the same three kinds of words must occur in the text at all (the cheap first cut).
+
+The tables mirror the analysis; tests/test_prefilter.py fails when the analysis' own constants
+change, so whoever changes the analysis is sent here.
+
+RL000: a file is skipped only after `ast.parse` accepted it. This assumes that what CPython
+parses, libcst parses too; the benchmark checks it on its corpus. RL900 (unused suppressions)
+needs the words `noqa` or `reglint`, which the suppression scanner itself requires.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+from reglint.analysis.optimizers import SPECS
+from reglint.model import Finding
+
+if TYPE_CHECKING:
+    from reglint.engine.config import Settings
+
+OPTIMIZER = "optimizer"
+PENALTY = "penalty"
+SUPPRESSION = "suppression"
+
+# What each rule reads: alternatives, each a set of facts that must all be possible.
+RULE_FACTS: dict[str, tuple[frozenset[str], ...]] = {
+    "RL101": (frozenset({PENALTY}),),
+    "RL102": (frozenset({PENALTY}),),
+    "RL103": (frozenset({PENALTY}),),
+    "RL104": (frozenset({PENALTY}),),
+    "RL105": (frozenset({PENALTY}),),
+    "RL106": (frozenset({PENALTY}),),
+    "RL201": (frozenset({OPTIMIZER}),),
+    "RL202": (frozenset({OPTIMIZER}),),
+    "RL203": (frozenset({OPTIMIZER, PENALTY}),),
+    "RL204": (frozenset({OPTIMIZER}), frozenset({PENALTY})),
+    "RL205": (frozenset({OPTIMIZER}),),
+    "RL206": (frozenset({OPTIMIZER, PENALTY}),),
+    "RL900": (frozenset({SUPPRESSION}),),
+}
+ENGINE_CODES = frozenset({"RL000"})  # parse errors: decided by `ast`, then libcst
+
+OPTIMIZER_NAMES: tuple[str, ...] = tuple(sorted(SPECS))
+PARAM_SOURCES = ("weight", "bias", "parameters", "state_dict")
+TERM_CALLS = ("sum", "mean", "norm")
+# Lower-cased words, one of which is in every name that PENALTY_NAME, LOSS_NAME or LOSS_FUNCTION
+# (reglint.analysis.state) matches, plus `backward` (BACKWARD_FUNCTIONS); `weight_?norm` is
+# listed in both spellings.
+LOSS_WORDS = (
+    "loss", "objective", "cost", "criterion", "training_step",
+    "reg", "penal", "l1", "l2", "lasso", "ridge", "sparsit", "decay", "weightnorm", "weight_norm",
+    "backward",
+)
+SUPPRESSION_WORDS = ("noqa", "reglint")
+# Method names the analysis never inlines through an ambiguous owner (analysis/calls.py).
+COMMON_METHODS = frozenset({
+    "forward", "__init__", "step", "zero_grad", "train", "eval", "to", "cuda", "cpu", "update",
+    "__call__", "item", "backward", "parameters", "named_parameters", "state_dict",
+    "load_state_dict", "save", "log", "append",
+})
+
+
+def facts_needed(enabled: frozenset[str]) -> Optional[tuple[frozenset[str], ...]]:
+    """The alternatives that make a file worth analyzing; None when some rule is not in RULE_FACTS."""
+    alternatives: set[frozenset[str]] = set()
+    for code in enabled:
+        if code in ENGINE_CODES:
+            continue
+        facts = RULE_FACTS.get(code)
+        if facts is None:
+            return None
+        alternatives.update(facts)
+    return tuple(alternatives)
+
+
+# ---------------------------------------------------------------------------- the decision
+
+
+@dataclass
+class Verdict:
+    analyze: bool
+    reason: str  # for tests and the benchmark: which check decided
+
+
+def verdict(text: str, path: str, enabled: frozenset[str]) -> Verdict:
+    """Whether `text` must be linted with libcst, given the enabled codes."""
+    needed = facts_needed(enabled)
+    if needed is None:
+        return Verdict(True, "a rule without prefilter facts")
+    wanted = set().union(*needed) if needed else set()
+    # First cut, on the text: upper bounds of what the analysis can find.
+    present: dict[str, bool] = {OPTIMIZER: False, PENALTY: False, SUPPRESSION: False}
+    if SUPPRESSION in wanted:
+        present[SUPPRESSION] = any(word in text for word in SUPPRESSION_WORDS)
+        if _satisfied(needed, present):
+            return Verdict(True, "suppression comments")
+    tree = parse_ok(text, path)
+    if tree is None:
+        return Verdict(True, "ast cannot parse it")
+    if OPTIMIZER in wanted:
+        present[OPTIMIZER] = any(name in text for name in OPTIMIZER_NAMES)
+    if PENALTY in wanted:
+        present[PENALTY] = _text_may_hold_penalty(text)
+    if not _satisfied(needed, present):
+        return Verdict(False, "not in the text")
+    # Second cut, on the syntax tree.
+    optimizer, penalty = _syntax_features(tree)
+    present[OPTIMIZER] = present[OPTIMIZER] and optimizer
+    present[PENALTY] = present[PENALTY] and penalty
+    if _satisfied(needed, present):
+        return Verdict(True, "in the syntax")
+    return Verdict(False, "not in the syntax")
+
+
+def _satisfied(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:
+    """Some alternative has all its facts present."""
+    return any(all(present.get(fact, False) for fact in alt) for alt in needed)
+
+
+def parse_ok(text: str, path: str) -> Optional[ast.Module]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+# ---------------------------------------------------------------------------- components
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_PARAMS, _TERMS, _LOSS = 1, 2, 4
+
+
+def _children(statement: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists nested in a compound statement (not in function or class bodies)."""
+    out: list[list[ast.stmt]] = []
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(statement, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            out.append(value)
+    for handler in getattr(statement, "handlers", ()) or ():
+        out.append(handler.body)
+    for case in getattr(statement, "cases", ()) or ():
+        out.append(case.body)
+    return out
+
+
+class _Components:
+    """Union-find over units."""
+
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[ra] = rb
+
+
+def _text_may_hold_penalty(text: str) -> bool:
+    """The whole file as one unit: every feature's words somewhere in its text."""
+    if not any(word in text for word in PARAM_SOURCES) or not any(word in text for word in TERM_CALLS):
+        return False
+    if "\\" in text or not text.isascii():
+        # An escaped string may spell "loss"; and with IGNORECASE the analysis' patterns match
+        # some non-ASCII letters (the long s matches "s") that lower() leaves alone.
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in LOSS_WORDS)
+
+
+# ---------------------------------------------------------------------------- the syntax tree
+#
+# The second cut, for files whose text passed: features come from syntax, so strings, comments
+# and unrelated identifiers no longer count:
+#   parameters: an attribute `weight`, `bias` or `*_weight`; a call `.parameters()`,
+#               `.named_parameters()` or `.state_dict()`;
+#   term:       a call `.sum()`, `.mean()`, `.norm()` or `.vector_norm()` on something (bare
+#               `sum(...)` is the builtin unless an import names one of these, which makes every
+#               unit count);
+#   loss:       a name or attribute assigned to, or a function defined, whose name matches the
+#               analysis' PENALTY_NAME / LOSS_NAME / LOSS_FUNCTION; a call `.backward()` or
+#               `.manual_backward()`; the string "loss" (a dict key).
+# Units are joined where the analysis can inline: a call `f(...)` of a function defined in the
+# file, a call `x.m(...)` of a method (same class, or a name defined once and not common).
+
+PENALTY_NAME = re.compile(r"(reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm)", re.IGNORECASE)
+LOSS_NAME = re.compile(r"loss|objective|cost", re.IGNORECASE)
+LOSS_FUNCTION = re.compile(r"(^|_)(loss|losses|objective)($|_)|training_step|compute_loss|criterion", re.IGNORECASE)
+BACKWARD_FUNCTIONS = frozenset({"backward", "manual_backward"})
+PARAM_METHODS = frozenset({"parameters", "named_parameters", "state_dict"})
+PARAM_ATTRIBUTES = frozenset({"weight", "bias"})
+TERM_METHODS = frozenset({"sum", "mean", "norm", "vector_norm"})
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Fields that never hold a node worth visiting: contexts, operators, identifiers, flags.
+_NOT_CHILDREN = frozenset({
+    "ctx", "op", "ops", "id", "attr", "name", "arg", "asname", "module", "level",
+    "type_comment", "kind", "conversion", "is_async", "simple", "tag",
+})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+@dataclass
+class _SyntaxUnit:
+    name: Optional[str]
+    owner: Optional[str]
+    nodes: list[ast.AST]
+    features: int = 0
+    called_names: frozenset[str] = frozenset()  # f in `f(...)`: may inline a function
+    called_attributes: frozenset[str] = frozenset()  # m in `x.m(...)`: may inline a method
+    optimizer_aliases: frozenset[str] = frozenset()  # names its imports bind to optimizer classes
+
+
+def _syntax_units(tree: ast.Module) -> list[_SyntaxUnit]:
+    module = _SyntaxUnit(None, None, [])
+    units = [module]
+
+    def carve(statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            if isinstance(statement, _FUNCTIONS):
+                units.append(_SyntaxUnit(statement.name, None, [statement]))
+            elif isinstance(statement, ast.ClassDef):
+                pending: list[ast.stmt] = list(statement.body)
+                while pending:
+                    item = pending.pop()
+                    if isinstance(item, _FUNCTIONS):
+                        units.append(_SyntaxUnit(item.name, statement.name, [item]))
+                    elif not isinstance(item, ast.ClassDef):
+                        for body in _children(item):
+                            pending.extend(body)
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                module.nodes.append(statement)  # only for the import check; binds no value
+            elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+                continue
+            else:
+                bodies = _children(statement)
+                if not bodies:
+                    module.nodes.append(statement)
+                    continue
+                # A compound statement: its own expressions run at module level, its nested
+                # definitions are units of their own.
+                for field_name, value in ast.iter_fields(statement):
+                    if field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                        continue
+                    if isinstance(value, ast.AST):
+                        module.nodes.append(value)
+                    elif isinstance(value, list):
+                        module.nodes.extend(v for v in value if isinstance(v, ast.AST))
+                for handler in getattr(statement, "handlers", ()) or ():
+                    if handler.type is not None:
+                        module.nodes.append(handler.type)
+                for case in getattr(statement, "cases", ()) or ():
+                    module.nodes.append(case.pattern)
+                    if case.guard is not None:
+                        module.nodes.append(case.guard)
+                for body in bodies:
+                    carve(body)
+
+    carve(tree.body)
+    return units
+
+
+def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
+    """Fill the unit's features and calls; True if it imports a term function (see above)."""
+    features = 0
+    called_names: set[str] = set()
+    called_attributes: set[str] = set()
+    optimizer_aliases: set[str] = set()
+    imports_term = False
+    stack: list[Any] = list(unit.nodes)
+    Name, Attribute, Call, Store = ast.Name, ast.Attribute, ast.Call, ast.Store
+    fields_of = _CHILD_FIELDS
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is Name:
+            if type(node.ctx) is Store and (PENALTY_NAME.search(node.id) or LOSS_NAME.search(node.id)):
+                features |= _LOSS
+            continue
+        if kind is Attribute:
+            attr = node.attr
+            if attr in PARAM_ATTRIBUTES or attr.endswith("_weight"):
+                features |= _PARAMS
+            if type(node.ctx) is Store and (PENALTY_NAME.search(attr) or LOSS_NAME.search(attr)):
+                features |= _LOSS
+            stack.append(node.value)
+            continue
+        if kind is Call:
+            func = node.func
+            if type(func) is Name:
+                called_names.add(func.id)
+            elif type(func) is Attribute:
+                attr = func.attr
+                called_attributes.add(attr)
+                if attr in PARAM_METHODS:
+                    features |= _PARAMS
+                elif attr in TERM_METHODS:
+                    features |= _TERMS
+                elif attr in BACKWARD_FUNCTIONS:
+                    features |= _LOSS
+        elif kind is ast.Constant:
+            if node.value == "loss":
+                features |= _LOSS
+            continue
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            if PENALTY_NAME.search(node.name) or LOSS_FUNCTION.search(node.name):
+                features |= _LOSS
+        elif kind is ast.alias:
+            last = node.name.rpartition(".")[2]
+            if last in TERM_METHODS:
+                imports_term = True
+            if last in SPECS:
+                optimizer_aliases.add(node.asname or node.name)
+            continue
+        elif kind is str or node is None:
+            continue  # identifiers kept in lists (global names, keyword patterns)
+        elif module_unit and kind in _DEFINITIONS:
+            continue  # defensive: definitions are their own units
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _NOT_CHILDREN)
+        for field_name in fields:
+            value = getattr(node, field_name, None)
+            if value is None:
+                continue
+            if type(value) is list:
+                stack.extend(value)
+            elif isinstance(value, ast.AST):
+                stack.append(value)
+    unit.features = features
+    unit.called_names = frozenset(called_names)
+    unit.called_attributes = frozenset(called_attributes)
+    unit.optimizer_aliases = frozenset(optimizer_aliases)
+    return imports_term
+
+
+def _syntax_features(tree: ast.Module) -> tuple[bool, bool]:
+    """(an optimizer construction is possible, a penalty is possible)."""
+    units = _syntax_units(tree)
+    imports_term = False
+    for index, unit in enumerate(units):
+        imports_term |= _scan(unit, index == 0)
+    optimizer_names = set(SPECS).union(*(unit.optimizer_aliases for unit in units))
+    optimizer = any(
+        unit.called_attributes & SPECS.keys() or unit.called_names & optimizer_names for unit in units
+    )
+    if imports_term:
+        for unit in units:
+            unit.features |= _TERMS
+    components = _Components(len(units))
+    functions: dict[str, list[int]] = {}
+    methods: dict[str, list[int]] = {}
+    for index, unit in enumerate(units):
+        if unit.name is not None:
+            (methods if unit.owner is not None else functions).setdefault(unit.name, []).append(index)
+    for caller, unit in enumerate(units):
+        for name in unit.called_names & functions.keys():
+            for callee in functions[name]:
+                components.join(caller, callee)
+        for name in unit.called_attributes & methods.keys():
+            candidates = methods[name]
+            unique = len(candidates) == 1 and name not in COMMON_METHODS
+            for callee in candidates:
+                if unique or units[callee].owner == unit.owner:
+                    components.join(caller, callee)
+    by_component: dict[int, int] = {}
+    for index, unit in enumerate(units):
+        root = components.find(index)
+        by_component[root] = by_component.get(root, 0) | unit.features
+    module = by_component[components.find(0)]
+    penalty = any((features | module) == _PARAMS | _TERMS | _LOSS for features in by_component.values())
+    return optimizer, penalty
+
+
+# ---------------------------------------------------------------------------- linting with it
+
+
+def decode_plain(data: bytes) -> Optional[str]:
+    """The text as runner.decode gives it, for the common case; None: let the runner decide."""
+    import io
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        return None
+    return text
+
+
+def lint_data(
+    data: bytes, path: str, settings: "Settings", enabled: frozenset[str], prefilter: bool = True
+) -> tuple[list[Finding], Optional[list[str]], bool]:
+    """(findings, source lines, whether libcst analyzed it): the runner's result, or a clean skip.
+
+    Notebooks, undecodable files and anything the prefilter cannot clear go through the runner
+    exactly as without the prefilter.
+    """
+    if prefilter and not path.endswith(".ipynb"):
+        text = decode_plain(data)
+        if text is not None:
+            if not verdict(text, path, enabled).analyze:
+                return [], None, False
+            from reglint.engine.runner import lint_text
+
+            result = lint_text(text, path, settings, enabled)
+            return list(result.findings), result.source_lines, True
+    from reglint.engine.runner import lint_bytes
+
+    result = lint_bytes(data, path, settings, enabled)
+    return list(result.findings), result.source_lines, True

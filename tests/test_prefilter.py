@@ -1,0 +1,313 @@
+"""The prefilter is sound: findings are the same with and without it, on every source we have.
+
+Sources: every file under fixtures/, every VALID/INVALID snippet of every rule, every Python
+snippet embedded in the test modules, and the adversarial cases below, which each try one way
+for a finding to hide from the prefilter. Each is linted with several rule selections.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import FIXTURES, ROOT
+
+from reglint.checks import STATIC_RULES
+from reglint.cli import main
+from reglint.engine import prefilter
+from reglint.engine.config import Settings
+from reglint.engine.session import _enabled
+from reglint.registry import all_rules
+
+ALL = _enabled(Settings(select=("ALL",)))
+SELECTIONS = {
+    "all": ALL,
+    "default": _enabled(Settings()),
+    "penalties": frozenset(c for c in ALL if c.startswith("RL1")),
+    "optimizers": frozenset(c for c in ALL if c.startswith("RL2")),
+    "RL203": frozenset({"RL203"}),
+    "RL900+RL000": frozenset({"RL900", "RL000"}),
+}
+
+
+def _fixture_sources() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted(FIXTURES.rglob("*.py")):
+        out.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8", errors="replace")))
+    return out
+
+
+def _rule_snippets() -> list[tuple[str, str]]:
+    out = []
+    for code, rule in sorted(STATIC_RULES.items()):
+        for kind, snippets in (("valid", rule.valid), ("invalid", rule.invalid)):
+            for index, snippet in enumerate(snippets):
+                out.append((f"{code}-{kind}-{index}", textwrap.dedent(snippet)))
+    return out
+
+
+def _test_snippets() -> list[tuple[str, str]]:
+    """String constants in the test modules that are Python mentioning torch or a suppression."""
+    out = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:
+                text = textwrap.dedent(node.value)
+                if not re.search(r"torch|optim|noqa|reglint:", text):
+                    continue
+                try:
+                    compile(text, "<snippet>", "exec", ast.PyCF_ONLY_AST)
+                except (SyntaxError, ValueError):
+                    pass  # broken snippets are sources too (RL000)
+                out.append((f"{path.name}:{node.lineno}", text))
+    return out
+
+
+ADVERSARIAL = {
+    # The penalty's pieces live in three functions joined only by calls.
+    "helpers": """
+        import torch
+        def params(m):
+            return m.parameters()
+        def l1(w):
+            return w.abs().sum()
+        def train(model, x):
+            reg = 0.0
+            for p in params(model):
+                reg += l1(p)
+            loss = model(x).mean() + 1e-4 * reg
+            loss.backward()
+        """,
+    # A module-level parameter list read inside a function.
+    "module-variable": """
+        import torch
+        PARAMS = list(model.parameters())
+        def step(x):
+            penalty = sum(torch.norm(p) for p in PARAMS)
+            return penalty
+        """,
+    # torch.sum under another name.
+    "aliased-sum": """
+        from torch import sum as total, abs as magnitude
+        def regularizer(model):
+            return sum(total(magnitude(p)) for p in model.parameters())
+        """,
+    "imported-norm": """
+        from torch.linalg import vector_norm
+        import torch.linalg as LA
+        def reg_term(model):
+            return sum(vector_norm(p) for p in model.parameters()) + LA.norm(model.head.weight)
+        """,
+    # The loss key spelled with an escape.
+    "escaped-loss-key": """
+        import torch
+        def step_(model):
+            value = sum(torch.norm(p) for p in model.parameters())
+            return {"\\x6coss": value}
+        """,
+    # The long s matches "s" under IGNORECASE: `lo\u017fs` is a loss name to the analysis.
+    "long-s": "import torch\nlo\u017fs = 0\nfor p in model.parameters():\n    lo\u017fs = lo\u017fs + torch.norm(p)\n",
+    # A method reached through a name defined once, from another class.
+    "unique-method": """
+        import torch
+        class Helper:
+            def compute(self, model):
+                return sum(p.pow(2).sum() for p in model.parameters())
+        class Trainer:
+            def step(self, model, helper, x):
+                loss = model(x) + 0.01 * helper.compute(model)
+                loss.backward()
+        """,
+    # A method name defined twice, reached through self within one class.
+    "self-method": """
+        import torch
+        class Other:
+            def extra(self):
+                return 0
+        class LitModel:
+            def extra(self):
+                return sum(torch.norm(p, 2) for p in self.parameters())
+            def training_step(self, batch, idx):
+                loss = self.criterion(batch) + 1e-3 * self.extra()
+                return loss
+        """,
+    # Dead code still counts for the analysis.
+    "dead-code": """
+        import torch
+        def f(model, loss):
+            if False:
+                reg = sum(p.abs().sum() for p in model.parameters())
+                loss = loss + reg
+            return loss
+            loss = loss + sum(torch.norm(p) for p in model.parameters())
+        """,
+    # Optimizers by alias and by star import.
+    "optimizer-alias": """
+        from torch.optim import Adam as Opt
+        opt = Opt(model.parameters(), lr=1e-3, weight_decay=1e-2)
+        """,
+    "optimizer-star": """
+        from torch.optim import *
+        opt = RMSprop(model.parameters(), weight_decay=0.1)
+        """,
+    # Definitions under `if` / `try` at module level, and a call from the module's statements.
+    "guarded-definitions": """
+        import torch
+        try:
+            def penalty_of(m):
+                return sum((p ** 2).sum() for p in m.parameters())
+        except ImportError:
+            pass
+        if True:
+            class Loop:
+                def run(self, m, x):
+                    objective = m(x) + penalty_of(m)
+                    objective.backward()
+        total_loss = penalty_of(model)
+        """,
+    # A late addition after backward (RL104) and an accumulator off device (RL105).
+    "late-and-accumulator": """
+        import torch
+        for x, y in data:
+            loss = crit(model(x), y)
+            loss.backward()
+            l2 = torch.tensor(0.)
+            for name, param in model.named_parameters():
+                l2 += param.pow(2).sum()
+            loss = loss + 1e-4 * l2
+            opt.step()
+        """,
+    # Suppressions alone (RL900) and syntax errors (RL000).
+    "suppression-only": "x = 1  # noqa: RL101\ny = 2  # reglint: ignore[RL201]\n",
+    "syntax-error": "def broken(:\n    pass\n",
+    "tab-error": "if True:\n\tx = 1\n        y = 2\n",
+    "return-outside-function": "return 1\n",
+    "match-statement": """
+        import torch
+        match cmd:
+            case "train":
+                reg = sum(p.abs().sum() for p in model.parameters())
+                loss = base + reg
+        """,
+    "nothing": "import os\nprint(os.getcwd())\n",
+}
+
+SOURCES = _fixture_sources() + _rule_snippets() + _test_snippets() + [
+    (f"adversarial:{name}", textwrap.dedent(text)) for name, text in ADVERSARIAL.items()
+]
+
+
+def _findings(source: str, enabled: frozenset[str], use_prefilter: bool) -> list[dict[str, object]]:
+    findings, _, _ = prefilter.lint_data(source.encode("utf-8"), "snippet.py", Settings(), enabled, use_prefilter)
+    return [f.to_json() for f in findings]
+
+
+@pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])
+def test_same_findings_with_and_without_prefilter(name: str, source: str) -> None:
+    for label, enabled in SELECTIONS.items():
+        assert _findings(source, enabled, True) == _findings(source, enabled, False), label
+
+
+def test_the_adversarial_cases_do_find_something() -> None:
+    # Otherwise they would test nothing: each one has findings without the prefilter.
+    silent = [
+        name for name, text in ADVERSARIAL.items()
+        if name not in ("nothing", "return-outside-function")
+        and not _findings(textwrap.dedent(text), ALL, False)
+    ]
+    assert not silent
+
+
+JOINED = ("helpers", "module-variable", "unique-method", "self-method", "aliased-sum")
+
+
+@pytest.mark.parametrize("name", JOINED)
+def test_the_join_cases_need_more_than_one_unit(name: str) -> None:
+    # No unit holds parameter, term and loss alone (or, for aliased-sum, without the import), so
+    # these cases only pass because units are joined (or the import counts everywhere).
+    tree = ast.parse(textwrap.dedent(ADVERSARIAL[name]))
+    units = prefilter._syntax_units(tree)
+    for index, unit in enumerate(units):
+        prefilter._scan(unit, index == 0)
+    assert all(unit.features != 7 for unit in units)
+
+
+def test_prefilter_skips_files_that_cannot_fire() -> None:
+    model_code = textwrap.dedent(
+        """
+        import torch
+        class RMSNorm(torch.nn.Module):
+            def forward(self, x):
+                variance = x.pow(2).mean(-1, keepdim=True)
+                return self.weight * x * torch.rsqrt(variance)
+        class Head(torch.nn.Module):
+            def forward(self, x, labels=None):
+                logits = self.proj(x)
+                loss = None if labels is None else self.loss_fn(logits, labels)  # weight, sum in a comment
+                return loss, logits
+        """
+    )
+    for text in (model_code, ADVERSARIAL["nothing"]):
+        verdict = prefilter.verdict(text, "m.py", ALL)
+        assert not verdict.analyze, verdict.reason
+        assert _findings(text, ALL, True) == []
+
+
+def test_a_rule_unknown_to_the_prefilter_sends_every_file_to_libcst() -> None:
+    verdict = prefilter.verdict("x = 1\n", "m.py", frozenset({"RL999"}))
+    assert verdict.analyze
+
+
+def test_every_static_rule_is_in_the_table() -> None:
+    static = {code for code, info in all_rules().items() if info.origin == "static"}
+    assert static <= set(prefilter.RULE_FACTS), sorted(static - set(prefilter.RULE_FACTS))
+
+
+def test_tables_mirror_the_analysis() -> None:
+    # When the analysis changes these, the prefilter's soundness argument must be redone.
+    from reglint.analysis import calls, state
+    from reglint.analysis.optimizers import SPECS
+
+    for ours, theirs in (
+        (prefilter.PENALTY_NAME, state.PENALTY_NAME),
+        (prefilter.LOSS_NAME, state.LOSS_NAME),
+        (prefilter.LOSS_FUNCTION, state.LOSS_FUNCTION),
+    ):
+        assert (ours.pattern, ours.flags) == (theirs.pattern, theirs.flags)
+    assert prefilter.BACKWARD_FUNCTIONS == state.BACKWARD_FUNCTIONS
+    assert prefilter.COMMON_METHODS == calls._COMMON_METHODS
+    assert set(prefilter.OPTIMIZER_NAMES) == set(SPECS)
+    # Every word of the patterns is among the lower-cased words the text check looks for.
+    for pattern in (state.PENALTY_NAME, state.LOSS_NAME):
+        for word in re.findall(r"[a-z0-9_]+", pattern.pattern.replace("_?", "")):
+            assert any(w in word for w in prefilter.LOSS_WORDS), word
+    for sample in ("compute_loss", "training_step", "criterion", "losses", "objective", "weight_norm"):
+        assert any(w in sample for w in prefilter.LOSS_WORDS)
+
+
+def test_undecodable_and_notebook_inputs_take_the_runner_path() -> None:
+    for data, path in ((b"\xff\xfe bad", "bad.py"), (b"x = '\x00'\n", "nul.py"), (b"{}", "empty.ipynb")):
+        with_filter = prefilter.lint_data(data, path, Settings(), ALL, True)
+        without = prefilter.lint_data(data, path, Settings(), ALL, False)
+        assert [f.to_json() for f in with_filter[0]] == [f.to_json() for f in without[0]]
+        assert with_filter[2] is True
+
+
+def test_cli_no_prefilter_flag(tmp_path: Path) -> None:
+    outputs = []
+    for flags in ([], ["--no-prefilter"]):
+        result = CliRunner().invoke(
+            main, ["check", "--isolated", "--no-cache", "-j", "1", "--format", "json", "--select", "ALL", *flags, str(FIXTURES)]
+        )
+        assert result.exit_code == 1, result.output
+        outputs.append(json.loads(result.output)["findings"])
+    assert outputs[0] == outputs[1]
