@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol, Sequence
 
+from reglint.engine.cache import Entry, ResultCache, Shard, file_key, finding_to_json
 from reglint.engine.config import ConfigResolver, Overrides, Settings
 from reglint.engine.discovery import discover
-from reglint.engine.cache import Entry, ResultCache, Shard, file_key, finding_to_json
 from reglint.engine.parallel import (
     Config,
     Job,
@@ -89,6 +89,11 @@ def _read_lines(path: str) -> Optional[list[str]]:
     return text.splitlines()
 
 
+def _value_key(settings: Settings) -> tuple[object, ...]:
+    options = tuple(sorted((code, tuple(sorted(values.items()))) for code, values in settings.rule_options.items()))
+    return tuple(getattr(settings, name) for name in Settings.__dataclass_fields__ if name != "rule_options") + (options,)
+
+
 def _enabled(settings: Settings) -> frozenset[str]:
     from reglint.engine.selection import enabled_codes
     from reglint.registry import all_rules
@@ -109,18 +114,31 @@ class _SettingsTable:
         self.overrides = overrides
         self.resolver = resolver
         self.prefilter = prefilter
-        self._applied: dict[int, tuple[Settings, Settings]] = {}  # id(base) -> (base, applied)
+        self._by_directory: dict[str, Settings] = {}
+        self._applied: dict[tuple[object, ...], Settings] = {}  # base settings (by value) -> applied
+        self._kept: list[Settings] = []
         self._enabled: dict[tuple[tuple[str, ...], ...], frozenset[str]] = {}
         self._config_index: dict[int, int] = {}  # id(applied settings) -> index in configs
         self.configs: list[Config] = []
 
     def settings(self, path: Path) -> Settings:
+        """The settings of a file; one object per distinct configuration, so ids can key caches."""
+        directory = os.path.dirname(str(path)) or "."
+        known = self._by_directory.get(directory)
+        if known is not None:
+            return known
         base = self.resolver.for_path(path)
-        known = self._applied.get(id(base))
-        if known is None:
-            known = (base, self.overrides.apply(base))
-            self._applied[id(base)] = known
-        return known[1]
+        key = _value_key(base)
+        try:
+            applied = self._applied.get(key)
+        except TypeError:  # a field that cannot be hashed: fall back to the object's identity
+            self._kept.append(base)
+            key = ("id", id(base))
+            applied = self._applied.get(key)
+        if applied is None:
+            applied = self._applied[key] = self.overrides.apply(base)
+        self._by_directory[directory] = applied
+        return applied
 
     def enabled(self, settings: Settings) -> frozenset[str]:
         key = (settings.select, settings.ignore, settings.extend_select)
