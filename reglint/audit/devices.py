@@ -35,6 +35,7 @@ class DeviceResult:
     result_device: Optional[str] = None
     mismatch: Optional[str] = None
     inconclusive: Optional[str] = None
+    raised: bool = False
 
     @property
     def flagged(self) -> bool:
@@ -123,6 +124,7 @@ def run_on_device(model: Any, call: Callable[[Any], Any], device: str, simulated
         with _recorder(device, result):
             value = call(model)
     except Exception as exc:  # the penalty's own error, seen on this device
+        result.raised = True
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if _is_device_error(exc):
             result.error = f"{type(exc).__name__}: {first}"

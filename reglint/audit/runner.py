@@ -148,13 +148,13 @@ def run_audit(
             measure_on = audit_device
             if audit_device != "cpu":
                 dev = _probe_device(model, evaluate, audit_device, cap)
-                if dev.error:
+                if dev.raised:
                     measure_on = "cpu"
                     all_notes.append(f"the penalty fails on {audit_device}: measured on cpu")
             pen = measure_penalty(model, penalty, penalty_label, infos, device=measure_on, timeout=timeout, cap=cap)
             if audit_device == "cpu":
                 dev = _probe_device(model, evaluate, "cpu", cap)
-            elif dev is not None and not dev.error:
+            elif dev is not None and not dev.raised:
                 compare_values(dev, pen.core.value_at_test, _cpu_value(model, evaluate, pen, cap))
             if dev is not None and dev.inconclusive:
                 all_notes.append(f"RL304 device check inconclusive: the penalty raised {dev.inconclusive}")

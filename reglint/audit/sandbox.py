@@ -139,8 +139,8 @@ def check_penalty_value(value: Any, what: str, strict: bool = True) -> Any:
             f"{what} returned a tensor of shape {tuple(value.shape)}, not a scalar: sum it (`.sum()`) "
             "before adding it to the loss"
         )
-    if not (value.is_floating_point() or value.is_complex()):
-        raise AuditError(f"{what} returned a {value.dtype} tensor: a penalty must be floating point")
+    if not value.is_floating_point():
+        raise AuditError(f"{what} returned a {value.dtype} tensor: a penalty must be a real floating-point scalar")
     return value.reshape(())
 
 

@@ -131,6 +131,8 @@ def _expect_verdict(v: Verdicts, infos: Sequence[ParamInfo], i: int, form: F.For
     if not form.penalized and expect.kind != F.NONE:
         return  # the expectation is about the parameters that are penalized
     measured = f"{gradient_formula(form)} ({FORM_NAMES[form.kind]})"
+    if form.kind == F.NORM and expect.kind == F.L2:
+        return  # RL102 already says it, with the declared coefficient
     if form.kind != expect.kind:
         v.add("RL301", f"gradient = {measured}, expected {expect.formula()} ({FORM_NAMES[expect.kind]}; declared "
               f"{expect.text})", i, infos, expected=expect.text, **form.to_json())

@@ -189,3 +189,10 @@ def test_missing_file_and_bad_expect() -> None:
 def test_cuda_without_gpu_is_a_usage_error() -> None:
     result = run(GOOD, "--device", "cuda")
     assert result.exit_code == 2 and "no CUDA device" in result.stderr
+
+
+def test_declared_l2_with_unsquared_norm_is_reported_once() -> None:
+    result = run(str(FIXTURES / "rl102_unsquared_norm.py"), "--expect", "l2=1e-3", "--format", "json")
+    findings = json.loads(result.stdout)["findings"]
+    assert {(f["code"], f["param"]) for f in findings} == {("RL102", "fc1.weight"), ("RL102", "fc2.weight")}
+    assert "expected 0.0010·w (L2)" in findings[0]["message"]
