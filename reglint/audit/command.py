@@ -75,10 +75,16 @@ def audit(target: str, model_name: Optional[str], penalty_name: Optional[str], o
     level = Severity.parse(fail_level) if fail_level else Severity.WARNING
     try:
         report = _run(target, model_name, penalty_name, optimizer_name, device, expect, timeout or None)
+        _emit(report, fmt, output_file)
     except AuditError as exc:
         _fail(exc.message, exc.details)
         return
-    _emit(report, fmt, output_file)
+    except Exception as exc:  # a bug in reglint (or an odd model): exit 2, never 1
+        import traceback
+
+        _fail(f"internal error while auditing {target}: {type(exc).__name__}: {exc} "
+              "(please report this with the file that caused it)", traceback.format_exc().rstrip())
+        return
     if exit_zero:
         sys.exit(EXIT_OK)
     sys.exit(EXIT_FINDINGS if any(f.severity >= level for f in report.findings) else EXIT_OK)

@@ -79,7 +79,20 @@ def structure_copy(model: Any, make: Callable[[int, Any], Any]) -> Any:
         for key, value in vars(p).items():  # attributes such as `_no_weight_decay`
             setattr(new, key, copy.deepcopy(value))
         memo[id(p)] = new
-    return copy.deepcopy(model, memo)
+    return deepcopy_model(model, memo)
+
+
+def deepcopy_model(model: Any, memo: Optional[dict[int, Any]] = None) -> Any:
+    """`copy.deepcopy(model)`, or an AuditError saying the model cannot be copied."""
+    from reglint.audit.errors import AuditError
+
+    try:
+        return copy.deepcopy(model, memo)
+    except Exception as exc:
+        raise AuditError(
+            f"the model cannot be copied ({type(exc).__name__}: {exc}); reglint audits copies so that "
+            "your model is never changed: keep non-copyable objects (files, locks, data loaders) off the model"
+        ) from None
 
 
 def test_point_copy(model: Any, *, dtype: Any, device: Any, cap: Optional[int]) -> Any:

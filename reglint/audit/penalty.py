@@ -18,13 +18,12 @@ copies of its parameters at most:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from reglint.audit import forms, gradcheck
-from reglint.audit.copies import refill, test_block, test_point_copy
+from reglint.audit.copies import deepcopy_model, refill, test_block, test_point_copy
 from reglint.audit.errors import AuditError, AuditTimeout, user_code_error
 from reglint.audit.params import ParamInfo, unique_parameters
 from reglint.audit.precision import PrecisionResult, compare, low_precision, model_dtype
@@ -105,7 +104,7 @@ def _leaves(value: Any) -> set[int]:
 
 def first_call(user_model: Any, evaluate: Evaluator) -> tuple[Any, Any]:
     """Copy the model and call the penalty on it; exit-2 errors for the user's mistakes."""
-    first = copy.deepcopy(user_model)
+    first = deepcopy_model(user_model)
     try:
         value = evaluate(first, strict=True)
     except AuditError:

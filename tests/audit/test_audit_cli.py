@@ -196,3 +196,27 @@ def test_declared_l2_with_unsquared_norm_is_reported_once() -> None:
     findings = json.loads(result.stdout)["findings"]
     assert {(f["code"], f["param"]) for f in findings} == {("RL102", "fc1.weight"), ("RL102", "fc2.weight")}
     assert "expected 0.0010·w (L2)" in findings[0]["message"]
+
+
+def test_model_that_cannot_be_copied(tmp_path: Path) -> None:
+    src = tmp_path / "locked.py"
+    src.write_text(
+        "import threading\nimport torch\nfrom torch import nn\n"
+        "model = nn.Linear(3, 3)\nmodel.lock = threading.Lock()\n"
+        "def penalty(model):\n    return model.weight.pow(2).sum()\n"
+    )
+    result = run(str(src))
+    assert result.exit_code == 2
+    assert "cannot be copied" in result.stderr
+
+
+def test_internal_errors_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reglint.audit.runner as runner
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(runner, "run_audit", boom)
+    result = run(GOOD)
+    assert result.exit_code == 2
+    assert "internal error" in result.stderr and "ZeroDivisionError" in result.stderr

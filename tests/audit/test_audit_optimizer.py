@@ -59,6 +59,31 @@ def test_adam_coupled_first_step_by_hand(w0: float) -> None:
     assert math.isclose(traj[1], w0 - lr * wd * w0 / (wd * abs(w0) + eps), rel_tol=1e-12)
 
 
+def _first_steps_by_hand(w: float) -> dict[str, float]:
+    """One coupled step from w with a zero data gradient, written from each algorithm box by hand."""
+    lr, wd, eps, b1, b2, psi, alpha = 1e-3, 1e-2, 1e-8, 0.9, 0.999, 4e-3, 0.99
+    g = wd * w  # coupled: the only gradient is λ·w
+    mu1 = b1 * (1 - 0.5 * 0.96 ** (1 * psi))
+    mu2 = b1 * (1 - 0.5 * 0.96 ** (2 * psi))
+    nadam_m_hat = mu2 * (1 - b1) * g / (1 - mu1 * mu2) + (1 - mu1) * g / (1 - mu1)
+    return {
+        "Adagrad": w - lr * g / (math.sqrt(g * g) + 1e-10),
+        "RMSprop": w - lr * g / (math.sqrt((1 - alpha) * g * g) + eps),
+        "Adamax": w - lr * ((1 - b1) * g) / ((1 - b1) * (abs(g) + eps)),
+        "NAdam": w - lr * nadam_m_hat / (math.sqrt((1 - b2) * g * g / (1 - b2)) + eps),
+        "RAdam": w - lr * g,  # ρ₁ = 1 ≤ 5: an SGD-with-momentum step with m̂ = g
+        "SGD": w - lr * g,
+    }
+
+
+@pytest.mark.parametrize("w0", [-0.003, 0.2, 7.0])
+@pytest.mark.parametrize("name", ["Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam", "SGD"])
+def test_first_coupled_step_by_hand(name: str, w0: float) -> None:
+    hyper = {"lr": 1e-3, "weight_decay": 1e-2}
+    traj = closed_forms.trajectory(name, w0, 1, hyper, closed_forms.COUPLED)
+    assert math.isclose(traj[1], _first_steps_by_hand(w0)[name], rel_tol=1e-12)
+
+
 def test_radam_rectification_starts_at_step_six() -> None:
     b2 = 0.999
     rho_inf = 2 / (1 - b2) - 1
