@@ -84,10 +84,9 @@ def _penalty_verdicts(v: Verdicts, infos: Sequence[ParamInfo], pen: PenaltyResul
                   f"({FORM_NAMES[form.kind]}), expected 0 for biases and norm parameters; penalize only weights "
                   "(`if p.ndim >= 2`)", i, infos, kind=info.kind, **data)
         if form.kind == F.NORM:
-            target = f"{num(expect.l2)}·w" if expect and expect.l2 else "a·w"
+            target = f"{num(expect.l2)}·w (L2, declared)" if expect and expect.l2 else f"{num(form.c)}·w (L2, from λ/2·‖w‖²)"
             v.add("RL102", f"gradient = {gradient_formula(form)} (unsquared norm: a pull of constant size "
-                  f"{num(form.c)} whatever ‖w‖), expected {target} (L2); square the norm (λ/2·‖w‖² has gradient λ·w)",
-                  i, infos, **data)
+                  f"{num(form.c)} whatever ‖w‖), expected {target}; square the norm", i, infos, **data)
         if core.nonfinite_at_zero[i]:
             v.add("RL302", "the penalty's gradient is NaN or inf at w = 0 (the derivative of √(Σw²) is w/‖w‖ = 0/0 "
                   "there); use the squared norm, or add a small eps inside the sqrt", i, infos, point="w = 0")

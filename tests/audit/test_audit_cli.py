@@ -195,7 +195,7 @@ def test_declared_l2_with_unsquared_norm_is_reported_once() -> None:
     result = run(str(FIXTURES / "rl102_unsquared_norm.py"), "--expect", "l2=1e-3", "--format", "json")
     findings = json.loads(result.stdout)["findings"]
     assert {(f["code"], f["param"]) for f in findings} == {("RL102", "fc1.weight"), ("RL102", "fc2.weight")}
-    assert "expected 0.0010·w (L2)" in findings[0]["message"]
+    assert "expected 0.0010·w (L2, declared)" in findings[0]["message"]
 
 
 def test_model_that_cannot_be_copied(tmp_path: Path) -> None:
