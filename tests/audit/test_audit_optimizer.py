@@ -194,3 +194,32 @@ def test_factory_is_called_on_a_copy(model: nn.Module) -> None:
     result = measure_optimizer(OptimizerSource("build_optimizer(model)", factory=build), model, describe_parameters(model), device="cpu", timeout=30)
     assert calls and calls[0] is not model
     assert all(g is not None for g in result.group_of)
+
+
+@pytest.mark.parametrize(
+    "build,fires",
+    [
+        (lambda ps: optim.Adam(ps, lr=1e-3, weight_decay=1e-4), True),
+        (lambda ps: optim.Adagrad(ps, lr=1e-2, weight_decay=1e-4), True),
+        (lambda ps: optim.RMSprop(ps, lr=1e-3, weight_decay=1e-4), True),
+        (lambda ps: optim.Adamax(ps, lr=2e-3, weight_decay=1e-4), True),
+        (lambda ps: optim.NAdam(ps, lr=2e-3, weight_decay=1e-4), True),
+        (lambda ps: optim.RAdam(ps, lr=1e-3, weight_decay=1e-4), True),
+        (lambda ps: optim.NAdam(ps, lr=2e-3, weight_decay=1e-4, decoupled_weight_decay=True), False),
+        (lambda ps: optim.RAdam(ps, lr=1e-3, weight_decay=1e-4, decoupled_weight_decay=True), False),
+        (lambda ps: optim.AdamW(ps, lr=1e-3, weight_decay=1e-2), False),
+        (lambda ps: optim.Adam(ps, lr=1e-3), False),
+        (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-4), False),
+    ],
+    ids=lambda v: "" if callable(v) else str(v),
+)
+def test_rl201_only_for_coupled_adaptive_decay(model: nn.Module, build, fires: bool) -> None:  # type: ignore[no-untyped-def]
+    from reglint.audit.runner import run_audit
+
+    weights = [p for p in model.parameters() if p.ndim >= 2]
+    rest = [p for p in model.parameters() if p.ndim < 2]
+    opt = build([{"params": weights}, {"params": rest, "weight_decay": 0.0}])
+    report = run_audit(model, None, opt, timeout=30)
+    flagged = {f.param for f in report.findings if f.code == "RL201"}
+    assert flagged == ({"0.weight", "2.weight"} if fires else set())
+    assert not {f.code for f in report.findings} - {"RL201"}
