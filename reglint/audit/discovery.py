@@ -195,7 +195,7 @@ def find_optimizer(module: ModuleType, model: Any, name: Optional[str]) -> Optio
             return OptimizerSource(label=name, instance=value)
         if callable(value) and not inspect.isclass(value):
             return OptimizerSource(label=f"{name}(model)", factory=value)
-        if callable(getattr(model, name, None)) and not hasattr(__import__("torch").nn.Module, name):
+        if _own_method(model, name):
             return OptimizerSource(label=f"model.{name}()", factory=_method_factory(name))
         raise AuditError(f"no optimizer `{name}` in {module.__name__} and no method `{name}` on the model")
     for attr in OPTIMIZER_NAMES:
