@@ -66,7 +66,12 @@ def audit(target: str, model_name: Optional[str], penalty_name: Optional[str], o
     the fail level, 2 usage or input error. Needs torch (pip install 'reglint[audit]').
     """
     try:
-        import torch  # noqa: F401
+        import warnings
+
+        with warnings.catch_warnings():
+            # torch warns at import when NumPy is absent; the audit never needs NumPy.
+            warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+            import torch  # noqa: F401
     except ImportError:
         _fail(f"reglint audit needs torch, which is not installed: {INSTALL_HINT}")
     from reglint.audit.errors import AuditError
@@ -138,7 +143,11 @@ def _render(report, fmt: str, out) -> None:  # type: ignore[no-untyped-def]
         render_text(report.header, report.rows, report.findings, report.infos, out)
         return
     summary = Summary(files_checked=1, extra={"audit": report.to_json()})
+    options: dict[str, object] = {}
+    target_file = report.header.target.split(":", 1)[0]
+    if fmt == "sarif" and target_file.endswith(".py") and Path(target_file).is_file():
+        options["artifact"] = target_file  # code scanning shows only results with a file location
     try:
-        render(fmt, report.findings, summary, out)
+        render(fmt, report.findings, summary, out, **options)
     except ImportError:
         _fail(f"the {fmt} format is not available in this version of reglint")
