@@ -515,6 +515,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         function_name = function.name.value
         for value, statement in frame.returns:
             self.mark_named(value, function_name)
+            if class_name is not None and function_name in ("forward", "__call__"):
+                self.mark_named(value, class_name)  # class L2Regularizer(nn.Module): def forward
             if LOSS_FUNCTION.search(function_name):
                 self.mark_loss(
                     value, function_name, statement if isinstance(value, Mixed) else None, frame
