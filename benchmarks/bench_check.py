@@ -154,6 +154,8 @@ def subset(tree: Path, count: int, seed: int) -> tuple[Path, int, int]:
 
 
 def reglint(*args: str) -> list[str]:
+    # Note: `-m` puts the current directory first on sys.path (unless PYTHONSAFEPATH is set), so
+    # run from the repository root to time the working tree.
     return [sys.executable, "-m", "reglint", "check", "--isolated", "--exit-zero", *args]
 
 
@@ -249,7 +251,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results: dict[str, list[Sample]] = {}
 
     print(f"timing on {tree} ({len(files)} files)", file=sys.stderr)
-    measure(reglint("--no-cache", *jobs, str(tree)))  # warm the page cache and .pyc files once
+    # Once untimed: warms the page cache and .pyc files, and says how many files libcst parses.
+    stats = subprocess.run(
+        reglint("--no-cache", *jobs, str(tree)), capture_output=True, text=True,
+        env={**os.environ, "REGLINT_STATS": "1"},
+    ).stderr.strip().splitlines()
+    print(f"  {stats[-1] if stats else 'no stats'}", file=sys.stderr)
     timed("ruff", [*ruff_command(), "check", "--isolated", "--no-cache", str(tree)], args.reps, results)
     timed("reglint cold", reglint("--no-cache", *jobs, str(tree)), args.reps, results)
     timed_cache_runs(tree, jobs, args.reps, results)

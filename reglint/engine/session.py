@@ -243,6 +243,8 @@ def check_paths(
         fail_levels.append(settings.fail_level)
     run.results = results
     run.fail_level = min(fail_levels) if overrides.fail_level is None else overrides.fail_level
+    if os.environ.get("REGLINT_STATS"):
+        print(f"reglint stats: {run.stats}", file=sys.stderr)
     return run
 
 
