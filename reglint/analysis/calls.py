@@ -50,6 +50,12 @@ from reglint.analysis.values import (
     penalty_ids,
 )
 
+_BUILTINS = frozenset({
+    "sum", "abs", "list", "tuple", "iter", "sorted", "set", "float", "filter", "enumerate", "dict",
+    "len", "print", "isinstance", "range", "zip", "max", "min", "int", "str", "repr", "getattr",
+    "hasattr", "setattr", "super", "type",
+})
+
 _COMMON_METHODS = frozenset(
     {
         "forward",
@@ -440,9 +446,24 @@ class CallEvaluator(AnalyzerMixin):
     def ev_builtin(
         self, node: cst.Call, name: str, args: list[cst.Arg], frame: Frame
     ) -> Optional[Value]:
-        if frame.function(name) is not None:
+        """Builtins the analysis understands; None (nothing evaluated) for any other name, so the
+        caller evaluates the arguments once: evaluating them here too would double the work at
+        every level of `f(f(f(...)))`."""
+        if name not in _BUILTINS or frame.function(name) is not None:
             return None
+        if name == "dict" and not args:
+            return self.ev_dict_call(node, frame)
+        if name == "filter" and len(args) == 2:
+            iterable = self.ev(args[1].value, frame)
+            predicate = args[0].value
+            if isinstance(iterable, ParamIter) and isinstance(predicate, cst.Lambda):
+                params = [p.name.value for p in predicate.params.params]
+                text = condition_filter(predicate.body, set(params))
+                return iterable if text is None else iterable.filtered(text)
+            return iterable if isinstance(iterable, ParamIter) else UNKNOWN
         first = self.ev(args[0].value, frame) if args else UNKNOWN
+        for extra in node.args[1:]:
+            self.ev(extra.value, frame)
         if name == "sum":
             if isinstance(first, Terms):
                 return self.bind_terms(Terms(first.terms), node, frame)
@@ -462,37 +483,9 @@ class CallEvaluator(AnalyzerMixin):
             return T.gradless(first, "float()")
         if name == "float" and isinstance(first, Num):
             return first
-        if name == "filter" and len(args) == 2:
-            iterable = self.ev(args[1].value, frame)
-            predicate = args[0].value
-            if isinstance(iterable, ParamIter) and isinstance(predicate, cst.Lambda):
-                params = [p.name.value for p in predicate.params.params]
-                text = condition_filter(predicate.body, set(params))
-                return iterable if text is None else iterable.filtered(text)
-            return iterable if isinstance(iterable, ParamIter) else UNKNOWN
         if name == "enumerate" and isinstance(first, (ParamIter, ListVal)):
             return Enumerated(first)
-        if name == "dict" and not args:
-            return self.ev_dict_call(node, frame)
-        if name in (
-            "len",
-            "print",
-            "isinstance",
-            "range",
-            "zip",
-            "max",
-            "min",
-            "int",
-            "str",
-            "repr",
-            "getattr",
-            "hasattr",
-            "setattr",
-            "super",
-            "type",
-        ):
-            return UNKNOWN
-        return None
+        return UNKNOWN
 
     def ev_dict_call(self, node: cst.Call, frame: Frame) -> Value:
         entries = []

@@ -56,8 +56,8 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Tar
             if not name.endswith(LINTABLE_SUFFIXES):
                 continue
             candidate = current / name
-            if candidate.is_symlink() and not candidate.exists():
-                continue
+            if not candidate.is_file():
+                continue  # a dangling link, a FIFO, a socket: reading it could block or fail
             if settings.is_excluded(candidate.absolute(), base):
                 continue
             key = candidate.absolute()

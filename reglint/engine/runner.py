@@ -90,19 +90,64 @@ def _python_syntax_error(text: str, path: str) -> Optional[Finding]:
 
 
 def parse(text: str, path: str) -> tuple[Optional[cst.Module], Optional[Finding]]:
+    """libcst's tree, or the RL000 finding CPython itself would give.
+
+    libcst and CPython disagree at the edges: libcst rejects some tab/space mixes that CPython
+    reads with its 8-column tab rule (retried with the leading tabs expanded), and accepts
+    bracket nesting deeper than CPython's parser allows (checked with CPython when deep).
+    """
     try:
-        return cst.parse_module(text), None
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         python_error = _python_syntax_error(text, path)
         if python_error is not None:
             return None, python_error
+        if "\t" in text:
+            retried, _ = _parse_expanded_tabs(text)
+            if retried is not None:
+                return retried, None
         message = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else "invalid syntax"
         message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", message)
         return None, parse_error(path, f"syntax error: {message}", exc.editor_line, exc.editor_column)
     except RecursionError:
-        return None, parse_error(path, "nesting too deep to parse")
+        return None, _python_syntax_error(text, path) or parse_error(path, "nesting too deep to parse")
     except Exception as exc:  # libcst raises a few non-ParserSyntaxError errors on odd input
-        return None, parse_error(path, f"cannot parse: {type(exc).__name__}: {exc}")
+        return None, _python_syntax_error(text, path) or parse_error(
+            path, f"cannot parse: {type(exc).__name__}: {exc}"
+        )
+    if _max_bracket_depth(text) >= _DEEP_BRACKETS:
+        python_error = _python_syntax_error(text, path)
+        if python_error is not None:
+            return None, python_error
+    return module, None
+
+
+_DEEP_BRACKETS = 150  # CPython's parser stops at 200 nested brackets
+_LEADING_TABS = re.compile(r"(?:^|(?<=[\r\n]))[ \t]+")  # line starts after \n, \r\n or a lone \r
+
+
+def _parse_expanded_tabs(text: str) -> tuple[Optional[cst.Module], Optional[str]]:
+    expanded = _LEADING_TABS.sub(lambda m: m.group(0).expandtabs(8), text)
+    try:
+        return cst.parse_module(expanded), expanded
+    except Exception:
+        return None, None
+
+
+def _max_bracket_depth(text: str) -> int:
+    """An upper bound of bracket nesting (brackets inside strings count too: it only decides
+    whether CPython is asked as well)."""
+    if text.count("(") + text.count("[") + text.count("{") < _DEEP_BRACKETS:
+        return 0
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def lint_text(

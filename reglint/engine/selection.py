@@ -28,6 +28,15 @@ def _expand(selectors: Iterable[str], rules: Mapping[str, RuleInfo]) -> set[str]
 
 
 def enabled_codes(settings: Settings, rules: Mapping[str, RuleInfo]) -> frozenset[str]:
+    try:
+        return _enabled_codes(settings, rules)
+    except ConfigError as exc:
+        if settings.source is not None:
+            raise ConfigError(f"{exc} (options from the command line and {settings.source})") from None
+        raise
+
+
+def _enabled_codes(settings: Settings, rules: Mapping[str, RuleInfo]) -> frozenset[str]:
     if settings.select:
         on = _expand(settings.select, rules)
     else:
