@@ -311,3 +311,23 @@ def test_cli_no_prefilter_flag(tmp_path: Path) -> None:
         assert result.exit_code == 1, result.output
         outputs.append(json.loads(result.output)["findings"])
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"x = 1\n",
+        b"\xef\xbb\xbfx = 'bom'\n",
+        "# -*- coding: latin-1 -*-\nname = 'caf\xe9'\n".encode("latin-1"),
+        "s = 'cafe\u0301 \u017f'\n".encode("utf-8"),
+        b"x = 1\r\ny = 2\r\n",
+    ],
+)
+def test_decoding_matches_the_runner(data: bytes) -> None:
+    # The prefilter decodes on its own (importing the runner would import libcst); it must see
+    # exactly the text the runner lints.
+    from reglint.engine.runner import decode
+
+    text, error = decode(data, "x.py")
+    assert error is None
+    assert prefilter.decode_plain(data) == text
