@@ -186,6 +186,21 @@ ADVERSARIAL = {
             loss = loss + 1e-4 * l2
             opt.step()
         """,
+    # Attribute names split from their dot by a comment, a line break or a continuation.
+    "split-attributes": (
+        "import torch\n"
+        "loss = 0.0\n"
+        "for p in (model.  # every parameter\n"
+        "          parameters()):\n"
+        "    loss = loss + p.abs().\\\n"
+        "        sum()\n"
+    ),
+    # A term function imported inside a function, under another name.
+    "nested-import": """
+        def regularization(model):
+            from torch.linalg import vector_norm as vn
+            return sum(vn(p) for p in model.parameters())
+        """,
     # Suppressions alone (RL900) and syntax errors (RL000).
     "suppression-only": "x = 1  # noqa: RL101\ny = 2  # reglint: ignore[RL201]\n",
     "syntax-error": "def broken(:\n    pass\n",

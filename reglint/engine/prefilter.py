@@ -41,7 +41,9 @@ docstrings and class bodies do not run in the analysis), units that may inline o
 joined into components, the module's component is added to every component, and a penalty is
 possible only if one component has a parameter source, a term call and a loss or penalty name.
 Strings, comments and dead code only add matches, never remove one. Before looking at the tree,
-the same three kinds of words must occur in the text at all (the cheap first cut).
+the file as a whole must pass the same test on its text (the cheap first cut): an attribute
+`.weight`/`.bias`/`._weight`/`.parameters`/`.named_parameters`/`.state_dict`, an attribute
+`.sum`/`.mean`/`.norm`/`.vector_norm` or an import of one of those names, and a loss word.
 
 The tables mirror the analysis; tests/test_prefilter.py fails when the analysis' own constants
 change, so whoever changes the analysis is sent here.
@@ -147,7 +149,7 @@ def verdict(text: str, path: str, enabled: frozenset[str]) -> Verdict:
     if OPTIMIZER in wanted:
         present[OPTIMIZER] = any(name in text for name in OPTIMIZER_NAMES)
     if PENALTY in wanted:
-        present[PENALTY] = _text_may_hold_penalty(text)
+        present[PENALTY] = _text_may_hold_penalty(text, tree)
     if not _satisfied(needed, present):
         return Verdict(False, "not in the text")
     # Second cut, on the syntax tree.
@@ -211,16 +213,44 @@ class _Components:
             self.parent[ra] = rb
 
 
-def _text_may_hold_penalty(text: str) -> bool:
-    """The whole file as one unit: every feature's words somewhere in its text."""
+# `.name` as the tokenizer sees it: between the dot and the name only blanks, comments and
+# line continuations (inside brackets an attribute access may span lines).
+_GAP = r"(?:\s|\\|#[^\n]*)*"
+_PARAM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + r"(?:weight|bias|parameters|named_parameters|state_dict|\w*_weight)\b")
+_TERM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + r"(?:sum|mean|norm|vector_norm)\b")
+
+
+def _text_may_hold_penalty(text: str, tree: ast.Module) -> bool:
+    """The whole file as one unit: a parameter source, a term call and a loss or penalty name."""
     if not any(word in text for word in PARAM_SOURCES) or not any(word in text for word in TERM_CALLS):
         return False
-    if "\\" in text or not text.isascii():
-        # An escaped string may spell "loss"; and with IGNORECASE the analysis' patterns match
-        # some non-ASCII letters (the long s matches "s") that lower() leaves alone.
-        return True
-    lowered = text.lower()
-    return any(word in lowered for word in LOSS_WORDS)
+    if "\\" not in text and text.isascii():
+        # (An escaped string may spell "loss"; and with IGNORECASE the analysis' patterns match
+        # some non-ASCII letters, such as the long s for "s", that lower() leaves alone.)
+        lowered = text.lower()
+        if not any(word in lowered for word in LOSS_WORDS):
+            return False
+    # Parameter sources and term calls are attribute accesses: `x.weight`, `x.sum(...)`; a term
+    # function may also be imported under a name of its own.
+    if not _PARAM_ATTRIBUTE_TEXT.search(text):
+        return False
+    return bool(_TERM_ATTRIBUTE_TEXT.search(text)) or _imports_a_term_function(tree)
+
+
+def _imports_a_term_function(tree: ast.Module) -> bool:
+    """Does any import statement (at any depth) import sum, mean, norm or vector_norm?"""
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            if any(alias.name.rpartition(".")[2] in TERM_METHODS for alias in statement.names):
+                return True
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            pending.extend(statement.body)
+        else:
+            for body in _children(statement):
+                pending.extend(body)
+    return False
 
 
 # ---------------------------------------------------------------------------- the syntax tree
