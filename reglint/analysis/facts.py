@@ -6,7 +6,7 @@ Nodes are libcst nodes of the file's module; the engine turns them into position
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterator, Optional
 
 import libcst as cst
 
@@ -166,3 +166,18 @@ class FileFacts:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def penalty_terms(self, *, trained_only: bool = False) -> Iterator[tuple[Penalty, PenaltyTerm]]:
+        """Every term of every penalty (named like one or reaching a loss; with `trained_only`,
+        only those reaching a loss that is trained on)."""
+        for penalty in self.penalties:
+            if penalty.reaches_loss if trained_only else penalty.is_penalty:
+                for term in penalty.terms:
+                    yield penalty, term
+
+    def trained_l2_penalties(self) -> Iterator[Penalty]:
+        """Penalties with an L2 term that reach a trained loss and carry a gradient at all."""
+        for penalty in self.penalties:
+            if penalty.reaches_loss and penalty.kinds & {L2, L2_UNSQUARED}:
+                if not all(t.gradless for t in penalty.terms):
+                    yield penalty

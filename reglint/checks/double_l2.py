@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from reglint.analysis.facts import L2, L2_UNSQUARED
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.checks.optimizer_facts import decay_text, decaying_groups
 from reglint.model import RuleInfo, Severity
@@ -48,11 +47,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     if not decaying:
         return
     optimizer, groups = decaying[0]
-    for penalty in ctx.facts.penalties:
-        if not penalty.reaches_loss or not (penalty.kinds & {L2, L2_UNSQUARED}):
-            continue
-        if all(t.gradless for t in penalty.terms):
-            continue  # RL103's business: this penalty does nothing at all
+    # A penalty with no gradient at all is RL103's business, not a second decay.
+    for penalty in ctx.facts.trained_l2_penalties():
         node = penalty.add_node or penalty.node
         yield Report(
             node,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from reglint.analysis.facts import L2, L2_UNSQUARED
 from reglint.analysis.optimizers import ADAPTIVE
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.model import RuleInfo, Severity
@@ -42,11 +41,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     if not adaptive:
         return
     name = adaptive[0].class_name
-    for penalty in ctx.facts.penalties:
-        if not penalty.reaches_loss or not (penalty.kinds & {L2, L2_UNSQUARED}):
-            continue
-        if all(t.gradless for t in penalty.terms):
-            continue
+    for penalty in ctx.facts.trained_l2_penalties():
         yield Report(
             penalty.add_node or penalty.node,
             f"explicit L2 penalty trained with {name}: its gradient λ·w is divided per weight by the adaptive "

@@ -43,19 +43,16 @@ loss = loss + 1e-5 * torch.norm(weights, 1)
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
     seen: set[int] = set()
-    for penalty in ctx.facts.penalties:
-        if not penalty.is_penalty:
+    for _penalty, term in ctx.facts.penalty_terms():
+        if term.flat_copy is None or id(term.flat_copy) in seen:
             continue
-        for term in penalty.terms:
-            if term.flat_copy is None or id(term.flat_copy) in seen:
-                continue
-            seen.add(id(term.flat_copy))
-            yield Report(
-                term.flat_copy,
-                "the penalty concatenates the parameters into one tensor: a copy of the whole model every "
-                "step, for the value a per-parameter sum gives without copying (sum(f(p) for p in params))",
-                fix=_fix(ctx, term),
-            )
+        seen.add(id(term.flat_copy))
+        yield Report(
+            term.flat_copy,
+            "the penalty concatenates the parameters into one tensor: a copy of the whole model every "
+            "step, for the value a per-parameter sum gives without copying (sum(f(p) for p in params))",
+            fix=_fix(ctx, term),
+        )
 
 
 # ----------------------------------------------------------------------------- the fix

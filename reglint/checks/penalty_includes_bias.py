@@ -57,17 +57,14 @@ _KIND_NAMES = {L1: "L1", L2: "L2", L2_UNSQUARED: "norm"}
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
-    for penalty in ctx.facts.penalties:
-        if not penalty.is_penalty:
+    for _penalty, term in ctx.facts.penalty_terms():
+        pset = term.param_set
+        if pset is None or not pset.unfiltered or pset.origin == "explicit":
             continue
-        for term in penalty.terms:
-            pset = term.param_set
-            if pset is None or not pset.unfiltered or pset.origin == "explicit":
-                continue
-            kind = _KIND_NAMES.get(term.kind, "")
-            name_filter = '"bias" not in name' if pset.origin in ("named_parameters", "state_dict") else "p.ndim >= 2"
-            yield Report(
-                term.node,
-                f"{kind} penalty over every parameter of `{pset.describe}`: biases and norm gains are "
-                f"penalized too; keep only weight matrices (`if {name_filter}`)",
-            )
+        kind = _KIND_NAMES.get(term.kind, "")
+        name_filter = '"bias" not in name' if pset.origin in ("named_parameters", "state_dict") else "p.ndim >= 2"
+        yield Report(
+            term.node,
+            f"{kind} penalty over every parameter of `{pset.describe}`: biases and norm gains are "
+            f"penalized too; keep only weight matrices (`if {name_filter}`)",
+        )

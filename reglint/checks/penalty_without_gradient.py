@@ -56,14 +56,12 @@ loss = criterion(out, y) + 1e-4 * reg
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
-    for penalty in ctx.facts.penalties:
-        if not penalty.reaches_loss:
-            continue  # a gradient-free norm that is only logged is fine
-        for term in penalty.terms:
-            if term.gradless is None:
-                continue
-            yield Report(
-                term.node,
-                f"this penalty term goes through {term.gradless}, which carries no gradient: "
-                f"added to the loss it changes nothing; compute it from the parameters themselves",
-            )
+    # Only penalties that reach a trained loss: a gradient-free norm that is only logged is fine.
+    for _penalty, term in ctx.facts.penalty_terms(trained_only=True):
+        if term.gradless is None:
+            continue
+        yield Report(
+            term.node,
+            f"this penalty term goes through {term.gradless}, which carries no gradient: "
+            f"added to the loss it changes nothing; compute it from the parameters themselves",
+        )

@@ -63,18 +63,15 @@ loss = loss + lam * reg
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
-    for penalty in ctx.facts.penalties:
-        if not penalty.is_penalty:
+    for _penalty, term in ctx.facts.penalty_terms():
+        if term.kind != L2_UNSQUARED:
             continue
-        for term in penalty.terms:
-            if term.kind != L2_UNSQUARED:
-                continue
-            code = ctx.facts.code(term.node)
-            if term.sqrt_form:
-                detail = "its gradient is λ·w/‖w‖ and NaN at w = 0"
-            else:
-                detail = "its gradient is λ·w/‖w‖, a constant-size pull, not weight decay (λ·w)"
-            yield Report(term.node, f"`{code}` is the unsquared L2 norm: {detail}; square it (`‖w‖²`)", fix=_fix(ctx, term))
+        code = ctx.facts.code(term.node)
+        if term.sqrt_form:
+            detail = "its gradient is λ·w/‖w‖ and NaN at w = 0"
+        else:
+            detail = "its gradient is λ·w/‖w‖, a constant-size pull, not weight decay (λ·w)"
+        yield Report(term.node, f"`{code}` is the unsquared L2 norm: {detail}; square it (`‖w‖²`)", fix=_fix(ctx, term))
 
 
 def _sqrt_operand(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
