@@ -256,6 +256,18 @@ def test_the_join_cases_need_more_than_one_unit(name: str) -> None:
     assert all(unit.features != 7 for unit in units)
 
 
+def test_text_patterns_do_not_backtrack_exponentially() -> None:
+    import time
+
+    nasty = "x = model.  #" + " #" * 40 + "\n" + ". ## # # ## " * 2000 + "\nloss = 1\n"
+    nasty += "(a.\r\n" + "  # # # # # #\r\n" * 40 + "  b)\n"
+    start = time.perf_counter()
+    prefilter.verdict(nasty + "y = p.weight.sum()\n", "n.py", ALL)
+    for pattern in (prefilter._PARAM_ATTRIBUTE_TEXT, prefilter._TERM_ATTRIBUTE_TEXT):
+        pattern.search(nasty)
+    assert time.perf_counter() - start < 2.0
+
+
 def test_prefilter_skips_files_that_cannot_fire() -> None:
     model_code = textwrap.dedent(
         """

@@ -214,8 +214,10 @@ class _Components:
 
 
 # `.name` as the tokenizer sees it: between the dot and the name only blanks, comments and
-# line continuations (inside brackets an attribute access may span lines).
-_GAP = r"(?:\s|\\|#[^\n]*)*"
+# line continuations (inside brackets an attribute access may span lines). Each repetition is one
+# blank or one whole comment (up to the end of its line, by the lookahead), so there is one way
+# to match any gap and the pattern cannot backtrack exponentially.
+_GAP = r"(?:[ \t\f\v\r\n\\]|#[^\r\n]*(?![^\r\n]))*"
 _PARAM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + r"(?:weight|bias|parameters|named_parameters|state_dict|\w*_weight)\b")
 _TERM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + r"(?:sum|mean|norm|vector_norm)\b")
 
