@@ -155,8 +155,8 @@ def _decode(value: Any) -> Any:
         return value
     if "$" in value:
         cls = _model_class(value["$"])
-        if not dataclasses.is_dataclass(cls):
-            raise ValueError(f"{cls.__name__} is not a dataclass")
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            raise ValueError(f"{getattr(cls, '__name__', cls)} is not a dataclass")
         return cls(**{k: _decode(v) for k, v in dict(value["f"]).items()})
     if "$e" in value:
         cls = _model_class(value["$e"])
