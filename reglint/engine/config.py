@@ -7,7 +7,9 @@ Every file is linted with the configuration of the nearest `pyproject.toml` abov
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -60,19 +62,18 @@ class Settings:
     def is_excluded(self, path: Path, below: Optional[Path] = None) -> bool:
         """Does an exclude pattern match a component of `path` below `below` (the directory the
         user named: `reglint check ~/venv/proj` still lints proj), or its path from the config root?"""
-        patterns = self.exclude + self.extend_exclude
+        part_pattern, path_pattern = _exclude_matchers(self.exclude + self.extend_exclude)
         parts = path.parts
         if below is not None:
             try:
                 parts = path.relative_to(below).parts
             except ValueError:
                 pass
-        relative = _relative_posix(path, self.root)
-        for pattern in patterns:
-            if any(fnmatch.fnmatch(part, pattern) for part in parts):
-                return True
-            if relative is not None and ("/" in pattern) and fnmatch.fnmatch(relative, pattern.strip("/")):
-                return True
+        if part_pattern is not None and any(part_pattern.match(part) for part in parts):
+            return True
+        if path_pattern is not None:
+            relative = _relative_posix(path, self.root)
+            return relative is not None and path_pattern.match(relative) is not None
         return False
 
     def ignored_for(self, path: Optional[str]) -> tuple[str, ...]:
@@ -85,6 +86,19 @@ class Settings:
             if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(p.name, pattern):
                 codes.extend(pattern_codes)
         return tuple(codes)
+
+
+@functools.lru_cache(maxsize=64)
+def _exclude_matchers(patterns: tuple[str, ...]) -> tuple[Optional[re.Pattern[str]], Optional[re.Pattern[str]]]:
+    """One compiled regex for the patterns matched against each path component, one for those
+    with a `/`, matched against the path from the config root (compiled once per pattern set:
+    discovery asks for every file and directory)."""
+    simple = [fnmatch.translate(p) for p in patterns if "/" not in p]
+    nested = [fnmatch.translate(p.strip("/")) for p in patterns if "/" in p]
+    return (
+        re.compile("|".join(simple)) if simple else None,
+        re.compile("|".join(nested)) if nested else None,
+    )
 
 
 def _relative_posix(path: Path, root: Optional[Path]) -> Optional[str]:
