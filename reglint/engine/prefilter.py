@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from reglint.analysis.optimizers import SPECS
+from reglint.engine.source import decode
 from reglint.model import Finding
 
 if TYPE_CHECKING:
@@ -463,19 +464,8 @@ def _syntax_features(tree: ast.Module) -> tuple[bool, bool]:
 
 
 def decode_plain(data: bytes) -> Optional[str]:
-    """The text as runner.decode gives it, for the common case; None: let the runner decide."""
-    import io
-    import tokenize
-
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        text = data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError):
-        return None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\x00" in text:
-        return None
+    """The text as the runner decodes it; None when decoding fails (the runner reports RL000)."""
+    text, _error = decode(data, "")
     return text
 
 
