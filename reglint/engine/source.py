@@ -47,8 +47,8 @@ def decode(data: bytes, path: str) -> tuple[Optional[str], Optional[Finding]]:
         line = data[: getattr(exc, "start", 0)].count(b"\n") + 1
         hint = "" if encoding.lower().replace("_", "-") not in ("utf-8", "utf-8-sig") else "; add a `# -*- coding: ... -*-` line if it is another encoding"
         return None, parse_error(path, f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}{hint}", line)
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    if text.startswith("\ufeff"):  # a second BOM: the first was the encoding's, this one is a stray character
+        return None, parse_error(path, "syntax error: invalid non-printable character U+FEFF")
     if "\x00" in text:
         return None, parse_error(path, "file contains NUL bytes; it is not Python source")
     return text, None
