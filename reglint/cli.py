@@ -84,6 +84,7 @@ def check(
     show_diff: bool,
 ) -> None:
     """Lint PATHS (files or directories; '-' reads stdin) without importing or running them."""
+    from reglint.engine.parallel import WorkerCrash
     from reglint.engine.session import check_paths, default_cache_dir
 
     if not paths:
@@ -107,7 +108,7 @@ def check(
             list(paths), overrides, resolver, stdin_filename=stdin_filename, jobs=jobs or None,
             cache_dir=None if no_cache else (cache_dir or default_cache_dir(resolver)), prefilter=not no_prefilter,
         )
-    except (ConfigError, DiscoveryError) as exc:
+    except (ConfigError, DiscoveryError, WorkerCrash) as exc:
         click.echo(f"reglint: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     fixes = None

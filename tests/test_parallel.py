@@ -98,3 +98,44 @@ def test_unreadable_file_reported_like_in_process(tmp_path: Path) -> None:
     outcome = parallel.lint_job(Job(0, str(missing), str(missing), 0), config)
     assert [f.code for f in outcome.findings] == ["RL000"]
     assert outcome.digest is None
+
+
+def test_internal_error_is_reported_with_exit_2_and_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in reglint met on one file (an exception in the analysis) is reported on stderr with
+    exit code 2, in a worker or in-process, and never cached as a clean result."""
+    import reglint.engine.runner as runner
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("analysis bug")
+
+    monkeypatch.setattr(runner, "analyze_module", broken)
+    for index in range(10):
+        (tmp_path / f"train_{index}.py").write_text(
+            "import torch\nreg = sum(p.abs().sum() for p in model.parameters())\nloss = crit(out, y) + reg\n"
+        )
+    cache = tmp_path / "cache"
+    for jobs in ("1", "2"):
+        result = CliRunner().invoke(main, ["check", str(tmp_path), "-j", jobs, "--cache-dir", str(cache)])
+        assert result.exit_code == 2, (jobs, result.output)
+        assert "internal error on" in result.output and "ZeroDivisionError: analysis bug" in result.output
+
+
+def test_a_worker_that_dies_is_exit_2_with_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import reglint.engine.parallel as parallel
+
+    real = parallel.lint_job
+
+    def dies_on_one_file(job: parallel.Job, config: parallel.Config) -> parallel.Outcome:
+        if job.display.endswith("crash.py"):
+            os._exit(9)  # as a segfault or the OOM killer would end it
+        return real(job, config)
+
+    monkeypatch.setattr(parallel, "lint_job", dies_on_one_file)
+    for index in range(10):
+        (tmp_path / f"ok_{index}.py").write_text("x = 1\n")
+    (tmp_path / "crash.py").write_text("x = 2\n")
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "-j", "2", "--no-cache"])
+    assert result.exit_code == 2, result.output
+    assert "a worker process died" in result.output and "--jobs 1" in result.output

@@ -222,8 +222,9 @@ SOURCES = _fixture_sources() + _rule_snippets() + _test_snippets() + [
 
 
 def _findings(source: str, enabled: frozenset[str], use_prefilter: bool) -> list[dict[str, object]]:
-    findings, _, _ = prefilter.lint_data(source.encode("utf-8"), "snippet.py", Settings(), enabled, use_prefilter)
-    return [f.to_json() for f in findings]
+    findings = prefilter.lint_data(source.encode("utf-8"), "snippet.py", Settings(), enabled, use_prefilter)
+    assert findings.internal_error is None, findings.internal_error
+    return [f.to_json() for f in findings.findings]
 
 
 @pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])

@@ -7,7 +7,7 @@ all the rules need (`import torch.optim as optim`, `from torch.optim import Adam
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, Optional, Sequence, Union
 
 import libcst as cst
 
@@ -26,7 +26,39 @@ def _module_name(node: cst.BaseExpression) -> str:
     return dotted(node) or ""
 
 
-class ImportMap(cst.CSTVisitor):
+_Import = Union[cst.Import, cst.ImportFrom]
+# Fields of compound statements and their clauses that hold statements, in source order.
+_STATEMENT_FIELDS = ("body", "handlers", "orelse", "finalbody", "cases")
+_CLAUSES = (cst.BaseCompoundStatement, cst.Else, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase)
+
+
+def import_statements(body: Sequence[cst.CSTNode]) -> Iterator[_Import]:
+    """Every import statement under `body`, at any depth (functions, classes, if/try blocks), in
+    source order. Only statements are walked: an import never sits inside an expression, and
+    libcst's generic visitor would visit every expression node of the file."""
+    stack: list[Iterator[cst.CSTNode]] = [iter(body)]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+        elif isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in node.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    yield small
+        elif isinstance(node, cst.IndentedBlock):
+            stack.append(iter(node.body))
+        elif isinstance(node, _CLAUSES):
+            parts: list[cst.CSTNode] = []
+            for name in _STATEMENT_FIELDS:
+                value = getattr(node, name, None)
+                if isinstance(value, (list, tuple)):
+                    parts.extend(value)
+                elif isinstance(value, cst.CSTNode):
+                    parts.append(value)
+            stack.append(iter(parts))
+
+
+class ImportMap:
     """Maps each local name bound by an import to the qualified name it stands for."""
 
     def __init__(self) -> None:
@@ -35,7 +67,11 @@ class ImportMap(cst.CSTVisitor):
     @classmethod
     def of(cls, module: cst.Module) -> "ImportMap":
         collector = cls()
-        module.visit(collector)
+        for statement in import_statements(module.body):
+            if isinstance(statement, cst.Import):
+                collector.visit_Import(statement)
+            else:
+                collector.visit_ImportFrom(statement)
         return collector
 
     def visit_Import(self, node: cst.Import) -> None:
@@ -61,10 +97,6 @@ class ImportMap(cst.CSTVisitor):
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
             self.aliases[local] = f"{base}.{name}"
-
-    # Do not descend into expressions: imports are statements.
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> Optional[bool]:
-        return any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in node.body)
 
     def star_modules(self) -> list[str]:
         return [v for k, v in self.aliases.items() if k.startswith("*")]

@@ -13,7 +13,7 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,6 +75,24 @@ class Settings:
             relative = _relative_posix(path, self.root)
             return relative is not None and path_pattern.match(relative) is not None
         return False
+
+    def file_name_excluded(self, directory: Path, below: Path) -> Callable[[str], bool]:
+        """`is_excluded` for the files directly in `directory` (absolute, at or under `below`),
+        as a test of the file's name: the directory's own components are matched once, not once
+        per file (discovery asks for every file of a large tree)."""
+        part_pattern, path_pattern = _exclude_matchers(self.exclude + self.extend_exclude)
+        if path_pattern is not None:
+            return lambda name: self.is_excluded(directory / name, below)
+        if part_pattern is None:
+            return lambda name: False
+        try:
+            parts = directory.relative_to(below).parts
+        except ValueError:
+            parts = directory.parts
+        if any(part_pattern.match(part) for part in parts):
+            return lambda name: True
+        match = part_pattern.match
+        return lambda name: match(name) is not None
 
     def ignored_for(self, path: Optional[str]) -> tuple[str, ...]:
         if not path:

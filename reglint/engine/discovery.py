@@ -45,22 +45,43 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool = 
 
 
 def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Target]:
+    """Depth-first in sorted order, a directory's files before its subdirectories (as os.walk
+    top-down with sorted names); symlinked directories are listed, never entered; unreadable
+    directories are skipped."""
     base = root.absolute()
-    for directory, dirnames, filenames in os.walk(root, followlinks=False):
-        current = Path(directory)
+    pending: list[tuple[Path, Path]] = [(root, base)]  # (as the user spelled it, absolute)
+    while pending:
+        current, absolute = pending.pop()
+        try:
+            with os.scandir(current) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            continue
         settings = resolver.for_path(current / "_")
-        dirnames[:] = sorted(
-            d for d in dirnames if not settings.is_excluded((current / d).absolute(), base)
-        )
-        for name in sorted(filenames):
+        file_excluded = settings.file_name_excluded(absolute, base)
+        subdirectories: list[tuple[Path, Path]] = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not settings.is_excluded(absolute / name, base) and not entry.is_symlink():
+                    subdirectories.append((current / name, absolute / name))
+                continue
             if not name.endswith(LINTABLE_SUFFIXES):
                 continue
-            candidate = current / name
-            if not candidate.is_file():
+            try:
+                regular = entry.is_file()
+            except OSError:
+                regular = False
+            if not regular:
                 continue  # a dangling link, a FIFO, a socket: reading it could block or fail
-            if settings.is_excluded(candidate.absolute(), base):
+            if file_excluded(name):
                 continue
-            key = candidate.absolute()
+            key = absolute / name
             if key not in seen:
                 seen.add(key)
-                yield Target(candidate, explicit=False)
+                yield Target(current / name, explicit=False)
+        pending.extend(reversed(subdirectories))

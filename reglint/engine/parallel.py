@@ -68,6 +68,7 @@ class Outcome:
     digest: Optional[str] = None
     fingerprint: Optional[Fingerprint] = None
     analyzed: bool = True  # False: the prefilter showed there was nothing to analyze
+    internal_error: Optional[str] = None  # a bug in reglint met on this file: reported, exit 2, not cached
 
 
 def content_digest(data: bytes) -> str:
@@ -111,16 +112,17 @@ def lint_job(job: Job, config: Config) -> Outcome:
         from reglint.engine import runner
 
         result = runner.lint_file(Path(job.path), config.settings, config.enabled, display=job.display)
-        return Outcome(job.index, result.path, list(result.findings), result.source_lines)
-    findings, lines, analyzed = lint_data(data, job.display, config.settings, config.enabled, config.prefilter)
+        return Outcome(job.index, result.path, list(result.findings), result.source_lines, internal_error=result.internal_error)
+    linted = lint_data(data, job.display, config.settings, config.enabled, config.prefilter)
     return Outcome(
         index=job.index,
         path=job.display,
-        findings=findings,
-        source_lines=lines if findings else None,
-        digest=content_digest(data),
+        findings=linted.findings,
+        source_lines=linted.source_lines if linted.findings else None,
+        digest=None if linted.internal_error else content_digest(data),
         fingerprint=fingerprint,
-        analyzed=analyzed,
+        analyzed=linted.analyzed,
+        internal_error=linted.internal_error,
     )
 
 
@@ -197,9 +199,27 @@ def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> li
         return outcomes_in_process
     from concurrent.futures import ProcessPoolExecutor
 
+    from concurrent.futures.process import BrokenProcessPool
+
     outcomes: dict[int, Outcome] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(tuple(configs),)) as pool:
-        for batch in pool.map(_run_chunk, _chunks(jobs, workers)):
-            for outcome in batch:
-                outcomes[outcome.index] = outcome
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(tuple(configs),)) as pool:
+            for batch in pool.map(_run_chunk, _chunks(jobs, workers)):
+                for outcome in batch:
+                    outcomes[outcome.index] = outcome
+    except BrokenProcessPool as exc:
+        unfinished = sorted(job.display for job in jobs if job.index not in outcomes)
+        raise WorkerCrash(unfinished) from exc
     return [outcomes[job.index] for job in jobs]
+
+
+class WorkerCrash(Exception):
+    """A worker process died (killed, out of memory, a crash in native code) mid-run."""
+
+    def __init__(self, unfinished: list[str]) -> None:
+        self.unfinished = unfinished
+        shown = ", ".join(unfinished[:5]) + (f" and {len(unfinished) - 5} more" if len(unfinished) > 5 else "")
+        super().__init__(
+            f"a worker process died before finishing {len(unfinished)} file(s) ({shown}); "
+            "run again with --jobs 1 to see which file it was"
+        )

@@ -59,7 +59,7 @@ import ast
 import re
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.source import decode
@@ -130,10 +130,14 @@ def facts_needed(enabled: frozenset[str]) -> Optional[tuple[frozenset[str], ...]
 class Verdict:
     analyze: bool
     reason: str  # for tests and the benchmark: which check decided
+    # The text libcst should parse instead of the file's own: functions that cannot take part in
+    # a finding reduced to `pass` (see "Pruning" above); None: parse the file as it is.
+    parse_text: Optional[str] = None
 
 
-def verdict(text: str, path: str, enabled: frozenset[str]) -> Verdict:
-    """Whether `text` must be linted with libcst, given the enabled codes."""
+def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -> Verdict:
+    """Whether `text` must be linted with libcst, given the enabled codes (and, with `prune`,
+    what libcst needs to see of it)."""
     needed = facts_needed(enabled)
     if needed is None:
         return Verdict(True, "a rule without prefilter facts")
@@ -154,12 +158,14 @@ def verdict(text: str, path: str, enabled: frozenset[str]) -> Verdict:
     if not _satisfied(needed, present):
         return Verdict(False, "not in the text")
     # Second cut, on the syntax tree.
-    optimizer, penalty = _syntax_features(tree)
-    present[OPTIMIZER] = present[OPTIMIZER] and optimizer
-    present[PENALTY] = present[PENALTY] and penalty
-    if _satisfied(needed, present):
-        return Verdict(True, "in the syntax")
-    return Verdict(False, "not in the syntax")
+    syntax = _syntax_features(tree)
+    present[OPTIMIZER] = present[OPTIMIZER] and syntax.optimizer
+    present[PENALTY] = present[PENALTY] and syntax.penalty
+    if not _satisfied(needed, present):
+        return Verdict(False, "not in the syntax")
+    if prune and not syntax.optimizer and not present[SUPPRESSION]:
+        return Verdict(True, "in the syntax", pruned_text(text, syntax))
+    return Verdict(True, "in the syntax")
 
 
 def _satisfied(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:
@@ -280,6 +286,7 @@ PARAM_ATTRIBUTES = frozenset({"weight", "bias"})
 TERM_METHODS = frozenset({"sum", "mean", "norm", "vector_norm"})
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_PINNING = frozenset({ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal})
 # Fields that never hold a node worth visiting: contexts, operators, identifiers, flags.
 _NOT_CHILDREN = frozenset({
     "ctx", "op", "ops", "id", "attr", "name", "arg", "asname", "module", "level",
@@ -297,6 +304,7 @@ class _SyntaxUnit:
     called_names: frozenset[str] = frozenset()  # f in `f(...)`: may inline a function
     called_attributes: frozenset[str] = frozenset()  # m in `x.m(...)`: may inline a method
     optimizer_aliases: frozenset[str] = frozenset()  # names its imports bind to optimizer classes
+    pinned: bool = False  # holds an import, `global`/`nonlocal` or `add_argument`: never pruned
 
 
 def _syntax_units(tree: ast.Module) -> list[_SyntaxUnit]:
@@ -355,6 +363,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
     called_attributes: set[str] = set()
     optimizer_aliases: set[str] = set()
     imports_term = False
+    pinned = False
     stack: list[Any] = list(unit.nodes)
     Name, Attribute, Call, Store = ast.Name, ast.Attribute, ast.Call, ast.Store
     fields_of = _CHILD_FIELDS
@@ -386,6 +395,8 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
                     features |= _TERMS
                 elif attr in BACKWARD_FUNCTIONS:
                     features |= _LOSS
+                elif attr == "add_argument":
+                    pinned = True
         elif kind is ast.Constant:
             if node.value == "loss":
                 features |= _LOSS
@@ -400,6 +411,11 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
             if last in SPECS:
                 optimizer_aliases.add(node.asname or node.name)
             continue
+        elif kind in _PINNING:
+            if kind is not ast.ImportFrom or not node.level:  # relative imports bind no alias the analysis reads
+                pinned = True
+            if kind is ast.Global or kind is ast.Nonlocal:
+                continue
         elif kind is str or node is None:
             continue  # identifiers kept in lists (global names, keyword patterns)
         elif module_unit and kind in _DEFINITIONS:
@@ -419,11 +435,19 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
     unit.called_names = frozenset(called_names)
     unit.called_attributes = frozenset(called_attributes)
     unit.optimizer_aliases = frozenset(optimizer_aliases)
+    unit.pinned = pinned
     return imports_term
 
 
-def _syntax_features(tree: ast.Module) -> tuple[bool, bool]:
-    """(an optimizer construction is possible, a penalty is possible)."""
+@dataclass
+class _SyntaxFacts:
+    optimizer: bool  # an optimizer construction is possible
+    penalty: bool  # a penalty is possible
+    units: list[_SyntaxUnit]
+    live: list[bool]  # per unit: in a component where a penalty is possible
+
+
+def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     units = _syntax_units(tree)
     imports_term = False
     for index, unit in enumerate(units):
@@ -456,8 +480,72 @@ def _syntax_features(tree: ast.Module) -> tuple[bool, bool]:
         root = components.find(index)
         by_component[root] = by_component.get(root, 0) | unit.features
     module = by_component[components.find(0)]
-    penalty = any((features | module) == _PARAMS | _TERMS | _LOSS for features in by_component.values())
-    return optimizer, penalty
+    complete = {root for root, features in by_component.items() if (features | module) == _PARAMS | _TERMS | _LOSS}
+    live = [components.find(index) in complete for index in range(len(units))]
+    return _SyntaxFacts(optimizer, bool(complete), units, live)
+
+
+# ---------------------------------------------------------------------------- pruning
+#
+# A file that passed both cuts is usually a large model file where one or two functions hold a
+# loss and a parameter; libcst's cost is per byte, so it gets the file with every other function's
+# body replaced by `pass`. This changes no finding when the file can construct no optimizer (only
+# then is it done), because every channel through which the analysis lets one function affect
+# another is kept:
+#   - the functions of a component where a penalty is possible are kept whole: values reach a
+#     penalty only through calls the analysis inlines, which are joined into one component;
+#   - module code, class bodies, decorators and signatures stay, and a pruned function still
+#     exists (the analysis tells methods apart by how many classes define a name);
+#   - functions holding an absolute import (the analysis reads every import of the file; it skips
+#     relative ones, reglint/analysis/names.py), `global` or
+#     `nonlocal` (they write the module's variables), or `add_argument` (argparse defaults are read
+#     file-wide) are kept whole.
+# Lines are kept one for one, so every position, code frame and fix edit is the same; suppression
+# comments are read from the file itself.
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
+    """`text` with the bodies of functions that cannot take part in a finding replaced by `pass`;
+    None when nothing can be pruned."""
+    targets: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for index, unit in enumerate(syntax.units):
+        if index == 0 or syntax.live[index] or unit.pinned:
+            continue
+        targets.extend(node for node in unit.nodes if isinstance(node, _FUNCTIONS))
+    if not targets:
+        return None
+    pieces = _LINE_BREAK.split(text)
+    breaks = _LINE_BREAK.findall(text)
+    changed = False
+    for function in targets:
+        first = function.body[0]
+        start, end = first.lineno, function.end_lineno
+        if end is None or end == start:
+            continue  # a one-line body: nothing worth pruning
+        line = pieces[start - 1]
+        indent = line[: len(line) - len(line.lstrip(" \t\f"))]
+        if not _starts_statement(indent, first):
+            continue  # the body starts on the header's line (`def f(): x = 1; \`)
+        pieces[start - 1] = indent + "pass"
+        for number in range(start, end):
+            pieces[number] = ""
+        changed = True
+    if not changed:
+        return None
+    out: list[str] = []
+    for index, piece in enumerate(pieces):
+        out.append(piece)
+        if index < len(breaks):
+            out.append(breaks[index])
+    return "".join(out)
+
+
+def _starts_statement(indent: str, statement: ast.stmt) -> bool:
+    """The statement begins right after the line's indentation (its column is in UTF-8 bytes;
+    indentation is ASCII, so they agree whenever it does)."""
+    return len(indent.encode("utf-8")) == statement.col_offset
 
 
 # ---------------------------------------------------------------------------- linting with it
@@ -469,10 +557,17 @@ def decode_plain(data: bytes) -> Optional[str]:
     return text
 
 
+class Linted(NamedTuple):
+    findings: list[Finding]
+    source_lines: Optional[list[str]]
+    analyzed: bool  # False: the prefilter showed there was nothing to analyze
+    internal_error: Optional[str] = None  # a bug in reglint met on this file (exit code 2)
+
+
 def lint_data(
     data: bytes, path: str, settings: "Settings", enabled: frozenset[str], prefilter: bool = True
-) -> tuple[list[Finding], Optional[list[str]], bool]:
-    """(findings, source lines, whether libcst analyzed it): the runner's result, or a clean skip.
+) -> Linted:
+    """The runner's result, or a clean skip.
 
     Notebooks, undecodable files and anything the prefilter cannot clear go through the runner
     exactly as without the prefilter.
@@ -480,13 +575,14 @@ def lint_data(
     if prefilter and not path.endswith(".ipynb"):
         text = decode_plain(data)
         if text is not None:
-            if not verdict(text, path, enabled).analyze:
-                return [], None, False
+            decision = verdict(text, path, enabled)
+            if not decision.analyze:
+                return Linted([], None, False)
             from reglint.engine.runner import lint_text
 
-            result = lint_text(text, path, settings, enabled)
-            return list(result.findings), result.source_lines, True
+            result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text)
+            return Linted(list(result.findings), result.source_lines, True, result.internal_error)
     from reglint.engine.runner import lint_bytes
 
     result = lint_bytes(data, path, settings, enabled)
-    return list(result.findings), result.source_lines, True
+    return Linted(list(result.findings), result.source_lines, True, result.internal_error)

@@ -112,9 +112,20 @@ def lint_text(
     path: str,
     settings: Settings,
     enabled: frozenset[str],
+    parse_text: Optional[str] = None,
 ) -> FileResult:
+    """Lint one decoded file. `parse_text`: what libcst parses instead of `text`, line for line the
+    same where it matters (the prefilter's pruned copy); suppressions and code frames come from
+    `text`, and if `parse_text` does not parse, `text` is parsed as without it."""
     result = FileResult(path=path, source_lines=text.splitlines())
-    module, error = parse(text, path)
+    module: Optional[cst.Module] = None
+    error: Optional[Finding] = None
+    if parse_text is not None:
+        module, error = parse(parse_text, path)
+        if error is not None:
+            module = None
+    if module is None:
+        module, error = parse(text, path)
     if error is not None:
         if PARSE_ERROR.code in enabled and PARSE_ERROR.code not in settings.ignored_for(path):
             result.findings.append(error)

@@ -1,0 +1,158 @@
+"""The prefilter's pruning: libcst parses a copy of a large file in which the functions that cannot
+take part in a finding are reduced to `pass`. It must change nothing but the time.
+
+- Every source the prefilter tests use (fixtures, rule snippets, test snippets, adversarial
+  cases) is linted from its own text and from a pruned copy, pruned as hard as the prefilter
+  knows how (even where an optimizer would make it keep the file whole), and the penalty rules'
+  findings must be the same.
+- A file built to tempt it (functions that write module variables, import names, define
+  argparse defaults, share a method name) keeps exactly the functions the analysis can read.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+
+import pytest
+from test_prefilter import SOURCES
+
+from reglint.engine import prefilter
+from reglint.engine.config import Settings
+from reglint.engine.runner import lint_text
+from reglint.engine.session import _enabled
+
+PENALTY_RULES = frozenset({"RL101", "RL102", "RL103", "RL104", "RL105", "RL106"})
+DEFAULT = _enabled(Settings())
+
+
+def _forced_prune(source: str) -> str | None:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    return prefilter.pruned_text(source, prefilter._syntax_features(tree))
+
+
+def _codes(source: str, parse_text: str | None, enabled: frozenset[str]) -> list[tuple[str, int, int, str]]:
+    result = lint_text(source, "snippet.py", Settings(), enabled, parse_text=parse_text)
+    return [(f.code, f.line or 0, f.column or 0, f.message) for f in result.findings]
+
+
+PRUNABLE = [(name, source) for name, source in SOURCES if _forced_prune(source) is not None]
+
+
+def test_some_sources_are_pruned() -> None:
+    assert len(PRUNABLE) >= 10, [name for name, _ in PRUNABLE]
+
+
+@pytest.mark.parametrize("name,source", PRUNABLE, ids=[name for name, _ in PRUNABLE])
+def test_pruned_copy_gives_the_same_penalty_findings(name: str, source: str) -> None:
+    pruned = _forced_prune(source)
+    assert pruned is not None
+    assert len(re.split(r"\r\n|\r|\n", pruned)) == len(re.split(r"\r\n|\r|\n", source))
+    ast.parse(pruned)
+    assert _codes(source, pruned, PENALTY_RULES) == _codes(source, None, PENALTY_RULES)
+
+
+TEMPTING = textwrap.dedent(
+    '''\
+    import argparse
+    import torch
+
+    LAMBDA = 1e-4
+
+
+    def set_strength(value):
+        global LAMBDA
+        LAMBDA = value
+        print("strength", value)
+
+
+    def load_sum():
+        from numpy import sum
+        return sum
+
+
+    def parse_args():
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--reg", type=float, default=0.5)
+        return parser.parse_args()
+
+
+    def unrelated_report(rows):
+        total = 0
+        for row in rows:
+            total += len(row)
+        return total
+
+
+    class Logger:
+        def penalty(self):
+            width = 3
+            return width * 2
+
+
+    class Trainer:
+        def penalty(self, model):
+            return sum(p.pow(2).sum() for p in model.parameters())
+
+        def step(self, model, crit, x, y):
+            loss = crit(model(x), y) + LAMBDA * self.penalty(model)
+            loss.backward()
+    '''
+)
+
+
+def test_tempting_file_keeps_what_the_analysis_reads() -> None:
+    decision = prefilter.verdict(TEMPTING, "t.py", DEFAULT)
+    assert decision.analyze and decision.parse_text is not None
+    kept = decision.parse_text
+    for line in (
+        "    LAMBDA = value",  # writes a module variable
+        "    from numpy import sum",  # binds a name for the whole file's imports
+        '    parser.add_argument("--reg", type=float, default=0.5)',  # argparse defaults
+        "        return sum(p.pow(2).sum() for p in model.parameters())",  # the penalty
+        "        loss.backward()",
+    ):
+        assert line in kept.splitlines(), line
+    assert "total += len(row)" not in kept and "width * 2" not in kept
+    # Logger.penalty still exists, so `self.penalty` stays ambiguous exactly as in the file.
+    assert "    def penalty(self):" in kept
+    assert _codes(TEMPTING, kept, DEFAULT) == _codes(TEMPTING, None, DEFAULT)
+    assert {code for code, *_ in _codes(TEMPTING, None, DEFAULT)} == {"RL101"}
+
+
+def test_files_that_may_build_an_optimizer_are_not_pruned() -> None:
+    source = TEMPTING + "\nopt = torch.optim.SGD(Trainer().parameters(), lr=0.1)\n"
+    decision = prefilter.verdict(source, "t.py", DEFAULT)
+    assert decision.analyze and decision.parse_text is None
+
+
+def test_bodies_on_the_header_line_and_crlf_are_handled() -> None:
+    source = (
+        "import torch\r\n"
+        "def one(x): return x + 1\r\n"
+        "def two(x):\r\n"
+        "    y = x + 1\r\n"
+        "    return y\r\n"
+        "def reg(model):\r\n"
+        "    return sum(p.abs().sum() for p in model.parameters())\r\n"
+        "def train(model):\r\n"
+        "    loss = crit(model(x), y) + reg(model)\r\n"
+    )
+    pruned = _forced_prune(source)
+    assert pruned is not None
+    assert pruned.split("\r\n") == [
+        "import torch",
+        "def one(x): return x + 1",
+        "def two(x):",
+        "    pass",
+        "",
+        "def reg(model):",
+        "    return sum(p.abs().sum() for p in model.parameters())",
+        "def train(model):",
+        "    loss = crit(model(x), y) + reg(model)",
+        "",
+    ]
