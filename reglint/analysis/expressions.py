@@ -60,10 +60,8 @@ class ExpressionEvaluator(AnalyzerMixin):
             except ValueError:
                 return UNKNOWN
         if isinstance(node, cst.SimpleString):
-            try:
-                return Str(node.evaluated_value if isinstance(node.evaluated_value, str) else "")
-            except Exception:
-                return UNKNOWN
+            text = string_value(node)
+            return UNKNOWN if text is None else Str(text)
         if isinstance(node, cst.Name):
             if node.value in ("True", "False"):
                 return Num(1.0 if node.value == "True" else 0.0, node.value, node)
@@ -383,3 +381,18 @@ class ExpressionEvaluator(AnalyzerMixin):
         if isinstance(element, Flat):
             return element
         return UNKNOWN
+
+
+def string_value(node: cst.SimpleString) -> Optional[str]:
+    """The value of a string literal ("" for bytes); None if it cannot be evaluated. Plain
+    literals without escapes are read directly: most strings in a file are, and evaluating one
+    costs a parse of its own."""
+    raw = node.value
+    if raw[:1] in ("'", '"') and "\\" not in raw and "\r" not in raw:
+        quote = 3 if raw[:3] in ("'''", '"""') and len(raw) >= 6 else 1
+        return raw[quote:-quote]
+    try:
+        value = node.evaluated_value
+    except Exception:
+        return None
+    return value if isinstance(value, str) else ""

@@ -18,17 +18,21 @@ from reglint.analysis.names import dotted
 _KEEP_ALL_ATTRIBUTES = frozenset({"requires_grad", "is_leaf"})
 
 
+class _NameFinder(cst.CSTVisitor):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+        self.found = False
+
+    def visit_Name(self, name: cst.Name) -> None:
+        if name.value in self.names:
+            self.found = True
+
+
 def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
-    found = False
-
-    class Finder(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            nonlocal found
-            if name.value in names:
-                found = True
-
-    node.visit(Finder())
-    return found
+    finder = _NameFinder(names)
+    node.visit(finder)
+    return finder.found
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

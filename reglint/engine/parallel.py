@@ -136,6 +136,7 @@ def _init_worker(configs: Sequence[Config]) -> None:
     _CONFIGS = configs
     # Register every rule in this interpreter (a spawned worker starts with an empty registry).
     import reglint.checks  # noqa: F401
+    gc.freeze()
 
 
 def _run_chunk(jobs: Sequence[Job]) -> list[Outcome]:
@@ -198,7 +199,6 @@ def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> li
                 outcomes_in_process.append(lint_job(job, configs[job.config]))
         return outcomes_in_process
     from concurrent.futures import ProcessPoolExecutor
-
     from concurrent.futures.process import BrokenProcessPool
 
     outcomes: dict[int, Outcome] = {}

@@ -91,6 +91,7 @@ RULE_FACTS: dict[str, tuple[frozenset[str], ...]] = {
 ENGINE_CODES = frozenset({"RL000"})  # parse errors: decided by `ast`, then libcst
 
 OPTIMIZER_NAMES: tuple[str, ...] = tuple(sorted(SPECS))
+_OPTIMIZER_NAME_TEXT = re.compile("|".join(sorted(OPTIMIZER_NAMES, key=len, reverse=True)))
 PARAM_SOURCES = ("weight", "bias", "parameters", "state_dict")
 TERM_CALLS = ("sum", "mean", "norm")
 # Lower-cased words, one of which is in every name that PENALTY_NAME, LOSS_NAME or LOSS_FUNCTION
@@ -152,7 +153,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
     if tree is None:
         return Verdict(True, "ast cannot parse it")
     if OPTIMIZER in wanted:
-        present[OPTIMIZER] = any(name in text for name in OPTIMIZER_NAMES)
+        present[OPTIMIZER] = _OPTIMIZER_NAME_TEXT.search(text) is not None
     if PENALTY in wanted:
         present[PENALTY] = _text_may_hold_penalty(text, tree)
     if not _satisfied(needed, present):
@@ -308,52 +309,68 @@ class _SyntaxUnit:
 
 
 def _syntax_units(tree: ast.Module) -> list[_SyntaxUnit]:
-    module = _SyntaxUnit(None, None, [])
-    units = [module]
-
-    def carve(statements: list[ast.stmt]) -> None:
-        for statement in statements:
-            if isinstance(statement, _FUNCTIONS):
-                units.append(_SyntaxUnit(statement.name, None, [statement]))
-            elif isinstance(statement, ast.ClassDef):
-                pending: list[ast.stmt] = list(statement.body)
-                while pending:
-                    item = pending.pop()
-                    if isinstance(item, _FUNCTIONS):
-                        units.append(_SyntaxUnit(item.name, statement.name, [item]))
-                    elif not isinstance(item, ast.ClassDef):
-                        for body in _children(item):
-                            pending.extend(body)
-            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
-                module.nodes.append(statement)  # only for the import check; binds no value
-            elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
-                continue
-            else:
-                bodies = _children(statement)
-                if not bodies:
-                    module.nodes.append(statement)
-                    continue
-                # A compound statement: its own expressions run at module level, its nested
-                # definitions are units of their own.
-                for field_name, value in ast.iter_fields(statement):
-                    if field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
-                        continue
-                    if isinstance(value, ast.AST):
-                        module.nodes.append(value)
-                    elif isinstance(value, list):
-                        module.nodes.extend(v for v in value if isinstance(v, ast.AST))
-                for handler in getattr(statement, "handlers", ()) or ():
-                    if handler.type is not None:
-                        module.nodes.append(handler.type)
-                for case in getattr(statement, "cases", ()) or ():
-                    module.nodes.append(case.pattern)
-                    if case.guard is not None:
-                        module.nodes.append(case.guard)
-                for body in bodies:
-                    carve(body)
-
-    carve(tree.body)
+    units = [_SyntaxUnit(None, None, [])]
+    _carve(tree.body, units)
     return units
+
+
+def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit]) -> None:
+    """Cut `statements` into units: the module's (units[0]) and one per function or method.
+    (A module-level function, not a closure: a recursive closure is a reference cycle that would
+    keep the whole tree alive until the garbage collector runs.)"""
+    module = units[0]
+    for statement in statements:
+        if isinstance(statement, _FUNCTIONS):
+            units.append(_SyntaxUnit(statement.name, None, [statement]))
+        elif isinstance(statement, ast.ClassDef):
+            pending: list[ast.stmt] = list(statement.body)
+            while pending:
+                item = pending.pop()
+                if isinstance(item, _FUNCTIONS):
+                    units.append(_SyntaxUnit(item.name, statement.name, [item]))
+                elif not isinstance(item, ast.ClassDef):
+                    for body in _children(item):
+                        pending.extend(body)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            module.nodes.append(statement)  # only for the import check; binds no value
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue
+        else:
+            bodies = _children(statement)
+            if not bodies:
+                module.nodes.append(statement)
+                continue
+            # A compound statement: its own expressions run at module level, its nested
+            # definitions are units of their own.
+            for field_name, value in ast.iter_fields(statement):
+                if field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                    continue
+                if isinstance(value, ast.AST):
+                    module.nodes.append(value)
+                elif isinstance(value, list):
+                    module.nodes.extend(v for v in value if isinstance(v, ast.AST))
+            for handler in getattr(statement, "handlers", ()) or ():
+                if handler.type is not None:
+                    module.nodes.append(handler.type)
+            for case in getattr(statement, "cases", ()) or ():
+                module.nodes.append(case.pattern)
+                if case.guard is not None:
+                    module.nodes.append(case.guard)
+            for body in bodies:
+                _carve(body, units)
+
+
+_LOSS_LIKE: dict[str, bool] = {}
+
+
+def _loss_like(name: str) -> bool:
+    """A name the analysis would take for a penalty or a loss (memoized: names repeat a lot)."""
+    known = _LOSS_LIKE.get(name)
+    if known is None:
+        if len(_LOSS_LIKE) > 100_000:
+            _LOSS_LIKE.clear()
+        known = _LOSS_LIKE[name] = bool(PENALTY_NAME.search(name) or LOSS_NAME.search(name))
+    return known
 
 
 def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
@@ -371,14 +388,14 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
         node = stack.pop()
         kind = type(node)
         if kind is Name:
-            if type(node.ctx) is Store and (PENALTY_NAME.search(node.id) or LOSS_NAME.search(node.id)):
+            if type(node.ctx) is Store and _loss_like(node.id):
                 features |= _LOSS
             continue
         if kind is Attribute:
             attr = node.attr
             if attr in PARAM_ATTRIBUTES or attr.endswith("_weight"):
                 features |= _PARAMS
-            if type(node.ctx) is Store and (PENALTY_NAME.search(attr) or LOSS_NAME.search(attr)):
+            if type(node.ctx) is Store and _loss_like(attr):
                 features |= _LOSS
             stack.append(node.value)
             continue
