@@ -136,7 +136,7 @@ def _init_worker(configs: Sequence[Config]) -> None:
     _CONFIGS = configs
     # Register every rule in this interpreter (a spawned worker starts with an empty registry).
     import reglint.checks  # noqa: F401
-    gc.freeze()
+    gc.freeze()  # what is imported now lives as long as the worker: keep it out of every collection
 
 
 def _run_chunk(jobs: Sequence[Job]) -> list[Outcome]:

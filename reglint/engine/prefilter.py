@@ -48,6 +48,11 @@ the file as a whole must pass the same test on its text (the cheap first cut): a
 The tables mirror the analysis; tests/test_prefilter.py fails when the analysis' own constants
 change, so whoever changes the analysis is sent here.
 
+Pruning: a file that passes both cuts and cannot construct an optimizer is parsed by libcst as
+a copy in which the functions outside every component where a penalty is possible have their
+body replaced by `pass` (line for line, so positions do not move); see "pruning" below for why
+no finding can change, and tests/test_pruning.py.
+
 RL000: a file is skipped only after `ast.parse` accepted it. This assumes that what CPython
 parses, libcst parses too; the benchmark checks it on its corpus. RL900 (unused suppressions)
 needs the words `noqa` or `reglint`, which the suppression scanner itself requires.
