@@ -59,15 +59,19 @@ class Edit:
     end_line: int
     end_column: int
     replacement: str
+    cell: Optional[int] = None  # in a notebook: the cell, and line/end_line are within it
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "line": self.line,
             "column": self.column,
             "end_line": self.end_line,
             "end_column": self.end_column,
             "replacement": self.replacement,
         }
+        if self.cell is not None:
+            out["cell"] = self.cell
+        return out
 
 
 @dataclass(frozen=True)

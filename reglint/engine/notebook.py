@@ -28,13 +28,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import libcst as cst
 
 from reglint.engine.config import Settings
 from reglint.engine.runner import FileResult, lint_text, parse, parse_error
-from reglint.model import Finding
+from reglint.model import Edit, Finding
 from reglint.registry import PARSE_ERROR
 
 # Cell magics whose body is Python executed in the notebook's namespace.
@@ -246,7 +246,26 @@ def _to_cell(finding: Finding, line_map: list[tuple[int, int]]) -> Finding:
         end_cell, end_line = line_map[end_line - 1]
         if end_cell != cell:  # a span cannot really cross cells; keep it on the start line
             end_line, end_column = line, finding.column
-    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column)
+    fix = finding.fix
+    if fix is not None and fix.edits:
+        edits = _edits_to_cells(fix.edits, line_map)
+        fix = replace(fix, edits=edits) if edits is not None else None
+    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column, fix=fix)
+
+
+def _edits_to_cells(edits: Sequence[Edit], line_map: list[tuple[int, int]]) -> Optional[tuple[Edit, ...]]:
+    """A fix's edits in (cell, line within the cell) coordinates, as its finding; None when an edit
+    spans two cells (such a fix cannot be applied to a notebook, and `--fix` does not offer it)."""
+    out: list[Edit] = []
+    for edit in edits:
+        if not (1 <= edit.line <= len(line_map) and 1 <= edit.end_line <= len(line_map)):
+            return None
+        cell, line = line_map[edit.line - 1]
+        end_cell, end_line = line_map[edit.end_line - 1]
+        if end_cell != cell:
+            return None
+        out.append(replace(edit, line=line, end_line=end_line, cell=cell))
+    return tuple(out)
 
 
 def _lint_cells_separately(

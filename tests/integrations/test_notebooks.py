@@ -230,3 +230,36 @@ def test_load_cell_sources(tmp_path: Path) -> None:
     (tmp_path / "bad.ipynb").write_text("{", encoding="utf-8")
     assert load_cell_sources(str(tmp_path / "bad.ipynb")) == {}
     assert load_cell_sources(str(tmp_path / "missing.ipynb")) == {}
+
+
+def _apply_edits(source: str, edits: list[dict[str, Any]]) -> str:
+    lines = source.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    out = source
+    for edit in sorted(edits, key=lambda e: (e["line"], e["column"]), reverse=True):
+        start = offsets[edit["line"] - 1] + edit["column"] - 1
+        end = offsets[edit["end_line"] - 1] + edit["end_column"] - 1
+        out = out[:start] + edit["replacement"] + out[end:]
+    return out
+
+
+def test_json_fix_edits_are_in_cell_coordinates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook finding's fix edits name their cell and count lines within it, as the finding
+    does, so a tool applying them to the cell's source gets the fixed cell."""
+    path = NOTEBOOKS / "train_bad.ipynb"
+    (tmp_path / "train.ipynb").write_bytes(path.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    data = json.loads(CliRunner().invoke(main, ["check", "--format", "json", "--isolated", "train.ipynb"]).output)
+    with_edits = [f for f in data["findings"] if f["fix"] and f["fix"].get("edits")]
+    assert with_edits, data["findings"]
+    cells = {c.index: c.source for c in read_cells(json.loads(path.read_text(encoding="utf-8")))}
+    for finding in with_edits:
+        edits = finding["fix"]["edits"]
+        assert {edit["cell"] for edit in edits} == {finding["cell"]}, finding
+        fixed = _apply_edits(cells[finding["cell"]], edits)
+        assert fixed != cells[finding["cell"]]
+        compile("\n".join(strip_ipython(fixed.splitlines())), "cell", "exec")  # IPython lines masked
+        if finding["code"] == "RL201":
+            assert "AdamW" in fixed.splitlines()[finding["line"] - 1]
