@@ -379,6 +379,8 @@ class CallEvaluator(AnalyzerMixin):
             return UNKNOWN
         if name == "flatten" and isinstance(first, (Param, Flat)):
             return first
+        if name in ("autograd.Variable", "autograd.variable.Variable") and isinstance(first, AccumulatorStart):
+            return self.wrapped_accumulator(node, first)
         if name in (
             "tensor",
             "zeros",
@@ -394,13 +396,26 @@ class CallEvaluator(AnalyzerMixin):
         return UNKNOWN
 
     def accumulator_start(self, node: cst.Call, name: str, frame: Frame) -> Value:
+        """`torch.tensor(0.)`, `torch.zeros(1)`, `torch.Tensor([0])`, and the size forms
+        `torch.Tensor(1)` / `torch.empty(1)` (one element of uninitialized memory): where a penalty
+        sum may start."""
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         positional = [a.value for a in node.args if a.keyword is None]
-        if name in ("zeros_like", "empty", "ones"):
+        if name in ("zeros_like", "ones") or len(positional) != 1:
             return UNKNOWN
-        if name in ("tensor", "scalar_tensor", "as_tensor", "Tensor", "FloatTensor"):
-            if len(positional) != 1:
+        uninitialized = False
+        if name in ("zeros", "empty"):
+            if not self._size_one(positional[0], frame):
                 return UNKNOWN
+            zero_dim, integer, uninitialized = False, False, name == "empty"
+        elif name in ("Tensor", "FloatTensor") and isinstance(positional[0], cst.Integer):
+            # A bare int is a size: torch.Tensor(1) has one element of uninitialized memory
+            # (torch.Tensor(0) is an empty tensor; it is read as a zero start, as before).
+            size = self.ev(positional[0], frame)
+            if not isinstance(size, Num) or size.value not in (0, 1):
+                return UNKNOWN
+            zero_dim, integer, uninitialized = False, False, size.value == 1
+        elif name in ("tensor", "scalar_tensor", "as_tensor", "Tensor", "FloatTensor"):
             data = positional[0]
             if isinstance(data, (cst.List, cst.Tuple)):
                 if len(data.elements) != 1:
@@ -417,29 +432,42 @@ class CallEvaluator(AnalyzerMixin):
                 and name in ("tensor", "as_tensor")
                 and "dtype" not in keywords
             )
-        else:  # zeros
-            if len(positional) != 1:
-                return UNKNOWN
-            size = self.ev(positional[0], frame)
-            if not isinstance(size, Num) or size.value != 1:
-                return UNKNOWN
-            zero_dim = False
-            integer = False
-        device_less = "device" not in keywords
-        requires_grad = (
-            "requires_grad" in keywords
-            and isinstance(keywords["requires_grad"], cst.Name)
-            and keywords["requires_grad"].value == "True"
-        )
+        else:
+            return UNKNOWN
         accumulator = Accumulator(
             name="",
             node=node,
-            device_less=device_less,
+            device_less="device" not in keywords,
             integer=integer,
-            leaf_requires_grad=requires_grad,
+            leaf_requires_grad=is_true(keywords["requires_grad"]) if "requires_grad" in keywords else False,
             text=self.module.code_for_node(node),
             zero_dim=zero_dim,
+            uninitialized=uninitialized,
         )
+        self.accumulators[id(node)] = accumulator
+        return AccumulatorStart(accumulator)
+
+    def _size_one(self, size: cst.BaseExpression, frame: Frame) -> bool:
+        """`1`, `[1]` or `(1,)` as a tensor size."""
+        if isinstance(size, (cst.List, cst.Tuple)):
+            if len(size.elements) != 1:
+                return False
+            size = size.elements[0].value
+        value = self.ev(size, frame)
+        return isinstance(value, Num) and value.value == 1
+
+    def wrapped_accumulator(self, node: cst.Call, inner: AccumulatorStart) -> Value:
+        """`Variable(torch.Tensor(1), requires_grad=True)` (the old autograd wrapper): the same
+        start, reported and fixed as the whole wrapped expression."""
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        old = inner.accumulator
+        accumulator = replace(
+            old,
+            node=node,
+            text=self.module.code_for_node(node),
+            leaf_requires_grad=old.leaf_requires_grad or ("requires_grad" in keywords and is_true(keywords["requires_grad"])),
+        )
+        self.accumulators.pop(id(old.node), None)
         self.accumulators[id(node)] = accumulator
         return AccumulatorStart(accumulator)
 

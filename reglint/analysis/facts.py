@@ -57,6 +57,7 @@ class Accumulator:
     text: str = ""
     zero_dim: bool = True  # torch.tensor(0.) is 0-dim; torch.zeros(1) and torch.Tensor([0]) are not
     in_place: bool = False  # updated with `+=` (not `acc = acc + term`)
+    uninitialized: bool = False  # torch.Tensor(1), torch.empty(1): one element of whatever memory held
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,12 @@ class Penalty:
 
     @property
     def is_penalty(self) -> bool:
-        return self.reaches_loss or self.named is not None
+        """Reaches a loss, or is named like a penalty and could act as one: a value computed with
+        no gradient at all (under no_grad, from detached values) that reaches no loss is a
+        measurement (`w_l1 = ...` for logging), not a penalty."""
+        if self.reaches_loss:
+            return True
+        return self.named is not None and not all(term.gradless for term in self.terms)
 
     @property
     def param_sets(self) -> tuple[ParamSet, ...]:

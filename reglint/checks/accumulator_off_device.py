@@ -79,8 +79,10 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         if problem is None:
             continue
         seen.add(id(accumulator.node))
-        yield Report(
-            accumulator.node,
-            f"the penalty accumulator `{accumulator.text}` {problem}; start from `0.` instead",
-            fix=Fix(Applicability.SAFE, "start the accumulator from a Python float", "0."),
-        )
+        if accumulator.uninitialized:
+            # Starting from 0. also drops the garbage the sum began with: right, but not the same value.
+            problem += ", and it starts from uninitialized memory, not from zero"
+            fix = Fix(Applicability.UNSAFE, "start the accumulator from 0. (it held uninitialized memory)", "0.")
+        else:
+            fix = Fix(Applicability.SAFE, "start the accumulator from a Python float", "0.")
+        yield Report(accumulator.node, f"the penalty accumulator `{accumulator.text}` {problem}; start from `0.` instead", fix=fix)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.analysis.facts import OptimizerCall, ParamGroup
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.checks.optimizer_facts import decay_text, decaying_groups
+from reglint.checks.optimizer_facts import decay_text, decaying_groups, trained_only_by_others
 from reglint.model import RuleInfo, Severity
 
 INFO = RuleInfo(
@@ -29,6 +30,12 @@ loss = criterion(out, y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters()
 opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4)
 loss = criterion(out, y) + 1e-5 * sum(p.abs().sum() for p in model.parameters() if p.ndim > 1)
 """,
+    # Only the discriminator's optimizer decays; the explicit L2 is on the generator.
+    """
+opt_g = torch.optim.SGD(G.parameters(), lr=0.01)
+opt_d = torch.optim.SGD([{"params": D.parameters(), "weight_decay": 5e-4}], lr=0.01)
+loss_g = adversarial(G, D) + 1e-4 * sum(p.pow(2).sum() for p in G.parameters() if p.ndim > 1)
+""",
 )
 
 INVALID = (
@@ -36,6 +43,14 @@ INVALID = (
 opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4)
 l2 = sum((p ** 2).sum() for p in model.parameters() if p.ndim > 1)
 loss = criterion(out, y) + 1e-4 * l2  # expect: RL203
+""",
+    # The helper's `net` is the `model` the optimizer decays: no optimizer names `net`, so the
+    # rule cannot show the sets are apart, and reports.
+    """
+opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4)
+def l2(net):
+    return sum(p.pow(2).sum() for p in net.parameters() if p.ndim > 1)
+loss = criterion(out, y) + 1e-4 * l2(model)  # expect: RL203
 """,
 )
 
@@ -47,8 +62,15 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     if not decaying:
         return
     optimizer, groups = decaying[0]
+    decaying_groups_ids = {id(group) for _, found in decaying for group, _ in found}
+
+    def decays(_optimizer: OptimizerCall, group: ParamGroup) -> bool:
+        return id(group) in decaying_groups_ids
+
     # A penalty with no gradient at all is RL103's business, not a second decay.
     for penalty in ctx.facts.trained_l2_penalties():
+        if trained_only_by_others(penalty, ctx.facts.optimizers, decays):
+            continue  # e.g. the generator's penalty while only the discriminator's optimizer decays
         node = penalty.add_node or penalty.node
         yield Report(
             node,

@@ -11,6 +11,7 @@ from typing import Iterator
 
 from reglint.analysis.optimizers import ADAPTIVE
 from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.checks.optimizer_facts import trained_only_by_others
 from reglint.model import RuleInfo, Severity
 
 INFO = RuleInfo(
@@ -24,6 +25,12 @@ VALID = (
     """
 opt = torch.optim.SGD(model.parameters(), lr=0.1)
 loss = criterion(out, y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)
+""",
+    # Adam trains only the student; the L2 is on the teacher, trained by SGD.
+    """
+opt_teacher = torch.optim.SGD(teacher.parameters(), lr=0.1)
+opt_student = torch.optim.Adam(student.parameters(), lr=1e-3)
+t_loss = criterion(teacher(x), y) + 1e-4 * sum(p.pow(2).sum() for p in teacher.parameters() if p.ndim > 1)
 """,
 )
 
@@ -42,6 +49,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         return
     name = adaptive[0].class_name
     for penalty in ctx.facts.trained_l2_penalties():
+        if trained_only_by_others(penalty, ctx.facts.optimizers, lambda optimizer, _group: optimizer.class_name in ADAPTIVE):
+            continue  # e.g. a teacher's penalty under SGD while only the student's optimizer is adaptive
         yield Report(
             penalty.add_node or penalty.node,
             f"explicit L2 penalty trained with {name}: its gradient λ·w is divided per weight by the adaptive "

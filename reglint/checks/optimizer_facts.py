@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from reglint.analysis.facts import Number, OptimizerCall, ParamGroup
+from typing import Callable, Sequence
+
+from reglint.analysis.facts import Number, OptimizerCall, ParamGroup, Penalty
 from reglint.analysis.optimizers import SPECS
 
 
@@ -31,3 +33,28 @@ def decaying_groups(optimizer: OptimizerCall) -> list[tuple[ParamGroup, Number]]
 
 def explicitly_zero_group(optimizer: OptimizerCall) -> bool:
     return any(g.weight_decay is not None and g.weight_decay.value == 0 for g in optimizer.groups)
+
+
+def _related(a: str, b: str) -> bool:
+    """Two module expressions that may hold the same parameters: the same, or one inside the other."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def trained_only_by_others(penalty: Penalty, optimizers: Sequence[OptimizerCall], concerned: Callable[[OptimizerCall, ParamGroup], bool]) -> bool:
+    """True when the file shows that every parameter set of `penalty` is trained by groups that are
+    not `concerned` (a GAN's generator under Adam while only the discriminator's SGD decays; a
+    teacher under SGD while only the student's optimizer is adaptive). Positive evidence only:
+    a penalty term on an explicit parameter, or an owner that no optimizer group names, keeps the
+    rule as it was (the owner may be an alias of the model another optimizer trains)."""
+    owners = [term.param_set.owner if term.param_set is not None else None for term in penalty.terms]
+    if not owners or None in owners:
+        return False
+    groups = [(optimizer, group) for optimizer in optimizers for group in optimizer.groups]
+    if any(group.params is None for _, group in groups) or not all(optimizer.groups_known for optimizer in optimizers):
+        return False
+    for owner in owners:
+        assert owner is not None
+        matching = [(o, g) for o, g in groups if g.params is not None and _related(g.params.owner, owner)]
+        if not matching or any(concerned(o, g) for o, g in matching):
+            return False
+    return True
