@@ -12,7 +12,7 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from reglint.analysis.facts import OptimizerCall
+from reglint.analysis.facts import Number, OptimizerCall
 from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizers import COUPLED_ADAPTIVE, SPECS
 from reglint.checks import edits
@@ -61,6 +61,10 @@ _FIX_HINT = {
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
+    # Keyed by the decay's node: one param-group helper may feed several optimizers, and the
+    # decay is then reported once, naming each of them (a report per optimizer at the same place
+    # would be merged into one that names only the first).
+    found: dict[int, list[tuple[cst.CSTNode, OptimizerCall, Number, Optional[Fix]]]] = {}
     for optimizer in ctx.facts.optimizers:
         if optimizer.class_name not in COUPLED_ADAPTIVE:
             continue
@@ -73,16 +77,36 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         for group in optimizer.groups:
             if group.weight_decay is not None and group.weight_decay.may_be_positive and group.weight_decay.node is not None:
                 decays.append((group.weight_decay.node, group.weight_decay))
-        hint = _FIX_HINT.get(optimizer.class_name, "use AdamW, or an explicit decoupled shrink")
         fix = _fix(ctx, optimizer) if decays else None
         for node, decay in decays:
-            yield Report(
-                node,
-                f"{optimizer.class_name}'s {decay_text(decay)} is coupled L2: the decay is divided by the "
-                f"adaptive denominator, so weights with large gradients are barely decayed; {hint} "
-                f"(then λ means a per-step shrink of lr·λ)",
-                fix=fix,
-            )
+            found.setdefault(id(node), []).append((node, optimizer, decay, fix))
+    for entries in found.values():
+        node, _, decay, _ = entries[0]
+        names = list(dict.fromkeys(optimizer.class_name for _, optimizer, _, _ in entries))
+        hints = list(dict.fromkeys(_FIX_HINT.get(name, "use AdamW, or an explicit decoupled shrink") for name in names))
+        if len(entries) == 1:
+            what = f"{names[0]}'s {decay_text(decay)} is coupled L2"
+        else:
+            what = f"this {decay_text(decay)} goes to {len(entries)} optimizers ({', '.join(names)}) and is coupled L2 in each"
+        yield Report(
+            node,
+            f"{what}: the decay is divided by the "
+            f"adaptive denominator, so weights with large gradients are barely decayed; {'; '.join(hints)} "
+            f"(then λ means a per-step shrink of lr·λ)",
+            fix=_merged_fix([fix for _, _, _, fix in entries]),
+        )
+
+
+def _merged_fix(fixes: list[Optional[Fix]]) -> Optional[Fix]:
+    """One fix for every optimizer a shared decay goes to; none unless each has one."""
+    if not fixes or any(fix is None for fix in fixes):
+        return None
+    present = [fix for fix in fixes if fix is not None]
+    if len(present) == 1:
+        return present[0]
+    edits_all = tuple(dict.fromkeys(edit for fix in present for edit in fix.edits))
+    description = "; ".join(dict.fromkeys(fix.description for fix in present))
+    return Fix(Applicability.UNSAFE, description, present[0].replacement, edits=edits_all)
 
 
 # ----------------------------------------------------------------------------- the fix
