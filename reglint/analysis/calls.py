@@ -295,13 +295,13 @@ class CallEvaluator(AnalyzerMixin):
         if isinstance(base, Elementwise) and method in ("sum", "mean"):
             return UNKNOWN  # a reduction over a dim is not a norm of the whole tensor
         if method == "sqrt":
-            return T.sqrt(base, node) or UNKNOWN
+            return T.sqrt(base, node, self.records) or UNKNOWN
         if method in ("pow",) and args:
             exponent = self.ev(args[0].value, frame)
             if isinstance(exponent, Num) and exponent.value == 2:
                 return T.square(base, node) or UNKNOWN
             if isinstance(exponent, Num) and exponent.value == 0.5:
-                return T.sqrt(base, node) or UNKNOWN
+                return T.sqrt(base, node, self.records) or UNKNOWN
             return UNKNOWN
         if method == "square":
             return T.square(base, node) or UNKNOWN
@@ -350,7 +350,7 @@ class CallEvaluator(AnalyzerMixin):
                 return first
             return UNKNOWN
         if name == "sqrt":
-            return T.sqrt(first, node) or UNKNOWN
+            return T.sqrt(first, node, self.records) or UNKNOWN
         if name in ("norm", "linalg.norm", "linalg.vector_norm", "functional.norm"):
             if isinstance(first, (Param, Flat)):
                 return T.norm_term(node, first, node.args[1:], frame, self, tensor_first=True)

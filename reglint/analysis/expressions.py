@@ -229,7 +229,7 @@ class ExpressionEvaluator(AnalyzerMixin):
                 if squared is not None:
                     return squared
             if isinstance(right, Num) and right.value == 0.5:
-                rooted = T.sqrt(left, node)
+                rooted = T.sqrt(left, node, self.records)
                 if rooted is not None:
                     return rooted
             if (

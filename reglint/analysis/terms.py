@@ -16,10 +16,21 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import libcst as cst
 
 from reglint.analysis.facts import L1, L2, L2_UNSQUARED, ParamSet, PenaltyTerm
-from reglint.analysis.values import UNKNOWN, Elementwise, Flat, Num, Param, Str, Terms, Value
+from reglint.analysis.values import (
+    UNKNOWN,
+    Elementwise,
+    Flat,
+    Num,
+    Param,
+    PenaltyRef,
+    Str,
+    Terms,
+    Value,
+)
 
 if TYPE_CHECKING:
     from reglint.analysis.interpreter import FileAnalyzer, Frame
+    from reglint.analysis.state import PenaltyRecord
 
 
 def _origin(base: Value) -> tuple[Optional[ParamSet], Optional[str], Optional[cst.CSTNode]]:
@@ -111,13 +122,20 @@ def square(value: Value, node: cst.CSTNode) -> Optional[Value]:
     return None
 
 
-def sqrt(value: Value, node: cst.CSTNode) -> Optional[Value]:
-    """`sqrt` of a sum of squares is the unsquared norm, with a NaN gradient at w = 0."""
+def sqrt(value: Value, node: cst.CSTNode, records: Sequence["PenaltyRecord"] = ()) -> Optional[Value]:
+    """`sqrt` of a sum of squares is the unsquared norm, with a NaN gradient at w = 0: of one
+    parameter's (`p.pow(2).sum().sqrt()`), or of a sum over parameters already bound to a value
+    (`torch.sqrt(sum(p.pow(2).sum() for p in ...))`, `sq.sqrt()`, `reg ** 0.5`): the global L2
+    norm. The bound sum itself is left as it is (it may also be used squared elsewhere)."""
     if isinstance(value, Terms) and value.terms and all(t.kind == L2 for t in value.terms):
         return Terms(
             tuple(replace(t, kind=L2_UNSQUARED, node=node, sqrt_form=True) for t in value.terms),
             value.per_element,
         )
+    if isinstance(value, PenaltyRef) and 0 <= value.pid < len(records):
+        terms = records[value.pid].terms
+        if terms and all(t.kind == L2 for t in terms):
+            return Terms(tuple(replace(t, kind=L2_UNSQUARED, node=node, sqrt_form=True) for t in terms))
     return None
 
 
