@@ -69,12 +69,12 @@ class ImportMap:
         collector = cls()
         for statement in import_statements(module.body):
             if isinstance(statement, cst.Import):
-                collector.visit_Import(statement)
+                collector.add_import(statement)
             else:
-                collector.visit_ImportFrom(statement)
+                collector.add_import_from(statement)
         return collector
 
-    def visit_Import(self, node: cst.Import) -> None:
+    def add_import(self, node: cst.Import) -> None:
         for alias in node.names:
             full = _module_name(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -83,7 +83,7 @@ class ImportMap:
                 top = full.split(".")[0]
                 self.aliases.setdefault(top, top)
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+    def add_import_from(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None:
             return
         base = _module_name(node.module)
