@@ -157,7 +157,9 @@ def test_stdin(tmp_path: Path) -> None:
 
 
 def test_parse_error_reported_and_run_continues(tmp_path: Path) -> None:
-    write(tmp_path, "broken.py", "def f(:\n    pass\n")
+    # A training script with a typo (a file whose text holds no training code is not parsed,
+    # see tests/test_prefilter.py).
+    write(tmp_path, "broken.py", "opt = torch.optim.Adam(model.parameters(), weight_decay=1e-4\n")
     write(tmp_path, "train.py", BAD)
     code, out = run(["check", ".", "--format", "json"], tmp_path)
     doc = json.loads(out)

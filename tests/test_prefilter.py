@@ -227,10 +227,61 @@ def _findings(source: str, enabled: frozenset[str], use_prefilter: bool) -> list
     return [f.to_json() for f in findings.findings]
 
 
+def _expected_with_prefilter(source: str, enabled: frozenset[str]) -> list[dict[str, object]]:
+    """The findings without the prefilter, less RL000 where the text alone rules the file out
+    (such a file is not parsed; see "RL000" in reglint/engine/prefilter.py)."""
+    findings = _findings(source, enabled, False)
+    if prefilter.verdict(source, "snippet.py", enabled).ruled_out_on_text:
+        findings = [f for f in findings if f["code"] != "RL000"]
+    return findings
+
+
 @pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])
 def test_same_findings_with_and_without_prefilter(name: str, source: str) -> None:
     for label, enabled in SELECTIONS.items():
-        assert _findings(source, enabled, True) == _findings(source, enabled, False), label
+        assert _findings(source, enabled, True) == _expected_with_prefilter(source, enabled), label
+
+
+BROKEN_TRAINING_CODE = """\
+import torch
+opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4
+for x, y in loader:
+    loss = crit(model(x), y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters())
+"""
+BROKEN_OTHER_CODE = "def tokenize(text:\n    return text.split()\n"
+
+
+@pytest.mark.parametrize("selection", ["all", "default", "penalties", "optimizers", "RL203"])
+def test_a_broken_file_that_may_hold_a_finding_gets_rl000(selection: str) -> None:
+    enabled = SELECTIONS[selection] | {"RL000"}
+    codes = [f["code"] for f in _findings(BROKEN_TRAINING_CODE, enabled, True)]
+    assert codes == ["RL000"]
+
+
+def test_the_rl000_page_example_is_reported_with_the_prefilter() -> None:
+    page = (ROOT / "rules" / "RL000.md").read_text(encoding="utf-8")
+    example = re.search(r"```text\n# train.py\n(.*?)```", page, re.S)
+    assert example is not None
+    for enabled in (ALL, SELECTIONS["default"]):
+        assert [f["code"] for f in _findings(example.group(1), enabled, True)] == ["RL000"]
+
+
+def test_a_broken_file_without_regularization_code_is_not_parsed() -> None:
+    # Documented: its text rules out every rule, so it is never parsed (ruff, flake8 or CPython
+    # report its syntax error); without the prefilter it is parsed and RL000 is reported.
+    assert prefilter.verdict(BROKEN_OTHER_CODE, "t.py", ALL).reason == "not in the text"
+    assert _findings(BROKEN_OTHER_CODE, ALL, True) == []
+    assert [f["code"] for f in _findings(BROKEN_OTHER_CODE, ALL, False)] == ["RL000"]
+
+
+@pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])
+def test_rl000_alone_checks_the_syntax_of_every_file(name: str, source: str) -> None:
+    enabled = frozenset({"RL000"})
+    assert _findings(source, enabled, True) == _findings(source, enabled, False)
+
+
+def test_rl000_alone_reports_a_file_without_regularization_code() -> None:
+    assert [f["code"] for f in _findings(BROKEN_OTHER_CODE, frozenset({"RL000"}), True)] == ["RL000"]
 
 
 def test_the_adversarial_cases_do_find_something() -> None:

@@ -1,11 +1,15 @@
 """A sound prefilter: decide, without libcst, that a file cannot produce a finding.
 
 libcst parsing and the analysis cost tens of milliseconds per file; CPython's own parser (`ast`)
-is several times cheaper, and a substring search cheaper still. A file goes to libcst only when
-one of the enabled rules could fire on it; every other file is parsed with `ast` only (for RL000:
-a file that CPython cannot parse goes to libcst after all, which reports the exact error) and
-reported clean. `--no-prefilter` turns this off; tests/test_prefilter.py and the benchmark check
-that findings are identical with and without it.
+is several times cheaper, and a substring search cheaper still. A file is read as text first, in
+two cuts: the whole text (no optimizer class name, or no parameter attribute, reduction and loss
+word: nothing to look for), then the text's units (textcut.py: the syntax cut below, computed
+from the text with strings and comments blanked, which over-approximates it). A file ruled out
+there is not parsed at all. A file that passes is parsed with `ast` and cut again on its syntax;
+only a file where a finding is still possible goes to libcst (a file `ast` cannot parse goes to
+libcst too, which reports RL000). `--no-prefilter` turns all this off; tests/test_prefilter.py and
+the benchmark check that findings are identical with and without it (RL000 aside, see the end of
+this text), and tests/test_textcut.py that the text units never rule out what the syntax keeps.
 
 ## Why a skipped file has no finding (the soundness argument)
 
@@ -53,9 +57,17 @@ a copy in which the functions outside every component where a penalty is possibl
 body replaced by `pass` (line for line, so positions do not move); see "pruning" below for why
 no finding can change, and tests/test_pruning.py.
 
-RL000: a file is skipped only after `ast.parse` accepted it. This assumes that what CPython
-parses, libcst parses too; the benchmark checks it on its corpus. RL900 (unused suppressions)
-needs the words `noqa` or `reglint`, which the suppression scanner itself requires.
+RL000 (parse errors) is reported for every file that is parsed: every file with `--no-prefilter`,
+and otherwise every file whose text passed the two text cuts, that is every file that could hold
+a finding. A file ruled out on its text is not parsed, so a syntax error in it is not reported:
+its text shows it holds no regularization code whatever its syntax, and parsing all of them
+would cost more than everything else together (CPython's parser alone takes 2.5 times ruff's
+whole run on the benchmark corpus). The text-units cut leaves to the parser any file with
+unbalanced brackets or an unterminated string, so a training script with a typo is still
+reported. When RL000 is the only code selected, every file is parsed (a syntax check). A file is skipped after the syntax cut only if `ast.parse` accepted it, which
+assumes that what CPython parses, libcst parses too; the benchmark checks it on its corpus.
+RL900 (unused suppressions) needs the words `noqa` or `reglint`, which the suppression scanner
+itself requires.
 """
 
 from __future__ import annotations
@@ -68,6 +80,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.source import decode
+from reglint.engine.textcut import text_facts
 from reglint.model import Finding
 
 if TYPE_CHECKING:
@@ -93,7 +106,8 @@ RULE_FACTS: dict[str, tuple[frozenset[str], ...]] = {
     "RL206": (frozenset({OPTIMIZER, PENALTY}),),
     "RL900": (frozenset({SUPPRESSION}),),
 }
-ENGINE_CODES = frozenset({"RL000"})  # parse errors: decided by `ast`, then libcst
+PARSE_ERROR_CODE = "RL000"
+ENGINE_CODES = frozenset({PARSE_ERROR_CODE})  # parse errors: reported for the files that are parsed
 
 OPTIMIZER_NAMES: tuple[str, ...] = tuple(sorted(SPECS))
 _OPTIMIZER_NAME_TEXT = re.compile("|".join(sorted(OPTIMIZER_NAMES, key=len, reverse=True)))
@@ -140,6 +154,11 @@ class Verdict:
     # a finding reduced to `pass` (see "Pruning" above); None: parse the file as it is.
     parse_text: Optional[str] = None
 
+    @property
+    def ruled_out_on_text(self) -> bool:
+        """Skipped before any parse (so a syntax error in the file is not reported)."""
+        return self.reason in ("not in the text", "not in the text units")
+
 
 def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -> Verdict:
     """Whether `text` must be linted with libcst, given the enabled codes (and, with `prune`,
@@ -154,16 +173,26 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         present[SUPPRESSION] = any(word in text for word in SUPPRESSION_WORDS)
         if _satisfied(needed, present):
             return Verdict(True, "suppression comments")
-    tree = parse_ok(text, path)
-    if tree is None:
-        return Verdict(True, "ast cannot parse it")
     if OPTIMIZER in wanted:
         present[OPTIMIZER] = _OPTIMIZER_NAME_TEXT.search(text) is not None
     if PENALTY in wanted:
-        present[PENALTY] = _text_may_hold_penalty(text, tree)
+        present[PENALTY] = _text_may_hold_penalty(text)
     if not _satisfied(needed, present):
-        return Verdict(False, "not in the text")
-    # Second cut, on the syntax tree.
+        if not needed and PARSE_ERROR_CODE in enabled:
+            # RL000 is the only code asked for: a syntax check of every file.
+            return Verdict(parse_ok(text, path) is None, "syntax check only")
+        return Verdict(False, "not in the text")  # not even parsed: see "RL000" above
+    # Second cut, still on the text: the syntax cut's units and components (textcut.py).
+    units = text_facts(text, COMMON_METHODS, optimizer=present[OPTIMIZER], penalty=present[PENALTY])
+    if units is not None:
+        present[OPTIMIZER] = present[OPTIMIZER] and units.optimizer
+        present[PENALTY] = present[PENALTY] and units.penalty
+        if not _satisfied(needed, present):
+            return Verdict(False, "not in the text units")
+    tree = parse_ok(text, path)
+    if tree is None:
+        return Verdict(True, "ast cannot parse it")
+    # Third cut, on the syntax tree.
     syntax = _syntax_features(tree)
     present[OPTIMIZER] = present[OPTIMIZER] and syntax.optimizer
     present[PENALTY] = present[PENALTY] and syntax.penalty
@@ -231,11 +260,25 @@ class _Components:
 # blank or one whole comment (up to the end of its line, by the lookahead), so there is one way
 # to match any gap and the pattern cannot backtrack exponentially.
 _GAP = r"(?:[ \t\f\v\r\n\\]|#[^\r\n]*(?![^\r\n]))*"
-_PARAM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + r"(?:weight|bias|parameters|named_parameters|state_dict|\w*_weight)\b")
-_TERM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + r"(?:sum|mean|norm|vector_norm)\b")
+_PARAM_ATTRIBUTES_ALTERNATION = r"(?:weight|bias|parameters|named_parameters|state_dict|\w*_weight)\b"
+_TERM_ATTRIBUTES_ALTERNATION = r"(?:sum|mean|norm|vector_norm)\b"
+_PARAM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + _PARAM_ATTRIBUTES_ALTERNATION)
+_TERM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + _TERM_ATTRIBUTES_ALTERNATION)
+# The same without comments in the gap: what real code writes, and linear even on a long line
+# of `. #` (with comments, each dot may scan to the end of its line).
+_PLAIN_GAP = r"[ \t\f\v\r\n\\]*"
+_PARAM_ATTRIBUTE_PLAIN = re.compile(r"\." + _PLAIN_GAP + _PARAM_ATTRIBUTES_ALTERNATION)
+_TERM_ATTRIBUTE_PLAIN = re.compile(r"\." + _PLAIN_GAP + _TERM_ATTRIBUTES_ALTERNATION)
 
 
-def _text_may_hold_penalty(text: str, tree: ast.Module) -> bool:
+def _has_attribute(text: str, plain: re.Pattern[str], full: re.Pattern[str]) -> bool:
+    return plain.search(text) is not None or ("#" in text and full.search(text) is not None)
+
+
+_TERM_WORD_TEXT = re.compile(r"\b(?:sum|mean|norm|vector_norm)\b")
+
+
+def _text_may_hold_penalty(text: str) -> bool:
     """The whole file as one unit: a parameter source, a term call and a loss or penalty name."""
     if not any(word in text for word in PARAM_SOURCES) or not any(word in text for word in TERM_CALLS):
         return False
@@ -247,25 +290,13 @@ def _text_may_hold_penalty(text: str, tree: ast.Module) -> bool:
             return False
     # Parameter sources and term calls are attribute accesses: `x.weight`, `x.sum(...)`; a term
     # function may also be imported under a name of its own.
-    if not _PARAM_ATTRIBUTE_TEXT.search(text):
+    if not _has_attribute(text, _PARAM_ATTRIBUTE_PLAIN, _PARAM_ATTRIBUTE_TEXT):
         return False
-    return bool(_TERM_ATTRIBUTE_TEXT.search(text)) or _imports_a_term_function(tree)
-
-
-def _imports_a_term_function(tree: ast.Module) -> bool:
-    """Does any import statement (at any depth) import sum, mean, norm or vector_norm?"""
-    pending: list[ast.stmt] = list(tree.body)
-    while pending:
-        statement = pending.pop()
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
-            if any(alias.name.rpartition(".")[2] in TERM_METHODS for alias in statement.names):
-                return True
-        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            pending.extend(statement.body)
-        else:
-            for body in _children(statement):
-                pending.extend(body)
-    return False
+    if _has_attribute(text, _TERM_ATTRIBUTE_PLAIN, _TERM_ATTRIBUTE_TEXT):
+        return True
+    # Or a term function imported under its own name (`from torch import sum`): the words
+    # `import` and `sum` both appear (the syntax cut then asks whether an import binds it).
+    return "import" in text and _TERM_WORD_TEXT.search(text) is not None
 
 
 # ---------------------------------------------------------------------------- the syntax tree

@@ -45,8 +45,9 @@ GOOD = textwrap.dedent(
     """
 )
 
-# A file reglint cannot parse: one RL000 at line 1.
-BROKEN = "def broken(:\n    pass\n"
+# A training script reglint cannot parse: one RL000 at line 1 (a missing comma). (A file whose
+# text holds no training code at all is not parsed: see rules/RL000.md.)
+BROKEN = "opt = torch.optim.SGD(model.parameters() lr=0.1)\nfor x, y in loader:\n    loss = crit(model(x), y)\n"
 
 BAD_EXPECTED: set[tuple[str, int]] = expected(BAD)
 NOTEBOOKS = ROOT / "fixtures" / "notebooks"

@@ -86,6 +86,9 @@ def test_empty_and_blank_files(tmp_path: Path, content: bytes) -> None:
     except SyntaxError:
         python_ok = False
     assert doc["summary"]["files_checked"] == 1
+    assert code == 0 and doc["findings"] == []  # not Python (`\` at the end) is not parsed: no training code
+    # A syntax check of every file (RL000 alone) reports what CPython rejects.
+    code, doc = check_json(["empty.py", "--select", "RL000"], tmp_path)
     if python_ok:
         assert code == 0 and doc["findings"] == []
     else:
@@ -381,7 +384,8 @@ def test_mixed_tabs_and_spaces_cpython_accepts(tmp_path: Path) -> None:
 def test_many_files_with_one_bad_each_kind(tmp_path: Path) -> None:
     """Every kind of bad file side by side with good ones: one RL000 each, the rest linted, exit 1."""
     (tmp_path / "a_ok.py").write_text(BAD)
-    (tmp_path / "b_syntax.py").write_text("def f(:\n    pass\n")
+    (tmp_path / "b_syntax.py").write_text("loss = crit(out y) + sum(p.pow(2).sum() for p in model.parameters())\n")
+    (tmp_path / "b_syntax_not_training_code.py").write_text("def f(:\n    pass\n")  # not parsed: rules/RL000.md
     (tmp_path / "c_binary.py").write_bytes(b"\x00\x01\x02")
     (tmp_path / "d_latin.py").write_bytes(b"x = '\xe9'\n")
     (tmp_path / "e_nb.ipynb").write_bytes(b"{")

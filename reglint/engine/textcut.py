@@ -1,0 +1,452 @@
+"""The prefilter's second text cut: the syntax cut's units and components, read from the text.
+
+prefilter.py decides with CPython's parser which functions of a file could hold a penalty
+(a parameter source, a reduction and a loss or penalty name in one component of functions
+joined by calls). That parse costs more than anything else reglint does on a large tree, and
+most files that reach it are model files where the three features sit in unrelated methods.
+This module answers the same question from the text, with a few regular expressions over the
+file in which strings and comments are blanked, and sends a file to the parser only when the
+answer is "maybe". It must never say "no" where the syntax cut would say "yes":
+
+- strings and comments are blanked with the tokenizer's own rules (quotes, triple quotes,
+  backslash escapes, comments up to the line end); an f-string keeps the code of its
+  replacement fields; a string whose value could be part of the constant "loss" (the analysis
+  reads a "loss" key) leaves a marker;
+- units are the syntax cut's: the module's own statements, each function (nested functions
+  and classes included) and each method of a class; a class nested in a class body is skipped
+  as the syntax cut skips it; a block ends at the first line, outside brackets, indented no more
+  than its header; decorators count for the function and for what surrounds it;
+- each feature is found by a pattern that matches at least what the syntax cut's node test
+  matches (see FEATURES below); calls found the same way join units as the syntax cut joins them.
+
+Where the text is not what this module understands (indentation with tabs, unbalanced brackets,
+an f-string with quotes or nested braces in a field, an unterminated string), it answers
+"maybe". tests/test_textcut.py checks on every fixture, snippet, generated program and the
+benchmark's corpora that a file this module rules out is ruled out by the syntax cut too.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import reduce
+from itertools import chain
+from operator import or_
+from typing import Iterator, Optional
+
+from reglint.analysis.optimizers import SPECS
+
+_PARAMS, _TERMS, _LOSS = 1, 2, 4
+_COMPLETE = _PARAMS | _TERMS | _LOSS
+
+# ---------------------------------------------------------------------------- blanking
+
+_Q3S, _Q3D = "'''", '"""'
+_TOKEN = re.compile(
+    r"#[^\r\n]*"
+    + r"|" + _Q3S + r"[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*(?:" + _Q3S + r"|\Z)"
+    + r"|" + _Q3D + r'[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*(?:' + _Q3D + r"|\Z)"
+    + r"|'[^'\\\r\n]*(?:\\(?:\r\n|.)[^'\\\r\n]*)*'?"
+    + r'|"[^"\\\r\n]*(?:\\(?:\r\n|.)[^"\\\r\n]*)*"?',
+    re.S,
+)
+_PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}\Z")
+_STRING_PREFIXES = frozenset({"", "r", "u", "f", "b", "fr", "rf", "br", "rb"})
+# Values a string piece may have if implicit concatenation makes "loss" of it.
+_LOSS_PIECES = frozenset({"l", "lo", "los", "loss", "o", "os", "oss", "s", "ss"})
+_LOSS_MARK = "\x00"  # cannot be in code that parses; it only ever adds a loss feature
+_FIELD = re.compile(r"\{([^{}]*)\}")
+_DOUBLED_BRACES = re.compile(r"\{\{|\}\}")
+
+
+class _Unsure(Exception):
+    """The text is not what this module reads with confidence: let the parser decide."""
+
+
+def _string_value(body: str, raw: bool) -> Optional[str]:
+    if raw or "\\" not in body:
+        return body
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes (`"\\d"`) warn, and stay as written
+            return body.encode("utf-8").decode("unicode_escape")
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _may_spell_loss(body: str, raw: bool) -> bool:
+    value = _string_value(body, raw)
+    return value is None or value in _LOSS_PIECES
+
+
+def _blank_token(text: str, match: re.Match[str]) -> str:
+    token = match.group()
+    if token[0] == "#":
+        return " "
+    quote = token[:3] if token[:3] in (_Q3S, _Q3D) else token[0]
+    if len(token) < 2 * len(quote) or not token.endswith(quote) or (len(quote) == 1 and len(token) == 1):
+        raise _Unsure("unterminated string")
+    start = match.start()
+    prefix = ""
+    if start and text[start - 1].isalpha():
+        prefix_match = _PREFIX.search(text, max(0, start - 3), start)
+        prefix = prefix_match.group().lower() if prefix_match else ""
+        if prefix not in _STRING_PREFIXES:
+            prefix = ""  # `if"x"`, `or"x"`: a keyword before the quote, not a prefix
+    body = token[len(quote) : -len(quote)]
+    if "b" in prefix:
+        return " S "  # bytes are never the str "loss"
+    raw = "r" in prefix
+    if "f" not in prefix:
+        return f" S{_LOSS_MARK} " if _may_spell_loss(body, raw) else " S "
+    # An f-string: its replacement fields are code; its literal parts are strings.
+    plain = _DOUBLED_BRACES.sub("  ", body)
+    fields = _FIELD.findall(plain)
+    literal = _FIELD.sub("\x01", plain)
+    if "{" in literal or "}" in literal or any(q in f for f in fields for q in "'\"{}"):
+        raise _Unsure("an f-string this module does not read")
+    mark = any(_may_spell_loss(piece, raw) for piece in literal.split("\x01"))
+    code = " ".join(fields).replace("\n", " ").replace("\r", " ")
+    return f" S{_LOSS_MARK if mark else ''} ({code}) "
+
+
+def blank(text: str) -> str:
+    """The text with comments removed and each string literal replaced by `S` (f-strings by the
+    code of their fields), one line per physical line of code; raises _Unsure."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out = _TOKEN.sub(lambda m: _blank_token(text, m), text)
+    return out.replace("\\\n", " ")  # what is left of a backslash ends a continued line
+
+
+# ---------------------------------------------------------------------------- units
+#
+# The blanked text is cut into spans (consecutive, non-overlapping); a unit is a set of spans. A
+# span of module code belongs to the module's unit, a span of a class body to no unit, a span
+# holding a function to that function's unit. The span just before a decorated function (it ends
+# with the decorators) belongs to the function as well as to the module or class around it.
+
+
+@dataclass
+class TextUnit:
+    name: Optional[str]
+    owner: Optional[str]
+    spans: list[int] = field(default_factory=list)
+    features: int = 0
+    called_names: frozenset[str] = frozenset()
+    called_attributes: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Split:
+    starts: list[int]  # span starts, increasing; span i is starts[i]:starts[i + 1]
+    units: list[TextUnit]
+
+
+_HEADER = re.compile(r"^([ ]*)(?:(?:async[ \t]+)?def[ \t]+(\w+)|class[ \t]+(\w+))", re.M)
+_OPENERS, _CLOSERS = "([{", ")]}"
+
+
+def _depth(text: str, start: int, end: int) -> int:
+    return sum(text.count(c, start, end) for c in _OPENERS) - sum(text.count(c, start, end) for c in _CLOSERS)
+
+
+_DEDENT_PATTERNS: dict[int, re.Pattern[str]] = {}
+
+
+def _block_end(text: str, header_start: int, indent: int) -> int:
+    """Where the block opened by the header at `header_start` ends: the start of the first line
+    outside brackets that is indented no more than `indent` (or the end of the text)."""
+    pattern = _DEDENT_PATTERNS.get(indent)
+    if pattern is None:
+        pattern = _DEDENT_PATTERNS[indent] = re.compile(rf"^[ ]{{0,{indent}}}(?=[^ \n])", re.M)
+    position = text.find("\n", header_start)
+    depth, counted = 0, header_start
+    while position != -1:
+        match = pattern.search(text, position + 1)
+        if match is None:
+            return len(text)
+        depth += _depth(text, counted, match.start())
+        counted = match.start()
+        if depth < 0:
+            raise _Unsure("unbalanced brackets")
+        if depth == 0:
+            return match.start()
+        position = text.find("\n", match.start())
+    return len(text)
+
+
+class _Splitter:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.module = TextUnit(None, None)
+        self.units = [self.module]
+        self.starts: list[int] = []
+        self.cursor = 0  # everything before it is in a span
+        self.classes: list[tuple[int, bool, str]] = []  # open class blocks: (end, skipped, name)
+
+    def open_classes(self, position: int) -> list[tuple[int, bool, str]]:
+        while self.classes and self.classes[-1][0] <= position:
+            self.classes.pop()
+        return self.classes
+
+    def span(self, end: int, unit: Optional[TextUnit]) -> int:
+        self.starts.append(self.cursor)
+        if unit is not None:
+            unit.spans.append(len(self.starts) - 1)
+        self.cursor = end
+        return len(self.starts) - 1
+
+    def hand_out(self, upto: int) -> list[int]:
+        """Spans up to `upto`: module code, or class bodies (no unit)."""
+        made = []
+        while self.cursor < upto:
+            classes = self.open_classes(self.cursor)
+            if classes:
+                made.append(self.span(min(upto, classes[-1][0]), None))
+            else:
+                made.append(self.span(upto, self.module))
+        return made
+
+    def split(self) -> _Split:
+        text = self.text
+        for match in _HEADER.finditer(text):
+            start = match.start()
+            if start < self.cursor:
+                continue  # inside a function, which is one unit with everything nested in it
+            decorated = text.find("@", self.cursor, start) != -1
+            before = self.hand_out(start)
+            end = _block_end(text, start, len(match.group(1)))
+            classes = self.open_classes(start)
+            in_class = bool(classes)
+            function_name, class_name = match.group(2), match.group(3)
+            if class_name is not None:
+                # A class nested in a class body is skipped whole, as the syntax cut skips it.
+                classes.append((end, in_class, class_name))
+                line_end = text.find("\n", start)
+                self.span(len(text) if line_end == -1 else line_end + 1, None)
+                continue
+            if in_class and classes[-1][1]:
+                self.span(end, None)  # a method of a skipped class
+                continue
+            unit = TextUnit(function_name, classes[-1][2] if in_class else None)
+            if decorated:
+                unit.spans.extend(before)
+            self.span(end, unit)
+            self.units.append(unit)
+        self.hand_out(len(text))
+        return _Split(self.starts, self.units)
+
+
+def split_units(text: str) -> _Split:
+    """The syntax cut's units over blanked text (with balanced brackets): units[0] is the
+    module's own code."""
+    return _Splitter(text).split()
+
+
+# ---------------------------------------------------------------------------- features
+#
+# What each syntax-cut test becomes on blanked text (each matches at least as much):
+#   parameters  attribute weight/bias/*_weight, call .parameters()/.named_parameters()/.state_dict()
+#   term        call .sum()/.mean()/.norm()/.vector_norm(); an import of such a name anywhere
+#               gives every unit the feature
+#   loss        a loss-like name (one in which the analysis' PENALTY_NAME or LOSS_NAME finds a
+#               match) that may be stored to: before `=` or an augmented operator outside
+#               brackets (with more targets after a comma), in a bracketed target before `) =`,
+#               in a `for ... in` or `as` target, before `:=`, or annotated at a line start; a def
+#               whose name holds one of those stems or LOSS_FUNCTION's other words
+#               (training_step, criterion); .backward() / .manual_backward(); a string that may
+#               be (part of) "loss"
+# tests/test_textcut.py checks that the stems are the alternatives of PENALTY_NAME and LOSS_NAME.
+
+_PARAM_TEXT = re.compile(
+    r"\.\s*(?:(?:weight|bias|\w*_weight)\b|(?:parameters|named_parameters|state_dict)\s*\()", re.A
+)
+_TERM_TEXT = re.compile(r"\.\s*(?:sum|mean|norm|vector_norm)\s*\(", re.A)
+_TERM_IMPORT = re.compile(
+    r"\bimport\b[^\n;]*\b(?:sum|mean|norm|vector_norm)\b|\bimport\s*\([^)]*\b(?:sum|mean|norm|vector_norm)\b", re.A
+)
+_BACKWARD_TEXT = re.compile(r"\.\s*(?:manual_)?backward\s*\(", re.A)
+_LOSSY_STEM = re.compile(r"reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm|loss|objective|cost")  # on lower()
+_WORD_REST = re.compile(r"\w*", re.A)
+_AUGMENTED = r"(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
+_AFTER_DIRECT = re.compile(r"\s*(?:,[\w\s,.*]*)?" + _AUGMENTED, re.A)
+_AFTER_BRACKETED = re.compile(r"[\w\s,.*()\[\]]*?[)\]]\s*" + _AUGMENTED, re.A)
+_AFTER_WALRUS_OR_COLON = re.compile(r"\s*:", re.A)
+_LINE_HEAD = re.compile(r"[ ]*[\w.]*", re.A)
+_TARGETS = re.compile(r"\bfor\s+([\w\s,.*()\[\]]*?)\bin\b|\bas\s+([\w\s,.*()\[\]]*)", re.A)
+_DEF_BEFORE = re.compile(r"\bdef\s+\Z", re.A)
+# LOSS_FUNCTION's words that hold no stem (the others do: a def named with a stem is a loss).
+_LOSS_FUNCTION_DEF = re.compile(r"\bdef\s+\w*?(?:training_step|criterion)")  # on lower()
+_CALLED_NAME = re.compile(r"(?<![\w.])\b(\w+)\b\s*\(", re.A)
+_CALLED_ATTRIBUTE = re.compile(r"\.\s*(\w+)\b\s*\(", re.A)
+_OPTIMIZER_NAMES = "|".join(sorted(SPECS, key=len, reverse=True))
+_OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s*\(", re.A)
+_OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
+
+
+def _stored_loss_names(text: str, lowered: str) -> Iterator[int]:
+    """Positions of loss-like names that may be stored to (see above); `lowered` is text.lower()."""
+    depth, counted = 0, 0
+    last_word_end = -1
+    for stem in _LOSSY_STEM.finditer(lowered):
+        if stem.start() < last_word_end:
+            continue  # another stem in a word already looked at
+        start = stem.start()
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        end = _WORD_REST.match(text, stem.end()).end()  # type: ignore[union-attr]
+        last_word_end = end
+        depth += _depth(text, counted, start)
+        counted = start
+        if _DEF_BEFORE.search(text, max(0, start - 16), start):
+            yield start  # a function named like a penalty or a loss
+        elif depth <= 0 and _AFTER_DIRECT.match(text, end):
+            yield start
+        elif _AFTER_BRACKETED.match(text, end):
+            yield start
+        elif _AFTER_WALRUS_OR_COLON.match(text, end):
+            walrus = text.startswith("=", _AFTER_WALRUS_OR_COLON.match(text, end).end())  # type: ignore[union-attr]
+            line_start = text.rfind("\n", 0, start) + 1
+            if walrus or (_LINE_HEAD.match(text, line_start).end() >= start):  # type: ignore[union-attr]
+                yield start
+    for target in _TARGETS.finditer(text):
+        names = target.group(1) if target.group(1) is not None else target.group(2)
+        if _LOSSY_STEM.search(names.lower()):
+            yield target.start()
+
+
+class _SpanFeatures:
+    def __init__(self, starts: list[int]) -> None:
+        self.starts = starts
+        self.bits = [0] * len(starts)
+
+    def mark(self, position: int, bit: int) -> None:
+        self.bits[bisect_right(self.starts, position) - 1] |= bit
+
+    def mark_all(self, pattern: re.Pattern[str], text: str, bit: int) -> None:
+        position = 0
+        while True:
+            match = pattern.search(text, position)
+            if match is None:
+                return
+            index = bisect_right(self.starts, match.start()) - 1
+            self.bits[index] |= bit
+            # The rest of this span has the bit already: go on from the next span.
+            position = self.starts[index + 1] if index + 1 < len(self.starts) else len(text)
+
+
+def _loss_positions(text: str, lowered: str) -> Iterator[int]:
+    """Where a loss feature is (any order)."""
+    for match in _BACKWARD_TEXT.finditer(text):
+        yield match.start()
+    position = text.find(_LOSS_MARK)
+    while position != -1:
+        yield position
+        position = text.find(_LOSS_MARK, position + 1)
+    for match in _LOSS_FUNCTION_DEF.finditer(lowered):
+        yield match.start()
+    yield from _stored_loss_names(text, lowered)
+
+
+def _unit_features(text: str, split: _Split, loss_positions: Iterator[int], imports_term: bool) -> None:
+    spans = _SpanFeatures(split.starts)
+    spans.mark_all(_PARAM_TEXT, text, _PARAMS)
+    spans.mark_all(_TERM_TEXT, text, _TERMS)
+    for position in loss_positions:
+        spans.mark(position, _LOSS)
+    ends = split.starts[1:] + [len(text)]
+    for unit in split.units:
+        features = _TERMS if imports_term else 0
+        names: set[str] = set()
+        attributes: set[str] = set()
+        for index in unit.spans:
+            features |= spans.bits[index]
+            names.update(_CALLED_NAME.findall(text, split.starts[index], ends[index]))
+            attributes.update(_CALLED_ATTRIBUTE.findall(text, split.starts[index], ends[index]))
+        unit.features = features
+        unit.called_names = frozenset(names)
+        unit.called_attributes = frozenset(attributes)
+
+
+@dataclass
+class TextFacts:
+    optimizer: bool  # an optimizer construction may be in the file
+    penalty: bool  # some component of units may hold a penalty
+
+
+def text_facts(
+    text: str,
+    common_methods: frozenset[str],
+    optimizer: bool = True,
+    penalty: bool = True,
+) -> Optional[TextFacts]:
+    """What the syntax cut could find in `text`, from the text; None when unsure. `optimizer`
+    and `penalty` say which of the two questions to answer (the other answer is False)."""
+    if "\t" in text or "\f" in text:
+        return None  # indentation widths: leave them to the parser
+    try:
+        blanked = blank(text)
+    except (_Unsure, RecursionError):
+        return None
+    if not blanked.isascii():
+        return None  # identifiers the parser would NFKC-normalize
+    if _depth(blanked, 0, len(blanked)) != 0:
+        return None  # unbalanced brackets: a broken file, which the parser reports (RL000)
+    if optimizer:
+        aliases = set(_OPTIMIZER_ALIAS.findall(blanked))
+        optimizer = _OPTIMIZER_CALL.search(blanked) is not None or any(
+            re.search(r"(?<![\w.])" + re.escape(alias) + r"\s*\(", blanked) for alias in aliases
+        )
+    if not penalty:
+        return TextFacts(optimizer, False)
+    # The whole file as one unit first: most files stop here.
+    imports_term = _TERM_IMPORT.search(blanked) is not None
+    if not _PARAM_TEXT.search(blanked) or not (imports_term or _TERM_TEXT.search(blanked)):
+        return TextFacts(optimizer, False)
+    lowered = blanked.lower()
+    loss_positions = _loss_positions(blanked, lowered)
+    first = next(loss_positions, None)
+    if first is None:
+        return TextFacts(optimizer, False)
+    try:
+        split = split_units(blanked)
+    except _Unsure:
+        return None
+    _unit_features(blanked, split, chain([first], loss_positions), imports_term)
+    return TextFacts(optimizer, _may_hold_penalty(split.units, common_methods))
+
+
+def _may_hold_penalty(units: list[TextUnit], common_methods: frozenset[str]) -> bool:
+    if (reduce(or_, (unit.features for unit in units), 0)) != _COMPLETE:
+        return False
+    parent = list(range(len(units)))
+
+    def find(item: int) -> int:
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    functions: dict[str, list[int]] = {}
+    methods: dict[str, list[int]] = {}
+    for index, unit in enumerate(units):
+        if unit.name is not None:
+            (methods if unit.owner is not None else functions).setdefault(unit.name, []).append(index)
+    for caller, unit in enumerate(units):
+        for name in unit.called_names & functions.keys():
+            for callee in functions[name]:
+                parent[find(caller)] = find(callee)
+        for name in unit.called_attributes & methods.keys():
+            candidates = methods[name]
+            unique = len(candidates) == 1 and name not in common_methods
+            for callee in candidates:
+                if unique or units[callee].owner == unit.owner:
+                    parent[find(caller)] = find(callee)
+    by_component: dict[int, int] = {}
+    for index, unit in enumerate(units):
+        root = find(index)
+        by_component[root] = by_component.get(root, 0) | unit.features
+    module = by_component[find(0)]
+    return any((features | module) == _COMPLETE for features in by_component.values())

@@ -1,0 +1,333 @@
+"""The text-units cut (reglint/engine/textcut.py) over-approximates the syntax cut.
+
+Whenever CPython parses a source and the syntax cut (prefilter._syntax_features) says a penalty
+or an optimizer construction is possible, the text cut must say so too (or say it is unsure).
+Checked on every source of tests/test_prefilter.py and on cases written to mislead a reader of
+text: strings, comments, brackets, decorators, odd targets, nested classes.
+tests/robustness/test_textcut_fuzz.py does the same on generated and mutated programs.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+import warnings
+from typing import Optional
+
+import pytest
+from test_prefilter import ALL, SOURCES, _findings
+
+from reglint.engine import prefilter, textcut
+
+
+def _text(source: str) -> Optional[textcut.TextFacts]:
+    return textcut.text_facts(source, prefilter.COMMON_METHODS)
+
+
+def _syntax(source: str) -> Optional[prefilter._SyntaxFacts]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return prefilter._syntax_features(tree)
+
+
+def assert_over_approximates(source: str) -> None:
+    syntax = _syntax(source)
+    if syntax is None:
+        return  # the parser decides for files it rejects
+    text = _text(source)
+    if text is None:
+        return  # unsure: the syntax cut decides
+    assert text.penalty or not syntax.penalty, "a penalty the syntax cut finds possible was ruled out on text"
+    assert text.optimizer or not syntax.optimizer, "an optimizer the syntax cut finds possible was ruled out on text"
+
+
+@pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])
+def test_over_approximates_the_syntax_cut_on_every_source(name: str, source: str) -> None:
+    assert_over_approximates(source)
+
+
+# Each case is one the syntax cut finds possible (checked below); the text must not rule it out.
+POSSIBLE = {
+    "method-decorator-over-lines": """
+        class Net(torch.nn.Module):
+            @log_as(
+                "loss",
+            )
+            def compute(self):
+                return sum(p.pow(2).sum() for p in self.parameters())
+        """,
+    "low-closing-bracket": """
+        class Net(torch.nn.Module):
+            def step(self, x):
+                total = crit(self(x),
+            y) + sum(p.abs().sum() for p in self.parameters())
+                loss = total
+                return loss
+        """,
+    "tuple-target": """
+        def train(model):
+            (out, reg) = model(x), sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "list-target": """
+        def train(model):
+            [a, reg] = 1, sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "starred-target": """
+        def train(model):
+            first, *reg_terms = [p.pow(2).sum() for p in model.parameters()]
+        """,
+    "for-target": """
+        def train(model):
+            for reg in [sum(p.abs().sum() for p in model.parameters())]:
+                pass
+        """,
+    "comprehension-target": """
+        def train(model):
+            return [l2 for l2 in (p.pow(2).sum() for p in model.parameters())]
+        """,
+    "with-target": """
+        def train(model):
+            with ctx() as reg:
+                value = sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "walrus": """
+        def train(model):
+            print((reg := sum(p.pow(2).sum() for p in model.parameters())))
+        """,
+    "annotated": """
+        def train(model):
+            reg: float
+            value = sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "attribute-target": """
+        class T:
+            def run(self, model):
+                self.l2 = sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "augmented-target": """
+        def train(model, decay):
+            decay **= sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "loss-key-split": """
+        def train(model):
+            out = {"lo" "ss": sum(p.pow(2).sum() for p in model.parameters())}
+            return out
+        """,
+    "loss-key-escaped": """
+        def train(model):
+            return {"lo\\x73s": sum(p.pow(2).sum() for p in model.parameters())}
+        """,
+    "loss-key-named-escape": """
+        def train(model):
+            return {"\\N{LATIN SMALL LETTER L}oss": sum(p.pow(2).sum() for p in model.parameters())}
+        """,
+    "loss-key-fstring": """
+        def train(model):
+            return {f"loss": sum(p.pow(2).sum() for p in model.parameters())}
+        """,
+    "loss-key-raw-prefix-after-keyword": """
+        def train(model, k):
+            if"loss" == k:
+                return {k: sum(p.pow(2).sum() for p in model.parameters())}
+            return {"loss": 0}
+        """,
+    "term-in-fstring-field": """
+        def train(model):
+            loss = 0
+            print(f"{sum(p.pow(2).sum() for p in model.parameters())}")
+        """,
+    "backslash-continuation": """
+        def train(model):
+            loss = crit(out, y) + \\
+                sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "comment-between-dot-and-name": """
+        def train(model):
+            loss = crit(out, y) + sum(p.pow(2).sum() for p in model.  # comment
+                parameters())
+        """,
+    "string-with-hash": """
+        def train(model):
+            tag = "# not a comment"
+            loss = crit(out, y) + sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "comment-with-quote": """
+        def train(model):  # don't stop reading here
+            loss = crit(out, y) + sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "triple-quoted-with-def": '''
+        def train(model):
+            """
+        def not_a_function():
+        class NotAClass:
+            """
+            loss = crit(out, y) + sum(p.pow(2).sum() for p in model.parameters())
+        ''',
+    "def-inside-module-if": """
+        if True:
+            def compute(model):
+                return sum(p.pow(2).sum() for p in model.parameters())
+        loss = crit(out, y) + compute(model)
+        """,
+    "method-inside-if-in-class": """
+        class Net(torch.nn.Module):
+            if True:
+                def regularizer(self):
+                    return sum(p.pow(2).sum() for p in self.parameters())
+        """,
+    "module-code-after-function": """
+        def helper():
+            return 1
+        loss = crit(out, y) + sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "joined-by-call": """
+        def weights(model):
+            return [m.weight for m in model.modules()]
+        def norm_of(ws):
+            return sum(w.norm() for w in ws)
+        def objective(model):
+            loss = norm_of(weights(model))
+            return loss
+        """,
+    "joined-by-unique-method": """
+        class A:
+            def params_of(self, model):
+                return model.parameters()
+        class B:
+            def run(self, helper, model):
+                loss = sum(p.abs().sum() for p in helper.params_of(model))
+        """,
+    "optimizer-alias": """
+        from torch.optim import SGD as Opt
+        opt = Opt(model.parameters(), lr=0.1, weight_decay=1e-4)
+        """,
+    "optimizer-attribute-over-lines": """
+        opt = torch.optim.\\
+            AdamW(model.parameters())
+        """,
+    "async-def": """
+        async def train(model):
+            loss = crit(out, y) + sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "one-line-def": """
+        def penalty(m): return sum(p.pow(2).sum() for p in m.parameters())
+        """,
+    "class-header-over-lines": """
+        class Net(
+            torch.nn.Module,
+        ):
+            def training_step(self, batch):
+                return sum(p.pow(2).sum() for p in self.parameters())
+        """,
+    "imported-sum": """
+        from torch import sum as tsum
+        def train(model):
+            loss = tsum(model.fc.weight ** 2)
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(POSSIBLE))
+def test_cases_the_syntax_cut_keeps_are_kept(name: str) -> None:
+    source = textwrap.dedent(POSSIBLE[name])
+    syntax = _syntax(source)
+    assert syntax is not None and (syntax.penalty or syntax.optimizer), "the case tests nothing"
+    text = _text(source)
+    assert text is not None, "the case should be read, not left to the parser"
+    assert_over_approximates(source)
+
+
+@pytest.mark.parametrize("name", sorted(POSSIBLE))
+def test_cases_lint_the_same_with_and_without_the_prefilter(name: str) -> None:
+    source = textwrap.dedent(POSSIBLE[name])
+    assert _findings(source, ALL, True) == _findings(source, ALL, False)
+
+
+UNSURE = {
+    "tab-indentation": "def f(model):\n\tloss = sum(p.sum() for p in model.parameters()) + x.weight\n",
+    "unicode-identifier": "def f(model):\n    ｌｏｓｓ = sum(p.sum() for p in model.parameters()) + x.weight\n",
+    "unterminated-string": "def f(model):\n    loss = 'abc\n    x = model.weight.sum()\n",
+    "unbalanced-brackets": "def f(model):\n    loss = (model.weight.sum()\n",
+    "fstring-with-quotes-in-a-field": "def f(d):\n    loss = 1\n    print(f\"{d['w'].weight.sum()}\")\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNSURE))
+def test_text_it_does_not_read_is_left_to_the_parser(name: str) -> None:
+    assert _text(UNSURE[name]) is None
+
+
+def test_nested_class_methods_are_skipped_like_the_syntax_cut_skips_them() -> None:
+    source = textwrap.dedent(
+        """
+        class Outer:
+            class Inner:
+                def training_step(self, batch):
+                    loss = sum(p.pow(2).sum() for p in self.parameters())
+                    return loss
+        """
+    )
+    syntax = _syntax(source)
+    assert syntax is not None and not syntax.penalty
+    text = _text(source)
+    assert text is not None and not text.penalty
+
+
+def test_model_code_with_features_in_unrelated_methods_is_ruled_out() -> None:
+    # The case the cut exists for: parameter, reduction and loss are each in another method and
+    # no call joins them; docstrings and comments mention all three.
+    source = textwrap.dedent(
+        '''
+        import torch
+
+
+        class RMSNorm(torch.nn.Module):
+            """Scales by self.weight; the loss (a .sum() of parameters()) is elsewhere."""
+
+            def forward(self, hidden):
+                variance = hidden.pow(2).mean(-1, keepdim=True)
+                return self.weight * hidden * torch.rsqrt(variance)
+
+
+        class Head(torch.nn.Module):
+            def forward(self, x, labels=None):
+                logits = self.proj(x)
+                loss = None
+                if labels is not None:
+                    loss = self.loss_function(
+                        logits=logits,
+                        labels=labels,
+                    )
+                return Output(loss=loss, logits=logits)
+        '''
+    )
+    text = _text(source)
+    assert text is not None and not text.penalty and not text.optimizer
+    assert prefilter.verdict(source, "m.py", ALL).reason == "not in the text units"
+
+
+def test_blank_keeps_code_and_drops_strings_and_comments() -> None:
+    blanked = textcut.blank('x = "a # b"  # c "d"\ny = f"{z.weight}" + b"loss"\n')
+    assert "#" not in blanked and '"' not in blanked
+    assert "z.weight" in blanked and "y =" in blanked
+    assert textcut._LOSS_MARK not in blanked  # b"loss" is bytes, never the str key "loss"
+    assert textcut._LOSS_MARK in textcut.blank('k = "loss"\n')
+
+
+def _alternatives(pattern: str) -> set[str]:
+    return set(pattern.strip("()").split("|"))
+
+
+def test_stems_mirror_the_syntax_cuts_name_patterns() -> None:
+    stems = _alternatives(textcut._LOSSY_STEM.pattern)
+    assert stems == _alternatives(prefilter.PENALTY_NAME.pattern) | _alternatives(prefilter.LOSS_NAME.pattern)
+    # LOSS_FUNCTION's words: each holds a stem, or the def pattern lists it.
+    words = set(re.findall(r"[a-z_]+", prefilter.LOSS_FUNCTION.pattern)) - {"_"}
+    extra = set(re.findall(r"[a-z_]{3,}", textcut._LOSS_FUNCTION_DEF.pattern)) - {"def"}
+    for word in words:
+        assert any(stem in word for stem in stems) or word in extra, word
