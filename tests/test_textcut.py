@@ -136,6 +136,16 @@ POSSIBLE = {
                 return {k: sum(p.pow(2).sum() for p in model.parameters())}
             return {"loss": 0}
         """,
+    "loss-key-inside-an-fstring-field": """
+        def train(model, d):
+            d = {}
+            print(f"{d['loss']}", sum(p.pow(2).sum() for p in model.parameters()))
+        """,
+    "term-in-fstring-field-with-quotes": """
+        def train(model):
+            loss = 0
+            print(f"{model.layers['fc'].weight.sum()}")
+        """,
     "term-in-fstring-field": """
         def train(model):
             loss = 0
@@ -253,7 +263,7 @@ UNSURE = {
     "unicode-identifier": "def f(model):\n    ｌｏｓｓ = sum(p.sum() for p in model.parameters()) + x.weight\n",
     "unterminated-string": "def f(model):\n    loss = 'abc\n    x = model.weight.sum()\n",
     "unbalanced-brackets": "def f(model):\n    loss = (model.weight.sum()\n",
-    "fstring-with-quotes-in-a-field": "def f(d):\n    loss = 1\n    print(f\"{d['w'].weight.sum()}\")\n",
+    "fstring-with-a-nested-field": "def f(d):\n    loss = 1\n    print(f\"{d:{w.weight.sum()}}\")\n",
 }
 
 
