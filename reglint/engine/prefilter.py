@@ -79,6 +79,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
 from reglint.analysis.optimizers import SPECS
+from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.source import decode
 from reglint.engine.textcut import text_facts
 from reglint.model import Finding
@@ -220,7 +221,7 @@ def parse_ok(text: str, path: str) -> Optional[ast.Module]:
 # ---------------------------------------------------------------------------- components
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_PARAMS, _TERMS, _LOSS = 1, 2, 4
+_PARAMS, _TERMS, _LOSS = PARAMS, TERMS, LOSS
 
 
 def _children(statement: ast.stmt) -> list[list[ast.stmt]]:
@@ -235,24 +236,6 @@ def _children(statement: ast.stmt) -> list[list[ast.stmt]]:
     for case in getattr(statement, "cases", ()) or ():
         out.append(case.body)
     return out
-
-
-class _Components:
-    """Union-find over units."""
-
-    def __init__(self, size: int) -> None:
-        self.parent = list(range(size))
-
-    def find(self, item: int) -> int:
-        while self.parent[item] != item:
-            self.parent[item] = self.parent[self.parent[item]]
-            item = self.parent[item]
-        return item
-
-    def join(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[ra] = rb
 
 
 # `.name` as the tokenizer sees it: between the dot and the name only blanks, comments and
@@ -512,30 +495,8 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     if imports_term:
         for unit in units:
             unit.features |= _TERMS
-    components = _Components(len(units))
-    functions: dict[str, list[int]] = {}
-    methods: dict[str, list[int]] = {}
-    for index, unit in enumerate(units):
-        if unit.name is not None:
-            (methods if unit.owner is not None else functions).setdefault(unit.name, []).append(index)
-    for caller, unit in enumerate(units):
-        for name in unit.called_names & functions.keys():
-            for callee in functions[name]:
-                components.join(caller, callee)
-        for name in unit.called_attributes & methods.keys():
-            candidates = methods[name]
-            unique = len(candidates) == 1 and name not in COMMON_METHODS
-            for callee in candidates:
-                if unique or units[callee].owner == unit.owner:
-                    components.join(caller, callee)
-    by_component: dict[int, int] = {}
-    for index, unit in enumerate(units):
-        root = components.find(index)
-        by_component[root] = by_component.get(root, 0) | unit.features
-    module = by_component[components.find(0)]
-    complete = {root for root, features in by_component.items() if (features | module) == _PARAMS | _TERMS | _LOSS}
-    live = [components.find(index) in complete for index in range(len(units))]
-    return _SyntaxFacts(optimizer, bool(complete), units, live)
+    live = complete_units(units, COMMON_METHODS)
+    return _SyntaxFacts(optimizer, any(live), units, live)
 
 
 # ---------------------------------------------------------------------------- pruning

@@ -17,7 +17,8 @@ answer is "maybe". It must never say "no" where the syntax cut would say "yes":
   as the syntax cut skips it; a block ends at the first line, outside brackets, indented no more
   than its header; decorators count for the function and for what surrounds it;
 - each feature is found by a pattern that matches at least what the syntax cut's node test
-  matches (see FEATURES below); calls found the same way join units as the syntax cut joins them.
+  matches (see the features section below); calls found the same way join units by the
+  syntax cut's own rule (components.py).
 
 Where the text is not what this module understands (indentation with tabs, unbalanced brackets,
 an f-string with quotes or nested braces in a field, an unterminated string), it answers
@@ -37,9 +38,9 @@ from operator import or_
 from typing import Iterator, Optional
 
 from reglint.analysis.optimizers import SPECS
+from reglint.engine.components import COMPLETE, LOSS, PARAMS, TERMS, complete_units
 
-_PARAMS, _TERMS, _LOSS = 1, 2, 4
-_COMPLETE = _PARAMS | _TERMS | _LOSS
+_PARAMS, _TERMS, _LOSS, _COMPLETE = PARAMS, TERMS, LOSS, COMPLETE
 
 # ---------------------------------------------------------------------------- blanking
 
@@ -430,32 +431,4 @@ def text_facts(
 def _may_hold_penalty(units: list[TextUnit], common_methods: frozenset[str]) -> bool:
     if (reduce(or_, (unit.features for unit in units), 0)) != _COMPLETE:
         return False
-    parent = list(range(len(units)))
-
-    def find(item: int) -> int:
-        while parent[item] != item:
-            parent[item] = parent[parent[item]]
-            item = parent[item]
-        return item
-
-    functions: dict[str, list[int]] = {}
-    methods: dict[str, list[int]] = {}
-    for index, unit in enumerate(units):
-        if unit.name is not None:
-            (methods if unit.owner is not None else functions).setdefault(unit.name, []).append(index)
-    for caller, unit in enumerate(units):
-        for name in unit.called_names & functions.keys():
-            for callee in functions[name]:
-                parent[find(caller)] = find(callee)
-        for name in unit.called_attributes & methods.keys():
-            candidates = methods[name]
-            unique = len(candidates) == 1 and name not in common_methods
-            for callee in candidates:
-                if unique or units[callee].owner == unit.owner:
-                    parent[find(caller)] = find(callee)
-    by_component: dict[int, int] = {}
-    for index, unit in enumerate(units):
-        root = find(index)
-        by_component[root] = by_component.get(root, 0) | unit.features
-    module = by_component[find(0)]
-    return any((features | module) == _COMPLETE for features in by_component.values())
+    return any(complete_units(units, common_methods))

@@ -1,0 +1,71 @@
+"""Units of a file joined into components along the calls the analysis inlines.
+
+Shared by the prefilter's syntax cut (prefilter.py) and its text cut (textcut.py), which must
+join units by the same rule: a call `f(...)` joins the caller with every function named f; a
+call `x.m(...)` joins it with the method m of its own class, or with the only method named m
+when m is defined once in the file and is not one of the common names the analysis never
+follows through an unknown owner.
+"""
+
+from __future__ import annotations
+
+from typing import AbstractSet, Optional, Protocol, Sequence
+
+PARAMS, TERMS, LOSS = 1, 2, 4
+COMPLETE = PARAMS | TERMS | LOSS
+
+
+class Unit(Protocol):
+    @property
+    def name(self) -> Optional[str]: ...  # None: the module's own code
+    @property
+    def owner(self) -> Optional[str]: ...  # the class of a method
+    @property
+    def features(self) -> int: ...
+    @property
+    def called_names(self) -> AbstractSet[str]: ...
+    @property
+    def called_attributes(self) -> AbstractSet[str]: ...
+
+
+class _UnionFind:
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[ra] = rb
+
+
+def complete_units(units: Sequence[Unit], common_methods: AbstractSet[str]) -> list[bool]:
+    """Per unit: whether its component, with the module's code (units[0]), which every function
+    reads, has all three features."""
+    components = _UnionFind(len(units))
+    functions: dict[str, list[int]] = {}
+    methods: dict[str, list[int]] = {}
+    for index, unit in enumerate(units):
+        if unit.name is not None:
+            (methods if unit.owner is not None else functions).setdefault(unit.name, []).append(index)
+    for caller, unit in enumerate(units):
+        for name in unit.called_names & functions.keys():
+            for callee in functions[name]:
+                components.join(caller, callee)
+        for name in unit.called_attributes & methods.keys():
+            candidates = methods[name]
+            unique = len(candidates) == 1 and name not in common_methods
+            for callee in candidates:
+                if unique or units[callee].owner == unit.owner:
+                    components.join(caller, callee)
+    by_component: dict[int, int] = {}
+    for index, unit in enumerate(units):
+        root = components.find(index)
+        by_component[root] = by_component.get(root, 0) | unit.features
+    module = by_component[components.find(0)]
+    return [(by_component[components.find(index)] | module) == COMPLETE for index in range(len(units))]
