@@ -262,6 +262,7 @@ UNSURE = {
     "tab-indentation": "def f(model):\n\tloss = sum(p.sum() for p in model.parameters()) + x.weight\n",
     "unicode-identifier": "def f(model):\n    ｌｏｓｓ = sum(p.sum() for p in model.parameters()) + x.weight\n",
     "unterminated-string": "def f(model):\n    loss = 'abc\n    x = model.weight.sum()\n",
+    "string-ending-in-an-escaped-quote": "def f(model):\n    loss = 'abc\\'\n    x = model.weight.sum()\n",
     "unbalanced-brackets": "def f(model):\n    loss = (model.weight.sum()\n",
     "fstring-with-a-nested-field": "def f(d):\n    loss = 1\n    print(f\"{d:{w.weight.sum()}}\")\n",
 }

@@ -81,7 +81,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.source import decode
-from reglint.engine.textcut import text_facts
+from reglint.engine.textcut import OPTIMIZER_WORDS, text_facts
 from reglint.model import Finding
 
 if TYPE_CHECKING:
@@ -111,7 +111,9 @@ PARSE_ERROR_CODE = "RL000"
 ENGINE_CODES = frozenset({PARSE_ERROR_CODE})  # parse errors: reported for the files that are parsed
 
 OPTIMIZER_NAMES: tuple[str, ...] = tuple(sorted(SPECS))
-_OPTIMIZER_NAME_TEXT = re.compile("|".join(sorted(OPTIMIZER_NAMES, key=len, reverse=True)))
+def _mentions_an_optimizer(text: str) -> bool:
+    """Some optimizer class name is in the text (a substring search is faster than a regex)."""
+    return any(word in text for word in OPTIMIZER_WORDS)
 PARAM_SOURCES = ("weight", "bias", "parameters", "state_dict")
 TERM_CALLS = ("sum", "mean", "norm")
 # Lower-cased words, one of which is in every name that PENALTY_NAME, LOSS_NAME or LOSS_FUNCTION
@@ -175,7 +177,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         if _satisfied(needed, present):
             return Verdict(True, "suppression comments")
     if OPTIMIZER in wanted:
-        present[OPTIMIZER] = _OPTIMIZER_NAME_TEXT.search(text) is not None
+        present[OPTIMIZER] = _mentions_an_optimizer(text)
     if PENALTY in wanted:
         present[PENALTY] = _text_may_hold_penalty(text)
     if not _satisfied(needed, present):

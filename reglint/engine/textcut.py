@@ -97,6 +97,8 @@ def _blank_token(text: str, match: re.Match[str]) -> str:
         if prefix not in _STRING_PREFIXES:
             prefix = ""  # `if"x"`, `or"x"`: a keyword before the quote, not a prefix
     body = token[len(quote) : -len(quote)]
+    if body.endswith("\\") and (len(body) - len(body.rstrip("\\"))) % 2:
+        raise _Unsure("unterminated string")  # its last quote is escaped
     if "b" in prefix:
         return " S "  # bytes are never the str "loss"
     raw = "r" in prefix
@@ -147,12 +149,35 @@ class _Split:
     units: list[TextUnit]
 
 
-_HEADER = re.compile(r"^([ ]*)(?:(?:async[ \t]+)?def[ \t]+(\w+)|class[ \t]+(\w+))", re.M)
-_OPENERS, _CLOSERS = "([{", ")]}"
+# `def name` / `class name` (found keyword first: several times faster than anchoring each line),
+# kept only where the keyword starts its line after the indentation (and an optional `async`).
+_HEADER_WORD = re.compile(r"\b(def|class)[ \t]+(\w+)", re.A)
+_ASYNC_PREFIX = re.compile(r"[ ]*async[ \t]+\Z")
+
+
+def _headers(text: str) -> Iterator[tuple[int, int, Optional[str], Optional[str]]]:
+    """(line start, indentation, function name, class name) of each def or class header."""
+    for match in _HEADER_WORD.finditer(text):
+        keyword_start = match.start()
+        line_start = text.rfind("\n", 0, keyword_start) + 1
+        indent = keyword_start - line_start
+        if text.count(" ", line_start, keyword_start) != indent:
+            if match.group(1) != "def" or not _ASYNC_PREFIX.match(text, line_start, keyword_start):
+                continue  # not at the start of its line
+            indent = len(text[line_start:keyword_start]) - len(text[line_start:keyword_start].lstrip(" "))
+        if match.group(1) == "def":
+            yield line_start, indent, match.group(2), None
+        else:
+            yield line_start, indent, None, match.group(2)
 
 
 def _depth(text: str, start: int, end: int) -> int:
-    return sum(text.count(c, start, end) for c in _OPENERS) - sum(text.count(c, start, end) for c in _CLOSERS)
+    """How many more brackets open than close in text[start:end]."""
+    count = text.count
+    return (
+        count("(", start, end) + count("[", start, end) + count("{", start, end)
+        - count(")", start, end) - count("]", start, end) - count("}", start, end)
+    )
 
 
 _DEDENT_PATTERNS: dict[int, re.Pattern[str]] = {}
@@ -214,16 +239,14 @@ class _Splitter:
 
     def split(self) -> _Split:
         text = self.text
-        for match in _HEADER.finditer(text):
-            start = match.start()
+        for start, indent, function_name, class_name in _headers(text):
             if start < self.cursor:
                 continue  # inside a function, which is one unit with everything nested in it
             decorated = text.find("@", self.cursor, start) != -1
             before = self.hand_out(start)
-            end = _block_end(text, start, len(match.group(1)))
+            end = _block_end(text, start, indent)
             classes = self.open_classes(start)
             in_class = bool(classes)
-            function_name, class_name = match.group(2), match.group(3)
             if class_name is not None:
                 # A class nested in a class body is skipped whole, as the syntax cut skips it.
                 classes.append((end, in_class, class_name))
@@ -286,6 +309,11 @@ _LOSS_FUNCTION_DEF = re.compile(r"\bdef\s+\w*?(?:training_step|criterion)")  # o
 # search for `(` is several times faster than one for every word.
 _CALLED_NAME_REVERSED = re.compile(r"\(\s*(\w+)(?![\w.])", re.A)
 _CALLED_ATTRIBUTE_REVERSED = re.compile(r"\(\s*(\w+)\s*\.", re.A)
+# The optimizer names no other name is part of ("Adam" covers AdamW, NAdam, SparseAdam...): a
+# text holds some optimizer name exactly when it holds one of these.
+OPTIMIZER_WORDS: tuple[str, ...] = tuple(
+    sorted(name for name in SPECS if not any(other != name and other in name for other in SPECS))
+)
 _OPTIMIZER_NAMES = "|".join(sorted(SPECS, key=len, reverse=True))
 _OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s*\(", re.A)
 _OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
@@ -404,11 +432,13 @@ def text_facts(
         return None  # identifiers the parser would NFKC-normalize
     if _depth(blanked, 0, len(blanked)) != 0:
         return None  # unbalanced brackets: a broken file, which the parser reports (RL000)
-    if optimizer:
+    if optimizer and any(word in blanked for word in OPTIMIZER_WORDS):
         aliases = set(_OPTIMIZER_ALIAS.findall(blanked))
         optimizer = _OPTIMIZER_CALL.search(blanked) is not None or any(
             re.search(r"(?<![\w.])" + re.escape(alias) + r"\s*\(", blanked) for alias in aliases
         )
+    else:
+        optimizer = False
     if not penalty:
         return TextFacts(optimizer, False)
     # The whole file as one unit first: most files stop here.
