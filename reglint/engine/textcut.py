@@ -20,9 +20,9 @@ answer is "maybe". It must never say "no" where the syntax cut would say "yes":
   matches (see the features section below); calls found the same way join units by the
   syntax cut's own rule (components.py).
 
-Where the text is not what this module understands (indentation with tabs, unbalanced brackets,
-an f-string with quotes or nested braces in a field, an unterminated string), it answers
-"maybe". tests/test_textcut.py checks on every fixture, snippet, generated program and the
+Where the text is not what this module understands (indentation with tabs, identifiers outside
+ASCII, unbalanced brackets, an unterminated string, an f-string with nested replacement fields),
+it answers "maybe". tests/test_textcut.py checks on every fixture, snippet, generated program and the
 benchmark's corpora that a file this module rules out is ruled out by the syntax cut too.
 """
 
