@@ -223,7 +223,6 @@ def parse_ok(text: str, path: str) -> Optional[ast.Module]:
 # ---------------------------------------------------------------------------- components
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_PARAMS, _TERMS, _LOSS = PARAMS, TERMS, LOSS
 
 
 def _children(statement: ast.stmt) -> list[list[ast.stmt]]:
@@ -410,14 +409,14 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
         kind = type(node)
         if kind is Name:
             if type(node.ctx) is Store and _loss_like(node.id):
-                features |= _LOSS
+                features |= LOSS
             continue
         if kind is Attribute:
             attr = node.attr
             if attr in PARAM_ATTRIBUTES or attr.endswith("_weight"):
-                features |= _PARAMS
+                features |= PARAMS
             if type(node.ctx) is Store and _loss_like(attr):
-                features |= _LOSS
+                features |= LOSS
             stack.append(node.value)
             continue
         if kind is Call:
@@ -428,20 +427,20 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
                 attr = func.attr
                 called_attributes.add(attr)
                 if attr in PARAM_METHODS:
-                    features |= _PARAMS
+                    features |= PARAMS
                 elif attr in TERM_METHODS:
-                    features |= _TERMS
+                    features |= TERMS
                 elif attr in BACKWARD_FUNCTIONS:
-                    features |= _LOSS
+                    features |= LOSS
                 elif attr == "add_argument":
                     pinned = True
         elif kind is ast.Constant:
             if node.value == "loss":
-                features |= _LOSS
+                features |= LOSS
             continue
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
             if PENALTY_NAME.search(node.name) or LOSS_FUNCTION.search(node.name):
-                features |= _LOSS
+                features |= LOSS
         elif kind is ast.alias:
             last = node.name.rpartition(".")[2]
             if last in TERM_METHODS:
@@ -496,7 +495,7 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     )
     if imports_term:
         for unit in units:
-            unit.features |= _TERMS
+            unit.features |= TERMS
     live = complete_units(units, COMMON_METHODS)
     return _SyntaxFacts(optimizer, any(live), units, live)
 

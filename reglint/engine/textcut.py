@@ -40,8 +40,6 @@ from typing import Iterator, Optional
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.components import COMPLETE, LOSS, PARAMS, TERMS, complete_units
 
-_PARAMS, _TERMS, _LOSS, _COMPLETE = PARAMS, TERMS, LOSS, COMPLETE
-
 # ---------------------------------------------------------------------------- blanking
 
 _Q3S, _Q3D = "'''", '"""'
@@ -387,15 +385,15 @@ def _loss_positions(text: str, lowered: str) -> Iterator[int]:
 
 def _unit_features(text: str, split: _Split, loss_positions: Iterator[int], imports_term: bool) -> None:
     spans = _SpanFeatures(split.starts)
-    spans.mark_all(_PARAM_TEXT, text, _PARAMS)
-    spans.mark_all(_TERM_TEXT, text, _TERMS)
+    spans.mark_all(_PARAM_TEXT, text, PARAMS)
+    spans.mark_all(_TERM_TEXT, text, TERMS)
     for position in loss_positions:
-        spans.mark(position, _LOSS)
+        spans.mark(position, LOSS)
     size = len(text)
     reversed_text = text[::-1]
     ends = split.starts[1:] + [size]
     for unit in split.units:
-        features = _TERMS if imports_term else 0
+        features = TERMS if imports_term else 0
         names: set[str] = set()
         attributes: set[str] = set()
         for index in unit.spans:
@@ -459,6 +457,6 @@ def text_facts(
 
 
 def _may_hold_penalty(units: list[TextUnit], common_methods: frozenset[str]) -> bool:
-    if (reduce(or_, (unit.features for unit in units), 0)) != _COMPLETE:
+    if (reduce(or_, (unit.features for unit in units), 0)) != COMPLETE:
         return False
     return any(complete_units(units, common_methods))
