@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import reduce
 from itertools import chain
@@ -295,8 +295,54 @@ _BACKWARD_TEXT = re.compile(r"\.\s*(?:manual_)?backward\s*\(", re.A)
 _LOSSY_STEM = re.compile(r"reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm|loss|objective|cost")  # on lower()
 _WORD_REST = re.compile(r"\w*", re.A)
 _AUGMENTED = r"(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
-_AFTER_DIRECT = re.compile(r"\s*(?:,[\w\s,.*]*)?" + _AUGMENTED, re.A)
-_AFTER_BRACKETED = re.compile(r"[\w\s,.*()\[\]]*?[)\]]\s*" + _AUGMENTED, re.A)
+# A stored name is followed by `=` (or an augmented operator) after blanks, or by `, more
+# targets =`; in brackets (`(a, loss) = ...`) by target characters, then `)` or `]`, then `=`.
+# Both are decided from the end of the run of target characters after the name, which is the same
+# for every name in one run (a long comma list holds many), so each run is scanned once.
+_AUGMENTED_AT = re.compile(r"\s*" + _AUGMENTED, re.A)
+_BLANKS_AND_COMMA = re.compile(r"\s*,", re.A)
+_TARGET_CHARACTERS = r"[\w\s,.*]*"
+_BRACKETED_TARGET_CHARACTERS = r"[\w\s,.*()\[\]]*"
+_BRACKET_THEN_ASSIGNMENT = re.compile(r"[)\]](?=\s*" + _AUGMENTED + ")", re.A)
+
+
+class _Runs:
+    """The end of the run of `characters` from a position, remembered for the run last found."""
+
+    def __init__(self, text: str, characters: str) -> None:
+        self.text = text
+        self.pattern = re.compile(characters, re.A)
+        self.start = self.end = -1
+
+    def end_from(self, position: int) -> int:
+        if not self.start <= position < self.end:
+            self.start, self.end = position, self.pattern.match(self.text, position).end()  # type: ignore[union-attr]
+        return max(self.end, position)
+
+
+class _StoreContexts:
+    """Whether a name ending at a position is followed by what makes it an assignment target."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.targets = _Runs(text, _TARGET_CHARACTERS)
+        self.bracketed = _Runs(text, _BRACKETED_TARGET_CHARACTERS)
+        self.bracket_sites: Optional[list[int]] = None  # `)`/`]` followed by an assignment
+
+    def direct(self, end: int) -> bool:
+        """`name =`, `name +=`, `name, other =` (outside brackets)."""
+        if _AUGMENTED_AT.match(self.text, end):
+            return True
+        comma = _BLANKS_AND_COMMA.match(self.text, end)
+        return comma is not None and _AUGMENTED_AT.match(self.text, self.targets.end_from(comma.end())) is not None
+
+    def bracketed_target(self, end: int) -> bool:
+        """`name, other) =`, `name] =`: a closing bracket and an assignment in the run after it."""
+        if self.bracket_sites is None:
+            self.bracket_sites = [m.start() for m in _BRACKET_THEN_ASSIGNMENT.finditer(self.text)]
+        sites = self.bracket_sites
+        index = bisect_left(sites, end)
+        return index < len(sites) and sites[index] < self.bracketed.end_from(end)
 _AFTER_WALRUS_OR_COLON = re.compile(r"\s*:", re.A)
 _LINE_HEAD = re.compile(r"[ ]*[\w.]*", re.A)
 _TARGETS = re.compile(r"\bfor\s+([\w\s,.*()\[\]]*?)\bin\b|\bas\s+([\w\s,.*()\[\]]*)", re.A)
@@ -321,6 +367,7 @@ def _stored_loss_names(text: str, lowered: str) -> Iterator[int]:
     """Positions of loss-like names that may be stored to (see above); `lowered` is text.lower()."""
     depth, counted = 0, 0
     last_word_end = -1
+    stores = _StoreContexts(text)
     for stem in _LOSSY_STEM.finditer(lowered):
         if stem.start() < last_word_end:
             continue  # another stem in a word already looked at
@@ -333,9 +380,9 @@ def _stored_loss_names(text: str, lowered: str) -> Iterator[int]:
         counted = start
         if _DEF_BEFORE.search(text, max(0, start - 16), start):
             yield start  # a function named like a penalty or a loss
-        elif depth <= 0 and _AFTER_DIRECT.match(text, end):
+        elif depth <= 0 and stores.direct(end):
             yield start
-        elif _AFTER_BRACKETED.match(text, end):
+        elif stores.bracketed_target(end):
             yield start
         elif _AFTER_WALRUS_OR_COLON.match(text, end):
             walrus = text.startswith("=", _AFTER_WALRUS_OR_COLON.match(text, end).end())  # type: ignore[union-attr]
