@@ -64,8 +64,9 @@ its text shows it holds no regularization code whatever its syntax, and parsing 
 would cost more than everything else together (CPython's parser alone takes 2.5 times ruff's
 whole run on the benchmark corpus). The text-units cut leaves to the parser any file with
 unbalanced brackets or an unterminated string, so a training script with a typo is still
-reported. When RL000 is the only code selected, every file is parsed (a syntax check). A file is skipped after the syntax cut only if `ast.parse` accepted it, which
-assumes that what CPython parses, libcst parses too; the benchmark checks it on its corpus.
+reported. When RL000 is the only code selected, every file is parsed (a syntax check). A file
+is skipped after the syntax cut only if `ast.parse` accepted it, which assumes that what CPython
+parses, libcst parses too; the benchmark checks it on its corpus.
 RL900 (unused suppressions) needs the words `noqa` or `reglint`, which the suppression scanner
 itself requires.
 """
@@ -111,9 +112,6 @@ PARSE_ERROR_CODE = "RL000"
 ENGINE_CODES = frozenset({PARSE_ERROR_CODE})  # parse errors: reported for the files that are parsed
 
 OPTIMIZER_NAMES: tuple[str, ...] = tuple(sorted(SPECS))
-def _mentions_an_optimizer(text: str) -> bool:
-    """Some optimizer class name is in the text (a substring search is faster than a regex)."""
-    return any(word in text for word in OPTIMIZER_WORDS)
 PARAM_SOURCES = ("weight", "bias", "parameters", "state_dict")
 TERM_CALLS = ("sum", "mean", "norm")
 # Lower-cased words, one of which is in every name that PENALTY_NAME, LOSS_NAME or LOSS_FUNCTION
@@ -131,6 +129,11 @@ COMMON_METHODS = frozenset({
     "__call__", "item", "backward", "parameters", "named_parameters", "state_dict",
     "load_state_dict", "save", "log", "append",
 })
+
+
+def _mentions_an_optimizer(text: str) -> bool:
+    """Some optimizer class name is in the text (a substring search is faster than a regex)."""
+    return any(word in text for word in OPTIMIZER_WORDS)
 
 
 def facts_needed(enabled: frozenset[str]) -> Optional[tuple[frozenset[str], ...]]:
@@ -220,7 +223,7 @@ def parse_ok(text: str, path: str) -> Optional[ast.Module]:
         return None
 
 
-# ---------------------------------------------------------------------------- components
+# ---------------------------------------------------------------------------- units
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
