@@ -364,7 +364,9 @@ def test_tables_mirror_the_analysis() -> None:
         assert (ours.pattern, ours.flags) == (theirs.pattern, theirs.flags)
     assert prefilter.BACKWARD_FUNCTIONS == state.BACKWARD_FUNCTIONS
     assert prefilter.COMMON_METHODS == calls._COMMON_METHODS
-    assert set(prefilter.OPTIMIZER_NAMES) == set(SPECS)
+    # The substring check finds every optimizer class name (and looks for nothing else).
+    assert set(prefilter.OPTIMIZER_WORDS) <= set(SPECS)
+    assert all(any(word in name for word in prefilter.OPTIMIZER_WORDS) for name in SPECS)
     # Every word of the patterns is among the lower-cased words the text check looks for.
     for pattern in (state.PENALTY_NAME, state.LOSS_NAME):
         for word in re.findall(r"[a-z0-9_]+", pattern.pattern.replace("_?", "")):

@@ -111,7 +111,6 @@ RULE_FACTS: dict[str, tuple[frozenset[str], ...]] = {
 PARSE_ERROR_CODE = "RL000"
 ENGINE_CODES = frozenset({PARSE_ERROR_CODE})  # parse errors: reported for the files that are parsed
 
-OPTIMIZER_NAMES: tuple[str, ...] = tuple(sorted(SPECS))
 PARAM_SOURCES = ("weight", "bias", "parameters", "state_dict")
 TERM_CALLS = ("sum", "mean", "norm")
 # Lower-cased words, one of which is in every name that PENALTY_NAME, LOSS_NAME or LOSS_FUNCTION

@@ -343,6 +343,8 @@ class _StoreContexts:
         sites = self.bracket_sites
         index = bisect_left(sites, end)
         return index < len(sites) and sites[index] < self.bracketed.end_from(end)
+
+
 _AFTER_WALRUS_OR_COLON = re.compile(r"\s*:", re.A)
 _LINE_HEAD = re.compile(r"[ ]*[\w.]*", re.A)
 _TARGETS = re.compile(r"\bfor\s+([\w\s,.*()\[\]]*?)\bin\b|\bas\s+([\w\s,.*()\[\]]*)", re.A)
@@ -384,8 +386,8 @@ def _stored_loss_names(text: str, lowered: str) -> Iterator[int]:
             yield start
         elif stores.bracketed_target(end):
             yield start
-        elif _AFTER_WALRUS_OR_COLON.match(text, end):
-            walrus = text.startswith("=", _AFTER_WALRUS_OR_COLON.match(text, end).end())  # type: ignore[union-attr]
+        elif (colon := _AFTER_WALRUS_OR_COLON.match(text, end)) is not None:
+            walrus = text.startswith("=", colon.end())
             line_start = text.rfind("\n", 0, start) + 1
             if walrus or (_LINE_HEAD.match(text, line_start).end() >= start):  # type: ignore[union-attr]
                 yield start
