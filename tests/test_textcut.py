@@ -113,6 +113,26 @@ POSSIBLE = {
         def train(model, decay):
             decay **= sum(p.pow(2).sum() for p in model.parameters())
         """,
+    "term-import-after-a-word-holding-import": """
+        from my_import import mean
+
+        def train(model):
+            loss = mean(model.weight)
+        """,
+    "loss-only-in-the-module-component": """
+        class Net(torch.nn.Module):
+            def no_weight_decay(self):
+                return {"pos_embed"}
+
+            def forward(self, x):
+                return self.norm(x)
+
+        def groups(model):
+            return [p for p in model.parameters()]
+
+        kept = groups(model)
+        skip = model.no_weight_decay()
+        """,
     "loss-key-split": """
         def train(model):
             out = {"lo" "ss": sum(p.pow(2).sum() for p in model.parameters())}

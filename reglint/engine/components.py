@@ -44,9 +44,8 @@ class _UnionFind:
             self.parent[ra] = rb
 
 
-def complete_units(units: Sequence[Unit], common_methods: AbstractSet[str]) -> list[bool]:
-    """Per unit: whether its component, with the module's code (units[0]), which every function
-    reads, has all three features."""
+def component_roots(units: Sequence[Unit], common_methods: AbstractSet[str]) -> list[int]:
+    """Per unit: a representative of its component (equal for units of one component)."""
     components = _UnionFind(len(units))
     functions: dict[str, list[int]] = {}
     methods: dict[str, list[int]] = {}
@@ -63,9 +62,18 @@ def complete_units(units: Sequence[Unit], common_methods: AbstractSet[str]) -> l
             for callee in candidates:
                 if unique or units[callee].owner == unit.owner:
                     components.join(caller, callee)
+    return [components.find(index) for index in range(len(units))]
+
+
+def complete_units(
+    units: Sequence[Unit], common_methods: AbstractSet[str], required: int = COMPLETE, roots: Optional[list[int]] = None
+) -> list[bool]:
+    """Per unit: whether its component, with the module's code (units[0]) and so the module's
+    component, which every function reads, has the `required` features (by default all three)."""
+    if roots is None:
+        roots = component_roots(units, common_methods)
     by_component: dict[int, int] = {}
-    for index, unit in enumerate(units):
-        root = components.find(index)
+    for root, unit in zip(roots, units):
         by_component[root] = by_component.get(root, 0) | unit.features
-    module = by_component[components.find(0)]
-    return [(by_component[components.find(index)] | module) == COMPLETE for index in range(len(units))]
+    module = by_component[roots[0]]
+    return [(by_component[root] | module) & required == required for root in roots]

@@ -33,12 +33,11 @@ import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import reduce
-from itertools import chain
 from operator import or_
 from typing import Iterator, Optional
 
 from reglint.analysis.optimizers import SPECS
-from reglint.engine.components import COMPLETE, LOSS, PARAMS, TERMS, complete_units
+from reglint.engine.components import PARAMS, TERMS, complete_units, component_roots
 
 # ---------------------------------------------------------------------------- blanking
 
@@ -147,65 +146,79 @@ class _Split:
     units: list[TextUnit]
 
 
-# `def name` / `class name` (found keyword first: several times faster than anchoring each line),
-# kept only where the keyword starts its line after the indentation (and an optional `async`).
-_HEADER_WORD = re.compile(r"\b(def|class)[ \t]+(\w+)", re.A)
+# `def name` / `class name`, found by the keyword (a pattern that starts with a literal is
+# searched several times faster than one anchored at each line or led by `\\b`), kept only where
+# the keyword starts its line after the indentation (and an optional `async`).
+_DEF_WORD = re.compile(r"def[ \t]+(\w+)", re.A)
+_CLASS_WORD = re.compile(r"class[ \t]+(\w+)", re.A)
 _ASYNC_PREFIX = re.compile(r"[ ]*async[ \t]+\Z")
 
 
-def _headers(text: str) -> Iterator[tuple[int, int, Optional[str], Optional[str]]]:
-    """(line start, indentation, function name, class name) of each def or class header."""
-    for match in _HEADER_WORD.finditer(text):
-        keyword_start = match.start()
-        line_start = text.rfind("\n", 0, keyword_start) + 1
-        indent = keyword_start - line_start
-        if text.count(" ", line_start, keyword_start) != indent:
-            if match.group(1) != "def" or not _ASYNC_PREFIX.match(text, line_start, keyword_start):
-                continue  # not at the start of its line
-            indent = len(text[line_start:keyword_start]) - len(text[line_start:keyword_start].lstrip(" "))
-        if match.group(1) == "def":
-            yield line_start, indent, match.group(2), None
-        else:
-            yield line_start, indent, None, match.group(2)
+def _headers(text: str) -> list[tuple[int, int, Optional[str], Optional[str]]]:
+    """(line start, indentation, function name, class name) of each def or class header, in
+    the order of the text (ASCII text)."""
+    found: list[tuple[int, int, Optional[str], Optional[str]]] = []
+    for pattern, is_def in ((_DEF_WORD, True), (_CLASS_WORD, False)):
+        for match in pattern.finditer(text):
+            keyword_start = match.start()
+            if keyword_start and (text[keyword_start - 1].isalnum() or text[keyword_start - 1] == "_"):
+                continue  # part of a longer word (`undef x`)
+            line_start = text.rfind("\n", 0, keyword_start) + 1
+            indent = keyword_start - line_start
+            if text.count(" ", line_start, keyword_start) != indent:
+                if not is_def or not _ASYNC_PREFIX.match(text, line_start, keyword_start):
+                    continue  # not at the start of its line
+                indent = len(text[line_start:keyword_start]) - len(text[line_start:keyword_start].lstrip(" "))
+            name = match.group(1)
+            found.append((line_start, indent, name, None) if is_def else (line_start, indent, None, name))
+    found.sort(key=lambda header: header[0])
+    return found
 
 
-def _depth(text: str, start: int, end: int) -> int:
-    """How many more brackets open than close in text[start:end]."""
-    count = text.count
-    return (
-        count("(", start, end) + count("[", start, end) + count("{", start, end)
-        - count(")", start, end) - count("]", start, end) - count("}", start, end)
-    )
+# Square and curly brackets as round ones: the bracket depth is then two counts, not six.
+_AS_ROUND_BRACKETS = str.maketrans({"[": "(", "{": "(", "]": ")", "}": ")"})
+
+
+def round_brackets(text: str) -> str:
+    return text.translate(_AS_ROUND_BRACKETS)
+
+
+def _depth(brackets: str, start: int, end: int) -> int:
+    """How many more brackets open than close in [start, end) of a round_brackets() text."""
+    return brackets.count("(", start, end) - brackets.count(")", start, end)
 
 
 _DEDENT_PATTERNS: dict[int, re.Pattern[str]] = {}
 
 
-def _block_end(text: str, header_start: int, indent: int) -> int:
+def _block_end(text: str, brackets: str, header_start: int, indent: int) -> int:
     """Where the block opened by the header at `header_start` ends: the start of the first line
     outside brackets that is indented no more than `indent` (or the end of the text)."""
     pattern = _DEDENT_PATTERNS.get(indent)
     if pattern is None:
-        pattern = _DEDENT_PATTERNS[indent] = re.compile(rf"^[ ]{{0,{indent}}}(?=[^ \n])", re.M)
+        # From the newline before the line (a literal first: a fast search).
+        pattern = _DEDENT_PATTERNS[indent] = re.compile(rf"\n[ ]{{0,{indent}}}(?=[^ \n])")
     position = text.find("\n", header_start)
     depth, counted = 0, header_start
     while position != -1:
-        match = pattern.search(text, position + 1)
+        match = pattern.search(text, position)
         if match is None:
             return len(text)
-        depth += _depth(text, counted, match.start())
-        counted = match.start()
+        line_start = match.start() + 1
+        depth += _depth(brackets, counted, line_start)
+        counted = line_start
         if depth < 0:
             raise _Unsure("unbalanced brackets")
         if depth == 0:
-            return match.start()
-        position = text.find("\n", match.start())
+            return line_start
+        position = text.find("\n", line_start)
     return len(text)
 
 
 class _Splitter:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, brackets: str) -> None:
         self.text = text
+        self.brackets = brackets
         self.module = TextUnit(None, None)
         self.units = [self.module]
         self.starts: list[int] = []
@@ -242,7 +255,7 @@ class _Splitter:
                 continue  # inside a function, which is one unit with everything nested in it
             decorated = text.find("@", self.cursor, start) != -1
             before = self.hand_out(start)
-            end = _block_end(text, start, indent)
+            end = _block_end(text, self.brackets, start, indent)
             classes = self.open_classes(start)
             in_class = bool(classes)
             if class_name is not None:
@@ -263,10 +276,10 @@ class _Splitter:
         return _Split(self.starts, self.units)
 
 
-def split_units(text: str) -> _Split:
+def split_units(text: str, brackets: Optional[str] = None) -> _Split:
     """The syntax cut's units over blanked text (with balanced brackets): units[0] is the
-    module's own code."""
-    return _Splitter(text).split()
+    module's own code. Every span starts outside brackets, at the start of a line."""
+    return _Splitter(text, round_brackets(text) if brackets is None else brackets).split()
 
 
 # ---------------------------------------------------------------------------- features
@@ -288,9 +301,8 @@ _PARAM_TEXT = re.compile(
     r"\.\s*(?:(?:weight|bias|\w*_weight)\b|(?:parameters|named_parameters|state_dict)\s*\()", re.A
 )
 _TERM_TEXT = re.compile(r"\.\s*(?:sum|mean|norm|vector_norm)\s*\(", re.A)
-_TERM_IMPORT = re.compile(
-    r"\bimport\b[^\n;]*\b(?:sum|mean|norm|vector_norm)\b|\bimport\s*\([^)]*\b(?:sum|mean|norm|vector_norm)\b", re.A
-)
+# (Led by the literal word: a search for it is fast; the word boundary before it is checked after.)
+_TERM_IMPORT = re.compile(r"import(?:\b[^\n;]*|\s*\([^)]*)\b(?:sum|mean|norm|vector_norm)\b", re.A)
 _BACKWARD_TEXT = re.compile(r"\.\s*(?:manual_)?backward\s*\(", re.A)
 _LOSSY_STEM = re.compile(r"reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm|loss|objective|cost")  # on lower()
 _WORD_REST = re.compile(r"\w*", re.A)
@@ -303,7 +315,7 @@ _AUGMENTED_AT = re.compile(r"\s*" + _AUGMENTED, re.A)
 _BLANKS_AND_COMMA = re.compile(r"\s*,", re.A)
 _TARGET_CHARACTERS = r"[\w\s,.*]*"
 _BRACKETED_TARGET_CHARACTERS = r"[\w\s,.*()\[\]]*"
-_BRACKET_THEN_ASSIGNMENT = re.compile(r"[)\]](?=\s*" + _AUGMENTED + ")", re.A)
+_CLOSING_BRACKET = re.compile(r"[)\]]")
 
 
 class _Runs:
@@ -327,7 +339,9 @@ class _StoreContexts:
         self.text = text
         self.targets = _Runs(text, _TARGET_CHARACTERS)
         self.bracketed = _Runs(text, _BRACKETED_TARGET_CHARACTERS)
-        self.bracket_sites: Optional[list[int]] = None  # `)`/`]` followed by an assignment
+        # The closing brackets followed by an assignment in the bracketed run last found.
+        self.sites_run = (-1, -1)
+        self.sites: list[int] = []
 
     def direct(self, end: int) -> bool:
         """`name =`, `name +=`, `name, other =` (outside brackets)."""
@@ -338,11 +352,17 @@ class _StoreContexts:
 
     def bracketed_target(self, end: int) -> bool:
         """`name, other) =`, `name] =`: a closing bracket and an assignment in the run after it."""
-        if self.bracket_sites is None:
-            self.bracket_sites = [m.start() for m in _BRACKET_THEN_ASSIGNMENT.finditer(self.text)]
-        sites = self.bracket_sites
-        index = bisect_left(sites, end)
-        return index < len(sites) and sites[index] < self.bracketed.end_from(end)
+        run_end = self.bracketed.end_from(end)
+        run = (self.bracketed.start, self.bracketed.end)
+        if run != self.sites_run:
+            self.sites_run = run
+            self.sites = [
+                bracket.start()
+                for bracket in _CLOSING_BRACKET.finditer(self.text, *run)
+                if _AUGMENTED_AT.match(self.text, bracket.end())
+            ]
+        index = bisect_left(self.sites, end)
+        return index < len(self.sites) and self.sites[index] < run_end
 
 
 _AFTER_WALRUS_OR_COLON = re.compile(r"\s*:", re.A)
@@ -365,45 +385,65 @@ _OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s*\(", re.A)
 _OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
 
 
-def _stored_loss_names(text: str, lowered: str) -> Iterator[int]:
-    """Positions of loss-like names that may be stored to (see above); `lowered` is text.lower()."""
-    depth, counted = 0, 0
+def _stored_loss_name_in(text: str, lowered: str, brackets: str, stores: _StoreContexts, start: int, end: int) -> bool:
+    """A loss-like name that may be stored to (see above) in [start, end), a range that starts
+    outside brackets at a line start; `lowered` is text.lower()."""
+    depth, counted = 0, start
     last_word_end = -1
-    stores = _StoreContexts(text)
-    for stem in _LOSSY_STEM.finditer(lowered):
+    for stem in _LOSSY_STEM.finditer(lowered, start, end):
         if stem.start() < last_word_end:
             continue  # another stem in a word already looked at
-        start = stem.start()
-        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            start -= 1
-        end = _WORD_REST.match(text, stem.end()).end()  # type: ignore[union-attr]
-        last_word_end = end
-        depth += _depth(text, counted, start)
-        counted = start
-        if _DEF_BEFORE.search(text, max(0, start - 16), start):
-            yield start  # a function named like a penalty or a loss
-        elif depth <= 0 and stores.direct(end):
-            yield start
-        elif stores.bracketed_target(end):
-            yield start
-        elif (colon := _AFTER_WALRUS_OR_COLON.match(text, end)) is not None:
-            walrus = text.startswith("=", colon.end())
-            line_start = text.rfind("\n", 0, start) + 1
-            if walrus or (_LINE_HEAD.match(text, line_start).end() >= start):  # type: ignore[union-attr]
-                yield start
-    for target in _TARGETS.finditer(text):
+        word_start = stem.start()
+        while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "_"):
+            word_start -= 1
+        word_end = _WORD_REST.match(text, stem.end()).end()  # type: ignore[union-attr]
+        last_word_end = word_end
+        depth += _depth(brackets, counted, word_start)
+        counted = word_start
+        if _DEF_BEFORE.search(text, max(0, word_start - 16), word_start):
+            return True  # a function named like a penalty or a loss
+        if depth <= 0 and stores.direct(word_end):
+            return True
+        if stores.bracketed_target(word_end):
+            return True
+        colon = _AFTER_WALRUS_OR_COLON.match(text, word_end)
+        if colon is not None:
+            if text.startswith("=", colon.end()):
+                return True  # `loss := ...`
+            line_start = text.rfind("\n", 0, word_start) + 1
+            if _LINE_HEAD.match(text, line_start).end() >= word_start:  # type: ignore[union-attr]
+                return True  # `loss: Tensor = ...` (an annotated target starts its line)
+    for target in _TARGETS.finditer(text, start, end):
         names = target.group(1) if target.group(1) is not None else target.group(2)
         if _LOSSY_STEM.search(names.lower()):
-            yield target.start()
+            return True
+    return False
+
+
+def _loss_in(text: str, brackets: str, ranges: list[tuple[int, int]]) -> bool:
+    """Whether a loss feature is in one of `ranges` (spans: each starts outside brackets, at a
+    line start, so no statement crosses a range's ends)."""
+    lowered = text.lower()
+    backward = "backward" in text
+    marked = _LOSS_MARK in text
+    loss_function_words = "training_step" in lowered or "criterion" in lowered
+    stores = _StoreContexts(text)
+    for start, end in ranges:
+        if backward and _BACKWARD_TEXT.search(text, start, end):
+            return True  # .backward() / .manual_backward()
+        if marked and text.find(_LOSS_MARK, start, end) != -1:
+            return True  # a string that may be (part of) "loss"
+        if loss_function_words and _LOSS_FUNCTION_DEF.search(lowered, start, end):
+            return True
+        if _stored_loss_name_in(text, lowered, brackets, stores, start, end):
+            return True
+    return False
 
 
 class _SpanFeatures:
     def __init__(self, starts: list[int]) -> None:
         self.starts = starts
         self.bits = [0] * len(starts)
-
-    def mark(self, position: int, bit: int) -> None:
-        self.bits[bisect_right(self.starts, position) - 1] |= bit
 
     def mark_all(self, pattern: re.Pattern[str], text: str, bit: int) -> None:
         position = 0
@@ -417,27 +457,11 @@ class _SpanFeatures:
             position = self.starts[index + 1] if index + 1 < len(self.starts) else len(text)
 
 
-def _loss_positions(text: str, lowered: str) -> Iterator[int]:
-    """Where a loss feature is (any order)."""
-    if "backward" in text:
-        for match in _BACKWARD_TEXT.finditer(text):
-            yield match.start()
-    position = text.find(_LOSS_MARK)
-    while position != -1:
-        yield position
-        position = text.find(_LOSS_MARK, position + 1)
-    if "training_step" in lowered or "criterion" in lowered:
-        for match in _LOSS_FUNCTION_DEF.finditer(lowered):
-            yield match.start()
-    yield from _stored_loss_names(text, lowered)
-
-
-def _unit_features(text: str, split: _Split, loss_positions: Iterator[int], imports_term: bool) -> None:
+def _unit_features(text: str, split: _Split, imports_term: bool) -> None:
+    """Each unit's parameter and term features and the calls it makes (losses come later)."""
     spans = _SpanFeatures(split.starts)
     spans.mark_all(_PARAM_TEXT, text, PARAMS)
     spans.mark_all(_TERM_TEXT, text, TERMS)
-    for position in loss_positions:
-        spans.mark(position, LOSS)
     size = len(text)
     reversed_text = text[::-1]
     ends = split.starts[1:] + [size]
@@ -453,6 +477,32 @@ def _unit_features(text: str, split: _Split, loss_positions: Iterator[int], impo
         unit.features = features
         unit.called_names = frozenset(name[::-1] for name in names)
         unit.called_attributes = frozenset(name[::-1] for name in attributes)
+
+
+def _imports_a_term(text: str) -> bool:
+    """`import` (a word) followed on its line, or in its brackets, by a term function's name."""
+    position = 0
+    while (match := _TERM_IMPORT.search(text, position)) is not None:
+        start = match.start()
+        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+            return True
+        position = start + 1  # `a_import`: the next `import` may be inside this match
+    return False
+
+
+def _ranges(split: _Split, units: Iterator[TextUnit], size: int) -> list[tuple[int, int]]:
+    """The spans of `units` as ranges of the text (of length `size`), adjacent spans merged."""
+    indices = sorted({index for unit in units for index in unit.spans})
+    ends = split.starts[1:] + [size]
+    ranges: list[tuple[int, int]] = []
+    for index in indices:
+        start = split.starts[index]
+        end = ends[index]
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
 
 
 @dataclass
@@ -477,7 +527,8 @@ def text_facts(
         return None
     if not blanked.isascii():
         return None  # identifiers the parser would NFKC-normalize
-    if _depth(blanked, 0, len(blanked)) != 0:
+    brackets = round_brackets(blanked)
+    if _depth(brackets, 0, len(brackets)) != 0:
         return None  # unbalanced brackets: a broken file, which the parser reports (RL000)
     if optimizer and any(word in blanked for word in OPTIMIZER_WORDS):
         aliases = set(_OPTIMIZER_ALIAS.findall(blanked))
@@ -489,23 +540,31 @@ def text_facts(
     if not penalty:
         return TextFacts(optimizer, False)
     # The whole file as one unit first: most files stop here.
-    imports_term = _TERM_IMPORT.search(blanked) is not None
+    imports_term = _imports_a_term(blanked)
     if not _PARAM_TEXT.search(blanked) or not (imports_term or _TERM_TEXT.search(blanked)):
         return TextFacts(optimizer, False)
-    lowered = blanked.lower()
-    loss_positions = _loss_positions(blanked, lowered)
-    first = next(loss_positions, None)
-    if first is None:
-        return TextFacts(optimizer, False)
     try:
-        split = split_units(blanked)
+        split = split_units(blanked, brackets)
     except _Unsure:
         return None
-    _unit_features(blanked, split, chain([first], loss_positions), imports_term)
-    return TextFacts(optimizer, _may_hold_penalty(split.units, common_methods))
+    return TextFacts(optimizer, _may_hold_penalty(blanked, brackets, split, imports_term, common_methods))
 
 
-def _may_hold_penalty(units: list[TextUnit], common_methods: frozenset[str]) -> bool:
-    if (reduce(or_, (unit.features for unit in units), 0)) != COMPLETE:
+def _may_hold_penalty(
+    text: str, brackets: str, split: _Split, imports_term: bool, common_methods: frozenset[str]
+) -> bool:
+    """Some component has all three features. Losses are looked for last, and only in the
+    components that have the other two (with the module's code, which joins every component):
+    finding one is the costliest test, and in a model file those components are a small part."""
+    _unit_features(text, split, imports_term)
+    units = split.units
+    if reduce(or_, (unit.features for unit in units), 0) != PARAMS | TERMS:
         return False
-    return any(complete_units(units, common_methods))
+    roots = component_roots(units, common_methods)
+    candidates = complete_units(units, common_methods, PARAMS | TERMS, roots)
+    if not any(candidates):
+        return False
+    # A loss in a candidate's component completes it; one in the module's component completes
+    # every candidate.
+    chosen = (unit for unit, root, candidate in zip(units, roots, candidates) if candidate or root == roots[0])
+    return _loss_in(text, brackets, _ranges(split, chosen, len(text)))
