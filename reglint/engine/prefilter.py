@@ -505,27 +505,31 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
 # ---------------------------------------------------------------------------- pruning
 #
 # A file that passed both cuts is usually a large model file where one or two functions hold a
-# loss and a parameter; libcst's cost is per byte, so it gets the file with every other function's
-# body replaced by `pass`. This changes no finding when the file can construct no optimizer (only
-# then is it done), because every channel through which the analysis lets one function affect
-# another is kept:
+# loss and a parameter; libcst's cost is per node, so it gets the file with every other function
+# reduced to `def name(): pass`. This changes no finding when the file can construct no optimizer
+# (only then is it done), because every channel through which the analysis lets one function
+# affect another is kept:
 #   - the functions of a component where a penalty is possible are kept whole: values reach a
 #     penalty only through calls the analysis inlines, which are joined into one component;
-#   - module code, class bodies, decorators and signatures stay, and a pruned function still
-#     exists (the analysis tells methods apart by how many classes define a name);
+#   - module code, class bodies and decorators stay, and a pruned function still exists under its
+#     name (the analysis tells methods apart by how many classes define a name); its parameters,
+#     defaults and annotations are read only when it is analyzed itself, which cannot reach a
+#     finding, except that a default is evaluated in the module's frame, so a signature holding
+#     `:=` is kept;
 #   - functions holding an absolute import (the analysis reads every import of the file; it skips
 #     relative ones, reglint/analysis/names.py), `global` or
 #     `nonlocal` (they write the module's variables), or `add_argument` (argparse defaults are read
 #     file-wide) are kept whole.
 # Lines are kept one for one, so every position, code frame and fix edit is the same; suppression
-# comments are read from the file itself.
+# comments are read from the file itself. (Parameters and annotations are about a fifth of what
+# libcst parses in a pruned model file.)
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
-    """`text` with the bodies of functions that cannot take part in a finding replaced by `pass`;
-    None when nothing can be pruned."""
+    """`text` with the functions that cannot take part in a finding reduced to `def name(): pass`
+    (or their bodies to `pass`); None when nothing can be pruned."""
     targets: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     for index, unit in enumerate(syntax.units):
         if index == 0 or syntax.live[index] or unit.pinned:
@@ -545,7 +549,12 @@ def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
         indent = line[: len(line) - len(line.lstrip(" \t\f"))]
         if not _starts_statement(indent, first):
             continue  # the body starts on the header's line (`def f(): x = 1; \`)
-        pieces[start - 1] = indent + "pass"
+        header = _bare_header(pieces, function)
+        if header is not None:
+            start = function.lineno
+            pieces[start - 1] = header
+        else:
+            pieces[start - 1] = indent + "pass"
         for number in range(start, end):
             pieces[number] = ""
         changed = True
@@ -557,6 +566,20 @@ def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
         if index < len(breaks):
             out.append(breaks[index])
     return "".join(out)
+
+
+def _bare_header(lines: list[str], function: ast.FunctionDef | ast.AsyncFunctionDef) -> Optional[str]:
+    """`def name(): pass` at the header's indentation, or None to keep the signature."""
+    line = lines[function.lineno - 1]
+    keyword = line.lstrip(" \t\f")
+    indent = line[: len(line) - len(keyword)]
+    is_async = isinstance(function, ast.AsyncFunctionDef)
+    if not keyword.startswith("async" if is_async else "def") or len(indent.encode("utf-8")) != function.col_offset:
+        return None
+    signature = "\n".join(lines[function.lineno - 1 : function.body[0].lineno - 1])
+    if ":=" in signature:
+        return None
+    return f"{indent}{'async def' if is_async else 'def'} {function.name}(): pass"
 
 
 def _starts_statement(indent: str, statement: ast.stmt) -> bool:
