@@ -228,12 +228,26 @@ def _findings(source: str, enabled: frozenset[str], use_prefilter: bool) -> list
 
 
 def _expected_with_prefilter(source: str, enabled: frozenset[str]) -> list[dict[str, object]]:
-    """The findings without the prefilter, less RL000 where the text alone rules the file out
-    (such a file is not parsed; see "RL000" in reglint/engine/prefilter.py)."""
+    """The findings without the prefilter, less RL000 where the text alone rules the file out.
+    Where the only syntax error is in a function pruned away, the findings of the rest of the file
+    (see "RL000" in reglint/engine/prefilter.py): those of the pruned copy without the prefilter."""
     findings = _findings(source, enabled, False)
-    if prefilter.verdict(source, "snippet.py", enabled).ruled_out_on_text:
+    decision = prefilter.verdict(source, "snippet.py", enabled)
+    if decision.ruled_out_on_text:
         findings = [f for f in findings if f["code"] != "RL000"]
+    elif decision.parse_text is not None and not _libcst_parses(source) and _libcst_parses(decision.parse_text):
+        return _findings(decision.parse_text, enabled, False)
     return findings
+
+
+def _libcst_parses(text: str) -> bool:
+    from reglint.engine.runner import parse_module
+
+    try:
+        parse_module(text)
+    except Exception:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])
@@ -272,6 +286,44 @@ def test_a_broken_file_without_regularization_code_is_not_parsed() -> None:
     assert prefilter.verdict(BROKEN_OTHER_CODE, "t.py", ALL).reason == "not in the text"
     assert _findings(BROKEN_OTHER_CODE, ALL, True) == []
     assert [f["code"] for f in _findings(BROKEN_OTHER_CODE, ALL, False)] == ["RL000"]
+
+
+BROKEN_HELPER = """\
+import torch
+
+def report(rows):
+    total = 0
+    for row in rows
+        total += len(row)
+    return total
+
+def reg(model):
+    return sum(p.abs().sum() for p in model.parameters())
+
+def train(model):
+    loss = crit(model(x), y) + reg(model)
+    loss.backward()
+"""
+
+
+def test_a_syntax_error_in_a_function_that_cannot_take_part_is_left_to_other_tools() -> None:
+    # Documented: such a function is parsed by its name only (pruned), like a file ruled out on
+    # its text; --no-prefilter and RL000 alone parse it.
+    decision = prefilter.verdict(BROKEN_HELPER, "t.py", ALL)
+    assert decision.analyze and decision.parse_text is not None
+    assert "for row in rows" not in decision.parse_text
+    assert [f["code"] for f in _findings(BROKEN_HELPER, ALL, True)] == ["RL101"]
+    assert [f["code"] for f in _findings(BROKEN_HELPER, ALL, False)] == ["RL000"]
+    assert [f["code"] for f in _findings(BROKEN_HELPER, frozenset({"RL000"}), True)] == ["RL000"]
+
+
+def test_merge_conflict_markers_anywhere_in_a_training_file_get_rl000() -> None:
+    conflicted = BROKEN_HELPER.replace(
+        "    for row in rows\n        total += len(row)\n",
+        "<<<<<<< HEAD\n    total += 1\n=======\n    total += 2\n>>>>>>> tune\n",
+    )
+    assert prefilter.verdict(conflicted, "t.py", ALL).parse_text is None
+    assert [f["code"] for f in _findings(conflicted, ALL, True)] == ["RL000"]
 
 
 @pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])

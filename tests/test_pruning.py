@@ -14,11 +14,12 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+import warnings
 
 import pytest
 from test_prefilter import SOURCES
 
-from reglint.engine import prefilter
+from reglint.engine import prefilter, textcut
 from reglint.engine.config import Settings
 from reglint.engine.runner import lint_text
 from reglint.engine.session import _enabled
@@ -40,7 +41,62 @@ def _codes(source: str, parse_text: str | None, enabled: frozenset[str]) -> list
     return [(f.code, f.line or 0, f.column or 0, f.message) for f in result.findings]
 
 
+def text_pruned(source: str) -> str | None:
+    """The text units' pruning of `source`, done even where an optimizer is possible."""
+    if "\t" in source or "\f" in source:
+        return None
+    try:
+        blanked = textcut.blank(source)
+    except textcut._Unsure:
+        return None
+    brackets = textcut.round_brackets(blanked)
+    if not blanked.isascii() or textcut._depth(brackets, 0, len(brackets)):
+        return None
+    try:
+        split = textcut.split_units(blanked, brackets)
+    except textcut._Unsure:
+        return None
+    found = textcut._candidates(blanked, split, textcut._imports_a_term(blanked), prefilter.COMMON_METHODS)
+    if found is None:
+        return None
+    roots, candidates = found
+    live = textcut._live(split, roots, candidates, textcut._LossSearch(blanked, brackets))
+    return textcut._pruned(source, blanked, brackets, split, live)
+
+
+def assert_text_pruning_keeps_what_the_syntax_keeps(source: str) -> None:
+    """The text units' pruning leaves every line of each function the syntax cut keeps (live or
+    pinned, with its decorators) as it is, keeps the line count, and parses."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return
+    pruned = text_pruned(source)
+    if pruned is None:
+        return
+    lines, pruned_lines = re.split(r"\r\n|\r|\n", source), re.split(r"\r\n|\r|\n", pruned)
+    assert len(pruned_lines) == len(lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ast.parse(pruned)
+    syntax = prefilter._syntax_features(tree)
+    for index, unit in enumerate(syntax.units):
+        if index == 0 or not (syntax.live[index] or unit.pinned):
+            continue
+        for node in unit.nodes:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = min([node.lineno] + [decorator.lineno for decorator in node.decorator_list])
+                span = slice(first - 1, node.end_lineno)
+                assert pruned_lines[span] == lines[span], f"{node.name} (line {node.lineno}) was pruned"
+
+
 PRUNABLE = [(name, source) for name, source in SOURCES if _forced_prune(source) is not None]
+# (A broken source pruned into one that parses has findings only pruned: see test_prefilter.py.)
+TEXT_PRUNABLE = [
+    (name, source) for name, source in SOURCES if _forced_prune(source) is not None and text_pruned(source) is not None
+]
 
 
 def test_some_sources_are_pruned() -> None:
@@ -54,6 +110,20 @@ def test_pruned_copy_gives_the_same_penalty_findings(name: str, source: str) -> 
     assert len(re.split(r"\r\n|\r|\n", pruned)) == len(re.split(r"\r\n|\r|\n", source))
     ast.parse(pruned)
     assert _codes(source, pruned, PENALTY_RULES) == _codes(source, None, PENALTY_RULES)
+
+
+def test_some_sources_are_pruned_from_the_text() -> None:
+    assert len(TEXT_PRUNABLE) >= 10, [name for name, _ in TEXT_PRUNABLE]
+
+
+@pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])
+def test_text_pruning_keeps_every_function_the_syntax_cut_keeps(name: str, source: str) -> None:
+    assert_text_pruning_keeps_what_the_syntax_keeps(source)
+
+
+@pytest.mark.parametrize("name,source", TEXT_PRUNABLE, ids=[name for name, _ in TEXT_PRUNABLE])
+def test_text_pruned_copy_gives_the_same_penalty_findings(name: str, source: str) -> None:
+    assert _codes(source, text_pruned(source), PENALTY_RULES) == _codes(source, None, PENALTY_RULES)
 
 
 TEMPTING = textwrap.dedent(

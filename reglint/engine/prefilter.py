@@ -5,11 +5,15 @@ is several times cheaper, and a substring search cheaper still. A file is read a
 two cuts: the whole text (no optimizer class name, or no parameter attribute, reduction and loss
 word: nothing to look for), then the text's units (textcut.py: the syntax cut below, computed
 from the text with strings and comments blanked, which over-approximates it). A file ruled out
-there is not parsed at all. A file that passes is parsed with `ast` and cut again on its syntax;
-only a file where a finding is still possible goes to libcst (a file `ast` cannot parse goes to
-libcst too, which reports RL000). `--no-prefilter` turns all this off; tests/test_prefilter.py and
-the benchmark check that findings are identical with and without it (RL000 aside, see the end of
-this text), and tests/test_textcut.py that the text units never rule out what the syntax keeps.
+there is not parsed at all; a file kept there goes to libcst, pruned from its text units (see
+"Pruning" below). Only a file the text-units cut does not read with confidence (tabs, non-ASCII
+identifiers, unbalanced brackets, unterminated strings, nested f-string fields) is parsed with
+`ast` and cut again on its syntax; only a file where a finding is still possible goes on to
+libcst (a file `ast` cannot parse goes to libcst too, which reports RL000). `--no-prefilter`
+turns all this off; tests/test_prefilter.py and the benchmark check that findings are identical
+with and without it (RL000 aside, see the end of this text), tests/test_textcut.py that the text
+units never rule out what the syntax keeps, and tests/test_pruning.py that their pruning keeps
+every function the syntax cut keeps.
 
 ## Why a skipped file has no finding (the soundness argument)
 
@@ -52,21 +56,23 @@ the file as a whole must pass the same test on its text (the cheap first cut): a
 The tables mirror the analysis; tests/test_prefilter.py fails when the analysis' own constants
 change, so whoever changes the analysis is sent here.
 
-Pruning: a file that passes both cuts and cannot construct an optimizer is parsed by libcst as
-a copy in which the functions outside every component where a penalty is possible have their
-body replaced by `pass` (line for line, so positions do not move); see "pruning" below for why
-no finding can change, and tests/test_pruning.py.
+Pruning: a file that passes the cuts and cannot construct an optimizer is parsed by libcst as
+a copy in which the functions outside every component where a penalty is possible are reduced to
+`def name(): pass` (line for line, so positions do not move); see "pruning" below for why no
+finding can change, and tests/test_pruning.py.
 
-RL000 (parse errors) is reported for every file that is parsed: every file with `--no-prefilter`,
-and otherwise every file whose text passed the two text cuts, that is every file that could hold
-a finding. A file ruled out on its text is not parsed, so a syntax error in it is not reported:
-its text shows it holds no regularization code whatever its syntax, and parsing all of them
-would cost more than everything else together (CPython's parser alone takes 2.5 times ruff's
-whole run on the benchmark corpus). The text-units cut leaves to the parser any file with
-unbalanced brackets or an unterminated string, so a training script with a typo is still
-reported. When RL000 is the only code selected, every file is parsed (a syntax check). A file
-is skipped after the syntax cut only if `ast.parse` accepted it, which assumes that what CPython
-parses, libcst parses too; the benchmark checks it on its corpus.
+RL000 (parse errors) is reported for what is parsed: every file with `--no-prefilter`, and
+otherwise every file whose text passed the two text cuts, that is every file that could hold a
+finding, less the functions pruned away in it. A file ruled out on its text is not parsed, so a
+syntax error in it is not reported: its text shows it holds no regularization code whatever its
+syntax, and parsing all of them would cost more than everything else together (CPython's parser
+alone takes 2.5 times ruff's whole run on the benchmark corpus). For the same reason a syntax
+error inside a pruned function (one that cannot take part in a finding) is left to the Python
+linter, except merge-conflict markers: a file holding them is parsed whole. The text-units cut
+leaves to the parser any file with unbalanced brackets or an unterminated string, so a training
+script with a typo is still reported. When RL000 is the only code selected, every file is parsed
+whole (a syntax check). A file is skipped after the syntax cut only if `ast.parse` accepted it,
+which assumes that what CPython parses, libcst parses too; the benchmark checks it on its corpus.
 RL900 (unused suppressions) needs the words `noqa` or `reglint`, which the suppression scanner
 itself requires.
 """
@@ -82,7 +88,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.source import decode
-from reglint.engine.textcut import OPTIMIZER_WORDS, text_facts
+from reglint.engine.textcut import OPTIMIZER_WORDS, join_lines, split_lines, text_facts
 from reglint.model import Finding
 
 if TYPE_CHECKING:
@@ -187,13 +193,16 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
             # RL000 is the only code asked for: a syntax check of every file.
             return Verdict(parse_ok(text, path) is None, "syntax check only")
         return Verdict(False, "not in the text")  # not even parsed: see "RL000" above
-    # Second cut, still on the text: the syntax cut's units and components (textcut.py).
-    units = text_facts(text, COMMON_METHODS, optimizer=present[OPTIMIZER], penalty=present[PENALTY])
+    # Second cut, still on the text: the syntax cut's units and components (textcut.py). When
+    # it reads the text with confidence, it decides alone (and prunes as the syntax cut would).
+    prune = prune and not present[SUPPRESSION]
+    units = text_facts(text, COMMON_METHODS, optimizer=present[OPTIMIZER], penalty=present[PENALTY], prune=prune)
     if units is not None:
         present[OPTIMIZER] = present[OPTIMIZER] and units.optimizer
         present[PENALTY] = present[PENALTY] and units.penalty
         if not _satisfied(needed, present):
             return Verdict(False, "not in the text units")
+        return Verdict(True, "in the text units", units.pruned)
     tree = parse_ok(text, path)
     if tree is None:
         return Verdict(True, "ast cannot parse it")
@@ -203,7 +212,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
     present[PENALTY] = present[PENALTY] and syntax.penalty
     if not _satisfied(needed, present):
         return Verdict(False, "not in the syntax")
-    if prune and not syntax.optimizer and not present[SUPPRESSION]:
+    if prune and not syntax.optimizer:
         return Verdict(True, "in the syntax", pruned_text(text, syntax))
     return Verdict(True, "in the syntax")
 
@@ -524,9 +533,6 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
 # comments are read from the file itself. (Parameters and annotations are about a fifth of what
 # libcst parses in a pruned model file.)
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
 def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
     """`text` with the functions that cannot take part in a finding reduced to `def name(): pass`
     (or their bodies to `pass`); None when nothing can be pruned."""
@@ -537,8 +543,7 @@ def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
         targets.extend(node for node in unit.nodes if isinstance(node, _FUNCTIONS))
     if not targets:
         return None
-    pieces = _LINE_BREAK.split(text)
-    breaks = _LINE_BREAK.findall(text)
+    pieces, breaks = split_lines(text)
     changed = False
     for function in targets:
         first = function.body[0]
@@ -558,14 +563,7 @@ def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
         for number in range(start, end):
             pieces[number] = ""
         changed = True
-    if not changed:
-        return None
-    out: list[str] = []
-    for index, piece in enumerate(pieces):
-        out.append(piece)
-        if index < len(breaks):
-            out.append(breaks[index])
-    return "".join(out)
+    return join_lines(pieces, breaks) if changed else None
 
 
 def _bare_header(lines: list[str], function: ast.FunctionDef | ast.AsyncFunctionDef) -> Optional[str]:

@@ -5,8 +5,10 @@ prefilter.py decides with CPython's parser which functions of a file could hold 
 joined by calls). That parse costs more than anything else reglint does on a large tree, and
 most files that reach it are model files where the three features sit in unrelated methods.
 This module answers the same question from the text, with a few regular expressions over the
-file in which strings and comments are blanked, and sends a file to the parser only when the
-answer is "maybe". It must never say "no" where the syntax cut would say "yes":
+file in which strings and comments are blanked, and sends a file to the parser only when it
+cannot read it with confidence; for a file it keeps, it also prunes as the syntax cut would
+(see "pruning" below), so such a file never meets `ast`. It must never say "no" where the syntax
+cut would say "yes", nor prune a function the syntax cut keeps:
 
 - strings and comments are blanked with the tokenizer's own rules (quotes, triple quotes,
   backslash escapes, comments up to the line end); an f-string keeps the code of its
@@ -18,12 +20,14 @@ answer is "maybe". It must never say "no" where the syntax cut would say "yes":
   than its header; decorators count for the function and for what surrounds it;
 - each feature is found by a pattern that matches at least what the syntax cut's node test
   matches (see the features section below); calls found the same way join units by the
-  syntax cut's own rule (components.py).
+  syntax cut's own rule (components.py). Losses, the costliest feature to look for, are looked
+  for last and only in components that have the other two.
 
 Where the text is not what this module understands (indentation with tabs, identifiers outside
 ASCII, unbalanced brackets, an unterminated string, an f-string with nested replacement fields),
 it answers "maybe". tests/test_textcut.py checks on every fixture, snippet, generated program and the
-benchmark's corpora that a file this module rules out is ruled out by the syntax cut too.
+benchmark's corpora that a file this module rules out is ruled out by the syntax cut too, and
+tests/test_pruning.py that its pruning keeps every line of every function the syntax cut keeps.
 """
 
 from __future__ import annotations
@@ -420,24 +424,31 @@ def _stored_loss_name_in(text: str, lowered: str, brackets: str, stores: _StoreC
     return False
 
 
-def _loss_in(text: str, brackets: str, ranges: list[tuple[int, int]]) -> bool:
-    """Whether a loss feature is in one of `ranges` (spans: each starts outside brackets, at a
-    line start, so no statement crosses a range's ends)."""
-    lowered = text.lower()
-    backward = "backward" in text
-    marked = _LOSS_MARK in text
-    loss_function_words = "training_step" in lowered or "criterion" in lowered
-    stores = _StoreContexts(text)
-    for start, end in ranges:
-        if backward and _BACKWARD_TEXT.search(text, start, end):
-            return True  # .backward() / .manual_backward()
-        if marked and text.find(_LOSS_MARK, start, end) != -1:
-            return True  # a string that may be (part of) "loss"
-        if loss_function_words and _LOSS_FUNCTION_DEF.search(lowered, start, end):
-            return True
-        if _stored_loss_name_in(text, lowered, brackets, stores, start, end):
-            return True
-    return False
+class _LossSearch:
+    """Whether a loss feature is in given ranges of a blanked text (spans: each starts outside
+    brackets, at a line start, so no statement crosses a range's ends)."""
+
+    def __init__(self, text: str, brackets: str) -> None:
+        self.text = text
+        self.brackets = brackets
+        self.lowered = text.lower()
+        self.backward = "backward" in text
+        self.marked = _LOSS_MARK in text
+        self.loss_function_words = "training_step" in self.lowered or "criterion" in self.lowered
+        self.stores = _StoreContexts(text)
+
+    def any_in(self, ranges: list[tuple[int, int]]) -> bool:
+        text, lowered = self.text, self.lowered
+        for start, end in ranges:
+            if self.backward and _BACKWARD_TEXT.search(text, start, end):
+                return True  # .backward() / .manual_backward()
+            if self.marked and text.find(_LOSS_MARK, start, end) != -1:
+                return True  # a string that may be (part of) "loss"
+            if self.loss_function_words and _LOSS_FUNCTION_DEF.search(lowered, start, end):
+                return True
+            if _stored_loss_name_in(text, lowered, self.brackets, self.stores, start, end):
+                return True
+        return False
 
 
 class _SpanFeatures:
@@ -509,6 +520,9 @@ def _ranges(split: _Split, units: Iterator[TextUnit], size: int) -> list[tuple[i
 class TextFacts:
     optimizer: bool  # an optimizer construction may be in the file
     penalty: bool  # some component of units may hold a penalty
+    # With prune=True, for a file where a penalty but no optimizer construction is possible: the
+    # text libcst should parse instead (see "pruning" below); None: the file as it is.
+    pruned: Optional[str] = None
 
 
 def text_facts(
@@ -516,6 +530,7 @@ def text_facts(
     common_methods: frozenset[str],
     optimizer: bool = True,
     penalty: bool = True,
+    prune: bool = False,
 ) -> Optional[TextFacts]:
     """What the syntax cut could find in `text`, from the text; None when unsure. `optimizer`
     and `penalty` say which of the two questions to answer (the other answer is False)."""
@@ -530,13 +545,7 @@ def text_facts(
     brackets = round_brackets(blanked)
     if _depth(brackets, 0, len(brackets)) != 0:
         return None  # unbalanced brackets: a broken file, which the parser reports (RL000)
-    if optimizer and any(word in blanked for word in OPTIMIZER_WORDS):
-        aliases = set(_OPTIMIZER_ALIAS.findall(blanked))
-        optimizer = _OPTIMIZER_CALL.search(blanked) is not None or any(
-            re.search(r"(?<![\w.])" + re.escape(alias) + r"\s*\(", blanked) for alias in aliases
-        )
-    else:
-        optimizer = False
+    optimizer = optimizer and _may_construct_an_optimizer(blanked)
     if not penalty:
         return TextFacts(optimizer, False)
     # The whole file as one unit first: most files stop here.
@@ -547,24 +556,166 @@ def text_facts(
         split = split_units(blanked, brackets)
     except _Unsure:
         return None
-    return TextFacts(optimizer, _may_hold_penalty(blanked, brackets, split, imports_term, common_methods))
+    found = _candidates(blanked, split, imports_term, common_methods)
+    if found is None:
+        return TextFacts(optimizer, False)
+    roots, candidates = found
+    losses = _LossSearch(blanked, brackets)
+    # A loss in a candidate's component completes it; one in the module's component completes
+    # every candidate.
+    chosen = (unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0])
+    if not losses.any_in(_ranges(split, chosen, len(blanked))):
+        return TextFacts(optimizer, False)
+    pruned = None
+    if prune and not (optimizer or _may_construct_an_optimizer(blanked)) and not _CONFLICT_MARKER.search(text):
+        pruned = _pruned(text, blanked, brackets, split, _live(split, roots, candidates, losses))
+    return TextFacts(optimizer, True, pruned)
 
 
-def _may_hold_penalty(
-    text: str, brackets: str, split: _Split, imports_term: bool, common_methods: frozenset[str]
-) -> bool:
-    """Some component has all three features. Losses are looked for last, and only in the
-    components that have the other two (with the module's code, which joins every component):
-    finding one is the costliest test, and in a model file those components are a small part."""
+def _may_construct_an_optimizer(blanked: str) -> bool:
+    """A call of an optimizer class, by its name or an alias an import gives it."""
+    if not any(word in blanked for word in OPTIMIZER_WORDS):
+        return False
+    if _OPTIMIZER_CALL.search(blanked) is not None:
+        return True
+    return any(
+        re.search(r"(?<![\w.])" + re.escape(alias) + r"\s*\(", blanked)
+        for alias in set(_OPTIMIZER_ALIAS.findall(blanked))
+    )
+
+
+def _candidates(
+    text: str, split: _Split, imports_term: bool, common_methods: frozenset[str]
+) -> Optional[tuple[list[int], list[bool]]]:
+    """The units' components, and per unit whether its component (with the module's) has a
+    parameter source and a term; None when none has. Losses are looked for after this, and only
+    in those components: it is the costliest test, and in a model file they are a small part."""
     _unit_features(text, split, imports_term)
     units = split.units
     if reduce(or_, (unit.features for unit in units), 0) != PARAMS | TERMS:
-        return False
+        return None
     roots = component_roots(units, common_methods)
     candidates = complete_units(units, common_methods, PARAMS | TERMS, roots)
     if not any(candidates):
-        return False
-    # A loss in a candidate's component completes it; one in the module's component completes
-    # every candidate.
-    chosen = (unit for unit, root, candidate in zip(units, roots, candidates) if candidate or root == roots[0])
-    return _loss_in(text, brackets, _ranges(split, chosen, len(text)))
+        return None
+    return roots, candidates
+
+
+def _live(split: _Split, roots: list[int], candidates: list[bool], losses: _LossSearch) -> list[bool]:
+    """Per unit: whether its component may hold a penalty (all three features)."""
+    units = split.units
+    size = len(losses.text)
+
+    def has_loss(root: int) -> bool:
+        return losses.any_in(_ranges(split, (unit for unit, r in zip(units, roots) if r == root), size))
+
+    if has_loss(roots[0]):
+        return list(candidates)  # the module's component completes every candidate
+    live_roots = {
+        root for root in {root for root, candidate in zip(roots, candidates) if candidate} - {roots[0]} if has_loss(root)
+    }
+    return [root in live_roots for root in roots]
+
+
+# ---------------------------------------------------------------------------- pruning
+#
+# The syntax cut's pruning (prefilter.py, "pruning") done from the text units, so that a file
+# whose text units are read with confidence is never parsed by `ast`: every function unit that is
+# not live and holds none of `import`, `global`, `nonlocal` or `add_argument` becomes
+# `def name(): pass` on its header line, the rest of its lines up to the end of its block empty.
+# Text units are the syntax units and their features and calls over-approximate the syntax
+# cut's, so every function the syntax cut keeps is kept (tests/test_pruning.py checks it, line by
+# line, against the syntax cut on every source). Blanking joins the lines of a multi-line string
+# and of a backslash continuation, so the lines of the blanked text are mapped back to the file's.
+
+# A merge left unresolved is the commonest syntax error in a committed file: such a file is
+# parsed whole, so that RL000 reports it wherever the markers are.
+_CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7})(?: |$)", re.M)
+_PINNING_TEXT = re.compile(r"\b(?:import|global|nonlocal)\b|add_argument", re.A)
+_NEWLINE = re.compile(r"\n")
+
+
+def _line_origins(text: str) -> list[int]:
+    """For each line of blank(text), the line of `text` it starts on (counting from 0)."""
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n")
+    origins = [0]
+    line = 0
+
+    def code(start: int, end: int) -> None:
+        nonlocal line
+        position = normalized.find("\n", start, end)
+        while position != -1:
+            line += 1
+            if not (position > start and normalized[position - 1] == "\\"):
+                origins.append(line)  # kept; a backslash continuation joins the lines
+            position = normalized.find("\n", position + 1, end)
+
+    position = 0
+    for token in _TOKEN.finditer(normalized):
+        code(position, token.start())
+        line += normalized.count("\n", token.start(), token.end())  # blanked into one line
+        position = token.end()
+    code(position, len(normalized))
+    return origins
+
+
+def _pruned(text: str, blanked: str, brackets: str, split: _Split, live: list[bool]) -> Optional[str]:
+    origins = _line_origins(text)
+    line_starts = [0] + [match.end() for match in _NEWLINE.finditer(blanked)]
+    if len(origins) != len(line_starts):
+        return None  # not the lines this module expects: do not prune
+    lines, breaks = split_lines(text)
+    ends = split.starts[1:] + [len(blanked)]
+    changed = False
+    for unit, is_live in zip(split.units[1:], live[1:]):
+        if is_live or any(_PINNING_TEXT.search(blanked, split.starts[i], ends[i]) for i in unit.spans):
+            continue
+        own = unit.spans[-1]  # the function's own span (a decorated one also has the span before)
+        header_line = bisect_right(line_starts, split.starts[own]) - 1
+        region_end = ends[own]
+        last_line = (
+            len(lines) - 1 if region_end >= len(blanked) else origins[bisect_right(line_starts, region_end) - 1] - 1
+        )
+        header = _bare_header(blanked, brackets, split.starts[own], region_end, lines[origins[header_line]], unit.name)
+        if header is None or last_line <= origins[header_line]:
+            continue
+        lines[origins[header_line]] = header
+        for number in range(origins[header_line] + 1, last_line + 1):
+            lines[number] = ""
+        changed = True
+    return join_lines(lines, breaks) if changed else None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> tuple[list[str], list[str]]:
+    """The lines of `text` and the line breaks between them (join_lines puts them back)."""
+    return _LINE_BREAK.split(text), _LINE_BREAK.findall(text)
+
+
+def join_lines(lines: list[str], breaks: list[str]) -> str:
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        out.append(line)
+        if index < len(breaks):
+            out.append(breaks[index])
+    return "".join(out)
+_HEADER_LINE = re.compile(r"([ ]*)(async[ ]+)?def[ ]+(\w+)", re.A)
+
+
+def _bare_header(blanked: str, brackets: str, start: int, end: int, line: str, name: Optional[str]) -> Optional[str]:
+    """`def name(): pass` for the function whose header starts at `start`, or None to leave it
+    as it is (a body on the header's line, a signature holding `:=`, a header line not as expected)."""
+    header = _HEADER_LINE.match(line)
+    if header is None or header.group(3) != name:
+        return None
+    colon = blanked.find(":", start, end)
+    while colon != -1 and _depth(brackets, start, colon) != 0:
+        colon = blanked.find(":", colon + 1, end)
+    if colon == -1 or ":=" in blanked[start:colon]:
+        return None
+    line_end = blanked.find("\n", colon, end)
+    if line_end == -1 or blanked[colon + 1 : line_end].strip():
+        return None  # the body starts on the header's line
+    return f"{header.group(1)}{'async def' if header.group(2) else 'def'} {name}(): pass"
