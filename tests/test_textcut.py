@@ -133,6 +133,17 @@ POSSIBLE = {
         kept = groups(model)
         skip = model.no_weight_decay()
         """,
+    "as-target-in-brackets-over-lines": """
+        def train(model):
+            with ctx() as (a,
+                           reg):
+                value = sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "bracketed-target-over-lines": """
+        def train(model):
+            (a,
+             reg) = 1, sum(p.pow(2).sum() for p in model.parameters())
+        """,
     "loss-key-split": """
         def train(model):
             out = {"lo" "ss": sum(p.pow(2).sum() for p in model.parameters())}
@@ -365,14 +376,15 @@ def test_stems_mirror_the_syntax_cuts_name_patterns() -> None:
 
 
 # The regular expressions the store contexts answer for, read one name at a time.
-_DIRECT = re.compile(r"\s*(?:,[\w\s,.*]*)?" + textcut._AUGMENTED, re.A)
-_BRACKETED = re.compile(r"[\w\s,.*()\[\]]*?[)\]]\s*" + textcut._AUGMENTED, re.A)
+_DIRECT = re.compile(r"[ ]*(?:,[\w ,.*]*)?" + textcut._AUGMENTED, re.A)
+_BRACKETED = re.compile(r"[\w\s,.*()\[\]]*?[)\]][ ]*" + textcut._AUGMENTED, re.A)
 STORE_SNIPPETS = [
     "loss = 1", "loss += 1", "loss **= 2", "loss //= 2", "loss == 1", "loss <= 1", "loss, x = f()",
     "loss, x == y", "loss, *rest = f()", "loss.attr = 1", "loss[0] = 1", "(a, loss) = f()",
     "[loss, b] = f()", "f(loss=1)", "f(loss) == 2", "d[g(loss)] = 1", "print(loss)\ny = 2",
     "print(loss)\ny[0] = 2", "x = loss, reg\nz = 1", "(loss,\n b) = f()", "loss , = f()",
-    "f(a, loss=1) * 2", "loss >>= 1", "loss @= m", "loss -=1", "loss\n= 1",
+    "f(a, loss=1) * 2", "loss >>= 1", "loss @= m", "loss -=1", "loss\n= 1", "a, loss\nb = 1",
+    "(a,\n loss) = f()", "(a, loss)\n= f()",
 ]
 
 

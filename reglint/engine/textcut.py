@@ -314,10 +314,13 @@ _AUGMENTED = r"(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
 # A stored name is followed by `=` (or an augmented operator) after blanks, or by `, more
 # targets =`; in brackets (`(a, loss) = ...`) by target characters, then `)` or `]`, then `=`.
 # Both are decided from the end of the run of target characters after the name, which is the same
-# for every name in one run (a long comma list holds many), so each run is scanned once.
-_AUGMENTED_AT = re.compile(r"\s*" + _AUGMENTED, re.A)
-_BLANKS_AND_COMMA = re.compile(r"\s*,", re.A)
-_TARGET_CHARACTERS = r"[\w\s,.*]*"
+# for every name in one run (a long comma list holds many), so each run is scanned once. Outside
+# brackets a statement ends at its line's end (blanking joined continued lines), so there the run
+# and the blanks before `=` stay on the line: `from torch.nn import L1Loss, MSELoss` followed,
+# lines later, by `x = 1` stores neither name.
+_AUGMENTED_AT = re.compile(r"[ ]*" + _AUGMENTED, re.A)
+_BLANKS_AND_COMMA = re.compile(r"[ ]*,", re.A)
+_TARGET_CHARACTERS = r"[\w ,.*]*"
 _BRACKETED_TARGET_CHARACTERS = r"[\w\s,.*()\[\]]*"
 _CLOSING_BRACKET = re.compile(r"[)\]]")
 
@@ -371,7 +374,11 @@ class _StoreContexts:
 
 _AFTER_WALRUS_OR_COLON = re.compile(r"\s*:", re.A)
 _LINE_HEAD = re.compile(r"[ ]*[\w.]*", re.A)
-_TARGETS = re.compile(r"\bfor\s+([\w\s,.*()\[\]]*?)\bin\b|\bas\s+([\w\s,.*()\[\]]*)", re.A)
+# `for` targets end at `in`; an `as` target is a name, an attribute or a subscript on its line, or
+# a bracketed target (which may span lines).
+_TARGETS = re.compile(
+    r"\bfor\s+([\w\s,.*()\[\]]*?)\bin\b|\bas\s+([(\[][\w\s,.*()\[\]]*|[\w ,.*()\[\]]*)", re.A
+)
 _DEF_BEFORE = re.compile(r"\bdef\s+\Z", re.A)
 # LOSS_FUNCTION's words that hold no stem (the others do: a def named with a stem is a loss).
 _LOSS_FUNCTION_DEF = re.compile(r"\bdef\s+\w*?(?:training_step|criterion)")  # on lower()
