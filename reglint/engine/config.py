@@ -212,6 +212,7 @@ class ConfigResolver:
         self._explicit = load_pyproject(explicit) or Settings(root=explicit.parent, source=explicit) if explicit else None
         self._isolated = isolated
         self._cache: dict[Path, Settings] = {}
+        self._by_spelling: dict[str, Settings] = {}  # directory as given -> its settings (no resolve)
 
     def for_path(self, path: Path) -> Settings:
         if self._explicit is not None:
@@ -219,11 +220,16 @@ class ConfigResolver:
         if self._isolated:
             return Settings()
         directory = path if path.is_dir() else path.parent
+        spelling = str(directory)
+        known = self._by_spelling.get(spelling)
+        if known is not None:
+            return known
         try:
-            directory = directory.resolve()
+            resolved = directory.resolve()
         except OSError:
             return Settings()
-        return self._for_directory(directory)
+        settings = self._by_spelling[spelling] = self._for_directory(resolved)
+        return settings
 
     def _for_directory(self, directory: Path) -> Settings:
         cached = self._cache.get(directory)

@@ -28,7 +28,7 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool = 
     A file named explicitly is linted whatever its exclusion (as ruff does) unless `force_exclude`.
     Symlinked directories are not followed, so loops cannot recurse.
     """
-    seen: set[Path] = set()
+    seen: set[str] = set()  # absolute paths, as strings (cheaper than Path objects per file)
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise DiscoveryError(f"{path}: no such file or directory")
@@ -36,7 +36,7 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool = 
             settings = resolver.for_path(path)
             if force_exclude and settings.is_excluded(path.absolute(), path.absolute().parent):
                 continue
-            key = path.absolute()
+            key = str(path.absolute())
             if key not in seen:
                 seen.add(key)
                 yield Target(path, explicit=True)
@@ -44,7 +44,7 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool = 
         yield from _walk(path, resolver, seen)
 
 
-def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Target]:
+def _walk(root: Path, resolver: ConfigResolver, seen: set[str]) -> Iterator[Target]:
     """Depth-first in sorted order, a directory's files before its subdirectories (as os.walk
     top-down with sorted names); symlinked directories are listed, never entered; unreadable
     directories are skipped."""
@@ -59,6 +59,7 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Tar
             continue
         settings = resolver.for_path(current / "_")
         file_excluded = settings.file_name_excluded(absolute, base)
+        absolute_text = str(absolute)
         subdirectories: list[tuple[Path, Path]] = []
         for entry in entries:
             name = entry.name
@@ -80,7 +81,7 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[Path]) -> Iterator[Tar
                 continue  # a dangling link, a FIFO, a socket: reading it could block or fail
             if file_excluded(name):
                 continue
-            key = absolute / name
+            key = os.path.join(absolute_text, name)
             if key not in seen:
                 seen.add(key)
                 yield Target(current / name, explicit=False)
