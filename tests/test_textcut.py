@@ -144,6 +144,12 @@ POSSIBLE = {
             (a,
              reg) = 1, sum(p.pow(2).sum() for p in model.parameters())
         """,
+    "optimizer-defined-then-called": """
+        class Adafactor(torch.optim.Optimizer):
+            pass
+
+        opt = Adafactor(model.parameters(), lr=1e-3, weight_decay=0.1)
+        """,
     "loss-key-split": """
         def train(model):
             out = {"lo" "ss": sum(p.pow(2).sum() for p in model.parameters())}

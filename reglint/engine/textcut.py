@@ -393,6 +393,7 @@ OPTIMIZER_WORDS: tuple[str, ...] = tuple(
 )
 _OPTIMIZER_NAMES = "|".join(sorted(SPECS, key=len, reverse=True))
 _OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s*\(", re.A)
+_DEFINED_BEFORE = re.compile(r"\b(?:class|def)[ ]+\Z", re.A)
 _OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
 
 
@@ -583,8 +584,9 @@ def _may_construct_an_optimizer(blanked: str) -> bool:
     """A call of an optimizer class, by its name or an alias an import gives it."""
     if not any(word in blanked for word in OPTIMIZER_WORDS):
         return False
-    if _OPTIMIZER_CALL.search(blanked) is not None:
-        return True
+    for call in _OPTIMIZER_CALL.finditer(blanked):
+        if not _DEFINED_BEFORE.search(blanked, max(0, call.start() - 16), call.start()):
+            return True  # (`class Adafactor(Optimizer):` defines one, it calls nothing)
     return any(
         re.search(r"(?<![\w.])" + re.escape(alias) + r"\s*\(", blanked)
         for alias in set(_OPTIMIZER_ALIAS.findall(blanked))
