@@ -168,6 +168,17 @@ def timed(label: str, command: Sequence[str], reps: int, results: dict[str, list
     print(f"  {label:<22} {_fmt(samples)}", file=sys.stderr)
 
 
+def timed_interleaved(commands: dict[str, Sequence[str]], reps: int, results: dict[str, list[Sample]]) -> None:
+    """Each repetition runs every command once, in turn: on a machine whose speed drifts (a shared
+    host), the commands of one repetition meet the same conditions, so their ratio is fairer than
+    the ratio of medians taken minutes apart."""
+    for _ in range(reps):
+        for label, command in commands.items():
+            results.setdefault(label, []).append(measure(command))
+    for label in commands:
+        print(f"  {label:<22} {_fmt(results[label])}", file=sys.stderr)
+
+
 def timed_cache_runs(tree: Path, jobs: list[str], reps: int, results: dict[str, list[Sample]]) -> None:
     for _ in range(reps):
         with tempfile.TemporaryDirectory(prefix="reglint-bench-cache-") as cache:
@@ -228,6 +239,11 @@ def report(results: dict[str, list[Sample]], scale: Optional[float], files: int,
         for label in ("reglint cold", "reglint cold+fill", "reglint warm"):
             if label in med:
                 print(f"{label} / ruff: {med[label] / ruff:.2f}x   (goal: cold <= 2x)")
+    pairs = list(zip(results.get("reglint cold", []), results.get("ruff", [])))
+    if pairs:
+        ratios = sorted(cold.wall / ruff_sample.wall for cold, ruff_sample in pairs)
+        print(f"reglint cold / ruff, run by run (interleaved): median {statistics.median(ratios):.2f}x, "
+              f"range {ratios[0]:.2f}x-{ratios[-1]:.2f}x")
     if "reglint warm" in med:
         print(f"reglint warm: {med['reglint warm']:.2f} s   (goal: <= 0.3 s)")
     if "torchfix (subset)" in med and "reglint cold (subset)" in med:
@@ -267,8 +283,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         env={**os.environ, "REGLINT_STATS": "1"},
     ).stderr.strip().splitlines()
     print(f"  {stats[-1] if stats else 'no stats'}", file=sys.stderr)
-    timed("ruff", [*ruff_command(), "check", "--isolated", "--no-cache", str(tree)], args.reps, results)
-    timed("reglint cold", reglint("--no-cache", *jobs, str(tree)), args.reps, results)
+    timed_interleaved(
+        {
+            "ruff": [*ruff_command(), "check", "--isolated", "--no-cache", str(tree)],
+            "reglint cold": reglint("--no-cache", *jobs, str(tree)),
+        },
+        args.reps,
+        results,
+    )
     timed_cache_runs(tree, jobs, args.reps, results)
 
     scale = None
