@@ -265,3 +265,40 @@ def test_a_signature_that_writes_a_module_variable_is_kept() -> None:
         "",
     ]
     assert _codes(source, pruned, DEFAULT) == _codes(source, None, DEFAULT)
+
+
+def test_text_pruning_maps_joined_lines_back_to_the_file() -> None:
+    # CRLF breaks, a docstring over lines and a backslash continuation are one line each in the
+    # blanked text; the pruned copy must still cut the file's own lines.
+    source = (
+        'import torch\r\n'
+        'def two(x):\r\n'
+        '    """Add one.\r\n'
+        '\r\n'
+        '    More text."""\r\n'
+        '    y = x + \\\r\n'
+        '        1\r\n'
+        '    return y\r\n'
+        'def reg(model):\r\n'
+        '    return sum(p.abs().sum() for p in model.parameters())\r\n'
+        'def train(model):\r\n'
+        '    loss = crit(model(x), y) + reg(model)\r\n'
+    )
+    pruned = text_pruned(source)
+    assert pruned is not None
+    assert pruned.split("\r\n") == [
+        "import torch",
+        "def two(): pass",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "def reg(model):",
+        "    return sum(p.abs().sum() for p in model.parameters())",
+        "def train(model):",
+        "    loss = crit(model(x), y) + reg(model)",
+        "",
+    ]
+    assert _codes(source, pruned, DEFAULT) == _codes(source, None, DEFAULT)
