@@ -141,8 +141,8 @@ POSSIBLE = {
         """,
     "bracketed-target-over-lines": """
         def train(model):
-            (a,
-             reg) = 1, sum(p.pow(2).sum() for p in model.parameters())
+            (reg,
+             a) = sum(p.pow(2).sum() for p in model.parameters()), 1
         """,
     "optimizer-defined-then-called": """
         class Adafactor(torch.optim.Optimizer):
