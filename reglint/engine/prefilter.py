@@ -533,6 +533,7 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
 # comments are read from the file itself. (Parameters and annotations are about a fifth of what
 # libcst parses in a pruned model file.)
 
+
 def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
     """`text` with the functions that cannot take part in a finding reduced to `def name(): pass`
     (or their bodies to `pass`); None when nothing can be pruned."""

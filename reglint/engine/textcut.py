@@ -553,7 +553,8 @@ def text_facts(
     brackets = round_brackets(blanked)
     if _depth(brackets, 0, len(brackets)) != 0:
         return None  # unbalanced brackets: a broken file, which the parser reports (RL000)
-    optimizer = optimizer and _may_construct_an_optimizer(blanked)
+    constructs = _may_construct_an_optimizer(blanked) if optimizer else None  # None: not asked yet
+    optimizer = bool(constructs)
     if not penalty:
         return TextFacts(optimizer, False)
     # The whole file as one unit first: most files stop here.
@@ -569,15 +570,19 @@ def text_facts(
         return TextFacts(optimizer, False)
     roots, candidates = found
     losses = _LossSearch(blanked, brackets)
+    if prune and not _CONFLICT_MARKER.search(text):
+        if constructs is None:
+            constructs = _may_construct_an_optimizer(blanked)
+        if not constructs:
+            # Pruning needs each component's answer; their union is the file's.
+            live = _live(split, roots, candidates, losses)
+            if not any(live):
+                return TextFacts(optimizer, False)
+            return TextFacts(optimizer, True, _pruned(text, blanked, brackets, split, live))
     # A loss in a candidate's component completes it; one in the module's component completes
     # every candidate.
     chosen = (unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0])
-    if not losses.any_in(_ranges(split, chosen, len(blanked))):
-        return TextFacts(optimizer, False)
-    pruned = None
-    if prune and not (optimizer or _may_construct_an_optimizer(blanked)) and not _CONFLICT_MARKER.search(text):
-        pruned = _pruned(text, blanked, brackets, split, _live(split, roots, candidates, losses))
-    return TextFacts(optimizer, True, pruned)
+    return TextFacts(optimizer, losses.any_in(_ranges(split, chosen, len(blanked))))
 
 
 def _may_construct_an_optimizer(blanked: str) -> bool:
@@ -710,6 +715,8 @@ def join_lines(lines: list[str], breaks: list[str]) -> str:
         if index < len(breaks):
             out.append(breaks[index])
     return "".join(out)
+
+
 _HEADER_LINE = re.compile(r"([ ]*)(async[ ]+)?def[ ]+(\w+)", re.A)
 
 
