@@ -48,6 +48,7 @@ class Config:
     settings: "Settings"
     enabled: frozenset[str]
     prefilter: bool = True
+    cached: bool = True  # False (`--no-cache`): no digest or stat fingerprint is computed
 
 
 Fingerprint = tuple[int, int, int, int]  # (mtime_ns, ctime_ns, size, inode)
@@ -101,12 +102,20 @@ def read_fingerprinted(path: str) -> tuple[bytes, Optional[Fingerprint]]:
     return data, fingerprint_of(before)
 
 
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 def lint_job(job: Job, config: Config) -> Outcome:
     """Read, hash and lint one file (in a worker or in-process)."""
     from reglint.engine.prefilter import lint_data
 
     try:
-        data, fingerprint = read_fingerprinted(job.path)
+        if config.cached:
+            data, fingerprint = read_fingerprinted(job.path)
+        else:
+            data, fingerprint = _read(job.path), None
     except OSError:
         # Let the runner report it exactly as it always has (RL000 "cannot read").
         from reglint.engine import runner
@@ -119,7 +128,7 @@ def lint_job(job: Job, config: Config) -> Outcome:
         path=job.display,
         findings=linted.findings,
         source_lines=linted.source_lines if linted.findings else None,
-        digest=None if linted.internal_error else content_digest(data),
+        digest=None if linted.internal_error or not config.cached else content_digest(data),
         fingerprint=fingerprint,
         analyzed=linted.analyzed,
         internal_error=linted.internal_error,

@@ -110,10 +110,11 @@ class _SettingsTable:
     rule (and libcst), which a fully cached run can skip.
     """
 
-    def __init__(self, overrides: Overrides, resolver: ConfigResolver, prefilter: bool) -> None:
+    def __init__(self, overrides: Overrides, resolver: ConfigResolver, prefilter: bool, cached: bool = True) -> None:
         self.overrides = overrides
         self.resolver = resolver
         self.prefilter = prefilter
+        self.cached = cached
         self._by_directory: dict[str, Settings] = {}
         self._applied: dict[tuple[object, ...], Settings] = {}  # base settings (by value) -> applied
         self._kept: list[Settings] = []
@@ -152,7 +153,7 @@ class _SettingsTable:
         index = self._config_index.get(id(settings))
         if index is None:
             index = len(self.configs)
-            self.configs.append(Config(settings, self.enabled(settings), self.prefilter))
+            self.configs.append(Config(settings, self.enabled(settings), self.prefilter, self.cached))
             self._config_index[id(settings)] = index
         return index
 
@@ -177,7 +178,7 @@ def check_paths(
     again in-process after the fast pass, so every other file still gets the fast path.
     """
     run = CheckRun()
-    table = _SettingsTable(overrides, resolver, prefilter)
+    table = _SettingsTable(overrides, resolver, prefilter, cached=cache_dir is not None)
     fail_levels: list[Severity] = []
     results: list[Any] = []
 

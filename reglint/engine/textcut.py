@@ -696,8 +696,19 @@ def _pruned(text: str, blanked: str, brackets: str, split: _Split, live: list[bo
         lines[origins[header_line]] = header
         for number in range(origins[header_line] + 1, last_line + 1):
             lines[number] = ""
+        fold_emptied_lines(lines, origins[header_line], last_line)
         changed = True
     return join_lines(lines, breaks) if changed else None
+
+
+def fold_emptied_lines(lines: list[str], header: int, last: int) -> None:
+    """Lines header+1..last of a pruned function were emptied and `lines[header]` ends with its
+    `pass`: carry them in one string literal that opens in place of the `pass` and closes on the
+    last line, so that libcst makes one node of them rather than an empty-line node each (a tenth
+    of its time on pruned model files). Lines, and so positions, stay where they were."""
+    if last > header and lines[header].endswith("pass"):
+        lines[header] = lines[header][: -len("pass")] + '"""'
+        lines[last] = '"""'
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
