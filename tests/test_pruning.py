@@ -45,8 +45,9 @@ def text_pruned(source: str) -> str | None:
     """The text units' pruning of `source`, done even where an optimizer is possible."""
     if "\t" in source or "\f" in source:
         return None
+    joined: list[tuple[int, int]] = []
     try:
-        blanked = textcut.blank(source)
+        blanked = textcut.blank(source, joined)
     except textcut._Unsure:
         return None
     brackets = textcut.round_brackets(blanked)
@@ -61,7 +62,7 @@ def text_pruned(source: str) -> str | None:
         return None
     roots, candidates = found
     live = textcut._live(split, roots, candidates, textcut._LossSearch(blanked, brackets))
-    return textcut._pruned(source, blanked, brackets, split, live)
+    return textcut._pruned(source, blanked, brackets, split, live, joined)
 
 
 def assert_text_pruning_keeps_what_the_syntax_keeps(source: str) -> None:
@@ -301,4 +302,35 @@ def test_text_pruning_maps_joined_lines_back_to_the_file() -> None:
         "    loss = crit(model(x), y) + reg(model)",
         "",
     ]
+    assert _codes(source, pruned, DEFAULT) == _codes(source, None, DEFAULT)
+
+
+def test_text_pruning_tells_a_comment_ending_in_a_backslash_from_a_continuation() -> None:
+    # Blanking drops the comment, so its backslash joins no lines; the code's backslash does.
+    source = (
+        "import torch\n"
+        "def two(x):  # files under C:\\\n"
+        "    y = x + \\\n"
+        "        1\n"
+        "    return y  # C:\\\n"
+        "def reg(model):  # C:\\\n"
+        "    return sum(p.abs().sum() for p in model.parameters())\n"
+        "def train(model):\n"
+        "    loss = crit(model(x), y) + reg(model)\n"
+    )
+    pruned = text_pruned(source)
+    assert pruned is not None
+    assert pruned.split("\n") == [
+        "import torch",
+        'def two(): """',
+        "",
+        "",
+        '"""',
+        "def reg(model):  # C:\\",
+        "    return sum(p.abs().sum() for p in model.parameters())",
+        "def train(model):",
+        "    loss = crit(model(x), y) + reg(model)",
+        "",
+    ]
+    assert_text_pruning_keeps_what_the_syntax_keeps(source)
     assert _codes(source, pruned, DEFAULT) == _codes(source, None, DEFAULT)

@@ -118,11 +118,23 @@ def _blank_token(text: str, match: re.Match[str]) -> str:
     return f" S{_LOSS_MARK if mark else ''} ({code}) "
 
 
-def blank(text: str) -> str:
+def blank(text: str, joined: Optional[list[tuple[int, int]]] = None) -> str:
     """The text with comments removed and each string literal replaced by `S` (f-strings by the
-    code of their fields), one line per physical line of code; raises _Unsure."""
+    code of their fields), one line per physical line of code; raises _Unsure. `joined`, when
+    given, receives the spans (in the text with line breaks made `\\n`) of the tokens that hold a
+    line break or end in a backslash: the only tokens that change where lines start."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    out = _TOKEN.sub(lambda m: _blank_token(text, m), text)
+    if joined is None:
+        out = _TOKEN.sub(lambda m: _blank_token(text, m), text)
+    else:
+
+        def blank_and_note(match: re.Match[str]) -> str:
+            token = match.group()
+            if "\n" in token or token[-1] == "\\":
+                joined.append(match.span())
+            return _blank_token(text, match)
+
+        out = _TOKEN.sub(blank_and_note, text)
     return out.replace("\\\n", " ")  # what is left of a backslash ends a continued line
 
 
@@ -544,8 +556,9 @@ def text_facts(
     and `penalty` say which of the two questions to answer (the other answer is False)."""
     if "\t" in text or "\f" in text:
         return None  # indentation widths: leave them to the parser
+    joined: Optional[list[tuple[int, int]]] = [] if prune else None
     try:
-        blanked = blank(text)
+        blanked = blank(text, joined)
     except (_Unsure, RecursionError):
         return None
     if not blanked.isascii():
@@ -578,7 +591,7 @@ def text_facts(
             live = _live(split, roots, candidates, losses)
             if not any(live):
                 return TextFacts(optimizer, False)
-            return TextFacts(optimizer, True, _pruned(text, blanked, brackets, split, live))
+            return TextFacts(optimizer, True, _pruned(text, blanked, brackets, split, live, joined or []))
     # A loss in a candidate's component completes it; one in the module's component completes
     # every candidate.
     chosen = (unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0])
@@ -649,40 +662,47 @@ _PINNING_TEXT = re.compile(r"\b(?:import|global|nonlocal)\b|add_argument", re.A)
 _NEWLINE = re.compile(r"\n")
 
 
-def _line_origins(text: str) -> list[int]:
-    """For each line of blank(text), the line of `text` it starts on (counting from 0)."""
+def _line_origins(text: str, joined: list[tuple[int, int]]) -> list[int]:
+    """For each line of blank(text), the line of `text` it starts on (counting from 0), given
+    the spans blank() noted in `joined`: a line break survives blanking unless it is inside one of
+    those tokens or ends a backslash continuation in code."""
     normalized = text.replace("\r\n", "\n").replace("\r", "\n")
     origins = [0]
     line = 0
-
-    def code(start: int, end: int) -> None:
-        nonlocal line
-        position = normalized.find("\n", start, end)
-        while position != -1:
-            line += 1
-            if not (position > start and normalized[position - 1] == "\\"):
-                origins.append(line)  # kept; a backslash continuation joins the lines
-            position = normalized.find("\n", position + 1, end)
-
     position = 0
-    for token in _TOKEN.finditer(normalized):
-        code(position, token.start())
-        line += normalized.count("\n", token.start(), token.end())  # blanked into one line
-        position = token.end()
-    code(position, len(normalized))
+    size = len(normalized)
+    for start, end in joined + [(size, size)]:
+        breaks = normalized.count("\n", position, start)
+        if breaks and normalized.count("\\\n", position, start) == 0:
+            origins.extend(range(line + 1, line + 1 + breaks))
+            line += breaks
+        elif breaks:
+            at = normalized.find("\n", position, start)
+            while at != -1:
+                line += 1
+                if not (at > position and normalized[at - 1] == "\\"):
+                    origins.append(line)  # kept; a backslash continuation joins the lines
+                at = normalized.find("\n", at + 1, start)
+        line += normalized.count("\n", start, end)  # blanked into one line
+        position = end
     return origins
 
 
-def _pruned(text: str, blanked: str, brackets: str, split: _Split, live: list[bool]) -> Optional[str]:
-    origins = _line_origins(text)
+def _pruned(
+    text: str, blanked: str, brackets: str, split: _Split, live: list[bool], joined: list[tuple[int, int]]
+) -> Optional[str]:
+    """`joined`: what blank(text, joined) noted."""
+    origins = _line_origins(text, joined)
     line_starts = [0] + [match.end() for match in _NEWLINE.finditer(blanked)]
     if len(origins) != len(line_starts):
         return None  # not the lines this module expects: do not prune
     lines, breaks = split_lines(text)
     ends = split.starts[1:] + [len(blanked)]
+    pinning = _SpanFeatures(split.starts)
+    pinning.mark_all(_PINNING_TEXT, blanked, 1)
     changed = False
     for unit, is_live in zip(split.units[1:], live[1:]):
-        if is_live or any(_PINNING_TEXT.search(blanked, split.starts[i], ends[i]) for i in unit.spans):
+        if is_live or any(pinning.bits[i] for i in unit.spans):
             continue
         own = unit.spans[-1]  # the function's own span (a decorated one also has the span before)
         header_line = bisect_right(line_starts, split.starts[own]) - 1
@@ -716,10 +736,15 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 def split_lines(text: str) -> tuple[list[str], list[str]]:
     """The lines of `text` and the line breaks between them (join_lines puts them back)."""
+    if "\r" not in text:
+        lines = text.split("\n")
+        return lines, ["\n"] * (len(lines) - 1)
     return _LINE_BREAK.split(text), _LINE_BREAK.findall(text)
 
 
 def join_lines(lines: list[str], breaks: list[str]) -> str:
+    if breaks.count("\n") == len(breaks):
+        return "\n".join(lines)
     out: list[str] = []
     for index, line in enumerate(lines):
         out.append(line)
