@@ -88,7 +88,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.source import decode
-from reglint.engine.textcut import OPTIMIZER_WORDS, fold_emptied_lines, join_lines, split_lines, text_facts
+from reglint.engine.textcut import (
+    OPTIMIZER_WORDS,
+    fold_emptied_lines,
+    join_lines,
+    split_lines,
+    text_facts,
+)
 from reglint.model import Finding
 
 if TYPE_CHECKING:
