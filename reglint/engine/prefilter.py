@@ -58,8 +58,8 @@ change, so whoever changes the analysis is sent here.
 
 Pruning: a file that passes the cuts and cannot construct an optimizer is parsed by libcst as
 a copy in which the functions outside every component where a penalty is possible are reduced to
-`def name(): pass` (line for line, so positions do not move); see "pruning" below for why no
-finding can change, and tests/test_pruning.py.
+`def name(): pass` (line for line, so positions do not move; the emptied lines ride in one string
+literal); see "pruning" below for why no finding can change, and tests/test_pruning.py.
 
 RL000 (parse errors) is reported for what is parsed: every file with `--no-prefilter`, and
 otherwise every file whose text passed the two text cuts, that is every file that could hold a

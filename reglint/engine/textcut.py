@@ -649,7 +649,8 @@ def _live(split: _Split, roots: list[int], candidates: list[bool], losses: _Loss
 # The syntax cut's pruning (prefilter.py, "pruning") done from the text units, so that a file
 # whose text units are read with confidence is never parsed by `ast`: every function unit that is
 # not live and holds none of `import`, `global`, `nonlocal` or `add_argument` becomes
-# `def name(): pass` on its header line, the rest of its lines up to the end of its block empty.
+# `def name(): pass` on its header line, the rest of its lines up to the end of its block empty
+# (and then carried in one string literal, see fold_emptied_lines).
 # Text units are the syntax units and their features and calls over-approximate the syntax
 # cut's, so every function the syntax cut keeps is kept (tests/test_pruning.py checks it, line by
 # line, against the syntax cut on every source). Blanking joins the lines of a multi-line string
