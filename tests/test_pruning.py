@@ -36,9 +36,11 @@ def _forced_prune(source: str) -> str | None:
     return prefilter.pruned_text(source, prefilter._syntax_features(tree))
 
 
-def _codes(source: str, parse_text: str | None, enabled: frozenset[str]) -> list[tuple[str, int, int, str]]:
+def _codes(source: str, parse_text: str | None, enabled: frozenset[str]) -> list[tuple[object, ...]]:
+    """Each finding's code, span, message and fix (its edits included): what a pruned parse
+    must reproduce exactly."""
     result = lint_text(source, "snippet.py", Settings(), enabled, parse_text=parse_text)
-    return [(f.code, f.line or 0, f.column or 0, f.message) for f in result.findings]
+    return [(f.code, f.line or 0, f.column or 0, f.end_line, f.end_column, f.message, f.fix) for f in result.findings]
 
 
 def text_pruned(source: str) -> str | None:
