@@ -14,8 +14,12 @@ LINTABLE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 @dataclass(frozen=True)
 class Target:
-    path: Path
+    text: str  # the path as str(Path) spells it: a Path per file costs more than the rest of a warm run's bookkeeping
     explicit: bool  # named on the command line (then it is linted even if excluded or oddly named)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.text)
 
 
 class DiscoveryError(Exception):
@@ -39,7 +43,7 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool = 
             key = str(path.absolute())
             if key not in seen:
                 seen.add(key)
-                yield Target(path, explicit=True)
+                yield Target(str(path), explicit=True)
             continue
         yield from _walk(path, resolver, seen)
 
@@ -60,6 +64,7 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str]) -> Iterator[Targ
         settings = resolver.for_path(current / "_")
         file_excluded = settings.file_name_excluded(absolute, base)
         absolute_text = str(absolute)
+        current_text = str(current)
         subdirectories: list[tuple[Path, Path]] = []
         for entry in entries:
             name = entry.name
@@ -84,5 +89,6 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str]) -> Iterator[Targ
             key = os.path.join(absolute_text, name)
             if key not in seen:
                 seen.add(key)
-                yield Target(current / name, explicit=False)
+                # str(current / name), without a Path: "." is dropped as pathlib drops it
+                yield Target(name if current_text == "." else os.path.join(current_text, name), explicit=False)
         pending.extend(reversed(subdirectories))

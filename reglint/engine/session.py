@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Optional, Protocol, Sequence, Union
 
 from reglint.engine.cache import Entry, ResultCache, Shard, file_key, finding_to_json
 from reglint.engine.config import ConfigResolver, Overrides, Settings
@@ -122,13 +122,13 @@ class _SettingsTable:
         self._config_index: dict[int, int] = {}  # id(applied settings) -> index in configs
         self.configs: list[Config] = []
 
-    def settings(self, path: Path) -> Settings:
+    def settings(self, path: Union[Path, str]) -> Settings:
         """The settings of a file; one object per distinct configuration, so ids can key caches."""
         directory = os.path.dirname(str(path)) or "."
         known = self._by_directory.get(directory)
         if known is not None:
             return known
-        base = self.resolver.for_path(path)
+        base = self.resolver.for_path(Path(path))
         key = _value_key(base)
         try:
             applied = self._applied.get(key)
@@ -199,9 +199,9 @@ def check_paths(
     settings_of: list[Settings] = []
     entries: dict[int, tuple[Shard, str]] = {}  # slot -> where its cache entry lives
     for target in discover(file_paths, resolver):
-        settings = table.settings(target.path)
+        display = target.text
+        settings = table.settings(display)
         fail_levels.append(settings.fail_level)
-        display = str(target.path)
         run.read_paths[display] = display
         index = len(slots)
         slots.append(None)
