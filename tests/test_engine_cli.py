@@ -209,3 +209,24 @@ def test_excludes_apply_below_the_named_directory(tmp_path: Path) -> None:
     write(tmp_path, "venv/project/.venv/lib/x.py", BAD)
     code, out = run(["check", "venv/project", "--format", "json"], tmp_path)
     assert {f["path"] for f in json.loads(out)["findings"]} == {str(Path("venv/project/train.py"))}
+
+
+@pytest.mark.parametrize(
+    "argument,expected",
+    [
+        (".", ["a.py", "sub/b.py"]),  # pathlib's spelling: no "./" prefix
+        ("./", ["a.py", "sub/b.py"]),
+        ("sub", ["sub/b.py"]),
+        ("./sub/", ["sub/b.py"]),
+        ("sub//", ["sub/b.py"]),
+        ("ABSOLUTE", ["ABSOLUTE/a.py", "ABSOLUTE/sub/b.py"]),
+    ],
+)
+def test_findings_carry_the_path_as_pathlib_spells_it(tmp_path: Path, argument: str, expected: list[str]) -> None:
+    write(tmp_path, "a.py", BAD)
+    write(tmp_path, "sub/b.py", BAD)
+    root = str(tmp_path)
+    code, out = run(["check", argument.replace("ABSOLUTE", root), "--format", "json", "--no-cache"], tmp_path)
+    assert code == 1
+    paths = sorted({f["path"] for f in json.loads(out)["findings"]})
+    assert paths == [p.replace("ABSOLUTE", root) for p in expected]
