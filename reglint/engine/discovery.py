@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Iterator
 
 from reglint.engine.config import ConfigResolver
 
 LINTABLE_SUFFIXES = (".py", ".pyi", ".ipynb")
+_BY_NAME = attrgetter("name")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str]) -> Iterator[Targ
         current, absolute = pending.pop()
         try:
             with os.scandir(current) as scan:
-                entries = sorted(scan, key=lambda entry: entry.name)
+                entries = sorted(scan, key=_BY_NAME)
         except OSError:
             continue
         settings = resolver.for_path(current / "_")
