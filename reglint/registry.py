@@ -16,9 +16,10 @@ def register(info: RuleInfo) -> RuleInfo:
 
 
 def _load_all() -> None:
-    # Importing the packages registers their rules; none of them imports torch at module level.
+    # Importing these registers every rule's metadata; none imports torch or libcst (the static
+    # rules' matchers, which import libcst, are in reglint.checks and register the same infos).
     import reglint.audit.codes  # noqa: F401
-    import reglint.checks  # noqa: F401
+    import reglint.catalog  # noqa: F401
 
 
 def all_rules() -> dict[str, RuleInfo]:

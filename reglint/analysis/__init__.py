@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import libcst as cst
+if TYPE_CHECKING:  # (importing libcst takes 0.25 s: the prefilter reads this package without it)
+    import libcst as cst
 
-from reglint.analysis.facts import FileFacts
+    from reglint.analysis.facts import FileFacts
 
 
 def analyze_module(module: cst.Module, source: Optional[str] = None) -> FileFacts:

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.catalog import RL105
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import Applicability, Fix, RuleInfo, Severity
+from reglint.model import Applicability, Fix
 
-INFO = RuleInfo(
-    code="RL105",
-    name="accumulator-off-device",
-    severity=Severity.ERROR,
-    summary="The penalty accumulates into a device-less, int, or requires-grad leaf tensor: it fails on a GPU or at the first +=.",
-    fix=Applicability.SAFE,
-)
+INFO = RL105  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

@@ -43,7 +43,8 @@ STATIC_RULES: dict[str, StaticRule] = {}
 
 
 def static_rule(info: RuleInfo, *, valid: Iterable[str] = (), invalid: Iterable[str] = ()) -> Callable[[CheckFn], CheckFn]:
-    """Register `check` as the predicate of `info`, with examples the test suite runs.
+    """Register `check` as the predicate of `info` (the rule's entry in reglint/catalog.py), with
+    examples the test suite runs.
 
     Each INVALID snippet marks the lines it must be reported on with `# expect: CODE`; each VALID
     snippet must produce no finding of this rule.

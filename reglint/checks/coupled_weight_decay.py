@@ -15,18 +15,13 @@ import libcst as cst
 from reglint.analysis.facts import Number, OptimizerCall
 from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizers import COUPLED_ADAPTIVE, SPECS
+from reglint.catalog import RL201
 from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.checks.optimizer_facts import decay_text
-from reglint.model import Applicability, Edit, Fix, RuleInfo, Severity
+from reglint.model import Applicability, Edit, Fix
 
-INFO = RuleInfo(
-    code="RL201",
-    name="coupled-weight-decay",
-    severity=Severity.WARNING,
-    summary="weight_decay on an adaptive optimizer (Adam, RMSprop, ...) is coupled L2, not AdamW's decoupled decay.",
-    fix=Applicability.UNSAFE,
-)
+INFO = RL201  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     "opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.05)\n",

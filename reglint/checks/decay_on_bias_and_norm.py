@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.catalog import RL202
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.checks.optimizer_facts import decay_text, decaying_groups, explicitly_zero_group
-from reglint.model import RuleInfo, Severity
 
-INFO = RuleInfo(
-    code="RL202",
-    name="decay-on-bias-and-norm",
-    severity=Severity.WARNING,
-    summary="The optimizer applies weight_decay to all parameters, biases and norm gains included.",
-)
+INFO = RL202  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n",

@@ -10,16 +10,11 @@ from __future__ import annotations
 from typing import Iterator
 
 from reglint.analysis.facts import OptimizerCall, ParamGroup
+from reglint.catalog import RL203
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.checks.optimizer_facts import decay_text, decaying_groups, trained_only_by_others
-from reglint.model import RuleInfo, Severity
 
-INFO = RuleInfo(
-    code="RL203",
-    name="double-l2",
-    severity=Severity.WARNING,
-    summary="Optimizer weight_decay and an explicit L2 penalty both regularize the same parameters.",
-)
+INFO = RL203  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

@@ -14,16 +14,11 @@ from typing import Iterator
 import libcst as cst
 
 from reglint.analysis.optimizers import SPECS, intended_key
+from reglint.catalog import RL205
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import Applicability, Fix, RuleInfo, Severity
+from reglint.model import Applicability, Fix
 
-INFO = RuleInfo(
-    code="RL205",
-    name="ignored-weight-decay",
-    severity=Severity.ERROR,
-    summary="A weight-decay setting the optimizer ignores or rejects (unknown group key, unsupported argument).",
-    fix=Applicability.SAFE,
-)
+INFO = RL205  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

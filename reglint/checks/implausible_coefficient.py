@@ -10,15 +10,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.catalog import RL204
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import RuleInfo, Severity
 
-INFO = RuleInfo(
-    code="RL204",
-    name="implausible-coefficient",
-    severity=Severity.WARNING,
-    summary="A weight_decay or penalty coefficient far larger than anyone trains with.",
-)
+INFO = RL204  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     "opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)\n",

@@ -10,16 +10,11 @@ from __future__ import annotations
 from typing import Iterator
 
 from reglint.analysis.optimizers import ADAPTIVE
+from reglint.catalog import RL206
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.checks.optimizer_facts import trained_only_by_others
-from reglint.model import RuleInfo, Severity
 
-INFO = RuleInfo(
-    code="RL206",
-    name="l2-with-adaptive-optimizer",
-    severity=Severity.INFO,
-    summary="An explicit L2 penalty with an adaptive optimizer is rescaled per weight: it is not weight decay.",
-)
+INFO = RL206  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

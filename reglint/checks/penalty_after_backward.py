@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.catalog import RL104
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import RuleInfo, Severity
 
-INFO = RuleInfo(
-    code="RL104",
-    name="penalty-after-backward",
-    severity=Severity.ERROR,
-    summary="The penalty is added to the loss after backward() was called on it: it has no effect on training.",
-)
+INFO = RL104  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

@@ -13,17 +13,12 @@ import libcst as cst
 
 from reglint.analysis.facts import L1, L2, L2_UNSQUARED, PenaltyTerm
 from reglint.analysis.names import ImportMap
+from reglint.catalog import RL106
 from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import Applicability, Edit, Fix, RuleInfo, Severity
+from reglint.model import Applicability, Edit, Fix
 
-INFO = RuleInfo(
-    code="RL106",
-    name="penalty-copies-parameters",
-    severity=Severity.WARNING,
-    summary="The penalty is computed over torch.cat of all parameters: a full copy of the model every step.",
-    fix=Applicability.SAFE,
-)
+INFO = RL106  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

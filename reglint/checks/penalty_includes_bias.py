@@ -10,15 +10,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from reglint.analysis.facts import L1, L2, L2_UNSQUARED
+from reglint.catalog import RL101
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import RuleInfo, Severity
 
-INFO = RuleInfo(
-    code="RL101",
-    name="penalty-includes-bias",
-    severity=Severity.WARNING,
-    summary="An L1/L2 penalty sums over every parameter, biases and norm gains included.",
-)
+INFO = RL101  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.catalog import RL103
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import RuleInfo, Severity
 
-INFO = RuleInfo(
-    code="RL103",
-    name="penalty-without-gradient",
-    severity=Severity.ERROR,
-    summary="The penalty is built from values with no gradient (.item(), .data, .detach(), no_grad): it regularizes nothing.",
-)
+INFO = RL103  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

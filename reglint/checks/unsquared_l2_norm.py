@@ -12,17 +12,12 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from reglint.analysis.facts import L2_UNSQUARED, PenaltyTerm
+from reglint.catalog import RL102
 from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.model import Applicability, Fix, RuleInfo, Severity
+from reglint.model import Applicability, Fix
 
-INFO = RuleInfo(
-    code="RL102",
-    name="unsquared-l2-norm",
-    severity=Severity.WARNING,
-    summary="An L2 penalty uses ‖w‖, not ‖w‖²: its gradient is λ·w/‖w‖, not weight decay.",
-    fix=Applicability.UNSAFE,
-)
+INFO = RL102  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     """

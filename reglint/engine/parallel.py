@@ -210,6 +210,9 @@ def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> li
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    # The rules (and libcst) are imported once here, not once per worker: forked workers share them.
+    import reglint.checks  # noqa: F401
+
     outcomes: dict[int, Outcome] = {}
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(tuple(configs),)) as pool:
