@@ -57,7 +57,7 @@ def main() -> int:
         got = {(f.code, f.line or 0) for f in lint_text(source, name, Settings(), enabled).findings}
         if only is not None:
             got = {g for g in got if g[0] == only}
-        for code, line in got & want:
+        for code, _line in got & want:
             tp[code] += 1
         for code, line in got - want:
             fp[code] += 1

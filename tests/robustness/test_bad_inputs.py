@@ -206,15 +206,15 @@ def test_fifty_thousand_line_file_bounded_time_and_memory(tmp_path: Path, capsys
     expected_steps = source.count("def step_")
     # Measure in a wrapper process so that the peak RSS is this run's alone.
     wrapper = textwrap.dedent(
-        f"""
+        """
         import resource, subprocess, sys, time, json
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "reglint", "check", "huge.py", "--format", "json", "--no-cache"],
                               capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(json.dumps({{"rc": proc.returncode, "elapsed": elapsed, "peak_kb": peak,
-                           "stdout": proc.stdout, "stderr": proc.stderr[-2000:]}}))
+        print(json.dumps({"rc": proc.returncode, "elapsed": elapsed, "peak_kb": peak,
+                           "stdout": proc.stdout, "stderr": proc.stderr[-2000:]}))
         """
     )
     try:

@@ -76,7 +76,7 @@ def param_source(draw: st.DrawFn) -> tuple[str, str, bool]:
                 (f"[{owner}.fc1.weight, {owner}.fc2.weight]", p, False),
                 (f"{owner}.encoder.parameters()", p, False),
                 (f"enumerate({owner}.parameters())", f"i, {p}", False),
-                (f"params", p, False),
+                ("params", p, False),
                 (f"{owner}[0].weight", p, False),
             ]
         )
@@ -174,9 +174,9 @@ def optimizer_line(draw: st.DrawFn) -> str:
                 f"list({owner}.parameters())",
                 "params",
                 f"filter(lambda p: p.requires_grad, {owner}.parameters())",
-                f"[{{'params': decay, 'weight_decay': WD}}, {{'params': no_decay, 'weight_decay': 0.0}}]",
-                f"[{{'params': decay}}, {{'params': no_decay, 'wd': 0}}]",
-                f"[{{'params': decay, 'weight_decay ': 1e-4}}]",
+                "[{'params': decay, 'weight_decay': WD}, {'params': no_decay, 'weight_decay': 0.0}]",
+                "[{'params': decay}, {'params': no_decay, 'wd': 0}]",
+                "[{'params': decay, 'weight_decay ': 1e-4}]",
                 f"{owner}.named_parameters()",
                 "param_groups",
             ]
@@ -216,13 +216,13 @@ def loss_lines(draw: st.DrawFn, acc: str) -> list[str]:
         st.sampled_from(
             [
                 [f"loss = criterion(out, y) + {coef} * {acc}", "loss.backward()"],
-                [f"loss = criterion(out, y)", f"loss += {coef} * {acc}", "loss.backward()"],
-                [f"loss = criterion(out, y)", "loss.backward()", f"loss = loss + {coef} * {acc}"],
+                ["loss = criterion(out, y)", f"loss += {coef} * {acc}", "loss.backward()"],
+                ["loss = criterion(out, y)", "loss.backward()", f"loss = loss + {coef} * {acc}"],
                 [f"total = F.cross_entropy(out, y) + {acc} * {coef}", "total.backward()"],
-                [f"loss = criterion(out, y)", f"loss = loss + {coef} * {acc}", "scaler.scale(loss).backward()"],
-                [f"loss = criterion(out, y)", "loss.backward()", f"({coef} * {acc}).backward()"],
+                ["loss = criterion(out, y)", f"loss = loss + {coef} * {acc}", "scaler.scale(loss).backward()"],
+                ["loss = criterion(out, y)", "loss.backward()", f"({coef} * {acc}).backward()"],
                 [f"losses = {{'loss': criterion(out, y) + {coef} * {acc}}}", "losses['loss'].backward()"],
-                [f"loss = criterion(out, y)", f"print('reg', {acc}.item())", "loss.backward()"],
+                ["loss = criterion(out, y)", f"print('reg', {acc}.item())", "loss.backward()"],
                 [f"loss = criterion(out, y) + {coef} * {acc}", "self.manual_backward(loss)"],
                 [f"return criterion(out, y) + {coef} * {acc}"],
             ]

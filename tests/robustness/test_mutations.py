@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from robust_support import (
+    FIXTURES,
     check_invariants,
     check_parse_oracle,
-    FIXTURES,
     examples,
-    lint,
     line_count,
+    lint,
     seeds,
 )
 
