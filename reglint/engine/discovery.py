@@ -19,10 +19,6 @@ class Target:
     text: str  # the path as str(Path) spells it: a Path per file costs more than the rest of a warm run's bookkeeping
     explicit: bool  # named on the command line (then it is linted even if excluded or oddly named)
 
-    @property
-    def path(self) -> Path:
-        return Path(self.text)
-
 
 class DiscoveryError(Exception):
     pass

@@ -106,8 +106,9 @@ def _enabled(settings: Settings) -> frozenset[str]:
 class _SettingsTable:
     """Settings per file, and the distinct (settings, enabled codes) pairs the workers receive.
 
-    The enabled codes are computed only when a file needs linting: computing them imports every
-    rule (and libcst), which a fully cached run can skip.
+    The enabled codes are computed only when a file needs linting, from the rule catalog
+    (reglint/catalog.py), which does not import libcst: the rules and libcst are imported only
+    when a file needs analyzing (runner.py), or once before forking workers (parallel.py).
     """
 
     def __init__(self, overrides: Overrides, resolver: ConfigResolver, prefilter: bool, cached: bool = True) -> None:
