@@ -90,7 +90,7 @@ from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.source import decode
 from reglint.engine.textcut import (
     OPTIMIZER_WORDS,
-    fold_emptied_lines,
+    empty_pruned_body,
     join_lines,
     split_lines,
     text_facts,
@@ -569,9 +569,7 @@ def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
             pieces[start - 1] = header
         else:
             pieces[start - 1] = indent + "pass"
-        for number in range(start, end):
-            pieces[number] = ""
-        fold_emptied_lines(pieces, start - 1, end - 1)
+        empty_pruned_body(pieces, start - 1, end - 1)
         changed = True
     return join_lines(pieces, breaks) if changed else None
 

@@ -650,7 +650,7 @@ def _live(split: _Split, roots: list[int], candidates: list[bool], losses: _Loss
 # whose text units are read with confidence is never parsed by `ast`: every function unit that is
 # not live and holds none of `import`, `global`, `nonlocal` or `add_argument` becomes
 # `def name(): pass` on its header line, the rest of its lines up to the end of its block empty
-# (and then carried in one string literal, see fold_emptied_lines).
+# (and then carried in one string literal, see empty_pruned_body).
 # Text units are the syntax units and their features and calls over-approximate the syntax
 # cut's, so every function the syntax cut keeps is kept (tests/test_pruning.py checks it, line by
 # line, against the syntax cut on every source). Blanking joins the lines of a multi-line string
@@ -715,18 +715,18 @@ def _pruned(
         if header is None or last_line <= origins[header_line]:
             continue
         lines[origins[header_line]] = header
-        for number in range(origins[header_line] + 1, last_line + 1):
-            lines[number] = ""
-        fold_emptied_lines(lines, origins[header_line], last_line)
+        empty_pruned_body(lines, origins[header_line], last_line)
         changed = True
     return join_lines(lines, breaks) if changed else None
 
 
-def fold_emptied_lines(lines: list[str], header: int, last: int) -> None:
-    """Lines header+1..last of a pruned function were emptied and `lines[header]` ends with its
-    `pass`: carry them in one string literal that opens in place of the `pass` and closes on the
-    last line, so that libcst makes one node of them rather than an empty-line node each (a tenth
-    of its time on pruned model files). Lines, and so positions, stay where they were."""
+def empty_pruned_body(lines: list[str], header: int, last: int) -> None:
+    """Empty lines header+1..last of a pruned function, whose `lines[header]` ends with its `pass`,
+    and carry them in one string literal that opens in place of the `pass` and closes on the last
+    line, so that libcst makes one node of them rather than an empty-line node each (a tenth of
+    its time on pruned model files). Lines, and so positions, stay where they were."""
+    for number in range(header + 1, last + 1):
+        lines[number] = ""
     if last > header and lines[header].endswith("pass"):
         lines[header] = lines[header][: -len("pass")] + '"""'
         lines[last] = '"""'
