@@ -87,6 +87,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
+from reglint.engine.flowcut import may_build_a_term
 from reglint.engine.source import decode
 from reglint.engine.textcut import (
     OPTIMIZER_WORDS,
@@ -208,6 +209,11 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         present[PENALTY] = present[PENALTY] and units.penalty
         if not _satisfied(needed, present):
             return Verdict(False, "not in the text units")
+        if _penalty_decides(needed, present):
+            # Last cut, on the values (flowcut.py), over the text libcst would parse.
+            flow_tree = parse_ok(units.pruned or text, path)
+            if flow_tree is not None and not may_build_a_term(flow_tree):
+                return Verdict(False, "no term in the flow")
         return Verdict(True, "in the text units", units.pruned)
     tree = parse_ok(text, path)
     if tree is None:
@@ -218,9 +224,16 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
     present[PENALTY] = present[PENALTY] and syntax.penalty
     if not _satisfied(needed, present):
         return Verdict(False, "not in the syntax")
+    if _penalty_decides(needed, present) and not may_build_a_term(tree):
+        return Verdict(False, "no term in the flow")
     if prune and not syntax.optimizer:
         return Verdict(True, "in the syntax", pruned_text(text, syntax))
     return Verdict(True, "in the syntax")
+
+
+def _penalty_decides(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:
+    """A possible penalty is what makes the file worth analyzing (without it, nothing would)."""
+    return present[PENALTY] and not _satisfied(needed, {**present, PENALTY: False})
 
 
 def _satisfied(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:

@@ -1,0 +1,572 @@
+"""The flow cut: can a penalty term be built from a parameter anywhere in a module?
+
+The text and syntax cuts (prefilter.py) keep a file when one component of its functions holds a
+parameter source, a term call and a loss word somewhere. In a large model or trainer file that
+is nearly always so, although no term is ever built from a parameter there (RMSNorm's
+`hidden_states.pow(2).mean(-1, keepdim=True)` a few lines from its `self.weight`), and each such
+file costs a libcst parse and the analysis, which then find nothing. This cut follows values
+instead of words, over CPython's tree (`ast`, several times cheaper than libcst), and keeps a
+file only where some term could be built.
+
+## Why a file it rules out has no penalty (the soundness argument)
+
+Every penalty rule needs a penalty, and every penalty is made of terms (prefilter.RULE_FACTS;
+an optimizer construction is not this cut's question). The analysis builds a term
+(analysis/terms.py, `_term`) in exactly two ways:
+  - REDUCE: `.sum()` / `.mean()` with no positional argument, or `torch.sum(x)` /
+    `torch.mean(x)` with one argument, of an *elementwise* value: |w| or w² of a parameter;
+  - NORM: `.norm(...)` of a *parameter* value, or `torch.norm` / `torch.linalg.norm` /
+    `torch.linalg.vector_norm` / `torch.functional.norm` of one, unless a `dim` other than None,
+    a second positional argument after the order other than None, or a starred argument is
+    given (analysis/terms.norm_term).
+A parameter value (Param, Flat, ParamIter) starts only at an attribute `weight`, `bias` or
+`*_weight`, or a call `.parameters()`, `.named_parameters()` or `.state_dict()`; an elementwise
+value only at `.abs()`, `.square()`, `.pow(...)`, `abs`/`absolute`/`square`/`pow(...)`, `x ** y`
+or `x * y` with a parameter value in it (analysis/calls.py, expressions.py).
+
+So every expression gets a set of two kinds, PARAM and ELEMENTWISE, over-approximating what the
+analysis can evaluate it to:
+  - an expression has every kind any part of it has (arithmetic, containers, subscripts,
+    conditions, calls of anything with such a receiver or argument, comprehensions over such an
+    iterable), plus PARAM at a source and ELEMENTWISE where an elementwise operation meets PARAM;
+  - a name or dotted name (`x`, `self.params`) keeps every kind it was ever assigned for the rest
+    of the function, whatever is assigned to it later (the analysis runs a function's statements
+    in order, a loop body once; here a loop body is read twice); a subscript store or a method
+    call with such an argument (`d[k] = p`, `terms.append(p)`) gives its kinds to the container;
+    an attribute stored a value gives its kinds to that attribute name in every function;
+  - the module's names are read by every function (the analysis runs the module's code first,
+    then each function, and inlines calls), so what the module's code assigns counts everywhere;
+  - a call passing such an argument or receiver to a function or method defined in the file
+    under that name (any class, any nesting: wider than the analysis, which inlines only some)
+    gives its kinds to all that function's parameters, `self` included; a call of a function that
+    returns or yields such a value has its kinds; so do a parameter's default value and a
+    lambda's parameters inside its body; `global`/`nonlocal` names pass their kinds to the module.
+Everything is repeated until no kind is added anywhere. Class bodies are read as module code and
+every function, nested ones included, is read on its own: more than the analysis runs. The file
+may hold a term if a REDUCE call has an ELEMENTWISE receiver (method form) or argument (function
+form), or a NORM call a PARAM one, with the arguments above. The function form is the analysis'
+only for a bare name or a dotted name starting at an imported name or `torch`; a method call on
+anything else (`self.norm(x, gate)`) is read in method form only.
+
+The coupling to the analysis is checked, not assumed: tests/test_flowcut.py runs the analysis
+on every fixture, rule example, test source and benchmark corpus file, and fails if it finds a
+penalty where this cut says none can be built.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterable, Optional, Union
+
+PARAM, ELEMENTWISE = 1, 2
+
+REDUCE_NAMES = frozenset({"sum", "mean"})
+NORM_NAMES = frozenset({"norm", "vector_norm"})
+ELEMENTWISE_CALLS = frozenset({"abs", "absolute", "square", "pow"})
+SOURCE_METHODS = frozenset({"parameters", "named_parameters", "state_dict"})
+# Methods whose result is the value they are called on (a tensor's view, copy or move; a
+# parameter collection's items, values, keys, copy; a dict's get): calls.ev_method and friends.
+KEEPING_METHODS = frozenset({
+    "view", "flatten", "reshape", "ravel", "contiguous", "view_as", "float", "double", "to", "cuda",
+    "squeeze", "unsqueeze", "t", "detach", "numpy", "cpu", "tolist", "clone", "items", "values",
+    "keys", "copy", "get",
+})
+# Functions (builtins, torch) whose result is built from their arguments: list(ps), sorted(ps),
+# enumerate(ps), filter(f, ps), dict(params=ps), torch.flatten(p), torch.cat(ps), and
+# parameters_to_vector(ps).
+PASSING_FUNCTIONS = frozenset({
+    "list", "tuple", "iter", "sorted", "set", "enumerate", "filter", "dict", "flatten", "cat",
+    "concat", "concatenate", "hstack", "parameters_to_vector",
+})
+# Attributes of a parameter that are the parameter (Tensor.data, .T, .mT).
+KEEPING_ATTRIBUTES = frozenset({"data", "T", "mT"})
+
+_Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+
+
+class _TermFound(Exception):
+    """A term may be built: the answer is yes, stop reading."""
+
+
+def _is_source_attribute(name: str) -> bool:
+    return name in ("weight", "bias") or name.endswith("_weight")
+
+
+def _dotted(node: ast.expr) -> Optional[str]:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _root_key(node: ast.expr) -> Optional[str]:
+    """The dotted name a store into `node` lands in: `d` for `d[k][j]`, `self.terms` for itself."""
+    while isinstance(node, (ast.Subscript, ast.Starred)):
+        node = node.value
+    return _dotted(node)
+
+
+def _root_name(node: ast.expr) -> Optional[str]:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _parameter_names(arguments: ast.arguments) -> list[str]:
+    names = [a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+    if arguments.vararg is not None:
+        names.append(arguments.vararg.arg)
+    if arguments.kwarg is not None:
+        names.append(arguments.kwarg.arg)
+    return names
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _norm_arguments_allow_a_term(positional: list[ast.expr], keywords: list[ast.keyword], order_index: int) -> bool:
+    """norm_term's structural conditions: `positional` are the call's positional arguments, the
+    order sits at `order_index` (after the tensor in function form)."""
+    for index, argument in enumerate(positional):
+        if isinstance(argument, ast.Starred):
+            return False
+        if index > order_index and not _is_none(argument):
+            return False  # a positional dim
+    for keyword in keywords:
+        if keyword.arg is None:
+            return False  # **kwargs
+        if keyword.arg == "dim" and not _is_none(keyword.value):
+            return False
+    return True
+
+
+class _Unit:
+    """The module's code (with class bodies) or one function's body, read in order."""
+
+    def __init__(self, function: Optional[_Function]) -> None:
+        self.body: list[ast.stmt] = []
+        self.function = function
+        self.name = function.name if function is not None else None
+        arguments = function.args if function is not None else ast.arguments([], [], None, [], [], None, [])
+        self.positional = [a.arg for a in arguments.posonlyargs + arguments.args]
+        self.parameters = _parameter_names(arguments)
+        self.vararg = arguments.vararg.arg if arguments.vararg is not None else None
+        self.kwarg = arguments.kwarg.arg if arguments.kwarg is not None else None
+        self.globals: set[str] = set()
+
+
+class _Flow:
+    def __init__(self, tree: ast.Module) -> None:
+        module = _Unit(None)
+        self.units: list[_Unit] = [module]
+        self.functions: dict[str, list[_Unit]] = {}
+        self.aliases: dict[str, str] = {}  # `from torch import norm as N`: N -> norm
+        self.imported: set[str] = {"torch"}  # names an import binds (qualified names start there)
+        self._collect(tree.body, module, module.body)
+        self.module: dict[str, int] = {}  # kinds of the module's names and dotted names
+        self.attributes: dict[str, int] = {}  # kinds stored to an attribute name anywhere
+        self.parameter_kinds: dict[tuple[int, str], int] = {}  # (id(unit), parameter) -> kinds
+        self.returns: dict[str, int] = {}  # function name -> kinds it may return
+        self.changed = False
+        self.unit = module
+        self.local: dict[str, int] = self.module
+
+    # ---------------------------------------------------------------- structure
+
+    def _collect(self, body: list[ast.stmt], unit: _Unit, into: Optional[list[ast.stmt]]) -> None:
+        """Split statements into units. `into`: where `unit` reads them (None for statements
+        inside a compound statement, which `unit` reads through it). A function's body is a unit
+        of its own; a class body is read by the unit the class sits in, after it."""
+        for statement in body:
+            if into is not None:
+                into.append(statement)
+            if isinstance(statement, _FUNCTIONS):
+                inner = _Unit(statement)
+                self.units.append(inner)
+                self.functions.setdefault(statement.name, []).append(inner)
+                self._collect(statement.body, inner, inner.body)
+            elif isinstance(statement, ast.ClassDef):
+                self._collect(statement.body, unit, unit.body)
+            elif isinstance(statement, (ast.Global, ast.Nonlocal)):
+                unit.globals.update(statement.names)
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                for alias in statement.names:
+                    local = alias.asname or alias.name.partition(".")[0]
+                    self.imported.add(local)
+                    if alias.asname is not None:
+                        self.aliases[alias.asname] = alias.name.rpartition(".")[2]
+            else:
+                for nested in _statement_lists(statement):
+                    self._collect(nested, unit, None)
+
+    # ---------------------------------------------------------------- driver
+
+    def may_build_a_term(self) -> bool:
+        try:
+            while True:
+                self.changed = False
+                for unit in self.units:
+                    self._read_unit(unit)
+                if not self.changed:
+                    return False
+        except _TermFound:
+            return True
+
+    def _read_unit(self, unit: _Unit) -> None:
+        self.unit = unit
+        if unit.name is None:
+            self.local = self.module  # the module's code writes the module's names
+        else:
+            self.local = {}
+            for parameter in unit.parameters:
+                kinds = self.parameter_kinds.get((id(unit), parameter), 0)
+                if kinds:
+                    self.local[parameter] = kinds
+        self._block(unit.body)
+
+    # ---------------------------------------------------------------- kinds of names
+
+    def _add(self, key: str, kinds: int) -> None:
+        if not kinds:
+            return
+        old = self.local.get(key, 0)
+        if old | kinds != old:
+            self.local[key] = old | kinds
+            if self.local is self.module:
+                self.changed = True
+        if key.partition(".")[0] in self.unit.globals:
+            old = self.module.get(key, 0)
+            if old | kinds != old:
+                self.module[key] = old | kinds
+                self.changed = True
+
+    def _widen(self, table: dict, key: object, kinds: int) -> None:
+        old = table.get(key, 0)
+        if old | kinds != old:
+            table[key] = old | kinds
+            self.changed = True
+
+    def _lookup(self, key: str) -> int:
+        return self.local.get(key, 0) | self.module.get(key, 0)
+
+    # ---------------------------------------------------------------- statements
+
+    def _block(self, body: Iterable[ast.stmt]) -> None:
+        for statement in body:
+            self._statement(statement)
+
+    def _statement(self, node: ast.stmt) -> None:
+        if isinstance(node, ast.Assign):
+            kinds = self._expr(node.value)
+            for target in node.targets:
+                self._bind(target, kinds)
+        elif isinstance(node, ast.AugAssign):
+            kinds = self._expr(node.value)
+            self._bind(node.target, self._expr(node.target) | kinds)
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self._bind(node.target, self._expr(node.value))
+        elif isinstance(node, ast.Expr):
+            self._expr(node.value)
+        elif isinstance(node, ast.Return):
+            if node.value is not None:
+                self._return(self._expr(node.value))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            kinds = self._expr(node.iter)
+            for _ in range(2):
+                self._bind(node.target, kinds)
+                self._block(node.body)
+            self._block(node.orelse)
+        elif isinstance(node, ast.While):
+            for _ in range(2):
+                self._expr(node.test)
+                self._block(node.body)
+            self._block(node.orelse)
+        elif isinstance(node, ast.If):
+            self._expr(node.test)
+            self._block(node.body)
+            self._block(node.orelse)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                kinds = self._expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self._bind(item.optional_vars, kinds)
+            self._block(node.body)
+        elif isinstance(node, _TRY):
+            self._block(node.body)
+            for handler in node.handlers:
+                if handler.type is not None:
+                    self._expr(handler.type)
+                self._block(handler.body)
+            self._block(node.orelse)
+            self._block(node.finalbody)
+        elif isinstance(node, ast.Match):
+            kinds = self._expr(node.subject)
+            for case in node.cases:
+                for child in ast.walk(case.pattern):
+                    for field in ("name", "rest"):
+                        captured = getattr(child, field, None)
+                        if isinstance(captured, str):
+                            self._add(captured, kinds)
+                if case.guard is not None:
+                    self._expr(case.guard)
+                self._block(case.body)
+        elif isinstance(node, _FUNCTIONS):
+            # Its body is a unit of its own; decorators and defaults are evaluated here.
+            for decorator in node.decorator_list:
+                self._expr(decorator)
+            positional = node.args.posonlyargs + node.args.args
+            with_defaults = positional[len(positional) - len(node.args.defaults) :]
+            for parameter, default in zip(with_defaults, node.args.defaults):
+                self._pass_to(node, parameter.arg, self._expr(default))
+            for parameter, kw_default in zip(node.args.kwonlyargs, node.args.kw_defaults):
+                if kw_default is not None:
+                    self._pass_to(node, parameter.arg, self._expr(kw_default))
+        elif isinstance(node, ast.ClassDef):
+            for expression in node.bases + [k.value for k in node.keywords] + node.decorator_list:
+                self._expr(expression)
+        else:
+            # Raise, Assert, Delete, type aliases: evaluate what they hold.
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self._expr(child)
+
+    def _return(self, kinds: int) -> None:
+        if kinds and self.unit.name is not None:
+            self._widen(self.returns, self.unit.name, kinds)
+
+    def _pass_to(self, function: _Function, parameter: str, kinds: int) -> None:
+        if kinds:
+            for unit in self.functions.get(function.name, ()):
+                if unit.function is function:
+                    self._widen(self.parameter_kinds, (id(unit), parameter), kinds)
+
+    def _call_into(self, name: str, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> None:
+        """Bind a call's arguments to the parameters of every function or method of that name, as
+        inlining does: positional ones in order (for a method, after `self`: both places count
+        here), keywords by name; starred ones could be anything. The receiver is never bound."""
+        for unit in self.functions.get(name, ()):
+            given: list[tuple[Optional[str], int]] = []
+            for index, (argument, kinds) in enumerate(zip(node.args, argument_kinds)):
+                if not kinds:
+                    continue
+                if isinstance(argument, ast.Starred):
+                    given.extend((parameter, kinds) for parameter in unit.parameters)
+                    continue
+                for position in (index, index + 1):
+                    given.append((unit.positional[position] if position < len(unit.positional) else unit.vararg, kinds))
+            for keyword, kinds in zip(node.keywords, keyword_kinds):
+                if not kinds:
+                    continue
+                if keyword.arg is None:
+                    given.extend((parameter, kinds) for parameter in unit.parameters)
+                else:
+                    given.append((keyword.arg if keyword.arg in unit.parameters else unit.kwarg, kinds))
+            for parameter, kinds in given:
+                if parameter is not None:
+                    self._widen(self.parameter_kinds, (id(unit), parameter), kinds)
+
+    def _bind(self, target: ast.expr, kinds: int) -> None:
+        if isinstance(target, ast.Name):
+            self._add(target.id, kinds)
+        elif isinstance(target, ast.Attribute):
+            self._expr(target.value)
+            if kinds:
+                key = _dotted(target)
+                if key is not None:
+                    self._add(key, kinds)
+                self._widen(self.attributes, target.attr, kinds)
+        elif isinstance(target, ast.Subscript):
+            self._expr(target.value)
+            self._expr(target.slice)
+            key = _root_key(target)
+            if key is not None:
+                self._add(key, kinds)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind(element, kinds)
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value, kinds)
+        else:
+            self._expr(target)
+
+    # ---------------------------------------------------------------- expressions
+
+    def _expr(self, node: ast.expr) -> int:
+        """The kinds `node` may evaluate to (every part of it is read, so that a term built
+        anywhere inside is seen)."""
+        if isinstance(node, ast.Name):
+            return self.local.get(node.id, 0) | self.module.get(node.id, 0)
+        if isinstance(node, ast.Constant):
+            return 0
+        if isinstance(node, ast.Attribute):
+            kinds = self._expr(node.value)
+            if node.attr not in KEEPING_ATTRIBUTES:
+                kinds = 0  # any other attribute of a value is UNKNOWN to the analysis
+            kinds |= self.attributes.get(node.attr, 0)
+            if _is_source_attribute(node.attr):
+                kinds |= PARAM
+            key = _dotted(node)
+            return kinds | self._lookup(key) if key is not None else kinds
+        if isinstance(node, ast.Subscript):
+            self._expr(node.slice)
+            return self._expr(node.value)  # an item of a collection, or UNKNOWN
+        if isinstance(node, ast.JoinedStr):
+            self._read_parts(node)
+            return 0
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        if isinstance(node, ast.BinOp):
+            return self._binary(node)
+        if isinstance(node, (ast.Compare, ast.BoolOp, ast.UnaryOp)):
+            self._read_parts(node)
+            return 0  # the analysis evaluates these to UNKNOWN (`-p` included)
+        if isinstance(node, _COMPREHENSIONS):
+            return self._comprehension(node)
+        if isinstance(node, ast.Lambda):
+            # The analysis never runs a lambda's body (its value is UNKNOWN); read it anyway,
+            # with parameters that could be anything.
+            saved = self.local
+            self.local = dict(saved)
+            for name in _parameter_names(node.args):
+                self.local[name] = PARAM | ELEMENTWISE
+            try:
+                self._expr(node.body)
+            finally:
+                self.local = saved
+            return 0
+        if isinstance(node, ast.NamedExpr):
+            kinds = self._expr(node.value)
+            self._bind(node.target, kinds)
+            return kinds
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            kinds = self._expr(node.value) if node.value is not None else 0
+            self._return(kinds)
+            return kinds
+        # Containers, conditional expressions, starred items, await: what they hold.
+        return self._read_parts(node)
+
+    def _read_parts(self, node: ast.AST) -> int:
+        kinds = 0
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                kinds |= self._expr(child)
+        return kinds
+
+    def _binary(self, node: ast.BinOp) -> int:
+        """The analysis' arithmetic (expressions.ev_binary): `+`/`-` join parameter collections
+        and lists; `w ** 2` and `w * w` of a parameter are elementwise; `*` and `/` by a factor
+        keep an elementwise value; anything else about a parameter is UNKNOWN."""
+        left = self._expr(node.left)
+        right = self._expr(node.right)
+        op = node.op
+        if isinstance(op, (ast.Add, ast.Sub)):
+            return left | right
+        if isinstance(op, ast.Pow):
+            return ELEMENTWISE if left & PARAM else 0
+        if isinstance(op, ast.Mult):
+            both_params = left & right & PARAM
+            return ((left | right) & ELEMENTWISE) | (ELEMENTWISE if both_params else 0)
+        if isinstance(op, ast.Div):
+            return left & ELEMENTWISE
+        return 0
+
+    def _call(self, node: ast.Call) -> int:
+        func = node.func
+        method_form = isinstance(func, ast.Attribute)
+        if isinstance(func, ast.Attribute):
+            name: Optional[str] = func.attr
+            receiver = self._expr(func.value)
+            function_form = _root_name(func) in self.imported
+        else:
+            name = func.id if isinstance(func, ast.Name) else None
+            receiver = self._expr(func)
+            function_form = name is not None
+        argument_kinds = [self._expr(argument) for argument in node.args]
+        keyword_kinds = [self._expr(keyword.value) for keyword in node.keywords]
+        arguments = 0
+        for kinds in argument_kinds + keyword_kinds:
+            arguments |= kinds
+        if name is None:
+            return receiver | arguments
+        name = self.aliases.get(name, name)
+        if name in REDUCE_NAMES:
+            if method_form and receiver & ELEMENTWISE and not any(not isinstance(a, ast.Starred) for a in node.args):
+                raise _TermFound
+            if function_form and len(node.args) + len(node.keywords) == 1 and arguments & ELEMENTWISE:
+                raise _TermFound
+        elif name in NORM_NAMES:
+            if method_form and receiver & PARAM and _norm_arguments_allow_a_term(node.args, node.keywords, 0):
+                raise _TermFound
+            if (
+                function_form
+                and argument_kinds
+                and argument_kinds[0] & PARAM
+                and _norm_arguments_allow_a_term(node.args, node.keywords, 1)
+            ):
+                raise _TermFound
+        kinds = self.returns.get(name, 0)  # a function or method of the file, inlined
+        if method_form:
+            if name in KEEPING_METHODS:
+                kinds |= receiver
+            elif name in ELEMENTWISE_CALLS and receiver & PARAM:
+                kinds |= ELEMENTWISE
+            elif name in SOURCE_METHODS:
+                kinds |= PARAM
+            elif name == "scale":
+                kinds |= arguments  # GradScaler.scale(loss) is the loss
+        if function_form:
+            if name in PASSING_FUNCTIONS:
+                kinds |= arguments
+            elif name in ELEMENTWISE_CALLS and arguments & PARAM:
+                kinds |= ELEMENTWISE
+        if arguments:
+            self._call_into(name, node, argument_kinds, keyword_kinds)
+        if arguments and isinstance(func, ast.Attribute):
+            key = _root_key(func.value)
+            if key is not None:
+                self._add(key, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
+        return kinds
+
+    def _comprehension(self, node: ast.expr) -> int:
+        kinds = 0
+        for generator in node.generators:  # type: ignore[attr-defined]
+            iterated = self._expr(generator.iter)
+            kinds |= iterated
+            self._bind(generator.target, iterated)
+            for condition in generator.ifs:
+                self._expr(condition)
+        if isinstance(node, ast.DictComp):
+            return kinds | self._expr(node.key) | self._expr(node.value)
+        return kinds | self._expr(node.elt)  # type: ignore[attr-defined]
+
+
+def _statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists a compound statement holds (bodies, handlers' bodies, match cases)."""
+    lists: list[list[ast.stmt]] = []
+    for field in ("body", "orelse", "finalbody"):
+        value = getattr(statement, field, None)
+        if isinstance(value, list):
+            lists.append(value)
+    for handler in getattr(statement, "handlers", ()):
+        lists.append(handler.body)
+    for case in getattr(statement, "cases", ()):
+        lists.append(case.body)
+    return lists
+
+
+def may_build_a_term(tree: ast.Module) -> bool:
+    """Whether the analysis could build a penalty term from a parameter value in `tree` (True
+    when unsure: code nested too deeply to read)."""
+    try:
+        return _Flow(tree).may_build_a_term()
+    except RecursionError:
+        return True
