@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers import FIXTURES, ROOT
+from sources import corpus_sources
 
-from reglint.checks import STATIC_RULES
 from reglint.cli import main
 from reglint.engine import prefilter
 from reglint.engine.config import Settings
@@ -33,43 +33,6 @@ SELECTIONS = {
     "RL203": frozenset({"RL203"}),
     "RL900+RL000": frozenset({"RL900", "RL000"}),
 }
-
-
-def _fixture_sources() -> list[tuple[str, str]]:
-    out = []
-    for path in sorted(FIXTURES.rglob("*.py")):
-        out.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8", errors="replace")))
-    return out
-
-
-def _rule_snippets() -> list[tuple[str, str]]:
-    out = []
-    for code, rule in sorted(STATIC_RULES.items()):
-        for kind, snippets in (("valid", rule.valid), ("invalid", rule.invalid)):
-            for index, snippet in enumerate(snippets):
-                out.append((f"{code}-{kind}-{index}", textwrap.dedent(snippet)))
-    return out
-
-
-def _test_snippets() -> list[tuple[str, str]]:
-    """String constants in the test modules that are Python mentioning torch or a suppression."""
-    out = []
-    for path in sorted((ROOT / "tests").rglob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\n" in node.value:
-                text = textwrap.dedent(node.value)
-                if not re.search(r"torch|optim|noqa|reglint:", text):
-                    continue
-                try:
-                    compile(text, "<snippet>", "exec", ast.PyCF_ONLY_AST)
-                except (SyntaxError, ValueError):
-                    pass  # broken snippets are sources too (RL000)
-                out.append((f"{path.name}:{node.lineno}", text))
-    return out
 
 
 ADVERSARIAL = {
@@ -216,7 +179,7 @@ ADVERSARIAL = {
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 
-SOURCES = _fixture_sources() + _rule_snippets() + _test_snippets() + [
+SOURCES = corpus_sources() + [
     (f"adversarial:{name}", textwrap.dedent(text)) for name, text in ADVERSARIAL.items()
 ]
 

@@ -1,10 +1,11 @@
 """Lint many files across worker processes, with results in the order the files were given.
 
-Why processes: parsing with libcst and the analysis are pure Python and CPU-bound, so threads
-would share one core. Each worker imports the rules itself (the registry is filled by importing
-`reglint.checks`, which a freshly spawned interpreter has not done) and receives the distinct
-(Settings, enabled codes) pairs once, in its initializer; a job then only names a file and the
-index of its pair. Big files are sent first so that one large file does not finish last on a
+Why processes: the prefilter's text scans, parsing and the analysis are pure Python and
+CPU-bound, so threads would share one core. Workers receive the distinct (Settings, enabled
+codes) pairs once, in their initializer; a job then only names a file and the index of its pair.
+Neither the parent nor a worker imports libcst and the rules before a file needs them (the
+runner imports them, the first time the prefilter keeps a file): on most trees few files or none
+get that far, and the import costs a third of a second. Big files are sent first so that one large file does not finish last on a
 single core while the others idle.
 
 `lint_job` is also what `--jobs 1` runs in-process, so both paths produce identical results.
@@ -143,8 +144,6 @@ _CONFIGS: Sequence[Config] = ()
 def _init_worker(configs: Sequence[Config]) -> None:
     global _CONFIGS
     _CONFIGS = configs
-    # Register every rule in this interpreter (a spawned worker starts with an empty registry).
-    import reglint.checks  # noqa: F401
     gc.freeze()  # what is imported now lives as long as the worker: keep it out of every collection
 
 
@@ -209,9 +208,6 @@ def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> li
         return outcomes_in_process
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
-
-    # The rules (and libcst) are imported once here, not once per worker: forked workers share them.
-    import reglint.checks  # noqa: F401
 
     outcomes: dict[int, Outcome] = {}
     try:

@@ -9,11 +9,17 @@ there is not parsed at all; a file kept there goes to libcst, pruned from its te
 "Pruning" below). Only a file the text-units cut does not read with confidence (tabs, non-ASCII
 identifiers, unbalanced brackets, unterminated strings, nested f-string fields) is parsed with
 `ast` and cut again on its syntax; only a file where a finding is still possible goes on to
-libcst (a file `ast` cannot parse goes to libcst too, which reports RL000). `--no-prefilter`
+libcst (a file `ast` cannot parse goes to libcst too, which reports RL000). Last, where only a
+penalty could make a file worth analyzing (it cannot construct an optimizer), the flow cut
+(flowcut.py) reads the text libcst would parse with `ast` and follows values from parameters to
+term calls: a file where no penalty term can be built is not analyzed either (on transformers,
+every file the text cuts keep). `--no-prefilter`
 turns all this off; tests/test_prefilter.py and the benchmark check that findings are identical
 with and without it (RL000 aside, see the end of this text), tests/test_textcut.py that the text
-units never rule out what the syntax keeps, and tests/test_pruning.py that their pruning keeps
-every function the syntax cut keeps.
+units never rule out what the syntax keeps, tests/test_pruning.py that their pruning keeps
+every function the syntax cut keeps, and tests/test_flowcut.py (with
+benchmarks/flowcut_soundness.py on the corpora) that the analysis finds no penalty where the
+flow cut says none can be built.
 
 ## Why a skipped file has no finding (the soundness argument)
 
@@ -169,7 +175,8 @@ class Verdict:
     analyze: bool
     reason: str  # for tests and the benchmark: which check decided
     # The text libcst should parse instead of the file's own: functions that cannot take part in
-    # a finding reduced to `pass` (see "Pruning" above); None: parse the file as it is.
+    # a finding reduced to `pass` (see "Pruning" above); None: parse the file as it is. (Also
+    # given when the flow cut, which reads this text, rules the file out.)
     parse_text: Optional[str] = None
 
     @property
@@ -213,7 +220,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
             # Last cut, on the values (flowcut.py), over the text libcst would parse.
             flow_tree = parse_ok(units.pruned or text, path)
             if flow_tree is not None and not may_build_a_term(flow_tree):
-                return Verdict(False, "no term in the flow")
+                return Verdict(False, "no term in the flow", units.pruned)
         return Verdict(True, "in the text units", units.pruned)
     tree = parse_ok(text, path)
     if tree is None:

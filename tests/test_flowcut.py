@@ -1,0 +1,294 @@
+"""The flow cut (reglint/engine/flowcut.py) never rules out a module in which the analysis builds
+a penalty, and it does rule out the model-file idioms it exists for.
+
+Soundness is checked directly against the analysis (stronger than identical findings, which
+test_prefilter.py checks for the prefilter as a whole): wherever the analysis records a penalty,
+the flow cut must say a term can be built. benchmarks/flowcut_soundness.py runs the same check
+over the benchmark corpora.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import textwrap
+
+import pytest
+from sources import corpus_sources
+
+from reglint.analysis import analyze_module
+from reglint.engine import prefilter
+from reglint.engine.config import Settings
+from reglint.engine.flowcut import may_build_a_term
+from reglint.engine.runner import parse_module
+from reglint.engine.session import _enabled
+
+DEFAULT = _enabled(Settings())
+
+
+def _analysis_builds_a_penalty(text: str) -> bool:
+    return bool(analyze_module(parse_module(text), text).penalties)
+
+
+def _parsed_sources() -> list[tuple[str, str, ast.Module]]:
+    out = []
+    for name, text in corpus_sources():
+        try:
+            tree = ast.parse(text)
+            parse_module(text)
+        except Exception:
+            continue  # broken on purpose (RL000 sources): nothing to analyze
+        out.append((name, text, tree))
+    return out
+
+
+SOURCES = _parsed_sources()
+
+
+@pytest.mark.parametrize("name,text,tree", SOURCES, ids=[name for name, _, _ in SOURCES])
+def test_never_rules_out_a_penalty(name: str, text: str, tree: ast.Module) -> None:
+    if not may_build_a_term(tree):
+        assert not _analysis_builds_a_penalty(text), f"{name}: the analysis builds a penalty the flow cut ruled out"
+
+
+def test_the_sources_exercise_both_answers() -> None:
+    answers = [may_build_a_term(tree) for _, _, tree in SOURCES]
+    penalties = sum(_analysis_builds_a_penalty(text) for _, text, _ in SOURCES)
+    assert penalties > 100  # the soundness test above sees many penalties...
+    assert answers.count(False) > 50  # ...and many modules ruled out
+
+
+# Penalties reached through each channel the flow cut follows: the analysis builds each one
+# (checked), so the cut must keep each.
+PENALTIES = {
+    "loop": """
+        reg = 0.0
+        for p in model.parameters():
+            reg = reg + p.pow(2).sum()
+        loss = crit(out, y) + 1e-4 * reg
+        """,
+    "helper-returns-parameters": """
+        def decayed(m):
+            return [p for p in m.parameters() if p.ndim > 1]
+        loss = crit(out, y) + 1e-4 * sum(p.pow(2).sum() for p in decayed(model))
+        """,
+    "helper-takes-parameters": """
+        def l2(ps):
+            return sum((q ** 2).sum() for q in ps)
+        loss = crit(out, y) + 1e-4 * l2(model.parameters())
+        """,
+    "helper-returns-elementwise": """
+        def squared(x):
+            return x * x
+        loss = crit(out, y) + 1e-4 * squared(model.fc.weight).sum()
+        """,
+    "keyword-argument": """
+        def l1(*, weights):
+            return weights.abs().sum()
+        loss = crit(out, y) + 1e-4 * l1(weights=model.fc.weight)
+        """,
+    "default-value": """
+        import torch
+        def l2(w=model.fc.weight):
+            return torch.norm(w)
+        loss = crit(out, y) + 1e-4 * l2()
+        """,
+    "method-through-self": """
+        import torch
+        class Lit:
+            def penalty(self, w):
+                return w.pow(2).sum()
+            def training_step(self, batch, idx):
+                loss = self.crit(batch) + 1e-4 * self.penalty(self.head.weight)
+                return loss
+        """,
+    "enumerate-and-filter": """
+        reg = 0.0
+        for i, p in enumerate(filter(lambda q: q.requires_grad, model.parameters())):
+            reg += p.abs().sum()
+        loss = crit(out, y) + reg
+        """,
+    "flattened": """
+        import torch
+        flat = torch.cat([p.view(-1) for p in model.parameters()])
+        loss = crit(out, y) + 1e-4 * flat.norm()
+        """,
+    "parameters-to-vector": """
+        from torch.nn.utils import parameters_to_vector
+        loss = crit(out, y) + 1e-4 * parameters_to_vector(model.parameters()).pow(2).sum()
+        """,
+    "aliases": """
+        from torch.linalg import vector_norm as vn
+        import torch.linalg as LA
+        loss = crit(out, y) + sum(vn(p) for p in model.parameters()) + LA.norm(model.fc.weight)
+        """,
+    "dict-literal": """
+        weights = {"fc": model.fc.weight}
+        loss = crit(out, y) + 1e-4 * weights["fc"].pow(2).sum()
+        """,
+    "appended": """
+        kept = []
+        for m in model.modules():
+            kept.append(m.weight)
+        loss = crit(out, y) + 1e-4 * sum(w.pow(2).sum() for w in kept)
+        """,
+    "torch-functions": """
+        import torch
+        loss = crit(out, y) + 1e-4 * sum(torch.sum(torch.square(p)) for p in model.parameters())
+        """,
+    "data-attribute": """
+        loss = crit(out, y) + 1e-4 * sum(p.data.abs().sum() for p in model.parameters())
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PENALTIES))
+def test_keeps_every_channel(name: str) -> None:
+    text = textwrap.dedent(PENALTIES[name])
+    assert _analysis_builds_a_penalty(text), "the case must exercise the analysis"
+    assert may_build_a_term(ast.parse(text))
+
+
+# Channels the analysis does not follow today (a generator's yield, `**kwargs`, a dict built by
+# `dict(...)`, a walrus in an `if` test): the cut follows them anyway, so that teaching the
+# analysis one of them cannot make the prefilter unsound.
+WIDER = {
+    "generator": """
+        def weights(m):
+            for name, p in m.named_parameters():
+                if "bias" not in name:
+                    yield p
+        loss = crit(out, y) + 1e-4 * sum(p.pow(2).sum() for p in weights(model))
+        """,
+    "kwargs": """
+        def l1(**options):
+            return options["w"].abs().sum()
+        loss = crit(out, y) + 1e-4 * l1(w=model.fc.weight)
+        """,
+    "named-parameters-dict": """
+        named = dict(model.named_parameters())
+        loss = crit(out, y) + 1e-4 * named["fc.weight"].pow(2).sum()
+        """,
+    "walrus": """
+        if (w := model.fc.weight) is not None:
+            loss = crit(out, y) + 1e-4 * w.pow(2).sum()
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(WIDER))
+def test_keeps_channels_the_analysis_may_learn(name: str) -> None:
+    assert may_build_a_term(ast.parse(textwrap.dedent(WIDER[name])))
+
+
+# Model-file code that mentions parameters, reductions and losses without any penalty; the
+# text cuts keep files like these, the flow cut must not.
+MODEL_CODE = {
+    "rms-norm": """
+        import torch
+        from torch import nn
+        class RMSNorm(nn.Module):
+            def forward(self, hidden_states):
+                dtype = hidden_states.dtype
+                variance = hidden_states.to(torch.float32).pow(2).mean(-1, keepdim=True)
+                hidden_states = hidden_states * torch.rsqrt(variance + self.eps)
+                return self.weight * hidden_states.to(dtype)
+        def compute_loss(logits, labels):
+            loss = nn.functional.cross_entropy(logits, labels)
+            return loss
+        """,
+    "layer-norm-by-hand": """
+        import torch
+        class LayerNorm(torch.nn.Module):
+            def forward(self, x):
+                u = x.mean(-1, keepdim=True)
+                s = (x - u).pow(2).mean(-1, keepdim=True)
+                x = (x - u) / torch.sqrt(s + self.eps)
+                return self.weight * x + self.bias
+        def loss_fn(pred, target):
+            return ((pred - target) ** 2).mean()
+        """,
+    "codebook-distances": """
+        import torch
+        class Quantizer(torch.nn.Module):
+            def forward(self, z):
+                d = torch.sum(z ** 2, dim=1, keepdim=True) + torch.sum(self.embedding.weight ** 2, dim=1)
+                d = d - 2 * torch.matmul(z, self.embedding.weight.t())
+                quantized = self.embedding(d.argmin(1))
+                loss = torch.mean((quantized.detach() - z) ** 2)
+                return quantized, loss
+        """,
+    "dice-loss": """
+        def dice_loss(inputs, labels, num_masks):
+            probs = inputs.sigmoid().flatten(1)
+            numerator = 2 * (probs * labels).sum(-1)
+            denominator = probs.sum(-1) + labels.sum(-1)
+            loss = 1 - (numerator + 1) / (denominator + 1)
+            return loss.sum() / num_masks
+        class Head:
+            def forward(self, x):
+                return x @ self.proj.weight
+        """,
+    "init-and-clip": """
+        import torch
+        def init_weights(module):
+            module.weight.data.normal_(mean=0.0, std=0.02)
+            if module.bias is not None:
+                module.bias.data.zero_()
+        def train_step(model, batch):
+            loss = model(**batch).loss
+            loss.backward()
+            grads = [p.grad.norm(2) for p in model.parameters() if p.grad is not None]
+            total_norm = torch.norm(torch.stack(grads))
+            return total_norm
+        """,
+    "submodule-named-norm": """
+        class Block:
+            def forward(self, x, gate):
+                y = self.norm(x, gate)
+                z = self.out_proj.weight.norm(dim=0)
+                return y * z
+        def criterion(a, b):
+            return (a - b).abs().mean(0)
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CODE))
+def test_rules_out_model_code(name: str) -> None:
+    text = textwrap.dedent(MODEL_CODE[name])
+    assert not _analysis_builds_a_penalty(text)
+    assert not may_build_a_term(ast.parse(text))
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CODE))
+def test_verdict_says_why(name: str) -> None:
+    text = textwrap.dedent(MODEL_CODE[name])
+    decision = prefilter.verdict(text, "model.py", DEFAULT)
+    assert not decision.analyze
+    assert decision.reason in ("no term in the flow", "not in the text", "not in the text units")
+
+
+def test_verdict_uses_the_flow_cut_on_the_syntax_path_too() -> None:
+    # A tab makes the text cut unsure: the syntax cut reads the file, then the flow cut.
+    text = textwrap.dedent(MODEL_CODE["codebook-distances"]) + "def helper():\n\treturn 1\n"
+    assert prefilter.verdict(textwrap.dedent(MODEL_CODE["codebook-distances"]), "m.py", DEFAULT).reason == (
+        "no term in the flow"
+    )
+    decision = prefilter.verdict(text, "model.py", DEFAULT)
+    assert (decision.analyze, decision.reason) == (False, "no term in the flow")
+
+
+def test_an_optimizer_keeps_the_file_whatever_the_flow() -> None:
+    text = textwrap.dedent(MODEL_CODE["rms-norm"]) + "opt = torch.optim.Adam(model.parameters(), weight_decay=0.1)\n"
+    assert prefilter.verdict(text, "train.py", DEFAULT).analyze
+
+
+def test_code_too_deep_to_read_is_kept() -> None:
+    tree = ast.parse("x = model.weight\n" + "y = " + "-" * 120 + "x\n")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100)
+    try:
+        assert may_build_a_term(tree)  # unsure: keep it
+    finally:
+        sys.setrecursionlimit(limit)
