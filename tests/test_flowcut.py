@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from sources import corpus_sources
@@ -145,6 +146,27 @@ PENALTIES = {
 @pytest.mark.parametrize("name", sorted(PENALTIES))
 def test_keeps_every_channel(name: str) -> None:
     text = textwrap.dedent(PENALTIES[name])
+    assert _analysis_builds_a_penalty(text), "the case must exercise the analysis"
+    assert may_build_a_term(ast.parse(text))
+
+
+def _adversarial_cases() -> dict[str, str]:
+    """tests/data/flowcut_cases.txt: modules written to slip a penalty past the cut, one channel
+    each (aliases shadowing method names, starred arguments shifting positions, ...)."""
+    text = (Path(__file__).parent / "data" / "flowcut_cases.txt").read_text(encoding="utf-8")
+    cases = {}
+    for section in text.split("\n### ")[1:]:
+        name, _, body = section.partition("\n")
+        cases[name.strip()] = body
+    return cases
+
+
+ADVERSARIAL = _adversarial_cases()
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_keeps_adversarial_cases(name: str) -> None:
+    text = ADVERSARIAL[name]
     assert _analysis_builds_a_penalty(text), "the case must exercise the analysis"
     assert may_build_a_term(ast.parse(text))
 

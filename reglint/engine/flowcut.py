@@ -36,11 +36,15 @@ analysis can evaluate it to:
     an attribute stored a value gives its kinds to that attribute name in every function;
   - the module's names are read by every function (the analysis runs the module's code first,
     then each function, and inlines calls), so what the module's code assigns counts everywhere;
-  - a call passing such an argument or receiver to a function or method defined in the file
-    under that name (any class, any nesting: wider than the analysis, which inlines only some)
-    gives its kinds to all that function's parameters, `self` included; a call of a function that
-    returns or yields such a value has its kinds; so do a parameter's default value and a
-    lambda's parameters inside its body; `global`/`nonlocal` names pass their kinds to the module.
+  - a call passing such an argument to a function or method defined in the file under that
+    name (any class, any nesting: wider than the analysis, which inlines only some) gives its
+    kinds to the parameter at its position and the next one (a method's first is `self`, which
+    inlining skips), a keyword to the parameter of that name (or `**kwargs`), and an argument
+    after a starred one (inlining drops those, shifting the rest) to every parameter; a call of
+    a function that returns or yields such a value has its kinds; a parameter gets its default
+    value's kinds; a lambda's parameters have every kind inside its body; `global`/`nonlocal`
+    names pass their kinds to the module. A bare name called is also read as each name an
+    import gave it (`from torch import sum as total`), a method name only as itself.
 Everything is repeated until no kind is added anywhere. Class bodies are read as module code and
 every function, nested ones included, is read on its own: more than the analysis runs. The file
 may hold a term if a REDUCE call has an ELEMENTWISE receiver (method form) or argument (function
@@ -168,7 +172,7 @@ class _Flow:
         module = _Unit(None)
         self.units: list[_Unit] = [module]
         self.functions: dict[str, list[_Unit]] = {}
-        self.aliases: dict[str, str] = {}  # `from torch import norm as N`: N -> norm
+        self.aliases: dict[str, set[str]] = {}  # `from torch import norm as N`: N -> {norm}
         self.imported: set[str] = {"torch"}  # names an import binds (qualified names start there)
         self._collect(tree.body, module, module.body)
         self.module: dict[str, int] = {}  # kinds of the module's names and dotted names
@@ -202,7 +206,7 @@ class _Flow:
                     local = alias.asname or alias.name.partition(".")[0]
                     self.imported.add(local)
                     if alias.asname is not None:
-                        self.aliases[alias.asname] = alias.name.rpartition(".")[2]
+                        self.aliases.setdefault(alias.asname, set()).add(alias.name.rpartition(".")[2])
             else:
                 for nested in _statement_lists(statement):
                     self._collect(nested, unit, None)
@@ -355,10 +359,12 @@ class _Flow:
         here), keywords by name; starred ones could be anything. The receiver is never bound."""
         for unit in self.functions.get(name, ()):
             given: list[tuple[Optional[str], int]] = []
+            after_a_star = False  # inlining drops starred arguments: the ones after it move left
             for index, (argument, kinds) in enumerate(zip(node.args, argument_kinds)):
+                after_a_star = after_a_star or isinstance(argument, ast.Starred)
                 if not kinds:
                     continue
-                if isinstance(argument, ast.Starred):
+                if after_a_star:
                     given.extend((parameter, kinds) for parameter in unit.parameters)
                     continue
                 for position in (index, index + 1):
@@ -497,13 +503,15 @@ class _Flow:
             arguments |= kinds
         if name is None:
             return receiver | arguments
-        name = self.aliases.get(name, name)
-        if name in REDUCE_NAMES:
+        # A bare name may also be an import's alias for any of the names it was imported as
+        # (`from torch import norm as N`); a method name is what it says.
+        names = {name} | self.aliases.get(name, set()) if not method_form else {name}
+        if names & REDUCE_NAMES:
             if method_form and receiver & ELEMENTWISE and not any(not isinstance(a, ast.Starred) for a in node.args):
                 raise _TermFound
             if function_form and len(node.args) + len(node.keywords) == 1 and arguments & ELEMENTWISE:
                 raise _TermFound
-        elif name in NORM_NAMES:
+        if names & NORM_NAMES:
             if method_form and receiver & PARAM and _norm_arguments_allow_a_term(node.args, node.keywords, 0):
                 raise _TermFound
             if (
@@ -513,7 +521,11 @@ class _Flow:
                 and _norm_arguments_allow_a_term(node.args, node.keywords, 1)
             ):
                 raise _TermFound
-        kinds = self.returns.get(name, 0)  # a function or method of the file, inlined
+        kinds = 0
+        for called in names:
+            kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
+            if arguments:
+                self._call_into(called, node, argument_kinds, keyword_kinds)
         if method_form:
             if name in KEEPING_METHODS:
                 kinds |= receiver
@@ -524,12 +536,10 @@ class _Flow:
             elif name == "scale":
                 kinds |= arguments  # GradScaler.scale(loss) is the loss
         if function_form:
-            if name in PASSING_FUNCTIONS:
+            if names & PASSING_FUNCTIONS:
                 kinds |= arguments
-            elif name in ELEMENTWISE_CALLS and arguments & PARAM:
+            if names & ELEMENTWISE_CALLS and arguments & PARAM:
                 kinds |= ELEMENTWISE
-        if arguments:
-            self._call_into(name, node, argument_kinds, keyword_kinds)
         if arguments and isinstance(func, ast.Attribute):
             key = _root_key(func.value)
             if key is not None:
