@@ -86,7 +86,7 @@ PASSING_FUNCTIONS = frozenset({
 KEEPING_ATTRIBUTES = frozenset({"data", "T", "mT"})
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
 
@@ -192,7 +192,7 @@ class _Flow:
         for statement in body:
             if into is not None:
                 into.append(statement)
-            if isinstance(statement, _FUNCTIONS):
+            if isinstance(statement, FUNCTIONS):
                 inner = _Unit(statement)
                 self.units.append(inner)
                 self.functions.setdefault(statement.name, []).append(inner)
@@ -208,7 +208,7 @@ class _Flow:
                     if alias.asname is not None:
                         self.aliases.setdefault(alias.asname, set()).add(alias.name.rpartition(".")[2])
             else:
-                for nested in _statement_lists(statement):
+                for nested in statement_lists(statement):
                     self._collect(nested, unit, None)
 
     # ---------------------------------------------------------------- driver
@@ -323,7 +323,7 @@ class _Flow:
                 if case.guard is not None:
                     self._expr(case.guard)
                 self._block(case.body)
-        elif isinstance(node, _FUNCTIONS):
+        elif isinstance(node, FUNCTIONS):
             # Its body is a unit of its own; decorators and defaults are evaluated here.
             for decorator in node.decorator_list:
                 self._expr(decorator)
@@ -559,18 +559,18 @@ class _Flow:
         return kinds | self._expr(node.elt)  # type: ignore[attr-defined]
 
 
-def _statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:
+def statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:
     """The statement lists a compound statement holds (bodies, handlers' bodies, match cases)."""
-    lists: list[list[ast.stmt]] = []
-    for field in ("body", "orelse", "finalbody"):
-        value = getattr(statement, field, None)
-        if isinstance(value, list):
-            lists.append(value)
-    for handler in getattr(statement, "handlers", ()):
-        lists.append(handler.body)
-    for case in getattr(statement, "cases", ()):
-        lists.append(case.body)
-    return lists
+    out: list[list[ast.stmt]] = []
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(statement, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            out.append(value)
+    for handler in getattr(statement, "handlers", ()) or ():
+        out.append(handler.body)
+    for case in getattr(statement, "cases", ()) or ():
+        out.append(case.body)
+    return out
 
 
 def may_build_a_term(tree: ast.Module) -> bool:

@@ -93,7 +93,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
-from reglint.engine.flowcut import may_build_a_term
+from reglint.engine.flowcut import FUNCTIONS, may_build_a_term, statement_lists
 from reglint.engine.source import decode
 from reglint.engine.textcut import (
     OPTIMIZER_WORDS,
@@ -259,21 +259,6 @@ def parse_ok(text: str, path: str) -> Optional[ast.Module]:
 
 # ---------------------------------------------------------------------------- units
 
-_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-def _children(statement: ast.stmt) -> list[list[ast.stmt]]:
-    """The statement lists nested in a compound statement (not in function or class bodies)."""
-    out: list[list[ast.stmt]] = []
-    for name in ("body", "orelse", "finalbody"):
-        value = getattr(statement, name, None)
-        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
-            out.append(value)
-    for handler in getattr(statement, "handlers", ()) or ():
-        out.append(handler.body)
-    for case in getattr(statement, "cases", ()) or ():
-        out.append(case.body)
-    return out
 
 
 # `.name` as the tokenizer sees it: between the dot and the name only blanks, comments and
@@ -377,23 +362,23 @@ def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit]) -> None:
     keep the whole tree alive until the garbage collector runs.)"""
     module = units[0]
     for statement in statements:
-        if isinstance(statement, _FUNCTIONS):
+        if isinstance(statement, FUNCTIONS):
             units.append(_SyntaxUnit(statement.name, None, [statement]))
         elif isinstance(statement, ast.ClassDef):
             pending: list[ast.stmt] = list(statement.body)
             while pending:
                 item = pending.pop()
-                if isinstance(item, _FUNCTIONS):
+                if isinstance(item, FUNCTIONS):
                     units.append(_SyntaxUnit(item.name, statement.name, [item]))
                 elif not isinstance(item, ast.ClassDef):
-                    for body in _children(item):
+                    for body in statement_lists(item):
                         pending.extend(body)
         elif isinstance(statement, (ast.Import, ast.ImportFrom)):
             module.nodes.append(statement)  # only for the import check; binds no value
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
             continue
         else:
-            bodies = _children(statement)
+            bodies = statement_lists(statement)
             if not bodies:
                 module.nodes.append(statement)
                 continue
@@ -569,7 +554,7 @@ def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
     for index, unit in enumerate(syntax.units):
         if index == 0 or syntax.live[index] or unit.pinned:
             continue
-        targets.extend(node for node in unit.nodes if isinstance(node, _FUNCTIONS))
+        targets.extend(node for node in unit.nodes if isinstance(node, FUNCTIONS))
     if not targets:
         return None
     pieces, breaks = split_lines(text)
