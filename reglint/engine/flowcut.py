@@ -157,7 +157,6 @@ class _Unit:
 
     def __init__(self, function: Optional[_Function]) -> None:
         self.body: list[ast.stmt] = []
-        self.function = function
         self.name = function.name if function is not None else None
         arguments = function.args if function is not None else ast.arguments([], [], None, [], [], None, [])
         self.positional = [a.arg for a in arguments.posonlyargs + arguments.args]
@@ -172,6 +171,7 @@ class _Flow:
         module = _Unit(None)
         self.units: list[_Unit] = [module]
         self.functions: dict[str, list[_Unit]] = {}
+        self.unit_of: dict[int, _Unit] = {}  # id() of a def -> its unit
         self.aliases: dict[str, set[str]] = {}  # `from torch import norm as N`: N -> {norm}
         self.imported: set[str] = {"torch"}  # names an import binds (qualified names start there)
         self._collect(tree.body, module, module.body)
@@ -196,6 +196,7 @@ class _Flow:
                 inner = _Unit(statement)
                 self.units.append(inner)
                 self.functions.setdefault(statement.name, []).append(inner)
+                self.unit_of[id(statement)] = inner
                 self._collect(statement.body, inner, inner.body)
             elif isinstance(statement, ast.ClassDef):
                 self._collect(statement.body, unit, unit.body)
@@ -349,9 +350,7 @@ class _Flow:
 
     def _pass_to(self, function: _Function, parameter: str, kinds: int) -> None:
         if kinds:
-            for unit in self.functions.get(function.name, ()):
-                if unit.function is function:
-                    self._widen(self.parameter_kinds, (id(unit), parameter), kinds)
+            self._widen(self.parameter_kinds, (id(self.unit_of[id(function)]), parameter), kinds)
 
     def _call_into(self, name: str, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> None:
         """Bind a call's arguments to the parameters of every function or method of that name, as

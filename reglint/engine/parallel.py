@@ -5,8 +5,8 @@ CPU-bound, so threads would share one core. Workers receive the distinct (Settin
 codes) pairs once, in their initializer; a job then only names a file and the index of its pair.
 Neither the parent nor a worker imports libcst and the rules before a file needs them (the
 runner imports them, the first time the prefilter keeps a file): on most trees few files or none
-get that far, and the import costs a third of a second. Big files are sent first so that one large file does not finish last on a
-single core while the others idle.
+get that far, and the import costs a third of a second. Big files are sent first so that one
+large file does not finish last on a single core while the others idle.
 
 `lint_job` is also what `--jobs 1` runs in-process, so both paths produce identical results.
 """

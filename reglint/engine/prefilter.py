@@ -259,8 +259,6 @@ def parse_ok(text: str, path: str) -> Optional[ast.Module]:
 
 # ---------------------------------------------------------------------------- units
 
-
-
 # `.name` as the tokenizer sees it: between the dot and the name only blanks, comments and
 # line continuations (inside brackets an attribute access may span lines). Each repetition is one
 # blank or one whole comment (up to the end of its line, by the lookahead), so there is one way
