@@ -29,7 +29,9 @@ from reglint.analysis.syntax import (
 from reglint.analysis.valueops import (
     Enumerated,
     append_item,
-    union,
+    carries_penalty,
+    is_param_collection,
+    join_params,
 )
 from reglint.analysis.values import (
     UNKNOWN,
@@ -45,41 +47,19 @@ from reglint.analysis.values import (
     PenaltyRef,
     Str,
     Terms,
+    TupleVal,
     Unknown,
     Value,
     penalty_ids,
 )
-
-_BUILTINS = frozenset({
-    "sum", "abs", "list", "tuple", "iter", "sorted", "set", "float", "filter", "enumerate", "dict",
-    "len", "print", "isinstance", "range", "zip", "max", "min", "int", "str", "repr", "getattr",
-    "hasattr", "setattr", "super", "type",
-})
-
-_COMMON_METHODS = frozenset(
-    {
-        "forward",
-        "__init__",
-        "step",
-        "zero_grad",
-        "train",
-        "eval",
-        "to",
-        "cuda",
-        "cpu",
-        "update",
-        "__call__",
-        "item",
-        "backward",
-        "parameters",
-        "named_parameters",
-        "state_dict",
-        "load_state_dict",
-        "save",
-        "log",
-        "append",
-    }
+from reglint.analysis.vocabulary import BUILTINS as _BUILTINS
+from reglint.analysis.vocabulary import (
+    CHAIN_FUNCTIONS,
+    SCALAR_REDUCTIONS,
+    SHAPE_FUNCTIONS,
+    SHAPE_METHODS,
 )
+from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 
 
 class CallEvaluator(AnalyzerMixin):
@@ -95,6 +75,8 @@ class CallEvaluator(AnalyzerMixin):
         args = [a for a in node.args if a.keyword is None and not a.star]
         if qualified is not None and spec_for(qualified) is not None:
             return self.ev_optimizer(node, qualified, frame)
+        if qualified in CHAIN_FUNCTIONS:
+            return self.ev_chain(node, qualified, frame)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             base = (
@@ -119,6 +101,17 @@ class CallEvaluator(AnalyzerMixin):
         for arg in node.args:
             self.ev(arg.value, frame)
         return UNKNOWN
+
+    def ev_chain(self, node: cst.Call, qualified: str, frame: Frame) -> Value:
+        """`itertools.chain(a.parameters(), b.parameters())` and `chain.from_iterable([...])`."""
+        values = [self.ev(a.value, frame) for a in node.args]
+        if any(a.star or a.keyword is not None for a in node.args):
+            return UNKNOWN
+        if qualified.endswith("from_iterable"):
+            if len(values) != 1 or not isinstance(values[0], (ListVal, TupleVal)):
+                return UNKNOWN
+            values = list(values[0].items)
+        return join_params(values, node, self.module.code_for_node(node))
 
     def ev_method_call(self, node: cst.Call, func: cst.Attribute, frame: Frame) -> Value:
         name = func.attr.value
@@ -174,35 +167,15 @@ class CallEvaluator(AnalyzerMixin):
                 return ParamIter(base.pset, "params")
             if method == "keys" and base.kind == "dict":
                 return ParamIter(base.pset, "names")
-            if method in ("append", "extend", "add"):
+            if method in ("append", "extend", "add", "insert") and node.args:
+                self.grow_collection(node, base, method, frame)
                 return UNKNOWN
             if method == "copy":
                 return base
             return UNKNOWN
         if isinstance(base, ListVal) and method in ("append", "extend", "insert") and node.args:
-            name = dotted(node.func.value)  # type: ignore[union-attr,attr-defined]
-            item = self.ev(node.args[-1].value, frame)
-            if name is not None:
-                frame.env[name] = append_item(base, item, method)
+            self.grow_collection(node, base, method, frame)
             return UNKNOWN
-        if (
-            isinstance(base, ParamIter) is False
-            and isinstance(base, Param) is False
-            and method in ("append", "extend")
-            and node.args
-        ):
-            name = dotted(node.func.value)  # type: ignore[union-attr,attr-defined]
-            item = self.ev(node.args[-1].value, frame)
-            if name is not None and isinstance(frame.lookup(name), ParamIter):
-                existing = frame.lookup(name)
-                assert isinstance(existing, ParamIter)
-                if isinstance(item, Param) and item.pset is not None:
-                    frame.env[name] = union(existing, ParamIter(item.pset))
-            return (
-                UNKNOWN
-                if name is None or not isinstance(frame.lookup(name), ParamIter)
-                else UNKNOWN
-            )
         if isinstance(base, (Param, Flat)):
             return self.ev_tensor_method(node, base, method, args, frame)
         if isinstance(base, (Elementwise, Terms, PenaltyRef)):
@@ -217,15 +190,7 @@ class CallEvaluator(AnalyzerMixin):
         if method == "scale" and len(args) == 1 and isinstance(base, Unknown):
             # GradScaler.scale(loss)
             return self.ev(args[0].value, frame)
-        if isinstance(base, Mixed) and method in (
-            "mean",
-            "sum",
-            "float",
-            "to",
-            "cuda",
-            "squeeze",
-            "clone",
-        ):
+        if isinstance(base, Mixed) and (method in SHAPE_METHODS or method in SCALAR_REDUCTIONS):
             return base
         if isinstance(base, Mixed) and method in ("item", "detach", "cpu", "tolist"):
             return UNKNOWN
@@ -235,6 +200,24 @@ class CallEvaluator(AnalyzerMixin):
                 found = base.get(key.value)
                 return found[0] if found is not None else UNKNOWN
         return None
+
+    def grow_collection(
+        self, node: cst.Call, base: Union[ParamIter, ListVal], method: str, frame: Frame
+    ) -> None:
+        """`params.extend(head.parameters())`, `params.append(p)`: rebind the list to what it
+        holds now. An item the analysis cannot see makes the list unknown from here on."""
+        name = dotted(node.func.value)  # type: ignore[attr-defined]
+        item = self.ev(node.args[-1].value, frame)
+        if name is None:
+            return
+        if isinstance(base, ListVal):
+            frame.env[name] = append_item(base, item, method)
+            return
+        added: Value = item if method == "extend" else ListVal((item,))
+        if is_param_collection(added):
+            frame.env[name] = join_params([base, added], node, name)
+        else:
+            frame.env[name] = UNKNOWN
 
     def ev_tensor_method(
         self,
@@ -309,18 +292,10 @@ class CallEvaluator(AnalyzerMixin):
             return T.gradless(base, f".{method}()")
         if method in ("detach", "numpy") and isinstance(base, Terms):
             return T.gradless(base, f".{method}()")
-        if method in (
-            "to",
-            "cuda",
-            "float",
-            "double",
-            "cpu",
-            "clone",
-            "squeeze",
-            "reshape",
-            "view",
-        ):
+        if method in SHAPE_METHODS:
             return base
+        if method in SCALAR_REDUCTIONS and not args and isinstance(base, (Terms, PenaltyRef)):
+            return base  # `l2_reg.sum()` of a scalar penalty is the penalty
         if method in ("item", "detach", "tolist"):
             return UNKNOWN
         return None
@@ -346,9 +321,11 @@ class CallEvaluator(AnalyzerMixin):
                 return T.reduce(first, node, frame, self)
             if isinstance(first, Terms) and first.per_element:
                 return self.bind_terms(Terms(first.terms), node, frame)
-            if isinstance(first, Terms):
+            if carries_penalty(first):
                 return first
             return UNKNOWN
+        if name in SHAPE_FUNCTIONS and carries_penalty(first):
+            return first  # torch.squeeze(l2_reg) * 1e-3
         if name == "sqrt":
             return T.sqrt(first, node, self.records) or UNKNOWN
         if name in ("norm", "linalg.norm", "linalg.vector_norm", "functional.norm"):
@@ -370,6 +347,12 @@ class CallEvaluator(AnalyzerMixin):
         if name == "stack" and args:
             if isinstance(first, Terms):
                 return first
+            if (
+                isinstance(first, ListVal)
+                and first.items
+                and all(isinstance(i, (PenaltyRef, Mixed)) for i in first.items)
+            ):
+                return self.penalty_sum(first.items)
             if (
                 isinstance(first, ListVal)
                 and all(isinstance(i, Terms) for i in first.items)
@@ -502,6 +485,12 @@ class CallEvaluator(AnalyzerMixin):
             ):
                 terms = tuple(t for i in first.items if isinstance(i, Terms) for t in i.terms)
                 return self.bind_terms(Terms(terms), node, frame)
+            if (
+                isinstance(first, (ListVal, TupleVal))
+                and first.items
+                and all(isinstance(i, (PenaltyRef, Mixed)) for i in first.items)
+            ):
+                return self.penalty_sum(first.items)
             return UNKNOWN
         if name == "abs":
             return Elementwise(first, "abs") if isinstance(first, (Param, Flat)) else UNKNOWN

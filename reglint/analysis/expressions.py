@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import libcst as cst
 
@@ -17,10 +17,14 @@ from reglint.analysis.state import (
     Frame,
 )
 from reglint.analysis.valueops import (
+    carries_penalty,
     element_of,
+    is_factor,
+    is_param_collection,
+    join_params,
+    penalty_only,
     scales_of,
     times,
-    union,
 )
 from reglint.analysis.values import (
     UNKNOWN,
@@ -41,6 +45,11 @@ from reglint.analysis.values import (
     Unknown,
     Value,
     penalty_ids,
+)
+from reglint.analysis.vocabulary import (
+    COEFFICIENT_WEIGHT_PREFIX,
+    PARAM_ATTRIBUTE_SUFFIX,
+    PARAM_ATTRIBUTES,
 )
 
 
@@ -104,13 +113,7 @@ class ExpressionEvaluator(AnalyzerMixin):
         if isinstance(node, cst.Subscript):
             return self.ev_subscript(node, frame)
         if isinstance(node, cst.IfExp):
-            body = self.ev(node.body, frame)
-            other = self.ev(node.orelse, frame)
-            if isinstance(body, Num) and isinstance(other, Num) and body.value == other.value:
-                return body
-            if isinstance(body, Num) or isinstance(other, Num):
-                return Num(None, self.module.code_for_node(node), node)
-            return body if body == other else UNKNOWN
+            return self.ev_conditional(node, frame)
         if isinstance(node, cst.BooleanOperation):
             self.ev(node.left, frame)
             self.ev(node.right, frame)
@@ -123,6 +126,27 @@ class ExpressionEvaluator(AnalyzerMixin):
             return value
         if isinstance(node, cst.Await):
             return self.ev(node.expression, frame)
+        return UNKNOWN
+
+    def ev_conditional(self, node: cst.IfExp, frame: Frame) -> Value:
+        """`a if cond else b`. A penalty on one side and a number (`... if l1_weight else 0`) or
+        an unknown value on the other is still the penalty: where the condition holds, it is
+        trained on, and the rules speak of that case."""
+        body = self.ev(node.body, frame)
+        other = self.ev(node.orelse, frame)
+        if body == other:
+            return body
+        if isinstance(body, Num) and isinstance(other, Num):
+            if body.value == other.value:
+                return body
+            return Num(None, self.module.code_for_node(node), node)
+        for side, rest in ((body, other), (other, body)):
+            if carries_penalty(side) and isinstance(rest, (Num, Unknown)):
+                return side
+        if isinstance(body, ParamIter) and isinstance(other, ParamIter):
+            return join_params([body, other], node, self.module.code_for_node(node))
+        if isinstance(body, Num) or isinstance(other, Num):
+            return Num(None, self.module.code_for_node(node), node)
         return UNKNOWN
 
     def ev_attribute(self, node: cst.Attribute, frame: Frame) -> Value:
@@ -154,7 +178,9 @@ class ExpressionEvaluator(AnalyzerMixin):
             return UNKNOWN
         if isinstance(base, Flat) and attr == "data":
             return replace(base, gradless=".data")
-        if attr in ("weight", "bias") or attr.endswith("_weight"):
+        if attr.endswith(PARAM_ATTRIBUTE_SUFFIX) and COEFFICIENT_WEIGHT_PREFIX.match(attr):
+            return Num(None, text or self.module.code_for_node(node), node)  # self.reg_weight
+        if attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX):
             if not isinstance(
                 base,
                 (
@@ -263,8 +289,8 @@ class ExpressionEvaluator(AnalyzerMixin):
                     node,
                     frame,
                 )
-            if isinstance(left, (Terms, PenaltyRef)):
-                return left
+            if carries_penalty(left) and is_factor(right):
+                return self.scale(left, Num(None, "1/?", node), node, frame)
             return UNKNOWN
         if isinstance(op, (cst.Add, cst.Subtract)):
             if isinstance(left, Num) and isinstance(right, Num):
@@ -278,8 +304,8 @@ class ExpressionEvaluator(AnalyzerMixin):
                 return Num(None, self.module.code_for_node(node), node)
             if isinstance(left, Terms) and isinstance(right, Terms):
                 return Terms(left.terms + right.terms)
-            if isinstance(left, ParamIter) and isinstance(right, ParamIter):
-                return union(left, right)
+            if isinstance(op, cst.Add) and is_param_collection(left) and is_param_collection(right):
+                return join_params([left, right], node, self.module.code_for_node(node))
             if isinstance(left, ListVal) and isinstance(right, ListVal):
                 return ListVal(left.items + right.items)
             if isinstance(left, (AccumulatorStart, Num)) and isinstance(right, Terms):
@@ -300,6 +326,10 @@ class ExpressionEvaluator(AnalyzerMixin):
     def scale(self, left: Value, right: Value, node: cst.CSTNode, frame: Frame) -> Value:
         """`coefficient * penalty` keeps the penalty and remembers the coefficient."""
         for factor, other in ((left, right), (right, left)):
+            if not is_factor(factor):
+                continue
+            if isinstance(factor, Param):
+                factor = Num(None, factor.text, node)  # `self.reg_weight`-like: a coefficient
             if isinstance(other, Terms) and isinstance(factor, (Num, Unknown)):
                 return replace(other, coefficient=times(other.coefficient, factor, node))
             if isinstance(other, Elementwise) and isinstance(factor, (Num, Unknown)):
@@ -316,6 +346,13 @@ class ExpressionEvaluator(AnalyzerMixin):
                 return Num(left.value * right.value, self.module.code_for_node(node), node)
             return Num(None, self.module.code_for_node(node), node)
         return UNKNOWN
+
+    def penalty_sum(self, items: Sequence[Value]) -> Value:
+        """`torch.stack([l1, l2]).sum()`, `sum([reg_a, reg_b])`: the penalties together."""
+        pids = frozenset().union(*(penalty_ids(i) for i in items))
+        if all(penalty_only(i) for i in items):
+            return Mixed(pids, tuple(s for i in items for s in scales_of(i)), pure=True)
+        return Mixed(pids)
 
     def note_scale(self, value: Value) -> None:
         """Where a scaled penalty meets the loss, its factor becomes one of the record's coefficients."""

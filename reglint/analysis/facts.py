@@ -26,10 +26,20 @@ class ParamSet:
     unfiltered: bool  # True: every parameter (frozen ones maybe dropped), biases and norm gains included
     filter_text: Optional[str] = None  # the filter's source, when there is one
     gradless: Optional[str] = None  # why values from this set carry no gradient ("state_dict() values")
+    parts: tuple["ParamSet", ...] = ()  # the sets joined into this one (itertools.chain, +)
 
     @property
     def describe(self) -> str:
-        return f"{self.owner}.{self.origin}()" if self.origin != "explicit" else self.owner
+        if self.origin in ("explicit", "joined"):
+            return self.owner
+        return f"{self.owner}.{self.origin}()"
+
+    @property
+    def owners(self) -> tuple[str, ...]:
+        """The module expressions whose parameters this set holds."""
+        if self.parts:
+            return tuple(owner for part in self.parts for owner in part.owners)
+        return (self.owner,)
 
 
 @dataclass(frozen=True)

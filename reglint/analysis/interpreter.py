@@ -47,6 +47,8 @@ from reglint.analysis.syntax import (
 )
 from reglint.analysis.valueops import (
     element_of,
+    is_param_collection,
+    join_params,
     names_of,
     numeric_name,
     penalty_only,
@@ -335,6 +337,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             ):
                 record = self.records[current.pid]
                 record.inner = times(record.inner, value, statement.value)
+            return
+        if (
+            name is not None
+            and isinstance(statement.operator, cst.AddAssign)
+            and is_param_collection(current)
+            and is_param_collection(value)
+        ):
+            frame.env[name] = join_params([current, value], statement, name)  # params += more
             return
         result = self.combine_add(current, value, statement, frame, in_place=True)
         if name is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
@@ -25,23 +24,19 @@ if TYPE_CHECKING:
 else:
     AnalyzerMixin = object
 
-PENALTY_NAME = re.compile(
-    r"(reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm)", re.IGNORECASE
+from reglint.analysis.vocabulary import (  # noqa: E402  (re-exported for the mixins)
+    BACKWARD_FUNCTIONS,
+    LOSS_FUNCTION,
+    LOSS_NAME,
+    MAX_INLINE_DEPTH,
+    NO_GRAD_CONTEXTS,
+    PENALTY_NAME,
 )
-LOSS_NAME = re.compile(r"loss|objective|cost", re.IGNORECASE)
-LOSS_FUNCTION = re.compile(
-    r"(^|_)(loss|losses|objective)($|_)|training_step|compute_loss|criterion", re.IGNORECASE
-)
-NO_GRAD_CONTEXTS = frozenset(
-    {
-        "torch.no_grad",
-        "torch.inference_mode",
-        "torch.autograd.no_grad",
-        "torch.autograd.grad_mode.no_grad",
-    }
-)
-BACKWARD_FUNCTIONS = frozenset({"backward", "manual_backward"})
-MAX_INLINE_DEPTH = 3
+
+__all__ = [
+    "BACKWARD_FUNCTIONS", "LOSS_FUNCTION", "LOSS_NAME", "MAX_INLINE_DEPTH", "NO_GRAD_CONTEXTS",
+    "PENALTY_NAME", "AnalyzerMixin", "Frame", "PenaltyRecord", "FunctionNode",
+]
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Mapping, Optional
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
 import libcst as cst
 
@@ -21,9 +20,12 @@ from reglint.analysis.values import (
     ParamIter,
     ParamName,
     PenaltyRef,
+    Terms,
     TupleVal,
+    Unknown,
     Value,
 )
+from reglint.analysis.vocabulary import NUMERIC_NAME
 
 if TYPE_CHECKING:
     from reglint.analysis.interpreter import FileAnalyzer
@@ -53,14 +55,6 @@ def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
     if isinstance(iterable, Enumerated):
         return TupleVal((Num(None, "index"), element_of(iterable.inner, analyzer)))
     return UNKNOWN
-
-
-def union(left: ParamIter, right: ParamIter) -> ParamIter:
-    unfiltered = left.pset.unfiltered or right.pset.unfiltered
-    base = left if left.pset.unfiltered or not right.pset.unfiltered else right
-    if unfiltered:
-        return base
-    return ParamIter(replace(base.pset, unfiltered=False), base.kind)
 
 
 def append_item(current: ListVal, item: Value, method: str) -> Value:
@@ -102,9 +96,7 @@ def to_number(value: Value, node: cst.CSTNode, text: Optional[str] = None) -> Nu
 
 
 def numeric_name(name: str) -> bool:
-    return bool(
-        re.search(r"(decay|wd|lr|lam|lambda|alpha|beta|coef|reg|eps|scale)", name, re.IGNORECASE)
-    )
+    return bool(NUMERIC_NAME.search(name))
 
 
 def penalty_only(value: Value) -> bool:
@@ -136,3 +128,59 @@ def names_of(loop_names: Mapping[str, Value], pset: Optional[ParamSet]) -> set[s
         for name, value in loop_names.items()
         if isinstance(value, (Param, ParamName)) and value.pset is pset
     }
+
+
+def carries_penalty(value: Value) -> bool:
+    """A penalty, or a value a penalty was added into."""
+    return isinstance(value, (Terms, PenaltyRef, Mixed))
+
+
+def is_factor(value: Value) -> bool:
+    """A value that may scale a penalty: a number (known or not), or anything the analysis cannot
+    see into (`self.cfg.l2`, `args.lam`, a `*_weight` coefficient)."""
+    return isinstance(value, (Num, Unknown)) or (isinstance(value, Param) and value.pset is None)
+
+
+def is_param_collection(value: Value) -> bool:
+    """An iterable of parameters: `model.parameters()`, or a list written out of parameters."""
+    if isinstance(value, ParamIter):
+        return value.kind in ("params", "pairs")
+    return (
+        isinstance(value, ListVal)
+        and bool(value.items)
+        and all(isinstance(i, Param) for i in value.items)
+    )
+
+
+def _as_iter(value: Value, node: cst.CSTNode) -> Optional[ParamIter]:
+    if isinstance(value, ParamIter):
+        return value
+    pset = as_param_set(value, node)
+    return ParamIter(pset, "params") if pset is not None else None
+
+
+def join_params(values: Sequence[Value], node: cst.CSTNode, text: str) -> Value:
+    """`itertools.chain(a.parameters(), b.parameters())`, `list(a) + list(b)`, `ps += more`: one
+    parameter set made of parts. It holds every parameter when any part does."""
+    iters = [_as_iter(v, node) for v in values]
+    if not iters or any(i is None for i in iters):
+        return UNKNOWN
+    parts: list[ParamSet] = []
+    for found in iters:
+        assert found is not None
+        parts.extend(found.pset.parts or (found.pset,))
+    if len(parts) == 1:
+        return iters[0] if iters[0] is not None else UNKNOWN
+    kinds = {i.kind for i in iters if i is not None}
+    gradless = next((p.gradless for p in parts if p.gradless), None)
+    unfiltered = [p for p in parts if p.unfiltered]
+    pset = ParamSet(
+        owner=text,
+        origin="explicit" if all(p.origin == "explicit" for p in parts) else "joined",
+        node=node,
+        unfiltered=bool(unfiltered),
+        filter_text=None if unfiltered else next((p.filter_text for p in parts if p.filter_text), None),
+        gradless=gradless,
+        parts=tuple(parts),
+    )
+    return ParamIter(pset, kinds.pop() if len(kinds) == 1 else "params")

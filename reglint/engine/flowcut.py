@@ -62,6 +62,8 @@ from __future__ import annotations
 import ast
 from typing import Iterable, Optional, Union
 
+from reglint.analysis.vocabulary import CHAIN_FUNCTIONS
+
 PARAM, ELEMENTWISE = 1, 2
 
 REDUCE_NAMES = frozenset({"sum", "mean"})
@@ -81,7 +83,7 @@ KEEPING_METHODS = frozenset({
 PASSING_FUNCTIONS = frozenset({
     "list", "tuple", "iter", "sorted", "set", "enumerate", "filter", "dict", "flatten", "cat",
     "concat", "concatenate", "hstack", "parameters_to_vector",
-})
+}) | frozenset(name.rsplit(".", 1)[-1] for name in CHAIN_FUNCTIONS)
 # Attributes of a parameter that are the parameter (Tensor.data, .T, .mT).
 KEEPING_ATTRIBUTES = frozenset({"data", "T", "mT"})
 

@@ -1,0 +1,92 @@
+"""What the analysis follows, declared once: names, calls, methods and attributes.
+
+Every pattern the interpreter matches on the code it reads is declared here, and both the
+analysis (reglint/analysis/*.py) and the triage in front of it (which decides, without libcst,
+that a file cannot produce a finding) read these declarations. A shape the analysis learns is
+added here, and the triage follows without a second edit.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ---------------------------------------------------------------------------- names
+
+# A variable, attribute or function whose name says "this is a regularization penalty".
+PENALTY_NAME = re.compile(
+    r"(reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm)", re.IGNORECASE
+)
+# A variable or attribute holding a loss that is trained on (added penalties reach the loss).
+LOSS_NAME = re.compile(r"loss|objective|cost", re.IGNORECASE)
+# A function or method whose return value is a loss.
+LOSS_FUNCTION = re.compile(
+    r"(^|_)(loss|losses|objective)($|_)|training_step|compute_loss|criterion", re.IGNORECASE
+)
+# A parameter or variable name that holds a number (a coefficient, a rate): an unknown value
+# passed under such a name is a number the analysis cannot know, not an arbitrary object.
+NUMERIC_NAME = re.compile(
+    r"(decay|wd|lr|lam|lambda|alpha|beta|coef|reg|eps|scale)", re.IGNORECASE
+)
+# The prefix of an `*_weight` attribute that names a coefficient (`self.reg_weight`,
+# `cfg.l1_weight`, `kl_weight`), not a parameter tensor (`attn.in_proj_weight`).
+COEFFICIENT_WEIGHT_PREFIX = re.compile(
+    r"(reg|penal|l1|l2|lasso|ridge|sparsit|decay|wd|lam|lambda|alpha|beta|gamma|coef|loss|kl|aux"
+    r"|ortho|smooth|entropy|task|class|pos|neg|sample|recon|cls|ce|mse|contrast|dist|norm_?reg)",
+    re.IGNORECASE,
+)
+
+# ---------------------------------------------------------------------------- parameters
+
+# Attributes that are a parameter tensor: `.weight`, `.bias`, and `*_weight` (in_proj_weight)
+# unless COEFFICIENT_WEIGHT_PREFIX says the attribute is a coefficient.
+PARAM_ATTRIBUTES = frozenset({"weight", "bias"})
+PARAM_ATTRIBUTE_SUFFIX = "_weight"
+# Methods of a module that iterate over its parameters, and what each yields.
+PARAM_METHODS = {"parameters": "params", "named_parameters": "pairs", "state_dict": "dict"}
+# Methods of a module that iterate over submodules (not parameters).
+MODULE_METHODS = frozenset({"modules", "children", "named_modules", "named_children"})
+# Functions that join parameter iterables (`itertools.chain(a.parameters(), b.parameters())`).
+CHAIN_FUNCTIONS = frozenset({"itertools.chain", "itertools.chain.from_iterable"})
+
+# ---------------------------------------------------------------------------- values
+
+# Tensor methods whose result is the tensor they are called on, as far as regularization goes:
+# a view, a move, a copy, a change of dtype or shape (for a parameter, or for a penalty value).
+SHAPE_METHODS = frozenset({
+    "view", "flatten", "reshape", "ravel", "contiguous", "view_as", "float", "double", "half",
+    "bfloat16", "to", "cuda", "cpu", "squeeze", "unsqueeze", "t", "clone", "type_as",
+})
+# torch functions whose result is their first argument's value, reshaped: around a penalty
+# (`torch.squeeze(l2_reg) * 1e-3`) they keep the penalty.
+SHAPE_FUNCTIONS = frozenset({
+    "squeeze", "unsqueeze", "reshape", "flatten", "ravel", "atleast_1d", "clone",
+})
+# Reductions that keep a penalty a penalty (a sum or a mean of one value is that value).
+SCALAR_REDUCTIONS = frozenset({"sum", "mean"})
+# Methods that take a value off the autograd graph.
+GRADLESS_METHODS = frozenset({"detach", "numpy", "item", "tolist"})
+
+# ---------------------------------------------------------------------------- calls
+
+# Builtins the analysis evaluates (any other builtin call is UNKNOWN).
+BUILTINS = frozenset({
+    "sum", "abs", "list", "tuple", "iter", "sorted", "set", "float", "filter", "enumerate", "dict",
+    "len", "print", "isinstance", "range", "zip", "max", "min", "int", "str", "repr", "getattr",
+    "hasattr", "setattr", "super", "type",
+})
+# Method names so common that a call `x.m(...)` on an owner the analysis cannot identify is never
+# inlined as "the one method of that name defined in the file".
+COMMON_METHODS = frozenset({
+    "forward", "__init__", "step", "zero_grad", "train", "eval", "to", "cuda", "cpu", "update",
+    "__call__", "item", "backward", "parameters", "named_parameters", "state_dict",
+    "load_state_dict", "save", "log", "append",
+})
+# Contexts and decorators that turn gradients off.
+NO_GRAD_CONTEXTS = frozenset({
+    "torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
+    "torch.autograd.grad_mode.no_grad",
+})
+# `loss.backward()`, and `self.manual_backward(loss)` / `accelerator.backward(loss)`.
+BACKWARD_FUNCTIONS = frozenset({"backward", "manual_backward"})
+# How many calls deep helpers are inlined.
+MAX_INLINE_DEPTH = 3
