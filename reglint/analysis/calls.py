@@ -469,8 +469,8 @@ class CallEvaluator(AnalyzerMixin):
             predicate = args[0].value
             if isinstance(iterable, ParamIter) and isinstance(predicate, cst.Lambda):
                 params = [p.name.value for p in predicate.params.params]
-                text = condition_filter(predicate.body, set(params))
-                return iterable if text is None else iterable.filtered(text)
+                found = condition_filter(predicate.body, set(params))
+                return iterable if found is None else iterable.filtered(found.text, found.selects)
             return iterable if isinstance(iterable, ParamIter) else UNKNOWN
         first = self.ev(args[0].value, frame) if args else UNKNOWN
         for extra in node.args[1:]:

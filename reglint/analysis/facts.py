@@ -27,6 +27,7 @@ class ParamSet:
     filter_text: Optional[str] = None  # the filter's source, when there is one
     gradless: Optional[str] = None  # why values from this set carry no gradient ("state_dict() values")
     parts: tuple["ParamSet", ...] = ()  # the sets joined into this one (itertools.chain, +)
+    selects: Optional[str] = None  # what the filter keeps, when plain (analysis/filters.py)
 
     @property
     def describe(self) -> str:
@@ -115,6 +116,7 @@ class Number:
     text: str
     node: Optional[cst.CSTNode] = None
     default_used: bool = False  # the optimizer's default, not written in the code
+    hidden_in: Optional[str] = None  # `**kwargs` that may set it: `text` is then the default
 
     @property
     def known(self) -> bool:

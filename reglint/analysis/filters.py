@@ -9,6 +9,7 @@ then stay silent rather than guess what it selects.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
@@ -88,12 +89,170 @@ def keeps_all(test: cst.BaseExpression, names: set[str], positive: bool = True) 
     return _keep_all_atom(test, names, positive)
 
 
-def condition_filter(test: cst.BaseExpression, names: set[str], positive: bool = True) -> Optional[str]:
-    """None when the condition keeps every trainable parameter, else a description of the filter."""
+@dataclass(frozen=True)
+class Filter:
+    """A condition that selects some parameters: its source, and what it keeps where that is
+    plain (VECTORS: only biases, norm gains and other 1-D parameters pass; NOT_VECTORS: the
+    complement, weight matrices with or without some 1-D parameters; None: another selection)."""
+
+    text: str
+    selects: Optional[str] = None
+
+
+VECTORS = "vectors"
+NOT_VECTORS = "not vectors"
+
+# Words in a parameter's name that mark it as 1-D: biases and normalization gains.
+_VECTOR_NAME_WORDS = ("bias", "norm", "bn", "ln")
+
+
+def _ndim_of(node: cst.BaseExpression, names: set[str]) -> bool:
+    """`p.ndim`, `p.dim()`, `len(p.shape)`, `len(p.size())` of a loop parameter."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "ndim":
+        return isinstance(node.value, cst.Name) and node.value.value in names
+    if isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute):
+        return node.func.attr.value in ("dim", "ndimension") and _ndim_of_owner(node.func.value, names)
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value == "len"
+        and len(node.args) == 1
+    ):
+        inner = node.args[0].value
+        if isinstance(inner, cst.Attribute) and inner.attr.value == "shape":
+            return _ndim_of_owner(inner.value, names)
+        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute):
+            return inner.func.attr.value == "size" and not inner.args and _ndim_of_owner(inner.func.value, names)
+    return False
+
+
+def _ndim_of_owner(node: cst.BaseExpression, names: set[str]) -> bool:
+    return isinstance(node, cst.Name) and node.value in names
+
+
+def _int(node: cst.BaseExpression) -> Optional[int]:
+    if isinstance(node, cst.Integer):
+        return int(node.value.replace("_", ""), 0)
+    return None
+
+
+def _ndim_selection(test: cst.Comparison, names: set[str]) -> Optional[str]:
+    """`p.ndim >= 2` keeps matrices, `p.ndim < 2` / `p.ndim == 1` keeps vectors."""
+    if len(test.comparisons) != 1:
+        return None
+    comparison = test.comparisons[0]
+    left, right, operator = test.left, comparison.comparator, comparison.operator
+    bound = _int(right)
+    if not _ndim_of(left, names) or bound is None:
+        return None
+    keeps_one_d = {
+        cst.GreaterThan: 1 > bound,
+        cst.GreaterThanEqual: 1 >= bound,
+        cst.LessThan: 1 < bound,
+        cst.LessThanEqual: 1 <= bound,
+        cst.Equal: bound == 1,
+        cst.NotEqual: bound != 1,
+    }.get(type(operator))
+    keeps_two_d = {
+        cst.GreaterThan: 2 > bound,
+        cst.GreaterThanEqual: 2 >= bound,
+        cst.LessThan: 2 < bound,
+        cst.LessThanEqual: 2 <= bound,
+        cst.Equal: bound == 2,
+        cst.NotEqual: bound != 2,
+    }.get(type(operator))
+    if keeps_one_d is None:
+        return None
+    if not keeps_one_d and keeps_two_d:
+        return NOT_VECTORS
+    if keeps_one_d and not keeps_two_d:
+        return VECTORS
+    return None
+
+
+def _name_test(test: cst.BaseExpression, names: set[str]) -> Optional[bool]:
+    """True for a test that holds for biases / norm names (`"bias" in name`,
+    `name.endswith(".bias")`, `any(nd in n for nd in no_decay)`), None when it is not such a test."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        comparison = test.comparisons[0]
+        if isinstance(comparison.operator, (cst.In, cst.NotIn)) and isinstance(test.left, cst.SimpleString):
+            word = test.left.value.strip("'\"").lower()
+            if _mentions(comparison.comparator, names) and any(w in word for w in _VECTOR_NAME_WORDS):
+                return isinstance(comparison.operator, cst.In)
+        return None
+    if (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Attribute)
+        and test.func.attr.value in ("endswith", "startswith")
+        and _mentions(test.func.value, names)
+        and test.args
+        and isinstance(test.args[0].value, cst.SimpleString)
+    ):
+        word = test.args[0].value.value.strip("'\"").lower()
+        return True if any(w in word for w in _VECTOR_NAME_WORDS) else None
+    if (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Name)
+        and test.func.value == "any"
+        and len(test.args) == 1
+        and isinstance(test.args[0].value, (cst.GeneratorExp, cst.ListComp))
+    ):
+        inner = test.args[0].value
+        element = inner.elt
+        if (
+            isinstance(element, cst.Comparison)
+            and len(element.comparisons) == 1
+            and isinstance(element.comparisons[0].operator, cst.In)
+            and _mentions(element.comparisons[0].comparator, names)
+            and _no_decay_list(inner.for_in.iter)
+        ):
+            return True  # any(nd in name for nd in no_decay)
+    return None
+
+
+def _no_decay_list(node: cst.BaseExpression) -> bool:
+    """A list of name parts written out, or a name that says it lists what gets no decay."""
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        words = [e.value for e in node.elements if isinstance(e.value, cst.SimpleString)]
+        return bool(words) and all(
+            any(w in s.value.lower() for w in _VECTOR_NAME_WORDS) for s in words
+        )
+    text = dotted(node)
+    return text is not None and ("no_decay" in text.lower() or "nodecay" in text.lower())
+
+
+def selection(test: cst.BaseExpression, names: set[str], positive: bool = True) -> Optional[str]:
+    """VECTORS, NOT_VECTORS, or None: what a filter keeps, where it is one of the plain idioms."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return selection(test.expression, names, not positive)
+    if isinstance(test, cst.BooleanOperation):
+        parts = [
+            selection(test.left, names, positive) if _mentions(test.left, names) else "any",
+            selection(test.right, names, positive) if _mentions(test.right, names) else "any",
+        ]
+        conjunction = isinstance(test.operator, cst.And) == positive
+        if conjunction:
+            kept = [p for p in parts if p != "any"]
+            return kept[0] if kept and all(p == kept[0] for p in kept) else None
+        return parts[0] if parts[0] == parts[1] else None
+    found: Optional[str] = None
+    if isinstance(test, cst.Comparison):
+        found = _ndim_selection(test, names)
+    if found is None:
+        is_vector_name = _name_test(test, names)
+        if is_vector_name is not None:
+            found = VECTORS if is_vector_name else NOT_VECTORS
+    if found is None or positive:
+        return found
+    return NOT_VECTORS if found == VECTORS else VECTORS
+
+
+def condition_filter(test: cst.BaseExpression, names: set[str], positive: bool = True) -> Optional[Filter]:
+    """None when the condition keeps every trainable parameter, else the filter."""
     if keeps_all(test, names, positive):
         return None
     text = cst.Module(body=[]).code_for_node(test)
-    return text if positive else f"not ({text})"
+    return Filter(text if positive else f"not ({text})", selection(test, names, positive))
 
 
-__all__ = ["condition_filter", "keeps_all", "dotted"]
+__all__ = ["Filter", "NOT_VECTORS", "VECTORS", "condition_filter", "keeps_all", "dotted", "selection"]

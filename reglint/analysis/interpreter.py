@@ -422,8 +422,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         }
         if not loop_names:
             return rebound
-        text = condition_filter(test, set(loop_names), positive)
-        if text is None:
+        found = condition_filter(test, set(loop_names), positive)
+        if found is None:
             return rebound
         psets = {
             id(v.pset)
@@ -433,7 +433,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         for name, value in loop_names.items():
             if value.pset is not None and id(value.pset) in psets and value.pset.unfiltered:
                 rebound.append((name, value))
-                new_set = replace(value.pset, unfiltered=False, filter_text=text)
+                new_set = replace(
+                    value.pset, unfiltered=False, filter_text=found.text, selects=found.selects
+                )
                 frame.env[name] = replace(value, pset=new_set)
         return rebound
 

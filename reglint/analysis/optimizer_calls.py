@@ -75,12 +75,13 @@ class OptimizerEvaluator(AnalyzerMixin):
                 else to_number(found[0], found[1])
             )
         elif star_kwargs and extra is None:
-            weight_decay = Number(
-                None,
-                "**" + self.module.code_for_node(star_kwargs[0].value),
-                None,
-                default_used=True,
-            )
+            hidden = self.module.code_for_node(star_kwargs[0].value)
+            default = spec.default_weight_decay
+            if default:
+                # AdamW(params, **cfg): the default decay applies unless the dict sets another.
+                weight_decay = Number(None, f"{default:g}", None, hidden_in=hidden)
+            else:
+                weight_decay = Number(None, "**" + hidden, None, default_used=True)
         else:
             default = spec.default_weight_decay
             weight_decay = Number(

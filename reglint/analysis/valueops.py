@@ -11,6 +11,7 @@ from reglint.analysis.facts import (
     Number,
     ParamSet,
 )
+from reglint.analysis.filters import VECTORS
 from reglint.analysis.values import (
     UNKNOWN,
     ListVal,
@@ -182,5 +183,6 @@ def join_params(values: Sequence[Value], node: cst.CSTNode, text: str) -> Value:
         filter_text=None if unfiltered else next((p.filter_text for p in parts if p.filter_text), None),
         gradless=gradless,
         parts=tuple(parts),
+        selects=VECTORS if all(p.selects == VECTORS for p in parts) else None,
     )
     return ParamIter(pset, kinds.pop() if len(kinds) == 1 else "params")

@@ -53,8 +53,10 @@ class ParamIter(Value):
     pset: ParamSet
     kind: str = "params"
 
-    def filtered(self, text: str) -> "ParamIter":
-        return ParamIter(replace(self.pset, unfiltered=False, filter_text=text), self.kind)
+    def filtered(self, text: str, selects: Optional[str] = None) -> "ParamIter":
+        return ParamIter(
+            replace(self.pset, unfiltered=False, filter_text=text, selects=selects), self.kind
+        )
 
 
 @dataclass(frozen=True)

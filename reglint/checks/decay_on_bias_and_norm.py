@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.analysis.filters import VECTORS
 from reglint.catalog import RL202
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.checks.optimizer_facts import decay_text, decaying_groups, explicitly_zero_group
@@ -17,6 +18,15 @@ INFO = RL202  # code, name, severity, summary: reglint/catalog.py
 
 VALID = (
     "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n",
+    # The Hugging Face idiom: names in a no-decay list get weight_decay 0.
+    """
+no_decay = ["bias", "LayerNorm.weight"]
+groups = [
+    {"params": [p for n, p in model.named_parameters() if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+    {"params": [p for n, p in model.named_parameters() if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+]
+opt = torch.optim.AdamW(groups, lr=5e-5)
+""",
     """
 decay = [p for p in model.parameters() if p.ndim >= 2]
 no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -26,6 +36,31 @@ opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_d
 
 INVALID = (
     "opt = torch.optim.AdamW(model.parameters(), lr=3e-4)  # expect: RL202\n",
+    # Biases get their own group for a larger learning rate, and still inherit the decay.
+    """
+biases = [p for n, p in model.named_parameters() if n.endswith(".bias")]
+others = [p for n, p in model.named_parameters() if not n.endswith(".bias")]
+opt = torch.optim.SGD(
+    [{"params": others}, {"params": biases, "lr": 0.2}],  # expect: RL202
+    lr=0.1, momentum=0.9, weight_decay=5e-4,
+)
+""",
+    # Groups split by layer, every one decaying.
+    """
+opt = torch.optim.SGD(
+    [
+        {"params": net.backbone.parameters(), "lr": 1e-3},  # expect: RL202
+        {"params": net.head.parameters()},  # expect: RL202
+    ],
+    lr=1e-2, weight_decay=1e-4,
+)
+""",
+    # The keyword dict's content is unknown, and AdamW decays by default.
+    """
+class Module(LightningModule):
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), **self.hparams.optim_kwargs)  # expect: RL202
+""",
     """
 params = filter(lambda p: p.requires_grad, model.parameters())
 opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=5e-4)  # expect: RL202
@@ -36,14 +71,23 @@ opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=5e-4)  # expect
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
     for optimizer in ctx.facts.optimizers:
-        if explicitly_zero_group(optimizer):
-            continue
+        zero_group = explicitly_zero_group(optimizer)
         for group, decay in decaying_groups(optimizer):
-            if group.params is None or not group.params.unfiltered:
+            params = group.params
+            if params is None:
                 continue
-            yield Report(
-                group.node,
-                f"{optimizer.class_name} applies {decay_text(decay)} to every parameter of "
-                f"`{group.params.describe}`, biases and norm gains included: use two param groups, "
-                f"weight_decay 0 for parameters with ndim < 2",
-            )
+            if params.selects == VECTORS:
+                inherited = " from the optimizer" if group.weight_decay is None else ""
+                yield Report(
+                    group.node,
+                    f"the group of `{params.describe}` holds biases and norm gains "
+                    f"(`{params.filter_text}`) but gets {decay_text(decay)}{inherited}: "
+                    f'give it "weight_decay": 0.0',
+                )
+            elif params.unfiltered and not zero_group:
+                yield Report(
+                    group.node,
+                    f"{optimizer.class_name} applies {decay_text(decay)} to every parameter of "
+                    f"`{params.describe}`, biases and norm gains included: use two param groups, "
+                    f"weight_decay 0 for parameters with ndim < 2",
+                )

@@ -9,6 +9,8 @@ from reglint.analysis.optimizers import SPECS
 
 
 def decay_text(number: Number) -> str:
+    if number.hidden_in is not None:
+        return f"weight_decay={number.text} (its default, unless `**{number.hidden_in}` sets another)"
     if number.default_used and number.known:
         return f"weight_decay={number.value:g} (the default)"
     if number.known:
