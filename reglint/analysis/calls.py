@@ -42,6 +42,7 @@ from reglint.analysis.values import (
     ListVal,
     Mixed,
     Num,
+    OptimizerRef,
     Param,
     ParamIter,
     PenaltyRef,
@@ -141,6 +142,15 @@ class CallEvaluator(AnalyzerMixin):
         frame: Frame,
     ) -> Optional[Value]:
         """Methods whose meaning the analysis knows, on the value they are called on."""
+        if method == "step":
+            stepped = base
+            if not isinstance(base, OptimizerRef) and len(args) == 1:
+                stepped = self.ev(args[0].value, frame)  # GradScaler.step(optimizer)
+            if isinstance(stepped, OptimizerRef):
+                frame.events.append(("step", stepped.key))
+                return UNKNOWN
+            if isinstance(base, Unknown) and not isinstance(node.func.value, cst.Call):  # type: ignore[attr-defined]
+                frame.events.append(("step", None))  # an optimizer the analysis cannot see
         if method in ("parameters", "named_parameters", "state_dict") and not isinstance(
             base, (ParamIter, Param, Num, Str)
         ):
@@ -522,6 +532,8 @@ class CallEvaluator(AnalyzerMixin):
     ) -> None:
         self.mark_loss(loss)
         pids = tuple(sorted(penalty_ids(loss)))
+        if pids:
+            frame.events.append(("backward", pids))
         if id(node) not in self.backwards:
             self.backwards[id(node)] = BackwardCall(node=node, scope=frame.name, penalties=pids)
         while (

@@ -85,6 +85,9 @@ class Penalty:
     added_to: Optional[str] = None  # the variable it was added to (loss)
     scope: str = "<module>"
     add_node: Optional[cst.CSTNode] = None  # the statement that adds it to the loss
+    owner_class: Optional[str] = None  # the class whose method built it
+    setup: tuple[int, ...] = ()  # keys (OptimizerCall.key) of the optimizers stepped on its loss
+    setup_unknown: bool = False  # an optimizer the analysis cannot see is stepped on its loss
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -150,6 +153,11 @@ class OptimizerCall:
     decoupled_flag: Optional[Number] = None  # decoupled_weight_decay=...
     scope: str = "<module>"
     func_node: Optional[cst.CSTNode] = None  # the callee expression (optim.Adam)
+    owner_class: Optional[str] = None  # the class whose method constructs it
+
+    @property
+    def key(self) -> int:
+        return id(self.node)
 
     def group_decay(self, group: ParamGroup) -> Number:
         return group.weight_decay if group.weight_decay is not None else self.weight_decay
@@ -182,6 +190,13 @@ class FileFacts:
     accumulators: list[Accumulator] = field(default_factory=list)
     constants: dict[str, float] = field(default_factory=dict)
 
+    def where(self, node: cst.CSTNode) -> str:
+        """`line 12`, for a message that points at another place of the file."""
+        from reglint.analysis.positions import line_of
+
+        line = line_of(self.module, node)
+        return f"line {line}" if line is not None else "elsewhere"
+
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
 
@@ -192,6 +207,20 @@ class FileFacts:
             if penalty.reaches_loss if trained_only else penalty.is_penalty:
                 for term in penalty.terms:
                     yield penalty, term
+
+    def setup_optimizers(self, penalty: Penalty) -> list[OptimizerCall]:
+        """The optimizers that train `penalty`'s loss: those stepped after its backward(), where
+        the code shows them; else those its class constructs (a LightningModule's
+        configure_optimizers); else every optimizer of the file."""
+        by_key = {optimizer.key: optimizer for optimizer in self.optimizers}
+        linked = [by_key[key] for key in penalty.setup if key in by_key]
+        if linked:
+            return linked
+        if penalty.owner_class is not None:
+            own = [o for o in self.optimizers if o.owner_class == penalty.owner_class]
+            if own:
+                return own
+        return list(self.optimizers)
 
     def trained_l2_penalties(self) -> Iterator[Penalty]:
         """Penalties with an L2 term that reach a trained loss and carry a gradient at all."""

@@ -100,6 +100,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         self._collect_definitions(self.module.body, self.module_frame)
         self.exec_block(self.module.body, self.module_frame)
         self.flush_late(self.module_frame)
+        self.link_setups(self.module_frame)
         for function, frame_name, class_name in self._all_functions():
             self.call_function(function, [], {}, frame_name, class_name, standalone=True)
         constants = {
@@ -141,18 +142,46 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
 
     # ------------------------------------------------------------------ records
 
-    def record(self, node: cst.CSTNode, scope: str) -> int:
+    def record(self, node: cst.CSTNode, frame: Frame) -> int:
         pid = self._record_by_node.get(id(node))
         if pid is None:
             pid = len(self.records)
-            self.records.append(PenaltyRecord(node=node, scope=scope))
+            self.records.append(PenaltyRecord(node=node, scope=frame.name, owner_class=frame.class_name))
             self._record_by_node[id(node)] = pid
         return pid
+
+    def link_setups(self, frame: Frame) -> None:
+        """Tie each penalty backpropagated in `frame` to the optimizers stepped after that
+        backward() (up to the next one; any step of the frame when none follows). A frame that
+        steps nothing hands its backward() calls to the frame that inlined it."""
+        events = frame.events
+        steps_anywhere = [value for kind, value in events if kind == "step"]
+        for index, (kind, value) in enumerate(events):
+            if kind != "backward":
+                continue
+            following: list[object] = []
+            for later_kind, later in events[index + 1 :]:
+                if later_kind == "backward":
+                    break
+                following.append(later)
+            steps = following or steps_anywhere
+            if not steps:
+                if frame.caller is not None:
+                    frame.caller.events.append((kind, value))
+                continue
+            for pid in value:  # type: ignore[attr-defined]
+                record = self.records[pid]
+                for key in steps:
+                    if key is None:
+                        record.setup_unknown = True
+                    else:
+                        record.setup.add(key)  # type: ignore[arg-type]
+        frame.events = []
 
     def bind_terms(self, value: Value, anchor: cst.CSTNode, frame: Frame) -> Value:
         """A Terms value that escapes into a variable, a loss or a return becomes a penalty."""
         if isinstance(value, Terms):
-            pid = self.record(anchor, frame.name)
+            pid = self.record(anchor, frame)
             self.records[pid].add_terms(value.terms)
             if value.coefficient is not None and self.records[pid].inner is None:
                 self.records[pid].inner = value.coefficient
@@ -369,7 +398,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             if isinstance(current, PenaltyRef):
                 pid = current.pid
             else:
-                pid = self.record(anchor, frame.name)
+                pid = self.record(anchor, frame)
             record = self.records[pid]
             record.add_terms(value.terms)
             if value.coefficient is not None and record.inner is None:
@@ -461,7 +490,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             return UNKNOWN
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
         value = self.call_function(
-            function, positional, keywords, name, class_name, standalone=False
+            function, positional, keywords, name, class_name, standalone=False, caller=frame
         )
         if isinstance(value, Terms):
             # A helper that computes a term of its argument: report at the call, where the
@@ -477,8 +506,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         name: str,
         class_name: Optional[str],
         standalone: bool,
+        caller: Optional[Frame] = None,
     ) -> Value:
-        frame = Frame(name, {}, self.module_frame, class_name, depth=len(self._inline_stack))
+        frame = Frame(
+            name, {}, self.module_frame, class_name, depth=len(self._inline_stack), caller=caller
+        )
         params = list(function.params.posonly_params) + list(function.params.params)
         if class_name is not None and params and not is_static(function):
             params = params[1:]  # self / cls
@@ -521,6 +553,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             self._collect_local_functions(function, frame)
             self.exec_suite(function.body, frame)
             self.flush_late(frame)
+            self.link_setups(frame)
         finally:
             self._inline_stack.pop()
         returned = [r for r, _ in frame.returns if not isinstance(r, Unknown)]

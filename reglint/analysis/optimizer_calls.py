@@ -112,6 +112,7 @@ class OptimizerEvaluator(AnalyzerMixin):
             decoupled_flag=decoupled,
             scope=frame.name,
             func_node=node.func,
+            owner_class=frame.class_name,
         )
         existing = self.optimizers.get(id(node))
         if (

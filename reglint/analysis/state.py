@@ -55,6 +55,11 @@ class PenaltyRecord:
     )  # factors applied where it meets a loss (`loss + c * reg`)
     added_to: Optional[str] = None
     add_node: Optional[cst.CSTNode] = None
+    owner_class: Optional[str] = None  # the class whose method built it
+    # Its training setup: the optimizers (keys of FileAnalyzer.optimizers) stepped after a
+    # backward() of a loss that holds it, and whether an optimizer the analysis cannot see was.
+    setup: set[int] = field(default_factory=set)
+    setup_unknown: bool = False
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
         known = {id(t.node) for t in self.terms}
@@ -92,6 +97,9 @@ class PenaltyRecord:
             added_to=self.added_to,
             scope=self.scope,
             add_node=self.add_node,
+            owner_class=self.owner_class,
+            setup=tuple(sorted(self.setup)),
+            setup_unknown=self.setup_unknown,
         )
 
 
@@ -112,6 +120,9 @@ class Frame:
         default_factory=dict
     )  # loss name -> its backward() call
     late: list[tuple[int, cst.CSTNode, cst.CSTNode, str, str]] = field(default_factory=list)
+    caller: Optional["Frame"] = None  # the frame that inlined this one
+    # In order: ("backward", penalty ids in the loss) and ("step", optimizer key or None).
+    events: list[tuple[str, object]] = field(default_factory=list)
 
     def lookup(self, name: str) -> Optional[Value]:
         frame: Optional[Frame] = self

@@ -52,23 +52,24 @@ loss = criterion(out, y) + 1e-4 * l2(model)  # expect: RL203
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
-    decaying = [(o, decaying_groups(o)) for o in ctx.facts.optimizers]
-    decaying = [(o, groups) for o, groups in decaying if groups]
-    if not decaying:
-        return
-    optimizer, groups = decaying[0]
-    decaying_groups_ids = {id(group) for _, found in decaying for group, _ in found}
-
-    def decays(_optimizer: OptimizerCall, group: ParamGroup) -> bool:
-        return id(group) in decaying_groups_ids
-
     # A penalty with no gradient at all is RL103's business, not a second decay.
     for penalty in ctx.facts.trained_l2_penalties():
-        if trained_only_by_others(penalty, ctx.facts.optimizers, decays):
+        optimizers = ctx.facts.setup_optimizers(penalty)
+        decaying = [(o, decaying_groups(o)) for o in optimizers]
+        decaying = [(o, groups) for o, groups in decaying if groups]
+        if not decaying:
+            continue
+        decaying_ids = {id(group) for _, found in decaying for group, _ in found}
+
+        def decays(_optimizer: OptimizerCall, group: ParamGroup, ids: set[int] = decaying_ids) -> bool:
+            return id(group) in ids
+
+        if trained_only_by_others(penalty, optimizers, decays):
             continue  # e.g. the generator's penalty while only the discriminator's optimizer decays
-        node = penalty.add_node or penalty.node
+        optimizer, groups = decaying[0]
         yield Report(
-            node,
-            f"an explicit L2 penalty is added to the loss while {optimizer.class_name} already applies "
-            f"{decay_text(groups[0][1])}: the weights are regularized twice; keep one of the two",
+            penalty.add_node or penalty.node,
+            f"an explicit L2 penalty is added to the loss while {optimizer.class_name} "
+            f"({ctx.facts.where(optimizer.node)}) already applies {decay_text(groups[0][1])}: "
+            f"the weights are regularized twice; keep one of the two",
         )

@@ -11,23 +11,21 @@ import threading
 from typing import Any, Optional
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
+from reglint.analysis import positions
 from reglint.model import Edit
 
 
 class _Index:
     def __init__(self, module: cst.Module) -> None:
         self.module = module
-        self._positions: Any = None
         self._parents: Any = None
         self._lines: Optional[list[str]] = None
 
     @property
     def positions(self) -> Any:
-        if self._positions is None:
-            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        return self._positions
+        return positions.spans(self.module)
 
     @property
     def parents(self) -> Any:

@@ -39,15 +39,17 @@ loss = criterion(out, y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters()
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
-    adaptive = [o for o in ctx.facts.optimizers if o.class_name in ADAPTIVE]
-    if not adaptive:
-        return
-    name = adaptive[0].class_name
     for penalty in ctx.facts.trained_l2_penalties():
-        if trained_only_by_others(penalty, ctx.facts.optimizers, lambda optimizer, _group: optimizer.class_name in ADAPTIVE):
+        optimizers = ctx.facts.setup_optimizers(penalty)
+        adaptive = [o for o in optimizers if o.class_name in ADAPTIVE]
+        if not adaptive:
+            continue
+        if trained_only_by_others(penalty, optimizers, lambda optimizer, _group: optimizer.class_name in ADAPTIVE):
             continue  # e.g. a teacher's penalty under SGD while only the student's optimizer is adaptive
+        optimizer = adaptive[0]
         yield Report(
             penalty.add_node or penalty.node,
-            f"explicit L2 penalty trained with {name}: its gradient λ·w is divided per weight by the adaptive "
-            f"denominator, so it is not weight decay; for decay use AdamW's weight_decay instead",
+            f"explicit L2 penalty trained with {optimizer.class_name} ({ctx.facts.where(optimizer.node)}): "
+            f"its gradient λ·w is divided per weight by the adaptive denominator, so it is not weight "
+            f"decay; for decay use AdamW's weight_decay instead",
         )

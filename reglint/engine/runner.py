@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from reglint.analysis import analyze_module
+from reglint.analysis.positions import spans
 from reglint.checks import STATIC_RULES
 from reglint.checks.base import CheckContext, Report
 from reglint.engine.config import Settings
@@ -173,7 +173,7 @@ def lint_text(
     suppressions = Suppressions(text)
     if raw:
         try:
-            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            positions = spans(module)
         except RecursionError:
             result.internal_error = "code nested too deeply to locate findings"
             return result
