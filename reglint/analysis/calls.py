@@ -8,6 +8,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from reglint.analysis import terms as T
+from reglint.analysis.classes import is_container, layer_vectors
 from reglint.analysis.facts import (
     Accumulator,
     BackwardCall,
@@ -39,8 +40,10 @@ from reglint.analysis.values import (
     DictVal,
     Elementwise,
     Flat,
+    Instance,
     ListVal,
     Mixed,
+    Module,
     Num,
     OptimizerRef,
     Param,
@@ -56,6 +59,7 @@ from reglint.analysis.values import (
 from reglint.analysis.vocabulary import BUILTINS as _BUILTINS
 from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
+    PARAMETER_FACTORIES,
     SCALAR_REDUCTIONS,
     SHAPE_FUNCTIONS,
     SHAPE_METHODS,
@@ -97,6 +101,9 @@ class CallEvaluator(AnalyzerMixin):
             local = frame.function(func.value)
             if local is not None:
                 return self.inline(local, node, frame, None)
+            info = self.find_class(func, frame)
+            if info is not None:
+                return self.construct(info, node, frame)
         if isinstance(func, cst.Attribute):
             return self.ev_method_call(node, func, frame)
         for arg in node.args:
@@ -117,6 +124,12 @@ class CallEvaluator(AnalyzerMixin):
     def ev_method_call(self, node: cst.Call, func: cst.Attribute, frame: Frame) -> Value:
         name = func.attr.value
         owner = func.value
+        receiver = self.ev(owner, frame)
+        if isinstance(receiver, Instance):
+            found = self.find_method(receiver.info, name)
+            if found is not None:
+                defining, method = found
+                return self.inline(method, node, frame, defining.name, instance=receiver)
         if (
             isinstance(owner, cst.Name)
             and owner.value in ("self", "cls")
@@ -162,7 +175,12 @@ class CallEvaluator(AnalyzerMixin):
             )
             gradless = "state_dict() values" if method == "state_dict" and not keep_vars else None
             pset = ParamSet(
-                owner=owner, origin=method, node=node, unfiltered=True, gradless=gradless
+                owner=owner,
+                origin=method,
+                node=node,
+                unfiltered=True,
+                gradless=gradless,
+                has_vectors=self.has_vectors(base),
             )
             kind = {"parameters": "params", "named_parameters": "pairs", "state_dict": "dict"}[
                 method
@@ -372,6 +390,8 @@ class CallEvaluator(AnalyzerMixin):
             return UNKNOWN
         if name == "flatten" and isinstance(first, (Param, Flat)):
             return first
+        if name.startswith("nn.") and name.count(".") == 1:
+            return self.ev_layer(node, name[len("nn.") :], first, frame)
         if name in ("autograd.Variable", "autograd.variable.Variable") and isinstance(first, AccumulatorStart):
             return self.wrapped_accumulator(node, first)
         if name in (
@@ -387,6 +407,51 @@ class CallEvaluator(AnalyzerMixin):
         ):
             return self.accumulator_start(node, name, frame)
         return UNKNOWN
+
+    def ev_layer(self, node: cst.Call, name: str, first: Value, frame: Frame) -> Value:
+        """`nn.Linear(3, 4, bias=False)`, `nn.Sequential(...)`, `nn.Parameter(...)`: a layer, and
+        whether it holds 1-D parameters. `first` is the first positional argument's value."""
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        values = [first] + [self.ev(a.value, frame) for a in positional[1:]] if positional else []
+        for arg in node.args:
+            if arg.keyword is not None or arg.star:
+                self.ev(arg.value, frame)
+        text = self.module.code_for_node(node)
+        if name == "Parameter" and positional:
+            return Module(text, self.parameter_vectors(positional[0].value))
+        if not is_container(name):
+            return Module(text, layer_vectors(name, node))
+        if any(a.star or a.keyword is not None for a in node.args):
+            return Module(text, None)
+        if len(values) == 1 and isinstance(values[0], (ListVal, TupleVal)):
+            values = list(values[0].items)
+        elif len(values) == 1 and isinstance(values[0], DictVal):
+            values = [value for _, value, _, _ in values[0].entries]
+        found = [self.has_vectors(value) for value in values]
+        return Module(text, True if True in found else (None if None in found else False))
+
+    def parameter_vectors(self, data: cst.BaseExpression) -> Optional[bool]:
+        """`nn.Parameter(torch.randn(a, b))` is a matrix, `nn.Parameter(torch.zeros(n))` 1-D."""
+        if not isinstance(data, cst.Call) or not isinstance(data.func, (cst.Name, cst.Attribute)):
+            return None
+        if self.imports.qualify(data.func) not in PARAMETER_FACTORIES:
+            return None
+        if any(a.star for a in data.args):
+            return None
+        sizes = [a.value for a in data.args if a.keyword is None]
+        if len(sizes) == 1 and not isinstance(sizes[0], (cst.Tuple, cst.List)):
+            return True
+        if len(sizes) >= 2:
+            return False
+        return None
+
+    def has_vectors(self, value: Value) -> Optional[bool]:
+        """Does this module hold 1-D parameters (biases, norm gains)? None: not known."""
+        if isinstance(value, Module):
+            return value.vectors
+        if isinstance(value, Instance):
+            return self.instance_vectors(value)
+        return None
 
     def accumulator_start(self, node: cst.Call, name: str, frame: Frame) -> Value:
         """`torch.tensor(0.)`, `torch.zeros(1)`, `torch.Tensor([0])`, and the size forms

@@ -32,6 +32,7 @@ from reglint.analysis.values import (
     DictVal,
     Elementwise,
     Flat,
+    Instance,
     ListVal,
     Mixed,
     Num,
@@ -157,6 +158,10 @@ class ExpressionEvaluator(AnalyzerMixin):
                 return found
         base = self.ev(node.value, frame)
         attr = node.attr.value
+        if isinstance(base, Instance):
+            held = self.instances[base.env].get(attr)
+            if held is not None:
+                return held
         if (
             isinstance(base, Unknown)
             and isinstance(node.value, cst.Name)

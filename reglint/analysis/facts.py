@@ -28,6 +28,9 @@ class ParamSet:
     gradless: Optional[str] = None  # why values from this set carry no gradient ("state_dict() values")
     parts: tuple["ParamSet", ...] = ()  # the sets joined into this one (itertools.chain, +)
     selects: Optional[str] = None  # what the filter keeps, when plain (analysis/filters.py)
+    # Whether the modules it iterates hold 1-D parameters at all (False: the model is built only
+    # from layers without biases or norm gains; None: not known).
+    has_vectors: Optional[bool] = None
 
     @property
     def describe(self) -> str:

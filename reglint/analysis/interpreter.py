@@ -16,6 +16,7 @@ from typing import Iterator, Optional, Sequence
 import libcst as cst
 
 from reglint.analysis.calls import CallEvaluator
+from reglint.analysis.classes import ClassInfo
 from reglint.analysis.expressions import ExpressionEvaluator
 from reglint.analysis.facts import (
     Accumulator,
@@ -25,6 +26,7 @@ from reglint.analysis.facts import (
     OptimizerCall,
 )
 from reglint.analysis.filters import condition_filter
+from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
 from reglint.analysis.state import (
@@ -58,51 +60,84 @@ from reglint.analysis.valueops import (
 from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
+    Instance,
     ListVal,
     Mixed,
+    Module,
     Num,
     OptimizerRef,
     Param,
     ParamName,
     PenaltyRef,
+    Str,
     Terms,
     TupleVal,
     Unknown,
     Value,
     penalty_ids,
 )
+from reglint.analysis.vocabulary import MODULE_BASES, REGISTERING_CALLS
 
 
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
     """Walks one module and collects its facts; see the mixins for expressions, calls, optimizers."""
 
     def __init__(self, module: cst.Module, source: Optional[str] = None) -> None:
-        self.module = module
+        self.home = ModuleContext.of(module, home=True, source=source)
+        self.ctx = self.home  # the module whose code runs now (a project module while inlined)
         self.source = source
-        self.imports = ImportMap.of(module)
         self.records: list[PenaltyRecord] = []
         self._record_by_node: dict[int, int] = {}
         self.optimizers: dict[int, OptimizerCall] = {}
         self.backwards: dict[int, BackwardCall] = {}
         self.late: dict[int, LateAddition] = {}
         self.accumulators: dict[int, Accumulator] = {}
-        self.methods: dict[str, list[tuple[str, cst.FunctionDef]]] = {}
-        self.classes: dict[str, cst.ClassDef] = {}
         self._inline_stack: list[int] = []
-        self.module_frame = Frame("<module>", {}, None)
-        self.argparse_defaults: dict[str, Optional[float]] = {}
+        # Attributes of the instances the analysis follows (Instance.env -> name -> value); each
+        # class's generic instance, whose methods run on their own, is made by `class_instance`.
+        self.instances: list[dict[str, Value]] = []
+        self._class_instances: dict[int, Instance] = {}
+
+    # The current module's parts, read by every evaluator.
+    @property
+    def module(self) -> cst.Module:
+        return self.ctx.module
+
+    @property
+    def imports(self) -> ImportMap:
+        return self.ctx.imports
+
+    @property
+    def module_frame(self) -> Frame:
+        return self.ctx.frame
+
+    @property
+    def methods(self) -> dict[str, list[tuple[str, cst.FunctionDef]]]:
+        return self.ctx.methods
+
+    @property
+    def classes(self) -> dict[str, ClassInfo]:
+        return self.ctx.classes
+
+    @property
+    def argparse_defaults(self) -> dict[str, Optional[float]]:
+        return self.ctx.argparse_defaults
 
     # ------------------------------------------------------------------ driver
 
     def run(self) -> FileFacts:
-        if self.source is None or "add_argument" in self.source:
-            self.argparse_defaults = argparse_defaults(self.module)
-        self._collect_definitions(self.module.body, self.module_frame)
-        self.exec_block(self.module.body, self.module_frame)
-        self.flush_late(self.module_frame)
+        self.load(self.home)
         self.link_setups(self.module_frame)
+        ran: set[int] = set()
+        for info in self.classes.values():
+            init = info.methods.get("__init__")
+            if init is not None:
+                # A class's attributes first: its other methods read what __init__ assigns.
+                ran.add(id(init))
+                self.call_function(init, [], {}, f"{info.name}.__init__", info.name, standalone=True)
         for function, frame_name, class_name in self._all_functions():
-            self.call_function(function, [], {}, frame_name, class_name, standalone=True)
+            if id(function) not in ran:
+                self.call_function(function, [], {}, frame_name, class_name, standalone=True)
         constants = {
             k: v.value
             for k, v in self.module_frame.env.items()
@@ -118,20 +153,128 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             constants=constants,
         )
 
+    def load(self, context: ModuleContext) -> None:
+        """Collect a module's definitions and run its module-level code, once."""
+        if context.loaded:
+            return
+        context.loaded = True
+        outer, self.ctx = self.ctx, context
+        try:
+            if context.source is None or "add_argument" in context.source:
+                context.argparse_defaults = argparse_defaults(context.module)
+            self._collect_definitions(context.module.body, context.frame)
+            self.exec_block(context.module.body, context.frame)
+            self.flush_late(context.frame)
+        finally:
+            self.ctx = outer
+
     def _collect_definitions(self, body: Sequence[cst.CSTNode], frame: Frame) -> None:
         for statement in body:
             if isinstance(statement, cst.FunctionDef):
                 frame.functions[statement.name.value] = statement
             elif isinstance(statement, cst.ClassDef):
-                self.classes[statement.name.value] = statement
+                info = ClassInfo(statement.name.value, statement, self.ctx)
+                self.classes[statement.name.value] = info
                 for item in statement.body.body:
                     if isinstance(item, cst.FunctionDef):
+                        info.methods[item.name.value] = item
                         self.methods.setdefault(item.name.value, []).append(
                             (statement.name.value, item)
                         )
             elif isinstance(statement, (cst.If, cst.Try)):
                 # Definitions guarded by `if TYPE_CHECKING` / try-imports still count.
                 self._collect_definitions(nested_statements(statement), frame)
+
+    # ------------------------------------------------------------------ instances
+
+    def new_instance(self, info: ClassInfo) -> Instance:
+        self.instances.append({})
+        return Instance(info, len(self.instances) - 1)
+
+    def class_instance(self, info: ClassInfo) -> Instance:
+        """The instance a class's methods run on when they run on their own."""
+        found = self._class_instances.get(id(info))
+        if found is None:
+            found = self._class_instances[id(info)] = self.new_instance(info)
+        return found
+
+    def find_class(self, node: cst.BaseExpression, frame: Frame) -> Optional[ClassInfo]:
+        """The class a name refers to, where the analysis reads its definition."""
+        if isinstance(node, cst.Name) and frame.lookup(node.value) is None:
+            return self.classes.get(node.value)
+        return None
+
+    def find_method(self, info: ClassInfo, name: str, seen: Optional[set[int]] = None) -> Optional[tuple[ClassInfo, cst.FunctionDef]]:
+        """`name` as `info`'s instances see it: its own method or an inherited one."""
+        if name in info.methods:
+            return info, info.methods[name]
+        seen = seen if seen is not None else set()
+        seen.add(id(info))
+        outer, self.ctx = self.ctx, info.context
+        try:
+            for base in info.bases:
+                parent = self.find_class(base, self.module_frame)
+                if parent is not None and id(parent) not in seen:
+                    found = self.find_method(parent, name, seen)
+                    if found is not None:
+                        return found
+        finally:
+            self.ctx = outer
+        return None
+
+    def instance_vectors(self, instance: Instance, visiting: Optional[set[int]] = None) -> Optional[bool]:
+        """Does this object hold 1-D parameters? False only where every attribute its __init__
+        assigned is a layer without them (or a plain value) and every base class is known."""
+        visiting = visiting if visiting is not None else set()
+        if instance.env in visiting:
+            return None
+        visiting.add(instance.env)
+        info = instance.info
+        init = info.methods.get("__init__")
+        if init is not None and any(
+            word in info.context.module.code_for_node(init) for word in REGISTERING_CALLS
+        ):
+            return None
+        found: list[Optional[bool]] = []
+        for value in self.instances[instance.env].values():
+            found.append(self._held_vectors(value, visiting))
+        outer, self.ctx = self.ctx, info.context
+        try:
+            for base in info.bases:
+                qualified = self.imports.qualify(base) if isinstance(base, (cst.Name, cst.Attribute)) else None
+                if qualified in MODULE_BASES:
+                    continue
+                parent = self.find_class(base, self.module_frame)
+                if parent is None:
+                    return None
+                found.append(self.instance_vectors(self.class_instance(parent), visiting))
+        finally:
+            self.ctx = outer
+        return True if True in found else (None if None in found else False)
+
+    def _held_vectors(self, value: Value, visiting: set[int]) -> Optional[bool]:
+        if isinstance(value, Module):
+            return value.vectors
+        if isinstance(value, Instance):
+            return self.instance_vectors(value, visiting)
+        if isinstance(value, (Num, Str)):
+            return False
+        if isinstance(value, (ListVal, TupleVal)):
+            parts = [self._held_vectors(item, visiting) for item in value.items]
+            return True if True in parts else (None if None in parts else False)
+        return None
+
+    def construct(self, info: ClassInfo, node: cst.Call, frame: Frame) -> Value:
+        """`Net(...)`: a new instance, its attributes set by its __init__."""
+        instance = self.new_instance(info)
+        found = self.find_method(info, "__init__")
+        if found is None:
+            for arg in node.args:
+                self.ev(arg.value, frame)
+            return instance
+        owner, init = found
+        self.inline(init, node, frame, owner.name, instance=instance)
+        return instance
 
     def _all_functions(self) -> Iterator[tuple[cst.FunctionDef, str, Optional[str]]]:
         for name, function in self.module_frame.functions.items():
@@ -478,7 +621,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
     # ------------------------------------------------------------------ functions
 
     def inline(
-        self, function: cst.FunctionDef, call: cst.Call, frame: Frame, class_name: Optional[str]
+        self,
+        function: cst.FunctionDef,
+        call: cst.Call,
+        frame: Frame,
+        class_name: Optional[str],
+        instance: Optional[Instance] = None,
     ) -> Value:
         positional = [
             self.ev(a.value, frame) for a in call.args if a.keyword is None and not a.star
@@ -490,7 +638,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             return UNKNOWN
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
         value = self.call_function(
-            function, positional, keywords, name, class_name, standalone=False, caller=frame
+            function,
+            positional,
+            keywords,
+            name,
+            class_name,
+            standalone=False,
+            caller=frame,
+            instance=instance,
         )
         if isinstance(value, Terms):
             # A helper that computes a term of its argument: report at the call, where the
@@ -507,13 +662,22 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         class_name: Optional[str],
         standalone: bool,
         caller: Optional[Frame] = None,
+        instance: Optional[Instance] = None,
     ) -> Value:
         frame = Frame(
             name, {}, self.module_frame, class_name, depth=len(self._inline_stack), caller=caller
         )
         params = list(function.params.posonly_params) + list(function.params.params)
+        self_name: Optional[str] = None
         if class_name is not None and params and not is_static(function):
+            self_name = params[0].name.value
             params = params[1:]  # self / cls
+            if instance is None and class_name in self.classes:
+                instance = self.class_instance(self.classes[class_name])
+            if instance is not None:
+                frame.env[self_name] = instance
+                for attribute, held in self.instances[instance.env].items():
+                    frame.env[f"{self_name}.{attribute}"] = held
         for index, param in enumerate(params):
             value: Value = UNKNOWN
             if index < len(positional):
@@ -556,6 +720,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             self.link_setups(frame)
         finally:
             self._inline_stack.pop()
+        if instance is not None and self_name is not None:
+            prefix = self_name + "."
+            attributes = self.instances[instance.env]
+            for key, held in frame.env.items():
+                if key.startswith(prefix):
+                    attributes[key[len(prefix) :]] = held
         returned = [r for r, _ in frame.returns if not isinstance(r, Unknown)]
         function_name = function.name.value
         for value, statement in frame.returns:

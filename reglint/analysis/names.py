@@ -58,6 +58,9 @@ def import_statements(body: Sequence[cst.CSTNode]) -> Iterator[_Import]:
             stack.append(iter(parts))
 
 
+_UNIMPORTED = {"torch": "torch", "nn": "torch.nn"}
+
+
 class ImportMap:
     """Maps each local name bound by an import to the qualified name it stands for."""
 
@@ -109,10 +112,11 @@ class ImportMap:
         head, _, rest = text.partition(".")
         target = self.aliases.get(head)
         if target is None:
-            # `torch` used without an import (a notebook cell, a pasted snippet) is still torch.
-            if head != "torch":
+            # `torch` and `nn` used without an import (a notebook cell, a pasted snippet) are
+            # still torch and torch.nn.
+            target = _UNIMPORTED.get(head)
+            if target is None:
                 return None
-            target = "torch"
         return f"{target}.{rest}" if rest else target
 
     def qualify_call_target(self, node: cst.BaseExpression, known: frozenset[str]) -> Optional[str]:

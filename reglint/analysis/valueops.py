@@ -184,5 +184,10 @@ def join_params(values: Sequence[Value], node: cst.CSTNode, text: str) -> Value:
         gradless=gradless,
         parts=tuple(parts),
         selects=VECTORS if all(p.selects == VECTORS for p in parts) else None,
+        has_vectors=_any_vectors([p.has_vectors for p in parts]),
     )
     return ParamIter(pset, kinds.pop() if len(kinds) == 1 else "params")
+
+
+def _any_vectors(found: Sequence[Optional[bool]]) -> Optional[bool]:
+    return True if True in found else (None if None in found else False)

@@ -8,11 +8,14 @@ loss contains a penalty, what a number is. Anything else is UNKNOWN.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
 from reglint.analysis.facts import Accumulator, ParamSet, PenaltyTerm
+
+if TYPE_CHECKING:
+    from reglint.analysis.classes import ClassInfo
 
 
 class Value:
@@ -41,9 +44,20 @@ class Str(Value):
 
 @dataclass(frozen=True)
 class Module(Value):
-    """Something that has parameters (an nn.Module), named by its source text."""
+    """A torch.nn layer or container: whether its parameters include 1-D ones (biases, norm
+    gains; None: not known)."""
 
     text: str
+    vectors: Optional[bool] = None
+
+
+@dataclass(frozen=True)
+class Instance(Value):
+    """An object of a class the analysis reads (`model = Net()`): `env` keys its attributes in
+    FileAnalyzer.instances."""
+
+    info: "ClassInfo"
+    env: int
 
 
 @dataclass(frozen=True)

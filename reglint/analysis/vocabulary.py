@@ -90,3 +90,44 @@ NO_GRAD_CONTEXTS = frozenset({
 BACKWARD_FUNCTIONS = frozenset({"backward", "manual_backward"})
 # How many calls deep helpers are inlined.
 MAX_INLINE_DEPTH = 3
+
+# ---------------------------------------------------------------------------- layers
+
+# torch.nn layers, by whether their parameters include 1-D ones (biases, norm gains). A model
+# built only from layers without 1-D parameters has no bias for a penalty or a decay to reach.
+LAYERS_WITHOUT_PARAMETERS = frozenset({
+    "ReLU", "ReLU6", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softplus",
+    "LeakyReLU", "ELU", "SELU", "CELU", "Hardswish", "Hardsigmoid", "Hardtanh", "Softsign",
+    "Tanhshrink", "Threshold", "GLU", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
+    "AlphaDropout", "Flatten", "Unflatten", "Identity", "MaxPool1d", "MaxPool2d", "MaxPool3d",
+    "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample",
+    "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "ZeroPad1d",
+    "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
+    "ReflectionPad2d", "ReplicationPad2d", "LocalResponseNorm", "CosineSimilarity",
+    "PairwiseDistance", "ChannelShuffle",
+})
+# Layers whose only parameters are a weight matrix and an optional bias (the `bias` keyword,
+# True by default).
+LAYERS_WITH_BIAS = frozenset({
+    "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+    "ConvTranspose2d", "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "RNN", "LSTM",
+    "GRU", "RNNCell", "LSTMCell", "GRUCell",
+})
+# Layers with only matrices (an embedding table).
+LAYERS_MATRIX_ONLY = frozenset({"Embedding", "EmbeddingBag"})
+# Normalization layers: 1-D gains (and biases) unless their affine flag is False.
+NORM_LAYERS = {
+    "BatchNorm1d": "affine", "BatchNorm2d": "affine", "BatchNorm3d": "affine",
+    "SyncBatchNorm": "affine", "InstanceNorm1d": "affine", "InstanceNorm2d": "affine",
+    "InstanceNorm3d": "affine", "GroupNorm": "affine", "LayerNorm": "elementwise_affine",
+    "RMSNorm": "elementwise_affine", "LazyBatchNorm1d": "affine", "LazyBatchNorm2d": "affine",
+}
+# Containers whose parameters are their layers'.
+LAYER_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+# Base classes a model class may have and still be summarized from its own layers.
+MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule"})
+# Calls in a class's __init__ that add parameters the analysis does not see.
+REGISTERING_CALLS = ("add_module", "register_parameter", "register_module", "setattr(", "ParameterList", "ParameterDict")
+# torch factories whose positional arguments are a tensor's sizes (for `nn.Parameter(...)`).
+PARAMETER_FACTORIES = frozenset({"torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty"})

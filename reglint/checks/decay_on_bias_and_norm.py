@@ -84,7 +84,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
                     f"(`{params.filter_text}`) but gets {decay_text(decay)}{inherited}: "
                     f'give it "weight_decay": 0.0',
                 )
-            elif params.unfiltered and not zero_group:
+            elif params.unfiltered and not zero_group and params.has_vectors is not False:
                 yield Report(
                     group.node,
                     f"{optimizer.class_name} applies {decay_text(decay)} to every parameter of "

@@ -31,6 +31,17 @@ loss = loss + lam * reg
 weights = [model.fc1.weight, model.fc2.weight]
 loss = loss + 1e-4 * sum((w ** 2).sum() for w in weights)
 """,
+    # Every layer is built without a bias: the unfiltered sum penalizes weight matrices only.
+    """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(8, 8, bias=False)
+        self.out = nn.Linear(8, 1, bias=False)
+
+model = Net()
+loss = loss + 1e-4 * sum(p.pow(2).sum() for p in model.parameters())
+""",
 )
 
 INVALID = (
@@ -56,6 +67,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         pset = term.param_set
         if pset is None or not pset.unfiltered or pset.origin == "explicit":
             continue
+        if pset.has_vectors is False:
+            continue  # the model's layers have no bias or norm gain to penalize
         kind = _KIND_NAMES.get(term.kind, "")
         name_filter = '"bias" not in name' if pset.origin in ("named_parameters", "state_dict") else "p.ndim >= 2"
         yield Report(

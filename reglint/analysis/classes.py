@@ -1,0 +1,88 @@
+"""Classes of the project's code: their methods, their bases, and what their instances hold.
+
+`model = Net()` makes an Instance of Net: its attributes are what `__init__` assigns to `self`,
+`model.l2_penalty()` is Net's method (or a base class's), and `model.parameters()` holds the
+parameters of the layers `__init__` builds — which, where every layer is known, says whether the
+model has any bias or norm gain at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
+
+import libcst as cst
+
+from reglint.analysis.vocabulary import (
+    LAYER_CONTAINERS,
+    LAYERS_MATRIX_ONLY,
+    LAYERS_WITH_BIAS,
+    LAYERS_WITHOUT_PARAMETERS,
+    NORM_LAYERS,
+)
+
+if TYPE_CHECKING:
+    from reglint.analysis.modules import ModuleContext
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    """One class definition, in the module that defines it."""
+
+    name: str
+    node: cst.ClassDef
+    context: "ModuleContext"
+    methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+
+    @property
+    def bases(self) -> list[cst.BaseExpression]:
+        return [arg.value for arg in self.node.bases if arg.keyword is None and not arg.star]
+
+    def __repr__(self) -> str:
+        return f"ClassInfo({self.name})"
+
+
+def layer_vectors(name: str, call: cst.Call) -> Optional[bool]:
+    """Does the torch.nn layer `name` (called as `call`) have 1-D parameters? None: not known."""
+    keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+    if name in LAYERS_WITHOUT_PARAMETERS:
+        return False
+    if name in LAYERS_MATRIX_ONLY:
+        # A table of width 1 (`nn.Embedding(n_users, 1)`) is a per-row bias, not a weight matrix.
+        positional = [a.value for a in call.args if a.keyword is None]
+        width = keywords.get("embedding_dim", positional[1] if len(positional) > 1 else None)
+        if isinstance(width, cst.Integer):
+            return width.value == "1"
+        return None
+    if name in LAYERS_WITH_BIAS:
+        flag = keywords.get("bias")
+        if flag is None and _positional_may_set(name, call):
+            return None
+        return not _is_false(flag)
+    if name in NORM_LAYERS:
+        flag = keywords.get(NORM_LAYERS[name])
+        return not _is_false(flag)
+    return None
+
+
+# Where `bias` sits among a layer's positional arguments (0-based).
+_BIAS_POSITION = {
+    "Linear": 2, "LazyLinear": 1, "Bilinear": 3, "RNN": 3, "LSTM": 3, "GRU": 3, "RNNCell": 2,
+    "LSTMCell": 2, "GRUCell": 2,
+}
+
+
+def _positional_may_set(name: str, call: cst.Call) -> bool:
+    """`nn.Linear(3, 4, False)`: a positional argument where `bias` sits: not read, unknown."""
+    if any(a.star for a in call.args):
+        return True
+    positional = [a for a in call.args if a.keyword is None]
+    return len(positional) > _BIAS_POSITION.get(name, 7)  # convolutions: 7
+
+
+def _is_false(node: Optional[cst.BaseExpression]) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
+
+
+def is_container(name: str) -> bool:
+    return name in LAYER_CONTAINERS
