@@ -19,6 +19,7 @@ from reglint.analysis.vocabulary import (
     LAYERS_WITH_BIAS,
     LAYERS_WITHOUT_PARAMETERS,
     NORM_LAYERS,
+    REGISTERING_CALLS,
 )
 
 if TYPE_CHECKING:
@@ -86,3 +87,50 @@ def _is_false(node: Optional[cst.BaseExpression]) -> bool:
 
 def is_container(name: str) -> bool:
     return name in LAYER_CONTAINERS
+
+
+def builds_only_attributes(init: cst.FunctionDef, module: cst.Module) -> bool:
+    """Does this __init__ show everything it adds to the instance? Not when its body is hidden (a
+    stub), nor when it calls a method of its own (`self._build()`, `self.add_module(...)`) or
+    registers parameters in ways the analysis does not follow."""
+    body = init.body.body if isinstance(init.body, cst.IndentedBlock) else ()
+    if not body or all(_is_stub(statement) for statement in body):
+        return False
+    text = module.code_for_node(init)
+    if any(word in text for word in REGISTERING_CALLS):
+        return False
+    self_name = init.params.params[0].name.value if init.params.params else "self"
+    return f"{self_name}." not in text.replace(f"{self_name}.__", "") or not _calls_own_method(init, self_name)
+
+
+def _is_stub(statement: cst.CSTNode) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Pass):
+            continue
+        if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.Ellipsis)):
+            continue
+        return False
+    return True
+
+
+class _OwnMethodCall(cst.CSTVisitor):
+    def __init__(self, self_name: str) -> None:
+        self.self_name = self_name
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == self.self_name
+        ):
+            self.found = True
+
+
+def _calls_own_method(init: cst.FunctionDef, self_name: str) -> bool:
+    finder = _OwnMethodCall(self_name)
+    init.body.visit(finder)
+    return finder.found

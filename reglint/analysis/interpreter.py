@@ -16,7 +16,7 @@ from typing import Iterator, Optional, Sequence
 import libcst as cst
 
 from reglint.analysis.calls import CallEvaluator
-from reglint.analysis.classes import ClassInfo
+from reglint.analysis.classes import ClassInfo, builds_only_attributes
 from reglint.analysis.expressions import ExpressionEvaluator
 from reglint.analysis.facts import (
     Accumulator,
@@ -76,7 +76,7 @@ from reglint.analysis.values import (
     Value,
     penalty_ids,
 )
-from reglint.analysis.vocabulary import MODULE_BASES, REGISTERING_CALLS
+from reglint.analysis.vocabulary import MODULE_BASES
 
 
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
@@ -231,13 +231,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         visiting.add(instance.env)
         info = instance.info
         init = info.methods.get("__init__")
-        if init is not None and any(
-            word in info.context.module.code_for_node(init) for word in REGISTERING_CALLS
-        ):
+        if init is not None and not builds_only_attributes(init, info.context.module):
             return None
-        found: list[Optional[bool]] = []
-        for value in self.instances[instance.env].values():
-            found.append(self._held_vectors(value, visiting))
+        found: list[Optional[bool]] = [
+            self._held_vectors(value, visiting) for value in self.instances[instance.env].values()
+        ]
+        if not any(isinstance(v, (Module, Instance)) for v in self.instances[instance.env].values()):
+            return None  # no layer seen: nothing shows what the model holds
         outer, self.ctx = self.ctx, info.context
         try:
             for base in info.bases:
