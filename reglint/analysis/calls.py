@@ -37,13 +37,16 @@ from reglint.analysis.valueops import (
 from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
+    ClassRef,
     DictVal,
     Elementwise,
     Flat,
+    FunctionRef,
     Instance,
     ListVal,
     Mixed,
     Module,
+    ModuleRef,
     Num,
     OptimizerRef,
     Param,
@@ -101,11 +104,30 @@ class CallEvaluator(AnalyzerMixin):
             local = frame.function(func.value)
             if local is not None:
                 return self.inline(local, node, frame, None)
-            info = self.find_class(func, frame)
-            if info is not None:
-                return self.construct(info, node, frame)
+            called = self.ev(func, frame)
+            if isinstance(called, (FunctionRef, ClassRef, Instance)):
+                return self.call_value(called, node, frame)
         if isinstance(func, cst.Attribute):
             return self.ev_method_call(node, func, frame)
+        for arg in node.args:
+            self.ev(arg.value, frame)
+        return UNKNOWN
+
+    def call_value(self, called: Value, node: cst.Call, frame: Frame) -> Value:
+        """Call a function of another module, a class (a new instance), or an instance (its
+        forward / __call__: `regularizer(model)`)."""
+        if isinstance(called, FunctionRef):
+            return self.inline(called.function, node, frame, None, context=called.context)
+        if isinstance(called, ClassRef):
+            return self.construct(called.info, node, frame)
+        if isinstance(called, Instance):
+            for name in ("forward", "__call__"):
+                found = self.find_method(called.info, name)
+                if found is not None:
+                    defining, method = found
+                    return self.inline(
+                        method, node, frame, defining.name, instance=called, context=defining.context
+                    )
         for arg in node.args:
             self.ev(arg.value, frame)
         return UNKNOWN
@@ -129,7 +151,16 @@ class CallEvaluator(AnalyzerMixin):
             found = self.find_method(receiver.info, name)
             if found is not None:
                 defining, method = found
-                return self.inline(method, node, frame, defining.name, instance=receiver)
+                return self.inline(
+                    method, node, frame, defining.name, instance=receiver, context=defining.context
+                )
+            held = self.instances[receiver.env].get(name)
+            if isinstance(held, (FunctionRef, ClassRef, Instance)):
+                return self.call_value(held, node, frame)  # self.reg_fn(model)
+        if isinstance(receiver, (ModuleRef, ClassRef)):
+            attribute = self.attribute_of(receiver, name, func)
+            if isinstance(attribute, (FunctionRef, ClassRef, Instance)):
+                return self.call_value(attribute, node, frame)
         if (
             isinstance(owner, cst.Name)
             and owner.value in ("self", "cls")
@@ -306,16 +337,16 @@ class CallEvaluator(AnalyzerMixin):
         if isinstance(base, Elementwise) and method in ("sum", "mean"):
             return UNKNOWN  # a reduction over a dim is not a norm of the whole tensor
         if method == "sqrt":
-            return T.sqrt(base, node, self.records) or UNKNOWN
+            return T.sqrt(base, self.here(node), self.records) or UNKNOWN
         if method in ("pow",) and args:
             exponent = self.ev(args[0].value, frame)
             if isinstance(exponent, Num) and exponent.value == 2:
-                return T.square(base, node) or UNKNOWN
+                return T.square(base, self.here(node)) or UNKNOWN
             if isinstance(exponent, Num) and exponent.value == 0.5:
-                return T.sqrt(base, node, self.records) or UNKNOWN
+                return T.sqrt(base, self.here(node), self.records) or UNKNOWN
             return UNKNOWN
         if method == "square":
-            return T.square(base, node) or UNKNOWN
+            return T.square(base, self.here(node)) or UNKNOWN
         if method in ("item", "tolist") and isinstance(base, Terms):
             return T.gradless(base, f".{method}()")
         if method in ("detach", "numpy") and isinstance(base, Terms):
@@ -336,13 +367,13 @@ class CallEvaluator(AnalyzerMixin):
         if name == "square":
             if isinstance(first, (Param, Flat)):
                 return Elementwise(first, "sq")
-            return T.square(first, node) or UNKNOWN
+            return T.square(first, self.here(node)) or UNKNOWN
         if name == "pow" and len(args) >= 2:
             exponent = self.ev(args[1].value, frame)
             if isinstance(exponent, Num) and exponent.value == 2:
                 if isinstance(first, (Param, Flat)):
                     return Elementwise(first, "sq")
-                return T.square(first, node) or UNKNOWN
+                return T.square(first, self.here(node)) or UNKNOWN
             return UNKNOWN
         if name in ("sum", "mean") and len(node.args) == 1:
             if isinstance(first, Elementwise):
@@ -355,7 +386,7 @@ class CallEvaluator(AnalyzerMixin):
         if name in SHAPE_FUNCTIONS and carries_penalty(first):
             return first  # torch.squeeze(l2_reg) * 1e-3
         if name == "sqrt":
-            return T.sqrt(first, node, self.records) or UNKNOWN
+            return T.sqrt(first, self.here(node), self.records) or UNKNOWN
         if name in ("norm", "linalg.norm", "linalg.vector_norm", "functional.norm"):
             if isinstance(first, (Param, Flat)):
                 return T.norm_term(node, first, node.args[1:], frame, self, tensor_first=True)
@@ -461,6 +492,9 @@ class CallEvaluator(AnalyzerMixin):
         positional = [a.value for a in node.args if a.keyword is None]
         if name in ("zeros_like", "ones") or len(positional) != 1:
             return UNKNOWN
+        if self.foreign:
+            # Another module's accumulator is that module's finding: here it is a zero start.
+            return Num(0.0, self.module.code_for_node(node), self.here(node))
         uninitialized = False
         if name in ("zeros", "empty"):
             if not self._size_one(positional[0], frame):
@@ -599,8 +633,8 @@ class CallEvaluator(AnalyzerMixin):
         pids = tuple(sorted(penalty_ids(loss)))
         if pids:
             frame.events.append(("backward", pids))
-        if id(node) not in self.backwards:
-            self.backwards[id(node)] = BackwardCall(node=node, scope=frame.name, penalties=pids)
+        if id(node) not in self.backwards and self.recording:
+            self.backwards[id(node)] = BackwardCall(node=self.here(node), scope=frame.name, penalties=pids)
         while (
             isinstance(loss_node, cst.Call)
             and isinstance(loss_node.func, cst.Attribute)
@@ -617,7 +651,7 @@ class CallEvaluator(AnalyzerMixin):
     def _check_late(self, name: str, value: Value, statement: cst.CSTNode, frame: Frame) -> None:
         """RL104: `loss = loss + reg` / `loss += reg` after `loss.backward()`."""
         new = penalty_ids(value)
-        if not new or frame.no_grad:
+        if not new or frame.no_grad or self.foreign:
             return  # with gradients off this is monitoring, not training
         sources = [n for n in frame.backward_on if adds_name(statement, n)]
         for source in sources:

@@ -24,6 +24,7 @@ from reglint.analysis.vocabulary import (
 
 if TYPE_CHECKING:
     from reglint.analysis.modules import ModuleContext
+    from reglint.analysis.values import Value
 
 
 @dataclass(eq=False)
@@ -34,6 +35,7 @@ class ClassInfo:
     node: cst.ClassDef
     context: "ModuleContext"
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    attributes: Optional[dict[str, "Value"]] = None  # what the class body assigns (evaluated lazily)
 
     @property
     def bases(self) -> list[cst.BaseExpression]:

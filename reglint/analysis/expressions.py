@@ -29,12 +29,14 @@ from reglint.analysis.valueops import (
 from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
+    ClassRef,
     DictVal,
     Elementwise,
     Flat,
     Instance,
     ListVal,
     Mixed,
+    ModuleRef,
     Num,
     Param,
     ParamIter,
@@ -78,7 +80,9 @@ class ExpressionEvaluator(AnalyzerMixin):
             if node.value == "None":
                 return Num(None, "None", node)
             found = frame.lookup(node.value)
-            return found if found is not None else UNKNOWN
+            if found is not None:
+                return found
+            return self.global_name(node, frame)
         if isinstance(node, cst.Attribute):
             return self.ev_attribute(node, frame)
         if isinstance(node, cst.Call):
@@ -129,6 +133,18 @@ class ExpressionEvaluator(AnalyzerMixin):
             return self.ev(node.expression, frame)
         return UNKNOWN
 
+    def global_name(self, node: cst.Name, frame: Frame) -> Value:
+        """A name no assignment bound: a class of the module, or what an import of a project
+        module gives (a function, a class, a constant), placed where it is read."""
+        if frame.function(node.value) is None:
+            info = self.classes.get(node.value)
+            if info is not None:
+                return ClassRef(info)
+        found = self.imported(node.value)
+        if found is None:
+            return UNKNOWN
+        return Num(found.value, found.text, node) if isinstance(found, Num) else found
+
     def ev_conditional(self, node: cst.IfExp, frame: Frame) -> Value:
         """`a if cond else b`. A penalty on one side and a number (`... if l1_weight else 0`) or
         an unknown value on the other is still the penalty: where the condition holds, it is
@@ -160,8 +176,14 @@ class ExpressionEvaluator(AnalyzerMixin):
         attr = node.attr.value
         if isinstance(base, Instance):
             held = self.instances[base.env].get(attr)
+            if held is None:
+                held = self.class_attributes(base.info).get(attr)
             if held is not None:
-                return held
+                return Num(held.value, held.text, node) if isinstance(held, Num) else held
+        if isinstance(base, (ModuleRef, ClassRef)):
+            crossed = self.attribute_of(base, attr, node)
+            if crossed is not None:
+                return crossed
         if (
             isinstance(base, Unknown)
             and isinstance(node.value, cst.Name)
@@ -256,11 +278,11 @@ class ExpressionEvaluator(AnalyzerMixin):
         op = node.operator
         if isinstance(op, cst.Power):
             if isinstance(right, Num) and right.value == 2:
-                squared = T.square(left, node)
+                squared = T.square(left, self.here(node))
                 if squared is not None:
                     return squared
             if isinstance(right, Num) and right.value == 0.5:
-                rooted = T.sqrt(left, node, self.records)
+                rooted = T.sqrt(left, self.here(node), self.records)
                 if rooted is not None:
                     return rooted
             if (

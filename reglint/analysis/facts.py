@@ -91,6 +91,9 @@ class Penalty:
     owner_class: Optional[str] = None  # the class whose method built it
     setup: tuple[int, ...] = ()  # keys (OptimizerCall.key) of the optimizers stepped on its loss
     setup_unknown: bool = False  # an optimizer the analysis cannot see is stepped on its loss
+    # Built and named like a penalty by another project module's code: that module's own
+    # findings speak of its form (RL101, RL102, ...); this file's, of how it is trained.
+    reported_elsewhere: bool = False
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -157,6 +160,9 @@ class OptimizerCall:
     scope: str = "<module>"
     func_node: Optional[cst.CSTNode] = None  # the callee expression (optim.Adam)
     owner_class: Optional[str] = None  # the class whose method constructs it
+    home: bool = True  # constructed by the linted file's code (False: by another project module's)
+    module: Optional[cst.Module] = None  # the module whose code constructs it
+    path: Optional[str] = None  # how messages name that module's file (None: the linted file)
 
     @property
     def key(self) -> int:
@@ -192,13 +198,24 @@ class FileFacts:
     late_additions: list[LateAddition] = field(default_factory=list)
     accumulators: list[Accumulator] = field(default_factory=list)
     constants: dict[str, float] = field(default_factory=dict)
+    dependencies: dict[str, str] = field(default_factory=dict)  # project modules read: path -> digest
 
-    def where(self, node: cst.CSTNode) -> str:
-        """`line 12`, for a message that points at another place of the file."""
+    def where(self, node: cst.CSTNode, module: Optional[cst.Module] = None, path: Optional[str] = None) -> str:
+        """`line 12` (in this file) or `model.py:12`, for a message that points at another place."""
         from reglint.analysis.positions import line_of
 
-        line = line_of(self.module, node)
+        line = line_of(module if module is not None else self.module, node)
+        if path is not None:
+            return f"{path}:{line}" if line is not None else path
         return f"line {line}" if line is not None else "elsewhere"
+
+    def optimizer_site(self, optimizer: OptimizerCall) -> str:
+        return self.where(optimizer.node, optimizer.module, optimizer.path)
+
+    @property
+    def home_optimizers(self) -> list[OptimizerCall]:
+        """The optimizers this file's own code constructs (where their findings are reported)."""
+        return [optimizer for optimizer in self.optimizers if optimizer.home]
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
@@ -207,6 +224,8 @@ class FileFacts:
         """Every term of every penalty (named like one or reaching a loss; with `trained_only`,
         only those reaching a loss that is trained on)."""
         for penalty in self.penalties:
+            if penalty.reported_elsewhere:
+                continue  # its form is the other module's finding
             if penalty.reaches_loss if trained_only else penalty.is_penalty:
                 for term in penalty.terms:
                     yield penalty, term

@@ -11,6 +11,7 @@ on UNKNOWN.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 import libcst as cst
@@ -26,9 +27,11 @@ from reglint.analysis.facts import (
     OptimizerCall,
 )
 from reglint.analysis.filters import condition_filter
+from reglint.analysis.linking import ProjectEvaluator
 from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
+from reglint.analysis.project import Project
 from reglint.analysis.state import (
     LOSS_FUNCTION,
     LOSS_NAME,
@@ -60,6 +63,7 @@ from reglint.analysis.valueops import (
 from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
+    ClassRef,
     Instance,
     ListVal,
     Mixed,
@@ -79,13 +83,25 @@ from reglint.analysis.values import (
 from reglint.analysis.vocabulary import MODULE_BASES
 
 
-class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
-    """Walks one module and collects its facts; see the mixins for expressions, calls, optimizers."""
+class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator):
+    """Walks one module and collects its facts; see the mixins for expressions, calls, optimizers
+    and the names that come from the project's other modules."""
 
-    def __init__(self, module: cst.Module, source: Optional[str] = None) -> None:
-        self.home = ModuleContext.of(module, home=True, source=source)
+    def __init__(
+        self,
+        module: cst.Module,
+        source: Optional[str] = None,
+        project: Optional[Project] = None,
+        file: Optional[Path] = None,
+    ) -> None:
+        self.home = ModuleContext.of(module, home=True, source=source, file=file)
         self.ctx = self.home  # the module whose code runs now (a project module while inlined)
         self.source = source
+        self.project = project if file is not None else None
+        self.anchor: Optional[cst.CSTNode] = None  # the linted module's call into other code
+        self.loading = 0  # > 0 while a project module's top-level code runs on import
+        self.contexts: dict[Path, Optional[ModuleContext]] = {}
+        self.dependencies: dict[str, str] = {}  # project modules read: path -> content digest
         self.records: list[PenaltyRecord] = []
         self._record_by_node: dict[int, int] = {}
         self.optimizers: dict[int, OptimizerCall] = {}
@@ -145,12 +161,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         }
         return FileFacts(
             module=self.module,
-            penalties=[record.freeze() for record in self.records],
+            penalties=[record.freeze() for record in self.records if record.kept],
             optimizers=list(self.optimizers.values()),
             backward_calls=list(self.backwards.values()),
             late_additions=list(self.late.values()),
             accumulators=list(self.accumulators.values()),
             constants=constants,
+            dependencies=dict(self.dependencies),
         )
 
     def load(self, context: ModuleContext) -> None:
@@ -188,7 +205,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
     # ------------------------------------------------------------------ instances
 
     def new_instance(self, info: ClassInfo) -> Instance:
-        self.instances.append({})
+        self.instances.append(dict(self.class_attributes(info)))
         return Instance(info, len(self.instances) - 1)
 
     def class_instance(self, info: ClassInfo) -> Instance:
@@ -199,9 +216,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         return found
 
     def find_class(self, node: cst.BaseExpression, frame: Frame) -> Optional[ClassInfo]:
-        """The class a name refers to, where the analysis reads its definition."""
-        if isinstance(node, cst.Name) and frame.lookup(node.value) is None:
-            return self.classes.get(node.value)
+        """The class a name refers to, where the analysis reads its definition (in this module
+        or, imported, in another of the project)."""
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            value = self.ev(node, frame)
+            if isinstance(value, ClassRef):
+                return value.info
         return None
 
     def find_method(self, info: ClassInfo, name: str, seen: Optional[set[int]] = None) -> Optional[tuple[ClassInfo, cst.FunctionDef]]:
@@ -273,7 +293,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
                 self.ev(arg.value, frame)
             return instance
         owner, init = found
-        self.inline(init, node, frame, owner.name, instance=instance)
+        self.inline(init, node, frame, owner.name, instance=instance, context=owner.context)
         return instance
 
     def _all_functions(self) -> Iterator[tuple[cst.FunctionDef, str, Optional[str]]]:
@@ -289,7 +309,15 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         pid = self._record_by_node.get(id(node))
         if pid is None:
             pid = len(self.records)
-            self.records.append(PenaltyRecord(node=node, scope=frame.name, owner_class=frame.class_name))
+            self.records.append(
+                PenaltyRecord(
+                    node=self.here(node),
+                    scope=frame.name,
+                    owner_class=frame.class_name,
+                    kept=self.recording,
+                    built_elsewhere=self.foreign,
+                )
+            )
             self._record_by_node[id(node)] = pid
         return pid
 
@@ -347,13 +375,15 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
             if name and record.added_to is None:
                 record.added_to = name
             if add_node is not None and record.add_node is None:
-                record.add_node = add_node
+                record.add_node = self.here(add_node)
 
     def mark_named(self, value: Value, name: str) -> None:
         if isinstance(value, PenaltyRef) and PENALTY_NAME.search(name):
             record = self.records[value.pid]
             if record.named is None:
                 record.named = name
+            if self.foreign:
+                record.named_elsewhere = True
 
     # ------------------------------------------------------------------ statements
 
@@ -627,6 +657,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         frame: Frame,
         class_name: Optional[str],
         instance: Optional[Instance] = None,
+        context: Optional[ModuleContext] = None,
     ) -> Value:
         positional = [
             self.ev(a.value, frame) for a in call.args if a.keyword is None and not a.star
@@ -637,20 +668,24 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
         if len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
             return UNKNOWN
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
-        value = self.call_function(
-            function,
-            positional,
-            keywords,
-            name,
-            class_name,
-            standalone=False,
-            caller=frame,
-            instance=instance,
-        )
+        with self.running_in(context or self.ctx, call):
+            value = self.call_function(
+                function,
+                positional,
+                keywords,
+                name,
+                class_name,
+                standalone=False,
+                caller=frame,
+                instance=instance,
+            )
         if isinstance(value, Terms):
             # A helper that computes a term of its argument: report at the call, where the
             # parameters are chosen, not inside the generic helper.
-            return Terms(tuple(replace(t, node=call) for t in value.terms), value.per_element)
+            return Terms(
+                tuple(replace(t, node=self.here(call), squarable=t.squarable and not self.foreign) for t in value.terms),
+                value.per_element,
+            )
         return value
 
     def call_function(

@@ -9,6 +9,7 @@ the home module's call (see FileAnalyzer.here).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
@@ -33,6 +34,8 @@ class ModuleContext:
     methods: dict[str, list[tuple[str, cst.FunctionDef]]] = field(default_factory=dict)
     argparse_defaults: dict[str, Optional[float]] = field(default_factory=dict)
     loaded: bool = False  # its definitions collected and module-level code run
+    file: Optional[Path] = None  # where it is on disk (None: text with no file, e.g. stdin)
+    resolved: dict[str, object] = field(default_factory=dict)  # import name -> value (cache)
 
     @classmethod
     def of(cls, module: cst.Module, home: bool, **kwargs: object) -> "ModuleContext":

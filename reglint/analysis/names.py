@@ -7,6 +7,7 @@ all the rules need (`import torch.optim as optim`, `from torch.optim import Adam
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence, Union
 
 import libcst as cst
@@ -61,11 +62,24 @@ def import_statements(body: Sequence[cst.CSTNode]) -> Iterator[_Import]:
 _UNIMPORTED = {"torch": "torch", "nn": "torch.nn"}
 
 
+@dataclass(frozen=True)
+class ImportTarget:
+    """What an import binds a local name to: module `module` itself (name None), or the name
+    `name` inside it; `level` counts the leading dots of a relative import."""
+
+    module: str
+    name: Optional[str]
+    level: int = 0
+
+
 class ImportMap:
     """Maps each local name bound by an import to the qualified name it stands for."""
 
     def __init__(self) -> None:
         self.aliases: dict[str, str] = {}
+        # Every import, relative ones included, as written: what the project's modules resolve.
+        self.targets: dict[str, ImportTarget] = {}
+        self.star_targets: list[ImportTarget] = []
 
     @classmethod
     def of(cls, module: cst.Module) -> "ImportMap":
@@ -82,11 +96,24 @@ class ImportMap:
             full = _module_name(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 self.aliases[alias.asname.name.value] = full
+                self.targets[alias.asname.name.value] = ImportTarget(full, None)
             else:
                 top = full.split(".")[0]
                 self.aliases.setdefault(top, top)
+                self.targets.setdefault(top, ImportTarget(top, None))
 
     def add_import_from(self, node: cst.ImportFrom) -> None:
+        level = len(node.relative)
+        module = _module_name(node.module) if node.module is not None else ""
+        if isinstance(node.names, cst.ImportStar):
+            self.star_targets.append(ImportTarget(module, None, level))
+        else:
+            for alias in node.names:
+                name = _module_name(alias.name)
+                local = name
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                self.targets[local] = ImportTarget(module, name, level)
         if node.relative or node.module is None:
             return
         base = _module_name(node.module)

@@ -113,9 +113,12 @@ class OptimizerEvaluator(AnalyzerMixin):
             scope=frame.name,
             func_node=node.func,
             owner_class=frame.class_name,
+            home=not self.foreign,
+            module=self.module,
+            path=self.ctx.path,
         )
         existing = self.optimizers.get(id(node))
-        if (
+        if self.recording and (
             existing is None
             or (not existing.weight_decay.known and weight_decay.known)
             or (not existing.groups_known and groups_known)

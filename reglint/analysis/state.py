@@ -60,6 +60,9 @@ class PenaltyRecord:
     # backward() of a loss that holds it, and whether an optimizer the analysis cannot see was.
     setup: set[int] = field(default_factory=set)
     setup_unknown: bool = False
+    kept: bool = True  # False: built while a project module's top-level code ran on import
+    built_elsewhere: bool = False  # built by another module's code (placed at the call)
+    named_elsewhere: bool = False  # named like a penalty by that code (its own file reports it)
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
         known = {id(t.node) for t in self.terms}
@@ -100,6 +103,7 @@ class PenaltyRecord:
             owner_class=self.owner_class,
             setup=tuple(sorted(self.setup)),
             setup_unknown=self.setup_unknown,
+            reported_elsewhere=self.built_elsewhere and self.named_elsewhere,
         )
 
 

@@ -42,11 +42,20 @@ def _origin(base: Value) -> tuple[Optional[ParamSet], Optional[str], Optional[cs
 
 
 def _term(
-    node: cst.CSTNode, kind: str, base: Value, frame: "Frame", squarable: bool = False
+    node: cst.CSTNode,
+    kind: str,
+    base: Value,
+    frame: "Frame",
+    analyzer: "FileAnalyzer",
+    squarable: bool = False,
 ) -> Terms:
     pset, gradless, flat = _origin(base)
     if gradless is None and frame.no_grad:
         gradless = frame.no_grad_what
+    if analyzer.foreign:
+        # Built by another module's code: placed at the linted module's call, with no fix (the
+        # text to edit is not in this file).
+        node, flat, squarable = analyzer.here(node), None, False
     term = PenaltyTerm(
         node=node, kind=kind, param_set=pset, gradless=gradless, flat_copy=flat, squarable=squarable
     )
@@ -59,7 +68,7 @@ def reduce(
     """`.sum()` / `.mean()` of |w| or w²."""
     if not isinstance(elementwise.base, (Param, Flat)):
         return UNKNOWN
-    return _term(node, L1 if elementwise.op == "abs" else L2, elementwise.base, frame)
+    return _term(node, L1 if elementwise.op == "abs" else L2, elementwise.base, frame, analyzer)
 
 
 def norm_term(
@@ -91,11 +100,11 @@ def norm_term(
         or (isinstance(order, Num) and order.value == 2 and order.text != "None")
         or (isinstance(order, Str) and order.value == "fro")
     ):
-        return _term(node, L2_UNSQUARED, base, frame, squarable=True)
+        return _term(node, L2_UNSQUARED, base, frame, analyzer, squarable=True)
     if isinstance(order, Num) and order.text == "None":
-        return _term(node, L2_UNSQUARED, base, frame, squarable=True)
+        return _term(node, L2_UNSQUARED, base, frame, analyzer, squarable=True)
     if isinstance(order, Num) and order.value == 1:
-        return _term(node, L1, base, frame)
+        return _term(node, L1, base, frame, analyzer)
     return UNKNOWN
 
 

@@ -16,6 +16,7 @@ from reglint.analysis.facts import Accumulator, ParamSet, PenaltyTerm
 
 if TYPE_CHECKING:
     from reglint.analysis.classes import ClassInfo
+    from reglint.analysis.modules import ModuleContext
 
 
 class Value:
@@ -174,3 +175,25 @@ def penalty_ids(value: Value) -> frozenset[int]:
     if isinstance(value, Mixed):
         return value.pids
     return frozenset()
+
+
+@dataclass(frozen=True)
+class FunctionRef(Value):
+    """A function of another project module, imported by name (`from losses import l2_reg`)."""
+
+    context: "ModuleContext"
+    function: cst.FunctionDef
+
+
+@dataclass(frozen=True)
+class ClassRef(Value):
+    """A class the analysis reads the definition of, named as a value (`Net`, `cfg.TrainConfig`)."""
+
+    info: "ClassInfo"
+
+
+@dataclass(frozen=True)
+class ModuleRef(Value):
+    """A project module imported as a whole (`import utils`, `from . import losses`)."""
+
+    context: "ModuleContext"

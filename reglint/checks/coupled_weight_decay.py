@@ -60,7 +60,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     # decay is then reported once, naming each of them (a report per optimizer at the same place
     # would be merged into one that names only the first).
     found: dict[int, list[tuple[cst.CSTNode, OptimizerCall, Number, Optional[Fix]]]] = {}
-    for optimizer in ctx.facts.optimizers:
+    for optimizer in ctx.facts.home_optimizers:
         if optimizer.class_name not in COUPLED_ADAPTIVE:
             continue
         flag = optimizer.decoupled_flag

@@ -70,7 +70,7 @@ opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=5e-4)  # expect
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
-    for optimizer in ctx.facts.optimizers:
+    for optimizer in ctx.facts.home_optimizers:
         zero_group = explicitly_zero_group(optimizer)
         for group, decay in decaying_groups(optimizer):
             params = group.params

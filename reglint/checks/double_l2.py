@@ -70,6 +70,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         yield Report(
             penalty.add_node or penalty.node,
             f"an explicit L2 penalty is added to the loss while {optimizer.class_name} "
-            f"({ctx.facts.where(optimizer.node)}) already applies {decay_text(groups[0][1])}: "
+            f"({ctx.facts.optimizer_site(optimizer)}) already applies {decay_text(groups[0][1])}: "
             f"the weights are regularized twice; keep one of the two",
         )

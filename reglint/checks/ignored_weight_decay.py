@@ -46,7 +46,7 @@ def _quoted(node: cst.CSTNode, key: str) -> str:
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
-    for optimizer in ctx.facts.optimizers:
+    for optimizer in ctx.facts.home_optimizers:
         spec = SPECS[optimizer.class_name]
         for keyword, node in optimizer.keywords:
             if keyword in ("weight_decay", "decoupled_weight_decay") and keyword not in spec.accepts:

@@ -35,7 +35,7 @@ DECOUPLED = frozenset({"AdamW", "Adafactor"})
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
     settings = ctx.settings
-    for optimizer in ctx.facts.optimizers:
+    for optimizer in ctx.facts.home_optimizers:
         decoupled_flag = optimizer.decoupled_flag is not None and optimizer.decoupled_flag.value not in (None, 0)
         decoupled = optimizer.class_name in DECOUPLED or decoupled_flag
         limit = settings.option("RL204", "decoupled-max" if decoupled else "coupled-max")

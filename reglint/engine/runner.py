@@ -29,6 +29,7 @@ class FileResult:
     module: Optional[cst.Module] = None
     reports: list[tuple[Finding, Report]] = field(default_factory=list)
     internal_error: Optional[str] = None  # a bug in reglint met on this file: reported, exit code 2
+    dependencies: dict[str, str] = field(default_factory=dict)  # project modules read: path -> digest
 
 
 def _python_syntax_error(text: str, path: str) -> Optional[Finding]:
@@ -160,7 +161,7 @@ def lint_text(
     assert module is not None
     result.module = module
     try:
-        raw = _run_rules(module, settings, enabled, text)
+        raw, result.dependencies = _run_rules(module, settings, enabled, text, path)
     except RecursionError:
         result.internal_error = "code nested too deeply to analyse"
         return result
@@ -179,6 +180,8 @@ def lint_text(
             return result
         seen: set[tuple[str, int, int]] = set()
         for code, report in raw:
+            if report.node not in positions:
+                continue  # a node of another module's code: that module's finding, not this file's
             finding = _finding(code, report, positions, path)
             key = (code, finding.line or 0, finding.column or 0)
             if key in seen or code in file_ignores:
@@ -196,15 +199,28 @@ def lint_text(
 
 
 def _run_rules(
-    module: cst.Module, settings: Settings, enabled: frozenset[str], source: Optional[str] = None
-) -> list[tuple[str, Report]]:
-    facts = analyze_module(module, source)
+    module: cst.Module,
+    settings: Settings,
+    enabled: frozenset[str],
+    source: Optional[str] = None,
+    path: Optional[str] = None,
+) -> tuple[list[tuple[str, Report]], dict[str, str]]:
+    """The enabled rules' reports, and the project modules the analysis read (path -> digest)."""
+    facts = analyze_module(module, source, on_disk(path))
     context = CheckContext(settings=settings, facts=facts)
     raw: list[tuple[str, Report]] = []
     for code, rule in STATIC_RULES.items():
         if code in enabled:
             raw.extend((code, report) for report in rule.check(context))
-    return raw
+    return raw, facts.dependencies
+
+
+def on_disk(path: Optional[str]) -> Optional[Path]:
+    """The file a linted text is (so its project's modules can be read), if it is one."""
+    if not path or path == "-" or path.endswith(".ipynb"):
+        return None
+    candidate = Path(path)
+    return candidate if candidate.is_file() else None
 
 
 def _finding(code: str, report: Report, positions: object, path: str) -> Finding:

@@ -1,0 +1,214 @@
+"""Names that come from other project modules, and running their code for the linted file.
+
+`from losses import l2_reg`, `import config`, `from .model import Net`, `from config import
+TrainConfig as C`: the name is looked up in the project module it names (project.py finds the
+file), which is read once and whose module-level code is run once (constants, config dicts and
+classes, argparse defaults). Its functions and classes are then called as the linted file's own
+helpers are: inlined with the caller's arguments, running in their own module (their own imports
+and globals). Facts built while such code runs are placed at the linted file's call that led
+there (`here`); facts built while a module's own top-level code runs are not the linted file's
+and are not kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from reglint.analysis.classes import ClassInfo
+from reglint.analysis.modules import ModuleContext
+from reglint.analysis.names import ImportTarget
+from reglint.analysis.state import AnalyzerMixin, Frame
+from reglint.analysis.values import ClassRef, FunctionRef, ModuleRef, Num, Value
+
+MAX_REEXPORT_DEPTH = 6
+
+
+class ProjectEvaluator(AnalyzerMixin):
+    ctx: ModuleContext
+    home: ModuleContext
+    anchor: Optional[cst.CSTNode]
+    loading: int
+
+    # ------------------------------------------------------------------ contexts
+
+    @contextlib.contextmanager
+    def running_in(self, context: ModuleContext, anchor: Optional[cst.CSTNode]) -> Iterator[None]:
+        """Run code of `context`; when that leaves the linted module, facts go to `anchor`."""
+        outer_context, outer_anchor = self.ctx, self.anchor
+        if self.ctx.home and not context.home:
+            self.anchor = anchor
+        self.ctx = context
+        try:
+            yield
+        finally:
+            self.ctx, self.anchor = outer_context, outer_anchor
+
+    def here(self, node: cst.CSTNode) -> cst.CSTNode:
+        """Where a fact built at `node` is placed: `node` itself in the linted module, else the
+        linted module's call that led into the other module's code."""
+        if self.ctx.home or self.anchor is None:
+            return node
+        return self.anchor
+
+    @property
+    def foreign(self) -> bool:
+        """Running code that is not the linted module's own."""
+        return not self.ctx.home
+
+    @property
+    def recording(self) -> bool:
+        """Facts are kept: not while a project module's top-level code runs on import."""
+        return self.loading == 0
+
+    # ------------------------------------------------------------------ imports
+
+    def imported(self, name: str) -> Optional[Value]:
+        """The value an import binds `name` to in the current module, where it comes from a
+        project module (None otherwise: third-party, standard library, not imported)."""
+        if self.project is None or self.ctx.file is None:
+            return None
+        cache = self.ctx.resolved
+        if name in cache:
+            return cache[name]  # type: ignore[return-value]
+        cache[name] = None  # a cycle of re-exports ends here
+        found = self._resolve(name)
+        cache[name] = found
+        return found
+
+    def _resolve(self, name: str) -> Optional[Value]:
+        target = self.imports.targets.get(name)
+        if target is None:
+            for star in self.imports.star_targets:
+                context = self.module_context(star.module, star.level)
+                if context is not None:
+                    found = self.export(context, name)
+                    if found is not None:
+                        return found
+            return None
+        return self._target_value(target)
+
+    def _target_value(self, target: ImportTarget) -> Optional[Value]:
+        if target.name is None:
+            context = self.module_context(target.module, target.level)
+            return ModuleRef(context) if context is not None else None
+        submodule = ".".join(part for part in (target.module, target.name) if part)
+        context = self.module_context(submodule, target.level)
+        if context is not None:
+            return ModuleRef(context)  # `from . import losses`, `from pkg import utils`
+        context = self.module_context(target.module, target.level)
+        if context is None:
+            return None
+        return self.export(context, target.name)
+
+    def module_context(self, module: str, level: int) -> Optional[ModuleContext]:
+        """The project module `module` as imported from the current module, read and loaded."""
+        assert self.project is not None and self.ctx.file is not None
+        path = self.project.module_file(self.ctx.file, module, level)
+        if path is None:
+            return None
+        return self.context_of(path, module)
+
+    def context_of(self, path: Path, name: str) -> Optional[ModuleContext]:
+        if self.home.file is not None and path == self.home.file:
+            return self.home
+        context = self.contexts.get(path)
+        if context is not None:
+            return context
+        assert self.project is not None
+        loaded = self.project.load(path)
+        if loaded is None:
+            return None
+        self.dependencies[str(path)] = loaded.digest
+        if loaded.tree is None:
+            self.contexts[path] = None  # type: ignore[assignment]
+            return None
+        context = ModuleContext.of(
+            loaded.tree,
+            home=False,
+            source=loaded.text,
+            name=name,
+            file=path,
+            path=self.project.display(path, self.home.file) if self.home.file is not None else str(path),
+        )
+        self.contexts[path] = context
+        self.loading += 1
+        try:
+            self.load(context)
+        finally:
+            self.loading -= 1
+        return context
+
+    def export(self, context: ModuleContext, name: str, depth: int = 0) -> Optional[Value]:
+        """What `from <context> import name` gives: a function, a class, a module-level value,
+        or what the module itself imported under that name (a package's re-export)."""
+        function = context.frame.functions.get(name)
+        if function is not None:
+            return FunctionRef(context, function)
+        info = context.classes.get(name)
+        if info is not None:
+            return ClassRef(info)
+        value = context.frame.env.get(name)
+        if value is not None:
+            return value
+        if depth >= MAX_REEXPORT_DEPTH or name not in context.imports.targets and not context.imports.star_targets:
+            return None
+        with self.running_in(context, None):
+            return self.imported(name)
+
+    # ------------------------------------------------------------------ values crossing modules
+
+    def attribute_of(self, base: Value, attribute: str, node: cst.CSTNode) -> Optional[Value]:
+        """`utils.reg`, `C.weight_decay`: an attribute of a module or a class the analysis reads.
+        A number read this way is placed where it is read."""
+        found: Optional[Value] = None
+        if isinstance(base, ModuleRef):
+            found = self.export(base.context, attribute)
+            if found is None and base.context.name is not None and base.context.file is not None:
+                submodule = self.module_context(f"{base.context.name}.{attribute}", 0)
+                found = ModuleRef(submodule) if submodule is not None else None  # `import a` then a.b.f()
+        elif isinstance(base, ClassRef):
+            found = self.class_attributes(base.info).get(attribute)  # methods: see ev_method_call
+        if isinstance(found, Num):
+            return Num(found.value, found.text, node)
+        return found
+
+    def class_attributes(self, info: ClassInfo) -> dict[str, Value]:
+        """What a class body assigns (`weight_decay = 0.05`, `lr: float = 1e-3`): config classes
+        and dataclass defaults. Evaluated once, in the class's module."""
+        if info.attributes is not None:
+            return info.attributes
+        info.attributes = {}
+        frame = Frame(info.name, {}, info.context.frame)
+        with self.running_in(info.context, None):
+            self.loading += 1
+            try:
+                for statement in info.node.body.body:
+                    if not isinstance(statement, cst.SimpleStatementLine):
+                        continue
+                    for small in statement.body:
+                        target: Optional[cst.BaseExpression] = None
+                        value: Optional[cst.BaseExpression] = None
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                            target, value = small.targets[0].target, small.value
+                        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                            target, value = small.target, small.value
+                        if isinstance(target, cst.Name) and value is not None:
+                            evaluated = self.ev(self._field_default(value), frame)
+                            frame.env[target.value] = evaluated
+                            info.attributes[target.value] = evaluated
+            finally:
+                self.loading -= 1
+        return info.attributes
+
+    @staticmethod
+    def _field_default(value: cst.BaseExpression) -> cst.BaseExpression:
+        """`field(default=0.05)` of a dataclass is its default."""
+        if isinstance(value, cst.Call):
+            for arg in value.args:
+                if arg.keyword is not None and arg.keyword.value == "default":
+                    return arg.value
+        return value

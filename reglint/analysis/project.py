@@ -1,0 +1,153 @@
+"""The project a file belongs to: its root, and which of its files an import names.
+
+A training setup is spread over a project's modules (model.py, losses.py, config.py, train.py),
+so the analysis of one file reads the project modules it imports. The root is found as ruff and
+pyright find it: the nearest directory above the file holding pyproject.toml, setup.cfg, setup.py
+or .git; without one, the file's own directory. An absolute import is looked up, in order, next
+to the importing file (a script's directory is first on sys.path), at the root, and under the
+root's src/ (the src layout); a relative import from the importer's package. Only files under the
+root are followed: third-party and standard-library modules are not read.
+
+Reading a module (decoding and parsing it) is done once per process for each (path, size,
+mtime): a directory run reads each project module once per worker, whatever imports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+# Directories never followed into, wherever they are (virtual environments, build output).
+_SKIPPED_PARTS = frozenset({"site-packages", "dist-packages", ".venv", "venv", ".tox", ".nox", "build", "node_modules", "__pycache__"})
+MAX_MODULE_BYTES = 2_000_000  # a generated module this large is not read for an importer
+
+
+def find_root(path: Path) -> Path:
+    directory = path.parent
+    for candidate in (directory, *directory.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    return directory
+
+
+@dataclass
+class LoadedModule:
+    """A project module as read for an importer: its text, digest and tree (None: unparsable)."""
+
+    path: Path
+    digest: str
+    text: Optional[str]
+    tree: Optional["cst.Module"]
+
+
+@dataclass
+class Project:
+    root: Path
+    _modules: dict[Path, tuple[tuple[int, int], LoadedModule]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ resolution
+
+    def search_roots(self, importer: Path) -> list[Path]:
+        roots = [importer.parent, self.root, self.root / "src"]
+        out: list[Path] = []
+        for root in roots:
+            if root not in out:
+                out.append(root)
+        return out
+
+    def module_file(self, importer: Path, module: str, level: int) -> Optional[Path]:
+        """The file of module `module` (dotted; "" for the package itself with a relative level)
+        as imported from `importer`, or None when it is not a project file."""
+        parts = [part for part in module.split(".") if part]
+        if level > 0:
+            base = importer.parent
+            for _ in range(level - 1):
+                base = base.parent
+            bases = [base]
+        else:
+            if not parts:
+                return None
+            bases = self.search_roots(importer)
+        for base in bases:
+            found = self._file_under(base, parts)
+            if found is not None:
+                return found
+        return None
+
+    def _file_under(self, base: Path, parts: list[str]) -> Optional[Path]:
+        target = base.joinpath(*parts) if parts else base
+        for candidate in (target.with_name(target.name + ".py") if parts else None, target / "__init__.py"):
+            if candidate is not None and candidate.is_file() and self.contains(candidate):
+                return candidate
+        return None
+
+    def contains(self, path: Path) -> bool:
+        try:
+            relative = path.resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return False
+        return not any(part in _SKIPPED_PARTS for part in relative.parts)
+
+    def display(self, path: Path, importer: Path) -> str:
+        """How a message names another project file: relative to the importer's directory when
+        below it, else to the root."""
+        for base in (importer.parent, self.root):
+            try:
+                return os.path.relpath(path, base) if path.resolve().is_relative_to(base.resolve()) else str(path)
+            except ValueError:
+                continue
+        return str(path)
+
+    # ------------------------------------------------------------------ reading
+
+    def load(self, path: Path) -> Optional[LoadedModule]:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        key = (stat.st_size, stat.st_mtime_ns)
+        cached = self._modules.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        loaded = self._read(path, stat.st_size)
+        if loaded is not None:
+            self._modules[path] = (key, loaded)
+        return loaded
+
+    @staticmethod
+    def _read(path: Path, size: int) -> Optional[LoadedModule]:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if size > MAX_MODULE_BYTES:
+            return LoadedModule(path, digest, None, None)
+        from reglint.engine.source import decode
+
+        text, error = decode(data, str(path))
+        if text is None or error is not None:
+            return LoadedModule(path, digest, None, None)
+        from reglint.engine.runner import parse
+
+        tree, parse_error = parse(text, str(path))
+        return LoadedModule(path, digest, text, tree if parse_error is None else None)
+
+
+_PROJECTS: dict[Path, Project] = {}
+
+
+def project_for(path: Path) -> Project:
+    """The (process-wide) project of a file, found from its location."""
+    root = find_root(path.resolve())
+    project = _PROJECTS.get(root)
+    if project is None:
+        project = _PROJECTS[root] = Project(root)
+    return project
