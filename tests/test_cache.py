@@ -150,7 +150,7 @@ def test_damaged_cache_is_a_miss(tmp_path: Path, damage: str) -> None:
     src = _tree(tmp_path)
     cache_dir = tmp_path / "cache"
     cold = _check(src, cache_dir)
-    (shard,) = list(cache_dir.glob("v1/*/*.json"))
+    (shard,) = list(cache_dir.glob("v2/*/*.json"))
     text = shard.read_text()
     if damage == "truncate":
         shard.write_text(text[: len(text) // 2])

@@ -233,16 +233,16 @@ class FileFacts:
     def setup_optimizers(self, penalty: Penalty) -> list[OptimizerCall]:
         """The optimizers that train `penalty`'s loss: those stepped after its backward(), where
         the code shows them; else those its class constructs (a LightningModule's
-        configure_optimizers); else every optimizer of the file."""
+        configure_optimizers); else every optimizer the file constructs."""
         by_key = {optimizer.key: optimizer for optimizer in self.optimizers}
         linked = [by_key[key] for key in penalty.setup if key in by_key]
         if linked:
             return linked
         if penalty.owner_class is not None:
-            own = [o for o in self.optimizers if o.owner_class == penalty.owner_class]
+            own = [o for o in self.home_optimizers if o.owner_class == penalty.owner_class]
             if own:
                 return own
-        return list(self.optimizers)
+        return self.home_optimizers  # another module's optimizer counts only where it is stepped
 
     def trained_l2_penalties(self) -> Iterator[Penalty]:
         """Penalties with an L2 term that reach a trained loss and carry a gradient at all."""

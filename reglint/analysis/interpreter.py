@@ -80,7 +80,7 @@ from reglint.analysis.values import (
     Value,
     penalty_ids,
 )
-from reglint.analysis.vocabulary import MODULE_BASES
+from reglint.analysis.vocabulary import MODULE_BASES, trains
 
 
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator):
@@ -101,6 +101,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.anchor: Optional[cst.CSTNode] = None  # the linted module's call into other code
         self.loading = 0  # > 0 while a project module's top-level code runs on import
         self.contexts: dict[Path, Optional[ModuleContext]] = {}
+        # Run the project's other modules' code only for a module that trains (see linking.py).
+        self.follows_project = self.project is not None and trains(
+            source if source is not None else module.code
+        )
         self.dependencies: dict[str, str] = {}  # project modules read: path -> content digest
         self.records: list[PenaltyRecord] = []
         self._record_by_node: dict[int, int] = {}
@@ -666,6 +670,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             a.keyword.value: self.ev(a.value, frame) for a in call.args if a.keyword is not None
         }
         if len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
+            return UNKNOWN
+        if not self.runs_foreign_code(context):
             return UNKNOWN
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
         with self.running_in(context or self.ctx, call):

@@ -22,7 +22,18 @@ from reglint.analysis.classes import ClassInfo
 from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportTarget
 from reglint.analysis.state import AnalyzerMixin, Frame
-from reglint.analysis.values import ClassRef, FunctionRef, ModuleRef, Num, Value
+from reglint.analysis.values import (
+    UNKNOWN,
+    ClassRef,
+    DictVal,
+    FunctionRef,
+    ListVal,
+    ModuleRef,
+    Num,
+    Str,
+    TupleVal,
+    Value,
+)
 
 MAX_REEXPORT_DEPTH = 6
 
@@ -32,6 +43,7 @@ class ProjectEvaluator(AnalyzerMixin):
     home: ModuleContext
     anchor: Optional[cst.CSTNode]
     loading: int
+    follows_project: bool
 
     # ------------------------------------------------------------------ contexts
 
@@ -58,6 +70,11 @@ class ProjectEvaluator(AnalyzerMixin):
     def foreign(self) -> bool:
         """Running code that is not the linted module's own."""
         return not self.ctx.home
+
+    def runs_foreign_code(self, context: Optional[ModuleContext]) -> bool:
+        """May code of `context` run for the linted module? Its own always; another module's only
+        when the linted module trains (vocabulary.trains): see the module docstring."""
+        return context is None or context is self.ctx or context.home or self.follows_project
 
     @property
     def recording(self) -> bool:
@@ -153,7 +170,7 @@ class ProjectEvaluator(AnalyzerMixin):
             return ClassRef(info)
         value = context.frame.env.get(name)
         if value is not None:
-            return value
+            return plain_value(value)
         if depth >= MAX_REEXPORT_DEPTH or name not in context.imports.targets and not context.imports.star_targets:
             return None
         with self.running_in(context, None):
@@ -172,6 +189,7 @@ class ProjectEvaluator(AnalyzerMixin):
                 found = ModuleRef(submodule) if submodule is not None else None  # `import a` then a.b.f()
         elif isinstance(base, ClassRef):
             found = self.class_attributes(base.info).get(attribute)  # methods: see ev_method_call
+            found = plain_value(found) if found is not None and not base.info.context.home else found
         if isinstance(found, Num):
             return Num(found.value, found.text, node)
         return found
@@ -212,3 +230,17 @@ class ProjectEvaluator(AnalyzerMixin):
                 if arg.keyword is not None and arg.keyword.value == "default":
                     return arg.value
         return value
+
+
+def plain_value(value: Value) -> Value:
+    """What a module's top-level value is worth to another module: numbers, strings, config
+    dicts and lists of them, and references to code; a parameter set or a penalty its own
+    top-level code built belongs to that module's run, not to the importer's."""
+    if isinstance(value, (Num, Str, ClassRef, FunctionRef, ModuleRef)):
+        return value
+    if isinstance(value, (ListVal, TupleVal)):
+        items = tuple(plain_value(item) for item in value.items)
+        return type(value)(items)
+    if isinstance(value, DictVal):
+        return DictVal(value.node, tuple((k, plain_value(v), kn, vn) for k, v, kn, vn in value.entries))
+    return UNKNOWN

@@ -100,3 +100,9 @@ def intended_key(key: str, spec: OptimizerSpec) -> Optional[str]:
         return "weight_decay"
     close = [k for k in spec.group_keys if len(k) > 3 and _distance(lowered, k) <= (2 if len(k) > 6 else 1)]
     return close[0] if len(close) == 1 else None
+
+# Words that every optimizer construction's text contains (a class name that holds another is
+# left out: `Adam` is in `AdamW`).
+OPTIMIZER_WORDS: tuple[str, ...] = tuple(
+    sorted(name for name in SPECS if not any(other != name and other in name for other in SPECS))
+)

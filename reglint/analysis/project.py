@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -51,6 +52,7 @@ class LoadedModule:
 class Project:
     root: Path
     _modules: dict[Path, tuple[tuple[int, int], LoadedModule]] = field(default_factory=dict)
+    _resolved: dict[tuple[Path, str, int], Optional[Path]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ resolution
 
@@ -65,6 +67,12 @@ class Project:
     def module_file(self, importer: Path, module: str, level: int) -> Optional[Path]:
         """The file of module `module` (dotted; "" for the package itself with a relative level)
         as imported from `importer`, or None when it is not a project file."""
+        key = (importer.parent, module, level)
+        if key not in self._resolved:
+            self._resolved[key] = self._module_file(importer, module, level)
+        return self._resolved[key]
+
+    def _module_file(self, importer: Path, module: str, level: int) -> Optional[Path]:
         parts = [part for part in module.split(".") if part]
         if level > 0:
             base = importer.parent
@@ -151,3 +159,28 @@ def project_for(path: Path) -> Project:
     if project is None:
         project = _PROJECTS[root] = Project(root)
     return project
+
+
+_IMPORT_LINE = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import\b|import[ \t]+([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*))",
+    re.M,
+)
+
+
+def imports_project_module(text: str, file: Path) -> bool:
+    """Does this text import a module of its own project? Read from the import lines of the text
+    (any line that looks like one: a string that happens to hold one only adds work)."""
+    project = project_for(file)
+    importer = file.resolve()
+    for match in _IMPORT_LINE.finditer(text):
+        dots, module, plain = match.groups()
+        if plain is not None:
+            modules = [(name.strip(), 0) for name in plain.split(",")]
+        else:
+            modules = [(module, len(dots))]
+        for name, level in modules:
+            if (name or level) and project.module_file(importer, name, level) is not None:
+                return True
+            if level and project.module_file(importer, "", level) is not None:
+                return True  # `from . import losses`: the package itself
+    return False

@@ -131,3 +131,19 @@ MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "
 REGISTERING_CALLS = ("add_module", "register_parameter", "register_module", "setattr(", "ParameterList", "ParameterDict")
 # torch factories whose positional arguments are a tensor's sizes (for `nn.Parameter(...)`).
 PARAMETER_FACTORIES = frozenset({"torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty"})
+
+# ---------------------------------------------------------------------------- projects
+
+# A module trains when its text calls backward() (or Lightning's manual_backward / defines a
+# training_step) or names an optimizer class. Only then does the analysis run code of the
+# project's other modules for it (their functions, methods, constructors): a module that does
+# neither can take their values (constants, config classes), never their penalties, optimizers
+# or parameter sets. The triage reads the same test, so a file it rules out on its own text never
+# needed the other modules.
+TRAINING_TEXT = re.compile(r"\.backward\b|\bmanual_backward\b|\btraining_step\b")
+
+
+def trains(text: str) -> bool:
+    from reglint.analysis.optimizers import OPTIMIZER_WORDS
+
+    return bool(TRAINING_TEXT.search(text)) or any(word in text for word in OPTIMIZER_WORDS)

@@ -3,7 +3,7 @@
 Layout, under the cache directory (default `.reglint_cache/` at the configuration root):
 
     CACHEDIR.TAG, .gitignore ("*")      so backup tools and git leave it alone
-    v1/<code key>/<settings key>.json   one shard per (reglint code, effective settings)
+    v2/<code key>/<settings key>.json   one shard per (reglint code, effective settings)
 
 The code key digests reglint's version and the source of the installed package (so an editable
 install invalidates itself when edited), libcst's version and the Python version (which decides
@@ -46,7 +46,7 @@ from reglint.model import Finding
 if TYPE_CHECKING:
     from reglint.engine.config import Settings
 
-FORMAT = "v1"
+FORMAT = "v2"  # v2: entries list the project modules each file's analysis read
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by reglint.\n"
@@ -186,31 +186,59 @@ def finding_from_json(data: Any, path: str) -> Finding:
 
 
 class Entry:
-    """A shard's record of one file (kept as parsed JSON; findings are built only when used)."""
+    """A shard's record of one file (kept as parsed JSON; findings are built only when used).
 
-    __slots__ = ("display", "fingerprint", "digest", "findings")
+    `dependencies` are the project modules the file's analysis read (path -> content digest): the
+    findings hold only while each of them is unchanged too.
+    """
 
-    def __init__(self, display: str, fingerprint: Optional[Fingerprint], digest: str, findings: list[dict[str, Any]]) -> None:
+    __slots__ = ("display", "fingerprint", "digest", "findings", "dependencies")
+
+    def __init__(
+        self,
+        display: str,
+        fingerprint: Optional[Fingerprint],
+        digest: str,
+        findings: list[dict[str, Any]],
+        dependencies: Optional[dict[str, str]] = None,
+    ) -> None:
         self.display = display
         self.fingerprint = fingerprint
         self.digest = digest
         self.findings = findings
+        self.dependencies = dependencies or {}
 
     @classmethod
     def parse(cls, raw: Any) -> Optional["Entry"]:
         try:
-            display, fingerprint, digest, findings = raw
+            display, fingerprint, digest, findings, dependencies = raw
             if not isinstance(display, str) or not isinstance(digest, str) or not isinstance(findings, list):
+                return None
+            if not isinstance(dependencies, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in dependencies.items()
+            ):
                 return None
             fp = tuple(int(x) for x in fingerprint) if fingerprint is not None else None
             if fp is not None and len(fp) != 4:
                 return None
-            return cls(display, fp, digest, findings)  # type: ignore[arg-type]
+            return cls(display, fp, digest, findings, dependencies)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return None
 
     def to_raw(self) -> list[Any]:
-        return [self.display, list(self.fingerprint) if self.fingerprint else None, self.digest, self.findings]
+        return [self.display, list(self.fingerprint) if self.fingerprint else None, self.digest, self.findings, self.dependencies]
+
+    def dependencies_unchanged(self) -> bool:
+        """Every project module the file's analysis read still has the content it had."""
+        for path, digest in self.dependencies.items():
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                return False
+            if hashlib.blake2b(data, digest_size=16).hexdigest() != digest:
+                return False
+        return True
 
     def build_findings(self, path: str) -> Optional[list[Finding]]:
         try:

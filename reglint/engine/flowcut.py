@@ -169,7 +169,13 @@ class _Unit:
 
 
 class _Flow:
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(
+        self, tree: ast.Module, seed_parameters: bool = False, term_builders: frozenset[str] = frozenset()
+    ) -> None:
+        self.seed_parameters = seed_parameters
+        # Names bound by imports of project modules whose functions may build a term from what
+        # they are given: a call of one with a parameter or elementwise argument may build one.
+        self.term_builders = term_builders
         module = _Unit(None)
         self.units: list[_Unit] = [module]
         self.functions: dict[str, list[_Unit]] = {}
@@ -235,6 +241,8 @@ class _Flow:
             self.local = {}
             for parameter in unit.parameters:
                 kinds = self.parameter_kinds.get((id(unit), parameter), 0)
+                if self.seed_parameters:
+                    kinds |= PARAM | ELEMENTWISE  # called from another module with anything
                 if kinds:
                     self.local[parameter] = kinds
         self._block(unit.body)
@@ -507,6 +515,10 @@ class _Flow:
         # A bare name may also be an import's alias for any of the names it was imported as
         # (`from torch import norm as N`); a method name is what it says.
         names = {name} | self.aliases.get(name, set()) if not method_form else {name}
+        if self.term_builders and arguments & (PARAM | ELEMENTWISE):
+            called = _dotted(func) or ""
+            if called.partition(".")[0] in self.term_builders:
+                raise _TermFound
         if names & REDUCE_NAMES:
             if method_form and receiver & ELEMENTWISE and not any(not isinstance(a, ast.Starred) for a in node.args):
                 raise _TermFound
@@ -574,10 +586,14 @@ def statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:
     return out
 
 
-def may_build_a_term(tree: ast.Module) -> bool:
+def may_build_a_term(
+    tree: ast.Module, seed_parameters: bool = False, term_builders: frozenset[str] = frozenset()
+) -> bool:
     """Whether the analysis could build a penalty term from a parameter value in `tree` (True
-    when unsure: code nested too deeply to read)."""
+    when unsure: code nested too deeply to read). With `seed_parameters`, every function's
+    parameters may hold parameters or elementwise values: the question an importer asks of a
+    module whose functions it may call with anything."""
     try:
-        return _Flow(tree).may_build_a_term()
+        return _Flow(tree, seed_parameters, term_builders).may_build_a_term()
     except RecursionError:
         return True

@@ -129,6 +129,7 @@ def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset
             result.findings.extend(_lint_cells_separately(sources, path, settings, enabled))
         else:
             result.virtual_module = linted.module
+            result.dependencies = linted.dependencies
             result.findings.extend(_to_cell(f, result.line_map) for f in linted.findings)
 
     positions = file_positions(text, document)

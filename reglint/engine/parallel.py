@@ -71,6 +71,7 @@ class Outcome:
     fingerprint: Optional[Fingerprint] = None
     analyzed: bool = True  # False: the prefilter showed there was nothing to analyze
     internal_error: Optional[str] = None  # a bug in reglint met on this file: reported, exit 2, not cached
+    dependencies: dict[str, str] = field(default_factory=dict)  # project modules read: path -> digest
 
 
 def content_digest(data: bytes) -> str:
@@ -133,6 +134,7 @@ def lint_job(job: Job, config: Config) -> Outcome:
         fingerprint=fingerprint,
         analyzed=linted.analyzed,
         internal_error=linted.internal_error,
+        dependencies=linted.dependencies or {},
     )
 
 

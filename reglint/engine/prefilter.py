@@ -611,6 +611,22 @@ class Linted(NamedTuple):
     source_lines: Optional[list[str]]
     analyzed: bool  # False: the prefilter showed there was nothing to analyze
     internal_error: Optional[str] = None  # a bug in reglint met on this file (exit code 2)
+    dependencies: Optional[dict[str, str]] = None  # project modules read: path -> content digest
+
+
+def reads_the_project(text: str, path: str) -> bool:
+    """A file whose analysis runs code of its project's other modules (a file that trains and
+    imports one: see reglint/analysis/linking.py): its facts may come from there, so no cut on its
+    own text applies and it is analyzed whole."""
+    from reglint.analysis.project import imports_project_module
+    from reglint.analysis.vocabulary import trains
+
+    if not trains(text):
+        return False
+    from pathlib import Path
+
+    file = Path(path)
+    return file.is_file() and imports_project_module(text, file)
 
 
 def lint_data(
@@ -624,14 +640,18 @@ def lint_data(
     if prefilter and not path.endswith(".ipynb"):
         text = decode_plain(data)
         if text is not None:
-            decision = verdict(text, path, enabled)
+            decision = (
+                Verdict(True, "trains with the project's modules")
+                if reads_the_project(text, path)
+                else verdict(text, path, enabled)
+            )
             if not decision.analyze:
                 return Linted([], None, False)
             from reglint.engine.runner import lint_text
 
             result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text)
-            return Linted(list(result.findings), result.source_lines, True, result.internal_error)
+            return Linted(list(result.findings), result.source_lines, True, result.internal_error, result.dependencies)
     from reglint.engine.runner import lint_bytes
 
     result = lint_bytes(data, path, settings, enabled)
-    return Linted(list(result.findings), result.source_lines, True, result.internal_error)
+    return Linted(list(result.findings), result.source_lines, True, result.internal_error, result.dependencies)

@@ -217,7 +217,7 @@ def _run_rules(
 
 def on_disk(path: Optional[str]) -> Optional[Path]:
     """The file a linted text is (so its project's modules can be read), if it is one."""
-    if not path or path == "-" or path.endswith(".ipynb"):
+    if not path or path == "-":
         return None
     candidate = Path(path)
     return candidate if candidate.is_file() else None

@@ -254,6 +254,8 @@ def _reuse(entry: Optional[Entry], st: os.stat_result, display: str, shard: Shar
     """The cached findings if the file is unchanged: same stat fingerprint, or else same content."""
     if entry is None:
         return None
+    if not entry.dependencies_unchanged():
+        return None  # a project module the analysis read has changed
     if entry.fingerprint is None or entry.fingerprint != current_fingerprint(st):
         try:
             data, fingerprint = read_fingerprinted(display)
@@ -262,7 +264,7 @@ def _reuse(entry: Optional[Entry], st: os.stat_result, display: str, shard: Shar
         if content_digest(data) != entry.digest:
             return None
         if fingerprint is not None:
-            shard.put(key, Entry(entry.display, fingerprint, entry.digest, entry.findings))
+            shard.put(key, Entry(entry.display, fingerprint, entry.digest, entry.findings, entry.dependencies))
     return entry.build_findings(display)
 
 
@@ -271,7 +273,7 @@ def _remember(shard: Shard, key: str, outcome: Outcome) -> None:
         findings = [finding_to_json(f) for f in outcome.findings]
     except (TypeError, ValueError):
         return  # not representable in JSON: this file is simply not cached
-    entry = Entry(outcome.path, outcome.fingerprint, outcome.digest or "", findings)
+    entry = Entry(outcome.path, outcome.fingerprint, outcome.digest or "", findings, outcome.dependencies)
     shard.put(key, entry)
 
 

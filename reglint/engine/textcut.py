@@ -40,6 +40,7 @@ from functools import reduce
 from operator import or_
 from typing import Iterator, Optional
 
+from reglint.analysis import optimizers
 from reglint.analysis.optimizers import SPECS
 from reglint.engine.components import PARAMS, TERMS, complete_units, component_roots
 
@@ -400,9 +401,7 @@ _CALLED_NAME_REVERSED = re.compile(r"\(\s*(\w+)(?![\w.])", re.A)
 _CALLED_ATTRIBUTE_REVERSED = re.compile(r"\(\s*(\w+)\s*\.", re.A)
 # The optimizer names no other name is part of ("Adam" covers AdamW, NAdam, SparseAdam...): a
 # text holds some optimizer name exactly when it holds one of these.
-OPTIMIZER_WORDS: tuple[str, ...] = tuple(
-    sorted(name for name in SPECS if not any(other != name and other in name for other in SPECS))
-)
+OPTIMIZER_WORDS = optimizers.OPTIMIZER_WORDS
 _OPTIMIZER_NAMES = "|".join(sorted(SPECS, key=len, reverse=True))
 _OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s*\(", re.A)
 _DEFINED_BEFORE = re.compile(r"\b(?:class|def)[ ]+\Z", re.A)

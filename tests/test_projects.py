@@ -1,0 +1,123 @@
+"""Training setups split over files: fixtures/projects/NAME/ with `# expect:` markers in each file.
+
+A project is linted three ways, which must all give the markers: the whole directory (as `reglint
+check .`), with and without the prefilter; and each file alone (as pre-commit passes the changed
+files), which still reads its neighbours. The cache must notice when a module a file read changes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import FIXTURES, expected
+
+from reglint.cli import main
+
+PROJECTS = sorted(p for p in (FIXTURES / "projects").iterdir() if p.is_dir())
+
+
+def _markers(project: Path) -> set[tuple[str, str, int]]:
+    out = set()
+    for path in sorted(project.rglob("*.py")):
+        for code, line in expected(path.read_text(encoding="utf-8")):
+            out.add((path.relative_to(project).as_posix(), code, line))
+    return out
+
+
+def _check(paths: list[str], *flags: str, cwd: Path) -> set[tuple[str, str, int]]:
+    result = CliRunner().invoke(
+        main,
+        ["check", "--isolated", "--format", "json", "--select", "ALL", "--exit-zero", *flags, *paths],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    found = set()
+    for finding in json.loads(result.output)["findings"]:
+        relative = Path(finding["path"]).resolve().relative_to(cwd.resolve()).as_posix()
+        found.add((relative, finding["code"], finding["line"]))
+    return found
+
+
+def test_there_are_projects() -> None:
+    assert len(PROJECTS) >= 6
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("flags", [(), ("--no-prefilter",), ("--jobs", "2")], ids=["default", "no-prefilter", "jobs2"])
+def test_whole_project(project: Path, flags: tuple[str, ...]) -> None:
+    found = _check([str(project)], "--no-cache", *flags, cwd=project)
+    want = _markers(project)
+    assert found == want, f"missing: {sorted(want - found)}\nunexpected: {sorted(found - want)}"
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
+def test_each_file_alone_reads_its_neighbours(project: Path) -> None:
+    want = _markers(project)
+    for path in sorted(project.rglob("*.py")):
+        name = path.relative_to(project).as_posix()
+        found = _check([str(path)], "--no-cache", cwd=project)
+        mine = {entry for entry in want if entry[0] == name}
+        assert found == mine, f"{name}: missing {sorted(mine - found)}, unexpected {sorted(found - mine)}"
+
+
+def test_cached_findings_follow_the_modules_a_file_read(tmp_path: Path) -> None:
+    project = tmp_path / "config_class_decay"
+    shutil.copytree(FIXTURES / "projects" / "config_class_decay", project)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    first = _check([str(project)], *cache, cwd=project)
+    assert ("main.py", "RL204", 13) in first
+    assert _check([str(project)], *cache, cwd=project) == first  # warm, nothing changed
+    config = project / "config.py"
+    config.write_text(config.read_text().replace("weight_decay = 0.05", "weight_decay = 0.001"))
+    after = _check([str(project)], *cache, cwd=project)
+    assert ("main.py", "RL204", 13) not in after
+    assert ("main.py", "RL201", 13) in after
+
+
+def test_a_training_script_that_only_calls_an_imported_helper_is_not_ruled_out(tmp_path: Path) -> None:
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = probe\n")
+    (tmp_path / "penalties.py").write_text(
+        textwrap.dedent(
+            """
+            def total(model):
+                return sum(p.pow(2).sum() for p in model.parameters())
+            """
+        )
+    )
+    # Nothing in the script's own text is a parameter source or a penalty term.
+    (tmp_path / "run.py").write_text(
+        textwrap.dedent(
+            """
+            from penalties import total
+
+            def step(model, batch, opt):
+                loss = model(batch).mean() + 1e-4 * total(model)
+                loss.backward()
+                opt.step()
+            """
+        )
+    )
+    with_prefilter = _check([str(tmp_path / "run.py")], "--no-cache", cwd=tmp_path)
+    without = _check([str(tmp_path / "run.py")], "--no-cache", "--no-prefilter", cwd=tmp_path)
+    assert with_prefilter == without == {("run.py", "RL101", 5)}
+
+
+def test_a_module_that_does_not_train_takes_values_not_code(tmp_path: Path) -> None:
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = probe\n")
+    (tmp_path / "helpers.py").write_text("def total(model):\n    return sum(p.pow(2).sum() for p in model.parameters())\n")
+    # No backward(), no optimizer: the helper's penalty is not this module's to report.
+    (tmp_path / "report.py").write_text("from helpers import total\n\ndef describe(model):\n    l2_loss = total(model)\n    return l2_loss\n")
+    assert _check([str(tmp_path / "report.py")], "--no-cache", cwd=tmp_path) == set()
+    assert _check([str(tmp_path / "report.py")], "--no-cache", "--no-prefilter", cwd=tmp_path) == set()
+
+
+def test_messages_name_the_other_file() -> None:
+    project = FIXTURES / "projects" / "optimizer_factory"
+    result = CliRunner().invoke(main, ["check", "--isolated", "--no-cache", "--format", "json", str(project / "train.py")])
+    messages = [f["message"] for f in json.loads(result.output)["findings"] if f["code"] == "RL203"]
+    assert messages and all("SGD (utils.py:7)" in message for message in messages), messages
