@@ -76,6 +76,16 @@ RL106 = register(
     )
 )
 
+# penalty_not_applied.py
+RL107 = register(
+    RuleInfo(
+        code="RL107",
+        name="penalty-not-applied",
+        severity=Severity.WARNING,
+        summary="A penalty is computed in a training step but never reaches the loss that is backpropagated: it regularizes nothing.",
+    )
+)
+
 # coupled_weight_decay.py
 RL201 = register(
     RuleInfo(

@@ -630,6 +630,7 @@ class CallEvaluator(AnalyzerMixin):
         frame: Frame,
     ) -> None:
         self.mark_loss(loss)
+        frame.trains = True
         pids = tuple(sorted(penalty_ids(loss)))
         if pids:
             frame.events.append(("backward", pids))

@@ -94,6 +94,8 @@ class Penalty:
     # Built and named like a penalty by another project module's code: that module's own
     # findings speak of its form (RL101, RL102, ...); this file's, of how it is trained.
     reported_elsewhere: bool = False
+    dead: bool = False  # RL107: computed in a training step, then never used
+    home: bool = True  # built by the linted file's own code
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -224,8 +226,8 @@ class FileFacts:
         """Every term of every penalty (named like one or reaching a loss; with `trained_only`,
         only those reaching a loss that is trained on)."""
         for penalty in self.penalties:
-            if penalty.reported_elsewhere:
-                continue  # its form is the other module's finding
+            if penalty.reported_elsewhere or penalty.dead:
+                continue  # its form is the other module's finding; a dead one is RL107's
             if penalty.reaches_loss if trained_only else penalty.is_penalty:
                 for term in penalty.terms:
                     yield penalty, term
@@ -247,6 +249,8 @@ class FileFacts:
     def trained_l2_penalties(self) -> Iterator[Penalty]:
         """Penalties with an L2 term that reach a trained loss and carry a gradient at all."""
         for penalty in self.penalties:
+            if penalty.dead:
+                continue
             if penalty.reaches_loss and penalty.kinds & {L2, L2_UNSQUARED}:
                 if not all(t.gradless for t in penalty.terms):
                     yield penalty

@@ -80,7 +80,7 @@ from reglint.analysis.values import (
     Value,
     penalty_ids,
 )
-from reglint.analysis.vocabulary import MODULE_BASES, trains
+from reglint.analysis.vocabulary import MODULE_BASES, TRAINING_STEP_FUNCTIONS, trains
 
 
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator):
@@ -320,15 +320,21 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     owner_class=frame.class_name,
                     kept=self.recording,
                     built_elsewhere=self.foreign,
+                    scope_code=frame.code,
+                    statement=frame.statement,
                 )
             )
             self._record_by_node[id(node)] = pid
+        frame.created.append(pid)
         return pid
 
     def link_setups(self, frame: Frame) -> None:
         """Tie each penalty backpropagated in `frame` to the optimizers stepped after that
         backward() (up to the next one; any step of the frame when none follows). A frame that
         steps nothing hands its backward() calls to the frame that inlined it."""
+        if frame.trains:
+            for pid in frame.created:
+                self.records[pid].in_training_step = True
         events = frame.events
         steps_anywhere = [value for kind, value in events if kind == "step"]
         for index, (kind, value) in enumerate(events):
@@ -369,13 +375,18 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         name: Optional[str] = None,
         add_node: Optional[cst.CSTNode] = None,
         frame: Optional[Frame] = None,
+        by_name: bool = False,
     ) -> None:
+        """`value` is a loss: its penalties reach it. `by_name`: known only because a loss-like
+        name holds it (`loss_with_l1 = loss + reg`), not because it is backpropagated or returned
+        as a loss; RL107 still asks whether that name is ever used."""
         if frame is not None and frame.no_grad:
             return  # a loss computed with gradients off (validation, monitoring) is never trained on
         self.note_scale(value)
         for pid in penalty_ids(value):
             record = self.records[pid]
             record.reaches_loss = True
+            record.trained = record.trained or not by_name
             if name and record.added_to is None:
                 record.added_to = name
             if add_node is not None and record.add_node is None:
@@ -496,6 +507,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         frame.no_grad_what = outer_what
 
     def exec_small(self, small: cst.BaseSmallStatement, frame: Frame, line: cst.CSTNode) -> None:
+        frame.statement = small
         if isinstance(small, cst.Assign):
             value = self.ev(small.value, frame)
             for target in small.targets:
@@ -523,9 +535,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if name is not None:
             self._check_late(name, value, statement, frame)
             if isinstance(value, (PenaltyRef, Mixed)):
+                if isinstance(target, cst.Name):
+                    for pid in penalty_ids(value):
+                        self.records[pid].bound.add(name)
                 self.mark_named(value, name.split(".")[-1])
                 if LOSS_NAME.search(name.split(".")[-1]):
-                    self.mark_loss(value, name, statement, frame)
+                    self.mark_loss(value, name, statement, frame, by_name=True)
             if name in frame.backward_on and not mentions(statement, name):
                 # A fresh loss for the next step: backward() no longer applies to this name.
                 frame.backward_on.pop(name, None)
@@ -557,11 +572,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             return
         self._check_late(name, result, statement, frame)
         if isinstance(result, (PenaltyRef, Mixed)):
+            if isinstance(statement.target, cst.Name):
+                for pid in penalty_ids(result):
+                    self.records[pid].bound.add(name)
             self.mark_named(result, name.split(".")[-1])
             if LOSS_NAME.search(name.split(".")[-1]) and penalty_ids(value):
-                self.mark_loss(result, name, statement, frame)
+                self.mark_loss(result, name, statement, frame, by_name=True)
             elif LOSS_NAME.search(name.split(".")[-1]):
-                self.mark_loss(result, name, frame=frame)
+                self.mark_loss(result, name, frame=frame, by_name=True)
         frame.env[name] = result
 
     def combine_add(
@@ -685,9 +703,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 caller=frame,
                 instance=instance,
             )
-        if isinstance(value, Terms):
+        if isinstance(value, Terms) and (call.args or not self.runs_here(context)):
             # A helper that computes a term of its argument: report at the call, where the
-            # parameters are chosen, not inside the generic helper.
+            # parameters are chosen, not inside the generic helper (and a helper of another
+            # module is always reported at the call: its text is not in this file).
             return Terms(
                 tuple(replace(t, node=self.here(call), squarable=t.squarable and not self.foreign) for t in value.terms),
                 value.per_element,
@@ -706,7 +725,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         instance: Optional[Instance] = None,
     ) -> Value:
         frame = Frame(
-            name, {}, self.module_frame, class_name, depth=len(self._inline_stack), caller=caller
+            name,
+            {},
+            self.module_frame,
+            class_name,
+            depth=len(self._inline_stack),
+            caller=caller,
+            code=function,
+            trains=function.name.value in TRAINING_STEP_FUNCTIONS,
         )
         params = list(function.params.posonly_params) + list(function.params.params)
         self_name: Optional[str] = None

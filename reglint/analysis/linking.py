@@ -76,6 +76,10 @@ class ProjectEvaluator(AnalyzerMixin):
         when the linted module trains (vocabulary.trains): see the module docstring."""
         return context is None or context is self.ctx or context.home or self.follows_project
 
+    def runs_here(self, context: Optional[ModuleContext]) -> bool:
+        """Is code of `context` the current module's own?"""
+        return context is None or context is self.ctx
+
     @property
     def recording(self) -> bool:
         """Facts are kept: not while a project module's top-level code runs on import."""

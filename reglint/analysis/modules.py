@@ -39,4 +39,4 @@ class ModuleContext:
 
     @classmethod
     def of(cls, module: cst.Module, home: bool, **kwargs: object) -> "ModuleContext":
-        return cls(module, ImportMap.of(module), Frame("<module>", {}, None), home, **kwargs)  # type: ignore[arg-type]
+        return cls(module, ImportMap.of(module), Frame("<module>", {}, None, code=module), home, **kwargs)  # type: ignore[arg-type]

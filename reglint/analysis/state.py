@@ -61,6 +61,13 @@ class PenaltyRecord:
     setup: set[int] = field(default_factory=set)
     setup_unknown: bool = False
     kept: bool = True  # False: built while a project module's top-level code ran on import
+    # Where it was built, for RL107: the function (or module) and statement, the plain names it
+    # was bound to there, and whether that function is a training step (calls backward()).
+    scope_code: Optional[cst.CSTNode] = None
+    statement: Optional[cst.CSTNode] = None
+    bound: set[str] = field(default_factory=set)
+    in_training_step: bool = False
+    trained: bool = False  # reaches a loss that is backpropagated or returned as one
     built_elsewhere: bool = False  # built by another module's code (placed at the call)
     named_elsewhere: bool = False  # named like a penalty by that code (its own file reports it)
 
@@ -104,7 +111,26 @@ class PenaltyRecord:
             setup=tuple(sorted(self.setup)),
             setup_unknown=self.setup_unknown,
             reported_elsewhere=self.built_elsewhere and self.named_elsewhere,
+            dead=self.is_dead(),
+            home=not self.built_elsewhere,
         )
+
+    def is_dead(self) -> bool:
+        """RL107: built in a training step, over parameters, with a gradient, and it never
+        reaches the loss nor goes anywhere else (see usage.py)."""
+        from reglint.analysis.usage import is_dead
+
+        if self.trained or not self.in_training_step or self.built_elsewhere:
+            return False
+        if not self.terms or all(t.gradless for t in self.terms) or all(t.param_set is None for t in self.terms):
+            return False
+        scope = self.scope_code
+        if not isinstance(scope, (cst.FunctionDef, cst.Module)):
+            return False
+        if self.bound:
+            return all(is_dead(scope, name) for name in self.bound)
+        statement = self.statement
+        return isinstance(statement, cst.Expr) and isinstance(statement.value, cst.BinaryOperation)
 
 
 @dataclass
@@ -125,6 +151,10 @@ class Frame:
     )  # loss name -> its backward() call
     late: list[tuple[int, cst.CSTNode, cst.CSTNode, str, str]] = field(default_factory=list)
     caller: Optional["Frame"] = None  # the frame that inlined this one
+    code: Optional[cst.CSTNode] = None  # the function (or module) whose body runs
+    statement: Optional[cst.CSTNode] = None  # the small statement running now
+    trains: bool = False  # it calls backward(), or is a Lightning training_step
+    created: list[int] = field(default_factory=list)  # penalty records built here
     # In order: ("backward", penalty ids in the loss) and ("step", optimizer key or None).
     events: list[tuple[str, object]] = field(default_factory=list)
 

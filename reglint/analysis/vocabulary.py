@@ -147,3 +147,10 @@ def trains(text: str) -> bool:
     from reglint.analysis.optimizers import OPTIMIZER_WORDS
 
     return bool(TRAINING_TEXT.search(text)) or any(word in text for word in OPTIMIZER_WORDS)
+# Functions that are a training step by their name (Lightning's): a penalty computed in one and
+# not added to the loss it returns regularizes nothing (RL107), like one in a function that calls
+# backward().
+TRAINING_STEP_FUNCTIONS = frozenset({"training_step"})
+# Functions the analysis reads for what a model holds (its layers, hence whether it has biases):
+# the triage never prunes them, whatever it finds in them.
+MODEL_BUILDERS = frozenset({"__init__"})

@@ -11,6 +11,7 @@ from reglint.checks import (  # noqa: F401  (imported to register)
     penalty_after_backward,
     penalty_copies_parameters,
     penalty_includes_bias,
+    penalty_not_applied,
     penalty_without_gradient,
     unsquared_l2_norm,
 )

@@ -67,6 +67,8 @@ def _problem(accumulator) -> str | None:  # type: ignore[no-untyped-def]
 def check(ctx: CheckContext) -> Iterator[Report]:
     seen: set[int] = set()
     for penalty in ctx.facts.penalties:
+        if penalty.dead:
+            continue  # RL107 speaks of it
         accumulator = penalty.accumulator
         if accumulator is None or not penalty.is_penalty or id(accumulator.node) in seen:
             continue

@@ -53,6 +53,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             )
     limit = settings.option("RL204", "penalty-max")
     for penalty in ctx.facts.penalties:
+        if penalty.dead:
+            continue  # RL107 speaks of it
         if not penalty.is_penalty or penalty.coefficient is None or penalty.coefficient_node is None:
             continue
         if penalty.coefficient <= limit or not any(p.unfiltered for p in penalty.param_sets):

@@ -92,6 +92,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
 from reglint.analysis.optimizers import SPECS
+from reglint.analysis.vocabulary import MODEL_BUILDERS
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.flowcut import FUNCTIONS, may_build_a_term, statement_lists
 from reglint.engine.source import decode
@@ -119,6 +120,7 @@ RULE_FACTS: dict[str, tuple[frozenset[str], ...]] = {
     "RL104": (frozenset({PENALTY}),),
     "RL105": (frozenset({PENALTY}),),
     "RL106": (frozenset({PENALTY}),),
+    "RL107": (frozenset({PENALTY}),),
     "RL201": (frozenset({OPTIMIZER}),),
     "RL202": (frozenset({OPTIMIZER}),),
     "RL203": (frozenset({OPTIMIZER, PENALTY}),),
@@ -550,7 +552,7 @@ def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
     (or their bodies to `pass`); None when nothing can be pruned."""
     targets: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     for index, unit in enumerate(syntax.units):
-        if index == 0 or syntax.live[index] or unit.pinned:
+        if index == 0 or syntax.live[index] or unit.pinned or unit.name in MODEL_BUILDERS:
             continue
         targets.extend(node for node in unit.nodes if isinstance(node, FUNCTIONS))
     if not targets:

@@ -42,6 +42,7 @@ from typing import Iterator, Optional
 
 from reglint.analysis import optimizers
 from reglint.analysis.optimizers import SPECS
+from reglint.analysis.vocabulary import MODEL_BUILDERS
 from reglint.engine.components import PARAMS, TERMS, complete_units, component_roots
 
 # ---------------------------------------------------------------------------- blanking
@@ -702,7 +703,7 @@ def _pruned(
     pinning.mark_all(_PINNING_TEXT, blanked, 1)
     changed = False
     for unit, is_live in zip(split.units[1:], live[1:]):
-        if is_live or any(pinning.bits[i] for i in unit.spans):
+        if is_live or unit.name in MODEL_BUILDERS or any(pinning.bits[i] for i in unit.spans):
             continue
         own = unit.spans[-1]  # the function's own span (a decorated one also has the span before)
         header_line = bisect_right(line_starts, split.starts[own]) - 1

@@ -1,0 +1,111 @@
+"""Is a value bound to a name ever used? (RL107: a penalty computed and then forgotten.)
+
+A penalty is dead when every use of the name it is bound to leads nowhere: there is none (the
+addition was commented out), or it is an operand of arithmetic whose result is dropped (`loss +
+reg` as a statement) or bound to another name that is itself dead (`loss_with_l1 = loss + reg`
+while the step backpropagates `loss`). Any other use — an argument of a call (logging), a return,
+a store into an attribute, a subscript or a container, a condition, an f-string, a closure — keeps
+it alive: silence is the answer whenever the name goes somewhere the analysis does not follow.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional, Union
+
+import libcst as cst
+
+_ARITHMETIC = (cst.BinaryOperation, cst.UnaryOperation)
+Scope = Union[cst.FunctionDef, cst.Module]
+
+
+class _References(cst.CSTVisitor):
+    """Every load of `name` in a scope, with the chain of nodes above it up to its statement."""
+
+    def __init__(self, name: str, scope: cst.CSTNode) -> None:
+        self.name = name
+        self.scope = scope
+        self.stack: list[cst.CSTNode] = []
+        self.found: list[list[cst.CSTNode]] = []
+        self.nested = False  # the name is read inside a nested function, class or lambda
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is not self.scope and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            if _mentions(node, self.name):
+                self.nested = True
+            return False
+        self.stack.append(node)
+        if isinstance(node, cst.Name) and node.value == self.name:
+            self.found.append(list(self.stack))
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if self.stack and self.stack[-1] is original_node:
+            self.stack.pop()
+
+
+class _Mention(cst.CSTVisitor):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name:
+            self.found = True
+
+
+def _mentions(node: cst.CSTNode, name: str) -> bool:
+    finder = _Mention(name)
+    node.visit(finder)
+    return finder.found
+
+
+def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None) -> bool:
+    """Does every use of `name` in `scope` lead nowhere (see the module docstring)?"""
+    seen = seen if seen is not None else set()
+    if name in seen:
+        return True
+    seen.add(name)
+    references = _References(name, scope)
+    if isinstance(scope, cst.Module):
+        for statement in scope.body:
+            statement.visit(references)
+    else:
+        scope.body.visit(references)
+    if references.nested:
+        return False
+    for chain in references.found:
+        if not _leads_nowhere(chain, name, scope, seen):
+            return False
+    return True
+
+
+def _leads_nowhere(chain: list[cst.CSTNode], name: str, scope: Scope, seen: set[str]) -> bool:
+    """One load of the name (the last node of `chain`): is it a binding target, or arithmetic
+    that is dropped or bound to a dead name?"""
+    index = len(chain) - 1
+    reference = chain[index]
+    while index > 0 and isinstance(chain[index - 1], _ARITHMETIC):
+        index -= 1
+    holder = chain[index - 1] if index > 0 else None
+    value = chain[index]
+    if isinstance(holder, cst.AssignTarget) or (isinstance(holder, cst.AugAssign) and holder.target is reference):
+        return True  # the name being bound (`reg = ...`, `reg += ...`), not read for a use
+    if isinstance(holder, cst.Expr) and holder.value is value:
+        return value is not reference  # `loss + reg` dropped; a bare `reg` statement is a no-op too
+    if isinstance(holder, cst.Assign) and holder.value is value:
+        targets = [t.target for t in holder.targets]
+        return all(isinstance(t, cst.Name) and is_dead(scope, t.value, seen) for t in targets)
+    if isinstance(holder, cst.AugAssign) and holder.value is value:
+        target = holder.target
+        return isinstance(target, cst.Name) and is_dead(scope, target.value, seen)
+    return False
+
+
+def bound_names(statement: cst.CSTNode) -> Iterator[str]:
+    """The plain names a statement binds (`reg = ...`, `reg += ...`)."""
+    if isinstance(statement, cst.Assign):
+        for target in statement.targets:
+            if isinstance(target.target, cst.Name):
+                yield target.target.value
+    elif isinstance(statement, (cst.AugAssign, cst.AnnAssign)) and isinstance(statement.target, cst.Name):
+        yield statement.target.value
