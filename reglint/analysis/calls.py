@@ -62,6 +62,8 @@ from reglint.analysis.values import (
 from reglint.analysis.vocabulary import BUILTINS as _BUILTINS
 from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
+    MODULE_SELF_METHODS,
+    MODULE_WRAPPERS,
     PARAMETER_FACTORIES,
     SCALAR_REDUCTIONS,
     SHAPE_FUNCTIONS,
@@ -208,7 +210,7 @@ class CallEvaluator(AnalyzerMixin):
             pset = ParamSet(
                 owner=owner,
                 origin=method,
-                node=node,
+                node=self.here(node),
                 unfiltered=True,
                 gradless=gradless,
                 has_vectors=self.has_vectors(base),
@@ -235,6 +237,22 @@ class CallEvaluator(AnalyzerMixin):
         if isinstance(base, ListVal) and method in ("append", "extend", "insert") and node.args:
             self.grow_collection(node, base, method, frame)
             return UNKNOWN
+        if isinstance(base, Module) and method in ("append", "extend", "insert", "add_module", "update") and node.args:
+            # nn.ModuleList().append(nn.Linear(...)): the container holds what is added
+            name = dotted(node.func.value)  # type: ignore[attr-defined]
+            added = self.ev(node.args[-1].value, frame)
+            items = added.items if method == "extend" and isinstance(added, (ListVal, TupleVal)) else (added,)
+            held = [base.vectors] + [self.has_vectors(item) for item in items]
+            if method == "extend" and not isinstance(added, (ListVal, TupleVal)):
+                held.append(None)
+            if name is not None:
+                frame.env[name] = Module(base.text, True if True in held else (None if None in held else False))
+            return UNKNOWN
+        if isinstance(base, (Instance, Module)) and method in MODULE_SELF_METHODS:
+            if not (isinstance(base, Instance) and self.find_method(base.info, method)):
+                for arg in node.args:
+                    self.ev(arg.value, frame)
+                return base  # `Net(...).to(device)`
         if isinstance(base, (Param, Flat)):
             return self.ev_tensor_method(node, base, method, args, frame)
         if isinstance(base, (Elementwise, Terms, PenaltyRef)):
@@ -421,6 +439,12 @@ class CallEvaluator(AnalyzerMixin):
             return UNKNOWN
         if name == "flatten" and isinstance(first, (Param, Flat)):
             return first
+        if name in MODULE_WRAPPERS and isinstance(first, (Instance, Module)):
+            for extra in node.args[1:]:
+                self.ev(extra.value, frame)
+            return first  # DDP(model), torch.compile(model): the same parameters
+        if name == "nn.parameter.Parameter":
+            return self.ev_layer(node, "Parameter", first, frame)
         if name.startswith("nn.") and name.count(".") == 1:
             return self.ev_layer(node, name[len("nn.") :], first, frame)
         if name in ("autograd.Variable", "autograd.variable.Variable") and isinstance(first, AccumulatorStart):
@@ -470,7 +494,14 @@ class CallEvaluator(AnalyzerMixin):
         if any(a.star for a in data.args):
             return None
         sizes = [a.value for a in data.args if a.keyword is None]
-        if len(sizes) == 1 and not isinstance(sizes[0], (cst.Tuple, cst.List)):
+        keyword = next((a.value for a in data.args if a.keyword is not None and a.keyword.value == "size"), None)
+        if keyword is not None and not sizes:
+            sizes = [keyword]
+        if len(sizes) == 1 and isinstance(sizes[0], (cst.Tuple, cst.List)):
+            sizes = [element.value for element in sizes[0].elements]
+        elif len(sizes) == 1 and not isinstance(sizes[0], cst.Integer) and keyword is None:
+            return None  # one argument that may be a shape tuple held in a name
+        if len(sizes) == 1:
             return True
         if len(sizes) >= 2:
             return False
@@ -620,7 +651,7 @@ class CallEvaluator(AnalyzerMixin):
                 entries.append(
                     (arg.keyword.value, self.ev(arg.value, frame), arg.keyword, arg.value)
                 )
-        return DictVal(node, tuple(entries))
+        return DictVal(self.here(node), tuple(entries))
 
     def note_backward(
         self,

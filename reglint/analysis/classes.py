@@ -9,11 +9,12 @@ model has any bias or norm gain at all.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 
 from reglint.analysis.vocabulary import (
+    HARMLESS_MODULE_METHODS,
     LAYER_CONTAINERS,
     LAYERS_MATRIX_ONLY,
     LAYERS_WITH_BIAS,
@@ -91,10 +92,14 @@ def is_container(name: str) -> bool:
     return name in LAYER_CONTAINERS
 
 
-def builds_only_attributes(init: cst.FunctionDef, module: cst.Module) -> bool:
+def builds_only_attributes(
+    init: cst.FunctionDef, module: cst.Module, method_ran: Callable[[str], Optional[bool]]
+) -> bool:
     """Does this __init__ show everything it adds to the instance? Not when its body is hidden (a
-    stub), nor when it calls a method of its own (`self._build()`, `self.add_module(...)`) or
-    registers parameters in ways the analysis does not follow."""
+    stub), when it registers parameters in ways the analysis does not follow (`add_module`,
+    `setattr`), or when it calls a method of its own that did not run for the analysis:
+    `method_ran(name)` says whether `self.<name>()` was read (None: a method the class does not
+    define; only nn.Module's own bookkeeping is harmless then)."""
     body = init.body.body if isinstance(init.body, cst.IndentedBlock) else ()
     if not body or all(_is_stub(statement) for statement in body):
         return False
@@ -102,7 +107,13 @@ def builds_only_attributes(init: cst.FunctionDef, module: cst.Module) -> bool:
     if any(word in text for word in REGISTERING_CALLS):
         return False
     self_name = init.params.params[0].name.value if init.params.params else "self"
-    return f"{self_name}." not in text.replace(f"{self_name}.__", "") or not _calls_own_method(init, self_name)
+    for name in _own_method_calls(init, self_name):
+        ran = method_ran(name)
+        if ran is None and name not in HARMLESS_MODULE_METHODS:
+            return False
+        if ran is False:
+            return False
+    return True
 
 
 def _is_stub(statement: cst.CSTNode) -> bool:
@@ -117,10 +128,10 @@ def _is_stub(statement: cst.CSTNode) -> bool:
     return True
 
 
-class _OwnMethodCall(cst.CSTVisitor):
+class _OwnMethodCalls(cst.CSTVisitor):
     def __init__(self, self_name: str) -> None:
         self.self_name = self_name
-        self.found = False
+        self.names: list[str] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -129,10 +140,16 @@ class _OwnMethodCall(cst.CSTVisitor):
             and isinstance(func.value, cst.Name)
             and func.value.value == self.self_name
         ):
-            self.found = True
+            self.names.append(func.attr.value)
 
 
-def _calls_own_method(init: cst.FunctionDef, self_name: str) -> bool:
-    finder = _OwnMethodCall(self_name)
+def _own_method_calls(init: cst.FunctionDef, self_name: str) -> list[str]:
+    finder = _OwnMethodCalls(self_name)
     init.body.visit(finder)
-    return finder.found
+    return finder.names
+
+
+def is_stub(function: cst.FunctionDef) -> bool:
+    """A body that shows nothing: `pass`, `...`, a lone string (how the triage prunes one)."""
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    return not body or all(_is_stub(statement) for statement in body)

@@ -68,7 +68,7 @@ class ExpressionEvaluator(AnalyzerMixin):
     def _ev(self, node: cst.BaseExpression, frame: Frame) -> Value:
         if isinstance(node, (cst.Integer, cst.Float)):
             try:
-                return Num(float(node.value.replace("_", "")), node.value, node)
+                return Num(float(node.value.replace("_", "")), node.value, self.here(node))
             except ValueError:
                 return UNKNOWN
         if isinstance(node, cst.SimpleString):
@@ -270,7 +270,7 @@ class ExpressionEvaluator(AnalyzerMixin):
                     entries.extend(expanded.entries)
                 else:
                     entries.append((None, UNKNOWN, None, element.value))
-        return DictVal(node, tuple(entries))
+        return DictVal(self.here(node), tuple(entries))
 
     def ev_binary(self, node: cst.BinaryOperation, frame: Frame) -> Value:
         left = self.ev(node.left, frame)

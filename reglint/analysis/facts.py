@@ -96,6 +96,7 @@ class Penalty:
     reported_elsewhere: bool = False
     dead: bool = False  # RL107: computed in a training step, then never used
     home: bool = True  # built by the linted file's own code
+    origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where, when built elsewhere
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -210,6 +211,13 @@ class FileFacts:
         if path is not None:
             return f"{path}:{line}" if line is not None else path
         return f"line {line}" if line is not None else "elsewhere"
+
+    def built_at(self, penalty: Penalty) -> str:
+        """` (losses.py:12)` for a penalty another module's code builds, else nothing."""
+        if penalty.origin is None:
+            return ""
+        module, node, path = penalty.origin
+        return f" ({self.where(node, module, path or 'another module')})"
 
     def optimizer_site(self, optimizer: OptimizerCall) -> str:
         return self.where(optimizer.node, optimizer.module, optimizer.path)

@@ -17,7 +17,7 @@ from typing import Iterator, Optional, Sequence
 import libcst as cst
 
 from reglint.analysis.calls import CallEvaluator
-from reglint.analysis.classes import ClassInfo, builds_only_attributes
+from reglint.analysis.classes import ClassInfo, builds_only_attributes, is_stub
 from reglint.analysis.expressions import ExpressionEvaluator
 from reglint.analysis.facts import (
     Accumulator,
@@ -255,7 +255,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         visiting.add(instance.env)
         info = instance.info
         init = info.methods.get("__init__")
-        if init is not None and not builds_only_attributes(init, info.context.module):
+        if init is not None and not builds_only_attributes(
+            init, info.context.module, lambda name: self._method_ran(info, name)
+        ):
             return None
         found: list[Optional[bool]] = [
             self._held_vectors(value, visiting) for value in self.instances[instance.env].values()
@@ -275,6 +277,15 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         finally:
             self.ctx = outer
         return True if True in found else (None if None in found else False)
+
+    def _method_ran(self, info: ClassInfo, name: str) -> Optional[bool]:
+        """Was `self.<name>()`, called in info's __init__, read when __init__ ran? None: not a
+        method the analysis knows."""
+        found = self.find_method(info, name)
+        if found is None:
+            return None
+        defining, method = found
+        return not is_stub(method) and self.runs_foreign_code(defining.context)
 
     def _held_vectors(self, value: Value, visiting: set[int]) -> Optional[bool]:
         if isinstance(value, Module):
@@ -322,6 +333,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     built_elsewhere=self.foreign,
                     scope_code=frame.code,
                     statement=frame.statement,
+                    origin=(self.module, node, self.ctx.path) if self.foreign else None,
                 )
             )
             self._record_by_node[id(node)] = pid
@@ -387,6 +399,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             record = self.records[pid]
             record.reaches_loss = True
             record.trained = record.trained or not by_name
+            if self.foreign:
+                record.named_elsewhere = True  # its own module sees it reach a loss too
             if name and record.added_to is None:
                 record.added_to = name
             if add_node is not None and record.add_node is None:

@@ -31,11 +31,14 @@ MAX_MODULE_BYTES = 2_000_000  # a generated module this large is not read for an
 
 
 def find_root(path: Path) -> Path:
+    """The nearest directory above `path` with a project marker; without one, the working
+    directory when `path` is below it (where `reglint check` and pre-commit run), else its own."""
     directory = path.parent
     for candidate in (directory, *directory.parents):
         if any((candidate / marker).exists() for marker in ROOT_MARKERS):
             return candidate
-    return directory
+    cwd = Path.cwd().resolve()
+    return cwd if path.is_relative_to(cwd) else directory
 
 
 @dataclass
@@ -57,7 +60,13 @@ class Project:
     # ------------------------------------------------------------------ resolution
 
     def search_roots(self, importer: Path) -> list[Path]:
-        roots = [importer.parent, self.root, self.root / "src"]
+        """Where an absolute import is looked up: the importer's directory (a script's), each
+        directory above it up to the root (scripts that put their repository on sys.path), the
+        root's src/."""
+        roots = [importer.parent]
+        if importer.is_relative_to(self.root):
+            roots.extend(p for p in importer.parent.parents if p.is_relative_to(self.root))
+        roots += [self.root, self.root / "src"]
         out: list[Path] = []
         for root in roots:
             if root not in out:
@@ -106,11 +115,10 @@ class Project:
     def display(self, path: Path, importer: Path) -> str:
         """How a message names another project file: relative to the importer's directory when
         below it, else to the root."""
+        resolved = path.resolve()
         for base in (importer.parent, self.root):
-            try:
-                return os.path.relpath(path, base) if path.resolve().is_relative_to(base.resolve()) else str(path)
-            except ValueError:
-                continue
+            if resolved.is_relative_to(base.resolve()):
+                return os.path.relpath(resolved, base.resolve())
         return str(path)
 
     # ------------------------------------------------------------------ reading

@@ -69,7 +69,8 @@ class PenaltyRecord:
     in_training_step: bool = False
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
     built_elsewhere: bool = False  # built by another module's code (placed at the call)
-    named_elsewhere: bool = False  # named like a penalty by that code (its own file reports it)
+    named_elsewhere: bool = False  # named like a penalty, or reaching a loss, in that code (its own file reports it)
+    origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
         known = {id(t.node) for t in self.terms}
@@ -113,6 +114,7 @@ class PenaltyRecord:
             reported_elsewhere=self.built_elsewhere and self.named_elsewhere,
             dead=self.is_dead(),
             home=not self.built_elsewhere,
+            origin=self.origin,
         )
 
     def is_dead(self) -> bool:

@@ -43,6 +43,8 @@ def argparse_defaults(module: cst.Module) -> dict[str, Optional[float]]:
                 default.expression, (cst.Integer, cst.Float)
             ):
                 value = -float(default.expression.value.replace("_", ""))
+            elif isinstance(default, cst.Name) and default.value in ("True", "False"):
+                value = 1.0 if default.value == "True" else 0.0
             elif default is None and "action" not in keywords:
                 value = None  # no default: None unless given, which torch.optim rejects
             else:

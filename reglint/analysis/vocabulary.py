@@ -130,7 +130,10 @@ MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "
 # Calls in a class's __init__ that add parameters the analysis does not see.
 REGISTERING_CALLS = ("add_module", "register_parameter", "register_module", "setattr(", "ParameterList", "ParameterDict")
 # torch factories whose positional arguments are a tensor's sizes (for `nn.Parameter(...)`).
-PARAMETER_FACTORIES = frozenset({"torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty"})
+PARAMETER_FACTORIES = frozenset({
+    "torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty", "torch.FloatTensor",
+    "torch.Tensor",
+})
 
 # ---------------------------------------------------------------------------- projects
 
@@ -154,3 +157,18 @@ TRAINING_STEP_FUNCTIONS = frozenset({"training_step"})
 # Functions the analysis reads for what a model holds (its layers, hence whether it has biases):
 # the triage never prunes them, whatever it finds in them.
 MODEL_BUILDERS = frozenset({"__init__"})
+# nn.Module methods that return the module itself (`Net(...).to(device)`, `model.train()`).
+MODULE_SELF_METHODS = frozenset({
+    "to", "cuda", "cpu", "train", "eval", "float", "double", "half", "bfloat16", "requires_grad_",
+    "apply", "share_memory", "type", "to_empty",
+})
+# torch functions that wrap a module and train the same parameters (DDP, DataParallel, compile).
+MODULE_WRAPPERS = frozenset({
+    "nn.DataParallel", "nn.parallel.DataParallel", "nn.parallel.DistributedDataParallel",
+    "nn.parallel.distributed.DistributedDataParallel", "compile",
+})
+# nn.Module methods an __init__ may call without adding parameters.
+HARMLESS_MODULE_METHODS = frozenset({
+    "register_buffer", "apply", "to", "cuda", "cpu", "float", "double", "half", "train", "eval",
+    "requires_grad_", "zero_grad", "__init__",
+})
