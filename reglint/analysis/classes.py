@@ -8,6 +8,7 @@ model has any bias or norm gain at all.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -25,6 +26,7 @@ from reglint.analysis.vocabulary import (
 
 if TYPE_CHECKING:
     from reglint.analysis.modules import ModuleContext
+    from reglint.analysis.project import LoadedModule
     from reglint.analysis.values import Value
 
 
@@ -33,14 +35,42 @@ class ClassInfo:
     """One class definition, in the module that defines it."""
 
     name: str
-    node: cst.ClassDef
+    node: Optional[cst.ClassDef]  # None for a class of a module read lazily (see `index`)
     context: "ModuleContext"
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
     attributes: Optional[dict[str, "Value"]] = None  # what the class body assigns (evaluated lazily)
+    index: Optional[tuple["LoadedModule", ast.ClassDef]] = None  # where a lazy class is read from
 
     @property
     def bases(self) -> list[cst.BaseExpression]:
-        return [arg.value for arg in self.node.bases if arg.keyword is None and not arg.star]
+        if self.node is not None:
+            return [arg.value for arg in self.node.bases if arg.keyword is None and not arg.star]
+        assert self.index is not None
+        loaded, node = self.index
+        out: list[cst.BaseExpression] = []
+        for base in node.bases:
+            text = loaded.segment(base)
+            if text is None:
+                continue
+            try:
+                out.append(cst.parse_expression(text))
+            except (cst.ParserSyntaxError, ValueError):
+                continue
+        return out
+
+    def body_assignments(self) -> list[cst.BaseSmallStatement]:
+        """The class body's simple assignments (for a lazy class, only its literal ones, each
+        parsed on its own)."""
+        if self.node is not None:
+            return [
+                small
+                for statement in self.node.body.body
+                if isinstance(statement, cst.SimpleStatementLine)
+                for small in statement.body
+            ]
+        assert self.index is not None
+        loaded, node = self.index
+        return parsed_declarations(loaded, [s for s in node.body if isinstance(s, (ast.Assign, ast.AnnAssign))])
 
     def __repr__(self) -> str:
         return f"ClassInfo({self.name})"
@@ -153,3 +183,56 @@ def is_stub(function: cst.FunctionDef) -> bool:
     """A body that shows nothing: `pass`, `...`, a lone string (how the triage prunes one)."""
     body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
     return not body or all(_is_stub(statement) for statement in body)
+
+
+_LITERALS = (
+    cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.Name,
+    cst.Attribute, cst.Ellipsis,
+)
+
+
+def is_declaration(statement: cst.BaseSmallStatement) -> bool:
+    """`WD = 1e-4`, `CONFIG = {"lr": 1e-3, "weight_decay": 5e-4}`, `lr: float = 3e-4`: an
+    assignment of a literal (numbers, strings, names, containers and arithmetic of them,
+    `dict(...)` of them) to plain names. What a module declares for its importers."""
+    if isinstance(statement, cst.Assign):
+        targets, value = [t.target for t in statement.targets], statement.value
+    elif isinstance(statement, cst.AnnAssign) and statement.value is not None:
+        targets, value = [statement.target], statement.value
+    else:
+        return False
+    return all(isinstance(t, cst.Name) for t in targets) and is_literal(value)
+
+
+def is_literal(node: cst.BaseExpression, depth: int = 0) -> bool:
+    if depth > 20:
+        return False
+    if isinstance(node, _LITERALS):
+        return True
+    if isinstance(node, (cst.UnaryOperation,)):
+        return is_literal(node.expression, depth + 1)
+    if isinstance(node, cst.BinaryOperation):
+        return is_literal(node.left, depth + 1) and is_literal(node.right, depth + 1)
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return all(is_literal(e.value, depth + 1) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(
+            isinstance(e, cst.DictElement) and is_literal(e.key, depth + 1) and is_literal(e.value, depth + 1)
+            for e in node.elements
+        )
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "dict":
+        return all(not a.star and is_literal(a.value, depth + 1) for a in node.args)
+    return False
+
+
+def parsed_declarations(loaded: "LoadedModule", statements: list[ast.stmt]) -> list[cst.BaseSmallStatement]:
+    """Assignments of a lazily read module, each parsed by libcst on its own."""
+    out: list[cst.BaseSmallStatement] = []
+    for statement in statements:
+        snippet = loaded.snippet(statement)
+        if snippet is None or not snippet.body:
+            continue
+        line = snippet.body[-1]
+        if isinstance(line, cst.SimpleStatementLine):
+            out.extend(small for small in line.body if is_declaration(small))
+    return out

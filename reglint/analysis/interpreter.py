@@ -17,7 +17,7 @@ from typing import Iterator, Optional, Sequence
 import libcst as cst
 
 from reglint.analysis.calls import CallEvaluator
-from reglint.analysis.classes import ClassInfo, builds_only_attributes, is_stub
+from reglint.analysis.classes import ClassInfo, builds_only_attributes, is_stub, parsed_declarations
 from reglint.analysis.expressions import ExpressionEvaluator
 from reglint.analysis.facts import (
     Accumulator,
@@ -181,11 +181,18 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         context.loaded = True
         outer, self.ctx = self.ctx, context
         try:
-            if context.source is None or "add_argument" in context.source:
-                context.argparse_defaults = argparse_defaults(context.module)
-            self._collect_definitions(context.module.body, context.frame)
-            self.exec_block(context.module.body, context.frame)
-            self.flush_late(context.frame)
+            if context.home:
+                if context.source is None or "add_argument" in context.source:
+                    context.argparse_defaults = argparse_defaults(context.module)
+                self._collect_definitions(context.module.body, context.frame)
+            if context.home:
+                self.exec_block(context.module.body, context.frame)
+                self.flush_late(context.frame)
+            elif context.loaded_module is not None:
+                # An imported module gives its declarations (constants, config dicts): its other
+                # top-level code (calls, loops, imports of more modules) is not run for an importer.
+                for small in parsed_declarations(context.loaded_module, context.declarations):
+                    self.exec_small(small, context.frame, small)
         finally:
             self.ctx = outer
 
@@ -230,8 +237,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def find_method(self, info: ClassInfo, name: str, seen: Optional[set[int]] = None) -> Optional[tuple[ClassInfo, cst.FunctionDef]]:
         """`name` as `info`'s instances see it: its own method or an inherited one."""
-        if name in info.methods:
-            return info, info.methods[name]
+        method = info.methods.get(name)
+        if method is not None:
+            return info, method
         seen = seen if seen is not None else set()
         seen.add(id(info))
         outer, self.ctx = self.ctx, info.context
@@ -794,6 +802,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     "@" + decorator_qualname.replace("autograd.grad_mode.", "").replace("autograd.", "") + "()"
                 )
         self._inline_stack.append(id(function))
+        code_module = self.ctx.code_modules.get(id(function))
+        outer_module = self.ctx.module
+        if code_module is not None:
+            self.ctx.module = code_module  # a definition read on its own: its own snippet module
         try:
             self._collect_local_functions(function, frame)
             self.exec_suite(function.body, frame)
@@ -801,6 +813,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self.link_setups(frame)
         finally:
             self._inline_stack.pop()
+            self.ctx.module = outer_module
         if instance is not None and self_name is not None:
             prefix = self_name + "."
             attributes = self.instances[instance.env]

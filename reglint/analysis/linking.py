@@ -18,8 +18,8 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from reglint.analysis.classes import ClassInfo
-from reglint.analysis.modules import ModuleContext
+from reglint.analysis.classes import ClassInfo, is_literal
+from reglint.analysis.modules import ModuleContext, indexed_context
 from reglint.analysis.names import ImportTarget
 from reglint.analysis.state import AnalyzerMixin, Frame
 from reglint.analysis.values import (
@@ -36,6 +36,10 @@ from reglint.analysis.values import (
 )
 
 MAX_REEXPORT_DEPTH = 6
+# Project modules read for one file. A training script reads a handful (model, losses, config,
+# utils); a file deep in a library can reach hundreds through its imports, and what decides its
+# findings sits in the first few it uses.
+MAX_PROJECT_MODULES = 12
 
 
 class ProjectEvaluator(AnalyzerMixin):
@@ -136,10 +140,11 @@ class ProjectEvaluator(AnalyzerMixin):
     def context_of(self, path: Path, name: str) -> Optional[ModuleContext]:
         if self.home.file is not None and path == self.home.file:
             return self.home
-        context = self.contexts.get(path)
-        if context is not None:
-            return context
+        if path in self.contexts:
+            return self.contexts[path]
         assert self.project is not None
+        if len(self.contexts) >= MAX_PROJECT_MODULES:
+            return None  # a library-sized web of imports: what lies beyond stays unknown
         loaded = self.project.load(path)
         if loaded is None:
             return None
@@ -147,14 +152,8 @@ class ProjectEvaluator(AnalyzerMixin):
         if loaded.tree is None:
             self.contexts[path] = None  # type: ignore[assignment]
             return None
-        context = ModuleContext.of(
-            loaded.tree,
-            home=False,
-            source=loaded.text,
-            name=name,
-            file=path,
-            path=self.project.display(path, self.home.file) if self.home.file is not None else str(path),
-        )
+        display = self.project.display(path, self.home.file) if self.home.file is not None else str(path)
+        context = indexed_context(loaded, name, display)
         self.contexts[path] = context
         self.loading += 1
         try:
@@ -208,20 +207,20 @@ class ProjectEvaluator(AnalyzerMixin):
         with self.running_in(info.context, None):
             self.loading += 1
             try:
-                for statement in info.node.body.body:
-                    if not isinstance(statement, cst.SimpleStatementLine):
-                        continue
-                    for small in statement.body:
-                        target: Optional[cst.BaseExpression] = None
-                        value: Optional[cst.BaseExpression] = None
-                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                            target, value = small.targets[0].target, small.value
-                        elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                            target, value = small.target, small.value
-                        if isinstance(target, cst.Name) and value is not None:
-                            evaluated = self.ev(self._field_default(value), frame)
-                            frame.env[target.value] = evaluated
-                            info.attributes[target.value] = evaluated
+                for small in info.body_assignments():
+                    target: Optional[cst.BaseExpression] = None
+                    value: Optional[cst.BaseExpression] = None
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target, value = small.targets[0].target, small.value
+                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                        target, value = small.target, small.value
+                    if isinstance(target, cst.Name) and value is not None:
+                        value = self._field_default(value)
+                        if not info.context.home and not is_literal(value):
+                            continue  # another module's class body: its declarations only
+                        evaluated = self.ev(value, frame)
+                        frame.env[target.value] = evaluated
+                        info.attributes[target.value] = evaluated
             finally:
                 self.loading -= 1
         return info.attributes

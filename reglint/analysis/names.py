@@ -7,6 +7,7 @@ all the rules need (`import torch.optim as optim`, `from torch.optim import Adam
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import Iterator, Optional, Sequence, Union
 
@@ -25,6 +26,12 @@ def dotted(node: cst.BaseExpression) -> Optional[str]:
 
 def _module_name(node: cst.BaseExpression) -> str:
     return dotted(node) or ""
+
+
+def _as_name(alias: cst.ImportAlias) -> Optional[str]:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return None
 
 
 _Import = Union[cst.Import, cst.ImportFrom]
@@ -86,47 +93,52 @@ class ImportMap:
         collector = cls()
         for statement in import_statements(module.body):
             if isinstance(statement, cst.Import):
-                collector.add_import(statement)
+                for alias in statement.names:
+                    collector.bind_import(_module_name(alias.name), _as_name(alias))
+            elif isinstance(statement.names, cst.ImportStar):
+                collector.bind_from(_module_name(statement.module) if statement.module else "", len(statement.relative), None)
             else:
-                collector.add_import_from(statement)
+                names = [(_module_name(alias.name), _as_name(alias)) for alias in statement.names]
+                collector.bind_from(_module_name(statement.module) if statement.module else "", len(statement.relative), names)
         return collector
 
-    def add_import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            full = _module_name(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.aliases[alias.asname.name.value] = full
-                self.targets[alias.asname.name.value] = ImportTarget(full, None)
-            else:
-                top = full.split(".")[0]
-                self.aliases.setdefault(top, top)
-                self.targets.setdefault(top, ImportTarget(top, None))
+    @classmethod
+    def of_ast(cls, tree: ast.Module) -> "ImportMap":
+        """The same map, read from CPython's tree (a project module read only for its names)."""
+        collector = cls()
+        for node in _ast_statements(tree.body):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    collector.bind_import(alias.name, alias.asname)
+            elif isinstance(node, ast.ImportFrom):
+                if any(alias.name == "*" for alias in node.names):
+                    collector.bind_from(node.module or "", node.level, None)
+                else:
+                    collector.bind_from(node.module or "", node.level, [(a.name, a.asname) for a in node.names])
+        return collector
 
-    def add_import_from(self, node: cst.ImportFrom) -> None:
-        level = len(node.relative)
-        module = _module_name(node.module) if node.module is not None else ""
-        if isinstance(node.names, cst.ImportStar):
-            self.star_targets.append(ImportTarget(module, None, level))
+    def bind_import(self, full: str, asname: Optional[str]) -> None:
+        """`import a.b` (binds a) or `import a.b as ab`."""
+        if asname is not None:
+            self.aliases[asname] = full
+            self.targets[asname] = ImportTarget(full, None)
         else:
-            for alias in node.names:
-                name = _module_name(alias.name)
-                local = name
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    local = alias.asname.name.value
-                self.targets[local] = ImportTarget(module, name, level)
-        if node.relative or node.module is None:
+            top = full.split(".")[0]
+            self.aliases.setdefault(top, top)
+            self.targets.setdefault(top, ImportTarget(top, None))
+
+    def bind_from(self, module: str, level: int, names: Optional[list[tuple[str, Optional[str]]]]) -> None:
+        """`from module import a as b, c`; `names` None for `import *`."""
+        if names is None:
+            self.star_targets.append(ImportTarget(module, None, level))
+            if not level and module:
+                self.aliases.setdefault(f"*{module}", module)  # the optimizer names become bare names
             return
-        base = _module_name(node.module)
-        if isinstance(node.names, cst.ImportStar):
-            # `from torch.optim import *`: the optimizer names become bare names.
-            self.aliases.setdefault(f"*{base}", base)
-            return
-        for alias in node.names:
-            name = _module_name(alias.name)
-            local = name
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                local = alias.asname.name.value
-            self.aliases[local] = f"{base}.{name}"
+        for name, asname in names:
+            local = asname or name
+            self.targets[local] = ImportTarget(module, name, level)
+            if not level and module:
+                self.aliases[local] = f"{module}.{name}"
 
     def star_modules(self) -> list[str]:
         return [v for k, v in self.aliases.items() if k.startswith("*")]
@@ -157,3 +169,18 @@ class ImportMap:
                 if candidate in known:
                     return candidate
         return None
+
+
+def _ast_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement under `body`, at any depth, without visiting expressions."""
+    stack = [iter(body)]
+    while stack:
+        statement = next(stack[-1], None)
+        if statement is None:
+            stack.pop()
+            continue
+        yield statement
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            nested = getattr(statement, field, None)
+            if isinstance(nested, list) and nested:
+                stack.append(iter(nested))

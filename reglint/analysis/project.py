@@ -14,9 +14,11 @@ mtime): a directory run reads each project module once per worker, whatever impo
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -43,12 +45,63 @@ def find_root(path: Path) -> Path:
 
 @dataclass
 class LoadedModule:
-    """A project module as read for an importer: its text, digest and tree (None: unparsable)."""
+    """A project module as read for an importer: its text, digest and CPython tree (None:
+    unreadable or unparsable). libcst, ten times slower, parses only the pieces the importer's
+    analysis runs (`snippet`), each once per process."""
 
     path: Path
     digest: str
     text: Optional[str]
-    tree: Optional["cst.Module"]
+    tree: Optional[ast.Module]
+    _snippets: dict[int, Optional["cst.Module"]] = field(default_factory=dict)
+    _lines: Optional[list[str]] = None
+
+    def snippet(self, node: ast.stmt) -> Optional["cst.Module"]:
+        """The statement `node` (a def, a class, an assignment) parsed by libcst on its own, at
+        the lines it has in the file (a string literal stands in for the lines above it), and
+        dedented to column 0."""
+        found = self._snippets.get(id(node), False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        parsed = self._parse_snippet(node)
+        self._snippets[id(node)] = parsed
+        return parsed
+
+    def segment(self, node: ast.expr) -> Optional[str]:
+        """The source of an expression (ast columns count UTF-8 bytes)."""
+        if self.text is None or node.end_lineno is None or node.end_col_offset is None:
+            return None
+        if self._lines is None:
+            self._lines = self.text.splitlines(keepends=True)
+        lines = [line.encode("utf-8") for line in self._lines[node.lineno - 1 : node.end_lineno]]
+        if not lines:
+            return None
+        if len(lines) == 1:
+            piece = lines[0][node.col_offset : node.end_col_offset]
+        else:
+            piece = lines[0][node.col_offset :] + b"".join(lines[1:-1]) + lines[-1][: node.end_col_offset]
+        return piece.decode("utf-8", errors="replace")
+
+    def _parse_snippet(self, node: ast.stmt) -> Optional["cst.Module"]:
+        import textwrap
+
+        import libcst as cst
+
+        if self.text is None:
+            return None
+        if self._lines is None:
+            self._lines = self.text.splitlines(keepends=True)
+        decorators = getattr(node, "decorator_list", [])
+        first = min([node.lineno] + [d.lineno for d in decorators])
+        last = node.end_lineno or node.lineno
+        body = textwrap.dedent("".join(self._lines[first - 1 : last]))
+        prefix = '"""' + "\n" * (first - 2) + '"""\n' if first > 1 else ""
+        try:
+            from reglint.engine.runner import parse_module
+
+            return parse_module(prefix + body)
+        except (cst.ParserSyntaxError, RecursionError, ValueError):
+            return None
 
 
 @dataclass
@@ -151,10 +204,13 @@ class Project:
         text, error = decode(data, str(path))
         if text is None or error is not None:
             return LoadedModule(path, digest, None, None)
-        from reglint.engine.runner import parse
-
-        tree, parse_error = parse(text, str(path))
-        return LoadedModule(path, digest, text, tree if parse_error is None else None)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text, filename=str(path))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return LoadedModule(path, digest, text, None)
+        return LoadedModule(path, digest, text, tree)
 
 
 _PROJECTS: dict[Path, Project] = {}

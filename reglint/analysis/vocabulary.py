@@ -147,9 +147,21 @@ TRAINING_TEXT = re.compile(r"\.backward\b|\bmanual_backward\b|\btraining_step\b"
 
 
 def trains(text: str) -> bool:
+    """backward(), manual_backward, a training_step, or a call of an optimizer class (by its
+    name or an import's alias), in the module's code (comments and strings aside)."""
     from reglint.analysis.optimizers import OPTIMIZER_WORDS
 
-    return bool(TRAINING_TEXT.search(text)) or any(word in text for word in OPTIMIZER_WORDS)
+    if not ("backward" in text or "training_step" in text or any(w in text for w in OPTIMIZER_WORDS)):
+        return False  # substring tests first: most files of a library hold none of these words
+    from reglint.engine.textcut import _may_construct_an_optimizer, _Unsure, blank
+
+    try:
+        code = blank(text)  # docstring examples (`loss.backward()`) are not the module's code
+    except _Unsure:
+        return True
+    return bool(TRAINING_TEXT.search(code)) or _may_construct_an_optimizer(code)
+
+
 # Functions that are a training step by their name (Lightning's): a penalty computed in one and
 # not added to the loss it returns regularizes nothing (RL107), like one in a function that calls
 # backward().
