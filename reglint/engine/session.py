@@ -199,7 +199,7 @@ def check_paths(
     slots: list[Any] = []
     settings_of: list[Settings] = []
     entries: dict[int, tuple[Shard, str]] = {}  # slot -> where its cache entry lives
-    for target in discover(file_paths, resolver):
+    for target in discover(file_paths, table.settings):
         display = target.text
         settings = table.settings(display)
         fail_levels.append(settings.fail_level)
