@@ -61,14 +61,15 @@ class _CheckCommand(click.Command):
     machines read (`--format github`, `--format sarif`, `--sarif-file`), as configuration errors are."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raw = list(args)  # click's parser consumes the list it is given
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
             from reglint.report.failure import options_in, report_failure
 
-            fmt = options_in(args, "--format", "--output-format")
-            output = options_in(args, "-o", "--output-file")
-            sarif = options_in(args, "--sarif-file")
+            fmt = options_in(raw, "--format", "--output-format")
+            output = options_in(raw, "-o", "--output-file")
+            sarif = options_in(raw, "--sarif-file")
             if fmt in ("github", "sarif") or sarif is not None:
                 report_failure(exc.format_message(), fmt, Path(output) if output else None, Path(sarif) if sarif else None)
             raise

@@ -89,6 +89,14 @@ def test_named_files_are_linted_unless_force_exclude(tmp_path: Path, config: str
     assert linted(tmp_path, "--no-force-exclude", *named) == {"third_party/lib/x.py", "src/y.py"}
 
 
+def test_force_exclude_holds_for_named_directories(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.reglint]\nextend-exclude = ["vendor"]\n')
+    write(tmp_path, "vendor/pkg/x.py", BAD)
+    write(tmp_path, "src/y.py", BAD)
+    assert linted(tmp_path, "vendor/pkg", "src") == {"vendor/pkg/x.py", "src/y.py"}
+    assert linted(tmp_path, "--force-exclude", "vendor/pkg", "src") == {"src/y.py"}
+
+
 def test_force_exclude_looks_only_below_the_project_root(tmp_path: Path) -> None:
     # A project that lives in a directory named like a default exclude is still linted.
     project = tmp_path / "build" / "proj"

@@ -33,8 +33,8 @@ def discover(paths: list[Path], settings_for: SettingsFor) -> Iterator[Target]:
     """Yield the files under `paths`, depth-first in sorted order, skipping excluded ones.
 
     `settings_for(path)` gives the settings of a file (the command line's overrides applied).
-    A file named explicitly is linted whatever its exclusion (as ruff does) unless its settings
-    say `force-exclude`; `.gitignore` applies to the files found in directories, not to those
+    A file or directory named explicitly is linted whatever its exclusion (as ruff does) unless
+    its settings say `force-exclude`; `.gitignore` applies to the files found in directories, not to those
     named (as in ruff). Symlinked directories are not followed, so loops cannot recurse.
     """
     seen: set[str] = set()  # absolute paths, as strings (cheaper than Path objects per file)
@@ -49,6 +49,9 @@ def discover(paths: list[Path], settings_for: SettingsFor) -> Iterator[Target]:
             if key not in seen:
                 seen.add(key)
                 yield Target(str(path), explicit=True)
+            continue
+        settings = settings_for(path / "_")
+        if settings.force_exclude and settings.force_excluded(path):
             continue
         yield from _walk(path, settings_for, seen)
 
