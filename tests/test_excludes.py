@@ -188,7 +188,8 @@ def test_gitignore_patterns_agree_with_git(tmp_path: Path, patterns: str, paths:
     def ignored(path: str) -> bool:  # a file is ignored when it or a directory above it is
         parts = path.split("/")
         for depth in range(1, len(parts) + 1):
-            decision = layer.decide("/".join(parts[:depth]), depth < len(parts))
+            directory = os.path.join(str(tmp_path), *parts[: depth - 1])
+            decision = layer.decide(directory, parts[depth - 1], depth < len(parts))
             if decision and depth < len(parts):
                 return True  # git never looks inside an ignored directory
             if depth == len(parts):

@@ -88,7 +88,7 @@ def _walk(root: Path, settings_for: SettingsFor, seen: set[str]) -> Iterator[Tar
             if is_dir:
                 if settings.is_excluded(absolute / name, base) or entry.is_symlink():
                     continue
-                if ignored is not None and ignored(os.path.join(absolute_text, name), True):
+                if ignored is not None and ignored(absolute_text, name, True):
                     continue
                 subdirectories.append((current / name, absolute / name, rules))
                 continue
@@ -102,9 +102,9 @@ def _walk(root: Path, settings_for: SettingsFor, seen: set[str]) -> Iterator[Tar
                 continue  # a dangling link, a FIFO, a socket: reading it could block or fail
             if file_excluded(name):
                 continue
-            key = os.path.join(absolute_text, name)
-            if ignored is not None and ignored(key, False):
+            if ignored is not None and ignored(absolute_text, name, False):
                 continue
+            key = os.path.join(absolute_text, name)
             if key not in seen:
                 seen.add(key)
                 # str(current / name), without a Path: "." is dropped as pathlib drops it

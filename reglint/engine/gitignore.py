@@ -29,27 +29,41 @@ GITIGNORE = ".gitignore"
 
 @dataclass(frozen=True)
 class _Layer:
-    """The rules of one ignore file, matched against paths relative to `base`."""
+    """The rules of one ignore file. A rule without a `/` is matched against the entry's name
+    (git matches it at any depth, and discovery has already matched the directories above);
+    an anchored one against the path relative to `base`. The last matching rule decides."""
 
     base: str  # absolute directory, no trailing separator
     negated: tuple[bool, ...]  # by rule index
-    for_files: Optional[re.Pattern[str]]  # rules that may match a file (not directory-only)
-    for_dirs: Optional[re.Pattern[str]]  # every rule
+    # (for files, for directories): rules without a `/`, matched against the name ...
+    names: tuple[Optional[re.Pattern[str]], Optional[re.Pattern[str]]]
+    # ... and anchored rules, matched against the relative path
+    paths: tuple[Optional[re.Pattern[str]], Optional[re.Pattern[str]]]
 
-    def decide(self, relative: str, is_dir: bool) -> Optional[bool]:
-        """True: ignored; False: re-included by a `!` rule; None: no rule matches."""
-        pattern = self.for_dirs if is_dir else self.for_files
-        if pattern is None:
-            return None
-        match = pattern.fullmatch(relative)
-        if match is None or match.lastgroup is None:
-            return None
-        return not self.negated[int(match.lastgroup[1:])]
+    def decide(self, directory: str, name: str, is_dir: bool) -> Optional[bool]:
+        """True: ignored; False: re-included by a `!` rule; None: no rule matches. `directory`
+        is the absolute directory holding the entry `name` (at or under `base`)."""
+        best = -1
+        names = self.names[is_dir]
+        if names is not None:
+            best = _last_rule(names.fullmatch(name))
+        paths = self.paths[is_dir]
+        if paths is not None:
+            start = len(self.base) if self.base.endswith(os.sep) else len(self.base) + 1
+            inside = directory[start:] if len(directory) > len(self.base) else ""
+            if os.sep != "/":
+                inside = inside.replace(os.sep, "/")
+            best = max(best, _last_rule(paths.fullmatch(f"{inside}/{name}" if inside else name)))
+        return None if best < 0 else not self.negated[best]
+
+
+def _last_rule(match: Optional[re.Match[str]]) -> int:
+    return int(match.lastgroup[1:]) if match is not None and match.lastgroup is not None else -1
 
 
 def parse_rules(text: str, base: str) -> Optional[_Layer]:
     """The layer for the ignore file text at directory `base` (None when it has no rules)."""
-    rules: list[tuple[str, bool, bool]] = []  # (regex, negated, directory only)
+    rules: list[tuple[str, bool, bool, bool]] = []  # (regex, negated, directory only, anchored)
     for raw in text.splitlines():
         line = _strip_trailing_spaces(raw)
         if not line or line.startswith("#"):
@@ -64,29 +78,27 @@ def parse_rules(text: str, base: str) -> Optional[_Layer]:
         if not line:
             continue
         anchored = "/" in line
-        line = line.lstrip("/")
         try:
-            regex = glob_to_regex(line, cross_separator=False)
+            regex = glob_to_regex(line.lstrip("/"), cross_separator=False)
         except GlobError:
             continue  # git ignores a line it cannot read; so do we
-        if not anchored:
-            regex = "(?:.*/)?" + regex
-        rules.append((regex, negated, directory_only))
+        rules.append((regex, negated, directory_only, anchored))
     if not rules:
         return None
+
     # Python's alternation takes the first alternative that matches; git takes the last matching
     # line: list the rules last first, and name each group by its rule's index.
-    def combined(kept: list[int]) -> Optional[re.Pattern[str]]:
+    def combined(anchored: bool, for_dirs: bool) -> Optional[re.Pattern[str]]:
+        kept = [i for i, rule in enumerate(rules) if rule[3] == anchored and (for_dirs or not rule[2])]
         if not kept:
             return None
         return re.compile("|".join(f"(?P<r{i}>{rules[i][0]})" for i in reversed(kept)), re.DOTALL)
 
-    every = list(range(len(rules)))
     return _Layer(
         base=base,
         negated=tuple(rule[1] for rule in rules),
-        for_files=combined([i for i in every if not rules[i][2]]),
-        for_dirs=combined(every),
+        names=(combined(False, False), combined(False, True)),
+        paths=(combined(True, False), combined(True, True)),
     )
 
 
@@ -116,13 +128,10 @@ class IgnoreRules:
     def __bool__(self) -> bool:
         return bool(self.layers)
 
-    def ignored(self, path: str, is_dir: bool) -> bool:
-        """Whether git ignores `path` (absolute, under every layer's base)."""
+    def ignored(self, directory: str, name: str, is_dir: bool) -> bool:
+        """Whether git ignores the entry `name` of `directory` (absolute, under every layer's base)."""
         for layer in reversed(self.layers):
-            relative = path[len(layer.base) + 1 :] if layer.base != os.sep else path[1:]
-            if os.sep != "/":
-                relative = relative.replace(os.sep, "/")
-            decision = layer.decide(relative, is_dir)
+            decision = layer.decide(directory, name, is_dir)
             if decision is not None:
                 return decision
         return False
