@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import NoReturn, Optional, TextIO
 
 import click
 
@@ -46,8 +47,8 @@ class _Main(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, KeyboardInterrupt):
-            raise
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, KeyboardInterrupt, BrokenPipeError):
+            raise  # click reports these itself (a closed pipe exits quietly)
         except Exception:
             import traceback
 
@@ -213,7 +214,11 @@ def check(
     if output_file is not None:
         report.write_file(findings, summary, output_file)
     elif not silent:
-        report.write(findings, summary, report_stream)
+        try:
+            report.write(findings, summary, report_stream)
+            report_stream.flush()
+        except BrokenPipeError:
+            _reader_went_away(report_stream)
     if sarif_file is not None and not (fmt == "sarif" and output_file == sarif_file):
         Report("sarif").write_file(findings, summary, sarif_file)
     if fixes is not None:
@@ -230,6 +235,16 @@ def check(
     if fixes is not None and fixes.failed:
         sys.exit(EXIT_ERROR)  # a fixed file could not be written (it is untouched)
     sys.exit(exit_code(findings, run.fail_level, exit_zero))
+
+
+def _reader_went_away(stream: TextIO) -> None:
+    """The reader of `stream` closed it (`reglint check . | head`): write nothing more to it, and
+    let the exit code still say what was found."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def warn(message: str) -> None:

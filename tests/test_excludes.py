@@ -170,6 +170,7 @@ GIT_CASES = [
     ("a/**/b.py\n", ["a/b.py", "a/x/b.py", "a/x/y/b.py", "c/a/b.py"]),
     ("[ab]?.py\n\\#hash.py\nsp\\ ace.py\n", ["a1.py", "b22.py", "c1.py", "#hash.py", "sp ace.py"]),
     ("cache\n!cache/keep.py\n", ["cache/x.py", "cache/keep.py"]),
+    ("{a,b}.py\n*.{c,d}\nexact.py\n", ["{a,b}.py", "a.py", "x.{c,d}", "x.c", "exact.py", "sub/exact.py"]),
 ]
 
 

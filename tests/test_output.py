@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -188,6 +189,19 @@ def test_a_stream_that_cannot_encode_the_message_gets_replacements(tmp_path: Pat
     assert "RL201" in out
     if fmt != "json":  # JSON escapes non-ASCII itself
         assert "then ? means a per-step shrink" in out
+
+
+@pytest.mark.parametrize("source,expected", [(BAD, 1), ("x = 1\n", 0)], ids=["findings", "clean"])
+def test_a_reader_that_closes_the_pipe_keeps_the_exit_code(tmp_path: Path, source: str, expected: int) -> None:
+    for number in range(40):
+        write(tmp_path, f"train_{number:02}.py", source)
+    # `true` reads nothing and is gone before reglint writes: every write meets a closed pipe.
+    proc = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m reglint check . --no-cache | true; exit ${{PIPESTATUS[0]}}",
+        shell=True, executable="/bin/bash", cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == expected, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
 
 
 def test_an_unexpected_error_exits_2_not_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

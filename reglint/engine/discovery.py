@@ -77,7 +77,7 @@ def _walk(root: Path, settings_for: SettingsFor, seen: set[str]) -> Iterator[Tar
         absolute_text = str(absolute)
         current_text = str(current)
         rules = above.entering(absolute_text, any(e.name == GITIGNORE for e in entries)) if above is not None else None
-        ignored = rules.ignored if rules and settings.respect_gitignore else None
+        ignored = rules.in_directory(absolute_text) if rules and settings.respect_gitignore else None
         subdirectories: list[tuple[Path, Path, Optional[IgnoreRules]]] = []
         for entry in entries:
             name = entry.name
@@ -88,7 +88,7 @@ def _walk(root: Path, settings_for: SettingsFor, seen: set[str]) -> Iterator[Tar
             if is_dir:
                 if settings.is_excluded(absolute / name, base) or entry.is_symlink():
                     continue
-                if ignored is not None and ignored(absolute_text, name, True):
+                if ignored is not None and ignored(name, True):
                     continue
                 subdirectories.append((current / name, absolute / name, rules))
                 continue
@@ -102,7 +102,7 @@ def _walk(root: Path, settings_for: SettingsFor, seen: set[str]) -> Iterator[Tar
                 continue  # a dangling link, a FIFO, a socket: reading it could block or fail
             if file_excluded(name):
                 continue
-            if ignored is not None and ignored(absolute_text, name, False):
+            if ignored is not None and ignored(name, False):
                 continue
             key = os.path.join(absolute_text, name)
             if key not in seen:

@@ -20,11 +20,43 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from reglint.engine.globs import GlobError, glob_to_regex
 
 GITIGNORE = ".gitignore"
+
+
+_GLOB_CHARS = frozenset("*?[\\")  # braces are literal in gitignore patterns
+
+
+@dataclass(frozen=True)
+class _NameRules:
+    """Rules matched against an entry's name, as the last matching rule's index (-1: none).
+
+    Most lines of a real .gitignore are a plain name (`.coverage`) or `*.suffix` (`*.log`): those
+    are looked up in a dict and a suffix tuple; only the rest go through one regular expression."""
+
+    exact: dict[str, int]
+    suffixes: tuple[tuple[str, int], ...]
+    any_suffix: tuple[str, ...]
+    pattern: Optional[re.Pattern[str]]
+
+    def last(self, name: str) -> int:
+        best = self.exact.get(name, -1)
+        if self.any_suffix and name.endswith(self.any_suffix):
+            best = max([best, *(index for suffix, index in self.suffixes if name.endswith(suffix))])
+        if self.pattern is not None:
+            best = max(best, _last_rule(self.pattern.fullmatch(name)))
+        return best
+
+
+@dataclass(frozen=True)
+class _Rule:
+    glob: str  # the pattern, leading `/` and trailing `/` removed
+    negated: bool
+    directory_only: bool
+    anchored: bool  # a `/` at its start or middle: matched against the path from the file's directory
 
 
 @dataclass(frozen=True)
@@ -35,35 +67,67 @@ class _Layer:
 
     base: str  # absolute directory, no trailing separator
     negated: tuple[bool, ...]  # by rule index
-    # (for files, for directories): rules without a `/`, matched against the name ...
-    names: tuple[Optional[re.Pattern[str]], Optional[re.Pattern[str]]]
-    # ... and anchored rules, matched against the relative path
-    paths: tuple[Optional[re.Pattern[str]], Optional[re.Pattern[str]]]
+    names: tuple[_NameRules, _NameRules]  # for files, for directories
+    paths: tuple[Optional[re.Pattern[str]], Optional[re.Pattern[str]]]  # anchored rules, likewise
+    # the first path components the anchored rules can start with (None: any, a rule starts with a glob)
+    heads: Optional[frozenset[str]]
 
     def decide(self, directory: str, name: str, is_dir: bool) -> Optional[bool]:
         """True: ignored; False: re-included by a `!` rule; None: no rule matches. `directory`
         is the absolute directory holding the entry `name` (at or under `base`)."""
-        best = -1
-        names = self.names[is_dir]
-        if names is not None:
-            best = _last_rule(names.fullmatch(name))
-        paths = self.paths[is_dir]
-        if paths is not None:
-            start = len(self.base) if self.base.endswith(os.sep) else len(self.base) + 1
-            inside = directory[start:] if len(directory) > len(self.base) else ""
-            if os.sep != "/":
-                inside = inside.replace(os.sep, "/")
-            best = max(best, _last_rule(paths.fullmatch(f"{inside}/{name}" if inside else name)))
-        return None if best < 0 else not self.negated[best]
+        return self.in_directory(directory)(name, is_dir)
+
+    def in_directory(self, directory: str) -> Callable[[str, bool], Optional[bool]]:
+        """`decide` for the entries of one directory, its relative path worked out once."""
+        start = len(self.base) if self.base.endswith(os.sep) else len(self.base) + 1
+        inside = directory[start:] if len(directory) > len(self.base) else ""
+        if os.sep != "/":
+            inside = inside.replace(os.sep, "/")
+        heads, names, negated = self.heads, self.names, self.negated
+        paths = self.paths if heads is None or not inside or inside.partition("/")[0] in heads else (None, None)
+        prefix = inside + "/" if inside else ""
+
+        def decide(name: str, is_dir: bool) -> Optional[bool]:
+            best = names[is_dir].last(name)
+            anchored = paths[is_dir]
+            if anchored is not None and (inside or heads is None or name in heads):
+                best = max(best, _last_rule(anchored.fullmatch(prefix + name)))
+            return None if best < 0 else not negated[best]
+
+        return decide
 
 
 def _last_rule(match: Optional[re.Match[str]]) -> int:
     return int(match.lastgroup[1:]) if match is not None and match.lastgroup is not None else -1
 
 
+def _alternation(rules: list[_Rule], indexes: list[int]) -> Optional[re.Pattern[str]]:
+    """One regex for the rules at `indexes`. Python's alternation takes the first alternative that
+    matches and git the last matching line: list the rules last first, each group named by index."""
+    if not indexes:
+        return None
+    parts = (f"(?P<r{i}>{glob_to_regex(rules[i].glob, cross_separator=False, braces=False)})" for i in reversed(indexes))
+    return re.compile("|".join(parts), re.DOTALL)
+
+
+def _name_rules(rules: list[_Rule], indexes: list[int]) -> _NameRules:
+    exact: dict[str, int] = {}
+    suffixes: list[tuple[str, int]] = []
+    other: list[int] = []
+    for i in indexes:
+        glob = rules[i].glob
+        if not _GLOB_CHARS & set(glob):
+            exact[glob] = i  # a later line with the same name overrides: keep the last index
+        elif glob.startswith("*") and not _GLOB_CHARS & set(glob[1:]):
+            suffixes.append((glob[1:], i))
+        else:
+            other.append(i)
+    return _NameRules(exact, tuple(suffixes), tuple(suffix for suffix, _ in suffixes), _alternation(rules, other))
+
+
 def parse_rules(text: str, base: str) -> Optional[_Layer]:
     """The layer for the ignore file text at directory `base` (None when it has no rules)."""
-    rules: list[tuple[str, bool, bool, bool]] = []  # (regex, negated, directory only, anchored)
+    rules: list[_Rule] = []
     for raw in text.splitlines():
         line = _strip_trailing_spaces(raw)
         if not line or line.startswith("#"):
@@ -77,28 +141,33 @@ def parse_rules(text: str, base: str) -> Optional[_Layer]:
         line = line.rstrip("/")
         if not line:
             continue
-        anchored = "/" in line
+        glob = line.lstrip("/")
         try:
-            regex = glob_to_regex(line.lstrip("/"), cross_separator=False)
+            glob_to_regex(glob, cross_separator=False, braces=False)
         except GlobError:
             continue  # git ignores a line it cannot read; so do we
-        rules.append((regex, negated, directory_only, anchored))
+        rules.append(_Rule(glob, negated, directory_only, anchored="/" in line))
     if not rules:
         return None
-
-    # Python's alternation takes the first alternative that matches; git takes the last matching
-    # line: list the rules last first, and name each group by its rule's index.
-    def combined(anchored: bool, for_dirs: bool) -> Optional[re.Pattern[str]]:
-        kept = [i for i, rule in enumerate(rules) if rule[3] == anchored and (for_dirs or not rule[2])]
-        if not kept:
-            return None
-        return re.compile("|".join(f"(?P<r{i}>{rules[i][0]})" for i in reversed(kept)), re.DOTALL)
-
+    every = range(len(rules))
+    heads: Optional[frozenset[str]] = frozenset()
+    for rule in rules:
+        if rule.anchored:
+            head = rule.glob.partition("/")[0]
+            heads = None if heads is None or _GLOB_CHARS & set(head) else heads | {head}
+    files = [i for i in every if not rules[i].directory_only]
     return _Layer(
         base=base,
-        negated=tuple(rule[1] for rule in rules),
-        names=(combined(False, False), combined(False, True)),
-        paths=(combined(True, False), combined(True, True)),
+        negated=tuple(rule.negated for rule in rules),
+        names=(
+            _name_rules(rules, [i for i in files if not rules[i].anchored]),
+            _name_rules(rules, [i for i in every if not rules[i].anchored]),
+        ),
+        paths=(
+            _alternation(rules, [i for i in files if rules[i].anchored]),
+            _alternation(rules, [i for i in every if rules[i].anchored]),
+        ),
+        heads=heads,
     )
 
 
@@ -130,11 +199,23 @@ class IgnoreRules:
 
     def ignored(self, directory: str, name: str, is_dir: bool) -> bool:
         """Whether git ignores the entry `name` of `directory` (absolute, under every layer's base)."""
-        for layer in reversed(self.layers):
-            decision = layer.decide(directory, name, is_dir)
-            if decision is not None:
-                return decision
-        return False
+        return self.in_directory(directory)(name, is_dir)
+
+    def in_directory(self, directory: str) -> Callable[[str, bool], bool]:
+        """`ignored` for the entries of one directory (discovery asks for each of its entries)."""
+        deciders = [layer.in_directory(directory) for layer in reversed(self.layers)]
+        if len(deciders) == 1:
+            only = deciders[0]
+            return lambda name, is_dir: bool(only(name, is_dir))
+
+        def ignored(name: str, is_dir: bool) -> bool:
+            for decide in deciders:
+                decision = decide(name, is_dir)
+                if decision is not None:
+                    return decision
+            return False
+
+        return ignored
 
     def entering(self, directory: str, has_gitignore: bool) -> IgnoreRules:
         """The rules for `directory` (absolute), a child of the one these rules are for."""

@@ -23,11 +23,12 @@ class GlobError(ValueError):
     """A pattern that cannot be compiled (an unclosed `[` or `{`)."""
 
 
-def glob_to_regex(pattern: str, *, cross_separator: bool = True) -> str:
+def glob_to_regex(pattern: str, *, cross_separator: bool = True, braces: bool = True) -> str:
     """The regular expression (without anchors) for `pattern`.
 
     cross_separator: whether `*` and `?` match `/` (True as in ruff's globset defaults; False as in
-    gitignore patterns, where only `**` crosses directories).
+    gitignore patterns, where only `**` crosses directories). braces: whether `{a,b}` are
+    alternatives (globset) or literal characters (gitignore).
     """
     star = ".*" if cross_separator else "[^/]*"
     one = "." if cross_separator else "[^/]"
@@ -60,7 +61,7 @@ def glob_to_regex(pattern: str, *, cross_separator: bool = True) -> str:
             end, cls = _char_class(pattern, i, cross_separator)
             out.append(cls)
             i = end
-        elif char == "{":
+        elif char == "{" and braces:
             alternatives += 1
             out.append("(?:")
             i += 1

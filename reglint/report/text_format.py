@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, TextIO
+from typing import Any, Mapping, Optional, Sequence, TextIO, Union
 
 from reglint.model import Applicability, Finding, Fix, Severity
 from reglint.report.style import PLAIN, Palette
@@ -13,8 +13,11 @@ def fix_applies(fix: Optional[Fix], unsafe_fixes: bool) -> bool:
     return fix is not None and (fix.applicability is Applicability.SAFE or unsafe_fixes)
 
 
-def _frame(lines: Optional[list[str]], finding: Finding, palette: Palette = PLAIN) -> list[str]:
-    if not lines or finding.line is None or not (1 <= finding.line <= len(lines)):
+def _frame(source: Union[list[str], Mapping[int, list[str]], None], finding: Finding, palette: Palette = PLAIN) -> list[str]:
+    """The code frame under a finding: its line, and carets under its span. `source` is the file's
+    lines, or for a notebook each cell's lines by cell index (the finding's line is in its cell)."""
+    lines = source.get(finding.cell) if isinstance(source, Mapping) and finding.cell is not None else source
+    if not isinstance(lines, list) or finding.line is None or not (1 <= finding.line <= len(lines)):
         return []
     text = lines[finding.line - 1].rstrip("\r\n").expandtabs(4)
     if len(text) > 160:
@@ -88,7 +91,7 @@ def render(
     summary: Any,
     out: TextIO,
     *,
-    sources: Optional[dict[str, list[str]]] = None,
+    sources: Optional[Mapping[str, Union[list[str], Mapping[int, list[str]]]]] = None,
     show_frames: bool = True,
     unsafe_fixes: bool = False,
     palette: Palette = PLAIN,

@@ -60,8 +60,11 @@ def blocks(*langs: str) -> list[Block]:
 
 
 def shell(command: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    environment = dict(os.environ if env is None else env)
-    environment["PATH"] = os.pathsep.join([str(BIN), environment.get("PATH", "")])
+    """Run `command` with bash: with this test's `reglint` first on the PATH, or in `env` as given
+    (a fresh virtualenv, whose `pip` must not be this one's)."""
+    environment = dict(os.environ) if env is None else dict(env)
+    if env is None:
+        environment["PATH"] = os.pathsep.join([str(BIN), environment.get("PATH", "")])
     environment.update(PYTHONIOENCODING="utf-8", NO_COLOR="1")
     return subprocess.run(
         ["bash", "-c", command], cwd=cwd, env=environment, capture_output=True, text=True, encoding="utf-8", timeout=timeout,

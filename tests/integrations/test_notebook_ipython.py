@@ -4,6 +4,8 @@ notebook is still linted."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from test_notebooks import OPTIMIZER, code, found, lint, notebook
 
@@ -123,3 +125,27 @@ def test_dedent_leading_follows_ipython() -> None:
 )
 def test_not_python(lines: list[str], expected: bool) -> None:
     assert not_python(lines) is expected
+
+
+@pytest.mark.parametrize("args", [["--no-cache", "-j", "1"], ["--no-cache", "-j", "2"], []], ids=["in-process", "workers", "cache"])
+def test_notebook_findings_get_a_code_frame(tmp_path: Path, args: list[str]) -> None:
+    import os
+
+    from click.testing import CliRunner
+    from integration_samples import NOTEBOOKS
+
+    from reglint.cli import main
+
+    (tmp_path / "train.ipynb").write_bytes((NOTEBOOKS / "train_bad.ipynb").read_bytes())
+    (tmp_path / "other.ipynb").write_bytes((NOTEBOOKS / "train_bad.ipynb").read_bytes())  # two files: workers run
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for _ in range(2 if not args else 1):  # the cache case: the second run reads findings from the cache
+            out = CliRunner().invoke(main, ["check", "train.ipynb", "other.ipynb", "--select", "RL202", *args]).stdout
+    finally:
+        os.chdir(old)
+    lines = out.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("train.ipynb:cell 4:2:30: RL202")))
+    assert lines[at + 1] == "  2 | optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)  # expect: RL201, RL202"
+    assert lines[at + 2] == "    | " + " " * 29 + "^" * len("model.parameters()")  # column 30
