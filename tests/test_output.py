@@ -127,7 +127,11 @@ def test_statistics_text_and_json(project: Path) -> None:
         ["1", "RL206", "[ ] l2-with-adaptive-optimizer"],
     ]
     assert "train.py:" not in out  # counts instead of the findings
-    assert out.splitlines()[-1].startswith("Found 7 findings")
+    assert out.splitlines()[-3:] == [
+        "Found 7 findings (1 error, 5 warnings, 1 info) in 2 files checked.",
+        "[*] 1 fixable with --fix (2 more with --fix --unsafe-fixes).",
+        "Why a rule matters, with the math, and how to fix it: `reglint rule RL202`.",  # the first finding's
+    ]
     _, out, _ = invoke(project, "check", ".", "--no-cache", "--statistics", "--format", "json")
     assert json.loads(out)[2] == {"code": "RL105", "name": "accumulator-off-device", "count": 1, "fixable": True}
 

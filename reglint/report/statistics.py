@@ -65,5 +65,5 @@ def render(
         count = palette.bold(str(row.count).rjust(count_width))
         out.write(f"{count}\t{palette.code(row.code.ljust(code_width))}\t{marker}{row.name}\n")
     if not quiet:
-        for line in summary_lines(findings, summary, unsafe_fixes):
+        for line in summary_lines(findings, summary, unsafe_fixes, palette):
             out.write(line + "\n")

@@ -40,13 +40,13 @@ def _fixable(findings: Sequence[Finding], unsafe_fixes: bool) -> str:
     safe = sum(1 for f in findings if f.fix is not None and f.fix.applicability is Applicability.SAFE)
     unsafe = sum(1 for f in findings if f.fix is not None and f.fix.applicability is Applicability.UNSAFE)
     if unsafe_fixes:
-        return f" {safe + unsafe} fixable with --fix --unsafe-fixes." if safe + unsafe else ""
+        return f"{safe + unsafe} fixable with --fix --unsafe-fixes." if safe + unsafe else ""
     if safe and unsafe:
-        return f" {safe} fixable with --fix ({unsafe} more with --fix --unsafe-fixes)."
+        return f"{safe} fixable with --fix ({unsafe} more with --fix --unsafe-fixes)."
     if safe:
-        return f" {safe} fixable with --fix."
+        return f"{safe} fixable with --fix."
     if unsafe:
-        return f" {unsafe} fixable with --fix --unsafe-fixes."
+        return f"{unsafe} fixable with --fix --unsafe-fixes."
     return ""
 
 
@@ -70,15 +70,20 @@ def finding_line(finding: Finding, palette: Palette = PLAIN, unsafe_fixes: bool 
     return f"{location(finding, palette)}{palette.separator(':')} {palette.code(finding.code)}{marker} {severity} {finding.message}"
 
 
-def summary_lines(findings: Sequence[Finding], summary: Any, unsafe_fixes: bool = False) -> list[str]:
-    """The closing lines: what was found in how many files, and what was fixed."""
+def summary_lines(findings: Sequence[Finding], summary: Any, unsafe_fixes: bool = False, palette: Palette = PLAIN) -> list[str]:
+    """The closing lines, each short enough for a narrow terminal: what was found in how many
+    files, how many `--fix` would fix (`[*]`), which command explains a rule, what was fixed."""
     out = []
     counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
     files = f"{summary.files_checked} file{'s' if summary.files_checked != 1 else ''}"
     if findings:
         parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in reversed(Severity) if counts[s]]
         line = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} ({', '.join(parts)})"
-        out.append(f"{line} in {files} checked.{_fixable(findings, unsafe_fixes)}")
+        out.append(f"{line} in {files} checked.")
+        fixable = _fixable(findings, unsafe_fixes)
+        if fixable:
+            out.append(f"{palette.fixable()} {fixable}")
+        out.append(f"Why a rule matters, with the math, and how to fix it: `reglint rule {findings[0].code}`.")
     else:
         out.append(f"All checks passed ({files} checked).")
     if summary.fixed:
@@ -105,5 +110,5 @@ def render(
             for line in _frame(sources.get(finding.path), finding, palette):
                 out.write(line + "\n")
     if not quiet:
-        for line in summary_lines(findings, summary, unsafe_fixes):
+        for line in summary_lines(findings, summary, unsafe_fixes, palette):
             out.write(line + "\n")
