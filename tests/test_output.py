@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import FIXTURES
 from test_engine_cli import BAD, write
 
 from reglint.cli import main
@@ -180,8 +181,8 @@ def test_output_format_is_an_alias_of_format(project: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github"])
 def test_a_stream_that_cannot_encode_the_message_gets_replacements(tmp_path: Path, fmt: str) -> None:
-    # RL201's message holds λ, which cp1252 (a Windows console or pipe) cannot encode.
-    write(tmp_path, "train.py", BAD)
+    # RL102's message holds ‖ and λ, which cp1252 (a Windows console or pipe) cannot encode.
+    write(tmp_path, "train.py", (FIXTURES / "demo" / "train.py").read_text(encoding="utf-8"))
     env = dict(os.environ, PYTHONIOENCODING="cp1252")
     proc = subprocess.run(
         [sys.executable, "-m", "reglint", "check", "train.py", "--no-cache", "--format", fmt],
@@ -190,9 +191,9 @@ def test_a_stream_that_cannot_encode_the_message_gets_replacements(tmp_path: Pat
     assert proc.returncode == 1, proc.stderr.decode("cp1252")  # findings: 1, not a crash
     assert b"Traceback" not in proc.stderr
     out = proc.stdout.decode("cp1252")
-    assert "RL201" in out
+    assert "RL102" in out
     if fmt != "json":  # JSON escapes non-ASCII itself
-        assert "then ? means a per-step shrink" in out
+        assert "is ?w?, whose gradient ?·w/?w? is not weight decay" in out
 
 
 @pytest.mark.parametrize("source,expected", [(BAD, 1), ("x = 1\n", 0)], ids=["findings", "clean"])

@@ -43,7 +43,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
                 continue
             yield Report(
                 group.node,
-                f"{optimizer.class_name} applies {decay_text(decay)} to every parameter of "
-                f"`{group.params.describe}`, biases and norm gains included: use two param groups, "
-                f"weight_decay 0 for parameters with ndim < 2",
+                f"put ndim < 2 parameters in a weight_decay=0 group: {optimizer.class_name}'s "
+                f"{decay_text(decay)} also decays biases and norm gains",
             )

@@ -69,6 +69,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         node = penalty.add_node or penalty.node
         yield Report(
             node,
-            f"an explicit L2 penalty is added to the loss while {optimizer.class_name} already applies "
-            f"{decay_text(groups[0][1])}: the weights are regularized twice; keep one of the two",
+            f"keep one of the two: this L2 penalty and {optimizer.class_name}'s "
+            f"{decay_text(groups[0][1])} regularize the same weights twice",
         )

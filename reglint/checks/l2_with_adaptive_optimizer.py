@@ -48,6 +48,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue  # e.g. a teacher's penalty under SGD while only the student's optimizer is adaptive
         yield Report(
             penalty.add_node or penalty.node,
-            f"explicit L2 penalty trained with {name}: its gradient λ·w is divided per weight by the adaptive "
-            f"denominator, so it is not weight decay; for decay use AdamW's weight_decay instead",
+            f"use AdamW's weight_decay for decay: {name} rescales this L2 penalty's gradient "
+            f"λ·w per weight",
         )
