@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import NoReturn, Optional, TextIO
 
 import click
 
 from reglint import __version__
-from reglint.engine.config import ConfigError, ConfigResolver, Overrides, split_codes
+from reglint.engine.config import (
+    ConfigError,
+    ConfigResolver,
+    Overrides,
+    command_line_globs,
+    split_codes,
+)
 from reglint.engine.discovery import DiscoveryError
 from reglint.model import Finding, Severity
-from reglint.report import FORMATS, Summary, render
+from reglint.report import FORMATS, STATISTICS_FORMATS, Report, Summary
+from reglint.report.style import COLOR_CHOICES, Palette, use_color
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -32,22 +40,74 @@ def _severity(_ctx: click.Context, _param: click.Parameter, value: Optional[str]
         raise click.BadParameter(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The `reglint` group: an unexpected exception exits 2 (internal error) with its traceback,
+    never 1, which means findings."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, KeyboardInterrupt, BrokenPipeError):
+            raise  # click reports these itself (a closed pipe exits quietly)
+        except Exception:
+            import traceback
+
+            click.echo(traceback.format_exc().rstrip(), err=True)
+            click.echo("reglint: internal error (exit code 2): please report this with the command and file that caused it", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+class _CheckCommand(click.Command):
+    """`check`: a usage error (an unknown option, a bad value) is also reported in the formats that
+    machines read (`--format github`, `--format sarif`, `--sarif-file`), as configuration errors are."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raw = list(args)  # click's parser consumes the list it is given
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            from reglint.report.failure import options_in, report_failure
+
+            fmt = options_in(raw, "--format", "--output-format")
+            output = options_in(raw, "-o", "--output-file")
+            sarif = options_in(raw, "--sarif-file")
+            if fmt in ("github", "sarif") or sarif is not None:
+                report_failure(exc.format_message(), fmt, Path(output) if output else None, Path(sarif) if sarif else None)
+            raise
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reglint")
 def main() -> None:
     """Find regularization mistakes in PyTorch training code."""
     # libcst's tree walks recurse once per nesting level; deep but valid code needs headroom.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    # A stream that cannot encode a character (a cp1252 console or pipe on Windows,
+    # PYTHONIOENCODING=cp1252) prints a replacement for it instead of crashing.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(errors="replace")
+        except (ValueError, OSError):
+            pass
 
 
-@main.command()
+@main.command(cls=_CheckCommand)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the default set).")
 @click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
-@click.option("--exclude", multiple=True, help="Extra glob patterns of paths to skip.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--exclude", multiple=True, help="Glob patterns of paths to skip, replacing `exclude` (the defaults included).")
+@click.option("--extend-exclude", multiple=True, help="Glob patterns of paths to skip, in addition to `exclude`.")
+@click.option("--force-exclude/--no-force-exclude", default=None, help="Apply the excludes to files named on the command line too (as pre-commit names them).")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None, help="Skip files that .gitignore ignores [default: respect].")
+@click.option("--format", "--output-format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format.")
 @click.option("--output-file", "-o", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
+@click.option("--sarif-file", type=click.Path(path_type=Path, dir_okay=False), help="Also write a SARIF report here, whatever --format says.")
+@click.option("--statistics", is_flag=True, help="Show how many findings each rule produced instead of the findings (text or json).")
+@click.option("--color", type=click.Choice(COLOR_CHOICES), default="auto", show_default=True, help="Colour the text report (auto: on a terminal, unless NO_COLOR; FORCE_COLOR forces it).")
+@click.option("--quiet", "-q", is_flag=True, help="Print the findings and nothing else (no summary, no warnings).")
+@click.option("--silent", "-s", is_flag=True, help="Print nothing; the exit code still tells findings (files asked for are still written).")
 @click.option("--fail-level", callback=_severity, help="Lowest severity that makes the exit code 1 [default: warning].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--stdin-filename", help="The name to report for source read from '-' (stdin).")
@@ -67,8 +127,16 @@ def check(
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
     exclude: tuple[str, ...],
+    extend_exclude: tuple[str, ...],
+    force_exclude: Optional[bool],
+    respect_gitignore: Optional[bool],
     fmt: str,
     output_file: Optional[Path],
+    sarif_file: Optional[Path],
+    statistics: bool,
+    color: str,
+    quiet: bool,
+    silent: bool,
     fail_level: Optional[Severity],
     exit_zero: bool,
     stdin_filename: Optional[str],
@@ -86,7 +154,14 @@ def check(
     """Lint PATHS (files or directories; '-' reads stdin) without importing or running them."""
     from reglint.engine.parallel import WorkerCrash
     from reglint.engine.session import check_paths, default_cache_dir
+    from reglint.report.failure import report_failure
 
+    def fail(message: str) -> NoReturn:
+        report_failure(message, fmt, output_file, sarif_file)
+        sys.exit(EXIT_ERROR)
+
+    if statistics and fmt not in STATISTICS_FORMATS:
+        fail(f"--statistics needs --format text or json, not {fmt}")
     if not paths:
         paths = (Path("."),)
     try:
@@ -95,7 +170,10 @@ def check(
             select=split_codes(select) if select else None,
             ignore=split_codes(ignore),
             extend_select=split_codes(extend_select),
-            exclude=tuple(exclude),
+            exclude=command_line_globs(exclude) if exclude else None,
+            extend_exclude=command_line_globs(extend_exclude),
+            force_exclude=force_exclude,
+            respect_gitignore=respect_gitignore,
             fail_level=fail_level,
         )
         fixing = apply_fix or show_diff
@@ -109,8 +187,7 @@ def check(
             cache_dir=None if no_cache else (cache_dir or default_cache_dir(resolver)), prefilter=not no_prefilter,
         )
     except (ConfigError, DiscoveryError, WorkerCrash) as exc:
-        click.echo(f"reglint: error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
     fixes = None
     if fixing:
         from reglint.engine.fixes import fix_check_run
@@ -130,10 +207,22 @@ def check(
             sys.stdout.flush()
             sys.stdout.buffer.write(fixes.stdin_output or b"")
         sys.stdout.flush()
-    _emit(fmt, findings, summary, output_file, sources=run.sources, show_frames=not no_show_source,
-          unsafe_fixes=unsafe_fixes, stream=report_stream)
+    if not run.results and not (quiet or silent):
+        warn("No Python files found under the given paths")
+    report = Report(fmt, statistics=statistics, quiet=quiet, color=color, unsafe_fixes=unsafe_fixes,
+                    sources=run.sources, show_frames=not no_show_source)
+    if output_file is not None:
+        report.write_file(findings, summary, output_file)
+    elif not silent:
+        try:
+            report.write(findings, summary, report_stream)
+            report_stream.flush()
+        except BrokenPipeError:
+            _reader_went_away(report_stream)
+    if sarif_file is not None and not (fmt == "sarif" and output_file == sarif_file):
+        Report("sarif").write_file(findings, summary, sarif_file)
     if fixes is not None:
-        if show_diff and fmt == "text" and fixes.would_fix:
+        if show_diff and fmt == "text" and fixes.would_fix and not (quiet or silent):
             click.echo(f"Would fix {fixes.would_fix} finding{'s' if fixes.would_fix != 1 else ''} (--diff: nothing written).", err=True)
         for message in fixes.messages:
             click.echo(message, err=True)
@@ -148,14 +237,20 @@ def check(
     sys.exit(exit_code(findings, run.fail_level, exit_zero))
 
 
-def _emit(
-    fmt: str, findings: list[Finding], summary: Summary, output_file: Optional[Path], stream: Optional[TextIO] = None, **options: object
-) -> None:
-    if output_file is None:
-        render(fmt, findings, summary, stream or sys.stdout, **options)
-        return
-    with open(output_file, "w", encoding="utf-8") as handle:
-        render(fmt, findings, summary, handle, **options)
+def _reader_went_away(stream: TextIO) -> None:
+    """The reader of `stream` closed it (`reglint check . | head`): write nothing more to it, and
+    let the exit code still say what was found."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def warn(message: str) -> None:
+    """`reglint: warning: message` on stderr (coloured as the stream allows)."""
+    palette = Palette(use_color(sys.stderr))
+    click.echo(f"reglint: {palette.severity(Severity.WARNING, 'warning')}: {message}", err=True)
 
 
 @main.command("rule")

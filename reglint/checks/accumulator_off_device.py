@@ -54,12 +54,12 @@ loss = loss + 1e-5 * reg
 
 def _problem(accumulator) -> str | None:  # type: ignore[no-untyped-def]
     if accumulator.leaf_requires_grad and accumulator.in_place:
-        return "is a leaf that requires grad: `+=` on it raises (a leaf Variable that requires grad is used in an in-place operation)"
+        return "a leaf that requires grad cannot be updated in place (`+=` raises)"
     if accumulator.integer and accumulator.in_place:
-        return "is an int tensor: `+=` of a float penalty raises (Float can't be cast to Long)"
+        return "an int tensor cannot hold a float penalty (`+=` raises)"
     if accumulator.device_less and (accumulator.in_place or not accumulator.zero_dim):
-        how = "`+=`" if accumulator.in_place else "adding to it"
-        return f"is made on the CPU: {how} a CUDA term raises a device error once the model is on a GPU"
+        how = "`+=`" if accumulator.in_place else "adding"
+        return f"a CPU tensor, so {how} a CUDA term fails on a GPU"
     return None
 
 
@@ -78,8 +78,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         seen.add(id(accumulator.node))
         if accumulator.uninitialized:
             # Starting from 0. also drops the garbage the sum began with: right, but not the same value.
-            problem += ", and it starts from uninitialized memory, not from zero"
+            problem += ", and it starts as uninitialized memory, not 0"
             fix = Fix(Applicability.UNSAFE, "start the accumulator from 0. (it held uninitialized memory)", "0.")
         else:
             fix = Fix(Applicability.SAFE, "start the accumulator from a Python float", "0.")
-        yield Report(accumulator.node, f"the penalty accumulator `{accumulator.text}` {problem}; start from `0.` instead", fix=fix)
+        yield Report(accumulator.node, f"start the penalty sum from `0.`, not `{accumulator.text}`: {problem}", fix=fix)

@@ -48,7 +48,7 @@ def make(model, args):
 )
 
 _FIX_HINT = {
-    "Adam": "use AdamW (or Adam(..., decoupled_weight_decay=True))",
+    "Adam": "use AdamW",
     "NAdam": "pass decoupled_weight_decay=True",
     "RAdam": "pass decoupled_weight_decay=True",
 }
@@ -78,16 +78,14 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     for entries in found.values():
         node, _, decay, _ = entries[0]
         names = list(dict.fromkeys(optimizer.class_name for _, optimizer, _, _ in entries))
-        hints = list(dict.fromkeys(_FIX_HINT.get(name, "use AdamW, or an explicit decoupled shrink") for name in names))
+        hints = list(dict.fromkeys(_FIX_HINT.get(name, "use AdamW") for name in names))
         if len(entries) == 1:
             what = f"{names[0]}'s {decay_text(decay)} is coupled L2"
         else:
             what = f"this {decay_text(decay)} goes to {len(entries)} optimizers ({', '.join(names)}) and is coupled L2 in each"
         yield Report(
             node,
-            f"{what}: the decay is divided by the "
-            f"adaptive denominator, so weights with large gradients are barely decayed; {'; '.join(hints)} "
-            f"(then λ means a per-step shrink of lr·λ)",
+            f"{'; '.join(hints)}: {what}, so weights with large gradients barely decay",
             fix=_merged_fix([fix for _, _, _, fix in entries]),
         )
 

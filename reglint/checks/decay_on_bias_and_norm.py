@@ -80,14 +80,12 @@ def check(ctx: CheckContext) -> Iterator[Report]:
                 inherited = " from the optimizer" if group.weight_decay is None else ""
                 yield Report(
                     group.node,
-                    f"the group of `{params.describe}` holds biases and norm gains "
-                    f"(`{params.filter_text}`) but gets {decay_text(decay)}{inherited}: "
-                    f'give it "weight_decay": 0.0',
+                    f'give this group "weight_decay": 0.0: it holds biases and norm gains '
+                    f"(`{params.filter_text}`) and gets {decay_text(decay)}{inherited}",
                 )
             elif params.unfiltered and not zero_group and params.has_vectors is not False:
                 yield Report(
                     group.node,
-                    f"{optimizer.class_name} applies {decay_text(decay)} to every parameter of "
-                    f"`{params.describe}`, biases and norm gains included: use two param groups, "
-                    f"weight_decay 0 for parameters with ndim < 2",
+                    f"put ndim < 2 parameters in a weight_decay=0 group: {optimizer.class_name}'s "
+                    f"{decay_text(decay)} also decays biases and norm gains",
                 )

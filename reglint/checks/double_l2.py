@@ -69,7 +69,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         optimizer, groups = decaying[0]
         yield Report(
             penalty.add_node or penalty.node,
-            f"an explicit L2 penalty{ctx.facts.built_at(penalty)} is added to the loss while {optimizer.class_name} "
-            f"({ctx.facts.optimizer_site(optimizer)}) already applies {decay_text(groups[0][1])}: "
-            f"the weights are regularized twice; keep one of the two",
+            f"keep one of the two: this L2 penalty{ctx.facts.built_at(penalty)} and "
+            f"{optimizer.class_name}'s {decay_text(groups[0][1])} ({ctx.facts.optimizer_site(optimizer)}) "
+            f"regularize the same weights twice",
         )

@@ -52,20 +52,20 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             if keyword in ("weight_decay", "decoupled_weight_decay") and keyword not in spec.accepts:
                 yield Report(
                     node,
-                    f"{optimizer.class_name} has no `{keyword}` argument: constructing it raises a TypeError"
-                    + (" (AdamW is always decoupled)" if keyword == "decoupled_weight_decay" else ""),
+                    f"remove `{keyword}=`: {optimizer.class_name} has no such argument and raises a TypeError"
+                    + ("; AdamW is always decoupled" if keyword == "decoupled_weight_decay" else ""),
                 )
         for group in optimizer.groups:
             for key, key_node in group.keys:
                 if key == "weight_decay" and "weight_decay" not in spec.accepts:
-                    yield Report(key_node, f"{optimizer.class_name} has no weight decay: this group's \"weight_decay\" is ignored")
+                    yield Report(key_node, f"remove this group's \"weight_decay\": {optimizer.class_name} has no weight decay and ignores it")
                     continue
                 intended = intended_key(key, spec)
                 if intended is None:
                     continue
                 yield Report(
                     key_node,
-                    f"param-group key {key!r} is not an option of {optimizer.class_name}: torch.optim keeps it "
-                    f"silently and ignores it; did you mean {intended!r}?",
+                    f"rename {key!r} to {intended!r}: {optimizer.class_name} silently ignores a param-group key "
+                    f"it does not know",
                     fix=Fix(Applicability.SAFE, f"rename the key to {intended!r}", _quoted(key_node, intended)),
                 )

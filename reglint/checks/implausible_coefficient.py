@@ -47,9 +47,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             kind = "decoupled" if decoupled else "coupled"
             yield Report(
                 node,
-                f"{optimizer.class_name} weight_decay={number.value:g} is far above what {kind} decay is trained "
-                f"with (> {limit:g}): weights shrink by {'lr·λ' if decoupled else 'a gradient of λ·w'} each step; "
-                f"check the value",
+                f"check {optimizer.class_name}'s weight_decay={number.value:g}: {kind} decay above {limit:g} "
+                f"is rare, and each step shrinks the weights by {'lr·λ' if decoupled else 'a gradient of λ·w'}",
             )
     limit = settings.option("RL204", "penalty-max")
     for penalty in ctx.facts.penalties:
@@ -61,6 +60,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         yield Report(
             penalty.coefficient_node,
-            f"penalty coefficient {penalty.coefficient:g} on a sum over all parameters is far above the usual "
-            f"1e-5..1e-3 (> {limit:g}): it will dominate the data loss; check the value",
+            f"check the penalty coefficient {penalty.coefficient:g}: on a sum over all parameters, above "
+            f"{limit:g} (usually 1e-5 to 1e-3) it outweighs the data loss",
         )

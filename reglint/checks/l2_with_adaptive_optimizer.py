@@ -49,7 +49,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         optimizer = adaptive[0]
         yield Report(
             penalty.add_node or penalty.node,
-            f"explicit L2 penalty{ctx.facts.built_at(penalty)} trained with {optimizer.class_name} ({ctx.facts.optimizer_site(optimizer)}): "
-            f"its gradient λ·w is divided per weight by the adaptive denominator, so it is not weight "
-            f"decay; for decay use AdamW's weight_decay instead",
+            f"use AdamW's weight_decay for decay: {optimizer.class_name} ({ctx.facts.optimizer_site(optimizer)}) "
+            f"rescales this L2 penalty's{ctx.facts.built_at(penalty)} gradient λ·w per weight",
         )

@@ -16,7 +16,7 @@ def decay_text(number: Number) -> str:
     if number.known:
         literal = number.text.replace("_", "").lstrip("-").replace(".", "", 1).replace("e-", "", 1).replace("e", "", 1).isdigit()
         return f"weight_decay={number.text}" if literal else f"weight_decay={number.text} (= {number.value:g})"
-    return f"weight_decay={number.text} (not known statically; this applies if it is > 0)".replace(") (not known", "; not known")
+    return f"weight_decay={number.text} (if it is > 0)".replace(") (if it", "; if it")
 
 
 def decaying_groups(optimizer: OptimizerCall) -> list[tuple[ParamGroup, Number]]:

@@ -38,6 +38,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     for late in ctx.facts.late_additions:
         yield Report(
             late.add_node,
-            f"the penalty is added to `{late.loss_name}` after `{ctx.facts.code(late.backward_node)}` already "
-            f"computed the gradients, and no later backward() uses it: it does not affect training; add it before backward()",
+            f"add the penalty to `{late.loss_name}` before `{ctx.facts.code(late.backward_node)}`: "
+            f"added after it, it reaches no gradient and trains nothing",
         )

@@ -44,8 +44,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         seen.add(id(term.flat_copy))
         yield Report(
             term.flat_copy,
-            "the penalty concatenates the parameters into one tensor: a copy of the whole model every "
-            "step, for the value a per-parameter sum gives without copying (sum(f(p) for p in params))",
+            "sum per parameter (`sum(f(p) for p in params)`): concatenating the parameters copies "
+            "the whole model every step",
             fix=_fix(ctx, term),
         )
 

@@ -73,6 +73,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         name_filter = '"bias" not in name' if pset.origin in ("named_parameters", "state_dict") else "p.ndim >= 2"
         yield Report(
             term.node,
-            f"{kind} penalty over every parameter of `{pset.describe}`: biases and norm gains are "
-            f"penalized too; keep only weight matrices (`if {name_filter}`)",
+            f"penalize weights only (`if {name_filter}`): this {kind} penalty also pulls biases and "
+            f"norm gains to 0",
         )

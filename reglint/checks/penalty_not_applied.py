@@ -80,6 +80,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         yield Report(
             penalty.node,
-            "this penalty is computed in a training step but never added to the loss that is "
-            "backpropagated, so it regularizes nothing: add it to the loss before backward(), or remove it",
+            "add this penalty to the loss before backward(), or remove it: it is computed in a "
+            "training step but never reaches the loss that is backpropagated",
         )

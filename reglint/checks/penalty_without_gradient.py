@@ -57,6 +57,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         yield Report(
             term.node,
-            f"this penalty term goes through {term.gradless}, which carries no gradient: "
-            f"added to the loss it changes nothing; compute it from the parameters themselves",
+            f"compute the penalty without {term.gradless}, which cuts its gradient: as written "
+            f"it trains nothing",
         )

@@ -63,10 +63,10 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         code = ctx.facts.code(term.node)
         if term.sqrt_form:
-            detail = "its gradient is λ·w/‖w‖ and NaN at w = 0"
+            detail = "whose gradient λ·w/‖w‖ is NaN at w = 0"
         else:
-            detail = "its gradient is λ·w/‖w‖, a constant-size pull, not weight decay (λ·w)"
-        yield Report(term.node, f"`{code}` is the unsquared L2 norm: {detail}; square it (`‖w‖²`)", fix=_fix(ctx, term))
+            detail = "whose gradient λ·w/‖w‖ is not weight decay"
+        yield Report(term.node, f"square the norm: `{code}` is ‖w‖, {detail}", fix=_fix(ctx, term))
 
 
 def _sqrt_operand(node: cst.CSTNode) -> Optional[cst.BaseExpression]:

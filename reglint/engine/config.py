@@ -6,7 +6,6 @@ Every file is linted with the configuration of the nearest `pyproject.toml` abov
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import os
 import re
@@ -20,6 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
+from reglint.engine.globs import GlobError, compile_any, compile_glob
 from reglint.model import Severity
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
@@ -35,8 +35,9 @@ RULE_OPTIONS: dict[str, dict[str, float]] = {
 
 _KNOWN_KEYS = {
     "select", "ignore", "extend-select", "extend-ignore", "per-file-ignores", "exclude",
-    "extend-exclude", "fail-level",
+    "extend-exclude", "force-exclude", "respect-gitignore", "fail-level",
 }
+_BOOLEAN_KEYS = ("force-exclude", "respect-gitignore")
 
 
 class ConfigError(Exception):
@@ -51,6 +52,8 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
+    force_exclude: bool = False  # apply the excludes to files named on the command line too
+    respect_gitignore: bool = True  # discovery skips what git ignores
     fail_level: Severity = Severity.WARNING
     rule_options: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     root: Optional[Path] = None  # directory of the pyproject.toml the settings came from
@@ -62,26 +65,34 @@ class Settings:
     def is_excluded(self, path: Path, below: Optional[Path] = None) -> bool:
         """Does an exclude pattern match a component of `path` below `below` (the directory the
         user named: `reglint check ~/venv/proj` still lints proj), or its path from the config root?"""
-        part_pattern, path_pattern = _exclude_matchers(self.exclude + self.extend_exclude)
+        part_pattern, path_pattern, absolute_pattern = _exclude_matchers(self.exclude + self.extend_exclude)
         parts = path.parts
         if below is not None:
             try:
                 parts = path.relative_to(below).parts
             except ValueError:
                 pass
-        if part_pattern is not None and any(part_pattern.match(part) for part in parts):
+        if part_pattern is not None and any(part_pattern.fullmatch(part) for part in parts):
             return True
-        if path_pattern is not None:
-            relative = _relative_posix(path, self.root)
-            return relative is not None and path_pattern.match(relative) is not None
+        if path_pattern is not None and _any_ancestor(path_pattern, _relative_posix(path, self.root)):
+            return True
+        if absolute_pattern is not None:
+            return _any_ancestor(absolute_pattern, Path(os.path.abspath(path)).as_posix())
         return False
+
+    def force_excluded(self, path: Path) -> bool:
+        """`--force-exclude` for a file named on the command line: is it, or a directory above it
+        up to the project root (the config's directory, else the working directory), excluded?"""
+        absolute = Path(os.path.abspath(path))
+        base = self.root if self.root is not None and _is_under(absolute, self.root) else Path.cwd()
+        return self.is_excluded(absolute, base if _is_under(absolute, base) else absolute.parent)
 
     def file_name_excluded(self, directory: Path, below: Path) -> Callable[[str], bool]:
         """`is_excluded` for the files directly in `directory` (absolute, at or under `below`),
         as a test of the file's name: the directory's own components are matched once, not once
         per file (discovery asks for every file of a large tree)."""
-        part_pattern, path_pattern = _exclude_matchers(self.exclude + self.extend_exclude)
-        if path_pattern is not None:
+        part_pattern, path_pattern, absolute_pattern = _exclude_matchers(self.exclude + self.extend_exclude)
+        if path_pattern is not None or absolute_pattern is not None:
             return lambda name: self.is_excluded(directory / name, below)
         if part_pattern is None:
             return lambda name: False
@@ -89,34 +100,67 @@ class Settings:
             parts = directory.relative_to(below).parts
         except ValueError:
             parts = directory.parts
-        if any(part_pattern.match(part) for part in parts):
+        if any(part_pattern.fullmatch(part) for part in parts):
             return lambda name: True
-        match = part_pattern.match
+        match = part_pattern.fullmatch
         return lambda name: match(name) is not None
 
     def ignored_for(self, path: Optional[str]) -> tuple[str, ...]:
+        """The codes `per-file-ignores` turns off for `path`, matched as ruff matches them: each
+        pattern against the file's name and against its path from the config root; a pattern
+        that starts with `!` applies to the files it does not match."""
         if not path:
             return ()
         p = Path(path)
-        relative = _relative_posix(p.resolve(), self.root) or p.as_posix()
+        relative = _relative_posix(p, self.root) or p.as_posix()
+        absolute = Path(os.path.abspath(p)).as_posix()
         codes: list[str] = []
         for pattern, pattern_codes in self.per_file_ignores:
-            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(p.name, pattern):
+            negated = pattern.startswith("!")
+            text = _strip_dot_slash(pattern[1:] if negated else pattern)
+            glob = compile_glob(text)
+            target = absolute if Path(text).is_absolute() else relative
+            matched = glob.fullmatch(p.name) is not None or glob.fullmatch(target) is not None
+            if matched != negated:
                 codes.extend(pattern_codes)
         return tuple(codes)
 
 
+def _strip_dot_slash(pattern: str) -> str:
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    return pattern
+
+
+def _is_under(path: Path, directory: Path) -> bool:
+    try:
+        path.relative_to(directory)
+    except ValueError:
+        return False
+    return True
+
+
+def _any_ancestor(pattern: re.Pattern[str], posix: Optional[str]) -> bool:
+    """Does `pattern` match the POSIX path `posix` or a directory above it?"""
+    while posix:
+        if pattern.fullmatch(posix):
+            return True
+        head = posix.rpartition("/")[0]
+        posix = head if head != posix else ""
+    return False
+
+
 @functools.lru_cache(maxsize=64)
-def _exclude_matchers(patterns: tuple[str, ...]) -> tuple[Optional[re.Pattern[str]], Optional[re.Pattern[str]]]:
-    """One compiled regex for the patterns matched against each path component, one for those
-    with a `/`, matched against the path from the config root (compiled once per pattern set:
-    discovery asks for every file and directory)."""
-    simple = [fnmatch.translate(p) for p in patterns if "/" not in p]
-    nested = [fnmatch.translate(p.strip("/")) for p in patterns if "/" in p]
-    return (
-        re.compile("|".join(simple)) if simple else None,
-        re.compile("|".join(nested)) if nested else None,
-    )
+def _exclude_matchers(patterns: tuple[str, ...]) -> tuple[Optional[re.Pattern[str]], ...]:
+    """Compiled once per pattern set (discovery asks for every file and directory): the patterns
+    without a `/`, matched against each path component; those with one, matched against the path
+    from the config root; and absolute ones (`--exclude dir/sub` from the command line is made
+    absolute from the working directory), matched against the absolute path."""
+    simple = [p for p in patterns if "/" not in p]
+    nested = [p for p in patterns if "/" in p]
+    absolute = [p.rstrip("/") for p in nested if Path(p).is_absolute()]
+    relative = [_strip_dot_slash(p).strip("/") for p in nested if not Path(p).is_absolute()]
+    return compile_any(simple), compile_any(relative), compile_any(absolute)
 
 
 def _relative_posix(path: Path, root: Optional[Path]) -> Optional[str]:
@@ -165,9 +209,17 @@ def parse_table(table: Mapping[str, Any], source: Path) -> Settings:
             settings = replace(settings, ignore=settings.ignore + _codes(value, key, source))
         elif key == "extend-select":
             settings = replace(settings, extend_select=_codes(value, key, source))
+        elif key in _BOOLEAN_KEYS:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{source}: [tool.reglint] {key} must be true or false")
+            if key == "force-exclude":
+                settings = replace(settings, force_exclude=value)
+            else:
+                settings = replace(settings, respect_gitignore=value)
         elif key in ("exclude", "extend-exclude"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{source}: [tool.reglint] {key} must be a list of glob patterns")
+            _check_globs(value, f"{source}: [tool.reglint] {key}")
             if key == "exclude":
                 settings = replace(settings, exclude=tuple(value))
             else:
@@ -175,6 +227,7 @@ def parse_table(table: Mapping[str, Any], source: Path) -> Settings:
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: [tool.reglint] per-file-ignores must be a table of pattern = [codes]")
+            _check_globs([p[1:] if p.startswith("!") else p for p in value], f"{source}: [tool.reglint] per-file-ignores")
             pairs = tuple((pattern, _codes(codes, f"per-file-ignores.{pattern}", source)) for pattern, codes in value.items())
             settings = replace(settings, per_file_ignores=pairs)
         elif key == "fail-level":
@@ -183,6 +236,14 @@ def parse_table(table: Mapping[str, Any], source: Path) -> Settings:
             except ValueError as exc:
                 raise ConfigError(f"{source}: fail-level: {exc}") from None
     return replace(settings, rule_options=options)
+
+
+def _check_globs(patterns: Iterable[str], where: str) -> None:
+    for pattern in patterns:
+        try:
+            compile_glob(pattern)
+        except GlobError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
 
 def load_pyproject(path: Path) -> Optional[Settings]:
@@ -253,7 +314,10 @@ class Overrides:
     select: Optional[tuple[str, ...]] = None
     ignore: tuple[str, ...] = ()
     extend_select: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    exclude: Optional[tuple[str, ...]] = None  # replaces `exclude` (the defaults included), as ruff's --exclude
+    extend_exclude: tuple[str, ...] = ()
+    force_exclude: Optional[bool] = None
+    respect_gitignore: Optional[bool] = None
     fail_level: Optional[Severity] = None
 
     def apply(self, settings: Settings) -> Settings:
@@ -263,11 +327,34 @@ class Overrides:
             settings = replace(settings, ignore=settings.ignore + self.ignore)
         if self.extend_select:
             settings = replace(settings, extend_select=settings.extend_select + self.extend_select)
-        if self.exclude:
-            settings = replace(settings, extend_exclude=settings.extend_exclude + self.exclude)
+        if self.exclude is not None:
+            settings = replace(settings, exclude=self.exclude)
+        if self.extend_exclude:
+            settings = replace(settings, extend_exclude=settings.extend_exclude + self.extend_exclude)
+        if self.force_exclude is not None:
+            settings = replace(settings, force_exclude=self.force_exclude)
+        if self.respect_gitignore is not None:
+            settings = replace(settings, respect_gitignore=self.respect_gitignore)
         if self.fail_level is not None:
             settings = replace(settings, fail_level=self.fail_level)
         return settings
+
+
+def command_line_globs(patterns: Iterable[str]) -> tuple[str, ...]:
+    """`--exclude` / `--extend-exclude` patterns: one with a `/` is relative to the working
+    directory (as ruff reads them), so it is made absolute here; a bare name matches anywhere.
+    Raises ConfigError for a pattern that cannot be compiled."""
+    out: list[str] = []
+    for pattern in patterns:
+        _check_globs([pattern], f"--exclude {pattern!r}")
+        if "/" in pattern and not Path(pattern).is_absolute():
+            pattern = _escape_glob(Path.cwd().as_posix()) + "/" + _strip_dot_slash(pattern)
+        out.append(pattern)
+    return tuple(out)
+
+
+def _escape_glob(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]{}\\," else c for c in text)
 
 
 def split_codes(values: Iterable[str]) -> tuple[str, ...]:

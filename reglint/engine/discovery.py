@@ -6,11 +6,13 @@ import os
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
-from reglint.engine.config import ConfigResolver
+from reglint.engine.config import Settings
+from reglint.engine.gitignore import GITIGNORE, IgnoreRules, rules_above
 
 LINTABLE_SUFFIXES = (".py", ".pyi", ".ipynb")
+VENV_MARKER = "pyvenv.cfg"  # every virtual environment made by venv or virtualenv has one
 _BY_NAME = attrgetter("name")
 
 
@@ -24,46 +26,59 @@ class DiscoveryError(Exception):
     pass
 
 
-def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool = False) -> Iterator[Target]:
+SettingsFor = Callable[[Path], Settings]
+
+
+def discover(paths: list[Path], settings_for: SettingsFor) -> Iterator[Target]:
     """Yield the files under `paths`, depth-first in sorted order, skipping excluded ones.
 
-    A file named explicitly is linted whatever its exclusion (as ruff does) unless `force_exclude`.
-    Symlinked directories are not followed, so loops cannot recurse.
+    `settings_for(path)` gives the settings of a file (the command line's overrides applied).
+    A file or directory named explicitly is linted whatever its exclusion (as ruff does) unless
+    its settings say `force-exclude`; `.gitignore` applies to the files found in directories, not to those
+    named (as in ruff). Symlinked directories are not followed, so loops cannot recurse.
     """
     seen: set[str] = set()  # absolute paths, as strings (cheaper than Path objects per file)
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise DiscoveryError(f"{path}: no such file or directory")
         if path.is_file() or (path.is_symlink() and not path.is_dir()):
-            settings = resolver.for_path(path)
-            if force_exclude and settings.is_excluded(path.absolute(), path.absolute().parent):
+            settings = settings_for(path)
+            if settings.force_exclude and settings.force_excluded(path):
                 continue
             key = str(path.absolute())
             if key not in seen:
                 seen.add(key)
                 yield Target(str(path), explicit=True)
             continue
-        yield from _walk(path, resolver, seen)
+        settings = settings_for(path / "_")
+        if settings.force_exclude and settings.force_excluded(path):
+            continue
+        yield from _walk(path, settings_for, seen)
 
 
-def _walk(root: Path, resolver: ConfigResolver, seen: set[str]) -> Iterator[Target]:
+def _walk(root: Path, settings_for: SettingsFor, seen: set[str]) -> Iterator[Target]:
     """Depth-first in sorted order, a directory's files before its subdirectories (as os.walk
     top-down with sorted names); symlinked directories are listed, never entered; unreadable
-    directories are skipped."""
+    directories and virtual environments (a directory holding `pyvenv.cfg`) are skipped."""
     base = root.absolute()
-    pending: list[tuple[Path, Path]] = [(root, base)]  # (as the user spelled it, absolute)
+    # (as the user spelled it, absolute, the .gitignore rules in force above it)
+    pending: list[tuple[Path, Path, Optional[IgnoreRules]]] = [(root, base, rules_above(str(base)))]
     while pending:
-        current, absolute = pending.pop()
+        current, absolute, above = pending.pop()
         try:
             with os.scandir(current) as scan:
                 entries = sorted(scan, key=_BY_NAME)
         except OSError:
             continue
-        settings = resolver.for_path(current / "_")
+        if absolute is not base and any(entry.name == VENV_MARKER for entry in entries):
+            continue
+        settings = settings_for(current / "_")
         file_excluded = settings.file_name_excluded(absolute, base)
         absolute_text = str(absolute)
         current_text = str(current)
-        subdirectories: list[tuple[Path, Path]] = []
+        rules = above.entering(absolute_text, any(e.name == GITIGNORE for e in entries)) if above is not None else None
+        ignored = rules.in_directory(absolute_text) if rules and settings.respect_gitignore else None
+        subdirectories: list[tuple[Path, Path, Optional[IgnoreRules]]] = []
         for entry in entries:
             name = entry.name
             try:
@@ -71,8 +86,11 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str]) -> Iterator[Targ
             except OSError:
                 is_dir = False
             if is_dir:
-                if not settings.is_excluded(absolute / name, base) and not entry.is_symlink():
-                    subdirectories.append((current / name, absolute / name))
+                if settings.is_excluded(absolute / name, base) or entry.is_symlink():
+                    continue
+                if ignored is not None and ignored(name, True):
+                    continue
+                subdirectories.append((current / name, absolute / name, rules))
                 continue
             if not name.endswith(LINTABLE_SUFFIXES):
                 continue
@@ -83,6 +101,8 @@ def _walk(root: Path, resolver: ConfigResolver, seen: set[str]) -> Iterator[Targ
             if not regular:
                 continue  # a dangling link, a FIFO, a socket: reading it could block or fail
             if file_excluded(name):
+                continue
+            if ignored is not None and ignored(name, False):
                 continue
             key = os.path.join(absolute_text, name)
             if key not in seen:

@@ -9,12 +9,16 @@ How a notebook is read:
   cell 3, the loop in cell 5). Each finding is mapped back to its cell and to the line and column
   within that cell (`Finding.cell`, `Finding.line`, `Finding.column`).
 - IPython syntax is not Python. A cell that parses as Python is linted exactly as written. One
-  that does not has its IPython lines replaced by `pass` at the same indentation (so line numbers
-  and blocks stay intact): line magics (`%matplotlib inline`, `x = %time f()`), shell lines
-  (`!pip install torch`, `files = !ls`) and help lines (`?torch.norm`, `model??`). Cell magics
-  (`%%bash`, `%%writefile`, ...) skip the whole cell, except those whose body is Python run in
-  the notebook (`%%time`, `%%timeit`, `%%capture`), whose body is linted.
-- A code cell that still does not parse gives one RL000 finding at that cell; the other cells are
+  that does not is read as IPython reads it (ipython.py): its leading indentation removed, and
+  its IPython statements replaced by `pass` at the same indentation (so line numbers and blocks
+  stay intact): line magics (`%matplotlib inline`, `x = %time f()`, automagic `pip install x`),
+  shell lines (`!pip install torch`, `files = !ls`), help (`?torch.norm`, `model??`,
+  `torch.*Tensor?`). Cell magics (`%%bash`, `%%writefile`, ...) skip the whole cell, except
+  those whose body is Python run in the notebook (`%%time`, `%%timeit`, `%%capture`, `%%prun`),
+  whose body is linted.
+- A code cell that still does not parse and is not Python at all (a `???` placeholder, YAML, a
+  first statement that is no Python) is skipped, as is every cell that does not parse in a
+  Python 2 notebook; otherwise it gives one RL000 finding at that cell. The other cells are
   linted without it. Invalid notebook JSON gives one RL000 finding for the file.
 - Notebooks whose kernel language is not Python are skipped.
 
@@ -32,25 +36,18 @@ from typing import Any, Optional, Sequence
 
 import libcst as cst
 
+from reglint.engine.cells import Cell, NotebookError, load_cell_sources, read_cells
 from reglint.engine.config import Settings
+from reglint.engine.ipython import (
+    PYTHON_CELL_MAGICS,
+    CellText,
+    dedent_leading,
+    not_python,
+    strip_ipython,
+)
 from reglint.engine.runner import FileResult, lint_text, parse, parse_error
 from reglint.model import Edit, Finding
 from reglint.registry import PARSE_ERROR
-
-# Cell magics whose body is Python executed in the notebook's namespace.
-PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture"})
-
-_HELP = re.compile(r"^\s*(\?{1,2}\s*[\w.]+|[\w.]+(\(\))?\s*\?{1,2})\s*$")
-_MAGIC_ASSIGN = re.compile(r"^\s*[\w.]+(\s*,\s*[\w.]+)*\s*=\s*[%!]")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One notebook cell: `index` is 1-based among all cells; `source` is its text."""
-
-    index: int
-    kind: str
-    source: str
 
 
 @dataclass
@@ -64,18 +61,16 @@ class NotebookResult(FileResult):
 
     cells: list[Cell] = field(default_factory=list)
     virtual_source: str = ""
-    # line_map[i] is (cell index, line within that cell) of line i + 1 of the virtual module.
+    # line_map[i] is (cell index, line within that cell) of line i + 1 of the virtual module, and
+    # column_offsets[i] the columns IPython's leading-indent removal took from the start of that line.
     line_map: list[tuple[int, int]] = field(default_factory=list)
+    column_offsets: list[int] = field(default_factory=list)
     virtual_module: Optional[cst.Module] = None
 
     @property
     def cell_sources(self) -> dict[int, list[str]]:
         """Each cell's source lines by cell index: what a code frame under a finding shows."""
         return {cell.index: cell.source.splitlines() for cell in self.cells}
-
-
-class NotebookError(ValueError):
-    """The file is not a notebook reglint can read; the message says why."""
 
 
 def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset[str]) -> NotebookResult:
@@ -103,23 +98,25 @@ def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset
     if not is_python(document):
         return result
 
-    sources: dict[int, list[str]] = {}
+    sources: dict[int, CellText] = {}
+    python2 = is_python2(document)
     for cell in cells:
         if cell.kind != "code":
             continue
-        lines, error = python_lines(cell, path)
+        code, error = cell_text(cell, path)
         if error is not None:
-            if report_parse_errors:
+            if report_parse_errors and not python2:
                 result.findings.append(replace(error, cell=cell.index))
             continue
-        if lines:
-            sources[cell.index] = lines
+        if code is not None and code.lines:
+            sources[cell.index] = code
 
     virtual: list[str] = []
-    for index, cell_lines in sources.items():
-        for number, text_line in enumerate(cell_lines, start=1):
+    for index, code in sources.items():
+        for number, (text_line, offset) in enumerate(zip(code.lines, code.offsets), start=1):
             virtual.append(text_line)
             result.line_map.append((index, number))
+            result.column_offsets.append(offset)
     result.virtual_source = "".join(line + "\n" for line in virtual)
     if virtual:
         linted = lint_text(result.virtual_source, path, settings, enabled)
@@ -130,57 +127,12 @@ def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset
         else:
             result.virtual_module = linted.module
             result.dependencies = linted.dependencies
-            result.findings.extend(_to_cell(f, result.line_map) for f in linted.findings)
+            result.findings.extend(_to_cell(f, result.line_map, result.column_offsets) for f in linted.findings)
 
     positions = file_positions(text, document)
     result.findings = [_with_file_lines(f, positions) for f in result.findings]
     result.findings.sort(key=lambda f: f.sort_key)
     return result
-
-
-def read_cells(document: Any) -> list[Cell]:
-    """The cells of a parsed notebook (nbformat 4, or nbformat 3's worksheets)."""
-    if not isinstance(document, dict):
-        raise NotebookError("the top level is not a JSON object")
-    raw_cells: list[Any]
-    if isinstance(document.get("cells"), list):
-        raw_cells = document["cells"]
-    elif isinstance(document.get("worksheets"), list):
-        raw_cells = [c for w in document["worksheets"] if isinstance(w, dict) for c in w.get("cells") or []]
-    else:
-        raise NotebookError("it has no list of cells")
-    cells = []
-    for number, raw in enumerate(raw_cells, start=1):
-        if not isinstance(raw, dict):
-            cells.append(Cell(number, "unknown", ""))
-            continue
-        kind = raw.get("cell_type")
-        key = "input" if "source" not in raw and "input" in raw else "source"
-        cells.append(Cell(number, kind if isinstance(kind, str) else "unknown", _text(raw.get(key))))
-    return cells
-
-
-def load_cell_sources(path: str) -> dict[int, list[str]]:
-    """Each cell's source lines (by 1-based cell index) of the notebook file at `path`.
-
-    For showing a code frame under a finding when only the finding is at hand (a cached or
-    worker-produced result); empty when the file cannot be read as a notebook.
-    """
-    try:
-        with open(path, "rb") as handle:
-            cells = read_cells(json.loads(handle.read().decode("utf-8-sig")))
-    except (OSError, ValueError):
-        return {}
-    return {cell.index: cell.source.splitlines() for cell in cells}
-
-
-def _text(source: Any) -> str:
-    """A cell's `source`: a list of strings (each usually ending in a newline) or one string."""
-    if isinstance(source, str):
-        return source
-    if isinstance(source, list):
-        return "".join(part for part in source if isinstance(part, str))
-    return ""
 
 
 def is_python(document: dict[str, Any]) -> bool:
@@ -195,66 +147,78 @@ def is_python(document: dict[str, Any]) -> bool:
     return True
 
 
-def python_lines(cell: Cell, path: str) -> tuple[list[str], Optional[Finding]]:
-    """The cell's lines as Python (IPython syntax replaced), or a parse error at the cell."""
+def is_python2(document: dict[str, Any]) -> bool:
+    """Whether the notebook says its kernel is Python 2 (its cells are not Python 3)."""
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return False
+    info, spec = metadata.get("language_info"), metadata.get("kernelspec")
+    version = info.get("version") if isinstance(info, dict) else None
+    if isinstance(version, str) and version.strip().startswith("2"):
+        return True
+    return isinstance(spec, dict) and spec.get("name") == "python2"
+
+
+def cell_text(cell: Cell, path: str) -> tuple[Optional[CellText], Optional[Finding]]:
+    """The cell's lines as Python (IPython syntax replaced, see ipython.py); None when the cell
+    has nothing to lint (empty, a cell magic, not Python at all); or a parse error at the cell."""
     lines = cell.source.splitlines()
     if not any(line.strip() for line in lines):
-        return [], None
+        return None, None
     first = next(i for i, line in enumerate(lines) if line.strip())
     head = lines[first].strip()
     if head.startswith("%%"):
         name = head[2:].split(None, 1)[0] if len(head) > 2 else ""
         if name not in PYTHON_CELL_MAGICS:
-            return [], None
+            return None, None
         lines = lines[:first] + [""] + lines[first + 1 :]
-    candidate = "\n".join(lines) + "\n"
-    module, error = parse(candidate, path)
+    module, error = parse("\n".join(lines) + "\n", path)
     if module is not None:
-        return lines, None
-    cleaned = strip_ipython(lines)
+        return CellText(lines, [0] * len(lines)), None
+    dedented = dedent_leading(lines)
+    cleaned = strip_ipython(dedented.lines)
     module, _ = parse("\n".join(cleaned) + "\n", path)
     if module is not None:
-        return cleaned, None
-    return [], error
+        return CellText(cleaned, dedented.offsets), None
+    if not_python(dedented.lines):
+        return None, None
+    return None, error
 
 
-def strip_ipython(lines: list[str]) -> list[str]:
-    """Replace line magics, shell and help lines with `pass` at the same indentation."""
-    out: list[str] = []
-    continued = False
-    for line in lines:
-        stripped = line.lstrip()
-        magic = continued or (
-            stripped.startswith(("%", "!", "?")) or bool(_HELP.match(line)) or bool(_MAGIC_ASSIGN.match(line))
-        )
-        if magic:
-            indent = line[: len(line) - len(stripped)]
-            out.append(indent + "pass" if not continued else "")
-            continued = line.rstrip().endswith("\\")
-        else:
-            out.append(line)
-            continued = False
-    return out
+def python_lines(cell: Cell, path: str) -> tuple[list[str], Optional[Finding]]:
+    """The cell's lines as Python, or a parse error at the cell (see `cell_text`)."""
+    code, error = cell_text(cell, path)
+    return (code.lines if code is not None else []), error
 
 
-def _to_cell(finding: Finding, line_map: list[tuple[int, int]]) -> Finding:
-    """Move a finding from virtual-module coordinates to (cell, line within the cell)."""
+def _to_cell(finding: Finding, line_map: list[tuple[int, int]], offsets: Sequence[int] = ()) -> Finding:
+    """Move a finding from virtual-module coordinates to (cell, line and column within the cell)."""
     if finding.line is None or not (1 <= finding.line <= len(line_map)):
         return finding
     cell, line = line_map[finding.line - 1]
-    end_line, end_column = finding.end_line, finding.end_column
+    column = _shift(finding.column, offsets, finding.line)
+    end_line, end_column = finding.end_line, _shift(finding.end_column, offsets, finding.end_line)
     if end_line is not None and 1 <= end_line <= len(line_map):
         end_cell, end_line = line_map[end_line - 1]
         if end_cell != cell:  # a span cannot really cross cells; keep it on the start line
-            end_line, end_column = line, finding.column
+            end_line, end_column = line, column
     fix = finding.fix
     if fix is not None and fix.edits:
-        edits = _edits_to_cells(fix.edits, line_map)
+        edits = _edits_to_cells(fix.edits, line_map, offsets)
         fix = replace(fix, edits=edits) if edits is not None else None
-    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column, fix=fix)
+    return replace(finding, cell=cell, line=line, column=column, end_line=end_line, end_column=end_column, fix=fix)
 
 
-def _edits_to_cells(edits: Sequence[Edit], line_map: list[tuple[int, int]]) -> Optional[tuple[Edit, ...]]:
+def _shift(column: Optional[int], offsets: Sequence[int], line: Optional[int]) -> Optional[int]:
+    """A virtual-module column as a column of the cell's own line (before leading-indent removal)."""
+    if column is None or line is None or not (1 <= line <= len(offsets)):
+        return column
+    return column + offsets[line - 1]
+
+
+def _edits_to_cells(
+    edits: Sequence[Edit], line_map: list[tuple[int, int]], offsets: Sequence[int] = ()
+) -> Optional[tuple[Edit, ...]]:
     """A fix's edits in (cell, line within the cell) coordinates, as its finding; None when an edit
     spans two cells (such a fix cannot be applied to a notebook, and `--fix` does not offer it)."""
     out: list[Edit] = []
@@ -265,17 +229,20 @@ def _edits_to_cells(edits: Sequence[Edit], line_map: list[tuple[int, int]]) -> O
         end_cell, end_line = line_map[edit.end_line - 1]
         if end_cell != cell:
             return None
-        out.append(replace(edit, line=line, end_line=end_line, cell=cell))
+        column, end_column = _shift(edit.column, offsets, edit.line), _shift(edit.end_column, offsets, edit.end_line)
+        assert column is not None and end_column is not None
+        out.append(replace(edit, line=line, column=column, end_line=end_line, end_column=end_column, cell=cell))
     return tuple(out)
 
 
 def _lint_cells_separately(
-    sources: dict[int, list[str]], path: str, settings: Settings, enabled: frozenset[str]
+    sources: dict[int, CellText], path: str, settings: Settings, enabled: frozenset[str]
 ) -> list[Finding]:
     findings: list[Finding] = []
-    for index, lines in sources.items():
-        linted = lint_text("".join(line + "\n" for line in lines), path, settings, enabled)
-        findings.extend(replace(f, cell=index) for f in linted.findings)
+    for index, code in sources.items():
+        linted = lint_text("".join(line + "\n" for line in code.lines), path, settings, enabled)
+        line_map = [(index, number) for number in range(1, len(code.lines) + 1)]
+        findings.extend(_to_cell(f, line_map, code.offsets) for f in linted.findings)
     return findings
 
 
@@ -365,6 +332,6 @@ def _with_file_lines(finding: Finding, positions: dict[tuple[int, int], int]) ->
 
 
 __all__ = [
-    "Cell", "NotebookError", "NotebookResult", "lint_notebook", "load_cell_sources", "python_lines", "read_cells",
-    "strip_ipython",
+    "Cell", "NotebookError", "NotebookResult", "cell_text", "is_python2", "lint_notebook", "load_cell_sources",
+    "python_lines", "read_cells", "strip_ipython",
 ]

@@ -28,6 +28,9 @@ from reglint.engine.parallel import (
 )
 from reglint.model import Finding, Severity
 
+# A file's lines, or a notebook's lines per cell (by 1-based cell index).
+SourceLines = Union[list[str], dict[int, list[str]]]
+
 
 class FileResultLike(Protocol):
     path: str
@@ -57,16 +60,23 @@ class CheckRun:
         return out
 
     @property
-    def sources(self) -> dict[str, list[str]]:
-        """Source lines of the files that have findings (read again if the result came from the cache)."""
-        out: dict[str, list[str]] = {}
+    def sources(self) -> dict[str, SourceLines]:
+        """Source lines of the files that have findings (read again if the result came from the
+        cache or a worker), for code frames; for a notebook, each cell's lines by cell index."""
+        out: dict[str, SourceLines] = {}
         for result in self.results:
             if not result.findings:
                 continue
-            lines = result.source_lines
-            if lines is None and result.path in self.read_paths:
+            lines: Optional[SourceLines] = result.source_lines
+            if lines is None and result.path.endswith(".ipynb"):
+                lines = getattr(result, "cell_sources", None)  # a notebook linted in this process
+                if not lines and result.path in self.read_paths:
+                    from reglint.engine.cells import load_cell_sources
+
+                    lines = load_cell_sources(self.read_paths[result.path])
+            elif lines is None and result.path in self.read_paths:
                 lines = _read_lines(self.read_paths[result.path])
-            if lines is not None:
+            if lines:
                 out[result.path] = lines
         return out
 
@@ -199,7 +209,7 @@ def check_paths(
     slots: list[Any] = []
     settings_of: list[Settings] = []
     entries: dict[int, tuple[Shard, str]] = {}  # slot -> where its cache entry lives
-    for target in discover(file_paths, resolver):
+    for target in discover(file_paths, table.settings):
         display = target.text
         settings = table.settings(display)
         fail_levels.append(settings.fail_level)

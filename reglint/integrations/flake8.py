@@ -3,9 +3,16 @@
 Registered as the `flake8.extension` entry point `RL = reglint.integrations.flake8:Plugin`.
 flake8 hands the plugin the file's lines (it never re-reads the file); reglint lints that text
 with the `[tool.reglint]` settings of the nearest `pyproject.toml` (as `reglint check` would), so
-`select`, `ignore` and `per-file-ignores` there apply. flake8's own `# noqa` handling then runs
-on top: note that a bare `# noqa` silences every flake8 code on the line, reglint's included,
-although it does not under `reglint check`.
+`select`, `ignore`, `per-file-ignores` and `exclude` / `extend-exclude` there apply (a file
+under an excluded directory gets no RL finding, as with `reglint check --force-exclude`).
+
+flake8 has no severities: every reported line makes it exit 1. So that flake8 passes and fails
+where `reglint check` does, only findings at or above the configured `fail-level` (default
+`warning`) are reported: `info` findings (RL206, RL900) appear under flake8 only with
+`fail-level = "info"`.
+
+flake8's own `# noqa` handling then runs on top: note that a bare `# noqa` silences every flake8
+code on the line, reglint's included, although it does not under `reglint check`.
 """
 
 from __future__ import annotations
@@ -45,12 +52,15 @@ class Plugin:
         except ConfigError as exc:
             yield 1, 0, f"RL000 reglint configuration error: {exc}", type(self)
             return
+        if self.filename not in _STDIN_NAMES and settings.force_excluded(Path(self.filename)):
+            return
         text = "".join(self.lines)
         if text.startswith("\ufeff"):
             text = text[1:]
         result = lint_text(text, self.filename, settings, self._enabled(settings))
         for finding in result.findings:
-            yield _position(finding) + (f"{finding.code} {finding.message}", type(self))
+            if finding.severity >= settings.fail_level:
+                yield _position(finding) + (f"{finding.code} {finding.message}", type(self))
 
     def _settings(self) -> Settings:
         if Plugin._resolver is None:

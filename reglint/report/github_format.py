@@ -41,6 +41,12 @@ def render(findings: Sequence[Finding], summary: Any, out: TextIO, *, root: Opti
         out.write(annotation(finding, base) + "\n")
 
 
+def error_command(message: str) -> str:
+    """The workflow command for an error that stopped reglint (usage, configuration): an `::error`
+    annotation titled `reglint` that carries reglint's own message."""
+    return f"::error title=reglint::{escape_data(message)}"
+
+
 def _workspace() -> Path:
     workspace = os.environ.get("GITHUB_WORKSPACE")
     try:

@@ -80,6 +80,25 @@ def sarif_log(findings: Sequence[Finding], *, root: Optional[Path] = None, artif
     }
 
 
+def failure_log(message: str, *, exit_code: int = 2, root: Optional[Path] = None) -> dict[str, Any]:
+    """The SARIF log of a run that could not lint (a usage or configuration error): no results,
+    the invocation marked failed with reglint's message, so an upload step still gets a valid file."""
+    log = sarif_log([], root=root)
+    log["runs"][0]["invocations"] = [
+        {
+            "executionSuccessful": False,
+            "exitCode": exit_code,
+            "toolExecutionNotifications": [{"level": "error", "message": {"text": message}}],
+        }
+    ]
+    return log
+
+
+def write_failure(message: str, out: TextIO, *, exit_code: int = 2) -> None:
+    json.dump(failure_log(message, exit_code=exit_code), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
 def _rules_for(findings: Sequence[Finding]) -> list[RuleInfo]:
     """Every registered rule, plus a stand-in for any code a finding uses that is not registered."""
     from reglint.registry import all_rules

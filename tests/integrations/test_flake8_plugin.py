@@ -30,16 +30,40 @@ def flake8(cwd: Path, *args: str) -> tuple[int, list[re.Match[str]]]:
     return proc.returncode, [m for m in matches if m]
 
 
+INFO_CODES = {"RL206"}  # BAD's findings below the default fail level (warning)
+
+
 def test_select_rl_reports_the_expected_codes(tmp_path: Path) -> None:
     write(tmp_path, "bad.py", BAD)
     write(tmp_path, "good.py", GOOD)
     code, lines = flake8(tmp_path, "--select", "RL", "bad.py", "good.py")
     assert code == 1
     assert {m["path"] for m in lines} == {"bad.py"}
-    assert {(m["code"], int(m["line"])) for m in lines} == BAD_EXPECTED
+    assert {(m["code"], int(m["line"])) for m in lines} == {c for c in BAD_EXPECTED if c[0] not in INFO_CODES}
     # Same positions and messages as `reglint check` (flake8 prints 1-based columns).
-    ours = {(f.code, f.line, f.column, f.message) for f in lint(BAD, "bad.py")}
+    ours = {(f.code, f.line, f.column, f.message) for f in lint(BAD, "bad.py") if f.code not in INFO_CODES}
     assert {(m["code"], int(m["line"]), int(m["col"]), m["message"]) for m in lines} == ours
+
+
+def test_info_findings_follow_the_fail_level_so_flake8_agrees_with_reglint_check(tmp_path: Path) -> None:
+    info_only = (
+        "import torch\n"
+        "opt = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+        "loss = loss + 1e-4 * sum(p.pow(2).sum() for p in model.parameters() if p.ndim > 1)\n"
+    )
+    write(tmp_path, "train.py", info_only)
+    assert flake8(tmp_path, "--select", "RL", "train.py") == (0, [])  # reglint check exits 0 too
+    write(tmp_path, "pyproject.toml", '[tool.reglint]\nfail-level = "info"\n')
+    code, lines = flake8(tmp_path, "--select", "RL", "train.py")
+    assert code == 1 and [m["code"] for m in lines] == ["RL206"]
+
+
+def test_reglint_excludes_apply_under_flake8(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.reglint]\nextend-exclude = ["third_party"]\n')
+    write(tmp_path, "third_party/lib/bad.py", BAD)
+    write(tmp_path, "bad.py", BAD)
+    code, lines = flake8(tmp_path, "--select", "RL", ".")
+    assert code == 1 and {m["path"] for m in lines} == {"./bad.py"}
 
 
 def test_good_file_passes(tmp_path: Path) -> None:
@@ -62,7 +86,7 @@ def test_project_configuration_applies(tmp_path: Path) -> None:
 def test_plugin_lints_the_lines_it_is_given_not_the_file() -> None:
     plugin = Plugin(ast.parse(BAD), "does/not/exist.py", BAD.splitlines(keepends=True))
     results = list(plugin.run())
-    assert {(text.split()[0], line) for line, _, text, _ in results} == BAD_EXPECTED
+    assert {(text.split()[0], line) for line, _, text, _ in results} == {c for c in BAD_EXPECTED if c[0] not in INFO_CODES}
     assert all(kind is Plugin and col >= 0 for _, col, _, kind in results)
     assert list(Plugin(ast.parse(GOOD), "stdin", GOOD.splitlines(keepends=True)).run()) == []
 

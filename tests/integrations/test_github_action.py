@@ -213,9 +213,24 @@ def test_clean_workspace_passes(action_path: Path, runner_temp: Path, tmp_path: 
 
 @pytest.mark.network
 @pytest.mark.slow
-def test_usage_error_fails_even_without_fail_on_findings(action_path: Path, runner_temp: Path, workspace: Path) -> None:
+@pytest.mark.parametrize(
+    "config,args,needle",
+    [("", "--no-such-option", "--no-such-option"), ('[tool.reglint]\nselct = ["RL1"]\n', "", "unknown key 'selct'")],
+)
+def test_usage_or_config_error_fails_with_reglint_message_and_a_valid_sarif(
+    action_path: Path, runner_temp: Path, workspace: Path, config: str, args: str, needle: str
+) -> None:
+    from test_sarif_format import validate
+
     write(workspace, "broken.py", BROKEN)
-    run = run_action(action_path, workspace, runner_temp, {"args": "--no-such-option", "fail-on-findings": "false"})
+    if config:
+        write(workspace, "pyproject.toml", config)
+    run = run_action(action_path, workspace, runner_temp, {"args": args, "fail-on-findings": "false"})
     assert run.status == 2, run.stdout
     assert run.outputs["exit-code"] == "2"
-    assert any(kind == "error" and props.get("title") == "reglint" for kind, props, _ in run.annotations())
+    errors = [message for kind, props, message in run.annotations() if kind == "error" and props.get("title") == "reglint"]
+    assert len(errors) == 1 and needle in errors[0], run.stdout
+    log = load_sarif(workspace / "reglint.sarif")  # the upload step that follows gets a valid file
+    validate(log)
+    assert log["runs"][0]["results"] == []
+    assert log["runs"][0]["invocations"][0]["executionSuccessful"] is False

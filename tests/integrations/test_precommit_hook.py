@@ -26,7 +26,8 @@ def test_hook_definition() -> None:
     assert isinstance(HOOKS, list) and len(HOOKS) == 1
     hook = HOOKS[0]
     assert hook["id"] == "reglint"
-    assert hook["entry"] == "reglint check"
+    # The project's excludes hold for the files pre-commit names (as ruff's hook does).
+    assert hook["entry"] == "reglint check --force-exclude"
     assert hook["language"] == "python"
     assert hook["types_or"] == ["python", "jupyter"]
     assert hook["require_serial"] is False
@@ -127,6 +128,17 @@ def test_run_on_bad_file_only(project: Path, hook_repo: Path, precommit_home: Pa
     result = run_hook(project, hook_repo, precommit_home, "--files", "train/bad.py")
     assert result.returncode == 1, result.stdout + result.stderr
     assert reported(result.stdout, "train/bad.py") == BAD_EXPECTED
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_excluded_files_stay_out_when_pre_commit_names_them(project: Path, hook_repo: Path, precommit_home: Path) -> None:
+    write(project, "pyproject.toml", '[tool.reglint]\nextend-exclude = ["third_party"]\n')
+    write(project, "third_party/vendored.py", BAD)
+    _git(project, "add", "-A")
+    result = run_hook(project, hook_repo, precommit_home, "--files", "third_party/vendored.py", "train/good.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "third_party/vendored.py:" not in result.stdout
 
 
 @pytest.mark.network
