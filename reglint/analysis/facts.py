@@ -6,7 +6,7 @@ Nodes are libcst nodes of the file's module; the engine turns them into position
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import libcst as cst
 
@@ -202,6 +202,7 @@ class FileFacts:
     accumulators: list[Accumulator] = field(default_factory=list)
     constants: dict[str, float] = field(default_factory=dict)
     dependencies: dict[str, str] = field(default_factory=dict)  # project modules read: path -> digest
+    line_label: Optional[Callable[[int], str]] = None  # how messages name a line of this text
 
     def where(self, node: cst.CSTNode, module: Optional[cst.Module] = None, path: Optional[str] = None) -> str:
         """`line 12` (in this file) or `model.py:12`, for a message that points at another place."""
@@ -210,6 +211,8 @@ class FileFacts:
         line = line_of(module if module is not None else self.module, node)
         if path is not None:
             return f"{path}:{line}" if line is not None else path
+        if line is not None and self.line_label is not None:
+            return self.line_label(line)
         return f"line {line}" if line is not None else "elsewhere"
 
     def built_at(self, penalty: Penalty) -> str:

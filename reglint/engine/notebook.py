@@ -119,7 +119,16 @@ def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset
             result.column_offsets.append(offset)
     result.virtual_source = "".join(line + "\n" for line in virtual)
     if virtual:
-        linted = lint_text(result.virtual_source, path, settings, enabled)
+        line_map = result.line_map
+        linted = lint_text(
+            result.virtual_source,
+            path,
+            settings,
+            enabled,
+            line_label=lambda line: f"cell {line_map[line - 1][0]}, line {line_map[line - 1][1]}"
+            if 1 <= line <= len(line_map)
+            else f"line {line}",
+        )
         if any(f.code == PARSE_ERROR.code for f in linted.findings):
             # Cannot happen when every cell parses alone; lint cell by cell rather than report
             # an error in a module the user never wrote.

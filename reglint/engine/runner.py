@@ -6,7 +6,7 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import libcst as cst
 
@@ -141,10 +141,12 @@ def lint_text(
     settings: Settings,
     enabled: frozenset[str],
     parse_text: Optional[str] = None,
+    line_label: Optional[Callable[[int], str]] = None,
 ) -> FileResult:
     """Lint one decoded file. `parse_text`: what libcst parses instead of `text`, line for line the
     same where it matters (the prefilter's pruned copy); suppressions and code frames come from
-    `text`, and if `parse_text` does not parse, `text` is parsed as without it."""
+    `text`, and if `parse_text` does not parse, `text` is parsed as without it. `line_label`: how
+    a message names another line of this text (a notebook's `cell 4, line 2`)."""
     result = FileResult(path=path, source_lines=text.splitlines())
     module: Optional[cst.Module] = None
     error: Optional[Finding] = None
@@ -161,7 +163,7 @@ def lint_text(
     assert module is not None
     result.module = module
     try:
-        raw, result.dependencies = _run_rules(module, settings, enabled, text, path)
+        raw, result.dependencies = _run_rules(module, settings, enabled, text, path, line_label)
     except RecursionError:
         result.internal_error = "code nested too deeply to analyse"
         return result
@@ -204,9 +206,11 @@ def _run_rules(
     enabled: frozenset[str],
     source: Optional[str] = None,
     path: Optional[str] = None,
+    line_label: Optional[Callable[[int], str]] = None,
 ) -> tuple[list[tuple[str, Report]], dict[str, str]]:
     """The enabled rules' reports, and the project modules the analysis read (path -> digest)."""
     facts = analyze_module(module, source, on_disk(path))
+    facts.line_label = line_label
     context = CheckContext(settings=settings, facts=facts)
     raw: list[tuple[str, Report]] = []
     for code, rule in STATIC_RULES.items():
