@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
-from reglint.model import Finding
+from reglint.model import Finding, Note
 
 if TYPE_CHECKING:
     from reglint.engine.config import Settings
@@ -71,6 +71,7 @@ class Outcome:
     fingerprint: Optional[Fingerprint] = None
     analyzed: bool = True  # False: the prefilter showed there was nothing to analyze
     internal_error: Optional[str] = None  # a bug in reglint met on this file: reported, exit 2, not cached
+    notes: list[Note] = field(default_factory=list)  # how the file was read (not cached: shown every run)
 
 
 def content_digest(data: bytes) -> str:
@@ -129,10 +130,11 @@ def lint_job(job: Job, config: Config) -> Outcome:
         path=job.display,
         findings=linted.findings,
         source_lines=linted.source_lines if linted.findings else None,
-        digest=None if linted.internal_error or not config.cached else content_digest(data),
+        digest=None if linted.internal_error or linted.notes or not config.cached else content_digest(data),
         fingerprint=fingerprint,
         analyzed=linted.analyzed,
         internal_error=linted.internal_error,
+        notes=list(linted.notes),
     )
 
 

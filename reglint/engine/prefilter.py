@@ -102,7 +102,7 @@ from reglint.engine.textcut import (
     split_lines,
     text_facts,
 )
-from reglint.model import Finding
+from reglint.model import Finding, Note
 
 if TYPE_CHECKING:
     from reglint.engine.config import Settings
@@ -611,6 +611,7 @@ class Linted(NamedTuple):
     source_lines: Optional[list[str]]
     analyzed: bool  # False: the prefilter showed there was nothing to analyze
     internal_error: Optional[str] = None  # a bug in reglint met on this file (exit code 2)
+    notes: Sequence[Note] = ()  # what the user should know about how the file was read
 
 
 def lint_data(
@@ -630,8 +631,8 @@ def lint_data(
             from reglint.engine.runner import lint_text
 
             result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text)
-            return Linted(list(result.findings), result.source_lines, True, result.internal_error)
+            return Linted(list(result.findings), result.source_lines, True, result.internal_error, result.notes)
     from reglint.engine.runner import lint_bytes
 
     result = lint_bytes(data, path, settings, enabled)
-    return Linted(list(result.findings), result.source_lines, True, result.internal_error)
+    return Linted(list(result.findings), result.source_lines, True, result.internal_error, getattr(result, "notes", ()))

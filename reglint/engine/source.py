@@ -6,8 +6,9 @@ Kept free of libcst so the prefilter and cache hits can decode without importing
 from __future__ import annotations
 
 import io
+import re
 import tokenize
-from typing import Optional
+from typing import Optional, Sequence
 
 from reglint.model import Finding
 from reglint.registry import PARSE_ERROR
@@ -52,3 +53,17 @@ def decode(data: bytes, path: str) -> tuple[Optional[str], Optional[Finding]]:
     if "\x00" in text:
         return None, parse_error(path, "file contains NUL bytes; it is not Python source")
     return text, None
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def physical_lines(text: str) -> list[str]:
+    """The lines of `text` as Python counts them (\\r\\n, \\r or \\n), without their newlines."""
+    return _NEWLINE.split(text)
+
+
+def edit_context(lines: Sequence[str], line: int, end_line: int) -> str:
+    """The lines an edit from `line` to `end_line` touches, and the line before it (an insertion
+    at the start of a line belongs to the line above): what fixes compare before they write."""
+    return "\n".join(lines[max(0, line - 2) : max(0, end_line)])
