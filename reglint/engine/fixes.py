@@ -42,7 +42,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import libcst as cst
 
 from reglint.engine.config import ConfigResolver, Overrides, Settings
-from reglint.engine.runner import FileResult, decode, lint_bytes, lint_text
+from reglint.engine.runner import FileResult, decode, lint_bytes, lint_text, read
 from reglint.engine.source import edit_context, physical_lines
 from reglint.model import Applicability, Edit, Finding, Fix
 
@@ -111,11 +111,11 @@ class _Lines:
             return None
         return start + column - 1
 
-    def context(self, line: int, end_line: int) -> str:
-        """What `Edit.context` must equal for an edit from `line` to `end_line` of this text."""
+    def context(self, line: int, column: int, end_line: int) -> str:
+        """What `Edit.context` must equal for an edit from (`line`, `column`) to `end_line` here."""
         if self._physical is None:
             self._physical = physical_lines(self.text)
-        return edit_context(self._physical, line, end_line)
+        return edit_context(self._physical, line, column, end_line)
 
 
 def _candidates(
@@ -161,7 +161,7 @@ def _ranges(lines: _Lines, edits: Sequence[Edit]) -> tuple[list[tuple[int, int, 
         end = lines.offset(edit.end_line, edit.end_column)
         if start is None or end is None or end < start:
             return ranges, "outside"
-        if edit.context is not None and edit.context != lines.context(edit.line, edit.end_line):
+        if edit.context is not None and edit.context != lines.context(edit.line, edit.column, edit.end_line):
             return ranges, "misplaced"
         ranges.append((start, end, edit.replacement))
     return ranges, None
@@ -192,11 +192,13 @@ def _apply(text: str, ranges: Iterable[tuple[int, int, str]]) -> str:
 
 
 def parses(text: str, python_too: bool = True) -> bool:
-    """libcst accepts it (and, when the original compiled, so does CPython's own parser)."""
+    """libcst reads it (and, when the original compiled, so does CPython's own parser). Where
+    libcst rejects a statement CPython accepts (engine/readable.py), the rest must still read."""
     try:
         cst.parse_module(text)
     except Exception:
-        return False
+        if read(text, "").module is None:
+            return False
     if python_too:
         try:
             with warnings.catch_warnings():
@@ -498,11 +500,17 @@ def _ensure_unchanged(path: Path, data: bytes, snapshot: tuple[int, int]) -> Non
 
 
 def write_atomic(path: Path, data: bytes, original: bytes, snapshot: tuple[int, int]) -> None:
-    """Replace `path` with `data`, all or nothing, unless it no longer holds `original`.
+    """Replace the contents of `path` with `data`, all or nothing, unless it no longer holds
+    `original`.
 
     The new bytes go to a temporary file beside it (same file system, so `os.replace` is atomic),
     which is flushed and fsync'ed and given the original's mode (and owner, where allowed) before it
     replaces the file. On any failure the temporary file is removed and the original is untouched.
+
+    A file with other hard links keeps its identity instead (every link sees the fix): once the
+    complete new text is safe in the temporary file, it is written through the file's own inode
+    and the temporary file is removed. That one write is not atomic: if it is interrupted, the
+    temporary file (`.NAME.*.reglint-tmp` beside it) still holds the whole fixed text.
     """
     _ensure_unchanged(path, original, snapshot)
     info = os.stat(path)
@@ -512,6 +520,7 @@ def write_atomic(path: Path, data: bytes, original: bytes, snapshot: tuple[int, 
     except OSError as exc:
         raise FixWriteError(f"cannot write beside {path}: {exc.strerror or exc}") from None
     temp = Path(temp_name)
+    in_place = False
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -525,16 +534,37 @@ def write_atomic(path: Path, data: bytes, original: bytes, snapshot: tuple[int, 
             except OSError:
                 pass
         _ensure_unchanged(path, original, snapshot)  # as late as possible before the swap
-        os.replace(temp, path)
-    except BaseException as exc:
-        try:
+        if info.st_nlink > 1:
+            in_place = True  # from here on the temporary file is the only complete copy
+            _write_in_place(path, data)
             temp.unlink()
-        except OSError:
-            pass
+        else:
+            os.replace(temp, path)
+    except BaseException as exc:
+        if not in_place:
+            try:
+                temp.unlink()
+            except OSError:
+                pass
         if isinstance(exc, FixWriteError) or not isinstance(exc, Exception):
             raise
-        raise FixWriteError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        kept = f" (the fixed text is in {temp})" if in_place else ""
+        raise FixWriteError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}{kept}") from exc
     _fsync_directory(directory)
+
+
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Overwrite a hard-linked file through its own inode, so every link keeps seeing it."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -121,8 +121,8 @@ def read(text: str, path: str) -> Parsed:
             if not readable.python_accepts:
                 message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", first)
                 return Parsed(None, parse_error(path, f"syntax error: {message}", exc.editor_line, exc.editor_column), text)
-            reason = "libcst: " + re.sub(r"^parser error: ", "", first)
             line = error_line(first, exc.editor_line)
+            reason = f"libcst's parser stops at line {line}"
             if len(readable.regions) < MAX_UNREADABLE_STATEMENTS and without_statement(readable, line, reason):
                 continue
             return _unreadable(readable, reason)
@@ -308,18 +308,18 @@ class _Placement:
             column=column,
             end_line=end_line,
             end_column=end_column,
-            fix=self._anchored(report.fix, where.start.line, where.end.line),
+            fix=self._anchored(report.fix, where.start.line, where.start.column + 1, where.end.line),
         )
 
-    def _anchored(self, fix: Optional[Fix], line: int, end_line: int) -> Optional[Fix]:
+    def _anchored(self, fix: Optional[Fix], line: int, column: int, end_line: int) -> Optional[Fix]:
         """The fix with the rendering's lines around each of its edits, which the text must
         still hold when the fix is applied; no fix where positions cannot be trusted."""
         if fix is None or self.refusal is not None:
             return None
         edits = tuple(
-            dataclasses.replace(e, context=edit_context(self.rendered, e.line, e.end_line)) for e in fix.edits
+            dataclasses.replace(e, context=edit_context(self.rendered, e.line, e.column, e.end_line)) for e in fix.edits
         )
-        return dataclasses.replace(fix, edits=edits, context=edit_context(self.rendered, line, end_line))
+        return dataclasses.replace(fix, edits=edits, context=edit_context(self.rendered, line, column, end_line))
 
 
 def _common_prefix(a: str, b: str) -> int:

@@ -63,7 +63,8 @@ def physical_lines(text: str) -> list[str]:
     return _NEWLINE.split(text)
 
 
-def edit_context(lines: Sequence[str], line: int, end_line: int) -> str:
-    """The lines an edit from `line` to `end_line` touches, and the line before it (an insertion
-    at the start of a line belongs to the line above): what fixes compare before they write."""
-    return "\n".join(lines[max(0, line - 2) : max(0, end_line)])
+def edit_context(lines: Sequence[str], line: int, column: int, end_line: int) -> str:
+    """The lines an edit from (`line`, `column`) to `end_line` touches, and the line above when it
+    starts a line (an insertion there follows that line): what fixes compare before they write."""
+    first = line - 1 if column <= 1 else line
+    return "\n".join(lines[max(0, first - 1) : max(0, end_line)])
