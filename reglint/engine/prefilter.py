@@ -178,6 +178,9 @@ class Verdict:
     # a finding reduced to `pass` (see "Pruning" above); None: parse the file as it is. (Also
     # given when the flow cut, which reads this text, rules the file out.)
     parse_text: Optional[str] = None
+    # CPython's tree of the text libcst is to read (parse_text, else the file's text), when a cut
+    # already parsed it: the runner reads it first (readable.py) and need not parse it again.
+    tree: Optional[ast.Module] = None
 
     @property
     def ruled_out_on_text(self) -> bool:
@@ -221,6 +224,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
             flow_tree = parse_ok(units.pruned or text, path)
             if flow_tree is not None and not may_build_a_term(flow_tree):
                 return Verdict(False, "no term in the flow", units.pruned)
+            return Verdict(True, "in the text units", units.pruned, flow_tree)
         return Verdict(True, "in the text units", units.pruned)
     tree = parse_ok(text, path)
     if tree is None:
@@ -235,7 +239,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         return Verdict(False, "no term in the flow")
     if prune and not syntax.optimizer:
         return Verdict(True, "in the syntax", pruned_text(text, syntax))
-    return Verdict(True, "in the syntax")
+    return Verdict(True, "in the syntax", tree=tree)
 
 
 def _penalty_decides(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:
@@ -630,7 +634,7 @@ def lint_data(
                 return Linted([], None, False)
             from reglint.engine.runner import lint_text
 
-            result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text)
+            result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text, parse_tree=decision.tree)
             return Linted(list(result.findings), result.source_lines, True, result.internal_error, result.notes)
     from reglint.engine.runner import lint_bytes
 

@@ -33,6 +33,7 @@ import re
 import tokenize
 import warnings
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Iterator, Optional, Union
 
 # Deeper expressions than this (in libcst's nesting) are not given to libcst. Real code stays far
@@ -40,6 +41,9 @@ from typing import Iterator, Optional, Union
 # benchmarks/README.md); CPython itself accepts at most about 3,000.
 MAX_DEPTH = 300
 UNREAD_NAME = "__reglint_unread__"
+# A subexpression spanning at most this many characters is not walked: its depth is at most that
+# (the analysis of what encloses it stays exact up to MAX_DEPTH - SHALLOW levels).
+SHALLOW = 100
 
 NESTING_LIMITS = (
     "too many nested parentheses",
@@ -80,7 +84,7 @@ class Readable:
 # ------------------------------------------------------------------------------- CPython's view
 
 
-def python_tree(text: str) -> Union[ast.Module, SyntaxError, Exception]:
+def python_tree(text: str) -> Union[ast.Module, Exception]:
     """CPython's tree of `text`, or the error its parser raised."""
     try:
         with warnings.catch_warnings():
@@ -101,14 +105,15 @@ def _limit_message(error: Exception) -> Optional[tuple[str, int, int]]:
     return None
 
 
-def prepare(text: str) -> Readable:
-    """What libcst should read instead of `text` (see the module's docstring)."""
-    tree = python_tree(text)
-    if not isinstance(tree, ast.Module):
-        limit = _limit_message(tree)
-        # Any other syntax error: libcst reads it as before (it may know newer syntax than this
-        # Python) and CPython's message is used if libcst rejects it too.
-        return Readable(text, python_error=limit)
+def prepare(text: str, tree: Optional[ast.Module] = None) -> Readable:
+    """What libcst should read instead of `text` (see the module's docstring); `tree`: CPython's
+    tree of `text` if the caller has it (it is only read)."""
+    parsed = python_tree(text) if tree is None else tree
+    if not isinstance(parsed, ast.Module):
+        # Any syntax error but nesting: libcst reads it as before (it may know newer syntax than
+        # this Python) and CPython's message is used if libcst rejects it too.
+        return Readable(text, python_error=_limit_message(parsed))
+    tree = parsed
     readable = Readable(text, tree=tree)
     lines = _Lines(text)
     _blank_backslash_lines(readable, lines)
@@ -123,18 +128,9 @@ class _Lines:
     """A text's physical lines (Python's newlines), editable line by line."""
 
     def __init__(self, text: str) -> None:
-        self.content: list[str] = []
-        self.ends: list[str] = []
-        at = 0
-        for match in _NEWLINE.finditer(text):
-            self.content.append(text[at : match.start()])
-            self.ends.append(match.group())
-            at = match.end()
-        self.content.append(text[at:])
-        self.ends.append("")
-        self.lengths = [0]
-        for line in self.content:
-            self.lengths.append(self.lengths[-1] + len(line) + 1)
+        self.content: list[str] = _NEWLINE.split(text)
+        self.ends: list[str] = _NEWLINE.findall(text) + [""]
+        self.lengths = list(accumulate(map(len, self.content), initial=0))  # before each line
 
     def text(self) -> str:
         return "".join(line + end for line, end in zip(self.content, self.ends))
@@ -147,8 +143,16 @@ class _Lines:
         return len(content.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
     def chars_between(self, line: int, end_line: int) -> int:
-        """An upper bound of the characters from `line` to `end_line` (whole lines)."""
-        return self.lengths[min(end_line, len(self.content))] - self.lengths[max(line - 1, 0)]
+        """An upper bound of the characters from `line` to `end_line` (whole lines, newlines included)."""
+        first, last = max(line - 1, 0), min(end_line, len(self.content))
+        return self.lengths[last] - self.lengths[first] + (last - first)
+
+    def span_bound(self, node: ast.AST) -> int:
+        """An upper bound of the characters `node` spans (its UTF-8 bytes on one line)."""
+        line, end_line = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+        if line == end_line:
+            return (node.end_col_offset or 0) - node.col_offset  # type: ignore[attr-defined]
+        return self.chars_between(line, end_line)
 
     def segment(self, node: ast.AST) -> str:
         line, end_line = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
@@ -223,6 +227,8 @@ def _statement_expressions(tree: ast.Module) -> Iterator[tuple[ast.stmt, ast.AST
     stack: list[ast.stmt] = list(reversed(tree.body))
     while stack:
         statement = stack.pop()
+        if statement.end_lineno == statement.lineno and (statement.end_col_offset or 0) - statement.col_offset <= MAX_DEPTH:
+            continue  # one short line: nothing in it nests that deep (each level takes a character)
         for child in ast.iter_child_nodes(statement):
             if isinstance(child, ast.stmt):
                 stack.append(child)
@@ -242,9 +248,7 @@ def _cut_deep_expressions(readable: Readable, lines: _Lines) -> None:
     cuts: list[ast.expr] = []
     statements: dict[int, ast.stmt] = {}
     for statement, root in _statement_expressions(readable.tree):
-        first = getattr(root, "lineno", statement.lineno)
-        last = getattr(root, "end_lineno", None) or statement.end_lineno or first
-        if lines.chars_between(first, last) <= MAX_DEPTH:
+        if hasattr(root, "lineno") and lines.span_bound(root) <= MAX_DEPTH:
             continue  # every level of nesting takes at least one character
         found = _deep_cuts(root, lines)
         if found:
@@ -298,7 +302,11 @@ def _deep_cuts(root: ast.AST, lines: _Lines) -> list[ast.expr]:
         children = [c for c in ast.iter_child_nodes(node) if not isinstance(c, _OPERATORS)]
         if not done:
             stack.append((node, True))
-            stack.extend((child, False) for child in children)
+            for child in children:
+                if hasattr(child, "end_col_offset") and lines.span_bound(child) <= SHALLOW:
+                    depth[id(child)] = lines.span_bound(child)  # a bound is enough: far from the limit
+                else:
+                    stack.append((child, False))
             continue
         weight = _weight(node, lines)
         deepest = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import re
@@ -90,7 +91,7 @@ class Parsed:
 MAX_UNREADABLE_STATEMENTS = 20
 
 
-def read(text: str, path: str) -> Parsed:
+def read(text: str, path: str, tree: Optional[ast.Module] = None) -> Parsed:
     """libcst's tree of `text` as CPython reads it, or the RL000 finding CPython itself would give.
 
     CPython reads the text first (readable.py): nesting it rejects is RL000 without libcst (whose
@@ -98,8 +99,9 @@ def read(text: str, path: str) -> Parsed:
     libcst rejects although CPython accepts them are left out, each as a region the caller
     reports. libcst rejects some tab/space mixes that CPython reads with its 8-column tab rule:
     those are retried with the leading tabs expanded (same lines, other columns on those lines).
+    `tree`: CPython's tree of `text`, if the caller has it.
     """
-    readable = prepare(text)
+    readable = prepare(text, tree)
     if readable.python_error is not None:
         message, line, column = readable.python_error
         return Parsed(None, parse_error(path, message, line, column), text)
@@ -171,16 +173,18 @@ def lint_text(
     settings: Settings,
     enabled: frozenset[str],
     parse_text: Optional[str] = None,
+    parse_tree: Optional[ast.Module] = None,
 ) -> FileResult:
     """Lint one decoded file. `parse_text`: what libcst parses instead of `text`, line for line the
     same where it matters (the prefilter's pruned copy); suppressions and code frames come from
-    `text`, and if `parse_text` does not parse, `text` is parsed as without it."""
+    `text`, and if `parse_text` does not parse, `text` is parsed as without it. `parse_tree`:
+    CPython's tree of `parse_text` (or of `text` when there is none), if the caller has it."""
     result = FileResult(path=path, source_lines=text.splitlines())
     parsed: Optional[Parsed] = None
     if parse_text is not None:
-        parsed = read(parse_text, path)
+        parsed = read(parse_text, path, parse_tree)
     if parsed is None or parsed.module is None:
-        parsed = read(text, path)
+        parsed = read(text, path, parse_tree if parse_text is None else None)
     result.notes = [Note(path, r.line, r.column, r.message) for r in parsed.regions]
     if parsed.error is not None:
         if PARSE_ERROR.code in enabled and PARSE_ERROR.code not in settings.ignored_for(path):
