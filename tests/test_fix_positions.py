@@ -246,5 +246,5 @@ def test_a_file_only_libcst_cannot_read_in_part_is_fixed_elsewhere(tmp_path: Pat
     )
     code, output, after = run_fix(tmp_path, "train.py", text, "--fix", "--unsafe-fixes")
     assert "RL000" not in output
-    assert "line 4 not linted" in output
+    assert "train.py:4:1: libcst" in output and "this line not linted" in output
     assert after == text.replace("optim.Adam(", "optim.AdamW(").replace("torch.tensor(0.)", "0.")

@@ -408,14 +408,14 @@ def without_statement(readable: Readable, line: int, reason: str) -> bool:
         lines = _Lines(readable.text)
         _blank_statement_lines(lines, first, last)
         readable.text = lines.text()
-        span = f"line {first}" if first == last else f"lines {first}-{last}"
+        count = "this line" if first == last else f"these {last - first + 1} lines"
         readable.regions.append(
             Region(
                 first,
                 last,
                 _Lines(readable.text).column(first, statement.col_offset) + 1,
                 f"libcst (the parser reglint's analysis is built on) cannot read this statement, which "
-                f"Python accepts ({reason}); {span} not linted",
+                f"Python accepts ({reason}); {count} not linted",
             )
         )
         return True

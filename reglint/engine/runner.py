@@ -124,7 +124,7 @@ def read(text: str, path: str, tree: Optional[ast.Module] = None) -> Parsed:
                 message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", first)
                 return Parsed(None, parse_error(path, f"syntax error: {message}", exc.editor_line, exc.editor_column), text)
             line = error_line(first, exc.editor_line)
-            reason = f"libcst's parser stops at line {line}"
+            reason = "libcst's parser stops on it"
             if len(readable.regions) < MAX_UNREADABLE_STATEMENTS and without_statement(readable, line, reason):
                 continue
             return _unreadable(readable, reason)
