@@ -22,7 +22,7 @@ from reglint.engine import fixes
 from reglint.engine.config import Settings
 from reglint.engine.fixes import MISPLACED, apply_fixes, fix_text
 from reglint.engine.runner import lint_text
-from reglint.model import Applicability, Edit, Finding, Fix, Severity
+from reglint.model import Applicability, Finding, Fix, Severity
 
 # The accumulator on line 13 has a safe RL105 fix; line 12 is a statement whose columns 14-30
 # hold code that still compiles when "0." is written over them (the garbage edit).
