@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Iterator, Optional, Union
 
+from reglint.engine.source import NEWLINE
+
 # Deeper expressions than this (in libcst's nesting) are not given to libcst. Real code stays far
 # below it (the deepest expression in the standard library and torch's sources: see
 # benchmarks/README.md); CPython itself accepts at most about 3,000.
@@ -52,7 +54,6 @@ NESTING_LIMITS = (
     "too complex",
 )
 
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 _BACKSLASH_ONLY = re.compile(r"(?m)^[ \t\f]*\\(?=\r\n|\r|\n|$)")
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 
@@ -128,8 +129,8 @@ class _Lines:
     """A text's physical lines (Python's newlines), editable line by line."""
 
     def __init__(self, text: str) -> None:
-        self.content: list[str] = _NEWLINE.split(text)
-        self.ends: list[str] = _NEWLINE.findall(text) + [""]
+        self.content: list[str] = NEWLINE.split(text)
+        self.ends: list[str] = NEWLINE.findall(text) + [""]
         self.lengths = list(accumulate(map(len, self.content), initial=0))  # before each line
 
     def text(self) -> str:
@@ -176,24 +177,20 @@ def _blank_backslash_lines(readable: Readable, lines: _Lines) -> None:
     numbers = [n for n, line in enumerate(lines.content, start=1) if _BACKSLASH_ONLY.fullmatch(line)]
     if not numbers:
         return
+    original = list(lines.content)
     for number in numbers:
         lines.content[number - 1] = ""
     copy = lines.text()
     repaired = python_tree(copy)
     assert readable.tree is not None
     if not isinstance(repaired, ast.Module) or _dump(repaired) != _dump(readable.tree):
-        for number in numbers:  # not the same program: leave the lines to libcst
-            lines.content[number - 1] = _original_line(readable.text, number)
+        lines.content = original  # not the same program: leave the lines to libcst
         return
     readable.text = copy
 
 
 def _dump(tree: ast.AST) -> str:
     return ast.dump(tree, include_attributes=True)
-
-
-def _original_line(text: str, number: int) -> str:
-    return _Lines(text).content[number - 1]
 
 
 # ------------------------------------------------------------------------------- deep expressions

@@ -55,12 +55,12 @@ def decode(data: bytes, path: str) -> tuple[Optional[str], Optional[Finding]]:
     return text, None
 
 
-_NEWLINE = re.compile(r"\r\n|\r|\n")
+NEWLINE = re.compile(r"\r\n|\r|\n")  # where Python's lines end (not \f, \v or U+2028)
 
 
 def physical_lines(text: str) -> list[str]:
     """The lines of `text` as Python counts them (\\r\\n, \\r or \\n), without their newlines."""
-    return _NEWLINE.split(text)
+    return NEWLINE.split(text)
 
 
 def edit_context(lines: Sequence[str], line: int, column: int, end_line: int) -> str:
