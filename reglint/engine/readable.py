@@ -38,9 +38,11 @@ from typing import Iterator, Optional, Union
 
 from reglint.engine.source import NEWLINE
 
-# Deeper expressions than this (in libcst's nesting) are not given to libcst. Real code stays far
-# below it (the deepest expression in the standard library and torch's sources: see
-# benchmarks/README.md); CPython itself accepts at most about 3,000.
+# Deeper expressions than this (in libcst's nesting) are not given to libcst; CPython itself
+# accepts at most about 3,000. Over the 20,417 files of the standard library and of the packages
+# a torch install brings, three expressions are deeper: pydoc_data/topics.py (2,216 implicitly
+# concatenated strings) and two polynomial tables sympy generated (566 levels: libcst reads that
+# file in 7.3 s, and in 1.1 s with them replaced); the next deepest is 256.
 MAX_DEPTH = 300
 UNREAD_NAME = "__reglint_unread__"
 # A subexpression spanning at most this many characters is not walked: its depth is at most that
