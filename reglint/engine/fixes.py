@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
-import libcst as cst
-
 from reglint.engine.config import ConfigResolver, Overrides, Settings
 from reglint.engine.runner import FileResult, decode, lint_bytes, lint_text, read
 from reglint.engine.source import edit_context, physical_lines
@@ -192,13 +190,11 @@ def _apply(text: str, ranges: Iterable[tuple[int, int, str]]) -> str:
 
 
 def parses(text: str, python_too: bool = True) -> bool:
-    """libcst reads it (and, when the original compiled, so does CPython's own parser). Where
-    libcst rejects a statement CPython accepts (engine/readable.py), the rest must still read."""
-    try:
-        cst.parse_module(text)
-    except Exception:
-        if read(text, "").module is None:
-            return False
+    """libcst reads it (and, when the original compiled, so does CPython's own parser), as the
+    runner does: what libcst cannot read as CPython does is left out of its copy, not handed to
+    its native parser (engine/readable.py)."""
+    if read(text, "").module is None:
+        return False
     if python_too:
         try:
             with warnings.catch_warnings():

@@ -184,3 +184,18 @@ def test_crashers_cost_no_other_file_through_the_cli(tmp_path: Path, jobs: str) 
     assert by_file["nested-calls.py"] == by_file["nested-brackets.py"] == {"RL000"}
     assert "RL201" in by_file["and-chain.py"] and "RL201" in by_file["plus-chain-of-names.py"]
     assert "levels deep" in done.stderr
+
+
+def test_fixing_a_file_with_a_chain_libcst_cannot_read_never_hands_it_to_libcst(tmp_path: Path) -> None:
+    """--fix parses each fixed text again: that parse too reads the copy without the chain (libcst's
+    native parser crashes on 7,500 `and` operands, which CPython accepts)."""
+    source = AROUND.format(expression=FAMILIES["and-chain"](7500)).replace("weight_decay=1e-4", "weight_decay=1e-4 ")
+    source += "acc = torch.tensor(0.)\nfor p in model.parameters():\n    acc += p.pow(2).sum()\nloss = loss + acc\n"
+    (tmp_path / "train.py").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "reglint", "check", "train.py", "--no-cache", "--fix", "--unsafe-fixes"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    fixed = (tmp_path / "train.py").read_text()
+    assert "torch.optim.AdamW(" in fixed and "acc = 0." in fixed
