@@ -196,6 +196,9 @@ def check(
         run.results = fixes.results
     findings = run.findings
     summary = Summary(files_checked=len(run.results), fixed=fixes.fixed if fixes is not None and not show_diff else 0)
+    notes = [note for result in run.results for note in getattr(result, "notes", ())]
+    if notes:
+        summary.extra["notes"] = [note.to_json() for note in notes]
     report_stream = sys.stdout
     if fixes is not None and (show_diff or fixes.stdin_output is not None):
         # stdout carries code (the diff, or the fixed stdin): the report goes to stderr.
@@ -226,6 +229,8 @@ def check(
             click.echo(f"Would fix {fixes.would_fix} finding{'s' if fixes.would_fix != 1 else ''} (--diff: nothing written).", err=True)
         for message in fixes.messages:
             click.echo(message, err=True)
+    for note in notes:
+        click.echo(f"reglint: note: {note}", err=True)
     internal = [r for r in run.results if getattr(r, "internal_error", None)]
     for result in internal:
         click.echo(f"reglint: internal error on {result.path}: {result.internal_error}", err=True)

@@ -60,6 +60,10 @@ class Edit:
     end_column: int
     replacement: str
     cell: Optional[int] = None  # in a notebook: the cell, and line/end_line are within it
+    # The lines around the edit as the parser rendered them when the edit was computed
+    # (engine/source.edit_context): an edit is applied only where the text still reads so.
+    # None: not checked (an edit built by hand). Never serialized.
+    context: Optional[str] = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -87,6 +91,7 @@ class Fix:
     description: str
     replacement: str
     edits: tuple[Edit, ...] = ()
+    context: Optional[str] = field(default=None, compare=False, repr=False)  # of the span edit: see Edit
 
     def edits_for(self, finding: "Finding") -> tuple[Edit, ...]:
         """The edits this fix makes to the file `finding` is in."""
@@ -101,6 +106,7 @@ class Fix:
                 finding.end_line if finding.end_line is not None else finding.line,
                 finding.end_column if finding.end_column is not None else finding.column,
                 self.replacement,
+                context=self.context,
             ),
         )
 
@@ -113,6 +119,23 @@ class Fix:
         if self.edits:
             out["edits"] = [edit.to_json() for edit in self.edits]
         return out
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the user should know about how a file was read: not a finding about the code
+    (lines reglint could not analyse, fixes it cannot offer), and it changes no exit code."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "column": self.column, "message": self.message}
 
 
 @dataclass(frozen=True)

@@ -120,22 +120,49 @@ def test_internal_error_is_reported_with_exit_2_and_not_cached(tmp_path: Path, m
         assert "internal error on" in result.output and "ZeroDivisionError: analysis bug" in result.output
 
 
-def test_a_worker_that_dies_is_exit_2_with_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
+BAD_OPTIMIZER = "import torch\nopt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)\n"
 
-    import reglint.engine.parallel as parallel
+
+def _dies_on(monkeypatch: pytest.MonkeyPatch, name: str, how: str = "exit") -> None:
+    """Workers (forked, so they inherit the patch) die on the file called `name`."""
+    import signal
 
     real = parallel.lint_job
 
     def dies_on_one_file(job: parallel.Job, config: parallel.Config) -> parallel.Outcome:
-        if job.display.endswith("crash.py"):
-            os._exit(9)  # as a segfault or the OOM killer would end it
+        if job.display.endswith(name):
+            if how == "segfault":
+                os.kill(os.getpid(), signal.SIGSEGV)  # as libcst's native parser did on deep nesting
+            os._exit(9)  # as the OOM killer would end it
         return real(job, config)
 
     monkeypatch.setattr(parallel, "lint_job", dies_on_one_file)
-    for index in range(10):
-        (tmp_path / f"ok_{index}.py").write_text("x = 1\n")
-    (tmp_path / "crash.py").write_text("x = 2\n")
-    result = CliRunner().invoke(main, ["check", str(tmp_path), "-j", "2", "--no-cache"])
+
+
+@pytest.mark.parametrize("how", ["exit", "segfault"])
+def test_a_worker_that_dies_costs_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """One file that kills its worker: every other file keeps its findings, the one file is an
+    internal error (exit code 2) that names it and how the process died."""
+    _dies_on(monkeypatch, "crash.py", how)
+    for index in range(12):
+        (tmp_path / f"ok_{index:02}.py").write_text(BAD_OPTIMIZER)
+    (tmp_path / "crash.py").write_text(BAD_OPTIMIZER)
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "-j", "2", "--no-cache", "--format", "json"])
     assert result.exit_code == 2, result.output
-    assert "a worker process died" in result.output and "--jobs 1" in result.output
+    assert "internal error on" in result.output and "crash.py" in result.output
+    assert ("SIGSEGV" if how == "segfault" else "exit code 9") in result.output
+    document = json.loads(result.stdout)
+    paths = {Path(f["path"]).name for f in document["findings"] if f["code"] == "RL201"}
+    assert paths == {f"ok_{index:02}.py" for index in range(12)}
+
+
+def test_run_jobs_reruns_the_files_a_dead_worker_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outcomes of every other job equal those of a run without the crash, in job order."""
+    jobs = _jobs(SCRIPTS[:20])
+    clean = run_jobs(jobs, _configs(), workers=1)
+    victim = jobs[3].display
+    _dies_on(monkeypatch, victim)
+    outcomes = run_jobs(jobs, _configs(), workers=2)
+    assert [o.index for o in outcomes] == list(range(len(jobs)))
+    assert outcomes[3].internal_error and "exit code 9" in outcomes[3].internal_error
+    assert _summary(outcomes[:3] + outcomes[4:]) == _summary(clean[:3] + clean[4:])

@@ -87,6 +87,7 @@ class CallEvaluator(AnalyzerMixin):
             return self.ev_optimizer(node, qualified, frame)
         if qualified in CHAIN_FUNCTIONS:
             return self.ev_chain(node, qualified, frame)
+        base: Optional[Value] = None  # the receiver's value, evaluated once (f().g().h() is linear)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             base = (
@@ -110,7 +111,7 @@ class CallEvaluator(AnalyzerMixin):
             if isinstance(called, (FunctionRef, ClassRef, Instance)):
                 return self.call_value(called, node, frame)
         if isinstance(func, cst.Attribute):
-            return self.ev_method_call(node, func, frame)
+            return self.ev_method_call(node, func, frame, base)
         for arg in node.args:
             self.ev(arg.value, frame)
         return UNKNOWN
@@ -145,10 +146,13 @@ class CallEvaluator(AnalyzerMixin):
             values = list(values[0].items)
         return join_params(values, node, self.module.code_for_node(node))
 
-    def ev_method_call(self, node: cst.Call, func: cst.Attribute, frame: Frame) -> Value:
+    def ev_method_call(
+        self, node: cst.Call, func: cst.Attribute, frame: Frame, receiver: Optional[Value] = None
+    ) -> Value:
         name = func.attr.value
         owner = func.value
-        receiver = self.ev(owner, frame)
+        if receiver is None:
+            receiver = self.ev(owner, frame)
         if isinstance(receiver, Instance):
             found = self.find_method(receiver.info, name)
             if found is not None:

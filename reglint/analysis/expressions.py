@@ -273,8 +273,26 @@ class ExpressionEvaluator(AnalyzerMixin):
         return DictVal(self.here(node), tuple(entries))
 
     def ev_binary(self, node: cst.BinaryOperation, frame: Frame) -> Value:
-        left = self.ev(node.left, frame)
-        right = self.ev(node.right, frame)
+        if isinstance(node.left, cst.BinaryOperation):
+            return self.ev_binary_chain(node, frame)
+        return self.binary_value(node, self.ev(node.left, frame), self.ev(node.right, frame), frame)
+
+    def ev_binary_chain(self, node: cst.BinaryOperation, frame: Frame) -> Value:
+        """A left-leaning chain (`a + b - c * d + ...`, libcst nests it one level per operand)
+        evaluated in a loop, in the order the recursion would (innermost left operand, then each
+        right operand and its operation): no stack frame per operand, one pass."""
+        spine: list[cst.BinaryOperation] = []
+        operand: cst.BaseExpression = node
+        while isinstance(operand, cst.BinaryOperation):
+            spine.append(operand)
+            operand = operand.left
+        value = self.ev(operand, frame)
+        for level in reversed(spine):
+            value = self.binary_value(level, value, self.ev(level.right, frame), frame)
+        return value
+
+    def binary_value(self, node: cst.BinaryOperation, left: Value, right: Value, frame: Frame) -> Value:
+        """The value of `node` from the values of its operands."""
         op = node.operator
         if isinstance(op, cst.Power):
             if isinstance(right, Num) and right.value == 2:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
-from reglint.analysis import positions
+from reglint.analysis import positions as node_positions
 from reglint.model import Edit
 
 
@@ -22,10 +22,11 @@ class _Index:
         self.module = module
         self._parents: Any = None
         self._lines: Optional[list[str]] = None
+        self._code: Optional[str] = None
 
     @property
     def positions(self) -> Any:
-        return positions.spans(self.module)
+        return node_positions.spans(self.module)
 
     @property
     def parents(self) -> Any:
@@ -34,11 +35,18 @@ class _Index:
         return self._parents
 
     @property
+    def code(self) -> str:
+        """libcst's rendering of the module: what its positions count in."""
+        if self._code is None:
+            self._code = self.module.code
+        return self._code
+
+    @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            import re
+            from reglint.engine.source import physical_lines
 
-            self._lines = re.split(r"\r\n|\r|\n", self.module.code)
+            self._lines = physical_lines(self.code)
         return self._lines
 
 
@@ -52,6 +60,17 @@ def _index(module: cst.Module) -> _Index:
         cached = _Index(module)
         _local.index = cached
     return cached
+
+
+def positions(module: cst.Module) -> Any:
+    """libcst's PositionProvider for `module`, computed once however many rules and the runner ask."""
+    return _index(module).positions
+
+
+def rendering(module: cst.Module) -> tuple[str, list[str]]:
+    """libcst's code for `module` and its lines: the text its positions point into."""
+    index = _index(module)
+    return index.code, index.lines
 
 
 def span(module: cst.Module, node: cst.CSTNode) -> tuple[int, int, int, int]:
@@ -183,6 +202,8 @@ __all__ = [
     "is_atomic",
     "is_power_operand",
     "parent",
+    "positions",
+    "rendering",
     "replace",
     "span",
 ]

@@ -39,10 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
-import libcst as cst
-
 from reglint.engine.config import ConfigResolver, Overrides, Settings
-from reglint.engine.runner import FileResult, decode, lint_bytes, lint_text
+from reglint.engine.runner import FileResult, decode, lint_bytes, lint_text, read
+from reglint.engine.source import edit_context, physical_lines
 from reglint.model import Applicability, Edit, Finding, Fix
 
 MAX_PASSES = 5
@@ -82,10 +81,15 @@ class _Candidate:
         return max(r[1] for r in self.ranges)
 
 
+MISPLACED = "the text at its position is not the code it was computed from (the parser's positions are off there)"
+
+
 class _Lines:
     """(line, column) -> offset, with Python's newlines (\\r\\n, \\r, \\n) and 1-based columns."""
 
     def __init__(self, text: str) -> None:
+        self.text = text
+        self._physical: Optional[list[str]] = None
         self.starts = [0]
         self.ends: list[int] = []  # where each line's text ends (before its newline)
         for match in re.finditer(r"\r\n|\r|\n", text):
@@ -105,12 +109,23 @@ class _Lines:
             return None
         return start + column - 1
 
+    def context(self, line: int, column: int, end_line: int) -> str:
+        """What `Edit.context` must equal for an edit from (`line`, `column`) to `end_line` here."""
+        if self._physical is None:
+            self._physical = physical_lines(self.text)
+        return edit_context(self._physical, line, column, end_line)
 
-def _candidates(text: str, findings: Iterable[Finding], unsafe: bool) -> tuple[list[_Candidate], list[Finding]]:
-    """Group the wanted fixes by their edits; fixes whose positions do not fit the text are invalid."""
+
+def _candidates(
+    text: str, findings: Iterable[Finding], unsafe: bool
+) -> tuple[list[_Candidate], list[Finding], list[Finding]]:
+    """Group the wanted fixes by their edits. Fixes whose positions do not fit the text are
+    invalid; fixes whose edits do not find, around their positions, the lines they were computed
+    from are misplaced (the parser's positions were off): neither is applied."""
     lines = _Lines(text)
     groups: dict[tuple[Edit, ...], _Candidate] = {}
     invalid: list[Finding] = []
+    misplaced: list[Finding] = []
     for finding in findings:
         fix = finding.fix
         if fix is None or not wanted(fix, unsafe):
@@ -122,21 +137,32 @@ def _candidates(text: str, findings: Iterable[Finding], unsafe: bool) -> tuple[l
         if found in groups:
             groups[found].findings.append(finding)
             continue
-        ranges = []
-        for edit in found:
-            start = lines.offset(edit.line, edit.column)
-            end = lines.offset(edit.end_line, edit.end_column)
-            if start is None or end is None or end < start:
-                break
-            ranges.append((start, end, edit.replacement))
+        ranges, problem = _ranges(lines, found)
+        if problem == "misplaced":
+            misplaced.append(finding)
+        elif problem is not None or _overlapping(ranges):
+            invalid.append(finding)
         else:
-            if not _overlapping(ranges):
-                groups[found] = _Candidate(found, fix, [finding], ranges)
-                continue
-        invalid.append(finding)
+            groups[found] = _Candidate(found, fix, [finding], ranges)
     # Outermost first: by start, then the longest span; then by rule code for a stable order.
     ordered = sorted(groups.values(), key=lambda c: (c.start, -c.end, c.findings[0].code, c.edits))
-    return ordered, invalid
+    return ordered, invalid, misplaced
+
+
+def _ranges(lines: _Lines, edits: Sequence[Edit]) -> tuple[list[tuple[int, int, str]], Optional[str]]:
+    """The edits as offsets into the text, or why they cannot be applied: "outside" (a
+    position outside the text) or "misplaced" (the lines there are not the ones the edit was
+    computed from)."""
+    ranges: list[tuple[int, int, str]] = []
+    for edit in edits:
+        start = lines.offset(edit.line, edit.column)
+        end = lines.offset(edit.end_line, edit.end_column)
+        if start is None or end is None or end < start:
+            return ranges, "outside"
+        if edit.context is not None and edit.context != lines.context(edit.line, edit.column, edit.end_line):
+            return ranges, "misplaced"
+        ranges.append((start, end, edit.replacement))
+    return ranges, None
 
 
 def _conflict(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
@@ -164,10 +190,10 @@ def _apply(text: str, ranges: Iterable[tuple[int, int, str]]) -> str:
 
 
 def parses(text: str, python_too: bool = True) -> bool:
-    """libcst accepts it (and, when the original compiled, so does CPython's own parser)."""
-    try:
-        cst.parse_module(text)
-    except Exception:
+    """libcst reads it (and, when the original compiled, so does CPython's own parser), as the
+    runner does: what libcst cannot read as CPython does is left out of its copy, not handed to
+    its native parser (engine/readable.py)."""
+    if read(text, "").module is None:
         return False
     if python_too:
         try:
@@ -217,8 +243,9 @@ def _choose(
 ) -> tuple[list[_Candidate], list[Dropped]]:
     """The fixes one pass applies: wanted, within the text, allowed, not overlapping one taken
     before (outermost first), and together giving a text that parses."""
-    candidates, invalid = _candidates(text, findings, unsafe)
+    candidates, invalid, misplaced = _candidates(text, findings, unsafe)
     dropped = [Dropped(f, "its edits do not fit the source") for f in invalid]
+    dropped.extend(Dropped(f, MISPLACED) for f in misplaced)
     taken: list[_Candidate] = []
     for candidate in candidates:
         refusal = allow(candidate) if allow is not None else None
@@ -267,6 +294,7 @@ class FixOutcome:
     applied: list[Applied] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     converged: bool = True  # False: fixes still applied after MAX_PASSES passes
+    refused: Optional[str] = None  # why the file gets no fix at all (positions cannot be trusted)
 
     @property
     def changed(self) -> bool:
@@ -285,6 +313,9 @@ def fix_source(text: str, lint: Lint, *, unsafe: bool = False, max_passes: int =
     outcome.result = result
     if result.module is None or result.internal_error:
         return outcome  # a file that does not parse, or that reglint failed on, is left alone
+    if result.fixes_refused:
+        outcome.refused = result.fixes_refused
+        return outcome
     check_python = _compiles(text)
     seen_dropped: set[tuple[str, str, str]] = set()
     for number in range(1, max_passes + 1):
@@ -465,11 +496,17 @@ def _ensure_unchanged(path: Path, data: bytes, snapshot: tuple[int, int]) -> Non
 
 
 def write_atomic(path: Path, data: bytes, original: bytes, snapshot: tuple[int, int]) -> None:
-    """Replace `path` with `data`, all or nothing, unless it no longer holds `original`.
+    """Replace the contents of `path` with `data`, all or nothing, unless it no longer holds
+    `original`.
 
     The new bytes go to a temporary file beside it (same file system, so `os.replace` is atomic),
     which is flushed and fsync'ed and given the original's mode (and owner, where allowed) before it
     replaces the file. On any failure the temporary file is removed and the original is untouched.
+
+    A file with other hard links keeps its identity instead (every link sees the fix): once the
+    complete new text is safe in the temporary file, it is written through the file's own inode
+    and the temporary file is removed. That one write is not atomic: if it is interrupted, the
+    temporary file (`.NAME.*.reglint-tmp` beside it) still holds the whole fixed text.
     """
     _ensure_unchanged(path, original, snapshot)
     info = os.stat(path)
@@ -479,6 +516,7 @@ def write_atomic(path: Path, data: bytes, original: bytes, snapshot: tuple[int, 
     except OSError as exc:
         raise FixWriteError(f"cannot write beside {path}: {exc.strerror or exc}") from None
     temp = Path(temp_name)
+    in_place = False
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -492,16 +530,37 @@ def write_atomic(path: Path, data: bytes, original: bytes, snapshot: tuple[int, 
             except OSError:
                 pass
         _ensure_unchanged(path, original, snapshot)  # as late as possible before the swap
-        os.replace(temp, path)
-    except BaseException as exc:
-        try:
+        if info.st_nlink > 1:
+            in_place = True  # from here on the temporary file is the only complete copy
+            _write_in_place(path, data)
             temp.unlink()
-        except OSError:
-            pass
+        else:
+            os.replace(temp, path)
+    except BaseException as exc:
+        if not in_place:
+            try:
+                temp.unlink()
+            except OSError:
+                pass
         if isinstance(exc, FixWriteError) or not isinstance(exc, Exception):
             raise
-        raise FixWriteError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        kept = f" (the fixed text is in {temp})" if in_place else ""
+        raise FixWriteError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}{kept}") from exc
     _fsync_directory(directory)
+
+
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Overwrite a hard-linked file through its own inode, so every link keeps seeing it."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -576,6 +635,8 @@ def fix_bytes(
         return report, None
     outcome = fix_text(text, path, settings, enabled, unsafe=unsafe)
     report.outcome = outcome
+    if outcome.refused:
+        report.skipped = outcome.refused
     if not outcome.changed:
         return report, None
     report.diff = unified_diff(text, outcome.text, path)
@@ -858,7 +919,8 @@ def fix_check_run(
             out.messages.append(f"reglint: warning: {where}: {item.finding.code} fix not applied: {item.reason}")
         if report.outcome is not None and not report.outcome.converged:
             out.messages.append(f"reglint: warning: {report.path}: fixes did not settle after {MAX_PASSES} passes; run --fix again")
-        if report.skipped and _may_have_fix(report, unsafe):
+        refused = report.result.fixes_refused if report.result is not None else None
+        if report.skipped and report.skipped != refused and (report.result is None or _may_have_fix(report.result, unsafe)):
             out.messages.append(f"reglint: warning: {report.path}: not fixed: {report.skipped}")
     return out
 

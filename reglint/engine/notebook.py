@@ -46,7 +46,7 @@ from reglint.engine.ipython import (
     strip_ipython,
 )
 from reglint.engine.runner import FileResult, lint_text, parse, parse_error
-from reglint.model import Edit, Finding
+from reglint.model import Edit, Finding, Note
 from reglint.registry import PARSE_ERROR
 
 
@@ -139,6 +139,8 @@ def lint_notebook(data: bytes, path: str, settings: Settings, enabled: frozenset
             result.findings.extend(_to_cell(f, result.line_map, result.column_offsets) for f in linted.findings)
 
     positions = file_positions(text, document)
+    if virtual:
+        result.notes = [_note_to_cell(note, result.line_map, positions) for note in linted.notes]
     result.findings = [_with_file_lines(f, positions) for f in result.findings]
     result.findings.sort(key=lambda f: f.sort_key)
     return result
@@ -328,6 +330,14 @@ def _source_string_lines(text: str) -> dict[int, list[int]]:
             if len(path) >= 3 and path[0] == "cells" and path[2] == "source" and isinstance(path[1], int):
                 found.setdefault(path[1], []).append(line)
     return found
+
+
+def _note_to_cell(note: Note, line_map: list[tuple[int, int]], positions: dict[tuple[int, int], int]) -> Note:
+    """A note on the virtual module, on the notebook's own line, naming the cell and its line."""
+    if not (1 <= note.line <= len(line_map)):
+        return note
+    cell, line = line_map[note.line - 1]
+    return replace(note, line=positions.get((cell, line), 1), message=f"cell {cell}, line {line}: {note.message}")
 
 
 def _with_file_lines(finding: Finding, positions: dict[tuple[int, int], int]) -> Finding:

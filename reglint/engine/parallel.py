@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
-from reglint.model import Finding
+from reglint.model import Finding, Note
 
 if TYPE_CHECKING:
     from reglint.engine.config import Settings
@@ -72,6 +72,7 @@ class Outcome:
     analyzed: bool = True  # False: the prefilter showed there was nothing to analyze
     internal_error: Optional[str] = None  # a bug in reglint met on this file: reported, exit 2, not cached
     dependencies: dict[str, str] = field(default_factory=dict)  # project modules read: path -> digest
+    notes: list[Note] = field(default_factory=list)  # how the file was read (not cached: shown every run)
 
 
 def content_digest(data: bytes) -> str:
@@ -130,28 +131,38 @@ def lint_job(job: Job, config: Config) -> Outcome:
         path=job.display,
         findings=linted.findings,
         source_lines=linted.source_lines if linted.findings else None,
-        digest=None if linted.internal_error or not config.cached else content_digest(data),
+        digest=None if linted.internal_error or linted.notes or not config.cached else content_digest(data),
         fingerprint=fingerprint,
         analyzed=linted.analyzed,
         internal_error=linted.internal_error,
         dependencies=linted.dependencies or {},
+        notes=list(linted.notes),
     )
 
 
 # ---------------------------------------------------------------------------- worker side
 
 _CONFIGS: Sequence[Config] = ()
+_STATES: Any = None  # shared with the parent: which jobs this worker has started and finished
 
 
-def _init_worker(configs: Sequence[Config]) -> None:
-    global _CONFIGS
+def _init_worker(configs: Sequence[Config], states: Any = None) -> None:
+    global _CONFIGS, _STATES
     _CONFIGS = configs
+    _STATES = states
     gc.freeze()  # what is imported now lives as long as the worker: keep it out of every collection
 
 
 def _run_chunk(jobs: Sequence[Job]) -> list[Outcome]:
     with _collector_paused():
-        return [lint_job(job, _CONFIGS[job.config]) for job in jobs]
+        out = []
+        for job in jobs:
+            if _STATES is not None:
+                _STATES[job.index] = _STARTED
+            out.append(lint_job(job, _CONFIGS[job.config]))
+            if _STATES is not None:
+                _STATES[job.index] = _FINISHED
+        return out
 
 
 @contextlib.contextmanager
@@ -199,7 +210,14 @@ MIN_PARALLEL_JOBS = 8
 
 
 def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> list[Outcome]:
-    """Lint every job; the outcomes come back in job order whatever the number of workers."""
+    """Lint every job; the outcomes come back in job order whatever the number of workers.
+
+    A worker that dies (a crash in native code, the out-of-memory killer) takes no other file's
+    findings with it: the files it had not finished are linted again in a new pool, except the
+    ones a worker had started and not finished when the pool broke; each of those is linted alone
+    in a process of its own, and the one that kills that process too is reported as an internal
+    error (exit code 2) while every other file keeps its findings.
+    """
     jobs = list(jobs)
     workers = max(1, min(workers, len(jobs)))
     if workers == 1 or len(jobs) < MIN_PARALLEL_JOBS:
@@ -208,19 +226,82 @@ def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> li
             with _collector_paused():
                 outcomes_in_process.append(lint_job(job, configs[job.config]))
         return outcomes_in_process
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     outcomes: dict[int, Outcome] = {}
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(tuple(configs),)) as pool:
-            for batch in pool.map(_run_chunk, _chunks(jobs, workers)):
-                for outcome in batch:
-                    outcomes[outcome.index] = outcome
-    except BrokenProcessPool as exc:
-        unfinished = sorted(job.display for job in jobs if job.index not in outcomes)
-        raise WorkerCrash(unfinished) from exc
+    remaining = jobs
+    while remaining:
+        started = _context().RawArray("b", max(job.index for job in remaining) + 1)
+        try:
+            _run_pool(remaining, configs, min(workers, len(remaining)), started, outcomes)
+            break
+        except BrokenProcessPool as exc:
+            unfinished = [job for job in remaining if job.index not in outcomes]
+            suspects = [job for job in unfinished if started[job.index] == _STARTED]
+            if not suspects:  # it died between files: nothing to blame, nothing to retry safely
+                raise WorkerCrash(sorted(job.display for job in unfinished)) from exc
+            for job in suspects:
+                outcomes[job.index] = run_alone(job, configs[job.config])
+            remaining = [job for job in unfinished if job.index not in outcomes]
     return [outcomes[job.index] for job in jobs]
+
+
+_STARTED, _FINISHED = 1, 2
+
+
+def _run_pool(jobs: list[Job], configs: Sequence[Config], workers: int, started: Any, outcomes: dict[int, Outcome]) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(tuple(configs), started)
+    ) as pool:
+        for batch in pool.map(_run_chunk, _chunks(jobs, workers)):
+            for outcome in batch:
+                outcomes[outcome.index] = outcome
+
+
+def run_alone(job: Job, config: Config) -> Outcome:
+    """Lint one file in a process of its own: its outcome, or an internal error if it died."""
+    context = _context()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_lint_and_send, args=(job, config, sender), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        outcome: Optional[Outcome] = receiver.recv()
+    except (EOFError, OSError):
+        outcome = None
+    finally:
+        receiver.close()
+    process.join()
+    if outcome is not None:
+        return outcome
+    return Outcome(
+        job.index,
+        job.display,
+        internal_error=(
+            f"the process linting this file died ({_exit_description(process.exitcode)}), most likely in "
+            "libcst's native parser; every other file was linted"
+        ),
+    )
+
+
+def _lint_and_send(job: Job, config: Config, sender: Any) -> None:
+    with _collector_paused():
+        outcome = lint_job(job, config)
+    sender.send(outcome)
+    sender.close()
+
+
+def _exit_description(code: Optional[int]) -> str:
+    if code is not None and code < 0:
+        import signal
+
+        try:
+            return f"signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 class WorkerCrash(Exception):

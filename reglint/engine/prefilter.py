@@ -103,7 +103,7 @@ from reglint.engine.textcut import (
     split_lines,
     text_facts,
 )
-from reglint.model import Finding
+from reglint.model import Finding, Note
 
 if TYPE_CHECKING:
     from reglint.engine.config import Settings
@@ -180,6 +180,9 @@ class Verdict:
     # a finding reduced to `pass` (see "Pruning" above); None: parse the file as it is. (Also
     # given when the flow cut, which reads this text, rules the file out.)
     parse_text: Optional[str] = None
+    # CPython's tree of the text libcst is to read (parse_text, else the file's text), when a cut
+    # already parsed it: the runner reads it first (readable.py) and need not parse it again.
+    tree: Optional[ast.Module] = None
 
     @property
     def ruled_out_on_text(self) -> bool:
@@ -223,6 +226,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
             flow_tree = parse_ok(units.pruned or text, path)
             if flow_tree is not None and not may_build_a_term(flow_tree):
                 return Verdict(False, "no term in the flow", units.pruned)
+            return Verdict(True, "in the text units", units.pruned, flow_tree)
         return Verdict(True, "in the text units", units.pruned)
     tree = parse_ok(text, path)
     if tree is None:
@@ -237,7 +241,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         return Verdict(False, "no term in the flow")
     if prune and not syntax.optimizer:
         return Verdict(True, "in the syntax", pruned_text(text, syntax))
-    return Verdict(True, "in the syntax")
+    return Verdict(True, "in the syntax", tree=tree)
 
 
 def _penalty_decides(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:
@@ -614,6 +618,7 @@ class Linted(NamedTuple):
     analyzed: bool  # False: the prefilter showed there was nothing to analyze
     internal_error: Optional[str] = None  # a bug in reglint met on this file (exit code 2)
     dependencies: Optional[dict[str, str]] = None  # project modules read: path -> content digest
+    notes: Sequence[Note] = ()  # what the user should know about how the file was read
 
 
 def reads_the_project(text: str, path: str) -> bool:
@@ -651,9 +656,15 @@ def lint_data(
                 return Linted([], None, False)
             from reglint.engine.runner import lint_text
 
-            result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text)
-            return Linted(list(result.findings), result.source_lines, True, result.internal_error, result.dependencies)
+            result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text, parse_tree=decision.tree)
+            return Linted(
+                list(result.findings), result.source_lines, True, result.internal_error,
+                dependencies=result.dependencies, notes=result.notes,
+            )
     from reglint.engine.runner import lint_bytes
 
     result = lint_bytes(data, path, settings, enabled)
-    return Linted(list(result.findings), result.source_lines, True, result.internal_error, result.dependencies)
+    return Linted(
+        list(result.findings), result.source_lines, True, result.internal_error,
+        dependencies=result.dependencies, notes=getattr(result, "notes", ()),
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +13,20 @@ from typing import Callable, Iterable, Iterator, Optional
 import libcst as cst
 
 from reglint.analysis import analyze_module
-from reglint.analysis.positions import spans
 from reglint.checks import STATIC_RULES
 from reglint.checks.base import CheckContext, Report
 from reglint.engine.config import Settings
-from reglint.engine.source import decode, parse_error
+from reglint.engine.readable import (
+    Readable,
+    Region,
+    error_line,
+    prepare,
+    python_tree,
+    without_statement,
+)
+from reglint.engine.source import decode, edit_context, parse_error, physical_lines
 from reglint.engine.suppression import Suppressions
-from reglint.model import Applicability, Finding, Fix
+from reglint.model import Applicability, Finding, Fix, Note
 from reglint.registry import PARSE_ERROR, UNUSED_SUPPRESSION
 
 
@@ -30,21 +39,15 @@ class FileResult:
     reports: list[tuple[Finding, Report]] = field(default_factory=list)
     internal_error: Optional[str] = None  # a bug in reglint met on this file: reported, exit code 2
     dependencies: dict[str, str] = field(default_factory=dict)  # project modules read: path -> digest
+    notes: list[Note] = field(default_factory=list)  # lines not analysed, fixes not offered, and why
+    fixes_refused: Optional[str] = None  # why no fix may be applied to this file (None: they may)
 
 
 def _python_syntax_error(text: str, path: str) -> Optional[Finding]:
     """CPython's own message and position, which users know better than libcst's."""
-    import ast
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(text, filename=path)
-    except SyntaxError as exc:
-        return parse_error(path, f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1)
-    except (ValueError, RecursionError, MemoryError):
-        return None
+    error = python_tree(text)
+    if isinstance(error, SyntaxError):
+        return parse_error(path, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)
     return None
 
 
@@ -74,40 +77,86 @@ def parse_module(text: str) -> cst.Module:
         return cst.parse_module(text)
 
 
-def parse(text: str, path: str) -> tuple[Optional[cst.Module], Optional[Finding]]:
-    """libcst's tree, or the RL000 finding CPython itself would give.
+@dataclass
+class Parsed:
+    """libcst's tree of a text (or of the copy `text` it read instead: same lines and columns
+    outside `regions`; see readable.py), or the RL000 finding."""
 
-    libcst and CPython disagree at the edges: libcst rejects some tab/space mixes that CPython
-    reads with its 8-column tab rule (retried with the leading tabs expanded), and accepts
-    bracket nesting deeper than CPython's parser allows (checked with CPython when deep).
+    module: Optional[cst.Module]
+    error: Optional[Finding]
+    text: str
+    regions: list[Region] = field(default_factory=list)
+
+
+# How many statements libcst rejects (while CPython accepts them) are left out before giving up.
+MAX_UNREADABLE_STATEMENTS = 20
+
+
+def read(text: str, path: str, tree: Optional[ast.Module] = None) -> Parsed:
+    """libcst's tree of `text` as CPython reads it, or the RL000 finding CPython itself would give.
+
+    CPython reads the text first (readable.py): nesting it rejects is RL000 without libcst (whose
+    native parser can crash on it), expressions too deep for libcst are replaced, and statements
+    libcst rejects although CPython accepts them are left out, each as a region the caller
+    reports. libcst rejects some tab/space mixes that CPython reads with its 8-column tab rule:
+    those are retried with the leading tabs expanded (same lines, other columns on those lines).
+    `tree`: CPython's tree of `text`, if the caller has it.
     """
-    try:
-        module = parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        python_error = _python_syntax_error(text, path)
-        if python_error is not None:
-            return None, python_error
-        if "\t" in text:
-            retried, _ = _parse_expanded_tabs(text)
-            if retried is not None:
-                return retried, None
-        message = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else "invalid syntax"
-        message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", message)
-        return None, parse_error(path, f"syntax error: {message}", exc.editor_line, exc.editor_column)
-    except RecursionError:
-        return None, _python_syntax_error(text, path) or parse_error(path, "nesting too deep to parse")
-    except Exception as exc:  # libcst raises a few non-ParserSyntaxError errors on odd input
-        return None, _python_syntax_error(text, path) or parse_error(
-            path, f"cannot parse: {type(exc).__name__}: {exc}"
-        )
-    if _max_bracket_depth(text) >= _DEEP_BRACKETS:
-        python_error = _python_syntax_error(text, path)
-        if python_error is not None:
-            return None, python_error
-    return module, None
+    readable = prepare(text, tree)
+    if readable.python_error is not None:
+        message, line, column = readable.python_error
+        return Parsed(None, parse_error(path, message, line, column), text)
+    tabs_tried = False
+    while True:
+        try:
+            return Parsed(parse_module(readable.text), None, readable.text, readable.regions)
+        except cst.ParserSyntaxError as exc:
+            first = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else "invalid syntax"
+            if not readable.python_accepts:
+                python_error = _python_syntax_error(text, path)
+                if python_error is not None:
+                    return Parsed(None, python_error, text)
+            if "\t" in readable.text and not tabs_tried:
+                tabs_tried = True
+                retried, expanded = _parse_expanded_tabs(readable.text)
+                if retried is not None and expanded is not None:
+                    return Parsed(retried, None, expanded, readable.regions)
+            if not readable.python_accepts:
+                message = re.sub(r"^(parser error: )?error at \d+:\d+: ", "", first)
+                return Parsed(None, parse_error(path, f"syntax error: {message}", exc.editor_line, exc.editor_column), text)
+            line = error_line(first, exc.editor_line)
+            reason = "libcst's parser stops on it"
+            if len(readable.regions) < MAX_UNREADABLE_STATEMENTS and without_statement(readable, line, reason):
+                continue
+            return _unreadable(readable, reason)
+        except RecursionError:
+            if not readable.python_accepts:
+                return Parsed(None, _python_syntax_error(text, path) or parse_error(path, "nesting too deep to parse"), text)
+            return _unreadable(readable, "libcst: nesting too deep")
+        except Exception as exc:  # libcst raises a few non-ParserSyntaxError errors on odd input
+            if not readable.python_accepts:
+                return Parsed(None, _python_syntax_error(text, path) or parse_error(path, f"cannot parse: {type(exc).__name__}: {exc}"), text)
+            return _unreadable(readable, f"libcst: {type(exc).__name__}: {exc}")
 
 
-_DEEP_BRACKETS = 150  # CPython's parser stops at 200 nested brackets
+def _unreadable(readable: Readable, reason: str) -> Parsed:
+    """libcst cannot read a text CPython accepts: nothing is analysed, and that is not a parse error."""
+    region = Region(
+        1,
+        max(1, readable.text.count("\n") + 1),
+        1,
+        f"libcst (the parser reglint's analysis is built on) cannot read this file, which Python "
+        f"accepts ({reason}); it was not linted",
+    )
+    return Parsed(None, None, readable.text, [region])
+
+
+def parse(text: str, path: str) -> tuple[Optional[cst.Module], Optional[Finding]]:
+    """libcst's tree, or the RL000 finding CPython itself would give (see `read`)."""
+    parsed = read(text, path)
+    return parsed.module, parsed.error
+
+
 _LEADING_TABS = re.compile(r"(?:^|(?<=[\r\n]))[ \t]+")  # line starts after \n, \r\n or a lone \r
 
 
@@ -119,48 +168,34 @@ def _parse_expanded_tabs(text: str) -> tuple[Optional[cst.Module], Optional[str]
         return None, None
 
 
-def _max_bracket_depth(text: str) -> int:
-    """An upper bound of bracket nesting (brackets inside strings count too: it only decides
-    whether CPython is asked as well)."""
-    if text.count("(") + text.count("[") + text.count("{") < _DEEP_BRACKETS:
-        return 0
-    depth = deepest = 0
-    for char in text:
-        if char in "([{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif char in ")]}":
-            depth = max(depth - 1, 0)
-    return deepest
-
-
 def lint_text(
     text: str,
     path: str,
     settings: Settings,
     enabled: frozenset[str],
     parse_text: Optional[str] = None,
+    parse_tree: Optional[ast.Module] = None,
     line_label: Optional[Callable[[int], str]] = None,
 ) -> FileResult:
     """Lint one decoded file. `parse_text`: what libcst parses instead of `text`, line for line the
     same where it matters (the prefilter's pruned copy); suppressions and code frames come from
-    `text`, and if `parse_text` does not parse, `text` is parsed as without it. `line_label`: how
-    a message names another line of this text (a notebook's `cell 4, line 2`)."""
+    `text`, and if `parse_text` does not parse, `text` is parsed as without it. `parse_tree`:
+    CPython's tree of `parse_text` (or of `text` when there is none), if the caller has it.
+    `line_label`: how a message names another line of this text (a notebook's `cell 4, line 2`)."""
     result = FileResult(path=path, source_lines=text.splitlines())
-    module: Optional[cst.Module] = None
-    error: Optional[Finding] = None
+    parsed: Optional[Parsed] = None
     if parse_text is not None:
-        module, error = parse(parse_text, path)
-        if error is not None:
-            module = None
-    if module is None:
-        module, error = parse(text, path)
-    if error is not None:
+        parsed = read(parse_text, path, parse_tree)
+    if parsed is None or parsed.module is None:
+        parsed = read(text, path, parse_tree if parse_text is None else None)
+    result.notes = [Note(path, r.line, r.column, r.message) for r in parsed.regions]
+    if parsed.error is not None:
         if PARSE_ERROR.code in enabled and PARSE_ERROR.code not in settings.ignored_for(path):
-            result.findings.append(error)
+            result.findings.append(parsed.error)
         return result
-    assert module is not None
+    module = parsed.module
+    if module is None:
+        return result  # libcst cannot read a file CPython accepts: the note says so
     result.module = module
     try:
         raw, result.dependencies = _run_rules(module, settings, enabled, text, path, line_label)
@@ -176,15 +211,18 @@ def lint_text(
     suppressions = Suppressions(text)
     if raw:
         try:
-            positions = spans(module)
+            placed = _Placement(module, parsed.text, text)
         except RecursionError:
             result.internal_error = "code nested too deeply to locate findings"
             return result
+        if placed.refusal is not None:
+            result.fixes_refused = placed.refusal
+            result.notes.append(Note(path, placed.first_difference, 1, f"no fix offered for this file: {placed.refusal}"))
         seen: set[tuple[str, int, int]] = set()
         for code, report in raw:
-            if report.node not in positions:
+            if report.node not in placed.positions:
                 continue  # a node of another module's code: that module's finding, not this file's
-            finding = _finding(code, report, positions, path)
+            finding = placed.finding(code, report, path)
             key = (code, finding.line or 0, finding.column or 0)
             if key in seen or code in file_ignores:
                 continue
@@ -227,21 +265,118 @@ def on_disk(path: Optional[str]) -> Optional[Path]:
     return candidate if candidate.is_file() else None
 
 
-def _finding(code: str, report: Report, positions: object, path: str) -> Finding:
-    info = STATIC_RULES[code].info
-    span = positions[report.node]  # type: ignore[index]
-    return Finding(
-        code=code,
-        name=info.name,
-        severity=info.severity,
-        message=report.message,
-        path=path,
-        line=span.start.line,
-        column=span.start.column + 1,
-        end_line=span.end.line,
-        end_column=span.end.column + 1,
-        fix=report.fix,
-    )
+class _Placement:
+    """Where libcst's positions point in the text the user wrote, and the context each fix's
+    edits must find there before they are applied.
+
+    libcst's positions count in its own rendering of the tree (`module.code`). Where that is the
+    text it read, they are exact there; where it is not (libcst dropped or changed characters),
+    positions are carried over line by line where the lines agree, and no fix is offered: an
+    edit computed from such positions could replace the wrong characters. The text it read
+    (`read_text`) has the same lines as the user's `text` (readable.py); a line that differs
+    (a replaced region, tabs expanded) keeps the columns of its common prefix and suffix.
+    """
+
+    def __init__(self, module: cst.Module, read_text: str, text: str) -> None:
+        from reglint.checks import edits
+
+        self.positions = edits.positions(module)
+        code, self.rendered = edits.rendering(module)
+        self.refusal: Optional[str] = None
+        self.first_difference = 1
+        self.to_read: Optional[dict[int, int]] = None
+        if not read_text.startswith(code):
+            read_lines = physical_lines(read_text)
+            self.first_difference = _first_difference(self.rendered, read_lines)
+            self.refusal = (
+                "libcst's rendering of it differs from the file "
+                f"(from line {self.first_difference} on), so positions computed from it cannot be trusted"
+            )
+            self.to_read = _line_map(self.rendered, read_lines)
+        self.read_lines = physical_lines(read_text) if read_text != text else None
+        self.text_lines = physical_lines(text) if read_text != text else None
+
+    def _place(self, line: int, column: int) -> tuple[int, int]:
+        """A 1-based line and 1-based column of libcst's rendering, in the user's text."""
+        if self.to_read is not None:
+            line = self.to_read.get(line, line)
+        if self.read_lines is None or self.text_lines is None:
+            return line, column
+        if not (1 <= line <= min(len(self.read_lines), len(self.text_lines))):
+            return line, column
+        read_line, text_line = self.read_lines[line - 1], self.text_lines[line - 1]
+        if read_line == text_line:
+            return line, column
+        prefix = _common_prefix(read_line, text_line)
+        if column - 1 <= prefix:
+            return line, column
+        suffix = _common_prefix(read_line[::-1], text_line[::-1])
+        if len(read_line) - (column - 1) <= suffix:
+            return line, column + len(text_line) - len(read_line)
+        return line, min(column, len(text_line) + 1)
+
+    def finding(self, code: str, report: Report, path: str) -> Finding:
+        info = STATIC_RULES[code].info
+        where = self.positions[report.node]
+        line, column = self._place(where.start.line, where.start.column + 1)
+        end_line, end_column = self._place(where.end.line, where.end.column + 1)
+        if (end_line, end_column) < (line, column):
+            end_line, end_column = line, column
+        return Finding(
+            code=code,
+            name=info.name,
+            severity=info.severity,
+            message=report.message,
+            path=path,
+            line=line,
+            column=column,
+            end_line=end_line,
+            end_column=end_column,
+            fix=self._anchored(report.fix, where.start.line, where.start.column + 1, where.end.line),
+        )
+
+    def _anchored(self, fix: Optional[Fix], line: int, column: int, end_line: int) -> Optional[Fix]:
+        """The fix with the rendering's lines around each of its edits, which the text must
+        still hold when the fix is applied; no fix where positions cannot be trusted."""
+        if fix is None or self.refusal is not None:
+            return None
+        edits = tuple(
+            dataclasses.replace(e, context=edit_context(self.rendered, e.line, e.column, e.end_line)) for e in fix.edits
+        )
+        return dataclasses.replace(fix, edits=edits, context=edit_context(self.rendered, line, column, end_line))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _first_difference(rendered: list[str], read_lines: list[str]) -> int:
+    for number, (a, b) in enumerate(zip(rendered, read_lines), start=1):
+        if a != b:
+            return number
+    return min(len(rendered), len(read_lines)) + 1
+
+
+def _line_map(rendered: list[str], read_lines: list[str]) -> dict[int, int]:
+    """Lines of libcst's rendering -> lines of the text it read, where blocks of lines agree
+    (and, in a changed block of as many lines on both sides, line for line)."""
+    import difflib
+
+    mapping: dict[int, int] = {}
+    matcher = difflib.SequenceMatcher(None, rendered, read_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            for k in range(i2 - i1):
+                mapping[i1 + k + 1] = j1 + k + 1
+        elif tag == "replace":
+            for k in range(i2 - i1):
+                mapping[i1 + k + 1] = min(j1 + k, j2 - 1) + 1
+    return mapping
 
 
 def _unused(suppressions: Suppressions, path: str, enabled: frozenset[str]) -> Iterable[Finding]:

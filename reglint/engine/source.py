@@ -6,8 +6,9 @@ Kept free of libcst so the prefilter and cache hits can decode without importing
 from __future__ import annotations
 
 import io
+import re
 import tokenize
-from typing import Optional
+from typing import Optional, Sequence
 
 from reglint.model import Finding
 from reglint.registry import PARSE_ERROR
@@ -52,3 +53,18 @@ def decode(data: bytes, path: str) -> tuple[Optional[str], Optional[Finding]]:
     if "\x00" in text:
         return None, parse_error(path, "file contains NUL bytes; it is not Python source")
     return text, None
+
+
+NEWLINE = re.compile(r"\r\n|\r|\n")  # where Python's lines end (not \f, \v or U+2028)
+
+
+def physical_lines(text: str) -> list[str]:
+    """The lines of `text` as Python counts them (\\r\\n, \\r or \\n), without their newlines."""
+    return NEWLINE.split(text)
+
+
+def edit_context(lines: Sequence[str], line: int, column: int, end_line: int) -> str:
+    """The lines an edit from (`line`, `column`) to `end_line` touches, and the line above when it
+    starts a line (an insertion there follows that line): what fixes compare before they write."""
+    first = line - 1 if column <= 1 else line
+    return "\n".join(lines[max(0, first - 1) : max(0, end_line)])
