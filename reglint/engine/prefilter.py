@@ -106,6 +106,7 @@ from reglint.model import Finding
 
 if TYPE_CHECKING:
     from reglint.engine.config import Settings
+    from reglint.engine.runner import FileResult
 
 OPTIMIZER = "optimizer"
 PENALTY = "penalty"
@@ -613,6 +614,18 @@ class Linted(NamedTuple):
     internal_error: Optional[str] = None  # a bug in reglint met on this file (exit code 2)
 
 
+def lint_source(text: str, path: str, settings: "Settings", enabled: frozenset[str]) -> Optional["FileResult"]:
+    """The runner's result for decoded Python source, linted through the prefilter (libcst parses
+    the pruned copy where there is one); None when the prefilter shows there is nothing to analyze.
+    What `reglint check` does with a file, and the language server with an editor's buffer."""
+    decision = verdict(text, path, enabled)
+    if not decision.analyze:
+        return None
+    from reglint.engine.runner import lint_text
+
+    return lint_text(text, path, settings, enabled, parse_text=decision.parse_text)
+
+
 def lint_data(
     data: bytes, path: str, settings: "Settings", enabled: frozenset[str], prefilter: bool = True
 ) -> Linted:
@@ -624,12 +637,9 @@ def lint_data(
     if prefilter and not path.endswith(".ipynb"):
         text = decode_plain(data)
         if text is not None:
-            decision = verdict(text, path, enabled)
-            if not decision.analyze:
+            result = lint_source(text, path, settings, enabled)
+            if result is None:
                 return Linted([], None, False)
-            from reglint.engine.runner import lint_text
-
-            result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text)
             return Linted(list(result.findings), result.source_lines, True, result.internal_error)
     from reglint.engine.runner import lint_bytes
 
