@@ -94,7 +94,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator):
 
     def run(self) -> FileFacts:
         if self.source is None or "add_argument" in self.source:
-            self.argparse_defaults = argparse_defaults(self.module)
+            self.argparse_defaults = argparse_defaults(self.module, self.source)
         self._collect_definitions(self.module.body, self.module_frame)
         self.exec_block(self.module.body, self.module_frame)
         self.flush_late(self.module_frame)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from reglint.analysis import analyze_module
 from reglint.checks import STATIC_RULES
@@ -147,18 +146,25 @@ def lint_text(
     result = FileResult(path=path, source_lines=text.splitlines())
     module: Optional[cst.Module] = None
     error: Optional[Finding] = None
+    module_text: Optional[str] = None  # the text `module` was parsed from
     if parse_text is not None:
         module, error = parse(parse_text, path)
         if error is not None:
             module = None
+        module_text = parse_text
     if module is None:
         module, error = parse(text, path)
+        module_text = text
     if error is not None:
         if PARSE_ERROR.code in enabled and PARSE_ERROR.code not in settings.ignored_for(path):
             result.findings.append(error)
         return result
     assert module is not None
     result.module = module
+    from reglint.checks import edits
+
+    # A text with tabs may have been parsed with its leading tabs expanded (see `parse`).
+    edits.provide(module, text=module_text if module_text is not None and "\t" not in module_text else None)
     try:
         raw = _run_rules(module, settings, enabled, text)
     except RecursionError:
@@ -173,7 +179,7 @@ def lint_text(
     suppressions = Suppressions(text)
     if raw:
         try:
-            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            positions = edits.positions(module)
         except RecursionError:
             result.internal_error = "code nested too deeply to locate findings"
             return result
