@@ -106,7 +106,7 @@ from reglint.model import Finding
 
 if TYPE_CHECKING:
     from reglint.engine.config import Settings
-    from reglint.engine.runner import FileResult
+    from reglint.engine.runner import FileResult, Parser
 
 OPTIMIZER = "optimizer"
 PENALTY = "penalty"
@@ -614,16 +614,19 @@ class Linted(NamedTuple):
     internal_error: Optional[str] = None  # a bug in reglint met on this file (exit code 2)
 
 
-def lint_source(text: str, path: str, settings: "Settings", enabled: frozenset[str]) -> Optional["FileResult"]:
+def lint_source(
+    text: str, path: str, settings: "Settings", enabled: frozenset[str], parser: Optional["Parser"] = None
+) -> Optional["FileResult"]:
     """The runner's result for decoded Python source, linted through the prefilter (libcst parses
     the pruned copy where there is one); None when the prefilter shows there is nothing to analyze.
-    What `reglint check` does with a file, and the language server with an editor's buffer."""
+    What `reglint check` does with a file, and the language server with an editor's buffer (with
+    its incremental `parser`, see runner.lint_text)."""
     decision = verdict(text, path, enabled)
     if not decision.analyze:
         return None
     from reglint.engine.runner import lint_text
 
-    return lint_text(text, path, settings, enabled, parse_text=decision.parse_text)
+    return lint_text(text, path, settings, enabled, parse_text=decision.parse_text, parser=parser)
 
 
 def lint_data(

@@ -6,7 +6,7 @@ import contextlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import libcst as cst
 
@@ -18,6 +18,10 @@ from reglint.engine.source import decode, parse_error
 from reglint.engine.suppression import Suppressions
 from reglint.model import Applicability, Finding, Fix
 from reglint.registry import PARSE_ERROR, UNUSED_SUPPRESSION
+
+
+# A parser that may reuse earlier work: the module of a text and its node positions, or None.
+Parser = Callable[[str], Optional[tuple[cst.Module, object]]]
 
 
 @dataclass
@@ -139,15 +143,24 @@ def lint_text(
     settings: Settings,
     enabled: frozenset[str],
     parse_text: Optional[str] = None,
+    parser: Optional[Parser] = None,
 ) -> FileResult:
     """Lint one decoded file. `parse_text`: what libcst parses instead of `text`, line for line the
     same where it matters (the prefilter's pruned copy); suppressions and code frames come from
-    `text`, and if `parse_text` does not parse, `text` is parsed as without it."""
+    `text`, and if `parse_text` does not parse, `text` is parsed as without it. `parser`: a parser
+    that may know earlier versions of the text (the language server's, engine/incremental.py),
+    asked first; where it gives None the text is parsed here."""
     result = FileResult(path=path, source_lines=text.splitlines())
     module: Optional[cst.Module] = None
     error: Optional[Finding] = None
     module_text: Optional[str] = None  # the text `module` was parsed from
-    if parse_text is not None:
+    positions: object = None  # node positions, when the parser computed them
+    if parser is not None:
+        parsed = parser(parse_text if parse_text is not None else text)
+        if parsed is not None:
+            module, positions = parsed
+            module_text = parse_text if parse_text is not None else text
+    if module is None and parse_text is not None:
         module, error = parse(parse_text, path)
         if error is not None:
             module = None
@@ -164,7 +177,8 @@ def lint_text(
     from reglint.checks import edits
 
     # A text with tabs may have been parsed with its leading tabs expanded (see `parse`).
-    edits.provide(module, text=module_text if module_text is not None and "\t" not in module_text else None)
+    expanded = positions is None and module_text is not None and "\t" in module_text
+    edits.provide(module, text=None if expanded else module_text, positions=positions)
     try:
         raw = _run_rules(module, settings, enabled, text)
     except RecursionError:

@@ -16,7 +16,8 @@ from typing import Optional
 
 from reglint.engine.config import ConfigError, ConfigResolver, Overrides, Settings
 from reglint.engine.discovery import DiscoveryError, discover
-from reglint.engine.runner import FileResult
+from reglint.engine.incremental import IncrementalParser
+from reglint.engine.runner import FileResult, Parser
 from reglint.model import Finding
 
 
@@ -41,12 +42,15 @@ class DocumentLinter:
         self._isolated = isolated
         self.root = root
         self._resolver: Optional[ConfigResolver] = None
-        self._lookup: dict[int, tuple[Settings, frozenset[str]]] = {}
+        self._parsers: dict[str, IncrementalParser] = {}  # per document: trees of its last version
 
     def reload_config(self) -> None:
         """Forget the settings read so far (a pyproject.toml changed)."""
         self._resolver = None
-        self._lookup = {}
+
+    def forget(self, key: str) -> None:
+        """The document `key` was closed: drop what was kept of it."""
+        self._parsers.pop(key, None)
 
     def _resolver_now(self) -> ConfigResolver:
         if self._resolver is None:
@@ -70,9 +74,11 @@ class DocumentLinter:
         except DiscoveryError:
             return False
 
-    def lint(self, text: str, path: Optional[Path], name: Optional[str] = None) -> DocumentLint:
+    def lint(self, text: str, path: Optional[Path], name: Optional[str] = None, key: Optional[str] = None) -> DocumentLint:
         """Lint `text`, the content of the document at `path` (None: no file; `name` is then the
-        path shown to the engine, for per-file ignores)."""
+        path shown to the engine, for per-file ignores). `key` names the document across its
+        versions: the top-level statements a new version shares with the last are not parsed
+        again (engine/incremental.py)."""
         shown = str(path) if path is not None else (name or "untitled.py")
         try:
             settings, enabled = self.settings_for(path)
@@ -80,7 +86,8 @@ class DocumentLinter:
                 return DocumentLint(text, shown, settings=settings, enabled=enabled, skipped="excluded by the settings")
         except ConfigError as exc:
             return DocumentLint(text, shown, problem=f"configuration error: {exc}")
-        result = lint_document(text, shown, settings, enabled)
+        parser = self._parsers.setdefault(key, IncrementalParser()).parse if key is not None else None
+        result = lint_document(text, shown, settings, enabled, parser)
         problem = f"internal error: {result.internal_error}" if result.internal_error else None
         return DocumentLint(text, shown, tuple(result.findings), settings, enabled, problem)
 
@@ -96,10 +103,12 @@ class DocumentLinter:
         return outcome.text if outcome.changed else None
 
 
-def lint_document(text: str, path: str, settings: Settings, enabled: frozenset[str]) -> FileResult:
+def lint_document(
+    text: str, path: str, settings: Settings, enabled: frozenset[str], parser: Optional[Parser] = None
+) -> FileResult:
     """What `reglint check` finds in a file with this text (an empty result where the prefilter
     shows there is nothing to analyze)."""
     from reglint.engine.prefilter import lint_source
 
-    result = lint_source(text, path, settings, enabled)
+    result = lint_source(text, path, settings, enabled, parser)
     return result if result is not None else FileResult(path=path, source_lines=text.splitlines())

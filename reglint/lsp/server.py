@@ -103,7 +103,7 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
             return
         version, text, path = document.version, document.source, document_path(uri)
         loop = asyncio.get_running_loop()
-        lint = await loop.run_in_executor(session.executor, session.linter.lint, text, path, uri.rsplit("/", 1)[-1])
+        lint = await loop.run_in_executor(session.executor, session.linter.lint, text, path, uri.rsplit("/", 1)[-1], uri)
         current = server.workspace.text_documents.get(uri)
         if current is None or current.version != version:
             return  # changed while linted: the newer text is scheduled already
@@ -188,6 +188,7 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
             pending.cancel()
         session.project.close(document_path(uri))
         session.published.pop(uri, None)
+        session.executor.submit(session.linter.forget, uri)  # in the lint thread: no race with a lint
         if python_documents.pop(uri, False):
             server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
 
