@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Optional, Sequence, Union
 
 import libcst as cst
@@ -59,6 +60,28 @@ def argparse_defaults(module: cst.Module, source: Optional[str] = None) -> dict[
     return {k: v for k, v in found.items() if v is not None}
 
 
+_last_tree: tuple[Optional[str], Optional[ast.Module]] = (None, None)
+
+
+def python_tree(source: str) -> Optional[ast.Module]:
+    """CPython's tree of `source` (None if it does not parse), remembered for the last text asked
+    about: the language server's parser and the analysis both read the tree of the same text."""
+    global _last_tree
+    text, tree = _last_tree
+    if text is source or text == source:
+        return tree
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        tree = None
+    _last_tree = (source, tree)
+    return tree
+
+
 def statements_mentioning(module: cst.Module, source: Optional[str], word: str) -> Sequence[cst.CSTNode]:
     """The top-level statements of `module` whose lines in `source` contain `word`, in order; the
     module itself when that cannot be told (no source, or CPython reads it otherwise than libcst).
@@ -70,15 +93,10 @@ def statements_mentioning(module: cst.Module, source: Optional[str], word: str) 
     """
     if source is None:
         return [module]
-    import ast
     import re
-    import warnings
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+    tree = python_tree(source)
+    if tree is None:
         return [module]
     lines = re.split(r"\r\n|\r|\n", source)
     chosen: list[cst.CSTNode] = []

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import libcst as cst
 from libcst._position import CodePosition, CodeRange
 from libcst.metadata import MetadataWrapper, PositionProvider
+
+from reglint.analysis.syntax import python_tree
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LEADING_SPACE = re.compile(r"[ \t\f]*")
@@ -106,11 +107,8 @@ class IncrementalParser:
             return None
 
     def _parse(self, text: str) -> Optional[tuple[cst.Module, Positions]]:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        tree = python_tree(text)
+        if tree is None:
             return None
         lines = _LINE_BREAK.split(text)
         starts = _statement_starts(tree, lines)
@@ -156,13 +154,27 @@ def _statement_starts(tree: ast.Module, lines: Sequence[str]) -> list[int]:
 
 
 def _default_indent(tree: ast.Module, lines: Sequence[str]) -> str:
-    """The indentation libcst takes as the file's default: that of the first indented statement
-    (the first INDENT token); four spaces when nothing is indented."""
+    """The indentation libcst takes as the file's default: that of the first indented line of
+    code (the first INDENT token); four spaces when nothing is indented."""
+    for statement in tree.body:
+        blocks = [getattr(statement, name, None) for name in ("body", "orelse", "handlers", "finalbody", "cases")]
+        blocks = [block for block in blocks if block]
+        if not blocks:
+            continue  # a simple statement: its continuation lines are no INDENT
+        first = blocks[0][0]
+        line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", ())])
+        if line > statement.lineno and isinstance(first, ast.stmt):
+            match = _LEADING_SPACE.match(lines[line - 1])
+            return match.group(0) if match and match.group(0) else "    "
+        return _first_indent_anywhere(tree, lines)  # `if x: y` with a block after it: rare
+    return "    "
+
+
+def _first_indent_anywhere(tree: ast.Module, lines: Sequence[str]) -> str:
     first: Optional[int] = None
     for node in ast.walk(tree):
         if isinstance(node, ast.stmt) and node.col_offset > 0 and (first is None or node.lineno < first):
-            line = lines[node.lineno - 1]
-            space = _LEADING_SPACE.match(line)
+            space = _LEADING_SPACE.match(lines[node.lineno - 1])
             if space is not None and len(space.group(0).encode("utf-8")) == node.col_offset:
                 first = node.lineno
     if first is None:

@@ -148,12 +148,12 @@ def _init_worker(configs: Sequence[Config]) -> None:
 
 
 def _run_chunk(jobs: Sequence[Job]) -> list[Outcome]:
-    with _collector_paused():
+    with collector_paused():
         return [lint_job(job, _CONFIGS[job.config]) for job in jobs]
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Parsing allocates millions of objects and hardly any cycles; the cyclic garbage collector
     would scan them over and over (about 15% of the time). Pause it for a batch, then let it run."""
     enabled = gc.isenabled()
@@ -203,7 +203,7 @@ def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> li
     if workers == 1 or len(jobs) < MIN_PARALLEL_JOBS:
         outcomes_in_process = []
         for job in jobs:
-            with _collector_paused():
+            with collector_paused():
                 outcomes_in_process.append(lint_job(job, configs[job.config]))
         return outcomes_in_process
     from concurrent.futures import ProcessPoolExecutor

@@ -86,8 +86,11 @@ class DocumentLinter:
                 return DocumentLint(text, shown, settings=settings, enabled=enabled, skipped="excluded by the settings")
         except ConfigError as exc:
             return DocumentLint(text, shown, problem=f"configuration error: {exc}")
+        from reglint.engine.parallel import collector_paused
+
         parser = self._parsers.setdefault(key, IncrementalParser()).parse if key is not None else None
-        result = lint_document(text, shown, settings, enabled, parser)
+        with collector_paused():
+            result = lint_document(text, shown, settings, enabled, parser)
         problem = f"internal error: {result.internal_error}" if result.internal_error else None
         return DocumentLint(text, shown, tuple(result.findings), settings, enabled, problem)
 
