@@ -162,21 +162,36 @@ def _default_indent(tree: ast.Module, lines: Sequence[str]) -> str:
         if not blocks:
             continue  # a simple statement: its continuation lines are no INDENT
         first = blocks[0][0]
-        line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", ())])
-        if line > statement.lineno and isinstance(first, ast.stmt):
+        line = _first_line(first)
+        if line > statement.lineno:
             match = _LEADING_SPACE.match(lines[line - 1])
             return match.group(0) if match and match.group(0) else "    "
         return _first_indent_anywhere(tree, lines)  # `if x: y` with a block after it: rare
     return "    "
 
 
+def _first_line(node: ast.AST) -> int:
+    """Where a block's first statement (or a `match`'s first `case`) begins."""
+    if isinstance(node, ast.match_case):
+        return node.pattern.lineno
+    return min([getattr(node, "lineno", 0)] + [d.lineno for d in getattr(node, "decorator_list", ())])
+
+
 def _first_indent_anywhere(tree: ast.Module, lines: Sequence[str]) -> str:
     first: Optional[int] = None
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and node.col_offset > 0 and (first is None or node.lineno < first):
-            space = _LEADING_SPACE.match(lines[node.lineno - 1])
-            if space is not None and len(space.group(0).encode("utf-8")) == node.col_offset:
-                first = node.lineno
+        if isinstance(node, ast.match_case):
+            node, column = node.pattern, None  # `case` starts the line, before the pattern
+        elif isinstance(node, ast.stmt):
+            column = node.col_offset
+        else:
+            continue
+        if first is not None and node.lineno >= first:
+            continue
+        space = _LEADING_SPACE.match(lines[node.lineno - 1])
+        width = len(space.group(0).encode("utf-8")) if space is not None else 0
+        if width > 0 and (width == column or column is None and lines[node.lineno - 1][width:].startswith("case")):
+            first = node.lineno
     if first is None:
         return "    "
     match = _LEADING_SPACE.match(lines[first - 1])
