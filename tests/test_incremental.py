@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import random
 import sys
-from pathlib import Path
 
 import libcst as cst
 import pytest

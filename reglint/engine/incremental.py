@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import libcst as cst
 from libcst._position import CodePosition, CodeRange
@@ -49,7 +49,7 @@ _SENTINEL = "pass"
 
 @dataclass(frozen=True)
 class _Chunk:
-    statements: tuple[cst.BaseStatement, ...]
+    statements: tuple[Statement, ...]
     leading: tuple[cst.EmptyLine, ...]  # the first statement's leading lines (the header, in chunk 0)
     trailing: tuple[cst.EmptyLine, ...]  # lines after the last statement: the next one's leading lines
     footer: tuple[cst.EmptyLine, ...]  # the last chunk's module footer
@@ -57,6 +57,7 @@ class _Chunk:
     positions: Any  # node -> CodeRange in the chunk's own lines (prefix included)
 
 
+Statement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
 _Key = tuple[str, int, bool, bool, str, str]  # text, occurrence, first, last, indent, newline
 
 
@@ -157,8 +158,8 @@ def _default_indent(tree: ast.Module, lines: Sequence[str]) -> str:
     """The indentation libcst takes as the file's default: that of the first indented line of
     code (the first INDENT token); four spaces when nothing is indented."""
     for statement in tree.body:
-        blocks = [getattr(statement, name, None) for name in ("body", "orelse", "handlers", "finalbody", "cases")]
-        blocks = [block for block in blocks if block]
+        found: list[Any] = [getattr(statement, name, None) for name in ("body", "orelse", "handlers", "finalbody", "cases")]
+        blocks = [block for block in found if block]
         if not blocks:
             continue  # a simple statement: its continuation lines are no INDENT
         first = blocks[0][0]
@@ -238,7 +239,7 @@ def _parse_chunk(piece: str, first: bool, last: bool, indent: str, newline: str)
 
 def _assemble(chunks: list[tuple[_Chunk, int]], indent: str, newline: str) -> tuple[cst.Module, Positions]:
     positions = Positions()
-    body: list[cst.BaseStatement] = []
+    body: list[Statement] = []
     carried: tuple[cst.EmptyLine, ...] = ()
     header: tuple[cst.EmptyLine, ...] = ()
     for number, (chunk, first_line) in enumerate(chunks):
@@ -264,7 +265,7 @@ def _assemble(chunks: list[tuple[_Chunk, int]], indent: str, newline: str) -> tu
     return module, positions
 
 
-def _with_leading(statement: cst.BaseStatement, leading: Sequence[cst.EmptyLine], positions: Positions) -> cst.BaseStatement:
-    rebuilt = statement.with_changes(leading_lines=tuple(leading))
+def _with_leading(statement: Statement, leading: Sequence[cst.EmptyLine], positions: Positions) -> Statement:
+    rebuilt: Statement = statement.with_changes(leading_lines=tuple(leading))
     positions.alias(rebuilt, statement)
     return rebuilt

@@ -19,7 +19,6 @@ from reglint.engine.suppression import Suppressions
 from reglint.model import Applicability, Finding, Fix
 from reglint.registry import PARSE_ERROR, UNUSED_SUPPRESSION
 
-
 # A parser that may reuse earlier work: the module of a text and its node positions, or None.
 Parser = Callable[[str], Optional[tuple[cst.Module, object]]]
 

@@ -28,7 +28,7 @@ SEVERITIES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rule_page_uri(code: str) -> Optional[str]:
     from reglint.rulepages import find_page
 

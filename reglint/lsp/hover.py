@@ -10,7 +10,7 @@ from reglint.lsp.documents import DocumentLint
 from reglint.model import Finding
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def rule_page(code: str) -> Optional[str]:
     from reglint.rulepages import find_page
 

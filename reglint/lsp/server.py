@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_DEBOUNCE = 0.05  # seconds without a change before a changed document is linted
 PYTHON_SUFFIXES = (".py", ".pyi")
 CONFIG_FILE = "pyproject.toml"
-_ENCODINGS = {types.PositionEncodingKind.Utf8: UTF8, types.PositionEncodingKind.Utf16: UTF16, types.PositionEncodingKind.Utf32: UTF32}
+_ENCODINGS = {"utf-8": UTF8, "utf-16": UTF16, "utf-32": UTF32}  # LSP's PositionEncodingKind values
 
 
 @dataclass
@@ -87,7 +87,8 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
     python_documents: dict[str, bool] = {}
 
     def encoding() -> str:
-        return _ENCODINGS.get(server.workspace.position_encoding, UTF16)  # type: ignore[arg-type]
+        kind = server.workspace.position_encoding
+        return _ENCODINGS.get(str(getattr(kind, "value", kind)), UTF16)
 
     def schedule(uri: str, delay: float) -> None:
         previous = session.pending.pop(uri, None)

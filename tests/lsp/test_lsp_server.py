@@ -215,6 +215,26 @@ async def test_positions_are_utf16_code_units(client: RecordingClient, tmp_path:
     assert any(sum(1 for c in line[f["line"] - 1][: f["column"] - 1] if ord(c) > 0xFFFF) for f in expected)
 
 
+@pytest.mark.parametrize(("encoding", "units"), [("utf-32", lambda c: 1), ("utf-8", lambda c: len(c.encode("utf-8")))])
+async def test_positions_in_the_negotiated_encoding(tmp_path: Path, encoding: str, units: Any):
+    capabilities = client_capabilities("visual-studio-code")
+    capabilities.general = types.GeneralClientCapabilities(position_encodings=[encoding])
+    client = await start_server(capabilities)
+    try:
+        text = TRAIN.replace("reg += torch.norm(p)", '_ = "😀é"; reg += torch.norm(p)')
+        path = tmp_path / "wide.py"
+        path.write_text(text, encoding="utf-8")
+        open_document(client, path.as_uri(), text)
+        diagnostics = await diagnostics_for(client, path.as_uri(), 1)
+        lines = text.splitlines()
+        for finding in check_json(path):
+            prefix = lines[finding["line"] - 1][: finding["column"] - 1]
+            (match,) = [d for d in diagnostics if d.code == finding["code"]]
+            assert match.range.start.character == sum(units(c) for c in prefix)
+    finally:
+        await stop_server(client)
+
+
 # --------------------------------------------------------------------------- configuration
 
 
