@@ -222,25 +222,24 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
             return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(identifier, list(text_edits))])
         return types.WorkspaceEdit(changes={uri: text_edits})
 
-    def to_action(uri: str, published: Published, plan: actions.Plan, resolve: bool) -> Optional[types.CodeAction]:
+    async def planned_edits(plans: list[actions.Plan], lint: DocumentLint) -> list[Optional[list[Any]]]:
+        """The plans' edits, worked out in the lint thread: libcst is used from one thread only
+        (the runner switches its node validation off while it parses), and the server keeps
+        reading messages meanwhile."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(session.executor, lambda: [actions.edits_for(p, lint, session.linter) for p in plans])
+
+    def to_action(uri: str, published: Published, plan: actions.Plan) -> types.CodeAction:
         lint = published.lint
         text = DocumentText(lint.text, encoding())
         related = [to_diagnostic(text, lint.findings[plan.index], plan.index)] if plan.index is not None else None
-        action = types.CodeAction(title=plan.title, kind=plan.kind, diagnostics=related, is_preferred=plan.preferred or None)
-        if resolve:
-            action.data = {"uri": uri, "version": published.version, "what": plan.what, "index": plan.index}
-            return action
-        edits = actions.edits_for(plan, lint, session.linter)
-        if edits is None:
-            return None
-        action.edit = workspace_edit(uri, published.version, edits, lint)
-        return action
+        return types.CodeAction(title=plan.title, kind=plan.kind, diagnostics=related, is_preferred=plan.preferred or None)
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, actions.FIX_ALL], resolve_provider=True),
     )
-    def code_action(params: types.CodeActionParams) -> Optional[list[types.CodeAction]]:
+    async def code_action(params: types.CodeActionParams) -> Optional[list[types.CodeAction]]:
         uri = params.text_document.uri
         published = current(uri)
         if published is None:
@@ -250,22 +249,33 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
         last, _ = text.from_lsp(params.range.end.line, params.range.end.character)
         only = [str(kind) for kind in params.context.only] if params.context.only else None
         plans = actions.plan_actions(published.lint, first, last, only)
-        if not resolve_support():
-            # Without resolve every edit is computed now: the expensive "fix all" only when asked for by kind.
-            plans = [p for p in plans if p.what != actions.FIX_ALL_SAFE or only is not None]
-        found = [to_action(uri, published, plan, resolve_support()) for plan in plans]
-        return [action for action in found if action is not None] or None
+        found = []
+        if resolve_support():
+            for plan in plans:
+                action = to_action(uri, published, plan)
+                action.data = {"uri": uri, "version": published.version, "what": plan.what, "index": plan.index}
+                found.append(action)
+            return found or None
+        # Without resolve every edit is computed now: the expensive "fix all" only when asked for by kind.
+        plans = [p for p in plans if p.what != actions.FIX_ALL_SAFE or only is not None]
+        for plan, edits in zip(plans, await planned_edits(plans, published.lint)):
+            if edits is not None:
+                action = to_action(uri, published, plan)
+                action.edit = workspace_edit(uri, published.version, edits, published.lint)
+                found.append(action)
+        return found or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
-    def resolve_code_action(action: types.CodeAction) -> types.CodeAction:
+    async def resolve_code_action(action: types.CodeAction) -> types.CodeAction:
         data = action.data if isinstance(action.data, dict) else {}
         uri = data.get("uri")
         published = current(uri) if isinstance(uri, str) else None
-        if published is None or published.version != data.get("version"):
+        if published is None or published.version != data.get("version") or not isinstance(uri, str):
             return action  # the document changed: no edit rather than a stale one
         plan = actions.Plan(str(data.get("what")), action.title, str(action.kind), data.get("index"))
-        edits = actions.edits_for(plan, published.lint, session.linter)
-        if edits is not None and isinstance(uri, str):
+        (edits,) = await planned_edits([plan], published.lint)
+        now = current(uri)  # the edits are for this version's text only
+        if edits is not None and now is not None and now.version == published.version:
             action.edit = workspace_edit(uri, published.version, edits, published.lint)
         return action
 
