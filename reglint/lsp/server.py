@@ -13,9 +13,11 @@ every open document relinted. An invalid configuration is shown once as a messag
 error diagnostic on the first line of each document it applies to.
 
 Documents. Python documents (`languageId` python, or a `.py` / `.pyi` path) are linted, in any
-URI scheme: a file that is not on disk takes the settings of the workspace root. Notebook
-documents are not linted: the server does not offer notebook synchronization, so clients do not
-send notebook cells (an `.ipynb` file is linted by `reglint check`).
+URI scheme: a file that is not on disk takes the settings of the workspace root. Notebooks are
+not: the server does not offer notebook synchronization, and a notebook's cells sent as text
+documents (VS Code's `vscode-notebook-cell:` URIs, for a client whose selector lets them through)
+or an `.ipynb` file opened as text are skipped, since a cell linted alone would miss the other
+cells (`reglint check` lints `.ipynb` files with all their cells together).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_DEBOUNCE = 0.05  # seconds without a change before a changed document is linted
 PYTHON_SUFFIXES = (".py", ".pyi")
+NOTEBOOK_CELL_SCHEMES = ("vscode-notebook-cell:",)  # how VS Code names the cells of an open notebook
 CONFIG_FILE = "pyproject.toml"
 _ENCODINGS = {"utf-8": UTF8, "utf-16": UTF16, "utf-32": UTF32}  # LSP's PositionEncodingKind values
 
@@ -76,9 +79,14 @@ def document_path(uri: str) -> Optional[Path]:
 
 
 def is_python(uri: str, language_id: Optional[str]) -> bool:
+    """A document to lint: Python, and not a notebook or one of its cells (a cell linted alone
+    misses the other cells: a penalty added to the loss in the next cell would look unused)."""
+    location = uri.split("?", 1)[0].split("#", 1)[0].lower()
+    if location.startswith(NOTEBOOK_CELL_SCHEMES) or location.endswith(".ipynb"):
+        return False
     if language_id is not None and language_id.lower() == "python":
         return True
-    return uri.split("?", 1)[0].split("#", 1)[0].lower().endswith(PYTHON_SUFFIXES)
+    return location.endswith(PYTHON_SUFFIXES)
 
 
 def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) -> LanguageServer:

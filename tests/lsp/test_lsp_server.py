@@ -181,11 +181,14 @@ async def test_save_relints_and_close_clears(client: RecordingClient, tmp_path: 
 
 
 async def test_not_python_is_not_linted_and_untitled_is(client: RecordingClient):
-    open_document(client, "file:///tmp/notes.md", TRAIN, language="markdown")
+    skipped = ["file:///tmp/notes.md", "vscode-notebook-cell:/tmp/train.ipynb#W0sZmlsZQ%3D%3D", "file:///tmp/train.ipynb"]
+    open_document(client, skipped[0], TRAIN, language="markdown")
+    open_document(client, skipped[1], TRAIN)  # a notebook cell: linted alone it would miss the others
+    open_document(client, skipped[2], TRAIN)
     open_document(client, "untitled:Untitled-1", TRAIN)
     diagnostics = await diagnostics_for(client, "untitled:Untitled-1", 1)
     assert {str(d.code) for d in diagnostics} == {"RL105", "RL102"}
-    assert not [p for p in client.published if p.uri == "file:///tmp/notes.md"]
+    assert not [p for p in client.published if p.uri in skipped]
 
 
 async def test_syntax_error_is_reported_as_check_reports_it(client: RecordingClient, tmp_path: Path):
