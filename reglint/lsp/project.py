@@ -6,8 +6,8 @@ such an analysis needs, so that it can be plugged in without changing the server
 
 - `source(path)`: the text of a project file as the editor has it, the unsaved buffer where the
   file is open, else the file on disk; a project analysis reads other modules through this;
-- `dependents(path)`: the open documents whose findings may change when `path` changes; the
-  server relints them after linting `path` (today none: each document is linted on its own);
+- `dependents(uri)`: the open documents whose findings may change when that one changes; the
+  server relints them too (today none: each document is linted on its own);
 - `summaries`: a store that outlives single lints, where module summaries computed once per
   module content can be kept and reused across documents and edits.
 
@@ -23,19 +23,19 @@ from typing import Any, Optional
 
 class OpenDocuments:
     def __init__(self) -> None:
+        self._paths: dict[str, Optional[Path]] = {}  # open document URI -> its file, if it has one
         self._texts: dict[Path, str] = {}
         self.summaries: dict[Any, Any] = {}
 
-    def update(self, path: Optional[Path], text: str) -> None:
+    def update(self, uri: str, path: Optional[Path], text: str) -> None:
+        self._paths[uri] = path
         if path is not None:
             self._texts[path] = text
 
-    def close(self, path: Optional[Path]) -> None:
+    def close(self, uri: str) -> None:
+        path = self._paths.pop(uri, None)
         if path is not None:
             self._texts.pop(path, None)
-
-    def paths(self) -> list[Path]:
-        return list(self._texts)
 
     def source(self, path: Path) -> Optional[str]:
         """The editor's text of `path` if it is open, else the file's text on disk (None if it
@@ -47,7 +47,7 @@ class OpenDocuments:
         except (OSError, UnicodeDecodeError):
             return None
 
-    def dependents(self, path: Path) -> list[Path]:
-        """Open documents whose findings depend on `path` besides itself: none while each file is
-        linted alone."""
+    def dependents(self, uri: str) -> list[str]:
+        """The open documents (URIs, as the client spells them) whose findings depend on the
+        document `uri` besides itself: none while each file is linted alone."""
         return []

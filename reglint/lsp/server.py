@@ -112,11 +112,16 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
             return
         version, text, path = document.version, document.source, document_path(uri)
         loop = asyncio.get_running_loop()
-        lint = await loop.run_in_executor(session.executor, session.linter.lint, text, path, uri.rsplit("/", 1)[-1], uri)
+        try:
+            lint = await loop.run_in_executor(session.executor, session.linter.lint, text, path, uri.rsplit("/", 1)[-1], uri)
+        except Exception as exc:  # a bug in reglint: say so on the document rather than go quiet
+            logger.exception("linting %s failed", uri)
+            lint = DocumentLint(text, str(path or uri), problem=f"internal error: {type(exc).__name__}: {exc}")
         current = server.workspace.text_documents.get(uri)
         if current is None or current.version != version:
             return  # changed while linted: the newer text is scheduled already
-        session.pending.pop(uri, None)
+        if session.pending.get(uri) is asyncio.current_task():
+            del session.pending[uri]
         publish(uri, version, lint)
 
     def publish(uri: str, version: Optional[int], lint: DocumentLint) -> None:
@@ -165,7 +170,7 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
         python = is_python(uri, params.text_document.language_id)
         python_documents[uri] = python
         if python:
-            session.project.update(document_path(uri), params.text_document.text)
+            session.project.update(uri, document_path(uri), params.text_document.text)
             schedule(uri, 0)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -173,13 +178,12 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
         uri = params.text_document.uri
         if not python_documents.get(uri, False):
             return
-        path = document_path(uri)
         document = server.workspace.text_documents.get(uri)
         if document is not None:
-            session.project.update(path, document.source)
+            session.project.update(uri, document_path(uri), document.source)
         schedule(uri, session.debounce)
-        for dependent in session.project.dependents(path) if path is not None else ():
-            schedule(dependent.as_uri(), session.debounce)
+        for dependent in session.project.dependents(uri):
+            schedule(dependent, session.debounce)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(params: types.DidSaveTextDocumentParams) -> None:
@@ -195,7 +199,7 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
         pending = session.pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
-        session.project.close(document_path(uri))
+        session.project.close(uri)
         session.published.pop(uri, None)
         session.executor.submit(session.linter.forget, uri)  # in the lint thread: no race with a lint
         if python_documents.pop(uri, False):

@@ -48,13 +48,16 @@ async def start_server(
     root: Optional[Path] = None,
     initialization_options: Any = None,
     cwd: Optional[Path] = None,
+    python_code: Optional[str] = None,
 ) -> RecordingClient:
+    """`python_code`: run the server with `python -c CODE` instead of `python -m reglint server`."""
     client = RecordingClient()
     features = dict(DEFAULT_CLIENT_FEATURES)
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_diagnostics
     features[types.CLIENT_REGISTER_CAPABILITY] = _record_registration
     register_lsp_features(client, features)
-    await client.start_io(sys.executable, "-m", "reglint", "server", *args, cwd=str(cwd or ROOT))
+    command = ("-c", python_code) if python_code is not None else ("-m", "reglint", "server", *args)
+    await client.start_io(sys.executable, *command, cwd=str(cwd or ROOT))
     caps = client_capabilities(capabilities) if isinstance(capabilities, str) else capabilities
     await client.initialize_session(
         types.InitializeParams(

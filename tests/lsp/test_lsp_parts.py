@@ -9,6 +9,7 @@ import pytest
 
 from reglint.engine.suppression import Suppressions, suppression_insert
 from reglint.lsp.actions import FIX_ALL, QUICKFIX, replacement_edit, suppression_edit, wants
+from reglint.lsp.project import OpenDocuments
 from reglint.lsp.text import UTF8, UTF16, UTF32, DocumentText
 from reglint.model import Edit, Finding, Severity
 
@@ -100,3 +101,17 @@ def test_server_without_the_extra_says_what_to_install():
     assert done.returncode == 2
     assert "pip install 'reglint[lsp]'" in done.stderr
     assert done.stdout == ""
+
+
+def test_open_documents_give_the_editors_text_else_the_disks(tmp_path):
+    on_disk = tmp_path / "model.py"
+    on_disk.write_text("saved = 1\n", encoding="utf-8")
+    documents = OpenDocuments()
+    assert documents.source(on_disk) == "saved = 1\n"
+    documents.update(on_disk.as_uri(), on_disk, "unsaved = 2\n")
+    documents.update("untitled:1", None, "x = 3\n")
+    assert documents.source(on_disk) == "unsaved = 2\n"
+    documents.close(on_disk.as_uri())
+    assert documents.source(on_disk) == "saved = 1\n"
+    assert documents.source(tmp_path / "missing.py") is None
+    assert documents.dependents(on_disk.as_uri()) == []

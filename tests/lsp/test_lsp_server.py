@@ -238,6 +238,26 @@ async def test_positions_in_the_negotiated_encoding(tmp_path: Path, encoding: st
         await stop_server(client)
 
 
+async def test_an_internal_error_is_shown_on_the_document(tmp_path: Path):
+    boom = (
+        "from reglint.lsp import documents\n"
+        "def lint(*args, **kwargs):\n"
+        "    raise RuntimeError('simulated bug')\n"
+        "documents.DocumentLinter.lint = lint\n"
+        "from reglint.cli import main\n"
+        "main(['server'])\n"
+    )
+    client = await start_server(python_code=boom)
+    try:
+        uri = (tmp_path / "train.py").as_uri()
+        open_document(client, uri, TRAIN)
+        (diagnostic,) = await diagnostics_for(client, uri, 1)
+        assert diagnostic.severity == types.DiagnosticSeverity.Error
+        assert "internal error: RuntimeError: simulated bug" in diagnostic.message
+    finally:
+        await stop_server(client)
+
+
 # --------------------------------------------------------------------------- configuration
 
 
