@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,7 +318,13 @@ def create_server(linter: DocumentLinter, debounce: float = DEFAULT_DEBOUNCE) ->
     return server
 
 
+# The lint thread walks libcst trees recursively, as deep as the code nests (the CLI raises the
+# recursion limit for the same reason): give it the stack a main thread has, whatever the platform.
+LINT_THREAD_STACK = 64 * 1024 * 1024
+
+
 def serve(config: Optional[Path] = None, isolated: bool = False, debounce: float = DEFAULT_DEBOUNCE) -> None:
     """Run the server over stdin and stdout until the client says exit."""
     logging.basicConfig(level=logging.WARNING, format="reglint server: %(levelname)s %(message)s")
+    threading.stack_size(LINT_THREAD_STACK)
     create_server(DocumentLinter(config=config, isolated=isolated), debounce).start_io()

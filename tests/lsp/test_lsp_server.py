@@ -457,6 +457,23 @@ async def test_hover_shows_the_rule_page(client: RecordingClient, tmp_path: Path
 # --------------------------------------------------------------------------- size
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "import torch\nloss = crit(model(x), y) + " + " + ".join(f"model.l{i}.weight.pow(2).sum()" for i in range(1000)) + "\nloss.backward()\n",
+        "import torch\n" + "".join("    " * i + "if x:\n" for i in range(98)) + "    " * 98 + "reg = p.pow(2).sum()\n",
+    ],
+    ids=["1000-chained-penalty-terms", "98-nested-ifs"],
+)
+async def test_deeply_nested_code_lints_as_check_lints_it(client: RecordingClient, tmp_path: Path, text: str):
+    path = tmp_path / "deep.py"
+    path.write_text(text, encoding="utf-8")
+    open_document(client, path.as_uri(), text)
+    diagnostics = await diagnostics_for(client, path.as_uri(), 1)
+    assert spans(diagnostics) == json_spans(check_json(path))
+    assert not [d for d in diagnostics if "internal error" in d.message]
+
+
 async def test_long_training_file(client: RecordingClient, tmp_path: Path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
