@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+import logging
+from typing import Callable, Optional
 
 from reglint.engine.config import ConfigError, ConfigResolver, Overrides, Settings
 from reglint.engine.discovery import DiscoveryError, discover
 from reglint.engine.incremental import IncrementalParser
 from reglint.engine.runner import FileResult, Parser
 from reglint.model import Finding
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,13 @@ class DocumentLinter:
         self._isolated = isolated
         self.root = root
         self._resolver: Optional[ConfigResolver] = None
+        self._lookup: Optional[Callable[[Path], tuple[Settings, frozenset[str]]]] = None
         self._parsers: dict[str, IncrementalParser] = {}  # per document: trees of its last version
 
     def reload_config(self) -> None:
         """Forget the settings read so far (a pyproject.toml changed)."""
         self._resolver = None
+        self._lookup = None
 
     def forget(self, key: str) -> None:
         """The document `key` was closed: drop what was kept of it."""
@@ -61,8 +66,10 @@ class DocumentLinter:
         """The settings and enabled codes for a document; raises ConfigError."""
         from reglint.engine.fixes import settings_lookup
 
+        if self._lookup is None:
+            self._lookup = settings_lookup(Overrides(), self._resolver_now())
         where = path if path is not None else (self.root or Path.cwd()) / "_"
-        return settings_lookup(Overrides(), self._resolver_now())(where)
+        return self._lookup(where)
 
     def excluded(self, path: Optional[Path]) -> bool:
         """Would `reglint check --force-exclude PATH` skip this file? (Files not on disk yet are
@@ -91,7 +98,10 @@ class DocumentLinter:
         parser = self._parsers.setdefault(key, IncrementalParser()).parse if key is not None else None
         with collector_paused():
             result = lint_document(text, shown, settings, enabled, parser)
-        problem = f"internal error: {result.internal_error}" if result.internal_error else None
+        problem = None
+        if result.internal_error:
+            logger.warning("internal error on %s: %s", shown, result.internal_error)
+            problem = f"internal error: {result.internal_error.splitlines()[0]} (the server's log has the traceback)"
         return DocumentLint(text, shown, tuple(result.findings), settings, enabled, problem)
 
     def fix_all(self, lint: DocumentLint, unsafe: bool = False) -> Optional[str]:
