@@ -10,9 +10,9 @@ settings is not linted, as `reglint check --force-exclude` (what pre-commit runs
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-import logging
 from typing import Callable, Optional
 
 from reglint.engine.config import ConfigError, ConfigResolver, Overrides, Settings
