@@ -1,4 +1,4 @@
-"""The `reglint` command: check, audit, rule, rules."""
+"""The `reglint` command: check, audit, rule, rules, server."""
 
 from __future__ import annotations
 
@@ -302,6 +302,24 @@ def rules_command(fmt: str) -> None:
         scope = {"audit": " (audit only)", "engine": ""}.get(info.origin, "")
         off = " (off by default)" if not info.default_enabled else ""
         click.echo(f"{info.code}  {info.name:<30} {str(info.severity):<8} {info.summary}{fix}{scope}{off}")
+
+
+@main.command("server")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="Use this pyproject.toml for every document instead of searching for one.")
+@click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
+@click.option("--debounce", type=click.FloatRange(min=0), default=0.05, show_default=True, help="Seconds without a change before a changed document is linted again.")
+def server_command(config_path: Optional[Path], isolated: bool, debounce: float) -> None:
+    """Run the language server on stdin/stdout, for editors (needs the `lsp` extra).
+
+    Diagnostics on open, change and save, code actions for fixes and suppression comments, the
+    rule's page on hover. Setup for VS Code, Neovim and Helix: docs/editors.md.
+    """
+    try:
+        from reglint.lsp.server import serve
+    except ImportError as exc:
+        click.echo(f"reglint: error: `reglint server` needs the lsp extra (pip install 'reglint[lsp]'): {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    serve(config=config_path, isolated=isolated, debounce=debounce)
 
 
 def _register_audit() -> None:

@@ -183,7 +183,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         try:
             if context.home:
                 if context.source is None or "add_argument" in context.source:
-                    context.argparse_defaults = argparse_defaults(context.module)
+                    context.argparse_defaults = argparse_defaults(context.module, context.source)
                 self._collect_definitions(context.module.body, context.frame)
             if context.home:
                 self.exec_block(context.module.body, context.frame)

@@ -30,6 +30,16 @@ def spans(module: cst.Module) -> Any:
     return found
 
 
+def remember(module: cst.Module, found: Any) -> None:
+    """Positions computed elsewhere (an incremental parse), for the module they belong to."""
+    cache: list[tuple[cst.Module, Any]] = getattr(_local, "spans", None) or []
+    cache.insert(0, (module, found))
+    _local.spans = cache[:_KEEP]
+
+
 def line_of(module: cst.Module, node: cst.CSTNode) -> Optional[int]:
-    span = spans(module).get(node)
-    return span.start.line if span is not None else None
+    try:
+        span = spans(module)[node]
+    except KeyError:
+        return None
+    return span.start.line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Optional, Sequence, Union
 
 import libcst as cst
@@ -9,8 +10,12 @@ import libcst as cst
 from reglint.analysis.names import ImportMap, dotted
 
 
-def argparse_defaults(module: cst.Module) -> dict[str, Optional[float]]:
-    """dest -> numeric default of every `add_argument("--name", default=<number>)` in the file."""
+def argparse_defaults(module: cst.Module, source: Optional[str] = None) -> dict[str, Optional[float]]:
+    """dest -> numeric default of every `add_argument("--name", default=<number>)` in the file.
+
+    With `source`, the module's text, only the top-level statements whose text mentions
+    `add_argument` are walked (libcst's visitor over a whole long file costs more than the rest
+    of the analysis)."""
     found: dict[str, Optional[float]] = {}
 
     class Visitor(cst.CSTVisitor):
@@ -51,8 +56,69 @@ def argparse_defaults(module: cst.Module) -> dict[str, Optional[float]]:
                 return
             found[dest] = value if dest not in found or found[dest] == value else None
 
-    module.visit(Visitor())
+    visitor = Visitor()
+    for node in statements_mentioning(module, source, "add_argument"):
+        node.visit(visitor)
     return {k: v for k, v in found.items() if v is not None}
+
+
+_last_tree: tuple[Optional[str], Optional[ast.Module]] = (None, None)
+
+
+def python_tree(source: str) -> Optional[ast.Module]:
+    """CPython's tree of `source` (None if it does not parse), remembered for the last text asked
+    about: the language server's parser and the analysis both read the tree of the same text."""
+    global _last_tree
+    text, tree = _last_tree
+    if text is source or text == source:
+        return tree
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        tree = None
+    _last_tree = (source, tree)
+    return tree
+
+
+def statements_mentioning(module: cst.Module, source: Optional[str], word: str) -> Sequence[cst.CSTNode]:
+    """The top-level statements of `module` whose lines in `source` contain `word`, in order; the
+    module itself when that cannot be told (no source, or CPython reads it otherwise than libcst).
+
+    CPython's parser finds each statement's lines in a fraction of the time a libcst walk takes.
+    Its top-level statements are libcst's, except that a line of `;`-separated statements is one
+    libcst statement and several for `ast`; a text whose statements do not pair up so is not
+    trusted.
+    """
+    if source is None:
+        return [module]
+    import re
+
+    tree = python_tree(source)
+    if tree is None:
+        return [module]
+    lines = re.split(r"\r\n|\r|\n", source)
+    chosen: list[cst.CSTNode] = []
+    position = 0
+    for statement in module.body:
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        group = tree.body[position : position + count]
+        position += count
+        if len(group) < count:
+            return [module]
+        first = min(
+            [node.lineno for node in group]
+            + [d.lineno for node in group for d in getattr(node, "decorator_list", ())]
+        )
+        last = max(node.end_lineno or node.lineno for node in group)
+        if any(word in line for line in lines[first - 1 : last]):
+            chosen.append(statement)
+    if position != len(tree.body):
+        return [module]
+    return chosen
 
 
 def decorator_name(decorator: cst.Decorator, imports: ImportMap) -> Optional[str]:

@@ -11,34 +11,55 @@ import threading
 from typing import Any, Optional
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider
 
 from reglint.analysis import positions as node_positions
 from reglint.model import Edit
 
 
 class _Index:
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, positions: Any = None, text: Optional[str] = None) -> None:
         self.module = module
-        self._parents: Any = None
-        self._lines: Optional[list[str]] = None
+        self._text = text
         self._code: Optional[str] = None
+        self._lines: Optional[list[str]] = None
+        self._parents: dict[int, dict[cst.CSTNode, cst.CSTNode]] = {}  # top-level statement -> its parents
+        if positions is not None:
+            node_positions.remember(module, positions)
 
     @property
     def positions(self) -> Any:
         return node_positions.spans(self.module)
 
-    @property
-    def parents(self) -> Any:
-        if self._parents is None:
-            self._parents = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
-        return self._parents
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The node's parent, from a walk of the one top-level statement that holds it (a walk of
+        the whole module, as libcst's ParentNodeProvider does, costs more than the analysis)."""
+        body = self.module.body
+        if any(node is statement for statement in body):
+            return self.module
+        try:
+            line = self.positions[node].start.line
+        except KeyError:
+            return None
+        # The statement that holds it is the first to end at or after its line (its decorators
+        # and leading comments come before the statement's own start line).
+        for index, statement in enumerate(body):
+            where = self.positions[statement]
+            if where.end.line < line:
+                continue
+            parents = self._parents.get(index)
+            if parents is None:
+                parents = self._parents[index] = _parents_in(statement)
+            if node in parents:
+                return parents[node]
+            if where.start.line > line:
+                break
+        return None
 
     @property
     def code(self) -> str:
         """libcst's rendering of the module: what its positions count in."""
         if self._code is None:
-            self._code = self.module.code
+            self._code = self._text if self._text is not None else self.module.code
         return self._code
 
     @property
@@ -48,6 +69,27 @@ class _Index:
 
             self._lines = physical_lines(self.code)
         return self._lines
+
+
+class _ParentCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.stack: list[cst.CSTNode] = []
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.stack:
+            self.parents[node] = self.stack[-1]
+        self.stack.append(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+
+def _parents_in(statement: cst.CSTNode) -> dict[cst.CSTNode, cst.CSTNode]:
+    collector = _ParentCollector()
+    statement.visit(collector)
+    return collector.parents
 
 
 _local = threading.local()
@@ -60,6 +102,12 @@ def _index(module: cst.Module) -> _Index:
         cached = _Index(module)
         _local.index = cached
     return cached
+
+
+def provide(module: cst.Module, text: Optional[str] = None, positions: Any = None) -> None:
+    """What is already known of `module` (the text it was parsed from and that libcst renders;
+    node positions computed elsewhere), so that neither is recomputed from the tree."""
+    _local.index = _Index(module, positions, text)
 
 
 def positions(module: cst.Module) -> Any:
@@ -111,7 +159,7 @@ def insert_line_after(module: cst.Module, statement: cst.SimpleStatementLine, te
 
 
 def parent(module: cst.Module, node: cst.CSTNode) -> Optional[cst.CSTNode]:
-    return _index(module).parents.get(node)
+    return _index(module).parent(node)
 
 
 def bare_code(module: cst.Module, node: cst.CSTNode) -> str:
@@ -195,6 +243,8 @@ def in_open_context(module: cst.Module, node: cst.CSTNode) -> bool:
 
 __all__ = [
     "bare_code",
+    "positions",
+    "provide",
     "delete_lines",
     "in_open_context",
     "insert_after",

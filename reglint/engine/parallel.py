@@ -154,7 +154,7 @@ def _init_worker(configs: Sequence[Config], states: Any = None) -> None:
 
 
 def _run_chunk(jobs: Sequence[Job]) -> list[Outcome]:
-    with _collector_paused():
+    with collector_paused():
         out = []
         for job in jobs:
             if _STATES is not None:
@@ -166,7 +166,7 @@ def _run_chunk(jobs: Sequence[Job]) -> list[Outcome]:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Parsing allocates millions of objects and hardly any cycles; the cyclic garbage collector
     would scan them over and over (about 15% of the time). Pause it for a batch, then let it run."""
     enabled = gc.isenabled()
@@ -223,7 +223,7 @@ def run_jobs(jobs: Iterable[Job], configs: Sequence[Config], workers: int) -> li
     if workers == 1 or len(jobs) < MIN_PARALLEL_JOBS:
         outcomes_in_process = []
         for job in jobs:
-            with _collector_paused():
+            with collector_paused():
                 outcomes_in_process.append(lint_job(job, configs[job.config]))
         return outcomes_in_process
     from concurrent.futures.process import BrokenProcessPool
@@ -287,7 +287,7 @@ def run_alone(job: Job, config: Config) -> Outcome:
 
 
 def _lint_and_send(job: Job, config: Config, sender: Any) -> None:
-    with _collector_paused():
+    with collector_paused():
         outcome = lint_job(job, config)
     sender.send(outcome)
     sender.close()

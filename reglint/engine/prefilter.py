@@ -107,6 +107,7 @@ from reglint.model import Finding, Note
 
 if TYPE_CHECKING:
     from reglint.engine.config import Settings
+    from reglint.engine.runner import FileResult, Parser
 
 OPTIMIZER = "optimizer"
 PENALTY = "penalty"
@@ -636,6 +637,27 @@ def reads_the_project(text: str, path: str) -> bool:
     return file.is_file() and imports_project_module(text, file)
 
 
+def lint_source(
+    text: str, path: str, settings: "Settings", enabled: frozenset[str], parser: Optional["Parser"] = None
+) -> Optional["FileResult"]:
+    """The runner's result for decoded Python source, linted through the prefilter (libcst parses
+    the pruned copy where there is one); None when the prefilter shows there is nothing to analyze.
+    What `reglint check` does with a file, and the language server with an editor's buffer (with
+    its incremental `parser`, see runner.lint_text)."""
+    decision = (
+        Verdict(True, "trains with the project's modules")
+        if reads_the_project(text, path)
+        else verdict(text, path, enabled)
+    )
+    if not decision.analyze:
+        return None
+    from reglint.engine.runner import lint_text
+
+    return lint_text(
+        text, path, settings, enabled, parse_text=decision.parse_text, parse_tree=decision.tree, parser=parser
+    )
+
+
 def lint_data(
     data: bytes, path: str, settings: "Settings", enabled: frozenset[str], prefilter: bool = True
 ) -> Linted:
@@ -647,16 +669,9 @@ def lint_data(
     if prefilter and not path.endswith(".ipynb"):
         text = decode_plain(data)
         if text is not None:
-            decision = (
-                Verdict(True, "trains with the project's modules")
-                if reads_the_project(text, path)
-                else verdict(text, path, enabled)
-            )
-            if not decision.analyze:
+            result = lint_source(text, path, settings, enabled)
+            if result is None:
                 return Linted([], None, False)
-            from reglint.engine.runner import lint_text
-
-            result = lint_text(text, path, settings, enabled, parse_text=decision.parse_text, parse_tree=decision.tree)
             return Linted(
                 list(result.findings), result.source_lines, True, result.internal_error,
                 dependencies=result.dependencies, notes=result.notes,

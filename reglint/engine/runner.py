@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator, Optional
 import libcst as cst
 
 from reglint.analysis import analyze_module
-from reglint.checks import STATIC_RULES
+from reglint.checks import STATIC_RULES, edits
 from reglint.checks.base import CheckContext, Report
 from reglint.engine.config import Settings
 from reglint.engine.readable import (
@@ -28,6 +28,9 @@ from reglint.engine.source import decode, edit_context, parse_error, physical_li
 from reglint.engine.suppression import Suppressions
 from reglint.model import Applicability, Finding, Fix, Note
 from reglint.registry import PARSE_ERROR, UNUSED_SUPPRESSION
+
+# A parser that may reuse earlier work: the module of a text and its node positions, or None.
+Parser = Callable[[str], Optional[tuple[cst.Module, object]]]
 
 
 @dataclass
@@ -176,15 +179,27 @@ def lint_text(
     parse_text: Optional[str] = None,
     parse_tree: Optional[ast.Module] = None,
     line_label: Optional[Callable[[int], str]] = None,
+    parser: Optional[Parser] = None,
 ) -> FileResult:
     """Lint one decoded file. `parse_text`: what libcst parses instead of `text`, line for line the
     same where it matters (the prefilter's pruned copy); suppressions and code frames come from
     `text`, and if `parse_text` does not parse, `text` is parsed as without it. `parse_tree`:
     CPython's tree of `parse_text` (or of `text` when there is none), if the caller has it.
-    `line_label`: how a message names another line of this text (a notebook's `cell 4, line 2`)."""
+    `line_label`: how a message names another line of this text (a notebook's `cell 4, line 2`).
+    `parser`: a parser that may know earlier versions of the text (the language server's,
+    engine/incremental.py), asked first; where it gives None the text is read here."""
     result = FileResult(path=path, source_lines=text.splitlines())
     parsed: Optional[Parsed] = None
-    if parse_text is not None:
+    if parser is not None:
+        target = parse_text if parse_text is not None else text
+        known = parser(target)
+        if known is not None:
+            incremental, positions = known
+            # Its positions are reused; libcst's rendering is still compared with the text before
+            # any fix is offered (_Placement), as for a file parsed here.
+            edits.provide(incremental, positions=positions)
+            parsed = Parsed(incremental, None, target)
+    if parsed is None and parse_text is not None:
         parsed = read(parse_text, path, parse_tree)
     if parsed is None or parsed.module is None:
         parsed = read(text, path, parse_tree if parse_text is None else None)
@@ -220,7 +235,9 @@ def lint_text(
             result.notes.append(Note(path, placed.first_difference, 1, f"no fix offered for this file: {placed.refusal}"))
         seen: set[tuple[str, int, int]] = set()
         for code, report in raw:
-            if report.node not in placed.positions:
+            try:
+                placed.positions[report.node]
+            except KeyError:
                 continue  # a node of another module's code: that module's finding, not this file's
             finding = placed.finding(code, report, path)
             key = (code, finding.line or 0, finding.column or 0)

@@ -11,10 +11,12 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass, field
+from typing import Optional
 
 _REGLINT = re.compile(r"reglint\s*:\s*ignore\s*\[([^\]]*)\]", re.IGNORECASE)
 _NOQA = re.compile(r"noqa\s*:\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
 _CODE = re.compile(r"[A-Za-z]+[0-9]+")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks (str.splitlines knows more)
 
 
 @dataclass
@@ -74,3 +76,30 @@ class Suppressions:
             if unused:
                 out.append((entry, unused))
         return out
+
+
+def suppression_insert(source: str, line: int, code: str) -> Optional[tuple[int, int, str]]:
+    """How to make line `line` (1-based) of `source` suppress `code`: (start, end, text), columns
+    0-based within the line, to replace that span with. An existing `# reglint: ignore[...]` on the
+    line gets the code added inside its brackets; otherwise `  # reglint: ignore[CODE]` goes at
+    the end of the line. None when the line does not exist or already suppresses the code.
+
+    Only the spelling is decided here: whether the result still parses (a line ending inside a
+    string or with a backslash cannot take a comment) is for the caller to check.
+    """
+    lines = _LINE_BREAK.split(source)
+    if not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1]
+    for comment_line, column, comment in _comments(source):
+        if comment_line != line:
+            continue
+        if code in _parse_comment(comment):
+            return None
+        match = _REGLINT.search(comment)
+        if match is not None:
+            inside = match.group(1)
+            at = column + match.end(1) - len(inside) + len(inside.rstrip())
+            return at, at, f", {code}" if inside.strip() else code
+    end = len(text.rstrip())
+    return end, len(text), f"  # reglint: ignore[{code}]"
