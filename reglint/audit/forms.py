@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from reglint.audit.sums import GradSums, tensor_sums
+
 NONE, L2, L1, ELASTIC, NORM, UNKNOWN = "none", "l2", "l1", "elastic", "norm", "unknown"
 FIT_TOL = 1e-4  # relative residual below which a form fits
 SCALE_TOL = 1e-3  # relative agreement of coefficients between w and 2·w
@@ -101,39 +103,41 @@ class Form:
         return out
 
 
-def _dot(x: Any, y: Any) -> float:
-    return float((x.double().reshape(-1) * y.double().reshape(-1)).sum())
+def _residual(left: float, total: float) -> float:
+    """‖g − fit‖/‖g‖ from ‖g‖² and the fitted part's share of it (a least-squares identity)."""
+    return math.sqrt(max(left, 0.0) / total)
 
 
-def fit_point(g: Optional[Any], w: Any) -> PointFit:
-    """Fit gradient `g` (None: no gradient) of the tensor whose value is `w`."""
-    import torch
+def fit_sums(s: GradSums) -> PointFit:
+    """Fit the gradient whose float64 sums are `s` (see sums.py).
 
-    w64 = w.detach().double().reshape(-1)
-    n = w64.numel()
-    wnorm = float(w64.norm())
-    if g is None:
-        return PointFit(gnorm=0.0, wnorm=wnorm, numel=n, finite=True)
-    g64 = g.detach().double().reshape(-1)
-    finite = bool(torch.isfinite(g64).all())
-    gnorm = float(g64.norm()) if finite else math.inf
-    if not finite or gnorm == 0.0 or n == 0:
-        return PointFit(gnorm=gnorm, wnorm=wnorm, numel=n, finite=finite)
-    s = torch.sign(w64)
-    sww, sws, sss = wnorm**2, float(w64.abs().sum()), float((s * s).sum())
-    sgw, sgs = _dot(g64, w64), _dot(g64, s)
+    The residuals come from the least-squares identity ‖g − Xβ‖² = ‖g‖² − β·Xᵀg, so they are
+    resolved down to about 1e-8 relative (√ of float64's rounding), far below FIT_TOL.
+    """
+    n, wnorm = s.numel, s.wnorm
+    if not s.finite:
+        return PointFit(gnorm=math.inf, wnorm=wnorm, numel=n, finite=False)
+    gnorm = s.gnorm
+    if gnorm == 0.0 or n == 0:
+        return PointFit(gnorm=gnorm, wnorm=wnorm, numel=n, finite=True)
+    sgg, sgw, sgs, sww, sws, sss = s.sgg, s.sgw, s.sgs, s.sww, s.sws, float(s.nonzero)
     a = sgw / sww if sww > 0 else 0.0
-    r_l2 = float((g64 - a * w64).norm()) / gnorm
+    r_l2 = _residual(sgg - a * sgw, sgg) if sww > 0 else 1.0
     b = sgs / sss if sss > 0 else 0.0
-    r_l1 = float((g64 - b * s).norm()) / gnorm
+    r_l1 = _residual(sgg - b * sgs, sgg) if sss > 0 else 1.0
     det = sww * sss - sws * sws
     if det > 1e-12 * sww * sss and n > 2:
         a_el = (sgw * sss - sgs * sws) / det
         b_el = (sgs * sww - sgw * sws) / det
-        r_el = float((g64 - a_el * w64 - b_el * s).norm()) / gnorm
+        r_el = _residual(sgg - a_el * sgw - b_el * sgs, sgg)
     else:
         a_el, b_el, r_el = a, 0.0, r_l2
     return PointFit(gnorm, wnorm, n, True, a, r_l2, b, r_l1, a_el, b_el, r_el)
+
+
+def fit_point(g: Optional[Any], w: Any) -> PointFit:
+    """Fit gradient `g` (None: no gradient) of the tensor whose value is `w`."""
+    return fit_sums(tensor_sums(g, w))
 
 
 def _close(x: float, y: float, tol: float = SCALE_TOL) -> bool:
@@ -172,85 +176,3 @@ def classify(at_w: PointFit, at_2w: Optional[PointFit], scale: float = POINT_SCA
     if at_2w is None or (_close(a1, at_2w.a_el) and _close(b1, at_2w.b_el)):
         return Form(ELASTIC, a=a1, b=b1, residual=at_w.r_el)
     return Form(UNKNOWN, a=a1, b=b1, residual=at_w.r_el)
-
-
-@dataclass(frozen=True)
-class FullStats:
-    """Sums over a full-size gradient tensor at the tiled test point (for the miniature check)."""
-
-    sgw: float
-    sgg: float
-    sgs: float
-    sww: float
-    sws: float
-    numel: int
-    finite: bool
-
-
-def full_stats(g: Optional[Any], w: Any, sign_block: Any) -> FullStats:
-    """Float64 sums of g·w, g², g·sign(w), w², |w| without temporaries of the tensor's size."""
-    import torch
-
-    wf = w.detach().reshape(-1)
-    n = wf.numel()
-    sww = float(torch.dot(wf, wf).double()) if n else 0.0
-    b = sign_block.numel()
-    rows, rest = divmod(n, b)
-    sblock = sign_block.to(dtype=wf.dtype)
-    sws = 0.0
-    if rows:
-        sws += float((wf[: rows * b].view(rows, b) @ sblock).double().sum())
-    if rest:
-        sws += float(torch.dot(wf[rows * b :], sblock[:rest]).double())
-    if g is None:
-        return FullStats(0.0, 0.0, 0.0, sww, sws, n, True)
-    gf = g.detach().reshape(-1)
-    finite = bool(torch.isfinite(gf).all())
-    if not finite:
-        return FullStats(math.nan, math.inf, math.nan, sww, sws, n, False)
-    sgw = float(torch.dot(gf, wf).double())
-    sgg = float(torch.dot(gf, gf).double())
-    sgs = 0.0
-    if rows:
-        sgs += float((gf[: rows * b].view(rows, b) @ sblock).double().sum())
-    if rest:
-        sgs += float(torch.dot(gf[rows * b :], sblock[:rest]).double())
-    return FullStats(sgw, sgg, sgs, sww, sws, n, True)
-
-
-CONSISTENCY_TOL = 1e-3
-
-
-def rescale_to_full(form: Form, stats: FullStats) -> Optional[Form]:
-    """The miniature's form with coefficients refitted on the full tensor, or None if it does not fit.
-
-    The fit is consistent when the form, with the refitted coefficients, accounts for ‖g‖² of the
-    full tensor to CONSISTENCY_TOL (so the residual is below about 3%: float32 sums are used).
-    """
-    if not stats.finite:
-        return None
-    if form.kind == NONE:
-        return form if stats.sgg == 0.0 else None
-    if stats.sgg == 0.0:
-        return None
-    n, sww, sws = stats.numel, stats.sww, stats.sws
-    if form.kind == L2:
-        a = stats.sgw / sww
-        predicted, new = a * a * sww, Form(L2, a=a, residual=form.residual)
-    elif form.kind == NORM:
-        c = stats.sgw / math.sqrt(sww)
-        predicted, new = c * c, Form(NORM, c=c, residual=form.residual)
-    elif form.kind == L1:
-        b = stats.sgs / n
-        predicted, new = b * b * n, Form(L1, b=b, residual=form.residual)
-    elif form.kind == ELASTIC:
-        det = sww * n - sws * sws
-        if det <= 0:
-            return None
-        a = (stats.sgw * n - stats.sgs * sws) / det
-        b = (stats.sgs * sww - stats.sgw * sws) / det
-        predicted = a * a * sww + 2 * a * b * sws + b * b * n
-        new = Form(ELASTIC, a=a, b=b, residual=form.residual)
-    else:
-        return None
-    return new if abs(stats.sgg - predicted) <= CONSISTENCY_TOL * stats.sgg else None

@@ -18,7 +18,8 @@ from reglint.audit.errors import AuditError
 from reglint.audit.expect import Expectation, parse_expect
 from reglint.audit.optimizer import OptimizerResult, measure_optimizer
 from reglint.audit.params import ParamInfo, describe_parameters
-from reglint.audit.penalty import DEFAULT_CAP, Evaluator, PenaltyResult, measure_penalty
+from reglint.audit.evaluate import Evaluator
+from reglint.audit.penalty import DEFAULT_CAP, PenaltyResult, measure_penalty
 from reglint.audit.precision import model_dtype
 from reglint.audit.sandbox import preserved_rng
 from reglint.audit.table import Header, Row, build_rows
@@ -98,7 +99,8 @@ def _cpu_value(model: Any, evaluate: Evaluator, pen: PenaltyResult, cap: Optiona
     import torch
 
     dtype = getattr(torch, pen.core.dtype)
-    return float(evaluate(test_point_copy(model, dtype=dtype, device="cpu", cap=_core_cap(model, cap))))
+    core_cap = None if pen.core.full_size else _core_cap(model, cap)
+    return float(evaluate(test_point_copy(model, dtype=dtype, device="cpu", cap=core_cap)))
 
 
 def _summaries(infos: list[ParamInfo], model: Any, model_label: str, device: str) -> str:
