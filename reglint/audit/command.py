@@ -119,6 +119,7 @@ def _run(target: str, model_name: Optional[str], penalty_name: Optional[str], op
         setup.optimizer,
         device=device,
         expect=expect if expect is not None else setup.expect,
+        expect_source="--expect" if expect is not None else "REGLINT_EXPECT in the file",
         timeout=timeout,
         target=target,
         model_label=setup.model_label,
@@ -136,18 +137,23 @@ def _emit(report, fmt: str, output_file: Optional[Path]) -> None:  # type: ignor
 
 
 def _render(report, fmt: str, out) -> None:  # type: ignore[no-untyped-def]
-    from reglint.audit.table import render_text
+    from reglint.audit.grouped_formats import render_github, render_sarif
+    from reglint.audit.text_report import render_text
     from reglint.report import Summary, render
 
     if fmt == "text":
-        render_text(report.header, report.rows, report.findings, report.infos, out)
+        render_text(report.header, report.rows, report.verdicts, report.names, out)
         return
     summary = Summary(files_checked=1, extra={"audit": report.to_json()})
-    options: dict[str, object] = {}
     target_file = report.header.target.split(":", 1)[0]
-    if fmt == "sarif" and target_file.endswith(".py") and Path(target_file).is_file():
-        options["artifact"] = target_file  # code scanning shows only results with a file location
+    # code scanning shows only results with a file location
+    artifact = target_file if target_file.endswith(".py") and Path(target_file).is_file() else None
     try:
-        render(fmt, report.findings, summary, out, **options)
+        if fmt == "github":
+            render_github(report.verdicts, report.names, summary, out)
+        elif fmt == "sarif":
+            render_sarif(report.verdicts, report.names, out, artifact)
+        else:
+            render(fmt, report.findings, summary, out)
     except ImportError:
         _fail(f"the {fmt} format is not available in this version of reglint")
