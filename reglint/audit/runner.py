@@ -93,7 +93,10 @@ def resolve_device(device: str) -> str:
     if wanted == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if wanted.startswith("cuda") and not torch.cuda.is_available():
-        raise AuditError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+        raise AuditError("--device cuda: no CUDA device is available here. Without a GPU, the default run "
+                         "(--device cpu) already checks the penalty against a GPU's device rules on PyTorch's meta "
+                         "device (RL304, reported as simulated); use --device cpu, or auto to take a GPU when "
+                         "there is one")
     if wanted not in ("cpu",) and not wanted.startswith("cuda"):
         raise AuditError(f"--device {device!r}: choose cpu, cuda or auto")
     return wanted
@@ -161,6 +164,12 @@ def run_audit(
     else:
         raise AuditError(f"the optimizer is a {type(optimizer).__name__}, not an optimizer or a function of the model")
     all_notes = list(notes or [])
+    if source is not None and source.unavailable:
+        if penalty is None:
+            raise AuditError(source.unavailable)
+        # measure what can be measured: the penalty, and say why the optimizer is not
+        all_notes.append(f"optimizer not audited: {source.unavailable}")
+        source = None
     infos = describe_parameters(model)
     if not infos:
         raise AuditError(f"{model_label} has no parameters: nothing to audit")

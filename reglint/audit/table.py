@@ -112,7 +112,28 @@ def build_rows(infos: Sequence[ParamInfo], pen: Optional[PenaltyResult], opt: Op
             row.aliases.extend(info.aliases)
     every = universe(infos)
     for row in rows.values():
-        row.label = compact_label(row.names, every)
-        if row.aliases:
-            row.label += f" (= {compact_label(row.aliases, every)})"
+        row.label = row_label(row, every)
     return list(rows.values())
+
+
+def row_label(row: Row, every: Sequence[str], prefix: str = "") -> str:
+    """The row's honest label, with `prefix` (shared by every name of the model) cut off."""
+    cut = len(prefix)
+    rest = [n[cut:] for n in every]
+    label = compact_label([n[cut:] for n in row.names], rest)
+    if row.aliases:
+        label += f" (= {compact_label([n[cut:] for n in row.aliases], rest)})"
+    return label
+
+
+def shared_prefix(names: Sequence[str]) -> str:
+    """The leading module path every name shares (`module.`, `bert.`), whole segments, or ""."""
+    split = [n.split(".") for n in names]
+    if len(split) < 2:
+        return ""
+    common: list[str] = []
+    for segments in zip(*(parts[:-1] for parts in split)):
+        if len(set(segments)) != 1:
+            break
+        common.append(segments[0])
+    return "".join(f"{c}." for c in common)

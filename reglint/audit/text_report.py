@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Optional, TextIO
 
 from reglint.audit.grouping import Group, group
-from reglint.audit.table import Row
+from reglint.audit.table import Row, row_label, shared_prefix
 from reglint.audit.verdicts import Verdict
 from reglint.model import Severity
 
@@ -106,18 +106,23 @@ def _column_widths(cells: Sequence[Sequence[str]], width: int, flexible: Sequenc
     return widths
 
 
-def render_table(rows: Sequence[Row], out: TextIO, width: int) -> None:
-    """The table; a penalty or optimizer column that is the same on every row is said once above it."""
+def render_table(rows: Sequence[Row], out: TextIO, width: int, names: Sequence[str], prefix: str = "") -> None:
+    """The table; a penalty or optimizer column that is the same on every row is said once above it.
+
+    Labels are cut by `prefix` (the module path every name shares); "—" columns (nothing
+    measured: no penalty, or no optimizer) are left out.
+    """
     cells = [
-        (r.label + (f" ({len(r.members)})" if len(r.members) > 1 else ""), r.shape, r.kind, r.penalty, r.optimizer,
-         " ".join(r.verdict) or "ok")
+        (row_label(r, names, prefix) + (f" ({len(r.members)})" if len(r.members) > 1 else ""), r.shape, r.kind,
+         r.penalty, r.optimizer, " ".join(r.verdict) or "ok")
         for r in rows
     ]
-    shared = [k for k in (3, 4) if len(rows) > 1 and len({c[k] for c in cells}) == 1]
+    absent = [k for k in (3, 4) if all(c[k] == "—" for c in cells)]
+    shared = [k for k in (3, 4) if k not in absent and len(rows) > 1 and len({c[k] for c in cells}) == 1]
     if shared:
         _field(out, "every row", "; ".join(f"{HEADERS[k]} {cells[0][k]}" for k in shared), width)
         out.write("\n")
-    keep = [k for k in range(len(HEADERS)) if k not in shared]
+    keep = [k for k in range(len(HEADERS)) if k not in shared and k not in absent]
     table = [tuple(HEADERS[k] for k in keep)] + [tuple(c[k] for k in keep) for c in cells]
     widths = _column_widths(table, width, [keep.index(k) for k in FLEXIBLE if k in keep])
     for n, row in enumerate(table):
@@ -129,10 +134,15 @@ def render_table(rows: Sequence[Row], out: TextIO, width: int) -> None:
             out.write("  " + "  ".join("-" * w for w in widths) + "\n")
 
 
-def finding_groups(verdicts: Sequence[Verdict], names: Sequence[str]) -> list[Group[Verdict]]:
-    """Findings that measured the same (code and message), each group labelled honestly."""
-    return group(verdicts, key=lambda v: (v.finding.code, v.finding.message), name=lambda v: v.finding.param,
-                 universe=names)
+def finding_groups(verdicts: Sequence[Verdict], names: Sequence[str], prefix: str = "") -> list[Group[Verdict]]:
+    """Findings that measured the same (code and message), each group labelled honestly.
+
+    Labels are cut by `prefix` when one is given (the text report's shared module path).
+    """
+    cut = len(prefix)
+    return group(verdicts, key=lambda v: (v.finding.code, v.finding.message),
+                 name=lambda v: v.finding.param[cut:] if v.finding.param is not None else None,
+                 universe=[n[cut:] for n in names])
 
 
 def _finding_lines(g: Group[Verdict], width: int) -> list[str]:
@@ -147,8 +157,9 @@ def _finding_lines(g: Group[Verdict], width: int) -> list[str]:
     return out
 
 
-def render_findings(verdicts: Sequence[Verdict], names: Sequence[str], out: TextIO, width: int) -> None:
-    groups = finding_groups(verdicts, names)
+def render_findings(verdicts: Sequence[Verdict], names: Sequence[str], out: TextIO, width: int,
+                    prefix: str = "") -> None:
+    groups = finding_groups(verdicts, names, prefix)
     if not groups:
         return
     total = sum(g.count for g in groups)
@@ -178,10 +189,13 @@ def render_text(header: Header, rows: Sequence[Row], verdicts: Sequence[Verdict]
     if header.expect:
         _field(out, "expect", header.expect, width)
     _field(out, "reading", READING, width)
+    prefix = shared_prefix(names) if len(rows) > 1 else ""
+    if prefix:
+        _field(out, "names", f"every parameter's name starts with `{prefix}`, left out below", width)
     out.write("\n")
-    render_table(rows, out, width)
+    render_table(rows, out, width, names, prefix)
     out.write("\n")
-    render_findings(verdicts, names, out, width)
+    render_findings(verdicts, names, out, width, prefix)
     if header.notes:
         out.write("notes:\n")
         for note in header.notes:
