@@ -167,7 +167,7 @@ class Resolver:
         for other in SYNONYMS.get(name, ()):
             hit = self.direct(other)
             if hit is not None:
-                return f"{hit[0]} `{other}`", hit[1]
+                return f"{hit[0]} (as `{other}`)", hit[1]
         if name == "betas":
             b1, b2 = self.direct("beta1"), self.direct("beta2")
             if b1 is not None and b2 is not None:

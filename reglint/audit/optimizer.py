@@ -39,7 +39,7 @@ MAGNITUDES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 # still shows the reference magnitude and one other.
 UNKNOWN_PATTERN = (1.0, -0.1, 10.0, -0.01, 1e-3, -1.0, 0.1, -10.0, 0.01, -1e-3)
 STEPS = 10
-STEADY_SETTLED = 1e-6  # run until the momentum transient μ^t has decayed below this ...
+STEADY_SETTLED = 1e-9  # run until the momentum transient μ^t has decayed below this ...
 STEADY_MAX_STEPS = 5000  # ... or for this many steps
 # max |measured − closed form| over the steps, relative to how far the value moved. Not tighter:
 # some optimizers keep scalar state in float32 (NAdam's μ product), about 1e-8 off exact math.

@@ -46,10 +46,11 @@ def _flat(t: Any) -> Any:
     return t.detach().reshape(-1)
 
 
-def tensor_sums(g: Optional[Any], w: Any, chunk: int = CHUNK) -> GradSums:
-    """The sums of gradient `g` (None: no gradient) of the parameter holding `w`."""
+def tensor_sums(g: Optional[Any], w: Any, chunk: Optional[int] = None) -> GradSums:
+    """The sums of gradient `g` (None: no gradient) of the parameter holding `w` (`chunk`: CHUNK)."""
     import torch
 
+    chunk = chunk or CHUNK
     wf = _flat(w)
     gf = _flat(g) if g is not None else None
     n = wf.numel()

@@ -1,11 +1,12 @@
 """The per-parameter table: rows of alike parameters, as data (the text layout is in text_report.py).
 
-A row holds the parameters that share a module path pattern (the owning module's path with its
-numbers taken out, `layer#.#.bn#`), a kind, a shape and everything the table shows about them
-(penalty form and coefficient, optimizer decay, verdict). So the twelve attention biases of a
-transformer take one row, layer1's and layer3's norms of one width share a row whose label says
-`layer{1,3}`, and BERT's pooler never hides among attention weights of the same shape. The label
-is honest (grouping.py): it matches exactly the row's parameters among all of the model's names.
+A row holds the parameters that share a module path pattern (the path above the owning module,
+numbers taken out: `layer#.#` for `layer3.1.bn2.weight`), a kind, a shape and everything the table
+shows about them (penalty form and coefficient, optimizer decay, verdict). So the twelve layers'
+query, key and value weights of a transformer take one row, norms of one width in layer1 and
+layer3 share a row whose label says `layer{1,3}`, and BERT's pooler never hides among attention
+weights of the same shape. The label is honest (grouping.py): it matches exactly the row's
+parameters among all of the model's names.
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ class Row:
 
 
 def module_pattern(name: str) -> str:
-    """The path of the module that owns parameter `name`, numbers replaced: `layer#.#.bn#`."""
-    return _DIGITS.sub("#", name.rpartition(".")[0])
+    """Where parameter `name` sits: the path above its owning module, numbers replaced (`layer#.#`).
+
+    The owning module's own name is left out so that siblings alike in kind and shape (a block's
+    bn1 and bn2, attention's query, key and value) share a row; its parent path keeps apart what
+    sits elsewhere (BERT's pooler, a head, an embedding).
+    """
+    return _DIGITS.sub("#", ".".join(name.split(".")[:-2]))
 
 
 def universe(infos: Sequence[ParamInfo]) -> list[str]:

@@ -181,7 +181,8 @@ def render_findings(verdicts: Sequence[Verdict], names: Sequence[str], out: Text
 def render_text(header: Header, rows: Sequence[Row], verdicts: Sequence[Verdict], names: Sequence[str],
                 out: TextIO, width: Optional[int] = None) -> None:
     width = width or terminal_width(out)
-    out.write(f"reglint audit {header.target}\n")
+    for line in wrap(f"reglint audit {header.target}", width):
+        out.write(line + "\n")
     _field(out, "model", header.model, width)
     _field(out, "penalty", header.penalty or "none found (define penalty(model) or use --penalty)", width)
     _field(out, "optimizer", header.optimizer or "none found (define optimizer / build_optimizer(model) or use --optimizer)",

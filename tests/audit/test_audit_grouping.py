@@ -10,60 +10,11 @@ from __future__ import annotations
 
 import re
 
+from audit_helpers import label_matches
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reglint.audit.grouping import compact_label, group
-
-
-def _split_outside_braces(text: str, sep: str) -> list[str]:
-    """Split on `sep` where it is neither inside braces nor inside a quoted name."""
-    parts, depth, quoted, current = [], 0, False, ""
-    k = 0
-    while k < len(text):
-        if text.startswith(sep, k) and depth == 0 and not quoted:
-            parts.append(current)
-            current = ""
-            k += len(sep)
-            continue
-        ch = text[k]
-        quoted ^= ch == "'"
-        if not quoted:
-            depth += ch == "{"
-            depth -= ch == "}"
-        current += ch
-        k += 1
-    parts.append(current)
-    return parts
-
-
-def _segment_regex(segment: str) -> str:
-    if segment.endswith("*"):
-        return re.escape(segment[:-1]) + r"[^.]*"
-    match = re.fullmatch(r"([^{]*)\{([^}]*)\}(.*)", segment)
-    if not match:
-        return re.escape(segment)
-    prefix, items, suffix = match.groups()
-    alternatives: list[str] = []
-    for item in items.split(","):
-        bounds = re.fullmatch(r"(\d+)\.\.(\d+)", item)
-        if bounds:
-            alternatives.extend(str(n) for n in range(int(bounds.group(1)), int(bounds.group(2)) + 1))
-        else:
-            alternatives.append(item)
-    return re.escape(prefix) + "(?:" + "|".join(re.escape(a) for a in alternatives) + ")" + re.escape(suffix)
-
-
-def label_matches(label: str, name: str) -> bool:
-    for pattern in _split_outside_braces(label, ", "):
-        if len(pattern) >= 2 and pattern[0] == pattern[-1] == "'":
-            if pattern[1:-1] == name:
-                return True
-            continue
-        regex = r"\.".join(_segment_regex(s) for s in _split_outside_braces(pattern, "."))
-        if re.fullmatch(regex, name):
-            return True
-    return False
 
 
 def assert_honest(members: list[str], universe: list[str]) -> str:
