@@ -22,7 +22,7 @@ from reglint.audit.copies import refill, refill_some, test_point_copy
 from reglint.audit.errors import AuditError, AuditTimeout, user_code_error
 from reglint.audit.evaluate import Evaluator
 from reglint.audit.params import unique_parameters
-from reglint.audit.sums import GradSums
+from reglint.audit.sums import Folded
 
 FROZEN_BUDGET = 200  # at most this many evaluations naming the frozen parameters in the penalty
 
@@ -44,7 +44,7 @@ class CoreResult:
     notes: list[str] = field(default_factory=list)
 
 
-def directional(sums: dict[int, GradSums], n: int) -> dict[str, list[float]]:
+def directional(sums: dict[int, Folded], n: int) -> dict[str, list[float]]:
     """Autograd's directional derivatives ⟨g, w⟩ and ⟨g, sign w⟩ per parameter, for gradcheck."""
     scale, sign = [0.0] * n, [0.0] * n
     for i, s in sums.items():
@@ -67,7 +67,7 @@ def run_core(model: Any, evaluate: Evaluator, dtype: Any, *, full_size: bool, bu
     present = [False] * n
     nonfinite_test = [False] * n
     for i in trainable:
-        fit = fits_w[i] = forms.fit_sums(at_w[i])
+        fit = fits_w[i] = forms.fit_folded(at_w[i])
         nonfinite_test[i] = not fit.finite
         present[i] = fit.gnorm != 0.0
 
@@ -76,7 +76,7 @@ def run_core(model: Any, evaluate: Evaluator, dtype: Any, *, full_size: bool, bu
         refill(model, scale=forms.POINT_SCALE)
         _, at_2w = evaluate.sums(model, params, trainable)
         for i in trainable:
-            fits_2w[i] = forms.fit_sums(at_2w[i])
+            fits_2w[i] = forms.fit_folded(at_2w[i])
     except (Exception, AuditTimeout) as exc:
         notes.append(f"penalty fails at 2·w ({type(exc).__name__}: {exc}): L2 and unsquared norm not told apart")
         fits_2w = [None] * n

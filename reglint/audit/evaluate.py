@@ -1,8 +1,8 @@
 """Calling the penalty on the audit's copies, and reducing its gradient to sums as it arrives.
 
 `Evaluator.sums` runs one penalty backward with a post-accumulate-grad hook on each parameter of
-the copy: the hook reduces that parameter's gradient to its float64 sums (sums.py) and drops
-`.grad` at once, so the gradients of a 100M-parameter model never exist all together (the backward
+the copy: the hook folds that parameter's gradient onto the period of the test values (sums.py),
+which the copy's parameters hold, and drops `.grad` at once, so the gradients of a 100M-parameter model never exist all together (the backward
 needs the copy plus the few tensors in flight, not a second copy of the model). The backward is
 restricted to the copy's own parameters (`inputs=`), so a tensor of the user's that the penalty
 happens to reach never gets a `.grad`.
@@ -14,7 +14,8 @@ from collections.abc import Collection, Sequence
 from typing import Any, Callable, Optional
 
 from reglint.audit.sandbox import call_penalty
-from reglint.audit.sums import GradSums, tensor_sums
+from reglint.audit.copies import BLOCK_SIZE
+from reglint.audit.sums import Folded, fold
 
 
 class Evaluator:
@@ -26,23 +27,23 @@ class Evaluator:
     def __call__(self, model: Any, strict: bool = False) -> Any:
         return call_penalty(self.fn, model, self.label, self.timeout, strict)
 
-    def sums(self, model: Any, params: Sequence[Any], wanted: Collection[int]) -> tuple[float, dict[int, GradSums]]:
-        """The penalty's value on `model` and, for each index in `wanted`, its gradient's sums.
+    def sums(self, model: Any, params: Sequence[Any], wanted: Collection[int]) -> tuple[float, dict[int, Folded]]:
+        """The penalty's value on `model` and, for each index in `wanted`, its gradient folded.
 
-        `params` are the copy's parameters (`unique_parameters(model)`); only those that require
-        grad can be wanted. A wanted parameter the penalty does not reach gets the sums of a zero
-        gradient.
+        `params` are the copy's parameters (`unique_parameters(model)`), holding test values (or
+        zeros); only those that require grad can be wanted. A wanted parameter the penalty does
+        not reach gets a zero gradient.
         """
         import torch
 
         index = {id(p): i for i, p in enumerate(params)}
         wanted = set(wanted)
-        out: dict[int, GradSums] = {}
+        out: dict[int, Folded] = {}
 
         def take(p: Any) -> None:
             i = index[id(p)]
             if i in wanted:
-                out[i] = tensor_sums(p.grad, p)
+                out[i] = fold(p.grad, p, BLOCK_SIZE)
             p.grad = None
 
         trainable = [p for p in params if p.requires_grad]
@@ -59,5 +60,5 @@ class Evaluator:
                 p.grad = None
         for i in wanted:
             if i not in out:
-                out[i] = tensor_sums(None, params[i])
+                out[i] = fold(None, params[i], BLOCK_SIZE)
         return float(value.detach()), out

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from reglint.audit.sums import GradSums, tensor_sums
+from reglint.audit.sums import Folded, fold
 
 NONE, L2, L1, ELASTIC, NORM, UNKNOWN = "none", "l2", "l1", "elastic", "norm", "unknown"
 FIT_TOL = 1e-4  # relative residual below which a form fits
@@ -103,41 +103,43 @@ class Form:
         return out
 
 
-def _residual(left: float, total: float) -> float:
-    """‖g − fit‖/‖g‖ from ‖g‖² and the fitted part's share of it (a least-squares identity)."""
-    return math.sqrt(max(left, 0.0) / total)
+def fit_folded(f: Folded) -> PointFit:
+    """Fit the folded gradient `f` (see sums.py): weighted least squares, residuals computed directly."""
+    import torch
 
-
-def fit_sums(s: GradSums) -> PointFit:
-    """Fit the gradient whose float64 sums are `s` (see sums.py).
-
-    The residuals come from the least-squares identity ‖g − Xβ‖² = ‖g‖² − β·Xᵀg, so they are
-    resolved down to about 1e-8 relative (√ of float64's rounding), far below FIT_TOL.
-    """
-    n, wnorm = s.numel, s.wnorm
-    if not s.finite:
+    n, wnorm = f.numel, f.wnorm
+    if not f.finite:
         return PointFit(gnorm=math.inf, wnorm=wnorm, numel=n, finite=False)
-    gnorm = s.gnorm
-    if gnorm == 0.0 or n == 0:
-        return PointFit(gnorm=gnorm, wnorm=wnorm, numel=n, finite=True)
-    sgg, sgw, sgs, sww, sws, sss = s.sgg, s.sgw, s.sgs, s.sww, s.sws, float(s.nonzero)
+    sgg = f.sgg
+    if sgg == 0.0 or n == 0:
+        return PointFit(gnorm=math.sqrt(sgg), wnorm=wnorm, numel=n, finite=True)
+    w, g, c = f.w, f.g, f.weight
+    s = torch.sign(w)
+
+    def dot(x: Any, y: Any) -> float:
+        return float((c * x * y).sum())
+
+    def residual(fit: Any) -> float:
+        return math.sqrt((dot(g - fit, g - fit) + f.spread) / sgg)
+
+    sww, sss, sws = dot(w, w), dot(s, s), dot(w.abs(), torch.ones_like(w))
+    sgw, sgs = dot(g, w), dot(g, s)
     a = sgw / sww if sww > 0 else 0.0
-    r_l2 = _residual(sgg - a * sgw, sgg) if sww > 0 else 1.0
     b = sgs / sss if sss > 0 else 0.0
-    r_l1 = _residual(sgg - b * sgs, sgg) if sss > 0 else 1.0
+    r_l2, r_l1 = residual(a * w), residual(b * s)
     det = sww * sss - sws * sws
     if det > 1e-12 * sww * sss and n > 2:
         a_el = (sgw * sss - sgs * sws) / det
         b_el = (sgs * sww - sgw * sws) / det
-        r_el = _residual(sgg - a_el * sgw - b_el * sgs, sgg)
+        r_el = residual(a_el * w + b_el * s)
     else:
         a_el, b_el, r_el = a, 0.0, r_l2
-    return PointFit(gnorm, wnorm, n, True, a, r_l2, b, r_l1, a_el, b_el, r_el)
+    return PointFit(math.sqrt(sgg), wnorm, n, True, a, r_l2, b, r_l1, a_el, b_el, r_el)
 
 
 def fit_point(g: Optional[Any], w: Any) -> PointFit:
-    """Fit gradient `g` (None: no gradient) of the tensor whose value is `w`."""
-    return fit_sums(tensor_sums(g, w))
+    """Fit gradient `g` (None: no gradient) of the tensor whose value is `w` (any values)."""
+    return fit_folded(fold(g, w))
 
 
 def _close(x: float, y: float, tol: float = SCALE_TOL) -> bool:
@@ -176,3 +178,28 @@ def classify(at_w: PointFit, at_2w: Optional[PointFit], scale: float = POINT_SCA
     if at_2w is None or (_close(a1, at_2w.a_el) and _close(b1, at_2w.b_el)):
         return Form(ELASTIC, a=a1, b=b1, residual=at_w.r_el)
     return Form(UNKNOWN, a=a1, b=b1, residual=at_w.r_el)
+
+
+def carry_over(mini: Form, full: PointFit) -> Optional[Form]:
+    """The miniature's form with the full tensor's coefficients, if the full gradient has its shape.
+
+    `full` is the fit of the full-size gradient at the test point w. L2 and the unsquared norm
+    both have the shape ∝ w there (the miniature's second point, 2·w, told them apart); L1 and
+    elastic net have their own shapes. None: the full gradient does not have the miniature's
+    shape, and the form must be measured at full size (at w and 2·w).
+    """
+    shape = full.shape()
+    if mini.kind == NONE:
+        return mini if shape == NONE else None
+    if mini.kind in (L2, NORM) and shape == L2:
+        if mini.kind == L2:
+            return Form(L2, a=full.a_l2, residual=full.r_l2)
+        return Form(NORM, c=full.a_l2 * full.wnorm, residual=full.r_l2)
+    if mini.kind == L1 and shape == L1:
+        return Form(L1, b=full.b_l1, residual=full.r_l1)
+    if mini.kind == ELASTIC and shape == ELASTIC:
+        return Form(ELASTIC, a=full.a_el, b=full.b_el, residual=full.r_el)
+    if mini.kind == UNKNOWN and full.finite and shape is None:
+        return Form(UNKNOWN, a=full.a_l2, b=full.b_l1, residual=min(full.r_l2, full.r_l1, full.r_el),
+                    degree=mini.degree)
+    return None

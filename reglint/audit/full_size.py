@@ -1,15 +1,16 @@
 """The forms of the tensors the miniature cut, measured on the full-size tensors.
 
 The miniature (a copy with each tensor cut to `cap` values) gives every tensor's form cheaply in
-float64. For a cut tensor, the form it reports is then measured again where it matters: on a
-full-size copy in the model's dtype (float32 for float16/bfloat16 models, whose rounding would
-blur the fit), at w and at 2·w, each gradient reduced to float64 sums as it arrives. Two penalty
-backwards, no float64 copy of anything larger than a chunk.
+float64. For a cut tensor, the form is then checked where it matters: on a full-size copy in the
+model's dtype (float32 for float16/bfloat16 models, whose rounding would blur the fit), with one
+penalty backward at the test point w, each gradient folded in float64 as it arrives (sums.py).
+No float64 copy of anything larger than two blocks of test values.
 
-For a plain form (λ/2·Σw², λ·Σ|w|, λ·‖w‖, a `.mean()`) the full-size form is the miniature's with
-the full tensor's coefficient. Only where the kind itself differs (a penalty that slices a tensor,
-or treats large tensors differently) does the report say that the form depends on the tensor's
-size; those tensors also get the finite-difference check at full size.
+For a plain form (λ/2·Σw², λ·Σ|w|, λ·‖w‖, a `.mean()`) the full gradient has the miniature's
+shape, and the reported form is the miniature's with the full tensor's own coefficient. Where it
+does not (a penalty that slices a tensor, or treats large tensors differently), those tensors are
+measured at 2·w too and classified at full size, the report says that the form depends on the
+tensor's size, and they get the finite-difference check at full size.
 """
 
 from __future__ import annotations
@@ -68,18 +69,22 @@ def measure_full_size(copy: Any, evaluate: Evaluator, core: CoreResult, infos: S
     if not large:
         return out
     _, at_w = evaluate.sums(copy, params, large)
-    refill(copy, scale=forms.POINT_SCALE)  # every tensor, as on the miniature
-    try:
-        _, at_2w = evaluate.sums(copy, params, large)
-    finally:
-        refill(copy)
+    fits = {i: forms.fit_folded(at_w[i]) for i in large}
+    carried = {i: forms.carry_over(core.forms[i], fits[i]) for i in large}  # type: ignore[arg-type]
+    recheck = [i for i in large if carried[i] is None]
+    at_2w: dict[int, Any] = {}
+    if recheck:  # the full gradient does not have the miniature's shape: measure its form at 2·w too
+        refill(copy, scale=forms.POINT_SCALE)  # every tensor, as on the miniature
+        try:
+            _, at_2w = evaluate.sums(copy, params, recheck)
+        finally:
+            refill(copy)
     for i in large:
-        fit_w = forms.fit_sums(at_w[i])
-        full = forms.classify(fit_w, forms.fit_sums(at_2w[i]))
         mini = core.forms[i]
         assert mini is not None
+        full = carried[i] or forms.classify(fits[i], forms.fit_folded(at_2w[i]))
         out.forms[i], out.measured[i] = full, True
-        if not fit_w.finite:
+        if not fits[i].finite:
             out.nonfinite.append(i)
         if full.kind != mini.kind:
             out.changed.append(i)

@@ -1,4 +1,4 @@
-"""Measurement details behind the report: exact sums, the full-size pass, frozen parameters,
+"""Measurement details behind the report: folded gradients, the full-size pass, frozen parameters,
 SGD's momentum, and advice that, followed literally, gives the intended pull.
 
 References are closed forms or float64 computed here, never the code under test: a float64 dot
@@ -19,9 +19,9 @@ nn = torch.nn
 from torch.overrides import TorchFunctionMode  # noqa: E402
 
 from reglint.audit import sums  # noqa: E402
-from reglint.audit.copies import fill_tiled  # noqa: E402
+from reglint.audit.copies import BLOCK_SIZE, fill_tiled  # noqa: E402
 from reglint.audit.copies import test_block as tiled_values  # noqa: E402
-from reglint.audit.forms import L2  # noqa: E402
+from reglint.audit.forms import L2, fit_folded  # noqa: E402
 from reglint.audit.params import describe_parameters  # noqa: E402
 from reglint.audit.penalty import measure_penalty  # noqa: E402
 from reglint.audit.runner import run_audit  # noqa: E402
@@ -29,33 +29,44 @@ from reglint.audit.runner import run_audit  # noqa: E402
 LAM = 3e-4
 
 
-def test_sums_are_exact_where_float32_accumulation_is_not() -> None:
-    # 2M values of the tiled test block: a float32 dot product is off by about 1e-6 here (and
-    # 1e-5 to 5e-4 at 30M-60M values); the chunked float64 sums must be as good as float64.
+def _l2_residual64(g: torch.Tensor, w: torch.Tensor) -> tuple[float, float]:
+    """The best L2 fit a and its relative residual ‖g − a·w‖/‖g‖, directly in float64."""
+    g64, w64 = g.double(), w.double()
+    a = float(g64 @ w64) / float(w64 @ w64)
+    return a, float((g64 - a * w64).norm() / g64.norm())
+
+
+def test_folded_fit_matches_float64_on_a_large_tensor() -> None:
+    # 2M tiled test values (488 blocks and a remainder). An exact λ·w must fit L2 with a
+    # residual near float32's rounding, and a gradient that is 1% stronger on a quarter of the
+    # tensor must show that residual, as float64 computed directly says.
     w = torch.empty(2_000_000)
     fill_tiled(w, tiled_values(torch.float32, "cpu"))
-    g = (LAM * w).float()
-    got = sums.tensor_sums(g, w)
-    w64, g64 = w.double(), g.double()
-    reference = float(w64 @ w64)
-    assert abs(float(torch.dot(w, w)) - reference) > 1e-9 * reference  # float32 accumulation would fail below
-    assert math.isclose(got.sww, float(w64 @ w64), rel_tol=1e-12)
-    assert math.isclose(got.sgw, float(g64 @ w64), rel_tol=1e-12)
-    assert math.isclose(got.sgg, float(g64 @ g64), rel_tol=1e-12)
-    assert math.isclose(got.sgs, float(g64 @ torch.sign(w64)), rel_tol=1e-12)
-    assert math.isclose(got.sws, float(w64.abs().sum()), rel_tol=1e-12)
-    assert got.nonzero == 2_000_000 and got.finite
-    odd, whole = sums.tensor_sums(g, w, chunk=999_983), sums.tensor_sums(g, w, chunk=1 << 21)
-    for field in ("sgw", "sgg", "sgs", "sww", "sws"):
-        assert math.isclose(getattr(odd, field), getattr(whole, field), rel_tol=1e-12), field
+    exact = (LAM * w).float()
+    fit = fit_folded(sums.fold(exact, w, BLOCK_SIZE))
+    a64, r64 = _l2_residual64(exact, w)
+    assert fit.shape() == L2 and math.isclose(fit.a_l2, a64, rel_tol=1e-6) and fit.r_l2 < 1e-6 and r64 < 1e-6
+    uneven = exact.clone()
+    uneven[:500_000] *= 1.01
+    fit = fit_folded(sums.fold(uneven, w, BLOCK_SIZE))
+    a64, r64 = _l2_residual64(uneven, w)
+    assert r64 > 1e-3 and math.isclose(fit.r_l2, r64, rel_tol=1e-3) and math.isclose(fit.a_l2, a64, rel_tol=1e-6)
+    assert fit.shape() is None  # no form fits: not L2, not L1, not elastic net
+    # Folding nothing (period None) is the plain float64 fit.
+    small = w[:5000]
+    assert math.isclose(fit_folded(sums.fold(uneven[:5000], small)).r_l2, _l2_residual64(uneven[:5000], small)[1],
+                        rel_tol=1e-9)
 
 
-def test_sums_flag_nonfinite_gradients() -> None:
-    w = torch.ones(10)
-    g = torch.ones(10)
-    g[7] = math.nan
-    assert not sums.tensor_sums(g, w, chunk=4).finite
-    assert sums.tensor_sums(None, w).sgg == 0.0
+def test_fold_flags_nonfinite_gradients() -> None:
+    w = torch.empty(50_000)
+    fill_tiled(w, tiled_values(torch.float32, "cpu"))
+    g = w.clone()
+    g[40_000] = math.nan
+    assert not sums.fold(g, w, BLOCK_SIZE).finite
+    g[40_000], g[49_999] = 1.0, math.inf  # in the remainder
+    assert not sums.fold(g, w, BLOCK_SIZE).finite
+    assert sums.fold(None, w, BLOCK_SIZE).sgg == 0.0
 
 
 class Float64Watch(TorchFunctionMode):
@@ -72,17 +83,16 @@ class Float64Watch(TorchFunctionMode):
         return out
 
 
-def test_plain_l2_on_large_tensors_needs_no_full_size_float64(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A 120,000-value embedding with chunks of 10,000: the miniature (cap 4096) is float64, the
-    # full-size tensors are measured in float32 with float64 sums of one chunk at a time.
-    monkeypatch.setattr(sums, "CHUNK", 10_000)
+def test_plain_l2_on_large_tensors_needs_no_full_size_float64() -> None:
+    # A 120,000-value embedding: the miniature (cap 4096) is float64, the full-size tensors are
+    # measured in float32, folded onto the test values' period: no float64 tensor above two blocks.
     torch.manual_seed(0)
     model = nn.Sequential(nn.Embedding(1200, 100), nn.Linear(100, 100))
     infos = describe_parameters(model)
     with Float64Watch() as watch:
         result = measure_penalty(model, lambda m: LAM / 2 * sum(p.pow(2).sum() for p in m.parameters()), "penalty(model)",
                                  infos, device="cpu", timeout=30)
-    assert watch.largest <= 10_000, watch.largest
+    assert watch.largest <= 2 * BLOCK_SIZE, watch.largest
     assert result.full_size == [True, True, False] or result.full_size[:2] == [True, True]
     for info, form in zip(infos, result.forms):
         assert form is not None and form.kind == L2 and math.isclose(form.a, LAM, rel_tol=1e-6), (info.name, form)
