@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, Callable, Optional
 
-from reglint.audit.sandbox import call_penalty
 from reglint.audit.copies import BLOCK_SIZE
+from reglint.audit.sandbox import call_penalty
 from reglint.audit.sums import Folded, fold
 
 
