@@ -12,8 +12,8 @@ the audit fits. So the fits (forms.py) run on at most two blocks of float64 valu
 residuals computed directly, never as a difference of large sums (which would need the sums to
 1e-9 and, in float32, are off by 1e-5 to 5e-4 over tens of millions of values).
 
-Cost: two float32 passes over g (column sums of 32 rows at a time, accumulated in float64, then
-the spread), a few MiB of temporaries, whatever the tensor's size.
+Cost: two float32 passes over g (partial column sums of 32 rows each, added up in float64; then
+the spread, a million values at a time), a few MiB of temporaries, whatever the tensor's size.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 ROWS_PER_CHUNK = 32  # float32 partial sums over at most this many rows (relative error ~3e-7)
+SPREAD_VALUES = 1 << 20  # values per temporary when measuring the spread
 
 
 @dataclass(frozen=True)
@@ -89,14 +90,16 @@ def fold(g: Optional[Any], w: Any, period: Optional[int] = None) -> Folded:
         g_out = gf.double()
         return Folded(n, bool(torch.isfinite(g_out).all()), w_out, g_out, weight)
     table = gf[: rows * b].view(rows, b)
-    total = torch.zeros(b, dtype=torch.float64, device=gf.device)
-    for start in range(0, rows, ROWS_PER_CHUNK):
-        total += table[start:start + ROWS_PER_CHUNK].sum(0).double()
+    whole = rows - rows % ROWS_PER_CHUNK
+    total = table[whole:].double().sum(0)
+    if whole:
+        total += table[:whole].view(-1, ROWS_PER_CHUNK, b).sum(1).double().sum(0)
     mean = total / rows
     mean_rounded = mean.to(gf.dtype)
     spread = 0.0
-    for start in range(0, rows, ROWS_PER_CHUNK):
-        spread += float((table[start:start + ROWS_PER_CHUNK] - mean_rounded).pow(2).sum())
+    step = max(ROWS_PER_CHUNK, SPREAD_VALUES // b)
+    for start in range(0, rows, step):
+        spread += float(torch.linalg.vector_norm(table[start:start + step] - mean_rounded)) ** 2
     # the spread around the rounded mean exceeds the spread around the mean by rows·‖mean − rounded‖²
     spread = max(0.0, spread - rows * float((mean - mean_rounded.double()).pow(2).sum()))
     g_out = torch.cat([mean, gf[rows * b:].double()]) if rest else mean
