@@ -262,6 +262,8 @@ def run_case(name: str, model: nn.Module, vocab: int, args: argparse.Namespace) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--case", choices=("gpt2", "lm", "all"), default="all")
+    parser.add_argument("--gpt2-vocab", type=int, default=50257,
+                        help="gpt2 case: vocabulary (128256 gives a LLaMA-3-sized 98.5M-value embedding)")
     parser.add_argument("--vocab", type=int, default=32000, help="lm case")
     parser.add_argument("--d-model", type=int, default=768, help="lm case")
     parser.add_argument("--layers", type=int, default=10, help="lm case")
@@ -278,8 +280,9 @@ def main() -> None:
     results = {}
     if args.case in ("gpt2", "all"):
         torch.manual_seed(0)
-        model: nn.Module = GPT2()
-        results["gpt2"] = run_case("GPT2-124M", model, 50257, args)
+        model: nn.Module = GPT2(vocab=args.gpt2_vocab)
+        label = "GPT2-124M" if args.gpt2_vocab == 50257 else f"GPT2-vocab{args.gpt2_vocab}"
+        results["gpt2"] = run_case(label, model, args.gpt2_vocab, args)
         del model
         gc.collect()
     if args.case in ("lm", "all"):
