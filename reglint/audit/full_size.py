@@ -23,8 +23,9 @@ from reglint.audit import forms, gradcheck
 from reglint.audit.copies import refill, refill_some
 from reglint.audit.core import CoreResult, directional
 from reglint.audit.evaluate import Evaluator
+from reglint.audit.grouping import compact_label
 from reglint.audit.numbers import FORM_NAMES
-from reglint.audit.params import ParamInfo, unique_parameters
+from reglint.audit.params import ParamInfo, all_names, unique_parameters
 from reglint.audit.precision import model_dtype
 
 FULL_BUDGET = 24  # finite-difference evaluations at full size
@@ -79,20 +80,24 @@ def measure_full_size(copy: Any, evaluate: Evaluator, core: CoreResult, infos: S
             _, at_2w = evaluate.sums(copy, params, recheck)
         finally:
             refill(copy)
+    switched: dict[tuple[str, str], list[str]] = {}
     for i in large:
         mini = core.forms[i]
         assert mini is not None
         full = carried[i] or forms.classify(fits[i], forms.fit_folded(at_2w[i]))
         out.forms[i], out.measured[i] = full, True
         if not fits[i].finite:
-            out.nonfinite.append(i)
-        if full.kind != mini.kind:
+            out.nonfinite.append(i)  # RL302 at the test values, not a matter of size
+        elif full.kind != mini.kind:
             out.changed.append(i)
-            out.notes.append(
-                f"the penalty's form depends on the tensor's size for {infos[i].name}: "
-                f"{FORM_NAMES[mini.kind]} on a {cap}-value cut, {FORM_NAMES[full.kind]} on the full "
-                f"{infos[i].numel:,} values (reported: full size)"
-            )
+            switched.setdefault((mini.kind, full.kind), []).append(infos[i].name)
+    every = all_names(infos)
+    for (was, now), names in switched.items():
+        out.notes.append(
+            f"the penalty's form depends on the tensor's size for {compact_label(names, every)}: "
+            f"{FORM_NAMES[was]} on the miniature's cut (≤{cap:,} values), {FORM_NAMES[now]} on the full "
+            "tensor (reported: full size)"
+        )
     checkable = [i for i in out.changed if i not in out.nonfinite]
     if checkable:
         def value_now() -> Any:

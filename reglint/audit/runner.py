@@ -18,11 +18,11 @@ from reglint.audit.errors import AuditError
 from reglint.audit.evaluate import Evaluator
 from reglint.audit.expect import Expectation, parse_expect
 from reglint.audit.optimizer import OptimizerResult, measure_optimizer
-from reglint.audit.params import ParamInfo, describe_parameters
+from reglint.audit.params import ParamInfo, all_names, describe_parameters
 from reglint.audit.penalty import DEFAULT_CAP, PenaltyResult, measure_penalty
 from reglint.audit.precision import model_dtype
 from reglint.audit.sandbox import preserved_rng
-from reglint.audit.table import Row, build_rows, universe
+from reglint.audit.table import Row, build_rows
 from reglint.audit.text_report import Header, finding_groups
 from reglint.audit.verdicts import Verdict, build_findings
 from reglint.model import Finding
@@ -50,7 +50,7 @@ class AuditReport:
     @property
     def names(self) -> list[str]:
         """Every name of the model's parameters: what group labels are honest against."""
-        return universe(self.infos)
+        return all_names(self.infos)
 
     def groups_json(self) -> list[dict[str, Any]]:
         """The findings grouped as the text report shows them: one entry per code and measurement."""
@@ -221,7 +221,7 @@ def _frozen_notes(pen: PenaltyResult, infos: list[ParamInfo]) -> list[str]:
     from reglint.audit.grouping import compact_label
 
     out = []
-    every = universe(infos)
+    every = all_names(infos)
     if pen.core.frozen_in_penalty:
         names = [infos[i].name for i in pen.core.frozen_in_penalty]
         out.append(f"the penalty also sums frozen parameters ({compact_label(names, every)}; requires_grad=False): "

@@ -19,7 +19,7 @@ from typing import Any, Optional
 from reglint.audit.grouping import compact_label
 from reglint.audit.numbers import form_cell
 from reglint.audit.optimizer import NONE, OptimizerResult
-from reglint.audit.params import ParamInfo, shape_text
+from reglint.audit.params import ParamInfo, all_names, shape_text
 from reglint.audit.penalty import PenaltyResult
 
 _DIGITS = re.compile(r"\d+")
@@ -62,11 +62,6 @@ def module_pattern(name: str) -> str:
     sits elsewhere (BERT's pooler, a head, an embedding).
     """
     return _DIGITS.sub("#", ".".join(name.split(".")[:-2]))
-
-
-def universe(infos: Sequence[ParamInfo]) -> list[str]:
-    """Every name the model's parameters go by (tied ones under each of their names)."""
-    return [n for info in infos for n in (info.name, *info.aliases)]
 
 
 def _optimizer_cell(info: ParamInfo, opt: Optional[OptimizerResult]) -> tuple[str, Optional[dict[str, Any]]]:
@@ -116,7 +111,7 @@ def build_rows(infos: Sequence[ParamInfo], pen: Optional[PenaltyResult], opt: Op
             row.members.append(info.index)
             row.names.append(info.name)
             row.aliases.extend(info.aliases)
-    every = universe(infos)
+    every = all_names(infos)
     for row in rows.values():
         row.label = row_label(row, every)
     return list(rows.values())
