@@ -35,6 +35,8 @@ import gc
 import math
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -277,15 +279,26 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    if args.case == "all":
+        # each case in a fresh process: memory freed by one would otherwise be reused by the next
+        # and hide its peak
+        forwarded, skip = [], False
+        for a in sys.argv[1:]:
+            if not skip and not a.startswith("--case"):
+                forwarded.append(a)
+            skip = a == "--case"
+        failed = [c for c in ("gpt2", "lm")
+                  if subprocess.run([sys.executable, __file__, "--case", c, *forwarded], check=False).returncode]
+        raise SystemExit(1 if failed else 0)
     results = {}
-    if args.case in ("gpt2", "all"):
+    if args.case == "gpt2":
         torch.manual_seed(0)
         model: nn.Module = GPT2(vocab=args.gpt2_vocab)
         label = "GPT2-124M" if args.gpt2_vocab == 50257 else f"GPT2-vocab{args.gpt2_vocab}"
         results["gpt2"] = run_case(label, model, args.gpt2_vocab, args)
         del model
         gc.collect()
-    if args.case in ("lm", "all"):
+    if args.case == "lm":
         torch.manual_seed(0)
         model = TransformerLM(args.vocab, args.d_model, args.layers, args.heads, args.context)
         results["lm"] = run_case("TransformerLM", model, args.vocab, args)
