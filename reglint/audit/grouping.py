@@ -8,7 +8,8 @@ A label is one or more patterns separated by ", ". A pattern is a dotted name wh
     pre{a,b}suf    pre·a·suf or pre·b·suf; an item `1..4` stands for 1, 2, 3, 4
 
 so `layer{1..4}.*.bn{1..3}.weight` stands for layer1.0.bn1.weight, ..., layer4.2.bn3.weight. A
-name that holds one of `{ } * , '` or a space itself is written whole between single quotes.
+name that holds one of `{ } * , '` or a space itself is written whole between single quotes. A
+group of every name of the universe is labelled `every parameter`.
 
 Labels are *honest* with respect to the names they are drawn from (`universe`: every parameter of
 the model): each member is matched by some pattern, and no other name of the universe is matched by
@@ -34,6 +35,7 @@ T = TypeVar("T")
 _INT = re.compile(r"^(0|[1-9][0-9]*)$")
 _SPECIAL = re.compile(r"[{}*,'\s]")
 MAX_ALTERNATIVES = 4  # a list of more non-numeric alternatives is widened to a glob when honest
+EVERY = "every parameter"
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,8 @@ def group(items: Sequence[T], key: Callable[[T], Hashable], name: Callable[[T], 
         n = name(item)
         if n is not None and n not in g.names:
             g.names.append(n)
+    whole = set(every)
     for g in groups.values():
         if g.names:
-            g.label = compact_label(g.names, every)
+            g.label = EVERY if len(whole) > 1 and set(g.names) == whole else compact_label(g.names, every)
     return list(groups.values())

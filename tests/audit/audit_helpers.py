@@ -97,6 +97,9 @@ def _segment_regex(segment: str) -> str:
 
 
 def label_matches(label: str, name: str) -> bool:
+    """Does `label` stand for `name`? `every parameter` stands for every name of the model."""
+    if label == "every parameter":
+        return True
     for pattern in _split_outside_braces(label, ", "):
         if len(pattern) >= 2 and pattern[0] == pattern[-1] == "'":
             if pattern[1:-1] == name:

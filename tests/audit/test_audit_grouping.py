@@ -97,5 +97,7 @@ def test_group_by_key_labels_each_group() -> None:
     bias = groups[1]
     assert bias.count == len([n for n in names if n.endswith("bias")])
     assert all(label_matches(bias.label or "", n) == n.endswith("bias") for n in names)
+    everything = group(items, key=lambda item: "all", name=lambda item: item[0], universe=names)
+    assert [g.label for g in everything] == ["every parameter"]
     anonymous = group([("x", None), ("x", None)], key=lambda item: item[0], name=lambda item: item[1], universe=names)
     assert len(anonymous) == 1 and anonymous[0].label is None and anonymous[0].count == 2
