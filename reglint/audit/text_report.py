@@ -58,33 +58,42 @@ def wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, max(width, 1), break_on_hyphens=False) or [""]
 
 
-def wrap_label(text: str, width: int) -> list[str]:
-    """A name label wrapped after ", " or "." (so `layer{1..4}` is never cut inside its braces)."""
-    width = max(width, 1)
-    chunks: list[str] = []
-    depth = 0
-    current = ""
+def _split_outside_braces(text: str, after: str) -> list[str]:
+    """`text` cut after each character in `after` that is not inside braces (pieces keep it)."""
+    pieces, depth, current = [], 0, ""
     for ch in text:
         current += ch
         depth += (ch == "{") - (ch == "}")
-        if depth == 0 and (ch == "." or ch == " "):
-            chunks.append(current)
+        if depth == 0 and ch in after:
+            pieces.append(current)
             current = ""
-    if current:
-        chunks.append(current)
+    return pieces + [current] if current else pieces
+
+
+def _pack(pieces: list[str], width: int) -> list[str]:
     lines: list[str] = []
     line = ""
-    for chunk in chunks:
-        if line and len(line) + len(chunk.rstrip()) > width:
+    for piece in pieces:
+        if line and len(line) + len(piece.rstrip()) > width:
             lines.append(line.rstrip())
             line = ""
-        while len(chunk.rstrip()) > width:
-            lines.append(chunk[:width])
-            chunk = chunk[width:]
-        line += chunk
+        while len(piece.rstrip()) > width:
+            lines.append(piece[:width])
+            piece = piece[width:]
+        line += piece
     if line.strip() or not lines:
         lines.append(line.rstrip())
     return lines
+
+
+def wrap_label(text: str, width: int) -> list[str]:
+    """A name label wrapped between its patterns (after ", "), and inside a pattern only after a
+    "." when the pattern alone is wider than `width` (never inside braces)."""
+    width = max(width, 1)
+    pieces: list[str] = []
+    for pattern in _split_outside_braces(text, " "):
+        pieces.extend(_split_outside_braces(pattern, ".") if len(pattern.rstrip()) > width else [pattern])
+    return _pack(pieces, width)
 
 
 def _field(out: TextIO, name: str, value: str, width: int) -> None:
@@ -163,8 +172,9 @@ def render_findings(verdicts: Sequence[Verdict], names: Sequence[str], out: Text
     if not groups:
         return
     total = sum(g.count for g in groups)
-    out.write(f"findings: {total} in {len(groups)} group{'s' if len(groups) != 1 else ''} of parameters that "
-              "measured the same\n")
+    for line in wrap(f"findings: {total} in {len(groups)} group{'s' if len(groups) != 1 else ''} of parameters "
+                     "that measured the same", width):
+        out.write(line + "\n")
     for g in groups:
         for line in _finding_lines(g, width):
             out.write(line + "\n")

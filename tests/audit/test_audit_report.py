@@ -154,7 +154,7 @@ def test_bert_pooler_has_its_own_row() -> None:
     assert "  encoder.layer.*.attention.self.{query,key,value}.weight (9)" in output
 
 
-@pytest.mark.parametrize("width", [80, 100, 140])
+@pytest.mark.parametrize("width", [60, 80, 100, 140])
 def test_every_line_fits_the_width(resnet_report, width: int) -> None:  # type: ignore[no-untyped-def]
     output = text(resnet_report, width)
     assert max(len(line) for line in output.splitlines()) <= width
