@@ -22,7 +22,6 @@ from reglint.audit.copies import refill, refill_some, test_point_copy
 from reglint.audit.errors import AuditError, AuditTimeout, user_code_error
 from reglint.audit.evaluate import Evaluator
 from reglint.audit.params import unique_parameters
-from reglint.audit.sums import Folded
 
 FROZEN_BUDGET = 200  # at most this many evaluations naming the frozen parameters in the penalty
 
@@ -44,12 +43,12 @@ class CoreResult:
     notes: list[str] = field(default_factory=list)
 
 
-def directional(sums: dict[int, Folded], n: int) -> dict[str, list[float]]:
+def directional(measured: dict[int, forms.Measured], n: int) -> dict[str, list[float]]:
     """Autograd's directional derivatives ⟨g, w⟩ and ⟨g, sign w⟩ per parameter, for gradcheck."""
     scale, sign = [0.0] * n, [0.0] * n
-    for i, s in sums.items():
-        if s.finite:
-            scale[i], sign[i] = s.sgw, s.sgs
+    for i, m in measured.items():
+        if m.fit.finite:
+            scale[i], sign[i] = m.along_w, m.along_sign
     return {"scale": scale, "sign": sign}
 
 
@@ -67,7 +66,7 @@ def run_core(model: Any, evaluate: Evaluator, dtype: Any, *, full_size: bool, bu
     present = [False] * n
     nonfinite_test = [False] * n
     for i in trainable:
-        fit = fits_w[i] = forms.fit_folded(at_w[i])
+        fit = fits_w[i] = at_w[i].fit
         nonfinite_test[i] = not fit.finite
         present[i] = fit.gnorm != 0.0
 
@@ -76,7 +75,7 @@ def run_core(model: Any, evaluate: Evaluator, dtype: Any, *, full_size: bool, bu
         refill(model, scale=forms.POINT_SCALE)
         _, at_2w = evaluate.sums(model, params, trainable)
         for i in trainable:
-            fits_2w[i] = forms.fit_folded(at_2w[i])
+            fits_2w[i] = at_2w[i].fit
     except (Exception, AuditTimeout) as exc:
         notes.append(f"penalty fails at 2·w ({type(exc).__name__}: {exc}): L2 and unsquared norm not told apart")
         fits_2w = [None] * n
@@ -89,7 +88,7 @@ def run_core(model: Any, evaluate: Evaluator, dtype: Any, *, full_size: bool, bu
                 p.zero_()
         value_zero, at_0 = evaluate.sums(model, params, trainable)
         for i in trainable:
-            nonfinite_zero[i] = not at_0[i].finite
+            nonfinite_zero[i] = not at_0[i].fit.finite
     except (Exception, AuditTimeout) as exc:
         notes.append(f"penalty fails at w = 0 ({type(exc).__name__}: {exc}): RL302 not checked")
     refill(model)

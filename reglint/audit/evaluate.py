@@ -2,7 +2,7 @@
 
 `Evaluator.sums` runs one penalty backward with a post-accumulate-grad hook on each parameter of
 the copy: the hook folds that parameter's gradient onto the period of the test values (sums.py),
-which the copy's parameters hold, and drops `.grad` at once, so the gradients of a 100M-parameter model never exist all together (the backward
+which the copy's parameters hold, fits it (forms.py), keeps only the fit, and drops `.grad` at once, so the gradients of a 100M-parameter model never exist all together (the backward
 needs the copy plus the few tensors in flight, not a second copy of the model). The backward is
 restricted to the copy's own parameters (`inputs=`), so a tensor of the user's that the penalty
 happens to reach never gets a `.grad`.
@@ -14,8 +14,9 @@ from collections.abc import Collection, Sequence
 from typing import Any, Callable, Optional
 
 from reglint.audit.copies import BLOCK_SIZE
+from reglint.audit.forms import Measured, measure
 from reglint.audit.sandbox import call_penalty
-from reglint.audit.sums import Folded, fold
+from reglint.audit.sums import fold
 
 
 class Evaluator:
@@ -27,8 +28,8 @@ class Evaluator:
     def __call__(self, model: Any, strict: bool = False) -> Any:
         return call_penalty(self.fn, model, self.label, self.timeout, strict)
 
-    def sums(self, model: Any, params: Sequence[Any], wanted: Collection[int]) -> tuple[float, dict[int, Folded]]:
-        """The penalty's value on `model` and, for each index in `wanted`, its gradient folded.
+    def sums(self, model: Any, params: Sequence[Any], wanted: Collection[int]) -> tuple[float, dict[int, Measured]]:
+        """The penalty's value on `model` and, for each index in `wanted`, its gradient measured.
 
         `params` are the copy's parameters (`unique_parameters(model)`), holding test values (or
         zeros); only those that require grad can be wanted. A wanted parameter the penalty does
@@ -38,12 +39,12 @@ class Evaluator:
 
         index = {id(p): i for i, p in enumerate(params)}
         wanted = set(wanted)
-        out: dict[int, Folded] = {}
+        out: dict[int, Measured] = {}
 
         def take(p: Any) -> None:
             i = index[id(p)]
             if i in wanted:
-                out[i] = fold(p.grad, p, BLOCK_SIZE)
+                out[i] = measure(fold(p.grad, p, BLOCK_SIZE))
             p.grad = None
 
         trainable = [p for p in params if p.requires_grad]
@@ -60,5 +61,5 @@ class Evaluator:
                 p.grad = None
         for i in wanted:
             if i not in out:
-                out[i] = fold(None, params[i], BLOCK_SIZE)
+                out[i] = measure(fold(None, params[i], BLOCK_SIZE))
         return float(value.detach()), out

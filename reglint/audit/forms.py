@@ -137,6 +137,21 @@ def fit_folded(f: Folded) -> PointFit:
     return PointFit(math.sqrt(sgg), wnorm, n, True, a, r_l2, b, r_l1, a_el, b_el, r_el)
 
 
+@dataclass(frozen=True)
+class Measured:
+    """What the audit keeps of one gradient at one point: its fit and autograd's directional
+    derivatives ⟨g, w⟩ and ⟨g, sign w⟩ (for the finite-difference check)."""
+
+    fit: PointFit
+    along_w: float
+    along_sign: float
+
+
+def measure(f: Folded) -> Measured:
+    """Reduce a folded gradient to what the audit keeps (the folded arrays are then dropped)."""
+    return Measured(fit_folded(f), f.sgw, f.sgs)
+
+
 def fit_point(g: Optional[Any], w: Any) -> PointFit:
     """Fit gradient `g` (None: no gradient) of the tensor whose value is `w` (any values)."""
     return fit_folded(fold(g, w))

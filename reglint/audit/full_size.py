@@ -70,10 +70,10 @@ def measure_full_size(copy: Any, evaluate: Evaluator, core: CoreResult, infos: S
     if not large:
         return out
     _, at_w = evaluate.sums(copy, params, large)
-    fits = {i: forms.fit_folded(at_w[i]) for i in large}
+    fits = {i: at_w[i].fit for i in large}
     carried = {i: forms.carry_over(core.forms[i], fits[i]) for i in large}  # type: ignore[arg-type]
     recheck = [i for i in large if carried[i] is None]
-    at_2w: dict[int, Any] = {}
+    at_2w: dict[int, forms.Measured] = {}
     if recheck:  # the full gradient does not have the miniature's shape: measure its form at 2·w too
         refill(copy, scale=forms.POINT_SCALE)  # every tensor, as on the miniature
         try:
@@ -84,7 +84,7 @@ def measure_full_size(copy: Any, evaluate: Evaluator, core: CoreResult, infos: S
     for i in large:
         mini = core.forms[i]
         assert mini is not None
-        full = carried[i] or forms.classify(fits[i], forms.fit_folded(at_2w[i]))
+        full = carried[i] or forms.classify(fits[i], at_2w[i].fit)
         out.forms[i], out.measured[i] = full, True
         if not fits[i].finite:
             out.nonfinite.append(i)  # RL302 at the test values, not a matter of size
