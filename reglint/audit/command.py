@@ -7,6 +7,7 @@ so `reglint --help` and `reglint check` work without torch installed.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -33,13 +34,33 @@ def _formats() -> tuple[str, ...]:
         return FORMAT_CHOICES
 
 
+@dataclass(frozen=True)
+class Request:
+    """What `reglint audit` was asked to do, as given on the command line."""
+
+    target: str
+    model: Optional[str]
+    penalty: Optional[str]
+    optimizer: Optional[str]
+    optimizer_args: Optional[str]
+    device: str
+    expect: Optional[str]
+    timeout: Optional[float]
+    script_args: tuple[str, ...]
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("target")
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]")
 @click.option("--model", "model_name", metavar="NAME", help="The model: an nn.Module, a class or a zero-argument function in TARGET.")
 @click.option("--penalty", "penalty_name", metavar="NAME", help="The penalty: a function of the model in TARGET, or a method of the model; 'none' to skip.")
 @click.option("--optimizer", "optimizer_name", metavar="NAME", help="The optimizer: an instance, a function of the model, or a method of the model; 'none' to skip.")
+@click.option("--optimizer-args", metavar="ARGS",
+              help="Arguments for an optimizer factory that takes more than the model, e.g. "
+                   "'weight_decay=0.1,learning_rate=6e-4,betas=(0.9,0.95)' (found in the file by name otherwise).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"], case_sensitive=False), default="cpu", show_default=True,
-              help="Where to run the measurements; with cuda, also compared with the CPU.")
+              help="Where to run the measurements; cuda also compares with the CPU (and needs a GPU). The default "
+                   "cpu run already checks the penalty's device rules on PyTorch's meta device (RL304, simulated).")
 @click.option("--expect", metavar="SPEC", help="The penalty you mean, e.g. 'l2=1e-4' (gradient 1e-4·w, i.e. 1e-4/2·Σw²), 'l1=1e-5', both, or 'none'.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds one call of the penalty or of the optimizer may take (0: no limit).")
@@ -48,13 +69,14 @@ def _formats() -> tuple[str, ...]:
 @click.option("--fail-level", type=click.Choice(["info", "warning", "error"], case_sensitive=False), default=None,
               help="Lowest severity that makes the exit code 1 [default: warning].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-def audit(target: str, model_name: Optional[str], penalty_name: Optional[str], optimizer_name: Optional[str],
-          device: str, expect: Optional[str], timeout: float, fmt: str, output_file: Optional[Path],
-          fail_level: Optional[str], exit_zero: bool) -> None:
+def audit(target: str, script_args: tuple[str, ...], model_name: Optional[str], penalty_name: Optional[str],
+          optimizer_name: Optional[str], optimizer_args: Optional[str], device: str, expect: Optional[str],
+          timeout: float, fmt: str, output_file: Optional[Path], fail_level: Optional[str], exit_zero: bool) -> None:
     """Build the model in TARGET and measure how each parameter is regularized.
 
     TARGET is a Python file (model.py), FILE:NAME, or MODULE:NAME. reglint IMPORTS AND RUNS
-    TARGET's top-level code (as pytest does), then finds by name the model (`model`,
+    TARGET's top-level code (as pytest does), with the arguments after `--` as its command line
+    (reglint audit train.py -- --lr 0.1), then finds by name the model (`model`,
     `build_model()`, `make_model()` or a LightningModule class), the penalty (`penalty(model)`,
     `regularization(model)`, or the model's own method) and the optimizer (`optimizer`,
     `build_optimizer(model)`, `make_optimizer(model)` or `configure_optimizers()`).
@@ -78,8 +100,10 @@ def audit(target: str, model_name: Optional[str], penalty_name: Optional[str], o
     from reglint.model import Severity
 
     level = Severity.parse(fail_level) if fail_level else Severity.WARNING
+    request = Request(target, model_name, penalty_name, optimizer_name, optimizer_args, device, expect,
+                      timeout or None, tuple(script_args))
     try:
-        report = _run(target, model_name, penalty_name, optimizer_name, device, expect, timeout or None)
+        report = _run(request)
         _emit(report, fmt, output_file)
     except AuditError as exc:
         _fail(exc.message, exc.details)
@@ -95,18 +119,22 @@ def audit(target: str, model_name: Optional[str], penalty_name: Optional[str], o
     sys.exit(EXIT_FINDINGS if any(f.severity >= level for f in report.findings) else EXIT_OK)
 
 
-def _run(target: str, model_name: Optional[str], penalty_name: Optional[str], optimizer_name: Optional[str],
-         device: str, expect: Optional[str], timeout: Optional[float]):  # type: ignore[no-untyped-def]
+def _run(request: Request):  # type: ignore[no-untyped-def]
     from reglint.audit.discovery import discover
     from reglint.audit.errors import AuditError
-    from reglint.audit.runner import run_audit
+    from reglint.audit.factory_args import parse_optimizer_args
+    from reglint.audit.runner import resolve_device, run_audit
     from reglint.audit.target import load, parse_target
 
-    parsed = parse_target(target)
-    if model_name is not None and parsed.attr is not None and model_name != parsed.attr:
-        raise AuditError(f"the model is named twice: TARGET's :{parsed.attr} and --model {model_name}")
-    module = load(parsed)
-    setup = discover(module, model=model_name or parsed.attr, penalty=penalty_name, optimizer=optimizer_name)
+    parsed = parse_target(request.target)
+    if request.model is not None and parsed.attr is not None and request.model != parsed.attr:
+        raise AuditError(f"the model is named twice: TARGET's :{parsed.attr} and --model {request.model}")
+    audit_device = resolve_device(request.device)
+    optimizer_args = parse_optimizer_args(request.optimizer_args)
+    module = load(parsed, request.script_args)
+    setup = discover(module, model=request.model or parsed.attr, penalty=request.penalty,
+                     optimizer=request.optimizer, optimizer_args=optimizer_args,
+                     device_type=audit_device.split(":")[0])
     if setup.penalty is None and setup.optimizer is None:
         raise AuditError(
             f"found the model ({setup.model_label}) but no penalty and no optimizer, so there is nothing to "
@@ -117,10 +145,11 @@ def _run(target: str, model_name: Optional[str], penalty_name: Optional[str], op
         setup.model,
         setup.penalty,
         setup.optimizer,
-        device=device,
-        expect=expect if expect is not None else setup.expect,
-        timeout=timeout,
-        target=target,
+        device=audit_device,
+        expect=request.expect if request.expect is not None else setup.expect,
+        expect_source="--expect" if request.expect is not None else "REGLINT_EXPECT in the file",
+        timeout=request.timeout,
+        target=request.target,
         model_label=setup.model_label,
         penalty_label=setup.penalty_label or "penalty(model)",
         notes=setup.notes,
@@ -136,18 +165,23 @@ def _emit(report, fmt: str, output_file: Optional[Path]) -> None:  # type: ignor
 
 
 def _render(report, fmt: str, out) -> None:  # type: ignore[no-untyped-def]
-    from reglint.audit.table import render_text
+    from reglint.audit.grouped_formats import render_github, render_sarif
+    from reglint.audit.text_report import render_text
     from reglint.report import Summary, render
 
     if fmt == "text":
-        render_text(report.header, report.rows, report.findings, report.infos, out)
+        render_text(report.header, report.rows, report.verdicts, report.names, out)
         return
     summary = Summary(files_checked=1, extra={"audit": report.to_json()})
-    options: dict[str, object] = {}
     target_file = report.header.target.split(":", 1)[0]
-    if fmt == "sarif" and target_file.endswith(".py") and Path(target_file).is_file():
-        options["artifact"] = target_file  # code scanning shows only results with a file location
+    # code scanning shows only results with a file location
+    artifact = target_file if target_file.endswith(".py") and Path(target_file).is_file() else None
     try:
-        render(fmt, report.findings, summary, out, **options)
+        if fmt == "github":
+            render_github(report.verdicts, report.names, summary, out)
+        elif fmt == "sarif":
+            render_sarif(report.verdicts, report.names, out, artifact)
+        else:
+            render(fmt, report.findings, summary, out)
     except ImportError:
         _fail(f"the {fmt} format is not available in this version of reglint")

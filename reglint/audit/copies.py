@@ -120,14 +120,21 @@ def meta_copy(model: Any) -> Any:
     return structure_copy(model, make).to("meta")
 
 
-def refill(model: Any, dtype: Any, scale: float = 1.0) -> None:
+def refill(model: Any, scale: float = 1.0) -> None:
     """Write the test values (times `scale`) into every parameter of a copy."""
+    params = unique_parameters(model)
+    refill_some(params, range(len(params)), scale)
+
+
+def refill_some(params: Any, indices: Any, scale: float = 1.0) -> None:
+    """Write the test values (times `scale`) into `params[i]` for each i in `indices`."""
     import torch
 
-    params = unique_parameters(model)
-    if not params:
-        return
-    block = test_block(dtype, params[0].device)
+    blocks: dict[tuple[Any, Any], Any] = {}
     with torch.no_grad():
-        for p in params:
-            fill_tiled(p, block.to(p.dtype), scale)
+        for i in indices:
+            p = params[i]
+            key = (p.dtype, p.device)
+            if key not in blocks:
+                blocks[key] = test_block(p.dtype, p.device)
+            fill_tiled(p, blocks[key], scale)

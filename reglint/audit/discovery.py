@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 from reglint.audit.errors import AuditError, user_code_error
+from reglint.audit.factory_args import Resolver, fill
 
 MODEL_NAMES = ("model",)
 MODEL_BUILDERS = ("build_model", "make_model")
@@ -35,11 +36,17 @@ PenaltyFn = Callable[[Any], Any]
 
 @dataclass
 class OptimizerSource:
-    """Where the optimizer comes from: an instance on the user's model, or a factory of a model."""
+    """Where the optimizer comes from: an instance on the user's model, or a factory of a model.
+
+    `unavailable` says why the factory cannot be called (arguments the file does not show);
+    `called_with` which arguments reglint filled in (factory_args.py).
+    """
 
     label: str
     instance: Any = None
     factory: Optional[Callable[[Any], Any]] = None
+    unavailable: Optional[str] = None
+    called_with: Optional[str] = None
 
 
 @dataclass
@@ -179,14 +186,20 @@ def find_penalty(module: ModuleType, model: Any, name: Optional[str], notes: lis
     return None, None
 
 
-def _method_factory(name: str) -> Callable[[Any], Any]:
-    def call(model: Any) -> Any:
-        return getattr(model, name)()
+def _factory_source(fn: Callable[..., Any], takes_model: bool, label: str, resolver: Resolver) -> OptimizerSource:
+    """A factory of the model with the other arguments it needs filled in from the file."""
+    filled = fill(fn, takes_model, resolver)
+    source = OptimizerSource(label=label, factory=filled.factory)
+    if filled.missing:
+        source.unavailable = filled.missing_message(label)
+    elif filled.used:
+        source.called_with = filled.describe(label)
+    return source
 
-    return call
 
-
-def find_optimizer(module: ModuleType, model: Any, name: Optional[str]) -> Optional[OptimizerSource]:
+def find_optimizer(module: ModuleType, model: Any, name: Optional[str],
+                   resolver: Optional[Resolver] = None) -> Optional[OptimizerSource]:
+    resolver = resolver or Resolver(module, model, {}, "cpu")
     if name is not None and name.lower() == NONE:
         return None
     if name is not None:
@@ -194,9 +207,9 @@ def find_optimizer(module: ModuleType, model: Any, name: Optional[str]) -> Optio
         if _is_optimizer(value):
             return OptimizerSource(label=name, instance=value)
         if callable(value) and not inspect.isclass(value):
-            return OptimizerSource(label=f"{name}(model)", factory=value)
+            return _factory_source(value, True, f"{name}(model)", resolver)
         if _own_method(model, name):
-            return OptimizerSource(label=f"model.{name}()", factory=_method_factory(name))
+            return _factory_source(getattr(model, name), False, f"model.{name}()", resolver)
         raise AuditError(f"no optimizer `{name}` in {module.__name__} and no method `{name}` on the model")
     for attr in OPTIMIZER_NAMES:
         value = getattr(module, attr, None)
@@ -205,12 +218,12 @@ def find_optimizer(module: ModuleType, model: Any, name: Optional[str]) -> Optio
     for attr in OPTIMIZER_BUILDERS:
         value = getattr(module, attr, None)
         if callable(value) and not inspect.isclass(value):
-            return OptimizerSource(label=f"{attr}(model)", factory=value)
+            return _factory_source(value, True, f"{attr}(model)", resolver)
     if _own_method(model, LIGHTNING_HOOK):
-        return OptimizerSource(label=f"model.{LIGHTNING_HOOK}()", factory=_method_factory(LIGHTNING_HOOK))
+        return _factory_source(getattr(model, LIGHTNING_HOOK), False, f"model.{LIGHTNING_HOOK}()", resolver)
     value = getattr(module, LIGHTNING_HOOK, None)
     if callable(value):
-        return OptimizerSource(label=f"{LIGHTNING_HOOK}(model)", factory=value)
+        return _factory_source(value, True, f"{LIGHTNING_HOOK}(model)", resolver)
     return None
 
 
@@ -233,11 +246,18 @@ def unwrap_optimizer(result: Any, label: str, notes: list[str]) -> Any:
 
 
 def discover(module: ModuleType, *, model: Optional[str] = None, penalty: Optional[str] = None,
-             optimizer: Optional[str] = None) -> Setup:
+             optimizer: Optional[str] = None, optimizer_args: Optional[dict[str, Any]] = None,
+             device_type: str = "cpu") -> Setup:
     notes: list[str] = []
     built, model_label = find_model(module, model)
     penalty_fn, penalty_label = find_penalty(module, built, penalty, notes)
-    opt = find_optimizer(module, built, optimizer)
+    resolver = Resolver(module, built, dict(optimizer_args or {}), device_type)
+    opt = find_optimizer(module, built, optimizer, resolver)
+    if optimizer_args and (opt is None or opt.factory is None):
+        raise AuditError("--optimizer-args is for an optimizer factory (build_optimizer(model, ...), "
+                         "configure_optimizers(...)), and the optimizer found is not one")
+    if opt is not None and opt.called_with:
+        notes.append(opt.called_with)
     expect = getattr(module, EXPECT_NAME, None)
     if expect is not None and not isinstance(expect, str):
         raise AuditError(f"{EXPECT_NAME} must be a string such as \"l2=1e-4\", not {type(expect).__name__}")

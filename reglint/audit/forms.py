@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from reglint.audit.sums import Folded, fold
+
 NONE, L2, L1, ELASTIC, NORM, UNKNOWN = "none", "l2", "l1", "elastic", "norm", "unknown"
 FIT_TOL = 1e-4  # relative residual below which a form fits
 SCALE_TOL = 1e-3  # relative agreement of coefficients between w and 2·w
@@ -101,39 +103,58 @@ class Form:
         return out
 
 
-def _dot(x: Any, y: Any) -> float:
-    return float((x.double().reshape(-1) * y.double().reshape(-1)).sum())
-
-
-def fit_point(g: Optional[Any], w: Any) -> PointFit:
-    """Fit gradient `g` (None: no gradient) of the tensor whose value is `w`."""
+def fit_folded(f: Folded) -> PointFit:
+    """Fit the folded gradient `f` (see sums.py): weighted least squares, residuals computed directly."""
     import torch
 
-    w64 = w.detach().double().reshape(-1)
-    n = w64.numel()
-    wnorm = float(w64.norm())
-    if g is None:
-        return PointFit(gnorm=0.0, wnorm=wnorm, numel=n, finite=True)
-    g64 = g.detach().double().reshape(-1)
-    finite = bool(torch.isfinite(g64).all())
-    gnorm = float(g64.norm()) if finite else math.inf
-    if not finite or gnorm == 0.0 or n == 0:
-        return PointFit(gnorm=gnorm, wnorm=wnorm, numel=n, finite=finite)
-    s = torch.sign(w64)
-    sww, sws, sss = wnorm**2, float(w64.abs().sum()), float((s * s).sum())
-    sgw, sgs = _dot(g64, w64), _dot(g64, s)
+    n, wnorm = f.numel, f.wnorm
+    if not f.finite:
+        return PointFit(gnorm=math.inf, wnorm=wnorm, numel=n, finite=False)
+    sgg = f.sgg
+    if sgg == 0.0 or n == 0:
+        return PointFit(gnorm=math.sqrt(sgg), wnorm=wnorm, numel=n, finite=True)
+    w, g, c = f.w, f.g, f.weight
+    s = torch.sign(w)
+
+    def dot(x: Any, y: Any) -> float:
+        return float((c * x * y).sum())
+
+    def residual(fit: Any) -> float:
+        return math.sqrt((dot(g - fit, g - fit) + f.spread) / sgg)
+
+    sww, sss, sws = dot(w, w), dot(s, s), dot(w.abs(), torch.ones_like(w))
+    sgw, sgs = dot(g, w), dot(g, s)
     a = sgw / sww if sww > 0 else 0.0
-    r_l2 = float((g64 - a * w64).norm()) / gnorm
     b = sgs / sss if sss > 0 else 0.0
-    r_l1 = float((g64 - b * s).norm()) / gnorm
+    r_l2, r_l1 = residual(a * w), residual(b * s)
     det = sww * sss - sws * sws
     if det > 1e-12 * sww * sss and n > 2:
         a_el = (sgw * sss - sgs * sws) / det
         b_el = (sgs * sww - sgw * sws) / det
-        r_el = float((g64 - a_el * w64 - b_el * s).norm()) / gnorm
+        r_el = residual(a_el * w + b_el * s)
     else:
         a_el, b_el, r_el = a, 0.0, r_l2
-    return PointFit(gnorm, wnorm, n, True, a, r_l2, b, r_l1, a_el, b_el, r_el)
+    return PointFit(math.sqrt(sgg), wnorm, n, True, a, r_l2, b, r_l1, a_el, b_el, r_el)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the audit keeps of one gradient at one point: its fit and autograd's directional
+    derivatives ⟨g, w⟩ and ⟨g, sign w⟩ (for the finite-difference check)."""
+
+    fit: PointFit
+    along_w: float
+    along_sign: float
+
+
+def measure(f: Folded) -> Measured:
+    """Reduce a folded gradient to what the audit keeps (the folded arrays are then dropped)."""
+    return Measured(fit_folded(f), f.sgw, f.sgs)
+
+
+def fit_point(g: Optional[Any], w: Any) -> PointFit:
+    """Fit gradient `g` (None: no gradient) of the tensor whose value is `w` (any values)."""
+    return fit_folded(fold(g, w))
 
 
 def _close(x: float, y: float, tol: float = SCALE_TOL) -> bool:
@@ -174,83 +195,26 @@ def classify(at_w: PointFit, at_2w: Optional[PointFit], scale: float = POINT_SCA
     return Form(UNKNOWN, a=a1, b=b1, residual=at_w.r_el)
 
 
-@dataclass(frozen=True)
-class FullStats:
-    """Sums over a full-size gradient tensor at the tiled test point (for the miniature check)."""
+def carry_over(mini: Form, full: PointFit) -> Optional[Form]:
+    """The miniature's form with the full tensor's coefficients, if the full gradient has its shape.
 
-    sgw: float
-    sgg: float
-    sgs: float
-    sww: float
-    sws: float
-    numel: int
-    finite: bool
-
-
-def full_stats(g: Optional[Any], w: Any, sign_block: Any) -> FullStats:
-    """Float64 sums of g·w, g², g·sign(w), w², |w| without temporaries of the tensor's size."""
-    import torch
-
-    wf = w.detach().reshape(-1)
-    n = wf.numel()
-    sww = float(torch.dot(wf, wf).double()) if n else 0.0
-    b = sign_block.numel()
-    rows, rest = divmod(n, b)
-    sblock = sign_block.to(dtype=wf.dtype)
-    sws = 0.0
-    if rows:
-        sws += float((wf[: rows * b].view(rows, b) @ sblock).double().sum())
-    if rest:
-        sws += float(torch.dot(wf[rows * b :], sblock[:rest]).double())
-    if g is None:
-        return FullStats(0.0, 0.0, 0.0, sww, sws, n, True)
-    gf = g.detach().reshape(-1)
-    finite = bool(torch.isfinite(gf).all())
-    if not finite:
-        return FullStats(math.nan, math.inf, math.nan, sww, sws, n, False)
-    sgw = float(torch.dot(gf, wf).double())
-    sgg = float(torch.dot(gf, gf).double())
-    sgs = 0.0
-    if rows:
-        sgs += float((gf[: rows * b].view(rows, b) @ sblock).double().sum())
-    if rest:
-        sgs += float(torch.dot(gf[rows * b :], sblock[:rest]).double())
-    return FullStats(sgw, sgg, sgs, sww, sws, n, True)
-
-
-CONSISTENCY_TOL = 1e-3
-
-
-def rescale_to_full(form: Form, stats: FullStats) -> Optional[Form]:
-    """The miniature's form with coefficients refitted on the full tensor, or None if it does not fit.
-
-    The fit is consistent when the form, with the refitted coefficients, accounts for ‖g‖² of the
-    full tensor to CONSISTENCY_TOL (so the residual is below about 3%: float32 sums are used).
+    `full` is the fit of the full-size gradient at the test point w. L2 and the unsquared norm
+    both have the shape ∝ w there (the miniature's second point, 2·w, told them apart); L1 and
+    elastic net have their own shapes. None: the full gradient does not have the miniature's
+    shape, and the form must be measured at full size (at w and 2·w).
     """
-    if not stats.finite:
-        return None
-    if form.kind == NONE:
-        return form if stats.sgg == 0.0 else None
-    if stats.sgg == 0.0:
-        return None
-    n, sww, sws = stats.numel, stats.sww, stats.sws
-    if form.kind == L2:
-        a = stats.sgw / sww
-        predicted, new = a * a * sww, Form(L2, a=a, residual=form.residual)
-    elif form.kind == NORM:
-        c = stats.sgw / math.sqrt(sww)
-        predicted, new = c * c, Form(NORM, c=c, residual=form.residual)
-    elif form.kind == L1:
-        b = stats.sgs / n
-        predicted, new = b * b * n, Form(L1, b=b, residual=form.residual)
-    elif form.kind == ELASTIC:
-        det = sww * n - sws * sws
-        if det <= 0:
-            return None
-        a = (stats.sgw * n - stats.sgs * sws) / det
-        b = (stats.sgs * sww - stats.sgw * sws) / det
-        predicted = a * a * sww + 2 * a * b * sws + b * b * n
-        new = Form(ELASTIC, a=a, b=b, residual=form.residual)
-    else:
-        return None
-    return new if abs(stats.sgg - predicted) <= CONSISTENCY_TOL * stats.sgg else None
+    shape = full.shape()
+    if mini.kind == NONE:
+        return mini if shape == NONE else None
+    if mini.kind in (L2, NORM) and shape == L2:
+        if mini.kind == L2:
+            return Form(L2, a=full.a_l2, residual=full.r_l2)
+        return Form(NORM, c=full.a_l2 * full.wnorm, residual=full.r_l2)
+    if mini.kind == L1 and shape == L1:
+        return Form(L1, b=full.b_l1, residual=full.r_l1)
+    if mini.kind == ELASTIC and shape == ELASTIC:
+        return Form(ELASTIC, a=full.a_el, b=full.b_el, residual=full.r_el)
+    if mini.kind == UNKNOWN and full.finite and shape is None:
+        return Form(UNKNOWN, a=full.a_l2, b=full.b_l1, residual=min(full.r_l2, full.r_l1, full.r_el),
+                    degree=mini.degree)
+    return None

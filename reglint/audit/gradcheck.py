@@ -56,11 +56,27 @@ def _perturb(params: Sequence[Any], indices: Sequence[int], direction: str, sign
             p.add_(torch.sign(p), alpha=sign * SIGN_STEP)
 
 
+Restore = Callable[[Sequence[int]], None]
+
+
+def _saving_restore(params: Sequence[Any], indices: Sequence[int]) -> Restore:
+    """Restore by copying back clones (for callers that cannot rewrite the values themselves)."""
+    saved = {i: params[i].detach().clone() for i in indices}
+
+    def restore(which: Sequence[int]) -> None:
+        for i in which:
+            params[i].copy_(saved[i])
+
+    return restore
+
+
 class _Tester:
-    def __init__(self, evaluate: Callable[[], Any], params: Sequence[Any], budget: int) -> None:
+    def __init__(self, evaluate: Callable[[], Any], params: Sequence[Any], budget: int,
+                 restore: Optional[Restore]) -> None:
         self.evaluate = evaluate
         self.params = params
         self.budget = budget
+        self.restore = restore
         self.result = GradCheck()
 
     def finite_difference(self, indices: Sequence[int], direction: str) -> tuple[float, float]:
@@ -69,17 +85,15 @@ class _Tester:
 
         step = SCALE_STEP if direction == "scale" else SIGN_STEP
         with torch.no_grad():
-            saved = [self.params[i].detach().clone() for i in indices]
+            restore = self.restore or _saving_restore(self.params, indices)
             try:
                 _perturb(self.params, indices, direction, +1.0)
                 plus = self.evaluate()
-                for i, s in zip(indices, saved):
-                    self.params[i].copy_(s)
+                restore(indices)
                 _perturb(self.params, indices, direction, -1.0)
                 minus = self.evaluate()
             finally:
-                for i, s in zip(indices, saved):
-                    self.params[i].copy_(s)
+                restore(indices)
         self.result.evaluations += 2
         eps = torch.finfo(plus.dtype).eps if plus.is_floating_point() else 1e-16
         vp, vm = float(plus), float(minus)
@@ -120,14 +134,17 @@ def check_gradients(
     autograd: Mapping[str, Sequence[float]],
     budget: int,
     locate: bool = True,
+    restore: Optional[Restore] = None,
 ) -> GradCheck:
     """Compare autograd's directional derivatives (`autograd[direction][i]`) with finite differences.
 
     `evaluate()` returns the penalty at the parameters' current values (a 0-dim tensor); the
     parameters are perturbed in place and always restored. With `locate=False` only the whole set
-    is tested (used to ask whether the value depends on the parameters at all).
+    is tested (used to ask whether the value depends on the parameters at all). `restore(indices)`
+    writes those parameters' values back exactly (default: from clones taken before each change;
+    a caller whose parameters hold values it can rewrite saves the clones' memory).
     """
-    tester = _Tester(evaluate, params, budget)
+    tester = _Tester(evaluate, params, budget, restore)
     indices = list(candidates)
     if not indices:
         return tester.result

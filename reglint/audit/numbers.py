@@ -49,3 +49,4 @@ def form_cell(form: Form) -> str:
         extra = f", g(2w)=2^{form.degree:.2f}·g(w)" if form.degree is not None else ""
         return f"unknown (residual {form.residual:.2g}{extra})"
     return f"{gradient_formula(form)} ({FORM_NAMES[form.kind]})"
+

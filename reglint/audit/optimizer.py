@@ -29,6 +29,7 @@ from reglint.audit import closed_forms
 from reglint.audit.copies import fill_tiled, test_point_copy
 from reglint.audit.discovery import OptimizerSource, unwrap_optimizer
 from reglint.audit.errors import AuditError, AuditTimeout, user_code_error
+from reglint.audit.numbers import num
 from reglint.audit.params import ParamInfo, unique_parameters
 from reglint.audit.precision import model_dtype
 from reglint.audit.sandbox import deadline
@@ -38,6 +39,8 @@ MAGNITUDES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 # still shows the reference magnitude and one other.
 UNKNOWN_PATTERN = (1.0, -0.1, 10.0, -0.01, 1e-3, -1.0, 0.1, -10.0, 0.01, -1e-3)
 STEPS = 10
+STEADY_SETTLED = 1e-9  # run until the momentum transient μ^t has decayed below this ...
+STEADY_MAX_STEPS = 5000  # ... or for this many steps
 # max |measured − closed form| over the steps, relative to how far the value moved. Not tighter:
 # some optimizers keep scalar state in float32 (NAdam's μ product), about 1e-8 off exact math.
 MATCH_TOL = 1e-6
@@ -46,6 +49,20 @@ HYPER_KEYS = ("lr", "weight_decay", "momentum", "dampening", "nesterov", "betas"
               "decoupled_weight_decay", "momentum_decay", "alpha", "centered", "lr_decay",
               "initial_accumulator_value", "maximize")
 NONE, COUPLED, DECOUPLED, EQUIVALENT, MEASURED = "none", "coupled", "decoupled", "coupled = decoupled", "measured"
+
+
+@dataclass(frozen=True)
+class Steady:
+    """SGD with momentum: the per-step shrink after `steps` steps, measured and in closed form.
+
+    From a fresh buffer the first step shrinks |w| by lr·λ; the momentum buffer then builds up
+    to (1 − τ)·λw/(1 − μ), so the steady rate is about lr·λ·(1 − τ)/(1 − μ): ten times lr·λ
+    for μ = 0.9. A ten-step average from a fresh buffer is neither number.
+    """
+
+    shrink: float
+    closed_form: float
+    steps: int
 
 
 @dataclass
@@ -58,6 +75,8 @@ class GroupResult:
     shrink: dict[float, float]  # |w0| → measured relative shrink per step
     closed_form: dict[str, dict[float, float]] = field(default_factory=dict)
     error: Optional[float] = None  # deviation from the closed form it matches (or the declared one)
+    first_step: Optional[float] = None  # shrink of |w| = 1 on the first step, from a fresh state
+    steady: Optional[Steady] = None  # SGD with momentum: the rate once the momentum buffer has built up
 
     @property
     def weight_decay(self) -> float:
@@ -89,6 +108,36 @@ class OptimizerResult:
             return self.per_param[index]
         g = self.group_of[index]
         return self.groups[g].shrink if g is not None else None
+
+    def decay_text(self, index: int) -> str:
+        """How much one step shrinks parameter `index` with a zero data gradient, labelled.
+
+        SGD with momentum gets two numbers, the first step from a fresh buffer and the steady rate
+        once it has built up; a coupled adaptive optimizer gets the shrink at two magnitudes (they
+        differ by orders of magnitude); lr·λ is named where the number is exactly that.
+        """
+        g = self.group_of[index]
+        if g is None:
+            return "not optimized"
+        group = self.groups[g]
+        shrink = self.shrink_of(index) or {}
+        s1 = shrink.get(1.0, 0.0)
+        lr_lambda = group.lr * group.weight_decay
+
+        def named(x: float) -> str:
+            return " (lr·λ)" if lr_lambda > 0 and math.isclose(x, lr_lambda, rel_tol=1e-6) else ""
+
+        if group.steady is not None and group.first_step is not None:
+            momentum = float(group.hyper.get("momentum") or 0.0)
+            return (f"{num(group.first_step)}/step at first{named(group.first_step)}, "
+                    f"{num(group.steady.shrink)}/step steady (momentum {num(momentum)})")
+        if abs(s1) <= ZERO_TOL:
+            return "no decay"
+        if group.mode == COUPLED and self.adaptive and self.known:
+            return f"{num(shrink.get(0.01, math.nan))}/step at |w|=0.01, {num(s1)} at |w|=1"
+        if group.mode in (COUPLED, DECOUPLED, EQUIVALENT):
+            return f"{num(s1)}/step{named(s1)}"
+        return f"{num(s1)}/step at |w|=1"
 
 
 def _plain(value: Any) -> Any:
@@ -148,57 +197,106 @@ def _neutral(group: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _measure_known(opt: Any, device: Any, timeout: Optional[float]) -> list[tuple[dict[str, Any], dict[float, float], dict[str, dict[float, float]], str, Optional[float]]]:
+@dataclass
+class _Measured:
+    hyper: dict[str, Any]
+    shrink: dict[float, float]
+    closed_form: dict[str, dict[float, float]]
+    mode: str
+    error: Optional[float]
+    first_step: float
+    steady: Optional[Steady] = None
+
+
+def _step_probes(opt: Any, probes: list[Any], steps: int, timeout: Optional[float]) -> list[list[list[float]]]:
+    """Step `opt` over `probes` with a zero data gradient; each probe's values after every step."""
+    import torch
+
+    history = [[p.tolist()] for p in probes]
+    with deadline(timeout, f"{type(opt).__name__}.step()"):
+        for _ in range(steps):
+            for p in probes:
+                p.grad = torch.zeros_like(p)
+            opt.step()
+            for h, p in zip(history, probes):
+                h.append(p.tolist())
+    return history
+
+
+def _classify(name: str, hyper: dict[str, Any], start: list[float], hist: list[list[float]]) -> _Measured:
+    measured = {MAGNITUDES[k]: _shrink(start[k], hist[-1][k], STEPS) for k in range(len(MAGNITUDES))}
+    errors: dict[str, float] = {}
+    forms: dict[str, dict[float, float]] = {}
+    for mode in (closed_forms.COUPLED, closed_forms.DECOUPLED):
+        worst = 0.0
+        final = {}
+        for k, x0 in enumerate(start):
+            traj = closed_forms.trajectory(name, x0, STEPS, hyper, mode)
+            moved_by = max(max(abs(traj[t] - x0), abs(hist[t][k] - x0)) for t in range(STEPS + 1))
+            diff = max(abs(hist[t][k] - traj[t]) for t in range(STEPS + 1))
+            worst = max(worst, diff / moved_by if moved_by > 0 else 0.0)
+            if k < len(MAGNITUDES):
+                final[MAGNITUDES[k]] = _shrink(x0, traj[-1], STEPS)
+        errors[mode], forms[mode] = worst, final
+    moved = any(abs(hist[-1][k] - start[k]) > ZERO_TOL * abs(start[k]) for k in range(len(start)))
+    coupled_ok, decoupled_ok = errors[COUPLED] <= MATCH_TOL, errors[DECOUPLED] <= MATCH_TOL
+    declared = closed_forms.declared_mode(name, hyper)
+    err: Optional[float]
+    if not moved:
+        mode, err = NONE, None
+    elif coupled_ok and decoupled_ok:
+        mode, err = EQUIVALENT, max(errors.values())
+    elif coupled_ok:
+        mode, err = COUPLED, errors[COUPLED]
+    elif decoupled_ok:
+        mode, err = DECOUPLED, errors[DECOUPLED]
+    else:
+        mode, err = MEASURED, errors[declared]
+    unit = MAGNITUDES.index(1.0)
+    first = 1.0 - hist[1][unit] / start[unit]
+    return _Measured(hyper, measured, forms, mode, err, first)
+
+
+def _steady_steps(momentum: float) -> int:
+    return min(STEADY_MAX_STEPS, max(STEPS, math.ceil(math.log(STEADY_SETTLED) / math.log(momentum))))
+
+
+def _steady(cls: type, group: dict[str, Any], ctor: dict[str, Any], hyper: dict[str, Any], device: Any,
+            timeout: Optional[float]) -> Steady:
+    """SGD with momentum, stepped until the buffer has built up: the last step's shrink of |w| = 1."""
+    import torch
+
+    steps = _steady_steps(float(hyper["momentum"]))
+    probe = torch.ones(1, dtype=torch.float64, device=device)
+    opt = cls([{**_neutral(group), "params": [probe]}], **ctor)
+    with deadline(timeout, f"{cls.__name__}.step()"):
+        previous = 1.0
+        for _ in range(steps):
+            previous = float(probe)
+            probe.grad = torch.zeros_like(probe)
+            opt.step()
+    traj = closed_forms.trajectory(cls.__name__, 1.0, steps, hyper, closed_forms.COUPLED)
+    return Steady(1.0 - float(probe) / previous, 1.0 - traj[-1] / traj[-2], steps)
+
+
+def _measure_known(opt: Any, device: Any, timeout: Optional[float]) -> list[_Measured]:
     import torch
 
     cls = type(opt)
     name = cls.__name__
     groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
     probes = [_probe_values(torch.float64, device) for _ in groups]
-    initial = [p.clone() for p in probes]
-    probe_opt = cls([{**_neutral(g), "params": [p]} for g, p in zip(groups, probes)],
-                    **_neutral(_ctor_kwargs(cls, opt.defaults)))
-    history = [[p.tolist()] for p in probes]
-    with deadline(timeout, f"{name}.step()"):
-        for _ in range(STEPS):
-            for p in probes:
-                p.grad = torch.zeros_like(p)
-            probe_opt.step()
-            for h, p in zip(history, probes):
-                h.append(p.tolist())
-    out: list[tuple[dict[str, Any], dict[float, float], dict[str, dict[float, float]], str, Optional[float]]] = []
-    for g, w0, hist in zip(groups, initial, history):
+    initial = [p.tolist() for p in probes]
+    ctor = _neutral(_ctor_kwargs(cls, opt.defaults))
+    probe_opt = cls([{**_neutral(g), "params": [p]} for g, p in zip(groups, probes)], **ctor)
+    history = _step_probes(probe_opt, probes, STEPS, timeout)
+    out = []
+    for g, start, hist in zip(groups, initial, history):
         hyper = _hyper(g)
-        start = w0.tolist()
-        measured = {MAGNITUDES[k]: _shrink(start[k], hist[-1][k], STEPS) for k in range(len(MAGNITUDES))}
-        errors: dict[str, float] = {}
-        forms: dict[str, dict[float, float]] = {}
-        for mode in (closed_forms.COUPLED, closed_forms.DECOUPLED):
-            worst = 0.0
-            final = {}
-            for k, x0 in enumerate(start):
-                traj = closed_forms.trajectory(name, x0, STEPS, hyper, mode)
-                moved_by = max(max(abs(traj[t] - x0), abs(hist[t][k] - x0)) for t in range(STEPS + 1))
-                diff = max(abs(hist[t][k] - traj[t]) for t in range(STEPS + 1))
-                worst = max(worst, diff / moved_by if moved_by > 0 else 0.0)
-                if k < len(MAGNITUDES):
-                    final[MAGNITUDES[k]] = _shrink(x0, traj[-1], STEPS)
-            errors[mode], forms[mode] = worst, final
-        moved = any(abs(hist[-1][k] - start[k]) > ZERO_TOL * abs(start[k]) for k in range(len(start)))
-        coupled_ok, decoupled_ok = errors[COUPLED] <= MATCH_TOL, errors[DECOUPLED] <= MATCH_TOL
-        declared = closed_forms.declared_mode(name, hyper)
-        err: Optional[float]
-        if not moved:
-            mode, err = NONE, None
-        elif coupled_ok and decoupled_ok:
-            mode, err = EQUIVALENT, max(errors.values())
-        elif coupled_ok:
-            mode, err = COUPLED, errors[COUPLED]
-        elif decoupled_ok:
-            mode, err = DECOUPLED, errors[DECOUPLED]
-        else:
-            mode, err = MEASURED, errors[declared]
-        out.append((hyper, measured, forms, mode, err))
+        result = _classify(name, hyper, start, hist)
+        if name == "SGD" and float(hyper.get("momentum") or 0) > 0 and result.mode != NONE:
+            result.steady = _steady(cls, g, ctor, hyper, device, timeout)
+        out.append(result)
     return out
 
 
@@ -285,8 +383,9 @@ def measure_optimizer(source: OptimizerSource, user_model: Any, infos: Sequence[
             measured = _measure_known(opt, device, timeout)
         except AuditTimeout as exc:
             raise AuditError(f"{name}.step() {exc}") from None
-        for gi, (hyper, shrink, forms, mode, err) in enumerate(measured):
-            groups.append(GroupResult(gi, members[gi], hyper, mode, closed_forms.declared_mode(name, hyper), shrink, forms, err))
+        for gi, m in enumerate(measured):
+            groups.append(GroupResult(gi, members[gi], m.hyper, m.mode, closed_forms.declared_mode(name, m.hyper),
+                                      m.shrink, m.closed_form, m.error, m.first_step, m.steady))
     else:
         try:
             _, per_param = _measure_unknown(opt, source, user_model, device, timeout)

@@ -114,6 +114,12 @@ def describe_parameters(model: Any) -> list[ParamInfo]:
     return infos
 
 
+def all_names(infos: Sequence[ParamInfo]) -> list[str]:
+    """Every name the model's parameters go by (tied ones under each of their names): what group
+    labels are honest against."""
+    return [n for info in infos for n in (info.name, *info.aliases)]
+
+
 def shape_text(shape: Sequence[int]) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
 

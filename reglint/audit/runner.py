@@ -15,14 +15,16 @@ from reglint.audit.copies import meta_copy, test_point_copy
 from reglint.audit.devices import DeviceResult, compare_values, run_on_device
 from reglint.audit.discovery import OptimizerSource
 from reglint.audit.errors import AuditError
+from reglint.audit.evaluate import Evaluator
 from reglint.audit.expect import Expectation, parse_expect
 from reglint.audit.optimizer import OptimizerResult, measure_optimizer
-from reglint.audit.params import ParamInfo, describe_parameters
-from reglint.audit.penalty import DEFAULT_CAP, Evaluator, PenaltyResult, measure_penalty
+from reglint.audit.params import ParamInfo, all_names, describe_parameters
+from reglint.audit.penalty import DEFAULT_CAP, PenaltyResult, measure_penalty
 from reglint.audit.precision import model_dtype
 from reglint.audit.sandbox import preserved_rng
-from reglint.audit.table import Header, Row, build_rows
-from reglint.audit.verdicts import build_findings
+from reglint.audit.table import Row, build_rows
+from reglint.audit.text_report import Header, finding_groups
+from reglint.audit.verdicts import Verdict, build_findings
 from reglint.model import Finding
 
 DEFAULT_TIMEOUT = 60.0
@@ -35,11 +37,29 @@ class AuditReport:
     device: Optional[DeviceResult]
     optimizer: Optional[OptimizerResult]
     expectation: Optional[Expectation]
-    findings: list[Finding]
+    verdicts: list[Verdict]
     rows: list[Row]
     header: Header
     audit_device: str
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [v.finding for v in self.verdicts]
+
+    @property
+    def names(self) -> list[str]:
+        """Every name of the model's parameters: what group labels are honest against."""
+        return all_names(self.infos)
+
+    def groups_json(self) -> list[dict[str, Any]]:
+        """The findings grouped as the text report shows them: one entry per code and measurement."""
+        out = []
+        for g in finding_groups(self.verdicts, self.names):
+            first = g.items[0].finding
+            out.append({"code": first.code, "severity": str(first.severity), "count": g.count, "label": g.label,
+                        "params": g.names, "message": first.message})
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The table and the measurement set-up, for the JSON report's summary."""
@@ -61,6 +81,7 @@ class AuditReport:
             },
             "expect": self.expectation.text if self.expectation else None,
             "rows": [r.to_json() for r in self.rows],
+            "groups": self.groups_json(),
             "notes": self.notes,
         }
 
@@ -72,7 +93,10 @@ def resolve_device(device: str) -> str:
     if wanted == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if wanted.startswith("cuda") and not torch.cuda.is_available():
-        raise AuditError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+        raise AuditError("--device cuda: no CUDA device is available here. Without a GPU, the default run "
+                         "(--device cpu) already checks the penalty against a GPU's device rules on PyTorch's meta "
+                         "device (RL304, reported as simulated); use --device cpu, or auto to take a GPU when "
+                         "there is one")
     if wanted not in ("cpu",) and not wanted.startswith("cuda"):
         raise AuditError(f"--device {device!r}: choose cpu, cuda or auto")
     return wanted
@@ -98,7 +122,8 @@ def _cpu_value(model: Any, evaluate: Evaluator, pen: PenaltyResult, cap: Optiona
     import torch
 
     dtype = getattr(torch, pen.core.dtype)
-    return float(evaluate(test_point_copy(model, dtype=dtype, device="cpu", cap=_core_cap(model, cap))))
+    core_cap = None if pen.core.full_size else _core_cap(model, cap)
+    return float(evaluate(test_point_copy(model, dtype=dtype, device="cpu", cap=core_cap)))
 
 
 def _summaries(infos: list[ParamInfo], model: Any, model_label: str, device: str) -> str:
@@ -121,6 +146,7 @@ def run_audit(
     model_label: str = "model",
     penalty_label: str = "penalty(model)",
     notes: Optional[list[str]] = None,
+    expect_source: str = "declared",
 ) -> AuditReport:
     import torch
 
@@ -138,6 +164,12 @@ def run_audit(
     else:
         raise AuditError(f"the optimizer is a {type(optimizer).__name__}, not an optimizer or a function of the model")
     all_notes = list(notes or [])
+    if source is not None and source.unavailable:
+        if penalty is None:
+            raise AuditError(source.unavailable)
+        # measure what can be measured: the penalty, and say why the optimizer is not
+        all_notes.append(f"optimizer not audited: {source.unavailable}")
+        source = None
     infos = describe_parameters(model)
     if not infos:
         raise AuditError(f"{model_label} has no parameters: nothing to audit")
@@ -159,6 +191,7 @@ def run_audit(
             if dev is not None and dev.inconclusive:
                 all_notes.append(f"RL304 device check inconclusive: the penalty raised {dev.inconclusive}")
             all_notes.extend(pen.notes)
+            all_notes.extend(_frozen_notes(pen, infos))
         if source is not None:
             opt = measure_optimizer(source, model, infos, device=audit_device, timeout=timeout)
             all_notes.extend(opt.notes)
@@ -169,9 +202,35 @@ def run_audit(
         model=_summaries(infos, model, model_label, audit_device),
         penalty=None if pen is None else f"{pen.label} = {pen.value_current:.6g} at the current weights; measured on a {pen.measured_on}",
         optimizer=None if opt is None else _optimizer_line(opt),
+        expect=None if expectation is None else f"{expectation.text} ({expect_source}): {_expect_meaning(expectation)}",
         notes=all_notes,
     )
-    return AuditReport(infos, pen, dev, opt, expectation, verdicts.findings, rows, header, audit_device, all_notes)
+    return AuditReport(infos, pen, dev, opt, expectation, verdicts.entries, rows, header, audit_device, all_notes)
+
+
+def _expect_meaning(expectation: Expectation) -> str:
+    from reglint.audit.forms import NONE
+
+    if expectation.kind == NONE:
+        return "no penalty"
+    return f"gradient {expectation.formula()} on every penalized parameter"
+
+
+def _frozen_notes(pen: PenaltyResult, infos: list[ParamInfo]) -> list[str]:
+    """A penalty that sums frozen parameters carries a constant: say so (it is no finding)."""
+    from reglint.audit.grouping import compact_label
+
+    out = []
+    every = all_names(infos)
+    if pen.core.frozen_in_penalty:
+        names = [infos[i].name for i in pen.core.frozen_in_penalty]
+        out.append(f"the penalty also sums frozen parameters ({compact_label(names, every)}; requires_grad=False): "
+                   "a constant term that regularizes nothing and only shifts the loss")
+    if pen.core.frozen_maybe:
+        names = [infos[i].name for i in pen.core.frozen_maybe]
+        out.append(f"the penalty also sums one or more of the frozen parameters {compact_label(names, every)} "
+                   "(search budget spent): a constant term that regularizes nothing")
+    return out
 
 
 def _optimizer_line(opt: OptimizerResult) -> str:

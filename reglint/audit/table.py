@@ -1,22 +1,28 @@
-"""The per-parameter table: rows of alike parameters, rendered as text or as JSON data.
+"""The per-parameter table: rows of alike parameters, as data (the text layout is in text_report.py).
 
-Parameters are grouped when everything the table shows about them is the same (kind, shape,
-penalty form and coefficient, optimizer decay, verdict), so the twelve `layers.[0-11].attn.bias`
-of a transformer take one row. The text report is the header, the table, the findings (one line
-per code and row, naming its parameters) and the notes.
+A row holds the parameters that share a module path pattern (the path above the owning module,
+numbers taken out: `layer#.#` for `layer3.1.bn2.weight`), a kind, a shape and everything the table
+shows about them (penalty form and coefficient, optimizer decay, verdict). So the twelve layers'
+query, key and value weights of a transformer take one row, norms of one width in layer1 and
+layer3 share a row whose label says `layer{1,3}`, and BERT's pooler never hides among attention
+weights of the same shape. The label is honest (grouping.py): it matches exactly the row's
+parameters among all of the model's names.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, TextIO
+from typing import Any, Optional
 
-from reglint.audit.numbers import form_cell, num
-from reglint.audit.optimizer import COUPLED, DECOUPLED, EQUIVALENT, NONE, OptimizerResult
-from reglint.audit.params import ParamInfo, group_label, shape_text
+from reglint.audit.grouping import compact_label
+from reglint.audit.numbers import form_cell
+from reglint.audit.optimizer import NONE, OptimizerResult
+from reglint.audit.params import ParamInfo, all_names, shape_text
 from reglint.audit.penalty import PenaltyResult
-from reglint.model import Finding, Severity
+
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass
@@ -31,13 +37,7 @@ class Row:
     penalty_data: Optional[dict[str, Any]] = None
     optimizer_data: Optional[dict[str, Any]] = None
     aliases: list[str] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        label = group_label(self.names)
-        if len(self.names) == 1 and self.aliases:
-            label += f" (= {', '.join(self.aliases)})"
-        return label
+    label: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +54,16 @@ class Row:
         }
 
 
+def module_pattern(name: str) -> str:
+    """Where parameter `name` sits: the path above its owning module, numbers replaced (`layer#.#`).
+
+    The owning module's own name is left out so that siblings alike in kind and shape (a block's
+    bn1 and bn2, attention's query, key and value) share a row; its parent path keeps apart what
+    sits elsewhere (BERT's pooler, a head, an embedding).
+    """
+    return _DIGITS.sub("#", ".".join(name.split(".")[:-2]))
+
+
 def _optimizer_cell(info: ParamInfo, opt: Optional[OptimizerResult]) -> tuple[str, Optional[dict[str, Any]]]:
     if opt is None:
         return "—", None
@@ -64,16 +74,16 @@ def _optimizer_cell(info: ParamInfo, opt: Optional[OptimizerResult]) -> tuple[st
         return "frozen: never updated", None
     group = opt.groups[g]
     shrink = opt.shrink_of(info.index) or {}
-    s1, s_small = shrink.get(1.0, 0.0), shrink.get(0.01, 0.0)
-    data = {"group": g, "mode": group.mode, "lr": group.lr, "weight_decay": group.weight_decay,
-            "shrink_per_step": {str(k): v for k, v in shrink.items()}}
-    if group.mode == NONE:
+    data: dict[str, Any] = {"group": g, "mode": group.mode, "lr": group.lr, "weight_decay": group.weight_decay,
+                            "shrink_per_step": {str(k): v for k, v in shrink.items()}}
+    if group.steady is not None:
+        data["first_step"] = group.first_step
+        data["steady"] = {"shrink": group.steady.shrink, "closed_form": group.steady.closed_form,
+                          "steps": group.steady.steps}
+    text = opt.decay_text(info.index)
+    if group.mode == NONE or text == "no decay":
         return f"g{g}: no decay", data
-    if group.mode in (DECOUPLED, EQUIVALENT) or (group.mode == COUPLED and not opt.adaptive):
-        return f"g{g}: {group.mode}, −{num(s1)}·w/step", data
-    if group.mode == COUPLED:
-        return f"g{g}: coupled, shrink {num(s_small)}/step at |w|=0.01, {num(s1)} at 1", data
-    return f"g{g}: {group.mode}, {num(s1)}/step at |w|=1", data
+    return f"g{g}: {group.mode}, {text}", data
 
 
 def build_rows(infos: Sequence[ParamInfo], pen: Optional[PenaltyResult], opt: Optional[OptimizerResult],
@@ -92,7 +102,7 @@ def build_rows(infos: Sequence[ParamInfo], pen: Optional[PenaltyResult], opt: Op
         ocell, odata = _optimizer_cell(info, opt)
         verdict = by_param.get(info.index, [])
         shape = shape_text(info.shape)
-        key = (info.kind_label, shape, pcell, ocell, tuple(verdict))
+        key = (module_pattern(info.name), info.kind_label, shape, pcell, ocell, tuple(verdict))
         row = rows.get(key)
         if row is None:
             rows[key] = Row([info.index], [info.name], shape, info.kind_label, pcell, ocell, list(verdict),
@@ -101,69 +111,30 @@ def build_rows(infos: Sequence[ParamInfo], pen: Optional[PenaltyResult], opt: Op
             row.members.append(info.index)
             row.names.append(info.name)
             row.aliases.extend(info.aliases)
+    every = all_names(infos)
+    for row in rows.values():
+        row.label = row_label(row, every)
     return list(rows.values())
 
 
-HEADERS = ("parameter", "shape", "kind", "penalty gradient", "optimizer decay", "verdict")
+def row_label(row: Row, every: Sequence[str], prefix: str = "") -> str:
+    """The row's honest label, with `prefix` (shared by every name of the model) cut off."""
+    cut = len(prefix)
+    rest = [n[cut:] for n in every]
+    label = compact_label([n[cut:] for n in row.names], rest)
+    if row.aliases:
+        label += f" (= {compact_label([n[cut:] for n in row.aliases], rest)})"
+    return label
 
 
-def render_table(rows: Sequence[Row], out: TextIO) -> None:
-    cells = [HEADERS] + [
-        (r.label + (f" ×{len(r.members)}" if len(r.members) > 1 else ""), r.shape, r.kind, r.penalty, r.optimizer,
-         " ".join(r.verdict) or "ok")
-        for r in rows
-    ]
-    widths = [max(len(c[k]) for c in cells) for k in range(len(HEADERS))]
-    for n, line in enumerate(cells):
-        out.write("  " + "  ".join(text.ljust(w) for text, w in zip(line, widths)).rstrip() + "\n")
-        if n == 0:
-            out.write("  " + "  ".join("-" * w for w in widths) + "\n")
-
-
-def collapse(findings: Sequence[Finding], rows: Sequence[Row], infos: Sequence[ParamInfo]) -> list[tuple[str, Finding]]:
-    """One (label, finding) per code and row: alike parameters share one line."""
-    row_of = {infos[i].name: n for n, r in enumerate(rows) for i in r.members}
-    grouped: dict[tuple[str, Optional[int], str], list[Finding]] = {}
-    for f in findings:
-        row = row_of.get(f.param or "")
-        key = (f.code, row, f.message if row is None else "")
-        grouped.setdefault(key, []).append(f)
-    out = []
-    for items in grouped.values():
-        names = [f.param for f in items if f.param]
-        label = group_label(names) if names else "<penalty>"
-        out.append((label, items[0]))
-    return out
-
-
-@dataclass
-class Header:
-    target: str
-    model: str
-    penalty: Optional[str]
-    optimizer: Optional[str]
-    notes: list[str] = field(default_factory=list)
-
-
-def render_text(header: Header, rows: Sequence[Row], findings: Sequence[Finding], infos: Sequence[ParamInfo],
-                out: TextIO) -> None:
-    out.write(f"reglint audit {header.target}\n")
-    out.write(f"  model      {header.model}\n")
-    out.write(f"  penalty    {header.penalty or 'none found (define penalty(model) or use --penalty)'}\n")
-    out.write(f"  optimizer  {header.optimizer or 'none found (define optimizer / build_optimizer(model) or use --optimizer)'}\n")
-    out.write("  reading    gradient a·w is L2 with coefficient a (λ/2·Σw² gives a = λ, like weight_decay λ);\n"
-              "             shrink = relative decrease of |w| per optimizer step with a zero data gradient\n\n")
-    render_table(rows, out)
-    out.write("\n")
-    for label, f in collapse(findings, rows, infos):
-        out.write(f"{label}: {f.code} [{f.severity}] {f.message}\n")
-    if header.notes:
-        out.write("notes:\n")
-        for note in header.notes:
-            out.write(f"  - {note}\n")
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
-    if findings:
-        parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in reversed(Severity) if counts[s]]
-        out.write(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} ({', '.join(parts)}) in 1 model audited.\n")
-    else:
-        out.write("All checks passed (1 model audited).\n")
+def shared_prefix(names: Sequence[str]) -> str:
+    """The leading module path every name shares (`module.`, `bert.`), whole segments, or ""."""
+    split = [n.split(".") for n in names]
+    if len(split) < 2:
+        return ""
+    common: list[str] = []
+    for segments in zip(*(parts[:-1] for parts in split)):
+        if len(set(segments)) != 1:
+            break
+        common.append(segments[0])
+    return "".join(f"{c}." for c in common)

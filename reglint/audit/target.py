@@ -1,9 +1,11 @@
 """Importing the audit target: a Python file, `file.py:attr`, a module, or `module:attr`.
 
 Importing runs the user's code, like pytest does. The file's directory goes first on sys.path (as
-when the file is run as a script, so its sibling imports work), sys.argv holds only the file name
-(so an `argparse` call at import time does not read reglint's options), and any exception,
-`SystemExit` included, becomes an AuditError with the user's traceback.
+when the file is run as a script, so its sibling imports work), sys.argv holds the file name and
+the arguments given after `--` (`reglint audit train.py -- --lr 0.1`; so an `argparse` call at
+import time reads those, never reglint's options), and any exception, `SystemExit` included,
+becomes an AuditError with the user's traceback. A file that puts tensors on a GPU at import on a
+machine without one gets told how to audit it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Optional
@@ -52,10 +54,10 @@ def parse_target(text: str) -> Target:
 
 
 @contextlib.contextmanager
-def _script_like(path: Optional[str]) -> Iterator[None]:
+def _script_like(path: Optional[str], args: Sequence[str] = ()) -> Iterator[None]:
     saved_argv = sys.argv
     saved_path = list(sys.path)
-    sys.argv = [path or sys.argv[0]]
+    sys.argv = [path or sys.argv[0], *args]
     if path is not None:
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     else:
@@ -72,9 +74,32 @@ def _module_name_for(path: str) -> str:
     return f"reglint_audit_target_{stem}"
 
 
-def load(target: Target) -> ModuleType:
-    """Import the target's module (running its top-level code) or raise AuditError."""
-    with _script_like(target.path):
+_NO_CUDA = re.compile(r"not compiled with CUDA|no NVIDIA driver|No CUDA GPUs are available|CUDA driver "
+                      r"initialization failed|no CUDA-capable device|_cuda_setDevice|CUDA is not available",
+                      re.IGNORECASE)
+
+
+def _needs_cuda(exc: BaseException) -> bool:
+    """The import failed because the file asked for a GPU on a machine that has none."""
+    import torch
+
+    return not torch.cuda.is_available() and bool(_NO_CUDA.search(f"{type(exc).__name__}: {exc}"))
+
+
+def _cuda_hint(label: str, exc: BaseException) -> AuditError:
+    return AuditError(
+        f"importing {label} raised {type(exc).__name__}: {exc}: the file puts tensors or the model on a GPU "
+        "while it is imported (`.cuda()`, `.to('cuda')`, `device='cuda'`) and this machine has none. Audit it "
+        "on a machine with a GPU (add --device cuda), or let the file pick the device (`device = 'cuda' if "
+        "torch.cuda.is_available() else 'cpu'`), or read the device from a command-line option and pass it "
+        "after `--`: reglint audit FILE -- --device cpu",
+        details=user_traceback(exc),
+    )
+
+
+def load(target: Target, args: Sequence[str] = ()) -> ModuleType:
+    """Import the target's module (running its top-level code, with `args` as its command line)."""
+    with _script_like(target.path, args):
         try:
             if target.path is not None:
                 path = os.path.abspath(target.path)
@@ -99,7 +124,8 @@ def load(target: Target) -> ModuleType:
         except SystemExit as exc:
             raise AuditError(
                 f"importing {target.label} called sys.exit({exc.code!r}): put the training code under "
-                "`if __name__ == \"__main__\":` so that importing the file only defines things",
+                "`if __name__ == \"__main__\":` so that importing the file only defines things; if it parses "
+                f"its command line, give the arguments after `--`: reglint audit {target.label} -- --lr 0.1",
                 details=user_traceback(exc),
             ) from None
         except KeyboardInterrupt:
@@ -111,6 +137,8 @@ def load(target: Target) -> ModuleType:
                 f"importing {target.label} raised {type(exc).__name__}: {exc}", details=user_traceback(exc)
             ) from None
         except BaseException as exc:  # the user's code may raise anything
+            if _needs_cuda(exc):
+                raise _cuda_hint(target.label, exc) from None
             raise AuditError(
                 f"importing {target.label} raised {type(exc).__name__}: {exc}", details=user_traceback(exc)
             ) from None

@@ -53,3 +53,59 @@ def finding(report: Any, code: str, param: Optional[str]) -> Any:
     matches = [f for f in report.findings if f.code == code and f.param == param]
     assert len(matches) == 1, f"expected one {code} on {param}, got {[(f.code, f.param) for f in report.findings]}"
     return matches[0]
+
+
+# A matcher for group labels, written from the grammar in reglint/audit/grouping.py's docstring
+# (not with the module's own code), so that tests can read labels back independently.
+
+def _split_outside_braces(text: str, sep: str) -> list[str]:
+    """Split on `sep` where it is neither inside braces nor inside a quoted name."""
+    parts, depth, quoted, current = [], 0, False, ""
+    k = 0
+    while k < len(text):
+        if text.startswith(sep, k) and depth == 0 and not quoted:
+            parts.append(current)
+            current = ""
+            k += len(sep)
+            continue
+        ch = text[k]
+        quoted ^= ch == "'"
+        if not quoted:
+            depth += ch == "{"
+            depth -= ch == "}"
+        current += ch
+        k += 1
+    parts.append(current)
+    return parts
+
+
+def _segment_regex(segment: str) -> str:
+    if segment.endswith("*"):
+        return re.escape(segment[:-1]) + r"[^.]*"
+    match = re.fullmatch(r"([^{]*)\{([^}]*)\}(.*)", segment)
+    if not match:
+        return re.escape(segment)
+    prefix, items, suffix = match.groups()
+    alternatives: list[str] = []
+    for item in items.split(","):
+        bounds = re.fullmatch(r"(\d+)\.\.(\d+)", item)
+        if bounds:
+            alternatives.extend(str(n) for n in range(int(bounds.group(1)), int(bounds.group(2)) + 1))
+        else:
+            alternatives.append(item)
+    return re.escape(prefix) + "(?:" + "|".join(re.escape(a) for a in alternatives) + ")" + re.escape(suffix)
+
+
+def label_matches(label: str, name: str) -> bool:
+    """Does `label` stand for `name`? `every parameter` stands for every name of the model."""
+    if label == "every parameter":
+        return True
+    for pattern in _split_outside_braces(label, ", "):
+        if len(pattern) >= 2 and pattern[0] == pattern[-1] == "'":
+            if pattern[1:-1] == name:
+                return True
+            continue
+        regex = r"\.".join(_segment_regex(s) for s in _split_outside_braces(pattern, "."))
+        if re.fullmatch(regex, name):
+            return True
+    return False

@@ -37,8 +37,10 @@ def test_clean_model_exits_0() -> None:
 def test_findings_exit_1_and_name_parameters() -> None:
     result = run(RL101)
     assert result.exit_code == 1, result.output
-    assert "fc1.bias: RL101 [warning]" in result.stdout
-    assert "norm.{weight,bias}: RL101" in result.stdout
+    # One line per group of parameters that measured the same, named by an honest pattern.
+    assert "RL101 [warning] fc{1,2}.bias (2)\n" in result.stdout
+    assert "RL101 [warning] norm.{weight,bias} (2)\n" in result.stdout
+    assert result.stdout.count("biases and norm parameters should not be penalized") == 1
 
 
 def test_exit_zero_and_fail_level() -> None:

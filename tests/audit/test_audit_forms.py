@@ -122,19 +122,35 @@ def test_miniature_and_full_size_agree(net: nn.Module) -> None:
     fn = lambda m: LAM / 2 * sum(p.pow(2).sum() for p in m.parameters() if p.ndim >= 2)  # noqa: E731
     full, _ = measure(net, fn)
     mini, result = measure(net, fn, cap=16)
-    assert result.refitted.count(True) >= 2
+    assert result.full_size.count(True) >= 2
     for name in full:
         assert full[name].kind == mini[name].kind
         assert close(full[name].a, mini[name].a, 1e-5) or full[name].kind == forms.NONE
+    # A plain λ/2·Σw² does not depend on the tensors' size, and the report must not say it does.
+    assert not any("depends on the tensor" in n for n in result.notes), result.notes
+    assert not result.core.full_size
 
 
 def test_form_that_depends_on_size_is_measured_at_full_size(net: nn.Module) -> None:
     # Only tensors with more than 100 values are penalized: the miniature (cap 50) sees no
-    # penalty on fc1.weight, the full-size check does, and the audit measures again at full size.
+    # penalty on fc1.weight, the full-size measurement (float32, the model's dtype) does, and the
+    # report says so for that tensor alone.
     got, result = measure(net, lambda m: LAM / 2 * sum(p.pow(2).sum() for p in m.parameters() if p.numel() > 100), cap=50)
-    assert got["fc1.weight"].kind == forms.L2 and close(got["fc1.weight"].a, LAM, 1e-9)
-    assert any("depends on the tensors' size" in n for n in result.notes)
-    assert result.core.full_size
+    assert got["fc1.weight"].kind == forms.L2 and close(got["fc1.weight"].a, LAM, 1e-6)
+    size_notes = [n for n in result.notes if "depends on the tensor's size" in n]
+    assert len(size_notes) == 1 and "fc1.weight" in size_notes[0], result.notes
+    assert "float32" in result.measured_on and not result.core.full_size
+
+
+def test_sliced_penalty_is_unknown_at_full_size(net: nn.Module) -> None:
+    # λ/2·Σ over the first 4 rows of fc1.weight (24×12): on a cut of 16 values (4×4) that is every
+    # row, an L2; on the full tensor only 4 of 24 rows are pulled, g = λ·w on them and 0 elsewhere,
+    # which is no form at all. Closed-form residual of the best L2 fit: √(1 − Σ_rows w² / Σ w²).
+    got, result = measure(net, lambda m: LAM / 2 * m.fc1.weight[:4].pow(2).sum(), cap=16)
+    assert got["fc1.weight"].kind == forms.UNKNOWN
+    assert got["fc1.weight"].residual > 0.5
+    assert any("fc1.weight" in n and "depends on the tensor's size" in n for n in result.notes)
+    assert not result.core.gradcheck.mismatches  # the gradient is right, checked at full size too
 
 
 def test_scalar_parameter_abs_is_l1() -> None:
