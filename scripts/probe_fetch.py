@@ -58,7 +58,9 @@ def unpack(archive: Path, dest: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--corpus", type=Path, default=Path("/work/probes"))
     ap.add_argument("--check", action="store_true", help="only report what is missing")
     args = ap.parse_args(argv)
@@ -72,10 +74,14 @@ def main(argv: list[str] | None = None) -> int:
             unpack(archive, args.corpus / dist["root"])
     for snip in missing_snippets:
         src = snip["source"]
-        where = f"{src['repo']}:{src['path']}" if "repo" in src else f"read_file id={src['index_id']}"
+        where = (
+            f"{src['repo']}:{src['path']}" if "repo" in src else f"read_file id={src['index_id']}"
+        )
         print(f"missing snippet {snip['file']} (fetch with the search tool: {where})")
-    print(f"{len(manifest['pypi'])} distributions, {len(manifest['snippets'])} snippets; "
-          f"{len(missing_dists)} distributions and {len(missing_snippets)} snippets were missing")
+    print(
+        f"{len(manifest['pypi'])} distributions, {len(manifest['snippets'])} snippets; "
+        f"{len(missing_dists)} distributions and {len(missing_snippets)} snippets were missing"
+    )
     return 1 if (args.check and (missing_dists or missing_snippets)) else 0
 
 

@@ -37,7 +37,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,7 +126,9 @@ def load_items(label_dir: Path, corpus: Path, batches: set[str] | None) -> list[
             ]
             for label in labels:
                 if label.file not in raw["files"]:
-                    raise SystemExit(f"{path.name}: {raw['id']}: label file {label.file} not in files")
+                    raise SystemExit(
+                        f"{path.name}: {raw['id']}: label file {label.file} not in files"
+                    )
             items.append(
                 Item(
                     id=raw["id"],
@@ -143,7 +145,18 @@ def load_items(label_dir: Path, corpus: Path, batches: set[str] | None) -> list[
 def run_reglint(python: str, root: Path, files: list[str], extra: list[str]) -> list[dict]:
     """Lint `files` (relative to root) in one call; return the findings with root-relative paths."""
     paths = [str(root / f) for f in files]
-    cmd = [python, "-m", "reglint", "check", "--format", "json", "--no-cache", "--exit-zero", *extra, *paths]
+    cmd = [
+        python,
+        "-m",
+        "reglint",
+        "check",
+        "--format",
+        "json",
+        "--no-cache",
+        "--exit-zero",
+        *extra,
+        *paths,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"reglint failed ({proc.returncode}) on {root}: {proc.stderr[-2000:]}")
@@ -153,7 +166,7 @@ def run_reglint(python: str, root: Path, files: list[str], extra: list[str]) -> 
     return findings
 
 
-@lru_cache(maxsize=None)
+@cache
 def statement_spans(path: Path) -> tuple[tuple[int, int], ...]:
     """(first, last) line of every statement; a compound statement counts only its header."""
     try:
@@ -167,7 +180,10 @@ def statement_spans(path: Path) -> tuple[tuple[int, int], ...]:
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
             first = node.lineno
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node.decorator_list
+            ):
                 first = min(d.lineno for d in node.decorator_list)
             spans.append((first, max(first, body[0].lineno - 1)))
         else:
@@ -217,7 +233,9 @@ def score_items(
                 tally.tp += 1
             elif key in req:
                 tally.fn += 1
-                why = "; ".join(lb.why for lb in labels if (lb.file, lb.code) == key and lb.required)
+                why = "; ".join(
+                    lb.why for lb in labels if (lb.file, lb.code) == key and lb.required
+                )
                 by_file.false_neg.append({"item": item.id, "file": file, "code": code, "why": why})
             elif key in opt:
                 by_file.optional_hits += 1
@@ -225,7 +243,13 @@ def score_items(
                 tally.fp += 1
                 msgs = [r for r in reported if (r.file, r.code) == key]
                 by_file.false_pos.append(
-                    {"item": item.id, "file": file, "line": msgs[0].line, "code": code, "message": msgs[0].message}
+                    {
+                        "item": item.id,
+                        "file": file,
+                        "line": msgs[0].line,
+                        "code": code,
+                        "message": msgs[0].message,
+                    }
                 )
         # line level: one reported finding satisfies at most one label; findings of one code in one
         # statement (two norms on a line) count once, as the labels are written per statement
@@ -243,14 +267,26 @@ def score_items(
             elif label.required:
                 by_line.by_code[label.code].fn += 1
                 by_line.false_neg.append(
-                    {"item": item.id, "file": label.file, "line": label.lines[0], "code": label.code, "why": label.why}
+                    {
+                        "item": item.id,
+                        "file": label.file,
+                        "line": label.lines[0],
+                        "code": label.code,
+                        "why": label.why,
+                    }
                 )
         for rep in unused:
             if rep.code not in codes:
                 continue
             by_line.by_code[rep.code].fp += 1
             by_line.false_pos.append(
-                {"item": item.id, "file": rep.file, "line": rep.line, "code": rep.code, "message": rep.message}
+                {
+                    "item": item.id,
+                    "file": rep.file,
+                    "line": rep.line,
+                    "code": rep.code,
+                    "message": rep.message,
+                }
             )
     return by_file, by_line
 
@@ -258,9 +294,17 @@ def score_items(
 def as_reported(item: Item, findings: list[dict], files: list[str]) -> list[Reported]:
     wanted = set(files)
     return [
-        Reported(item=item.id, code=f["code"], file=f["path"], line=f["line"], message=f.get("message", ""))
+        Reported(
+            item=item.id,
+            code=f["code"],
+            file=f["path"],
+            line=f["line"],
+            message=f.get("message", ""),
+        )
         for f in findings
-        if f["path"] in wanted and f["code"].startswith(SCORED_PREFIX) and f["code"] not in SKIPPED_CODES
+        if f["path"] in wanted
+        and f["code"].startswith(SCORED_PREFIX)
+        and f["code"] not in SKIPPED_CODES
     ]
 
 
@@ -297,9 +341,13 @@ def table(title: str, outcome: Outcome) -> str:
     lines = [f"{title}", f"  {'code':6} {'TP':>4} {'FP':>4} {'FN':>4}  {'prec':>5} {'rec':>5}"]
     for code in sorted(outcome.by_code):
         t = outcome.by_code[code]
-        lines.append(f"  {code:6} {t.tp:4d} {t.fp:4d} {t.fn:4d}  {fmt(t.precision()):>5} {fmt(t.recall()):>5}")
+        lines.append(
+            f"  {code:6} {t.tp:4d} {t.fp:4d} {t.fn:4d}  {fmt(t.precision()):>5} {fmt(t.recall()):>5}"
+        )
     t = outcome.total()
-    lines.append(f"  {'all':6} {t.tp:4d} {t.fp:4d} {t.fn:4d}  {fmt(t.precision()):>5} {fmt(t.recall()):>5}")
+    lines.append(
+        f"  {'all':6} {t.tp:4d} {t.fp:4d} {t.fn:4d}  {fmt(t.precision()):>5} {fmt(t.recall()):>5}"
+    )
     lines.append(f"  (optional labels reported: {outcome.optional_hits})")
     return "\n".join(lines)
 
@@ -307,9 +355,13 @@ def table(title: str, outcome: Outcome) -> str:
 def details(outcome: Outcome, labels_by_key: dict) -> str:
     out = []
     for fp in sorted(outcome.false_pos, key=lambda d: (d["code"], d["item"], d.get("line", 0))):
-        out.append(f"  FP {fp['code']} {fp['item']} :: {fp['file']}:{fp.get('line', '?')}  {fp['message'][:140]}")
+        out.append(
+            f"  FP {fp['code']} {fp['item']} :: {fp['file']}:{fp.get('line', '?')}  {fp['message'][:140]}"
+        )
     for fn in sorted(outcome.false_neg, key=lambda d: (d["code"], d["item"], d.get("line", 0))):
-        out.append(f"  FN {fn['code']} {fn['item']} :: {fn['file']}:{fn.get('line', '?')}  {fn['why'][:140]}")
+        out.append(
+            f"  FN {fn['code']} {fn['item']} :: {fn['file']}:{fn.get('line', '?')}  {fn['why'][:140]}"
+        )
     return "\n".join(out)
 
 
@@ -324,8 +376,12 @@ def summary(outcome: Outcome) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="where pkgs/ and snippets/ are")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help="where pkgs/ and snippets/ are"
+    )
     ap.add_argument("--labels", type=Path, default=None, help="folder of label JSON files")
     ap.add_argument("--python", default=sys.executable, help="interpreter whose reglint is scored")
     ap.add_argument("--batch", action="append", help="only these batches (repeatable)")
@@ -333,14 +389,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--level", choices=("file", "line", "both"), default="both")
     ap.add_argument("--details", action="store_true", help="list every FP and FN")
     ap.add_argument("--json", type=Path, help="write the full result here")
-    ap.add_argument("--reglint-arg", action="append", default=[], help="extra argument for reglint check")
+    ap.add_argument(
+        "--reglint-arg", action="append", default=[], help="extra argument for reglint check"
+    )
     args = ap.parse_args(argv)
 
-    label_dir = args.labels or (args.corpus / "labels" if (args.corpus / "labels").is_dir() else REPO_LABELS)
+    label_dir = args.labels or (
+        args.corpus / "labels" if (args.corpus / "labels").is_dir() else REPO_LABELS
+    )
     items = load_items(label_dir, args.corpus, set(args.batch) if args.batch else None)
-    missing = sorted({str(it.root / f) for it in items for f in it.files if not (it.root / f).is_file()})
+    missing = sorted(
+        {str(it.root / f) for it in items for f in it.files if not (it.root / f).is_file()}
+    )
     if missing:
-        print(f"{len(missing)} corpus files missing (run scripts/probe_fetch.py?), e.g. {missing[:3]}", file=sys.stderr)
+        print(
+            f"{len(missing)} corpus files missing (run scripts/probe_fetch.py?), e.g. {missing[:3]}",
+            file=sys.stderr,
+        )
         return 2
     extra = ["--isolated", "--select", "ALL", *args.reglint_arg]
     modes = set(args.mode or MODES)
