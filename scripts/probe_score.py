@@ -52,10 +52,21 @@ MODES = ("single", "project", "precommit")
 class Label:
     item: str
     code: str
-    file: str
-    lines: tuple[int, ...]
+    places: tuple[tuple[str, int], ...]  # (file, line) where the finding may be reported
     required: bool
     why: str
+
+    @property
+    def files(self) -> frozenset[str]:
+        return frozenset(f for f, _ in self.places)
+
+    @property
+    def file(self) -> str:
+        return self.places[0][0]
+
+    def restricted_to(self, file: str) -> Label | None:
+        kept = tuple(p for p in self.places if p[0] == file)
+        return Label(self.item, self.code, kept, self.required, self.why) if kept else None
 
 
 @dataclass(frozen=True)
@@ -117,15 +128,18 @@ def load_items(label_dir: Path, corpus: Path, batches: set[str] | None) -> list[
                 Label(
                     item=raw["id"],
                     code=f["code"],
-                    file=f["file"],
-                    lines=(f["line"], *f.get("alt", [])),
+                    places=(
+                        (f["file"], f["line"]),
+                        *((f["file"], ln) for ln in f.get("alt", [])),
+                        *((af, ln) for af, ln in f.get("also", [])),
+                    ),
                     required=f.get("status", "req") == "req",
                     why=f.get("why", ""),
                 )
                 for f in raw.get("findings", [])
             ]
             for label in labels:
-                if label.file not in raw["files"]:
+                if not label.files <= set(raw["files"]):
                     raise SystemExit(
                         f"{path.name}: {raw['id']}: label file {label.file} not in files"
                     )
@@ -197,10 +211,13 @@ def span_of(path: Path, line: int) -> tuple[int, int]:
 
 
 def line_matches(root: Path, label: Label, rep: Reported) -> bool:
-    if label.code != rep.code or label.file != rep.file:
+    if label.code != rep.code:
         return False
-    path = root / label.file
-    return any(lo <= rep.line <= hi for lo, hi in (span_of(path, ln) for ln in label.lines))
+    return any(
+        file == rep.file and lo <= rep.line <= hi
+        for file, line in label.places
+        for lo, hi in [span_of(root / file, line)]
+    )
 
 
 def dedupe_by_statement(root: Path, reported: list[Reported]) -> list[Reported]:
@@ -220,37 +237,40 @@ def score_items(
     """Return (file x code outcome, line outcome) over (item, expected labels, reported) triples."""
     by_file, by_line = Outcome(), Outcome()
     for item, labels, reported in pairs:
-        # (file, code) level
-        req = {(lb.file, lb.code) for lb in labels if lb.required}
-        opt = {(lb.file, lb.code) for lb in labels if not lb.required}
+        # (file, code) level: a label is met by any finding of its code in one of its files
+        units = {(lb.code, lb.files): lb for lb in labels if lb.required}
         got = {(r.file, r.code) for r in reported}
-        for key in req | got:
-            file, code = key
+        covered = {(f, lb.code) for lb in labels for f in lb.files}
+        for (code, files), lb in units.items():
             if code not in codes:
                 continue
-            tally = by_file.by_code[code]
-            if key in req and key in got:
-                tally.tp += 1
-            elif key in req:
-                tally.fn += 1
-                why = "; ".join(
-                    lb.why for lb in labels if (lb.file, lb.code) == key and lb.required
-                )
-                by_file.false_neg.append({"item": item.id, "file": file, "code": code, "why": why})
-            elif key in opt:
-                by_file.optional_hits += 1
+            if any((f, code) in got for f in files):
+                by_file.by_code[code].tp += 1
             else:
-                tally.fp += 1
-                msgs = [r for r in reported if (r.file, r.code) == key]
-                by_file.false_pos.append(
-                    {
-                        "item": item.id,
-                        "file": file,
-                        "line": msgs[0].line,
-                        "code": code,
-                        "message": msgs[0].message,
-                    }
+                by_file.by_code[code].fn += 1
+                by_file.false_neg.append(
+                    {"item": item.id, "file": lb.file, "code": code, "why": lb.why}
                 )
+        for file, code in sorted(got):
+            if code not in codes:
+                continue
+            if (file, code) in covered:
+                if not any(code == c and file in fs for c, fs in units):
+                    by_file.optional_hits += 1
+                continue
+            by_file.by_code[code].fp += 1
+            first = min(
+                (r for r in reported if (r.file, r.code) == (file, code)), key=lambda r: r.line
+            )
+            by_file.false_pos.append(
+                {
+                    "item": item.id,
+                    "file": file,
+                    "line": first.line,
+                    "code": code,
+                    "message": first.message,
+                }
+            )
         # line level: one reported finding satisfies at most one label; findings of one code in one
         # statement (two norms on a line) count once, as the labels are written per statement
         unused = dedupe_by_statement(item.root, reported)
@@ -270,7 +290,7 @@ def score_items(
                     {
                         "item": item.id,
                         "file": label.file,
-                        "line": label.lines[0],
+                        "line": label.places[0][1],
                         "code": label.code,
                         "why": label.why,
                     }
@@ -328,7 +348,8 @@ def collect(items: list[Item], python: str, extra: list[str], modes: set[str]) -
             runs["project"].append((item, item.labels, as_reported(item, findings, item.files)))
         if "precommit" in modes and item.train:
             findings = run_reglint(python, item.root, [item.train], extra)
-            labels = [lb for lb in item.labels if lb.file == item.train]
+            train = item.train
+            labels = [r for lb in item.labels if (r := lb.restricted_to(train)) is not None]
             runs["precommit"].append((item, labels, as_reported(item, findings, [item.train])))
     return runs
 
