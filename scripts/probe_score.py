@@ -386,6 +386,19 @@ def details(outcome: Outcome, labels_by_key: dict) -> str:
     return "\n".join(out)
 
 
+def markdown_table(outcome: Outcome) -> str:
+    """The per-code table as Markdown, for notes and reviews."""
+    rows = ["| code | TP | FP | FN | prec | rec |", "|---|---|---|---|---|---|"]
+    for code in sorted(outcome.by_code):
+        t = outcome.by_code[code]
+        rows.append(
+            f"| {code} | {t.tp} | {t.fp} | {t.fn} | {fmt(t.precision())} | {fmt(t.recall())} |"
+        )
+    t = outcome.total()
+    rows.append(f"| all | {t.tp} | {t.fp} | {t.fn} | {fmt(t.precision())} | {fmt(t.recall())} |")
+    return "\n".join(rows)
+
+
 def summary(outcome: Outcome) -> dict:
     return {
         "by_code": {c: vars(t) for c, t in sorted(outcome.by_code.items())},
@@ -410,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--level", choices=("file", "line", "both"), default="both")
     ap.add_argument("--details", action="store_true", help="list every FP and FN")
     ap.add_argument("--json", type=Path, help="write the full result here")
+    ap.add_argument("--markdown", type=Path, help="write the per-code tables as Markdown here")
     ap.add_argument(
         "--reglint-arg", action="append", default=[], help="extra argument for reglint check"
     )
@@ -436,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         r.code for triples in runs.values() for _, _, reps in triples for r in reps
     }
     result: dict = {"labels": str(label_dir), "python": args.python, "runs": {}}
+    markdown: list[str] = []
     n_single = sum(1 for it in items if it.kind == "file")
     n_proj = sum(1 for it in items if it.kind == "project")
     print(f"{n_single} single-file items, {n_proj} projects, labels from {label_dir}")
@@ -445,6 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         by_file, by_line = score_items(runs[mode], codes)
         result["runs"][mode] = {"file": summary(by_file), "line": summary(by_line)}
         for level, outcome in (("file", by_file), ("line", by_line)):
+            markdown.append(f"\n[{mode}] level={level} ({len(runs[mode])} items)\n")
+            markdown.append(markdown_table(outcome))
+        for level, outcome in (("file", by_file), ("line", by_line)):
             if args.level not in (level, "both"):
                 continue
             print()
@@ -453,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(details(outcome, {}))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text("\n".join(markdown) + "\n", encoding="utf-8")
     return 0
 
 
