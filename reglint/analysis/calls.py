@@ -16,6 +16,7 @@ from reglint.analysis.facts import (
     ParamSet,
 )
 from reglint.analysis.filters import condition_filter
+from reglint.analysis.library_optimizers import FACTORIES
 from reglint.analysis.names import dotted
 from reglint.analysis.optimizers import QUALIFIED, spec_for
 from reglint.analysis.state import (
@@ -65,6 +66,7 @@ from reglint.analysis.vocabulary import (
     MODULE_SELF_METHODS,
     MODULE_WRAPPERS,
     PARAMETER_FACTORIES,
+    REWRAPPING_FUNCTIONS,
     SCALAR_REDUCTIONS,
     SHAPE_FUNCTIONS,
     SHAPE_METHODS,
@@ -87,6 +89,8 @@ class CallEvaluator(AnalyzerMixin):
             return self.ev_optimizer(node, qualified, frame)
         if qualified in CHAIN_FUNCTIONS:
             return self.ev_chain(node, qualified, frame)
+        if qualified in FACTORIES:
+            return self.ev_factory(node, qualified, frame)
         base: Optional[Value] = None  # the receiver's value, evaluated once (f().g().h() is linear)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
@@ -352,7 +356,7 @@ class CallEvaluator(AnalyzerMixin):
         frame: Frame,
     ) -> Optional[Value]:
         if method in ("sum", "mean") and isinstance(base, Elementwise) and not args:
-            return T.reduce(base, node, frame, self)
+            return T.reduce(base, node, frame, self, mean=method == "mean")
         if method == "sum" and isinstance(base, Terms) and base.per_element and not args:
             # torch.stack([term(p) for p in params]).sum()
             return self.bind_terms(Terms(base.terms), node, frame)
@@ -399,7 +403,7 @@ class CallEvaluator(AnalyzerMixin):
             return UNKNOWN
         if name in ("sum", "mean") and len(node.args) == 1:
             if isinstance(first, Elementwise):
-                return T.reduce(first, node, frame, self)
+                return T.reduce(first, node, frame, self, mean=name == "mean")
             if isinstance(first, Terms) and first.per_element:
                 return self.bind_terms(Terms(first.terms), node, frame)
             if carries_penalty(first):
@@ -453,6 +457,10 @@ class CallEvaluator(AnalyzerMixin):
             return self.ev_layer(node, name[len("nn.") :], first, frame)
         if name in ("autograd.Variable", "autograd.variable.Variable") and isinstance(first, AccumulatorStart):
             return self.wrapped_accumulator(node, first)
+        if name in REWRAPPING_FUNCTIONS:
+            copied = self.rewrapped_terms(first, f"torch.{name}(...)")
+            if copied is not None:
+                return copied  # torch.as_tensor([term, ...]) copies values: no gradient flows back
         if name in (
             "tensor",
             "zeros",
@@ -517,6 +525,16 @@ class CallEvaluator(AnalyzerMixin):
             return value.vectors
         if isinstance(value, Instance):
             return self.instance_vectors(value)
+        return None
+
+    @staticmethod
+    def rewrapped_terms(value: Value, how: str) -> Optional[Value]:
+        """Terms put into a new tensor (`torch.tensor([...])`): the same terms, without gradient."""
+        if isinstance(value, Terms):
+            return T.gradless(Terms(value.terms), how)
+        if isinstance(value, (ListVal, TupleVal)) and value.items and all(isinstance(i, Terms) for i in value.items):
+            terms = tuple(t for item in value.items if isinstance(item, Terms) for t in item.terms)
+            return T.gradless(Terms(terms), how)
         return None
 
     def accumulator_start(self, node: cst.Call, name: str, frame: Frame) -> Value:

@@ -201,7 +201,20 @@ def is_declaration(statement: cst.BaseSmallStatement) -> bool:
         targets, value = [statement.target], statement.value
     else:
         return False
-    return all(isinstance(t, cst.Name) for t in targets) and is_literal(value)
+    return all(_declared(t) for t in targets) and is_literal(value)
+
+
+def _declared(target: cst.BaseExpression) -> bool:
+    """`NAME = ...` or `NAME["key"] = ...` (a config dict filled key by key)."""
+    if isinstance(target, cst.Name):
+        return True
+    return (
+        isinstance(target, cst.Subscript)
+        and isinstance(target.value, cst.Name)
+        and len(target.slice) == 1
+        and isinstance(target.slice[0].slice, cst.Index)
+        and isinstance(target.slice[0].slice.value, cst.SimpleString)
+    )
 
 
 def is_literal(node: cst.BaseExpression, depth: int = 0) -> bool:

@@ -143,7 +143,7 @@ class ExpressionEvaluator(AnalyzerMixin):
         found = self.imported(node.value)
         if found is None:
             return UNKNOWN
-        return Num(found.value, found.text, node) if isinstance(found, Num) else found
+        return Num(found.value, found.text, self.here(node)) if isinstance(found, Num) else found
 
     def ev_conditional(self, node: cst.IfExp, frame: Frame) -> Value:
         """`a if cond else b`. A penalty on one side and a number (`... if l1_weight else 0`) or
@@ -179,7 +179,7 @@ class ExpressionEvaluator(AnalyzerMixin):
             if held is None:
                 held = self.class_attributes(base.info).get(attr)
             if held is not None:
-                return Num(held.value, held.text, node) if isinstance(held, Num) else held
+                return Num(held.value, held.text, self.here(node)) if isinstance(held, Num) else held
         if isinstance(base, (ModuleRef, ClassRef)):
             crossed = self.attribute_of(base, attr, node)
             if crossed is not None:
@@ -228,6 +228,12 @@ class ExpressionEvaluator(AnalyzerMixin):
         return UNKNOWN
 
     def ev_subscript(self, node: cst.Subscript, frame: Frame) -> Value:
+        found = self._ev_subscript(node, frame)
+        if isinstance(found, Num) and found.node is None:
+            return Num(found.value, found.text, self.here(node))  # placed where it is read
+        return found
+
+    def _ev_subscript(self, node: cst.Subscript, frame: Frame) -> Value:
         base = self.ev(node.value, frame)
         if isinstance(base, ParamIter) and base.kind in ("dict", "params"):
             explicit = replace(

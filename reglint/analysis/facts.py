@@ -6,9 +6,12 @@ Nodes are libcst nodes of the file's module; the engine turns them into position
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 import libcst as cst
+
+if TYPE_CHECKING:
+    from reglint.analysis.optimizers import OptimizerSpec
 
 # Penalty kinds
 L1 = "l1"
@@ -57,6 +60,7 @@ class PenaltyTerm:
     gradless: Optional[str] = None  # ".item()", ".data", "torch.no_grad()" ...
     squarable: bool = False  # a plain norm call that the RL102 fix can square in place
     flat_copy: Optional[cst.CSTNode] = None  # the torch.cat(...) the parameters went through
+    averaged: bool = False  # a mean over the tensor's elements, not a sum
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,8 @@ class OptimizerCall:
     weight_decay: Number  # the constructor's value (or its default)
     weight_decay_node: Optional[cst.CSTNode]  # the argument node, when written
     keywords: tuple[tuple[str, cst.CSTNode], ...]  # constructor keywords with their value nodes
-    decoupled_flag: Optional[Number] = None  # decoupled_weight_decay=...
+    decoupled_flag: Optional[Number] = None  # the switch to decoupled decay (decoupled_weight_decay=...)
+    spec: Optional["OptimizerSpec"] = None  # what the analysis knows of the class
     scope: str = "<module>"
     func_node: Optional[cst.CSTNode] = None  # the callee expression (optim.Adam)
     owner_class: Optional[str] = None  # the class whose method constructs it
@@ -170,6 +175,16 @@ class OptimizerCall:
     @property
     def key(self) -> int:
         return id(self.node)
+
+    @property
+    def is_decoupled(self) -> Optional[bool]:
+        """Is its decay decoupled (AdamW-like)? None: it depends on a value the analysis cannot see."""
+        if self.spec is None:
+            return None
+        flag = self.decoupled_flag
+        if flag is not None and flag.value is None:
+            return None
+        return self.spec.decoupled(flag.value if flag is not None else None)
 
     def group_decay(self, group: ParamGroup) -> Number:
         return group.weight_decay if group.weight_decay is not None else self.weight_decay

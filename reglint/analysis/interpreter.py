@@ -48,6 +48,7 @@ from reglint.analysis.syntax import (
     is_static,
     mentions,
     mentions_any,
+    nested_functions,
     nested_statements,
 )
 from reglint.analysis.valueops import (
@@ -64,6 +65,7 @@ from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
     ClassRef,
+    DictVal,
     Instance,
     ListVal,
     Mixed,
@@ -320,11 +322,21 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         return instance
 
     def _all_functions(self) -> Iterator[tuple[cst.FunctionDef, str, Optional[str]]]:
+        """Every function and method of the module, and the functions nested in them (a closure
+        handed to LBFGS or scipy is called by code the analysis does not read)."""
         for name, function in self.module_frame.functions.items():
             yield function, name, None
+            yield from self._nested(function, name)
         for method_name, entries in self.methods.items():
             for class_name, function in entries:
                 yield function, f"{class_name}.{method_name}", class_name
+                yield from self._nested(function, f"{class_name}.{method_name}")
+
+    def _nested(self, function: cst.FunctionDef, prefix: str) -> Iterator[tuple[cst.FunctionDef, str, Optional[str]]]:
+        for inner in nested_functions(function):
+            name = f"{prefix}.{inner.name.value}"
+            yield inner, name, None
+            yield from self._nested(inner, name)
 
     # ------------------------------------------------------------------ records
 
@@ -653,6 +665,23 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         name = dotted(target)
         if name is not None:
             frame.env[name] = value
+        elif isinstance(target, cst.Subscript):
+            self.store_item(target, value, frame)
+
+    def store_item(self, target: cst.Subscript, value: Value, frame: Frame) -> None:
+        """`cfg["weight_decay"] = 5e-4`: a config dict filled key by key."""
+        owner = dotted(target.value)
+        if owner is None or len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+            return
+        current = frame.lookup(owner)
+        if not isinstance(current, DictVal):
+            return
+        key = self.ev(target.slice[0].slice.value, frame)
+        if not isinstance(key, Str):
+            frame.env[owner] = UNKNOWN  # a key the analysis cannot read: the dict is no longer known
+            return
+        entries = tuple(entry for entry in current.entries if entry[0] != key.value)
+        frame.env[owner] = DictVal(current.node, entries + ((key.value, value, target, target),))
 
     # ------------------------------------------------------------------ filters
 

@@ -18,7 +18,8 @@ Positions are kept only up to the arguments every version read shares.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from reglint.analysis.optimizers import OptimizerSpec
@@ -31,10 +32,10 @@ def library_specs() -> dict[str, dict[str, "OptimizerSpec"]]:
     def spec(
         name: str,
         positional: tuple[str, ...],
-        default: float | None,
-        coupling: str | None,
+        default: Optional[float],
+        coupling: Optional[str],
         adaptive: bool,
-        switch: tuple[str, object, object] | None = None,
+        switch: Optional[tuple[str, object, object]] = None,
         keyword_only: tuple[str, ...] = (),
         library: str = "",
     ) -> OptimizerSpec:
@@ -164,10 +165,10 @@ def library_specs() -> dict[str, dict[str, "OptimizerSpec"]]:
         "madgrad": madgrad,
         "pl_bolts.optimizers": pl_bolts,
     }
-    for package, table in tables.items():
-        for name, entry in list(table.items()):
-            table[name] = type(entry)(*[getattr(entry, f) for f in entry.__dataclass_fields__ if f != "library"], library=package.split(".")[0])  # type: ignore[misc]
-    return tables
+    return {
+        package: {name: replace(entry, library=package.split(".")[0]) for name, entry in table.items()}
+        for package, table in tables.items()
+    }
 
 
 # timm's optimizer factory: the `opt` string -> (package of the class, class name, extra keyword).

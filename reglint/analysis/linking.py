@@ -194,7 +194,7 @@ class ProjectEvaluator(AnalyzerMixin):
             found = self.class_attributes(base.info).get(attribute)  # methods: see ev_method_call
             found = plain_value(found) if found is not None and not base.info.context.home else found
         if isinstance(found, Num):
-            return Num(found.value, found.text, node)
+            return Num(found.value, found.text, self.here(node))
         return found
 
     def class_attributes(self, info: ClassInfo) -> dict[str, Value]:
@@ -242,8 +242,14 @@ def plain_value(value: Value) -> Value:
     if isinstance(value, (Num, Str, ClassRef, FunctionRef, ModuleRef)):
         return value
     if isinstance(value, (ListVal, TupleVal)):
-        items = tuple(plain_value(item) for item in value.items)
+        items = tuple(_placeless(plain_value(item)) for item in value.items)
         return type(value)(items)
     if isinstance(value, DictVal):
-        return DictVal(value.node, tuple((k, plain_value(v), kn, vn) for k, v, kn, vn in value.entries))
+        return DictVal(value.node, tuple((k, _placeless(plain_value(v)), kn, vn) for k, v, kn, vn in value.entries))
     return UNKNOWN
+
+
+def _placeless(value: Value) -> Value:
+    """A number inside another module's container: where it is read (`cfg["l2"]`) will say
+    where it is (see ExpressionEvaluator.ev_subscript)."""
+    return Num(value.value, value.text, None) if isinstance(value, Num) else value

@@ -140,7 +140,10 @@ def indexed_context(loaded: "LoadedModule", name: str, path: str) -> ModuleConte
     context.declarations = [
         statement
         for statement in _top_level(loaded.tree.body)
-        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None and _ast_literal(statement.value)
+        if isinstance(statement, (ast.Assign, ast.AnnAssign))
+        and statement.value is not None
+        and _ast_literal(statement.value)
+        and all(_ast_declared(t) for t in (statement.targets if isinstance(statement, ast.Assign) else [statement.target]))
     ]
     context.loaded_module = loaded
     return context
@@ -176,3 +179,15 @@ def _ast_literal(node: ast.expr, depth: int = 0) -> bool:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
         return not node.args and all(k.arg is not None and _ast_literal(k.value, depth + 1) for k in node.keywords)
     return False
+
+
+def _ast_declared(target: ast.expr) -> bool:
+    """The ast counterpart of classes._declared: a name, or a name's string key."""
+    if isinstance(target, ast.Name):
+        return True
+    return (
+        isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Name)
+        and isinstance(target.slice, ast.Constant)
+        and isinstance(target.slice.value, str)
+    )

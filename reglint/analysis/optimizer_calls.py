@@ -12,7 +12,9 @@ from reglint.analysis.facts import (
     ParamGroup,
     ParamSet,
 )
-from reglint.analysis.optimizers import spec_for
+from reglint.analysis.filters import NOT_VECTORS
+from reglint.analysis.library_optimizers import FACTORIES
+from reglint.analysis.optimizers import spec_for, timm_spec
 from reglint.analysis.state import (
     AnalyzerMixin,
     Frame,
@@ -30,6 +32,7 @@ from reglint.analysis.values import (
     OptimizerRef,
     Param,
     ParamIter,
+    Str,
     Value,
 )
 
@@ -91,19 +94,17 @@ class OptimizerEvaluator(AnalyzerMixin):
                 default_used=True,
             )
         decoupled = None
-        if "decoupled_weight_decay" in keywords:
-            decoupled = self.number(keywords["decoupled_weight_decay"].value, frame)
-        elif "decoupled_weight_decay" in spec.positional and len(
-            positional
-        ) > 1 + spec.positional.index("decoupled_weight_decay"):
-            decoupled = self.number(
-                positional[1 + spec.positional.index("decoupled_weight_decay")].value, frame
-            )
+        flag = spec.switch[0] if spec.switch is not None else "decoupled_weight_decay"
+        if flag in keywords:
+            decoupled = self.number(keywords[flag].value, frame)
+        elif flag in spec.positional and len(positional) > 1 + spec.positional.index(flag):
+            decoupled = self.number(positional[1 + spec.positional.index(flag)].value, frame)
         keyword_nodes = tuple((k, a.value) for k, a in keywords.items())
         call = OptimizerCall(
             node=node,
             qualname=qualified,
-            class_name=spec.name,
+            class_name=spec.display,
+            spec=spec,
             groups=groups,
             groups_known=groups_known,
             weight_decay=weight_decay,
@@ -117,14 +118,85 @@ class OptimizerEvaluator(AnalyzerMixin):
             module=self.module,
             path=self.ctx.path,
         )
+        return self.keep_optimizer(call)
+
+    def keep_optimizer(self, call: OptimizerCall) -> Value:
+        """Record a construction (the most informed reading of it, when run more than once)."""
+        node = call.node
         existing = self.optimizers.get(id(node))
         if self.recording and (
             existing is None
-            or (not existing.weight_decay.known and weight_decay.known)
-            or (not existing.groups_known and groups_known)
+            or (not existing.weight_decay.known and call.weight_decay.known)
+            or (not existing.groups_known and call.groups_known)
         ):
             self.optimizers[id(node)] = call
         return OptimizerRef(id(node))
+
+    def ev_factory(self, node: cst.Call, qualified: str, frame: Frame) -> Value:
+        """timm's `create_optimizer_v2(model, opt="adamw", weight_decay=0.05)`: the optimizer it
+        builds, whose groups keep every 1-D parameter out of decay when it is given a module
+        (unless `filter_bias_and_bn=False`)."""
+        opt_index, default_opt, decay_index, default_decay, filter_index = FACTORIES[qualified]
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        for value in list(positional) + list(keywords.values()):
+            self.ev(value, frame)
+        if any(a.star for a in node.args) or opt_index < 0:
+            return UNKNOWN  # the legacy factory reads everything from an args object
+
+        def argument(name: str, index: int) -> Optional[cst.BaseExpression]:
+            if name in keywords:
+                return keywords[name]
+            return positional[index] if 0 <= index < len(positional) else None
+
+        opt_node = argument("opt", opt_index)
+        opt = self.ev(opt_node, frame) if opt_node is not None else Str(default_opt)
+        if not isinstance(opt, Str):
+            return UNKNOWN
+        spec = timm_spec(opt.value)
+        target = argument("model_or_params", 0)
+        if spec is None or target is None:
+            return UNKNOWN
+        decay_node = argument("weight_decay", decay_index)
+        weight_decay = (
+            self.number(decay_node, frame)
+            if decay_node is not None
+            else Number(default_decay, f"the default {default_decay:g}", None, default_used=True)
+        )
+        filter_node = argument("filter_bias_and_bn", filter_index)
+        switch = self.ev(filter_node, frame) if filter_node is not None else None
+        filtered = not (isinstance(switch, Num) and switch.value == 0)  # filter_bias_and_bn=False
+        given = self.ev(target, frame)
+        if isinstance(given, (ParamIter, ListVal)):
+            groups, groups_known = self.param_groups(target, frame)  # parameters or groups: as given
+        else:
+            params = ParamSet(
+                owner=self.module.code_for_node(target),
+                origin="parameters",
+                node=self.here(target),
+                unfiltered=not filtered,
+                filter_text="timm's filter_bias_and_bn" if filtered else None,
+                selects=NOT_VECTORS if filtered else None,
+            )
+            groups, groups_known = (ParamGroup(node=self.here(target), params=params, weight_decay=None),), True
+        call = OptimizerCall(
+            node=node,
+            qualname=qualified,
+            class_name=spec.display,
+            spec=spec,
+            groups=groups,
+            groups_known=groups_known,
+            weight_decay=weight_decay,
+            weight_decay_node=decay_node,
+            keywords=tuple((k, v) for k, v in keywords.items()),
+            scope=frame.name,
+            func_node=node.func,
+            owner_class=frame.class_name,
+            home=not self.foreign,
+            module=self.module,
+            path=self.ctx.path,
+        )
+        return self.keep_optimizer(call)
 
     def number(self, node: cst.CSTNode, frame: Frame) -> Number:
         value = self.ev(node, frame) if isinstance(node, cst.BaseExpression) else UNKNOWN

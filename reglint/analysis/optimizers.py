@@ -20,6 +20,26 @@ class OptimizerSpec:
     default_weight_decay: Optional[float]
     coupling: Optional[str]
     adaptive: bool
+    # A "switchable" optimizer's flag: (argument, its default, the value that means decoupled).
+    switch: Optional[tuple[str, object, object]] = None
+    library: str = "torch"
+
+    @property
+    def display(self) -> str:
+        """How messages name it: `Adam`, `bitsandbytes AdamW8bit`."""
+        return self.name if self.library == "torch" else f"{self.library} {self.name}"
+
+    def decoupled(self, flag: Optional[float]) -> Optional[bool]:
+        """Is the decay decoupled, given the switch's value as written (None: not written)?
+        None when it depends on a value the analysis cannot know."""
+        if self.coupling == "decoupled":
+            return True
+        if self.coupling == "coupled":
+            return False
+        if self.coupling == "switchable" and self.switch is not None:
+            _, default, decoupled_value = self.switch
+            return (default == decoupled_value) if flag is None else (bool(flag) == bool(decoupled_value))
+        return None
 
     @property
     def accepts(self) -> frozenset[str]:
@@ -33,15 +53,16 @@ class OptimizerSpec:
 
 
 _COMMON = ("foreach", "maximize", "capturable", "differentiable", "fused")
+_DECOUPLED_FLAG = ("decoupled_weight_decay", False, True)
 
 SPECS: dict[str, OptimizerSpec] = {
     spec.name: spec
     for spec in (
         OptimizerSpec("SGD", ("lr", "momentum", "dampening", "weight_decay", "nesterov"), _COMMON, 0.0, "coupled", False),
-        OptimizerSpec("Adam", ("lr", "betas", "eps", "weight_decay", "amsgrad"), _COMMON + ("decoupled_weight_decay",), 0.0, "switchable", True),
+        OptimizerSpec("Adam", ("lr", "betas", "eps", "weight_decay", "amsgrad"), _COMMON + ("decoupled_weight_decay",), 0.0, "switchable", True, _DECOUPLED_FLAG),
         OptimizerSpec("AdamW", ("lr", "betas", "eps", "weight_decay", "amsgrad"), _COMMON, 1e-2, "decoupled", True),
-        OptimizerSpec("NAdam", ("lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay"), _COMMON, 0.0, "switchable", True),
-        OptimizerSpec("RAdam", ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay"), _COMMON, 0.0, "switchable", True),
+        OptimizerSpec("NAdam", ("lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay"), _COMMON, 0.0, "switchable", True, _DECOUPLED_FLAG),
+        OptimizerSpec("RAdam", ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay"), _COMMON, 0.0, "switchable", True, _DECOUPLED_FLAG),
         OptimizerSpec("Adamax", ("lr", "betas", "eps", "weight_decay", "foreach"), _COMMON, 0.0, "coupled", True),
         OptimizerSpec("Adagrad", ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "foreach"), _COMMON, 0.0, "coupled", True),
         OptimizerSpec("RMSprop", ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "capturable", "foreach", "maximize", "differentiable"), (), 0.0, "coupled", True),
@@ -56,6 +77,18 @@ SPECS: dict[str, OptimizerSpec] = {
 
 # Optimizers whose weight_decay RL201 calls coupled L2 on an adaptive rule (the design's list).
 COUPLED_ADAPTIVE = frozenset({"Adam", "NAdam", "RAdam", "Adamax", "Adagrad", "RMSprop"})
+
+
+def coupled_on_adaptive(spec: OptimizerSpec, flag: Optional[float], flag_known: bool = True) -> bool:
+    """RL201's question: is this optimizer's decay coupled L2 under an adaptive rule? torch's by
+    the design's list; another library's by its rule (adaptive) and coupling."""
+    if spec.library == "torch":
+        if spec.name not in COUPLED_ADAPTIVE:
+            return False
+        return spec.decoupled(flag) is False if flag_known else False
+    if not spec.adaptive or not flag_known:
+        return False
+    return spec.decoupled(flag) is False
 # Adam family and other adaptive rules whose per-weight rescaling distorts an explicit L2 penalty.
 ADAPTIVE = frozenset(name for name, spec in SPECS.items() if spec.adaptive)
 
@@ -65,13 +98,37 @@ QUALIFIED = frozenset(f"torch.optim.{name}" for name in SPECS) | frozenset(
 
 
 def spec_for(qualname: Optional[str]) -> Optional[OptimizerSpec]:
-    """The spec of a torch.optim class given its qualified name (torch.optim.Adam, torch.optim.adam.Adam)."""
-    if not qualname or not qualname.startswith("torch.optim."):
+    """The spec of an optimizer class given its qualified name: torch.optim.Adam,
+    torch.optim.adam.Adam, or a library's (transformers.AdamW, bitsandbytes.optim.AdamW8bit,
+    torch_optimizer.AdamP, timm.optim.Lamb, ...: library_optimizers.py)."""
+    if not qualname:
         return None
-    parts = qualname.split(".")
-    if len(parts) == 3 or (len(parts) == 4 and parts[2] == parts[3].lower()):
-        return SPECS.get(parts[-1])
+    if qualname.startswith("torch.optim."):
+        parts = qualname.split(".")
+        if len(parts) == 3 or (len(parts) == 4 and parts[2] == parts[3].lower()):
+            return SPECS.get(parts[-1])
+        if len(parts) == 4 and parts[2] == "_multi_tensor":
+            return SPECS.get(parts[-1])
+        return None
+    head, _, name = qualname.rpartition(".")
+    if not head or name not in LIBRARY_NAMES:
+        return None
+    for package, table in _library_tables().items():
+        if (head == package or head.startswith(package + ".")) and name in table:
+            return table[name]
     return None
+
+
+_LIBRARY: Optional[dict[str, dict[str, OptimizerSpec]]] = None
+
+
+def _library_tables() -> dict[str, dict[str, OptimizerSpec]]:
+    global _LIBRARY
+    if _LIBRARY is None:
+        from reglint.analysis.library_optimizers import library_specs
+
+        _LIBRARY = library_specs()
+    return _LIBRARY
 
 
 # Keys that a writer of a param group almost surely meant as `weight_decay`.
@@ -101,8 +158,42 @@ def intended_key(key: str, spec: OptimizerSpec) -> Optional[str]:
     close = [k for k in spec.group_keys if len(k) > 3 and _distance(lowered, k) <= (2 if len(k) > 6 else 1)]
     return close[0] if len(close) == 1 else None
 
+# Class names of every optimizer the analysis knows (torch's and other libraries'): the words a
+# construction's text contains. Kept beside the tables; tests check it matches them.
+LIBRARY_NAMES: frozenset[str] = frozenset({
+    "AdamW", "Adafactor", "FusedAdam", "FusedLAMB", "FusedSGD", "FusedNovoGrad", "Adam", "Adam8bit",
+    "Adam32bit", "PagedAdam", "PagedAdam8bit", "PagedAdam32bit", "AdamW8bit", "AdamW32bit",
+    "PagedAdamW", "PagedAdamW8bit", "PagedAdamW32bit", "Lion", "PagedLion", "Lion8bit", "Lion32bit",
+    "PagedLion8bit", "PagedLion32bit", "SGD", "SGD8bit", "SGD32bit", "RMSprop", "RMSprop8bit",
+    "RMSprop32bit", "Adagrad", "Adagrad8bit", "Adagrad32bit", "LAMB", "LAMB8bit", "LAMB32bit",
+    "LARS", "LARS8bit", "LARS32bit", "AccSGD", "AdaBelief", "AdaBound", "Adahessian", "AdaMod",
+    "AdamP", "AggMo", "Apollo", "DiffGrad", "Lamb", "MADGRAD", "NovoGrad", "PID", "QHAdam", "RAdam",
+    "Ranger", "RangerQH", "RangerVA", "SGDP", "SGDW", "Shampoo", "SWATS", "Yogi", "A2GradExp",
+    "A2GradInc", "A2GradUni", "AdamWLegacy", "Adan", "NAdamW", "NAdamLegacy", "RAdamLegacy",
+    "RMSpropTF", "Lars", "Adopt", "LaProp", "DAdaptAdam", "DAdaptSGD", "DAdaptAdaGrad",
+    "DAdaptAdan", "DAdaptLion", "Prodigy", "AdamWScheduleFree", "RAdamScheduleFree",
+    "SGDScheduleFree", "DeepSpeedCPUAdam", "FusedLamb", "HybridAdam", "CPUAdam",
+})
+# Functions that build an optimizer (timm's factory).
+FACTORY_NAMES: frozenset[str] = frozenset({"create_optimizer_v2", "create_optimizer"})
+ALL_NAMES: frozenset[str] = frozenset(SPECS) | LIBRARY_NAMES | FACTORY_NAMES
+
+
+def timm_spec(opt: str) -> Optional[OptimizerSpec]:
+    """The class timm's factory builds for an `opt` string (`lookahead_` aside)."""
+    from reglint.analysis.library_optimizers import TIMM_OPTS
+
+    name = opt.lower().removeprefix("lookahead_")
+    found = TIMM_OPTS.get(name)
+    if found is None:
+        return None
+    package, class_name = found
+    if package == "torch":
+        return SPECS.get(class_name)
+    return _library_tables().get(package, {}).get(class_name)
+
 # Words that every optimizer construction's text contains (a class name that holds another is
 # left out: `Adam` is in `AdamW`).
 OPTIMIZER_WORDS: tuple[str, ...] = tuple(
-    sorted(name for name in SPECS if not any(other != name and other in name for other in SPECS))
+    sorted(name for name in ALL_NAMES if not any(other != name and other in name for other in ALL_NAMES))
 )

@@ -221,3 +221,33 @@ def adds_name(statement: cst.CSTNode, name: str) -> bool:
         elif dotted(node) == name:
             return True
     return False
+
+
+def nested_functions(function: cst.FunctionDef) -> list[cst.FunctionDef]:
+    """The functions defined in a function's body, at any depth of its blocks (not inside nested
+    functions or classes: those are theirs)."""
+    found: list[cst.FunctionDef] = []
+    pending: list[cst.CSTNode] = [function.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.FunctionDef):
+            found.append(node)
+            continue
+        if isinstance(node, (cst.ClassDef, cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            continue
+        if isinstance(node, cst.IndentedBlock):
+            pending.extend(reversed(node.body))
+        elif isinstance(node, cst.BaseCompoundStatement):
+            for part in ("body", "orelse", "finalbody"):
+                child = getattr(node, part, None)
+                if isinstance(child, cst.BaseSuite):
+                    pending.append(child)
+                elif isinstance(child, (cst.Else, cst.Finally, cst.If)):
+                    pending.append(child)
+            for handler in getattr(node, "handlers", ()):
+                pending.append(handler.body)
+            for case in getattr(node, "cases", ()):
+                pending.append(case.body)
+        elif isinstance(node, (cst.Else, cst.Finally)):
+            pending.append(node.body)
+    return found

@@ -63,12 +63,15 @@ def _term(
 
 
 def reduce(
-    elementwise: Elementwise, node: cst.CSTNode, frame: "Frame", analyzer: "FileAnalyzer"
+    elementwise: Elementwise, node: cst.CSTNode, frame: "Frame", analyzer: "FileAnalyzer", mean: bool = False
 ) -> Value:
     """`.sum()` / `.mean()` of |w| or w²."""
     if not isinstance(elementwise.base, (Param, Flat)):
         return UNKNOWN
-    return _term(node, L1 if elementwise.op == "abs" else L2, elementwise.base, frame, analyzer)
+    found = _term(node, L1 if elementwise.op == "abs" else L2, elementwise.base, frame, analyzer)
+    if mean:
+        return Terms(tuple(replace(t, averaged=True) for t in found.terms))
+    return found
 
 
 def norm_term(

@@ -184,3 +184,5 @@ HARMLESS_MODULE_METHODS = frozenset({
     "register_buffer", "apply", "to", "cuda", "cpu", "float", "double", "half", "train", "eval",
     "requires_grad_", "zero_grad", "__init__",
 })
+# torch functions that copy their argument's values into a new tensor, off the autograd graph.
+REWRAPPING_FUNCTIONS = frozenset({"tensor", "as_tensor", "Tensor", "FloatTensor"})

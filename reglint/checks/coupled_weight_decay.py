@@ -14,7 +14,7 @@ import libcst as cst
 
 from reglint.analysis.facts import Number, OptimizerCall
 from reglint.analysis.names import ImportMap, dotted
-from reglint.analysis.optimizers import COUPLED_ADAPTIVE, SPECS
+from reglint.analysis.optimizers import SPECS, coupled_on_adaptive
 from reglint.catalog import RL201
 from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
@@ -54,6 +54,18 @@ _FIX_HINT = {
 }
 
 
+def _hint(optimizer: OptimizerCall) -> str:
+    spec = optimizer.spec
+    if not optimizer.qualname.startswith("torch.") and spec is not None and spec.library == "torch":
+        return "pass opt='adamw'"  # timm's create_optimizer_v2
+    if spec is not None and spec.library != "torch":
+        if spec.switch is not None:
+            flag, _, decoupled = spec.switch
+            return f"pass {flag}={decoupled!r}"
+        return "use an optimizer with decoupled decay"
+    return _FIX_HINT.get(optimizer.class_name, "use AdamW")
+
+
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
     # Keyed by the decay's node: one param-group helper may feed several optimizers, and the
@@ -61,11 +73,11 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     # would be merged into one that names only the first).
     found: dict[int, list[tuple[cst.CSTNode, OptimizerCall, Number, Optional[Fix]]]] = {}
     for optimizer in ctx.facts.home_optimizers:
-        if optimizer.class_name not in COUPLED_ADAPTIVE:
-            continue
         flag = optimizer.decoupled_flag
-        if flag is not None and (flag.value is None or flag.value != 0):
-            continue  # decoupled_weight_decay=True, or a value we cannot see
+        if optimizer.spec is None or not coupled_on_adaptive(
+            optimizer.spec, flag.value if flag is not None else None, flag is None or flag.value is not None
+        ):
+            continue  # decoupled, not adaptive, or a switch value we cannot see
         decays = []
         if optimizer.weight_decay_node is not None and optimizer.weight_decay.may_be_positive:
             decays.append((optimizer.weight_decay_node, optimizer.weight_decay))
@@ -78,7 +90,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     for entries in found.values():
         node, _, decay, _ = entries[0]
         names = list(dict.fromkeys(optimizer.class_name for _, optimizer, _, _ in entries))
-        hints = list(dict.fromkeys(_FIX_HINT.get(name, "use AdamW") for name in names))
+        hints = list(dict.fromkeys(_hint(optimizer) for _, optimizer, _, _ in entries))
         if len(entries) == 1:
             what = f"{names[0]}'s {decay_text(decay)} is coupled L2"
         else:
@@ -136,6 +148,8 @@ def _add_keyword(module: cst.Module, call: cst.Call, text: str) -> Optional[Edit
 def _fix(ctx: CheckContext, optimizer: OptimizerCall) -> Optional[Fix]:
     module = ctx.facts.module
     call = optimizer.node
+    if optimizer.spec is None or optimizer.spec.library != "torch" or not optimizer.qualname.startswith("torch."):
+        return None  # another library's optimizer, or a factory's: the message says what to pass
     if not isinstance(call, cst.Call) or any(a.star == "**" for a in call.args):
         return None  # **kwargs may already hold the argument we would add
     name = optimizer.class_name

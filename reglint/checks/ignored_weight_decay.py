@@ -13,7 +13,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from reglint.analysis.optimizers import SPECS, intended_key
+from reglint.analysis.optimizers import intended_key
 from reglint.catalog import RL205
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.model import Applicability, Fix
@@ -47,7 +47,9 @@ def _quoted(node: cst.CSTNode, key: str) -> str:
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
     for optimizer in ctx.facts.home_optimizers:
-        spec = SPECS[optimizer.class_name]
+        spec = optimizer.spec
+        if spec is None:
+            continue
         for keyword, node in optimizer.keywords:
             if keyword in ("weight_decay", "decoupled_weight_decay") and keyword not in spec.accepts:
                 yield Report(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.analysis.facts import ParamSet
+from reglint.analysis.filters import NOT_VECTORS
 from reglint.catalog import RL204
 from reglint.checks.base import CheckContext, Report, static_rule
 
@@ -29,15 +31,11 @@ loss = loss + 0.5 * l2  # expect: RL204
 """,
 )
 
-DECOUPLED = frozenset({"AdamW", "Adafactor"})
-
-
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
     settings = ctx.settings
     for optimizer in ctx.facts.home_optimizers:
-        decoupled_flag = optimizer.decoupled_flag is not None and optimizer.decoupled_flag.value not in (None, 0)
-        decoupled = optimizer.class_name in DECOUPLED or decoupled_flag
+        decoupled = bool(optimizer.is_decoupled)
         limit = settings.option("RL204", "decoupled-max" if decoupled else "coupled-max")
         values = [(optimizer.weight_decay_node, optimizer.weight_decay)]
         values += [(g.weight_decay.node, g.weight_decay) for g in optimizer.groups if g.weight_decay is not None]
@@ -56,10 +54,19 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue  # RL107 speaks of it
         if not penalty.is_penalty or penalty.coefficient is None or penalty.coefficient_node is None:
             continue
-        if penalty.coefficient <= limit or not any(p.unfiltered for p in penalty.param_sets):
+        if penalty.coefficient <= limit or not any(_whole_model(p) for p in penalty.param_sets):
+            continue
+        if all(term.averaged for term in penalty.terms):
+            continue  # a mean per tensor: its scale does not grow with the model
             continue
         yield Report(
             penalty.coefficient_node,
             f"check the penalty coefficient {penalty.coefficient:g}: on a sum over all parameters, above "
             f"{limit:g} (usually 1e-5 to 1e-3) it outweighs the data loss",
         )
+
+
+def _whole_model(params: ParamSet) -> bool:
+    """A sum over every parameter, or over every weight matrix (`"bias" not in name`): the
+    penalty grows with the model's size."""
+    return params.unfiltered or params.selects == NOT_VECTORS

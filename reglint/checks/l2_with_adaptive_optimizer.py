@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from reglint.analysis.optimizers import ADAPTIVE
 from reglint.catalog import RL206
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.checks.optimizer_facts import trained_only_by_others
@@ -41,10 +40,10 @@ loss = criterion(out, y) + 1e-4 * sum(p.pow(2).sum() for p in model.parameters()
 def check(ctx: CheckContext) -> Iterator[Report]:
     for penalty in ctx.facts.trained_l2_penalties():
         optimizers = ctx.facts.setup_optimizers(penalty)
-        adaptive = [o for o in optimizers if o.class_name in ADAPTIVE]
+        adaptive = [o for o in optimizers if o.spec is not None and o.spec.adaptive]
         if not adaptive:
             continue
-        if trained_only_by_others(penalty, optimizers, lambda optimizer, _group: optimizer.class_name in ADAPTIVE):
+        if trained_only_by_others(penalty, optimizers, lambda optimizer, _group: bool(optimizer.spec and optimizer.spec.adaptive)):
             continue  # e.g. a teacher's penalty under SGD while only the student's optimizer is adaptive
         optimizer = adaptive[0]
         yield Report(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from reglint.analysis.facts import Number, OptimizerCall, ParamGroup, Penalty
-from reglint.analysis.optimizers import SPECS
 
 
 def decay_text(number: Number) -> str:
@@ -22,7 +21,7 @@ def decay_text(number: Number) -> str:
 def decaying_groups(optimizer: OptimizerCall) -> list[tuple[ParamGroup, Number]]:
     """Groups whose decay is, or may be, > 0 (a value hidden in **kwargs is not counted)."""
     out: list[tuple[ParamGroup, Number]] = []
-    if "weight_decay" not in SPECS[optimizer.class_name].accepts:
+    if optimizer.spec is None or "weight_decay" not in optimizer.spec.accepts:
         return out  # LBFGS, SparseAdam, Rprop: no decay at all (RL205 reports the argument)
     for group in optimizer.groups:
         decay = optimizer.group_decay(group)

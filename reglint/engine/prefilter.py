@@ -28,8 +28,9 @@ constructions, and penalties built from penalty terms. RULE_FACTS says which fac
 reads. A rule missing from that table sends every file to libcst (a new rule is safe before
 anyone looks here, only slower), and a test fails until it is listed.
 
-OPTIMIZER. An OptimizerCall is made only for a call whose qualified name is a torch.optim class of
-analysis/optimizers.SPECS. Its last part is an identifier written in the file (the attribute in
+OPTIMIZER. An OptimizerCall is made only for a call whose qualified name is an optimizer class the
+analysis knows (analysis/optimizers.ALL_NAMES: torch.optim's and other libraries'), or a factory
+whose name is in the same table. Its last part is an identifier written in the file (the attribute in
 `optim.Adam(...)`, the imported name in `from torch.optim import Adam as Opt`), so the text
 contains the class name, and the syntax has a call `x.Adam(...)`, `Adam(...)` (star import) or
 `Opt(...)` where an import binds Opt to a name ending in a class name.
@@ -91,7 +92,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
-from reglint.analysis.optimizers import SPECS
+from reglint.analysis.optimizers import ALL_NAMES
 from reglint.analysis.vocabulary import MODEL_BUILDERS
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.flowcut import FUNCTIONS, may_build_a_term, statement_lists
@@ -472,7 +473,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
             last = node.name.rpartition(".")[2]
             if last in TERM_METHODS:
                 imports_term = True
-            if last in SPECS:
+            if last in ALL_NAMES:
                 optimizer_aliases.add(node.asname or node.name)
             continue
         elif kind in _PINNING:
@@ -516,9 +517,9 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     imports_term = False
     for index, unit in enumerate(units):
         imports_term |= _scan(unit, index == 0)
-    optimizer_names = set(SPECS).union(*(unit.optimizer_aliases for unit in units))
+    optimizer_names = set(ALL_NAMES).union(*(unit.optimizer_aliases for unit in units))
     optimizer = any(
-        unit.called_attributes & SPECS.keys() or unit.called_names & optimizer_names for unit in units
+        unit.called_attributes & ALL_NAMES or unit.called_names & optimizer_names for unit in units
     )
     if imports_term:
         for unit in units:

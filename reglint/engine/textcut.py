@@ -41,7 +41,6 @@ from operator import or_
 from typing import Iterator, Optional
 
 from reglint.analysis import optimizers
-from reglint.analysis.optimizers import SPECS
 from reglint.analysis.vocabulary import MODEL_BUILDERS
 from reglint.engine.components import PARAMS, TERMS, complete_units, component_roots
 
@@ -403,7 +402,7 @@ _CALLED_ATTRIBUTE_REVERSED = re.compile(r"\(\s*(\w+)\s*\.", re.A)
 # The optimizer names no other name is part of ("Adam" covers AdamW, NAdam, SparseAdam...): a
 # text holds some optimizer name exactly when it holds one of these.
 OPTIMIZER_WORDS = optimizers.OPTIMIZER_WORDS
-_OPTIMIZER_NAMES = "|".join(sorted(SPECS, key=len, reverse=True))
+_OPTIMIZER_NAMES = "|".join(sorted(optimizers.ALL_NAMES, key=len, reverse=True))
 _OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s*\(", re.A)
 _DEFINED_BEFORE = re.compile(r"\b(?:class|def)[ ]+\Z", re.A)
 _OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
