@@ -7,7 +7,13 @@ import pytest
 from helpers import lint
 
 from reglint.analysis.library_optimizers import library_specs
-from reglint.analysis.optimizers import ALL_NAMES, LIBRARY_NAMES, OPTIMIZER_WORDS, spec_for, timm_spec
+from reglint.analysis.optimizers import (
+    ALL_NAMES,
+    LIBRARY_NAMES,
+    OPTIMIZER_WORDS,
+    spec_for,
+    timm_spec,
+)
 
 
 def test_every_class_of_the_tables_is_a_known_name() -> None:
