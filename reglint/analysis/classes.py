@@ -87,7 +87,7 @@ def layer_vectors(name: str, call: cst.Call) -> Optional[bool]:
         width = keywords.get("embedding_dim", positional[1] if len(positional) > 1 else None)
         if isinstance(width, cst.Integer):
             return width.value == "1"
-        return None
+        return False  # a table of any other width is a weight matrix
     if name in LAYERS_WITH_BIAS:
         flag = keywords.get("bias")
         if flag is None and _positional_may_set(name, call):
