@@ -40,11 +40,17 @@ class ClassInfo:
     methods: dict[str, cst.FunctionDef] = field(default_factory=dict)
     attributes: Optional[dict[str, "Value"]] = None  # what the class body assigns (evaluated lazily)
     index: Optional[tuple["LoadedModule", ast.ClassDef]] = None  # where a lazy class is read from
+    _bases: Optional[list[cst.BaseExpression]] = None  # a lazy class's bases, parsed once
 
     @property
     def bases(self) -> list[cst.BaseExpression]:
         if self.node is not None:
             return [arg.value for arg in self.node.bases if arg.keyword is None and not arg.star]
+        if self._bases is None:
+            self._bases = self._parse_bases()
+        return self._bases
+
+    def _parse_bases(self) -> list[cst.BaseExpression]:
         assert self.index is not None
         loaded, node = self.index
         out: list[cst.BaseExpression] = []
