@@ -93,9 +93,11 @@ def test_a_training_script_that_only_calls_an_imported_helper_is_not_ruled_out(t
     (tmp_path / "run.py").write_text(
         textwrap.dedent(
             """
+            import torch
             from penalties import total
 
-            def step(model, batch, opt):
+            def step(model, params, batch):
+                opt = torch.optim.SGD(params, lr=0.1)
                 loss = model(batch).mean() + 1e-4 * total(model)
                 loss.backward()
                 opt.step()
@@ -104,13 +106,13 @@ def test_a_training_script_that_only_calls_an_imported_helper_is_not_ruled_out(t
     )
     with_prefilter = _check([str(tmp_path / "run.py")], "--no-cache", cwd=tmp_path)
     without = _check([str(tmp_path / "run.py")], "--no-cache", "--no-prefilter", cwd=tmp_path)
-    assert with_prefilter == without == {("run.py", "RL101", 5)}
+    assert with_prefilter == without == {("run.py", "RL101", 7)}
 
 
 def test_a_module_that_does_not_train_takes_values_not_code(tmp_path: Path) -> None:
     (tmp_path / "setup.cfg").write_text("[metadata]\nname = probe\n")
     (tmp_path / "helpers.py").write_text("def total(model):\n    return sum(p.pow(2).sum() for p in model.parameters())\n")
-    # No backward(), no optimizer: the helper's penalty is not this module's to report.
+    # No optimizer constructed here: the helper's penalty is not this module's to report.
     (tmp_path / "report.py").write_text("from helpers import total\n\ndef describe(model):\n    l2_loss = total(model)\n    return l2_loss\n")
     assert _check([str(tmp_path / "report.py")], "--no-cache", cwd=tmp_path) == set()
     assert _check([str(tmp_path / "report.py")], "--no-cache", "--no-prefilter", cwd=tmp_path) == set()

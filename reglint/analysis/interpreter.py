@@ -31,7 +31,7 @@ from reglint.analysis.linking import ProjectEvaluator
 from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
-from reglint.analysis.project import Project
+from reglint.analysis.project import Project, reads_project_code
 from reglint.analysis.state import (
     LOSS_FUNCTION,
     LOSS_NAME,
@@ -82,7 +82,7 @@ from reglint.analysis.values import (
     Value,
     penalty_ids,
 )
-from reglint.analysis.vocabulary import MODULE_BASES, TRAINING_STEP_FUNCTIONS, trains
+from reglint.analysis.vocabulary import MODULE_BASES, TRAINING_STEP_FUNCTIONS
 
 
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator):
@@ -103,11 +103,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.anchor: Optional[cst.CSTNode] = None  # the linted module's call into other code
         self.loading = 0  # > 0 while a project module's top-level code runs on import
         self.contexts: dict[Path, Optional[ModuleContext]] = {}
-        # Run the project's other modules' code only for a module that trains (see linking.py).
-        self.follows_project = self.project is not None and trains(
-            source if source is not None else module.code
-        )
         self.dependencies: dict[str, str] = {}  # project modules read: path -> content digest
+        # Run the project's other modules' code only for a module that sets up training (see
+        # project.reads_project_code); the modules read to decide are dependencies too.
+        self.follows_project = False
+        if self.project is not None and file is not None:
+            self.follows_project, consulted = reads_project_code(source if source is not None else module.code, file)
+            self.dependencies.update(consulted)
         self.records: list[PenaltyRecord] = []
         self._record_by_node: dict[int, int] = {}
         self.optimizers: dict[int, OptimizerCall] = {}

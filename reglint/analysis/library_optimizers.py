@@ -189,5 +189,4 @@ TIMM_OPTS: dict[str, tuple[str, str]] = {
 FACTORIES: dict[str, tuple[int, str, int, float, int]] = {
     "timm.optim.create_optimizer_v2": (1, "sgd", 3, 0.0, 6),
     "timm.optim.optim_factory.create_optimizer_v2": (1, "sgd", 3, 0.0, 6),
-    "timm.optim.create_optimizer": (-1, "sgd", -1, 0.0, 2),
 }

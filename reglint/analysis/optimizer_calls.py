@@ -141,8 +141,8 @@ class OptimizerEvaluator(AnalyzerMixin):
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         for value in list(positional) + list(keywords.values()):
             self.ev(value, frame)
-        if any(a.star for a in node.args) or opt_index < 0:
-            return UNKNOWN  # the legacy factory reads everything from an args object
+        if any(a.star for a in node.args):
+            return UNKNOWN
 
         def argument(name: str, index: int) -> Optional[cst.BaseExpression]:
             if name in keywords:

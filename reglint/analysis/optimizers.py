@@ -8,6 +8,8 @@ optimizers rescale it per weight), "decoupled" shrinks w by lr·λ outside the r
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -174,8 +176,9 @@ LIBRARY_NAMES: frozenset[str] = frozenset({
     "DAdaptAdan", "DAdaptLion", "Prodigy", "AdamWScheduleFree", "RAdamScheduleFree",
     "SGDScheduleFree", "DeepSpeedCPUAdam", "FusedLamb", "HybridAdam", "CPUAdam",
 })
-# Functions that build an optimizer (timm's factory).
-FACTORY_NAMES: frozenset[str] = frozenset({"create_optimizer_v2", "create_optimizer"})
+# Functions that build an optimizer (timm's factory; its legacy `create_optimizer(args, model)`
+# reads everything from an args object and is not followed).
+FACTORY_NAMES: frozenset[str] = frozenset({"create_optimizer_v2"})
 ALL_NAMES: frozenset[str] = frozenset(SPECS) | LIBRARY_NAMES | FACTORY_NAMES
 
 
@@ -197,3 +200,41 @@ def timm_spec(opt: str) -> Optional[OptimizerSpec]:
 OPTIMIZER_WORDS: tuple[str, ...] = tuple(
     sorted(name for name in ALL_NAMES if not any(other != name and other in name for other in ALL_NAMES))
 )
+
+
+def _words(names: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(name for name in names if not any(other != name and other in name for other in names)))
+
+
+TORCH_WORDS = _words(frozenset(SPECS))
+# The packages whose classes are in LIBRARY_NAMES: an import of one names its package, so a file
+# can construct one of those optimizers only if its text holds the package's name.
+LIBRARY_PACKAGES = (
+    "transformers", "apex", "bitsandbytes", "torch_optimizer", "pytorch_ranger", "timm",
+    "lion_pytorch", "dadaptation", "prodigyopt", "schedulefree", "deepspeed", "colossalai",
+    "madgrad", "pl_bolts",
+)
+_LIBRARY_ONLY_WORDS = tuple(w for w in OPTIMIZER_WORDS if not any(t in w for t in TORCH_WORDS))
+# An import that names one of those packages (`import bitsandbytes as bnb`, `from timm.optim import
+# Lamb`): the only way a qualified name can start with it.
+_LIBRARY_IMPORT = re.compile(r"(?:import|from)[ \t]+(?:" + "|".join(LIBRARY_PACKAGES) + r")\b")
+
+
+def _imports_a_library(text: str) -> bool:
+    """An import statement of one of LIBRARY_PACKAGES: at the start of a line or after `;` (the
+    pattern alone also finds `>>> from transformers import ...` in docstrings)."""
+    for match in _LIBRARY_IMPORT.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        before = text[line_start : match.start()].rstrip(" \t")
+        if not before or before.endswith(";"):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=8)  # the triage asks of the same text more than once (a str caches its hash)
+def mentions_an_optimizer(text: str) -> bool:
+    """Does the text hold the name of an optimizer class the analysis knows? Another library's
+    names count only where the library's name is in the text too (cheaper: most files name none)."""
+    if any(word in text for word in TORCH_WORDS):
+        return True
+    return _imports_a_library(text) and any(word in text for word in _LIBRARY_ONLY_WORDS)

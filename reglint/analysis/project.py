@@ -226,25 +226,77 @@ def project_for(path: Path) -> Project:
 
 
 _IMPORT_LINE = re.compile(
-    r"^[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import\b|import[ \t]+([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*))",
+    r"(?:^|;)[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]*(\([^)]*\)|[^\n;#]*)"
+    r"|import[ \t]+([\w.]+(?:[ \t]*,[ \t]*[\w.]+)*))",
     re.M,
 )
 
 
-def imports_project_module(text: str, file: Path) -> bool:
-    """Does this text import a module of its own project? Read from the import lines of the text
-    (any line that looks like one: a string that happens to hold one only adds work)."""
+def project_imports(text: str, file: Path) -> list[Path]:
+    """The project modules this text imports (a `from X import a` names X, and X.a where that is
+    a module), read from the import lines of the text: any line that looks like one counts (a
+    string that happens to hold one only adds work)."""
     project = project_for(file)
     importer = file.resolve()
+    found: list[Path] = []
     for match in _IMPORT_LINE.finditer(text):
-        dots, module, plain = match.groups()
+        dots, module, names, plain = match.groups()
+        candidates: list[tuple[str, int]] = []
         if plain is not None:
-            modules = [(name.strip(), 0) for name in plain.split(",")]
+            candidates = [(name.strip(), 0) for name in plain.split(",")]
         else:
-            modules = [(module, len(dots))]
-        for name, level in modules:
-            if (name or level) and project.module_file(importer, name, level) is not None:
-                return True
-            if level and project.module_file(importer, "", level) is not None:
-                return True  # `from . import losses`: the package itself
-    return False
+            level = len(dots or "")
+            candidates = [(module or "", level)]
+            for name in (names or "").strip("()").replace("\n", ",").split(","):
+                name = name.strip().split(" as ")[0].strip()
+                if name and name != "*" and name.isidentifier():
+                    candidates.append((f"{module}.{name}" if module else name, level))
+        for name, level in candidates:
+            if not name and not level:
+                continue
+            path = project.module_file(importer, name, level)
+            if path is not None and path not in found and path != importer:
+                found.append(path)
+    return found
+
+
+def imports_project_module(text: str, file: Path) -> bool:
+    """Does this text import a module of its own project?"""
+    return bool(project_imports(text, file))
+
+
+_BACKWARD_CALL = re.compile(r"\.backward\b|\bmanual_backward\b")
+
+
+def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
+    """Does the analysis of this module run code of its project's other modules? When it sets up
+    training: it constructs an optimizer itself (vocabulary.trains), or it calls backward() and
+    imports a project module that constructs one (an optimizer factory). Also returns the
+    project modules read to decide (path -> digest): the answer holds while they are unchanged.
+
+    The analysis asks this of the linted module, and the triage asks it of the same text: a module
+    for which it is False takes only values from its imports, so its own text decides."""
+    from reglint.analysis.vocabulary import trains
+
+    consulted: dict[str, str] = {}
+    if trains(text):
+        return True, consulted
+    if "backward" not in text:
+        return False, consulted
+    from reglint.engine.textcut import _Unsure, blank
+
+    try:
+        code = blank(text)
+    except _Unsure:
+        code = text
+    if not _BACKWARD_CALL.search(code):
+        return False, consulted
+    project = project_for(file)
+    for path in project_imports(text, file):
+        loaded = project.load(path)
+        if loaded is None:
+            continue
+        consulted[str(path)] = loaded.digest
+        if loaded.text is not None and trains(loaded.text):
+            return True, consulted
+    return False, consulted

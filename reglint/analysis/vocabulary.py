@@ -137,29 +137,55 @@ PARAMETER_FACTORIES = frozenset({
 
 # ---------------------------------------------------------------------------- projects
 
-# A module trains when its text calls backward() (or Lightning's manual_backward / defines a
-# training_step) or names an optimizer class. Only then does the analysis run code of the
+# A module sets up training when its code constructs an optimizer (a class the analysis knows,
+# called by its name or an import's alias). Only then does the analysis run code of the
 # project's other modules for it (their functions, methods, constructors): a module that does
-# neither can take their values (constants, config classes), never their penalties, optimizers
-# or parameter sets. The triage reads the same test, so a file it rules out on its own text never
-# needed the other modules.
-TRAINING_TEXT = re.compile(r"\.backward\b|\bmanual_backward\b|\btraining_step\b")
+# not can take their values (constants, config classes), never their penalties, optimizers or
+# parameter sets. (A loop that only calls backward() on an optimizer made elsewhere has no setup
+# of its own to complete: the module that builds the optimizer does.) The triage reads the same
+# test, so a file it rules out on its own text never needed the other modules.
 
 
 def trains(text: str) -> bool:
-    """backward(), manual_backward, a training_step, or a call of an optimizer class (by its
-    name or an import's alias), in the module's code (comments and strings aside)."""
-    from reglint.analysis.optimizers import OPTIMIZER_WORDS
+    """A call of an optimizer class (by its name or an import's alias) in the module's code
+    (comments and strings aside)."""
+    from reglint.analysis.optimizers import mentions_an_optimizer
 
-    if not ("backward" in text or "training_step" in text or any(w in text for w in OPTIMIZER_WORDS)):
-        return False  # substring tests first: most files of a library hold none of these words
+    if not mentions_an_optimizer(text):
+        return False  # a substring test first: most files of a library name no optimizer
     from reglint.engine.textcut import _may_construct_an_optimizer, _Unsure, blank
 
     try:
-        code = blank(text)  # docstring examples (`loss.backward()`) are not the module's code
+        code = blank(text)  # docstring examples (`opt = AdamW(...)`) are not the module's code
     except _Unsure:
+        return _trains_by_syntax(text)
+    return _may_construct_an_optimizer(code)
+
+
+def _trains_by_syntax(text: str) -> bool:
+    """The same question asked of CPython's tree, for a text the blanking does not read (nested
+    f-strings): an optimizer class called by its name or an alias. True when the text does not
+    parse (nothing is ruled out on a guess)."""
+    import ast
+    import warnings
+
+    from reglint.analysis.optimizers import ALL_NAMES
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return True
-    return bool(TRAINING_TEXT.search(code)) or _may_construct_an_optimizer(code)
+    aliases = {alias.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               for alias in node.names if alias.asname and alias.name in ALL_NAMES}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name in ALL_NAMES or name in aliases:
+                return True
+    return False
 
 
 # Functions that are a training step by their name (Lightning's): a penalty computed in one and

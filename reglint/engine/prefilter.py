@@ -92,13 +92,12 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
-from reglint.analysis.optimizers import ALL_NAMES
+from reglint.analysis.optimizers import ALL_NAMES, mentions_an_optimizer
 from reglint.analysis.vocabulary import MODEL_BUILDERS
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.flowcut import FUNCTIONS, may_build_a_term, statement_lists
 from reglint.engine.source import decode
 from reglint.engine.textcut import (
-    OPTIMIZER_WORDS,
     empty_pruned_body,
     join_lines,
     split_lines,
@@ -155,7 +154,7 @@ COMMON_METHODS = frozenset({
 
 def _mentions_an_optimizer(text: str) -> bool:
     """Some optimizer class name is in the text (a substring search is faster than a regex)."""
-    return any(word in text for word in OPTIMIZER_WORDS)
+    return mentions_an_optimizer(text)
 
 
 def facts_needed(enabled: frozenset[str]) -> Optional[tuple[frozenset[str], ...]]:
@@ -623,19 +622,19 @@ class Linted(NamedTuple):
     notes: Sequence[Note] = ()  # what the user should know about how the file was read
 
 
-def reads_the_project(text: str, path: str) -> bool:
-    """A file whose analysis runs code of its project's other modules (a file that trains and
-    imports one: see reglint/analysis/linking.py): its facts may come from there, so no cut on its
-    own text applies and it is analyzed whole."""
-    from reglint.analysis.project import imports_project_module
-    from reglint.analysis.vocabulary import trains
-
-    if not trains(text):
-        return False
+def reads_the_project(text: str, path: str) -> tuple[bool, dict[str, str]]:
+    """A file whose analysis runs code of its project's other modules (reglint/analysis/project.
+    reads_project_code) and imports one: its facts may come from there, so no cut on its own text
+    applies and it is analyzed whole. Also the project modules read to decide (path -> digest)."""
     from pathlib import Path
 
+    from reglint.analysis.project import imports_project_module, reads_project_code
+
     file = Path(path)
-    return file.is_file() and imports_project_module(text, file)
+    if not file.is_file():
+        return False, {}
+    follows, consulted = reads_project_code(text, file)
+    return follows and imports_project_module(text, file), consulted
 
 
 def lint_source(
@@ -645,13 +644,26 @@ def lint_source(
     the pruned copy where there is one); None when the prefilter shows there is nothing to analyze.
     What `reglint check` does with a file, and the language server with an editor's buffer (with
     its incremental `parser`, see runner.lint_text)."""
-    decision = (
-        Verdict(True, "trains with the project's modules")
-        if reads_the_project(text, path)
-        else verdict(text, path, enabled)
-    )
+    decision, _ = decide(text, path, enabled)
     if not decision.analyze:
         return None
+    return _lint_decided(text, path, settings, enabled, decision, parser)
+
+
+def decide(text: str, path: str, enabled: frozenset[str]) -> tuple[Verdict, dict[str, str]]:
+    """The verdict on a file's text, and the project modules read to reach it (path -> digest)."""
+    decision = verdict(text, path, enabled)
+    consulted: dict[str, str] = {}
+    if not decision.analyze or decision.parse_text is not None:
+        whole, consulted = reads_the_project(text, path)
+        if whole:
+            decision = Verdict(True, "sets up training with the project's modules")  # whole, unpruned
+    return decision, consulted
+
+
+def _lint_decided(
+    text: str, path: str, settings: "Settings", enabled: frozenset[str], decision: Verdict, parser: Optional["Parser"] = None
+) -> "FileResult":
     from reglint.engine.runner import lint_text
 
     return lint_text(
@@ -670,9 +682,10 @@ def lint_data(
     if prefilter and not path.endswith(".ipynb"):
         text = decode_plain(data)
         if text is not None:
-            result = lint_source(text, path, settings, enabled)
-            if result is None:
-                return Linted([], None, False)
+            decision, consulted = decide(text, path, enabled)
+            if not decision.analyze:
+                return Linted([], None, False, dependencies=consulted)  # holds while they are unchanged
+            result = _lint_decided(text, path, settings, enabled, decision)
             return Linted(
                 list(result.findings), result.source_lines, True, result.internal_error,
                 dependencies=result.dependencies, notes=result.notes,

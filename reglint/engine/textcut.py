@@ -599,7 +599,7 @@ def text_facts(
 
 def _may_construct_an_optimizer(blanked: str) -> bool:
     """A call of an optimizer class, by its name or an alias an import gives it."""
-    if not any(word in blanked for word in OPTIMIZER_WORDS):
+    if not optimizers.mentions_an_optimizer(blanked):
         return False
     for call in _OPTIMIZER_CALL.finditer(blanked):
         if not _DEFINED_BEFORE.search(blanked, max(0, call.start() - 16), call.start()):
