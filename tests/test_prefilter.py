@@ -176,6 +176,28 @@ ADVERSARIAL = {
                 reg = sum(p.abs().sum() for p in model.parameters())
                 loss = base + reg
         """,
+    # A module whose class is named like a penalty: what its forward() returns is one, with no
+    # loss-like name stored anywhere in the file.
+    "penalty-module": """
+        import torch
+        from torch import nn
+        class L2Regularizer(nn.Module):
+            def forward(self, model):
+                return sum(p.pow(2).sum() for p in model.parameters())
+        """,
+    "penalty-module-call": """
+        class SparsityPenalty:
+            def __call__(self, net):
+                return sum(p.abs().sum() for p in net.parameters())
+        """,
+    # Annotated targets that do not start their line.
+    "annotated-after-semicolon": "x = 1; reg: float = sum(p.pow(2).sum() for p in model.parameters())\n",
+    "annotated-after-header": "if True: l1: float = sum(p.abs().sum() for p in model.parameters())\n",
+    "annotated-attribute-after-semicolon": """
+        class Trainer:
+            def regularize(self, model):
+                n = 0; self.l2: float = sum(p.pow(2).sum() for p in model.parameters())
+        """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 

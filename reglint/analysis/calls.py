@@ -62,6 +62,7 @@ from reglint.analysis.values import (
 )
 from reglint.analysis.vocabulary import BUILTINS as _BUILTINS
 from reglint.analysis.vocabulary import (
+    CALL_METHODS,
     CHAIN_FUNCTIONS,
     MODULE_SELF_METHODS,
     MODULE_WRAPPERS,
@@ -128,7 +129,7 @@ class CallEvaluator(AnalyzerMixin):
         if isinstance(called, ClassRef):
             return self.construct(called.info, node, frame)
         if isinstance(called, Instance):
-            for name in ("forward", "__call__"):
+            for name in CALL_METHODS:
                 found = self.find_method(called.info, name)
                 if found is not None:
                     defining, method = found

@@ -82,7 +82,7 @@ from reglint.analysis.values import (
     Value,
     penalty_ids,
 )
-from reglint.analysis.vocabulary import MODULE_BASES, TRAINING_STEP_FUNCTIONS
+from reglint.analysis.vocabulary import CALL_METHODS, MODULE_BASES, TRAINING_STEP_FUNCTIONS
 
 
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator):
@@ -855,7 +855,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         function_name = function.name.value
         for value, statement in frame.returns:
             self.mark_named(value, function_name)
-            if class_name is not None and function_name in ("forward", "__call__"):
+            if class_name is not None and function_name in CALL_METHODS:
                 self.mark_named(value, class_name)  # class L2Regularizer(nn.Module): def forward
             if LOSS_FUNCTION.search(function_name):
                 self.mark_loss(

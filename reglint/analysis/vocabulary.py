@@ -22,6 +22,19 @@ LOSS_NAME = re.compile(r"loss|objective|cost", re.IGNORECASE)
 LOSS_FUNCTION = re.compile(
     r"(^|_)(loss|losses|objective)($|_)|training_step|compute_loss|criterion", re.IGNORECASE
 )
+# The methods that run a module when it is called: what `forward` of a class named like a
+# penalty returns is that penalty (`class L2Regularizer(nn.Module): def forward(...)`).
+CALL_METHODS = ("forward", "__call__")
+
+
+def names_a_penalty(function: str, owner: str | None) -> bool:
+    """A function (a method of `owner`) whose return value is named like a penalty by its own
+    name or, for the method a module call runs, by its class's name."""
+    if PENALTY_NAME.search(function):
+        return True
+    return owner is not None and function in CALL_METHODS and PENALTY_NAME.search(owner) is not None
+
+
 # A parameter or variable name that holds a number (a coefficient, a rate): an unknown value
 # passed under such a name is a number the analysis cannot know, not an arbitrary object.
 NUMERIC_NAME = re.compile(

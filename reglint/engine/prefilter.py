@@ -93,7 +93,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
 from reglint.analysis.optimizers import ALL_NAMES, mentions_an_optimizer
-from reglint.analysis.vocabulary import MODEL_BUILDERS
+from reglint.analysis.vocabulary import MODEL_BUILDERS, names_a_penalty
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.flowcut import FUNCTIONS, may_build_a_term, statement_lists
 from reglint.engine.source import decode
@@ -516,6 +516,8 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     imports_term = False
     for index, unit in enumerate(units):
         imports_term |= _scan(unit, index == 0)
+        if unit.owner is not None and names_a_penalty(unit.name or "", unit.owner):
+            unit.features |= LOSS  # what forward() of `class L2Regularizer` returns is a penalty
     optimizer_names = set(ALL_NAMES).union(*(unit.optimizer_aliases for unit in units))
     optimizer = any(
         unit.called_attributes & ALL_NAMES or unit.called_names & optimizer_names for unit in units

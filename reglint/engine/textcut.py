@@ -41,7 +41,7 @@ from operator import or_
 from typing import Iterator, Optional
 
 from reglint.analysis import optimizers
-from reglint.analysis.vocabulary import MODEL_BUILDERS
+from reglint.analysis.vocabulary import MODEL_BUILDERS, names_a_penalty
 from reglint.engine.components import PARAMS, TERMS, complete_units, component_roots
 
 # ---------------------------------------------------------------------------- blanking
@@ -386,7 +386,10 @@ class _StoreContexts:
 
 
 _AFTER_WALRUS_OR_COLON = re.compile(r"\s*:", re.A)
-_LINE_HEAD = re.compile(r"[ ]*[\w.]*", re.A)
+# What may stand before an annotated target's name, read backwards: its attribute chain, blanks,
+# then the start of a statement (a line start, `;`, a compound statement's `:`) or the end of a
+# call or subscript the chain starts with (`rows[0].loss: float`).
+_ANNOTATED_TARGET_BEFORE = re.compile(r"[\w.]*[ ]*(?:\Z|[\n;:)\]])", re.A)
 # `for` targets end at `in`; an `as` target is a name, an attribute or a subscript on its line, or
 # a bracketed target (which may span lines).
 _TARGETS = re.compile(
@@ -433,14 +436,22 @@ def _stored_loss_name_in(text: str, lowered: str, brackets: str, stores: _StoreC
         if colon is not None:
             if text.startswith("=", colon.end()):
                 return True  # `loss := ...`
-            line_start = text.rfind("\n", 0, word_start) + 1
-            if _LINE_HEAD.match(text, line_start).end() >= word_start:  # type: ignore[union-attr]
-                return True  # `loss: Tensor = ...` (an annotated target starts its line)
+            if _annotated_target_at(text, word_start):
+                return True  # `loss: Tensor = ...`
     for target in _TARGETS.finditer(text, start, end):
         names = target.group(1) if target.group(1) is not None else target.group(2)
         if _LOSSY_STEM.search(names.lower()):
             return True
     return False
+
+
+def _annotated_target_at(text: str, word_start: int) -> bool:
+    """Whether the name at `word_start`, followed by `:`, may be an annotated assignment's target
+    (`loss: Tensor = ...`, `x = 1; reg: float = ...`, `if ok: l1: float = ...`) rather than an
+    `if`/`for`/`def` header's last word or a lambda's argument."""
+    line_start = text.rfind("\n", 0, word_start) + 1
+    head = text[line_start:word_start][::-1]
+    return _ANNOTATED_TARGET_BEFORE.match(head) is not None
 
 
 class _LossSearch:
@@ -455,6 +466,12 @@ class _LossSearch:
         self.marked = _LOSS_MARK in text
         self.loss_function_words = "training_step" in self.lowered or "criterion" in self.lowered
         self.stores = _StoreContexts(text)
+
+    def any_of(self, split: _Split, units: list[TextUnit]) -> bool:
+        """A loss feature in `units`: in their text, or a method's class names it a penalty."""
+        if any(unit.owner is not None and names_a_penalty(unit.name or "", unit.owner) for unit in units):
+            return True  # what forward() of `class L2Regularizer` returns is a penalty
+        return self.any_in(_ranges(split, iter(units), len(self.text)))
 
     def any_in(self, ranges: list[tuple[int, int]]) -> bool:
         text, lowered = self.text, self.lowered
@@ -593,8 +610,8 @@ def text_facts(
             return TextFacts(optimizer, True, _pruned(text, blanked, brackets, split, live, joined or []))
     # A loss in a candidate's component completes it; one in the module's component completes
     # every candidate.
-    chosen = (unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0])
-    return TextFacts(optimizer, losses.any_in(_ranges(split, chosen, len(blanked))))
+    chosen = [unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0]]
+    return TextFacts(optimizer, losses.any_of(split, chosen))
 
 
 def _may_construct_an_optimizer(blanked: str) -> bool:
@@ -630,10 +647,9 @@ def _candidates(
 def _live(split: _Split, roots: list[int], candidates: list[bool], losses: _LossSearch) -> list[bool]:
     """Per unit: whether its component may hold a penalty (all three features)."""
     units = split.units
-    size = len(losses.text)
 
     def has_loss(root: int) -> bool:
-        return losses.any_in(_ranges(split, (unit for unit, r in zip(units, roots) if r == root), size))
+        return losses.any_of(split, [unit for unit, r in zip(units, roots) if r == root])
 
     if has_loss(roots[0]):
         return list(candidates)  # the module's component completes every candidate
