@@ -148,7 +148,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _hyper(group: dict[str, Any]) -> dict[str, Any]:
+def hyperparameters(group: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(group[k]) for k in HYPER_KEYS if k in group}
 
 
@@ -292,7 +292,7 @@ def _measure_known(opt: Any, device: Any, timeout: Optional[float]) -> list[_Mea
     history = _step_probes(probe_opt, probes, STEPS, timeout)
     out = []
     for g, start, hist in zip(groups, initial, history):
-        hyper = _hyper(g)
+        hyper = hyperparameters(g)
         result = _classify(name, hyper, start, hist)
         if name == "SGD" and float(hyper.get("momentum") or 0) > 0 and result.mode != NONE:
             result.steady = _steady(cls, g, ctor, hyper, device, timeout)
@@ -393,7 +393,7 @@ def measure_optimizer(source: OptimizerSource, user_model: Any, infos: Sequence[
             notes.append(f"{name} could not be stepped on a copy ({type(exc).__name__}: {exc}): decay not measured")
         for gi, group in enumerate(opt.param_groups):
             sample = next((per_param[i] for i in members[gi] if i in per_param), {})
-            groups.append(GroupResult(gi, members[gi], _hyper(group), unknown_pattern(sample) if sample else MEASURED, None, sample))
+            groups.append(GroupResult(gi, members[gi], hyperparameters(group), unknown_pattern(sample) if sample else MEASURED, None, sample))
         notes.append(f"{name} is not one of the optimizers reglint has closed forms for: decay reported as measured")
     return OptimizerResult(
         label=source.label,
