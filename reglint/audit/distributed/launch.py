@@ -67,6 +67,9 @@ def launch(nproc: int, audit_args: Sequence[str], timeout: Optional[float]) -> t
         env = dict(os.environ)
         env[EXIT_FILE] = exit_file
         env.setdefault("OMP_NUM_THREADS", "1")  # what torchrun sets anyway, without its banner
+        # torch warns at import when NumPy is absent (torchrun imports torch); the audit never needs NumPy
+        quiet = "ignore:Failed to initialize NumPy"
+        env["PYTHONWARNINGS"] = f"{env['PYTHONWARNINGS']},{quiet}" if env.get("PYTHONWARNINGS") else quiet
         start = time.monotonic()
         proc = subprocess.Popen(torchrun_command(nproc, audit_args), env=env, start_new_session=True)
         reported: Optional[float] = None

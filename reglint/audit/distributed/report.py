@@ -155,11 +155,14 @@ def check_complete(ranks: dict[int, SideResult], world: int, reference: SideResu
                    target: str) -> None:
     """Exit-2 errors: ranks that did not report, a set-up that failed on a rank or in one process."""
     missing = [r for r in range(world) if r not in ranks]
-    setup = _root_causes(_rank_failures(ranks, SETUP))
+    failures = _rank_failures(ranks, SETUP)
+    setup = _root_causes(failures)
     if setup:
         rank, error = setup[0]
         where = "on every rank" if _same_everywhere(setup, world) else f"on {rank_list([r for r, _ in setup])}"
-        raise AuditError(f"{where}: {error.message}", details=error.details)
+        waited = [r for r, e in failures if e.consequence and (r, e) not in setup]
+        then = f"; {rank_list(waited)} waited for it in a collective until --timeout" if waited else ""
+        raise AuditError(f"{where}: {error.message}{then}", details=error.details)
     if missing:
         raise AuditError(f"{rank_list(missing)} did not report within {timeout:g} s (a rank stuck in the user's "
                          "code, or in a collective that another rank never reached); the other ranks were stopped")

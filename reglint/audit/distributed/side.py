@@ -33,7 +33,8 @@ from reglint.audit.distributed.names import Holder, holders
 from reglint.audit.errors import AuditError, AuditTimeout, user_traceback
 
 SETUP, OPTIMIZER, PENALTY = "setup", "optimizer", "penalty"
-_TIMEOUT = re.compile(r"timed out|timeout|Timed out waiting", re.IGNORECASE)
+# how a collective that another rank never joined ends: gloo's and NCCL's watchdog's messages
+_TIMEOUT = re.compile(r"timed out|Timeout|DistBackendError|NCCL communicator was aborted", re.IGNORECASE)
 
 
 @dataclass
@@ -45,8 +46,8 @@ class StageError:
 
 
 def stage_error(stage: str, exc: BaseException) -> StageError:
-    if isinstance(exc, AuditError):
-        return StageError(stage, exc.message, exc.details)
+    if isinstance(exc, AuditError):  # the user's code raised (or a timeout of a collective inside it)
+        return StageError(stage, exc.message, exc.details, consequence=bool(_TIMEOUT.search(exc.message)))
     if isinstance(exc, OtherRankFailed):
         return StageError(stage, "stopped: another rank failed before the gradient reduction", consequence=True)
     if isinstance(exc, AuditTimeout):

@@ -33,7 +33,11 @@ from reglint.audit.errors import AuditError
 
 REQUIRED = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 EXIT_FILE = "REGLINT_AUDIT_EXIT_FILE"  # set by `--nproc`: rank 0 writes its exit code there
-MARGIN = 30.0  # seconds a store wait adds to --timeout: a rank may first sit out a timed-out collective
+
+
+def margin(timeout: float) -> float:
+    """Seconds a store wait adds to --timeout: a rank may first sit out a collective that times out."""
+    return min(30.0, max(5.0, timeout / 2))
 
 
 def launched_as_rank(environ: Optional[Mapping[str, str]] = None) -> bool:
@@ -78,7 +82,8 @@ def run_rank(request: AuditRequest, *, device: str, emit: Emit, fail: Fail) -> N
         _quiet()
     backend, rank_device = _backend(device, int(os.environ.get("LOCAL_RANK", "0")))
     dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
-    exchange = Exchange(rank, world, timeout + MARGIN)
+    extra = margin(timeout)
+    exchange = Exchange(rank, world, timeout + extra)
     one = OneProcess(request, device.split(":")[0]) if rank == 0 else None
     result: Optional[SideResult] = None
     try:
@@ -97,10 +102,10 @@ def run_rank(request: AuditRequest, *, device: str, emit: Emit, fail: Fail) -> N
                                                          traceback.format_exc())])
     exchange.post("result", result.to_json())
     if rank != 0:
-        exchange.wait_for("done", 3 * timeout + 2 * MARGIN)
+        exchange.wait_for("done", 3 * timeout + 4 * extra)
         _leave(0)
     assert one is not None
-    code = _report(exchange, one, world, backend.split(",")[-1].split(":")[-1], request, timeout, emit, fail)
+    code = _report(exchange, one, world, backend.split(",")[-1].split(":")[-1], request, timeout, extra, emit, fail)
     exchange.post("done", code)
     exit_file = os.environ.get(EXIT_FILE)
     if exit_file:
@@ -111,15 +116,15 @@ def run_rank(request: AuditRequest, *, device: str, emit: Emit, fail: Fail) -> N
 
 
 def _report(exchange: Exchange, one: Any, world: int, backend: str, request: AuditRequest, timeout: float,
-            emit: Emit, fail: Fail) -> int:
+            extra: float, emit: Emit, fail: Fail) -> int:
     from reglint.audit.distributed.report import Launch, build_report, check_complete, pieces_request
 
     try:
-        ranks = {r: SideResult.from_json(d) for r, d in exchange.gather("result", timeout + 2 * MARGIN).items()}
-        reference = one.result(3 * timeout + 2 * MARGIN)
+        ranks = {r: SideResult.from_json(d) for r, d in exchange.gather("result", timeout + 2 * extra).items()}
+        reference = one.result(3 * timeout + 2 * extra)
         launch = Launch(world, backend, request.target)
         check_complete(ranks, world, reference, timeout, request.target)
-        answers = one.ask(pieces_request(ranks, reference.params), timeout + MARGIN)
+        answers = one.ask(pieces_request(ranks, reference.params), timeout + extra)
         return emit(build_report(reference, ranks, answers, launch, timeout))
     except AuditError as exc:
         fail(exc.message, exc.details)
