@@ -141,6 +141,17 @@ def test_penalty_over_sharded_parameters_misses_the_weights() -> None:
         assert "penalty gradient 0 under FSDP (use_orig_params=True) with 2 ranks" in finding["message"]
 
 
+def test_penalty_over_flat_parameters_raises_in_the_backward() -> None:
+    code, doc = audit_json(DIST / "fsdp_flat_penalty.py")
+    assert code == 1
+    assert pairs(doc) == expected_pairs(DIST / "fsdp_flat_penalty.py")
+    [finding] = doc["findings"]
+    assert finding["measured"]["stage"] == "penalty" and finding["measured"]["ranks"] == [0, 1]
+    # the shard (half of the unit's 740 values) meets the unsharded flat parameter's gradient
+    assert "got [370] but expected shape compatible with [740]" in finding["message"]
+    assert "in one process it runs" in finding["message"]
+
+
 def test_fully_shard_penalty_that_raises_is_one_finding() -> None:
     code, doc = audit_json(DIST / "fully_shard_penalty.py")
     assert code == 1

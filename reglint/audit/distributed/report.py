@@ -204,8 +204,9 @@ def _stage_verdicts(ranks: dict[int, SideResult], world: int, where: str, labels
         summary = f"under {where} {what} raises {on}: {error.message}; in one process it runs"
         advice = ("the optimizer must be built from the wrapped model's parameters, with param groups that do not "
                   "depend on the wrapper's names" if stage == OPTIMIZER else
-                  "a penalty over model.parameters() outside forward sees the wrapper's parameters (FSDP's flat "
-                  "parameters, fully_shard's DTensors): select them by name, or compute the penalty inside forward")
+                  "outside forward a penalty over model.parameters() sees the wrapper's tensors (FSDP's flat "
+                  "parameters, fully_shard's DTensors), not the model's parameters: compute it inside forward, where "
+                  "they are whole, or (FSDP) wrap with use_orig_params=True and select the parameters by name")
         out.append(_verdict(None, summary, advice, {"stage": stage, "error": error.message,
                                                     "ranks": [r for r, _ in failures],
                                                     "traceback": _trim(error.details)}))
