@@ -207,22 +207,24 @@ def holders(model: Any) -> tuple[list[Holder], list[str]]:
                 offset = int(info.offset_in_shard or 0)
             if info.in_shard and info.numel_in_shard:
                 holder.pieces.append(Piece(fqn, int(info.intra_param_start_idx), int(info.numel_in_shard), offset))
-    out: list[Holder] = []
-    for name, p in named:
-        holder = by_id.get(id(p))
-        if holder is None and _is_dtensor(p):
-            local = p.to_local()
-            start = _dtensor_start(p)
-            holder = Holder(p, name, DTENSOR, tuple(p.shape), local.numel())
-            if start is None:
-                notes.append(f"{clean_name(model, name)}: DTensor placements {tuple(p.placements)} hold more than "
-                             "one run of its values on a rank; not measured")
-            elif local.numel():
-                holder.pieces.append(Piece(clean_name(model, name), start, local.numel(), 0))
-        if holder is None:
-            holder = Holder(p, name, PLAIN, tuple(p.shape), p.numel(), [Piece(clean_name(model, name), 0, p.numel(), 0)])
-        out.append(holder)
+    out = [by_id.get(id(p)) or _own_holder(model, name, p, notes) for name, p in named]
     return out, notes
+
+
+def _own_holder(model: Any, name: str, p: Any, notes: list[str]) -> Holder:
+    """The holder of a parameter that no FSDP unit manages: a DTensor's rows, or the whole tensor."""
+    fqn = clean_name(model, name)
+    if not _is_dtensor(p):
+        return Holder(p, name, PLAIN, tuple(p.shape), p.numel(), [Piece(fqn, 0, p.numel(), 0)])
+    local = p.to_local()
+    holder = Holder(p, name, DTENSOR, tuple(p.shape), local.numel())
+    start = _dtensor_start(p)
+    if start is None:
+        notes.append(f"{fqn}: DTensor placements {tuple(p.placements)} hold more than one run of its values on a "
+                     "rank; not measured")
+    elif local.numel():
+        holder.pieces.append(Piece(fqn, start, local.numel(), 0))
+    return holder
 
 
 def _is_dtensor(p: Any) -> bool:

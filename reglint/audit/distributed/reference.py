@@ -24,7 +24,14 @@ from typing import IO, Any, Optional
 
 from reglint.audit.distributed.build import AuditRequest, build
 from reglint.audit.distributed.measure import decay_stats, grad_fit, piece_key
-from reglint.audit.distributed.side import SETUP, Raw, SideResult, StageError, measure_side, stage_error
+from reglint.audit.distributed.side import (
+    SETUP,
+    Raw,
+    SideResult,
+    StageError,
+    measure_side,
+    stage_error,
+)
 from reglint.audit.errors import AuditError
 
 LAUNCHER_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "GROUP_WORLD_SIZE",

@@ -23,9 +23,9 @@ from reglint.audit.distributed.compare import (
     STEPS_NOTE,
     Mismatch,
     Sided,
+    decay_cell,
     decay_mismatches,
     decay_summary,
-    decay_cell,
     dtype_eps,
     exposure,
     exposure_fact,
@@ -37,7 +37,14 @@ from reglint.audit.distributed.compare import (
     rank_list,
 )
 from reglint.audit.distributed.measure import STEPS, DecayStat, OptimizerInfo, piece_key, point_fit
-from reglint.audit.distributed.side import OPTIMIZER, PENALTY, SETUP, ParamMeta, SideResult, StageError
+from reglint.audit.distributed.side import (
+    OPTIMIZER,
+    PENALTY,
+    SETUP,
+    ParamMeta,
+    SideResult,
+    StageError,
+)
 from reglint.audit.errors import AuditError
 from reglint.audit.grouping import compact_label
 from reglint.audit.numbers import num

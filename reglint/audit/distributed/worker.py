@@ -117,7 +117,12 @@ def run_rank(request: AuditRequest, *, device: str, emit: Emit, fail: Fail) -> N
 
 def _report(exchange: Exchange, one: Any, world: int, backend: str, request: AuditRequest, timeout: float,
             extra: float, emit: Emit, fail: Fail) -> int:
-    from reglint.audit.distributed.report import Launch, build_report, check_complete, pieces_request
+    from reglint.audit.distributed.report import (
+        Launch,
+        build_report,
+        check_complete,
+        pieces_request,
+    )
 
     try:
         ranks = {r: SideResult.from_json(d) for r, d in exchange.gather("result", timeout + 2 * extra).items()}
