@@ -80,17 +80,29 @@ def test_gradient_agreement() -> None:
 
 
 def test_decay_stats_per_magnitude_from_any_offset() -> None:
-    pattern = torch.tensor(measure.DECAY_PATTERN, dtype=torch.float64)
-    for start in (0, 3, 17):
-        before = torch.roll(pattern, -(start % 10)).repeat(3)
-        shrink = 2e-3
+    pattern = [1.0, -0.1, 10.0, -0.01, 1e-3, -1.0, 0.1, -10.0, 0.01, -1e-3]  # docs/audit.md's order
+    shrink = 2e-3
+    for start in (0, 3, 17, measure.CHUNK - 4):
+        before = torch.tensor([pattern[(start + j) % 10] for j in range(30)], dtype=torch.float64)
         after = before * (1 - shrink) ** measure.STEPS
-        after[::7] = -after[::7]  # crossed zero
-        out = measure.decay_stats(before, after, start)
+        after[::7] = -after[::7]  # 5 values crossed zero
+        out = measure.decay_stats(after, start)
         assert set(out) == {"1", "0.1", "10", "0.01", "0.001"}
-        assert sum(s.crossed for s in out.values()) == len(after[::7])  # 5 values crossed zero
+        assert sum(s.crossed for s in out.values()) == 5
         for s in out.values():
             assert s.lo == pytest.approx(shrink, rel=1e-9) and s.hi == pytest.approx(shrink, rel=1e-9)
+
+
+def test_decay_stats_over_several_chunks() -> None:
+    n = measure.CHUNK * 2 + 13
+    start = 7
+    after = measure.written(measure.decay_block(), start, n, torch.empty(0, dtype=torch.float32))
+    after[measure.CHUNK + 5] *= 0.5  # one value shrank: 1 − 0.5^(1/10) per step
+    out = measure.decay_stats(after, start)
+    magnitude = abs(measure.DECAY_PATTERN[(start + measure.CHUNK + 5) % 10])
+    for key, s in out.items():
+        assert s.lo == 0.0
+        assert s.hi == (pytest.approx(1 - 0.5 ** 0.1, rel=1e-6) if key == f"{magnitude:g}" else 0.0)
 
 
 # ------------------------------------------------------------------- names and the wrapped layout
@@ -311,7 +323,7 @@ def test_the_one_process_child_answers_for_any_piece(tmp_path: Path) -> None:
     decay = answers["decay"][measure.piece_key("weight", 5, 7)]
     assert decay["group"] == 0
     for s in decay["shrink"].values():  # AdamW with a zero gradient: exactly lr·λ per step
-        assert s["lo"] == pytest.approx(0.1 * 0.01, rel=1e-4)
+        assert s["lo"] == pytest.approx(0.1 * 0.01, rel=1e-4) and s["hi"] == pytest.approx(0.1 * 0.01, rel=1e-4)
     fit = measure.point_fit(answers["grads"][measure.piece_key("weight", 5, 7)])
     assert fit.numel == 7 and fit.a_l2 == pytest.approx(0.2, rel=1e-5)
     assert "hello from the user's file" in "".join(child.stderr)

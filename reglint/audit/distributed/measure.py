@@ -93,43 +93,78 @@ def fill_pieces(holders: Sequence[Holder], block: Any) -> None:
     """Write `block`, tiled by each piece's flat index in its parameter, into every piece."""
     import torch
 
-    period = block.numel()
     with torch.no_grad():
         for h in holders:
             values = h.local_values()
             for piece in h.pieces:
-                segment = values[piece.offset:piece.offset + piece.length]
-                rotated = torch.roll(block, -(piece.start % period)).to(dtype=segment.dtype, device=segment.device)
-                fill_tiled(segment, rotated)
+                _tile_into(values[piece.offset:piece.offset + piece.length], block, piece.start)
 
 
-def decay_stats(before: Any, after: Any, start: int, steps: int = STEPS) -> dict[str, DecayStat]:
-    """Shrink per step of each magnitude of the decay pattern, for values from flat index `start`."""
+def _tile_into(segment: Any, block: Any, start: int) -> None:
+    """Write `block`, tiled from flat index `start`, into the 1-D `segment` (in its dtype)."""
     import torch
 
-    ratio = after.double() / before.double()
-    positive = ratio > 0
-    shrink = torch.where(positive, 1.0 - ratio.clamp_min(1e-300).pow(1.0 / steps), torch.full_like(ratio, math.nan))
-    period = len(DECAY_PATTERN)
-    grouped: dict[str, list[Any]] = {}
-    for k, value in enumerate(DECAY_PATTERN):
-        values = shrink[(k - start) % period::period]
-        if values.numel():
-            grouped.setdefault(magnitude_key(value), []).append(values)
-    out: dict[str, DecayStat] = {}
-    for key, parts in grouped.items():
-        values = torch.cat(parts)
-        finite = values[~torch.isnan(values)]
-        crossed = int(values.numel() - finite.numel())
-        if finite.numel():
-            out[key] = DecayStat(float(finite.min()), float(finite.max()), float(finite.mean()), crossed)
-        else:
-            out[key] = DecayStat(math.nan, math.nan, math.nan, crossed)
+    rotated = torch.roll(block, -(start % block.numel())).to(dtype=segment.dtype, device=segment.device)
+    fill_tiled(segment, rotated)
+
+
+def written(block: Any, start: int, length: int, like: Any) -> Any:
+    """The values `fill_pieces` wrote from flat index `start`: `block` tiled, in `like`'s dtype."""
+    import torch
+
+    out = torch.empty(length, dtype=like.dtype, device=like.device)
+    _tile_into(out, block, start)
     return out
 
 
-def grad_fit(g: Optional[Any], w: Any) -> dict[str, Any]:
-    """The float64 fit of gradient `g` (None: none) at values `w`, as a JSON-able dict."""
+def decay_block() -> Any:
+    import torch
+
+    return torch.tensor(DECAY_PATTERN, dtype=torch.float64)
+
+
+def penalty_block() -> Any:
+    import torch
+
+    return test_block(torch.float64, "cpu")
+
+
+CHUNK = 100_000 * len(DECAY_PATTERN)  # values per float64 temporary when summarizing a piece's decay
+
+
+def decay_stats(after: Any, start: int, steps: int = STEPS) -> dict[str, DecayStat]:
+    """Shrink per step of each magnitude of the decay pattern, for the values `after` (1-D) that
+    `fill_pieces` set from flat index `start` and the optimizer then stepped `steps` times."""
+    import torch
+
+    period = len(DECAY_PATTERN)
+    block = decay_block()
+    acc: dict[str, list[float]] = {}  # magnitude → [lo, hi, sum, count, crossed]
+    for c0 in range(0, after.numel(), CHUNK):
+        now = after[c0:c0 + CHUNK]
+        ratio = now.double() / written(block, start + c0, now.numel(), now).double()
+        shrink = torch.where(ratio > 0, 1.0 - ratio.clamp_min(1e-300).pow(1.0 / steps),
+                             torch.full_like(ratio, math.nan))
+        for k, value in enumerate(DECAY_PATTERN):
+            values = shrink[(k - start - c0) % period::period]
+            if not values.numel():
+                continue
+            finite = values[~torch.isnan(values)]
+            entry = acc.setdefault(magnitude_key(value), [math.inf, -math.inf, 0.0, 0, 0])
+            entry[4] += int(values.numel() - finite.numel())
+            if finite.numel():
+                entry[0] = min(entry[0], float(finite.min()))
+                entry[1] = max(entry[1], float(finite.max()))
+                entry[2] += float(finite.sum())
+                entry[3] += int(finite.numel())
+    return {key: DecayStat(lo, hi, total / count, int(crossed)) if count else
+            DecayStat(math.nan, math.nan, math.nan, int(crossed))
+            for key, (lo, hi, total, count, crossed) in acc.items()}
+
+
+def grad_fit(g: Optional[Any], start: int, length: int, like: Any) -> dict[str, Any]:
+    """The float64 fit of gradient `g` (None: none) of the values `fill_pieces` set from `start`."""
+    w = written(penalty_block(), start, length, like)
     return asdict(fit_folded(fold(g, w, BLOCK_SIZE)))
 
 
@@ -139,12 +174,11 @@ def point_fit(data: dict[str, Any]) -> PointFit:
 
 @dataclass
 class DecayRun:
-    """The raw result of stepping the optimizer: values before and after, per optimized holder."""
+    """The optimizer's param groups and which holder is in which; the holders hold the values after
+    the steps."""
 
     info: OptimizerInfo
     group_of: dict[int, int]  # holder index → param group
-    before: dict[int, Any]
-    after: dict[int, Any]
 
 
 def run_decay(optimizer: Any, holders: Sequence[Holder], timeout: Optional[float]) -> DecayRun:
@@ -161,8 +195,7 @@ def run_decay(optimizer: Any, holders: Sequence[Holder], timeout: Optional[float
                 foreign += 1
             else:
                 group_of[k] = gi
-    fill_pieces(holders, torch.tensor(DECAY_PATTERN, dtype=torch.float64))
-    before = {k: holders[k].local_values().double().clone() for k in group_of}
+    fill_pieces(holders, decay_block())
     stepped = [p for group in optimizer.param_groups for p in group["params"]]
     name = type(optimizer).__name__
     try:
@@ -174,20 +207,20 @@ def run_decay(optimizer: Any, holders: Sequence[Holder], timeout: Optional[float
     finally:
         for p in stepped:
             p.grad = None
-    after = {k: holders[k].local_values().double().clone() for k in group_of}
     groups = [hyperparameters(g) for g in optimizer.param_groups]
-    return DecayRun(OptimizerInfo(name, groups, foreign), group_of, before, after)
+    return DecayRun(OptimizerInfo(name, groups, foreign), group_of)
 
 
 def decay_pieces(run: DecayRun, holders: Sequence[Holder]) -> list[DecayPiece]:
+    """Each piece's decay, from the values its holder holds after `run_decay`."""
     out = []
     for k, h in enumerate(holders):
         group = run.group_of.get(k)
+        values = h.local_values() if group is not None else None
         for piece in h.pieces:
             stats: dict[str, DecayStat] = {}
-            if group is not None:
-                span = slice(piece.offset, piece.offset + piece.length)
-                stats = decay_stats(run.before[k][span], run.after[k][span], piece.start)
+            if values is not None:
+                stats = decay_stats(values[piece.offset:piece.offset + piece.length], piece.start)
             out.append(DecayPiece(piece.fqn, piece.start, piece.length, group, stats))
     return out
 
@@ -198,7 +231,7 @@ class PenaltyRun:
 
     value: Optional[float] = None
     value_kind: Optional[str] = None  # "tensor", "constant", "DTensor (placements)"
-    grads: Optional[dict[int, tuple[Optional[Any], Any]]] = None  # holder index → (gradient, values), 1-D
+    grads: Optional[dict[int, Optional[Any]]] = None  # holder index → its local gradient, 1-D (None: none)
 
 
 Checkpoint = Callable[[str, Optional[BaseException]], bool]
@@ -225,7 +258,7 @@ def run_penalty(model: Any, target: Any, penalty: Callable[[Any], Any], label: s
 
     from reglint.audit.distributed.standin import zero_forward
 
-    fill_pieces(holders, test_block(torch.float64, "cpu"))
+    fill_pieces(holders, penalty_block())
     for h in holders:
         h.tensor.grad = None
     error: Optional[BaseException] = None
@@ -246,7 +279,7 @@ def run_penalty(model: Any, target: Any, penalty: Callable[[Any], Any], label: s
     if loss.requires_grad:
         with torch.enable_grad():
             loss.backward()
-    out.grads = {k: (h.local_grad(), h.local_values()) for k, h in enumerate(holders) if h.pieces}
+    out.grads = {k: h.local_grad() for k, h in enumerate(holders) if h.pieces}
 
 
 class OtherRankFailed(Exception):
@@ -260,11 +293,12 @@ def grad_pieces(run: PenaltyRun, holders: Sequence[Holder]) -> list[GradPiece]:
     for k, h in enumerate(holders):
         if k not in run.grads:
             continue
-        g, w = run.grads[k]
+        g = run.grads[k]
+        values = h.local_values()
         for piece in h.pieces:
             span = slice(piece.offset, piece.offset + piece.length)
             out.append(GradPiece(piece.fqn, piece.start, piece.length,
-                                 grad_fit(None if g is None else g[span], w[span])))
+                                 grad_fit(None if g is None else g[span], piece.start, piece.length, values)))
     return out
 
 

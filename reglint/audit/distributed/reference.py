@@ -58,21 +58,19 @@ def answer(raw: Raw, request: dict[str, Any]) -> dict[str, Any]:
         k = index.get(fqn)
         if raw.decay is None or k is None:
             continue
-        key = piece_key(fqn, start, length)
         group = raw.decay.group_of.get(k)
         stats = {}
-        if group is not None:
-            span = slice(start, start + length)
-            stats = {m: asdict(s) for m, s in decay_stats(raw.decay.before[k][span], raw.decay.after[k][span],
-                                                             start).items()}
-        decay[key] = {"group": group, "shrink": stats}
+        if group is not None and k in raw.decayed:
+            stats = {m: asdict(s) for m, s in decay_stats(raw.decayed[k][start:start + length], start).items()}
+        decay[piece_key(fqn, start, length)] = {"group": group, "shrink": stats}
     for fqn, start, length in request.get("grads", []):
         k = index.get(fqn)
         if raw.penalty is None or raw.penalty.grads is None or k not in raw.penalty.grads:
             continue
-        g, w = raw.penalty.grads[k]
-        span = slice(start, start + length)
-        grads[piece_key(fqn, start, length)] = grad_fit(None if g is None else g[span], w[span])
+        g = raw.penalty.grads[k]
+        like = raw.holders[k].local_values()
+        grads[piece_key(fqn, start, length)] = grad_fit(None if g is None else g[start:start + length], start, length,
+                                                        like)
     return {"decay": decay, "grads": grads}
 
 
@@ -89,7 +87,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     raw: Optional[Raw] = None
     try:
         built = build(request, device=data["device"], distributed=False)
-        result, raw = measure_side(built, rank=None, timeout=request.timeout, agree=lambda _stage, ok: ok)
+        result, raw = measure_side(built, rank=None, timeout=request.timeout, agree=lambda _stage, ok: ok, keep=True)
     except AuditError as exc:
         result = SideResult(None, errors=[stage_error(SETUP, exc)])
     except Exception as exc:

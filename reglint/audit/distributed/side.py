@@ -113,6 +113,7 @@ class Raw:
 
     holders: list[Holder]
     decay: Optional[DecayRun] = None
+    decayed: dict[int, Any] = field(default_factory=dict)  # holder index → its values after the decay steps
     penalty: Optional[PenaltyRun] = None
 
 
@@ -126,8 +127,13 @@ def _param_metas(model: Any) -> list[ParamMeta]:
             for i in describe_parameters(model)]
 
 
-def measure_side(built: Built, *, rank: Optional[int], timeout: Optional[float], agree: Agree) -> tuple[SideResult, Raw]:
-    """Decay, then the penalty's training step, on `built` (whose parameters it overwrites)."""
+def measure_side(built: Built, *, rank: Optional[int], timeout: Optional[float], agree: Agree,
+                 keep: bool = False) -> tuple[SideResult, Raw]:
+    """Decay, then the penalty's training step, on `built` (whose parameters it overwrites).
+
+    `keep`: also keep the raw values and gradients in `Raw`, to answer for any piece later (the
+    one-process side does; a rank keeps only its summaries).
+    """
     found, notes = holders(built.model)
     result = SideResult(rank, built.wrapping, built.model_label, built.penalty_label if built.penalty else None,
                         built.optimizer.label if built.optimizer else None, holder_infos(found),
@@ -140,6 +146,8 @@ def measure_side(built: Built, *, rank: Optional[int], timeout: Optional[float],
             raw.decay = run_decay(built.build_optimizer(timeout), found, timeout)
             result.optimizer = raw.decay.info
             result.decay = decay_pieces(raw.decay, found)
+            if keep:  # to answer for other pieces later; the penalty's step overwrites the values
+                raw.decayed = {k: found[k].local_values().clone() for k in raw.decay.group_of}
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # the user's code: reported with its traceback
@@ -150,6 +158,10 @@ def measure_side(built: Built, *, rank: Optional[int], timeout: Optional[float],
             run_penalty(built.model, built.penalty_target, built.penalty, built.penalty_label, found, timeout,
                         lambda stage, error: agree(stage, error is None), raw.penalty)
             result.grads = grad_pieces(raw.penalty, found)
+            if not keep:
+                raw.penalty.grads = None
+                for h in found:
+                    h.tensor.grad = None
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
