@@ -354,20 +354,28 @@ def unknown_pattern(shrink: dict[float, float]) -> str:
     return "measured: shrink varies with |w|"
 
 
-def measure_optimizer(source: OptimizerSource, user_model: Any, infos: Sequence[ParamInfo], *, device: Any,
-                      timeout: Optional[float]) -> OptimizerResult:
-    notes: list[str] = []
-    opt, lookup = _build(source, user_model, device, timeout, notes)
-    ids = {id(p): i for i, p in enumerate(lookup)}
-    group_of: list[Optional[int]] = [None] * len(infos)
+def group_membership(optimizer: Any, tensors: Sequence[Any]) -> tuple[dict[int, int], int]:
+    """Which param group of `optimizer` holds each of `tensors` (by position; absent: none), and how
+    many tensors the optimizer holds that are not among them."""
+    position = {id(t): i for i, t in enumerate(tensors)}
+    group_of: dict[int, int] = {}
     foreign = 0
-    for gi, group in enumerate(opt.param_groups):
+    for gi, group in enumerate(optimizer.param_groups):
         for p in group["params"]:
-            i = ids.get(id(p))
+            i = position.get(id(p))
             if i is None:
                 foreign += 1
             else:
                 group_of[i] = gi
+    return group_of, foreign
+
+
+def measure_optimizer(source: OptimizerSource, user_model: Any, infos: Sequence[ParamInfo], *, device: Any,
+                      timeout: Optional[float]) -> OptimizerResult:
+    notes: list[str] = []
+    opt, lookup = _build(source, user_model, device, timeout, notes)
+    membership, foreign = group_membership(opt, lookup)
+    group_of: list[Optional[int]] = [membership.get(i) for i in range(len(infos))]
     if foreign:
         notes.append(f"{foreign} tensor(s) in the optimizer are not parameters of the model")
         if foreign == sum(len(g["params"]) for g in opt.param_groups):

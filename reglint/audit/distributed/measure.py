@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 from reglint.audit.copies import BLOCK_SIZE, fill_tiled, test_block
 from reglint.audit.distributed.names import Holder
 from reglint.audit.forms import PointFit, fit_folded
-from reglint.audit.optimizer import UNKNOWN_PATTERN, hyperparameters
+from reglint.audit.optimizer import UNKNOWN_PATTERN, group_membership, hyperparameters
 from reglint.audit.sandbox import call_penalty, deadline
 from reglint.audit.sums import fold
 
@@ -185,16 +185,7 @@ def run_decay(optimizer: Any, holders: Sequence[Holder], timeout: Optional[float
     """Step `optimizer` STEPS times with a zero gradient over the decay pattern (changes the holders)."""
     import torch
 
-    index = {id(h.tensor): k for k, h in enumerate(holders)}
-    group_of: dict[int, int] = {}
-    foreign = 0
-    for gi, group in enumerate(optimizer.param_groups):
-        for p in group["params"]:
-            k = index.get(id(p))
-            if k is None:
-                foreign += 1
-            else:
-                group_of[k] = gi
+    group_of, foreign = group_membership(optimizer, [h.tensor for h in holders])
     fill_pieces(holders, decay_block())
     stepped = [p for group in optimizer.param_groups for p in group["params"]]
     name = type(optimizer).__name__

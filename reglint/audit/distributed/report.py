@@ -181,8 +181,10 @@ def check_complete(ranks: dict[int, SideResult], world: int, reference: SideResu
     for stage in (OPTIMIZER, PENALTY):
         ref_error = reference.error(stage)
         if ref_error is not None:
-            raise AuditError(f"in one process too, {ref_error.message} (`reglint audit {target}` without torchrun "
-                             "shows it)", details=ref_error.details)
+            also = " (and on the ranks)" if _rank_failures(ranks, stage) else ""
+            raise AuditError(f"in one process{also}, {ref_error.message}: there is nothing to compare with "
+                             f"(`reglint audit {target}` without torchrun audits the one-process set-up)",
+                             details=ref_error.details)
 
 
 def _verdict(param: Optional[str], summary: str, advice: str, measured: dict[str, Any]) -> Verdict:
@@ -393,6 +395,11 @@ def build_report(reference: SideResult, ranks: dict[int, SideResult], answers: d
     notes += _coverage_notes(params, ranks)
     notes += _value_note(ranks, reference, any(m.kind == "penalty" for m in mismatches))
     notes += [f"rank {r}: {e.message}" for r, s in sorted(ranks.items()) for e in s.errors if e.consequence]
+    kinds = {s.penalty_value_kind for s in ranks.values() if s.penalty_value_kind}
+    if any(k.startswith("DTensor") for k in kinds):
+        notes.append(f"on the ranks {reference.penalty_label} returns a "
+                     f"{next(k for k in sorted(kinds) if k.startswith('DTensor'))}: each rank's value shown is its "
+                     "local part")
     rows = _rows(params, answers, reference, mismatches, ranks, names)
     header = _header(reference, ranks, launch, notes)
     return DistributedReport(header, rows, verdicts, names, launch, reference, ranks, notes)
