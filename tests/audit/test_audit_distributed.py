@@ -187,6 +187,23 @@ def test_a_failing_rank_is_reported_with_its_traceback_and_nothing_hangs() -> No
     assert elapsed < DEADLINE / 2
 
 
+def test_a_penalty_failing_on_one_rank_stops_every_rank_before_the_reduction() -> None:
+    path = DIST / "errors" / "penalty_fails_on_rank1.py"
+    start = time.monotonic()
+    result = audit(path, "--timeout", "120", "--format", "json")
+    elapsed = time.monotonic() - start
+    # without the ranks' agreement, rank 0 would wait in DDP's all-reduce until the 120 s timeout
+    assert elapsed < 100, elapsed
+    assert result.returncode == 1, result.stderr
+    doc = json.loads(result.stdout)
+    assert pairs(doc) == expected_pairs(path)
+    [finding] = doc["findings"]
+    assert finding["measured"]["ranks"] == [1] and "raises on rank 1: ValueError" in finding["message"]
+    notes = doc["summary"]["audit"]["notes"]
+    assert any('penalty_fails_on_rank1.py:26 in penalty: raise ValueError' in n for n in notes), notes
+    assert "rank 0: stopped: another rank failed before the gradient reduction" in notes
+
+
 def test_under_the_users_own_torchrun() -> None:
     result = audit(DIST / "ddp_penalty_on_rank0.py", launcher="torchrun")
     # torchrun turns rank 0's exit code 1 into its own failure report, and exits 1

@@ -211,11 +211,18 @@ def _stage_verdicts(ranks: dict[int, SideResult], world: int, where: str, labels
         on = "on every rank" if _same_everywhere(failures, world) else f"on {rank_list([r for r, _ in failures])}"
         what = labels[stage]
         summary = f"under {where} {what} raises {on}: {error.message}; in one process it runs"
-        advice = ("the optimizer must be built from the wrapped model's parameters, with param groups that do not "
-                  "depend on the wrapper's names" if stage == OPTIMIZER else
-                  "outside forward a penalty over model.parameters() sees the wrapper's tensors (FSDP's flat "
-                  "parameters, fully_shard's DTensors), not the model's parameters: compute it inside forward, where "
-                  "they are whole, or (FSDP) wrap with use_orig_params=True and select the parameters by name")
+        sharded = "FSDP" in where or "fully_shard" in where
+        if stage == OPTIMIZER:
+            advice = ("build the optimizer from the wrapped model's parameters, with param groups that do not depend "
+                      "on the wrapper's names")
+        elif sharded and len(failures) == world:
+            advice = ("outside forward a penalty over model.parameters() sees the wrapper's tensors (FSDP's flat "
+                      "parameters, fully_shard's DTensors), not the model's parameters: compute it inside forward, "
+                      "where they are whole, or (FSDP) wrap with use_orig_params=True and select the parameters by "
+                      "name")
+        else:
+            advice = ("make the penalty the same computation on every rank, over the parameters as the wrapped model "
+                      "exposes them (the user's frame that raised is in the notes)")
         out.append(_verdict(None, summary, advice, {"stage": stage, "error": error.message,
                                                     "ranks": [r for r, _ in failures],
                                                     "traceback": _trim(error.details)}))
