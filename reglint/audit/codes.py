@@ -50,3 +50,12 @@ COEFFICIENT_MISMATCH = register(
         origin="audit",
     )
 )
+DISTRIBUTED_MISMATCH = register(
+    RuleInfo(
+        code="RL306",
+        name="distributed-mismatch",
+        severity=Severity.WARNING,
+        summary="Under DDP or FSDP (torchrun) a parameter's decay or penalty gradient differs from what it gets in one process.",
+        origin="audit",
+    )
+)

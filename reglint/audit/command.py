@@ -18,10 +18,14 @@ INSTALL_HINT = "pip install 'reglint[audit]'"
 FORMAT_CHOICES = ("text", "json", "sarif", "github")
 
 
-def _fail(message: str, details: Optional[str] = None) -> None:
+def _print_error(message: str, details: Optional[str] = None) -> None:
     if details:
         click.echo(details, err=True)
     click.echo(f"reglint: error: {message}", err=True)
+
+
+def _fail(message: str, details: Optional[str] = None) -> None:
+    _print_error(message, details)
     sys.exit(EXIT_ERROR)
 
 
@@ -69,9 +73,13 @@ class Request:
 @click.option("--fail-level", type=click.Choice(["info", "warning", "error"], case_sensitive=False), default=None,
               help="Lowest severity that makes the exit code 1 [default: warning].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--nproc", type=click.IntRange(min=1), metavar="N",
+              help="Run the audit under torchrun with N processes on this machine and compare each parameter's "
+                   "decay and penalty gradient under the file's DDP/FSDP wrapping with one process (RL306).")
 def audit(target: str, script_args: tuple[str, ...], model_name: Optional[str], penalty_name: Optional[str],
           optimizer_name: Optional[str], optimizer_args: Optional[str], device: str, expect: Optional[str],
-          timeout: float, fmt: str, output_file: Optional[Path], fail_level: Optional[str], exit_zero: bool) -> None:
+          timeout: float, fmt: str, output_file: Optional[Path], fail_level: Optional[str], exit_zero: bool,
+          nproc: Optional[int]) -> None:
     """Build the model in TARGET and measure how each parameter is regularized.
 
     TARGET is a Python file (model.py), FILE:NAME, or MODULE:NAME. reglint IMPORTS AND RUNS
@@ -86,6 +94,12 @@ def audit(target: str, script_args: tuple[str, ...], model_name: Optional[str], 
     in the model's dtype and on the device, and steps the optimizer with a zero data gradient to
     measure coupled or decoupled decay per parameter. Exit codes: 0 clean, 1 findings at or above
     the fail level, 2 usage or input error. Needs torch (pip install 'reglint[audit]').
+
+    Under torchrun (torchrun --nproc-per-node N -m reglint audit FILE), or with --nproc N, every
+    rank builds the set-up with the file's DDP/FSDP wrapping (wrap(model), or a build_model() that
+    wraps when a process group exists) and each parameter's decay and penalty gradient, after the
+    wrapper's gradient reduction, is compared with the same set-up in one process (RL306). Only
+    rank 0 prints.
     """
     try:
         import warnings
@@ -102,6 +116,14 @@ def audit(target: str, script_args: tuple[str, ...], model_name: Optional[str], 
     level = Severity.parse(fail_level) if fail_level else Severity.WARNING
     request = Request(target, model_name, penalty_name, optimizer_name, optimizer_args, device, expect,
                       timeout or None, tuple(script_args))
+    from reglint.audit.distributed.worker import launched_as_rank
+
+    if nproc is not None:
+        if launched_as_rank():
+            _fail("--nproc starts torchrun itself: give it to a plain `reglint audit`, not under torchrun")
+        _launch(request, nproc, fmt, output_file, fail_level, exit_zero)
+    if launched_as_rank():
+        _run_rank(request, fmt, output_file, level, exit_zero)
     try:
         report = _run(request)
         _emit(report, fmt, output_file)
@@ -117,6 +139,58 @@ def audit(target: str, script_args: tuple[str, ...], model_name: Optional[str], 
     if exit_zero:
         sys.exit(EXIT_OK)
     sys.exit(EXIT_FINDINGS if any(f.severity >= level for f in report.findings) else EXIT_OK)
+
+
+def _forwarded_args(request: Request, fmt: str, output_file: Optional[Path], fail_level: Optional[str],
+                    exit_zero: bool) -> list[str]:
+    """The options of this command line, for `reglint audit` on each rank (--nproc)."""
+    args = [request.target, "--device", request.device, "--timeout", str(request.timeout or 0), "--format", fmt]
+    for option, value in (("--model", request.model), ("--penalty", request.penalty),
+                          ("--optimizer", request.optimizer), ("--optimizer-args", request.optimizer_args),
+                          ("--expect", request.expect), ("--output-file", output_file), ("--fail-level", fail_level)):
+        if value is not None:
+            args += [option, str(value)]
+    if exit_zero:
+        args.append("--exit-zero")
+    if request.script_args:
+        args += ["--", *request.script_args]
+    return args
+
+
+def _launch(request: Request, nproc: int, fmt: str, output_file: Optional[Path], fail_level: Optional[str],
+            exit_zero: bool) -> None:
+    from reglint.audit.distributed.launch import launch
+
+    code, error = launch(nproc, _forwarded_args(request, fmt, output_file, fail_level, exit_zero), request.timeout)
+    if error:
+        _fail(error)
+    sys.exit(code)
+
+
+def _run_rank(request: Request, fmt: str, output_file: Optional[Path], level, exit_zero: bool) -> None:  # type: ignore[no-untyped-def]
+    """This process is a rank of torchrun: the distributed audit (never returns)."""
+    from reglint.audit.distributed.build import AuditRequest
+    from reglint.audit.distributed.worker import run_rank
+    from reglint.audit.errors import AuditError
+    from reglint.audit.runner import resolve_device
+
+    try:
+        device = resolve_device(request.device)
+    except AuditError as exc:
+        _fail(exc.message, exc.details)
+        return
+
+    def emit(report) -> int:  # type: ignore[no-untyped-def]
+        if request.expect is not None:
+            report.notes.append("--expect is not used under torchrun: RL306 compares with the same set-up in one "
+                                "process (run `reglint audit` without torchrun for RL301 and RL305)")
+        _emit(report, fmt, output_file)
+        if exit_zero:
+            return EXIT_OK
+        return EXIT_FINDINGS if any(f.severity >= level for f in report.findings) else EXIT_OK
+
+    run_rank(AuditRequest(request.target, request.model, request.penalty, request.optimizer, request.optimizer_args,
+                          request.script_args, request.timeout), device=device, emit=emit, fail=_print_error)
 
 
 def _run(request: Request):  # type: ignore[no-untyped-def]

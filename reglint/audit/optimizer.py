@@ -148,7 +148,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _hyper(group: dict[str, Any]) -> dict[str, Any]:
+def hyperparameters(group: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(group[k]) for k in HYPER_KEYS if k in group}
 
 
@@ -292,7 +292,7 @@ def _measure_known(opt: Any, device: Any, timeout: Optional[float]) -> list[_Mea
     history = _step_probes(probe_opt, probes, STEPS, timeout)
     out = []
     for g, start, hist in zip(groups, initial, history):
-        hyper = _hyper(g)
+        hyper = hyperparameters(g)
         result = _classify(name, hyper, start, hist)
         if name == "SGD" and float(hyper.get("momentum") or 0) > 0 and result.mode != NONE:
             result.steady = _steady(cls, g, ctor, hyper, device, timeout)
@@ -354,20 +354,28 @@ def unknown_pattern(shrink: dict[float, float]) -> str:
     return "measured: shrink varies with |w|"
 
 
-def measure_optimizer(source: OptimizerSource, user_model: Any, infos: Sequence[ParamInfo], *, device: Any,
-                      timeout: Optional[float]) -> OptimizerResult:
-    notes: list[str] = []
-    opt, lookup = _build(source, user_model, device, timeout, notes)
-    ids = {id(p): i for i, p in enumerate(lookup)}
-    group_of: list[Optional[int]] = [None] * len(infos)
+def group_membership(optimizer: Any, tensors: Sequence[Any]) -> tuple[dict[int, int], int]:
+    """Which param group of `optimizer` holds each of `tensors` (by position; absent: none), and how
+    many tensors the optimizer holds that are not among them."""
+    position = {id(t): i for i, t in enumerate(tensors)}
+    group_of: dict[int, int] = {}
     foreign = 0
-    for gi, group in enumerate(opt.param_groups):
+    for gi, group in enumerate(optimizer.param_groups):
         for p in group["params"]:
-            i = ids.get(id(p))
+            i = position.get(id(p))
             if i is None:
                 foreign += 1
             else:
                 group_of[i] = gi
+    return group_of, foreign
+
+
+def measure_optimizer(source: OptimizerSource, user_model: Any, infos: Sequence[ParamInfo], *, device: Any,
+                      timeout: Optional[float]) -> OptimizerResult:
+    notes: list[str] = []
+    opt, lookup = _build(source, user_model, device, timeout, notes)
+    membership, foreign = group_membership(opt, lookup)
+    group_of: list[Optional[int]] = [membership.get(i) for i in range(len(infos))]
     if foreign:
         notes.append(f"{foreign} tensor(s) in the optimizer are not parameters of the model")
         if foreign == sum(len(g["params"]) for g in opt.param_groups):
@@ -393,7 +401,7 @@ def measure_optimizer(source: OptimizerSource, user_model: Any, infos: Sequence[
             notes.append(f"{name} could not be stepped on a copy ({type(exc).__name__}: {exc}): decay not measured")
         for gi, group in enumerate(opt.param_groups):
             sample = next((per_param[i] for i in members[gi] if i in per_param), {})
-            groups.append(GroupResult(gi, members[gi], _hyper(group), unknown_pattern(sample) if sample else MEASURED, None, sample))
+            groups.append(GroupResult(gi, members[gi], hyperparameters(group), unknown_pattern(sample) if sample else MEASURED, None, sample))
         notes.append(f"{name} is not one of the optimizers reglint has closed forms for: decay reported as measured")
     return OptimizerResult(
         label=source.label,

@@ -40,6 +40,9 @@ class Header:
     optimizer: Optional[str]
     expect: Optional[str] = None
     notes: list[str] = field(default_factory=list)
+    extra: list[tuple[str, str]] = field(default_factory=list)  # more header lines: (field, text)
+    reading: str = READING
+    audited: str = "1 model audited"
 
 
 def terminal_width(out: Optional[TextIO] = None) -> int:
@@ -199,7 +202,9 @@ def render_text(header: Header, rows: Sequence[Row], verdicts: Sequence[Verdict]
            width)
     if header.expect:
         _field(out, "expect", header.expect, width)
-    _field(out, "reading", READING, width)
+    for name, text in header.extra:
+        _field(out, name, text, width)
+    _field(out, "reading", header.reading, width)
     prefix = shared_prefix(names) if len(rows) > 1 else ""
     if prefix:
         _field(out, "names", f"every parameter's name starts with `{prefix}`, left out below", width)
@@ -218,6 +223,7 @@ def render_text(header: Header, rows: Sequence[Row], verdicts: Sequence[Verdict]
     counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
     if findings:
         parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in reversed(Severity) if counts[s]]
-        out.write(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} ({', '.join(parts)}) in 1 model audited.\n")
+        out.write(f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} ({', '.join(parts)}) in "
+                  f"{header.audited}.\n")
     else:
-        out.write("All checks passed (1 model audited).\n")
+        out.write(f"All checks passed ({header.audited}).\n")

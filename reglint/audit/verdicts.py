@@ -36,7 +36,7 @@ _FALLBACK = {
     "RL202": ("decay-on-bias-and-norm", Severity.WARNING),
     "RL203": ("double-l2", Severity.WARNING),
 }
-ORDER = ("RL101", "RL102", "RL103", "RL201", "RL202", "RL203", "RL301", "RL302", "RL303", "RL304", "RL305")
+ORDER = ("RL101", "RL102", "RL103", "RL201", "RL202", "RL203", "RL301", "RL302", "RL303", "RL304", "RL305", "RL306")
 
 
 def rule_meta(code: str) -> tuple[str, Severity]:
