@@ -7,7 +7,10 @@ arrive in environment variables, never pasted into a script:
 - `REGLINT_PATHS`, `REGLINT_ARGS`: split as a POSIX shell splits words (quotes and backslashes
   honoured; nothing is expanded or run), so `args: --extend-exclude "my dir"` is two arguments;
 - `REGLINT_SARIF`: where the SARIF report goes (default `reglint.sarif`);
-- `REGLINT_FAIL`: `false` keeps the step green when the only problem is findings.
+- `REGLINT_FAIL`: `false` keeps the step green when the only problem is findings;
+- `REGLINT_CACHE`: `true` puts the result cache in `$GITHUB_WORKSPACE/.reglint_cache`, the one
+  directory the action keeps between runs with actions/cache, wherever the configuration root is
+  (`--cache-dir` or `--no-cache` among the args win); `false` leaves reglint's default.
 
 A usage or configuration error still leaves a valid SARIF file (no results, the invocation marked
 failed), so the documented upload step does not fail too, and an `::error` annotation that
@@ -44,6 +47,20 @@ def count_results(sarif: Path) -> Optional[int]:
         return None
 
 
+CACHE_DIRECTORY = ".reglint_cache"  # in the workspace: action.yml's actions/cache step keeps it
+
+
+def cache_arguments(args: list[str], env: Mapping[str, str]) -> list[str]:
+    """`--cache-dir DIR` for the directory the action keeps between runs, unless the cache input
+    is off or the user's arguments choose a cache directory or turn the cache off."""
+    if env.get("REGLINT_CACHE", "true").strip().lower() == "false":
+        return []
+    if any(arg in ("--no-cache", "--cache-dir") or arg.startswith("--cache-dir=") for arg in args):
+        return []
+    workspace = Path(env.get("GITHUB_WORKSPACE") or ".")
+    return ["--cache-dir", str(workspace / CACHE_DIRECTORY)]
+
+
 def set_output(name: str, value: object, env: Mapping[str, str]) -> None:
     path = env.get("GITHUB_OUTPUT")
     if not path:
@@ -67,7 +84,7 @@ def main(env: Mapping[str, str] = os.environ) -> int:
             return 2
     # Ours come after the user's arguments, so a `--format` among them cannot take the annotations.
     command = [sys.executable, "-m", "reglint", "check", *words["args"], "--format", "github",
-               "--sarif-file", str(sarif), "--", *words["paths"]]
+               "--sarif-file", str(sarif), *cache_arguments(words["args"], env), "--", *words["paths"]]
     try:
         sarif.unlink()  # a report left by an earlier run must not pass for this run's
     except OSError:

@@ -110,3 +110,46 @@ def test_a_stale_report_is_not_taken_for_this_run(workspace: Path, monkeypatch: 
     (workspace / "reglint.sarif").write_text('{"runs": [{"results": [1, 2, 3]}]}', encoding="utf-8")
     status, _, outputs, _ = step(workspace, PATHS="src/good.py", ARGS="--no-cache")
     assert status == 0 and outputs["findings"] == "0"
+
+
+def test_the_cache_lives_in_the_workspace_and_a_second_run_reuses_it(workspace: Path) -> None:
+    write(workspace, "src/pyproject.toml", "[tool.reglint]\nselect = ['RL1', 'RL2']\n")
+    status, annotations, _, log = step(workspace, PATHS="src")
+    assert status == 1, log
+    shards = list((workspace / ".reglint_cache").glob("v*/*/*.json"))
+    assert len(shards) == 1, log
+    assert "bad.py" in shards[0].read_text(encoding="utf-8")
+
+    # The next run (a restored cache) takes the findings of an unchanged file from the cache
+    # without linting it: a message marked in the stored findings comes back marked.
+    assert all("from the cache" not in message for _, _, message in annotations)
+    shards[0].write_text(
+        shards[0].read_text(encoding="utf-8").replace('"message":"', '"message":"from the cache: '),
+        encoding="utf-8",
+    )
+    again_status, again, _, log = step(workspace, PATHS="src")
+    assert again_status == status, log
+    assert len(again) == len(annotations) and all("from the cache" in message for _, _, message in again)
+
+
+def test_the_users_cache_directory_wins(workspace: Path) -> None:
+    status, _, _, log = step(workspace, PATHS="src", ARGS="--cache-dir elsewhere")
+    assert status == 1, log
+    assert list((workspace / "elsewhere").glob("v*/*/*.json"))
+    assert not (workspace / ".reglint_cache").exists()
+
+
+@pytest.mark.parametrize(
+    "cache,args,expected",
+    [
+        ("true", [], ["--cache-dir", str(Path("/ws") / ".reglint_cache")]),
+        ("false", [], []),
+        ("true", ["--no-cache"], []),
+        ("true", ["--cache-dir", "c"], []),
+        ("true", ["--cache-dir=c"], []),
+    ],
+)
+def test_cache_arguments(cache: str, args: list[str], expected: list[str]) -> None:
+    from reglint.integrations.github_action import cache_arguments
+
+    assert cache_arguments(args, {"REGLINT_CACHE": cache, "GITHUB_WORKSPACE": "/ws"}) == expected

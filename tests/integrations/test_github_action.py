@@ -103,8 +103,17 @@ def run_action(action_path: Path, workspace: Path, runner_temp: Path, inputs: di
     status = 0
     steps_run = []
     for number, step in enumerate(ACTION["runs"]["steps"]):
+        if "uses" in step:
+            # actions/cache: restores and saves a directory, which a test's workspace keeps
+            # between two runs anyway; what is checked is that it is the one reglint writes.
+            assert step["uses"].startswith("actions/cache@"), step
+            assert step["if"] == "inputs.cache == 'true'", step
+            assert evaluate(step["with"]["path"]) == str(workspace / ".reglint_cache")
+            if values["cache"] == "true":
+                steps_run.append("cache")
+            continue
         assert step.get("shell") == "bash" and "run" in step, step
-        assert "if" not in step, "the test runner does not evaluate `if:`"
+        assert "if" not in step, "the test runner does not evaluate `if:` on a run step"
         env = dict(base_env)
         extra_path = path_file.read_text(encoding="utf-8").split() if path_file.exists() else []
         env["PATH"] = os.pathsep.join([*reversed(extra_path), env["PATH"]])
@@ -162,7 +171,14 @@ def test_action_definition() -> None:
     assert "github.action_path" in install and "pip install" in install
     # Inputs reach the scripts through env, never pasted into the script text (script injection).
     for step in ACTION["runs"]["steps"]:
-        assert "${{" not in step["run"]
+        assert "${{" not in step.get("run", "")
+    cache = next(step for step in ACTION["runs"]["steps"] if "uses" in step)
+    # Keyed by reglint's version (the install step's output) and the configuration; a key per
+    # commit saves each run's results, the restore keys take the newest earlier cache.
+    key = cache["with"]["key"]
+    assert "steps.install.outputs.version" in key and "hashFiles('**/pyproject.toml')" in key and "github.sha" in key
+    restore = cache["with"]["restore-keys"].strip().splitlines()
+    assert restore and all(key.startswith(prefix.split("${{ github.sha }}")[0]) for prefix in restore)
 
 
 @pytest.mark.network
