@@ -276,7 +276,40 @@ POSSIBLE = {
         def train(model):
             loss = tsum(model.fc.weight ** 2)
         """,
+    # Another library's optimizer, imported in a statement that names the package late, after a
+    # compound statement's header, or across a continuation.
+    "library-import-late-in-the-statement": """
+        import os, timm
+        opt = timm.optim.Lamb(model.parameters(), weight_decay=0.1)
+        reg = sum(p.pow(2).sum() for p in model.parameters())
+        loss = crit(model(x), y) + 1e-4 * reg
+        """,
+    "library-import-after-a-header": """
+        if True: import timm
+        opt = timm.optim.Lamb(model.parameters(), weight_decay=0.1)
+        """,
+    "library-import-continued": """
+        from timm.optim \\
+            import Lamb
+        opt = Lamb(model.parameters(), weight_decay=0.1)
+        """,
 }
+
+# A class name of another library's optimizer, called without that library imported: not an
+# optimizer for the analysis (`torch.optim.Lion` is no torch class), so for neither cut.
+NOT_OPTIMIZERS = {
+    "library-name-on-torch": "import torch\nopt = torch.optim.Lion(model.parameters())\n",
+    "library-name-imported-elsewhere": "from mylib import Lamb as L\nopt = L(model.parameters())\n",
+    "library-import-in-a-docstring": '"""\n>>> import timm\n"""\nopt = Lamb(model.parameters())\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_OPTIMIZERS))
+def test_another_librarys_names_need_its_import_in_both_cuts(name: str) -> None:
+    source = NOT_OPTIMIZERS[name]
+    syntax, text = _syntax(source), _text(source)
+    assert syntax is not None and text is not None
+    assert not syntax.optimizer and not text.optimizer
 
 
 @pytest.mark.parametrize("name", sorted(POSSIBLE))

@@ -8,6 +8,7 @@ optimizers rescale it per weight), "decoupled" shrinks w by lr·λ outside the r
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from dataclasses import dataclass
@@ -179,6 +180,7 @@ LIBRARY_NAMES: frozenset[str] = frozenset({
 # Functions that build an optimizer (timm's factory; its legacy `create_optimizer(args, model)`
 # reads everything from an args object and is not followed).
 FACTORY_NAMES: frozenset[str] = frozenset({"create_optimizer_v2"})
+TORCH_NAMES: frozenset[str] = frozenset(SPECS)
 ALL_NAMES: frozenset[str] = frozenset(SPECS) | LIBRARY_NAMES | FACTORY_NAMES
 
 
@@ -215,19 +217,46 @@ LIBRARY_PACKAGES = (
     "madgrad", "pl_bolts",
 )
 _LIBRARY_ONLY_WORDS = tuple(w for w in OPTIMIZER_WORDS if not any(t in w for t in TORCH_WORDS))
-# An import that names one of those packages (`import bitsandbytes as bnb`, `from timm.optim import
-# Lamb`): the only way a qualified name can start with it.
-_LIBRARY_IMPORT = re.compile(r"(?:import|from)[ \t]+(?:" + "|".join(LIBRARY_PACKAGES) + r")\b")
+# An import that names one of those packages (`import bitsandbytes as bnb`, `import os, timm`,
+# `from timm.optim import Lamb`): the only way a qualified name can start with it.
+_PACKAGES = "(?:" + "|".join(LIBRARY_PACKAGES) + r")\b"
+_PACKAGE = re.compile(r"(?<![\w.])" + _PACKAGES)
+# A statement (the text from a line start or a `;`) that is such an import, alone or after a
+# compound statement's header (`if ok: import timm`); `>>> import timm` in a docstring is not.
+_STATEMENT_IMPORTS = re.compile(
+    r"[ \t]*(?:[^:\n;]*:[ \t]*)?(?:from[ \t]+" + _PACKAGES + r"|import[ \t][^\n;]*?(?<![\w.])" + _PACKAGES + ")"
+)
+_CONTINUATION = re.compile(r"\\\r?\n")
 
 
 def _imports_a_library(text: str) -> bool:
-    """An import statement of one of LIBRARY_PACKAGES: at the start of a line or after `;` (the
-    pattern alone also finds `>>> from transformers import ...` in docstrings)."""
-    for match in _LIBRARY_IMPORT.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        before = text[line_start : match.start()].rstrip(" \t")
-        if not before or before.endswith(";"):
+    """An import statement of one of LIBRARY_PACKAGES. Linear in the text: each statement that
+    names a package is matched once, from its start."""
+    if not any(package in text for package in LIBRARY_PACKAGES):
+        return False
+    if "\\" in text:
+        text = _CONTINUATION.sub("  ", text)
+    statement_end = -1
+    for match in _PACKAGE.finditer(text):
+        if match.start() < statement_end:
+            continue  # in the statement just looked at
+        start = max(text.rfind("\n", 0, match.start()), text.rfind(";", 0, match.start())) + 1
+        if _STATEMENT_IMPORTS.match(text, start):
             return True
+        ends = [end for end in (text.find("\n", match.end()), text.find(";", match.end())) if end != -1]
+        statement_end = min(ends) if ends else len(text)
+    return False
+
+
+def imports_a_library(tree: ast.Module) -> bool:
+    """The syntax tree's form of the same question: an import, anywhere, of one of LIBRARY_PACKAGES."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            if any(alias.name.partition(".")[0] in LIBRARY_PACKAGES for alias in node.names):
+                return True
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if node.module.partition(".")[0] in LIBRARY_PACKAGES:
+                return True
     return False
 
 

@@ -92,7 +92,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
-from reglint.analysis.optimizers import ALL_NAMES, mentions_an_optimizer
+from reglint.analysis.optimizers import ALL_NAMES, TORCH_NAMES, imports_a_library, mentions_an_optimizer
 from reglint.analysis.vocabulary import MODEL_BUILDERS, names_a_penalty
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.flowcut import FUNCTIONS, may_build_a_term, statement_lists
@@ -351,7 +351,7 @@ class _SyntaxUnit:
     features: int = 0
     called_names: frozenset[str] = frozenset()  # f in `f(...)`: may inline a function
     called_attributes: frozenset[str] = frozenset()  # m in `x.m(...)`: may inline a method
-    optimizer_aliases: frozenset[str] = frozenset()  # names its imports bind to optimizer classes
+    optimizer_aliases: frozenset[tuple[str, str]] = frozenset()  # (name bound, optimizer class) of its imports
     pinned: bool = False  # holds an import, `global`/`nonlocal` or `add_argument`: never pruned
 
 
@@ -425,7 +425,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
     features = 0
     called_names: set[str] = set()
     called_attributes: set[str] = set()
-    optimizer_aliases: set[str] = set()
+    optimizer_aliases: set[tuple[str, str]] = set()
     imports_term = False
     pinned = False
     stack: list[Any] = list(unit.nodes)
@@ -473,7 +473,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
             if last in TERM_METHODS:
                 imports_term = True
             if last in ALL_NAMES:
-                optimizer_aliases.add(node.asname or node.name)
+                optimizer_aliases.add((node.asname or node.name, last))
             continue
         elif kind in _PINNING:
             if kind is not ast.ImportFrom or not node.level:  # relative imports bind no alias the analysis reads
@@ -518,9 +518,14 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
         imports_term |= _scan(unit, index == 0)
         if unit.owner is not None and names_a_penalty(unit.name or "", unit.owner):
             unit.features |= LOSS  # what forward() of `class L2Regularizer` returns is a penalty
-    optimizer_names = set(ALL_NAMES).union(*(unit.optimizer_aliases for unit in units))
+    # Another library's optimizer classes only where the file imports that library, as
+    # mentions_an_optimizer asks of the text.
+    known = ALL_NAMES if imports_a_library(tree) else TORCH_NAMES
+    optimizer_names = set(known).union(
+        *({bound for bound, name in unit.optimizer_aliases if name in known} for unit in units)
+    )
     optimizer = any(
-        unit.called_attributes & ALL_NAMES or unit.called_names & optimizer_names for unit in units
+        unit.called_attributes & known or unit.called_names & optimizer_names for unit in units
     )
     if imports_term:
         for unit in units:
