@@ -116,13 +116,13 @@ def main() -> int:
     sys.setrecursionlimit(10_000)  # as the CLI does
     for name in args.case or list(CASES):
         make, sizes, unit = CASES[name]
-        print(f"{name}: size ({unit}), lines, decide s, check s, no-prefilter s, decide per line ÷ first row's")
+        print(f"{name}: size ({unit}), lines, decide s, check s, no-prefilter s, decide per {unit[:-1]} ÷ first row's")
         first_rate = None
         for size in args.sizes or sizes:
             text = make(size)
             lines = text.count("\n")
             decide = decide_seconds(text)
-            rate = decide / lines
+            rate = decide / size
             first_rate = first_rate or rate
             if args.no_check:
                 checked = unfiltered = "-"

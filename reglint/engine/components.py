@@ -45,23 +45,38 @@ class _UnionFind:
 
 
 def component_roots(units: Sequence[Unit], common_methods: AbstractSet[str]) -> list[int]:
-    """Per unit: a representative of its component (equal for units of one component)."""
+    """Per unit: a representative of its component (equal for units of one component).
+    Linear in the calls: a name defined many times (every class's `forward`) is looked up by
+    (name, class), and the definitions of one function name are joined once, not per caller."""
     components = _UnionFind(len(units))
     functions: dict[str, list[int]] = {}
-    methods: dict[str, list[int]] = {}
+    methods: dict[tuple[str, Optional[str]], list[int]] = {}
+    method_counts: dict[str, int] = {}
+    only_method: dict[str, int] = {}
     for index, unit in enumerate(units):
-        if unit.name is not None:
-            (methods if unit.owner is not None else functions).setdefault(unit.name, []).append(index)
+        if unit.name is None:
+            continue
+        if unit.owner is None:
+            functions.setdefault(unit.name, []).append(index)
+        else:
+            methods.setdefault((unit.name, unit.owner), []).append(index)
+            method_counts[unit.name] = method_counts.get(unit.name, 0) + 1
+            only_method[unit.name] = index
+    joined_functions: set[str] = set()
     for caller, unit in enumerate(units):
         for name in unit.called_names & functions.keys():
-            for callee in functions[name]:
+            definitions = functions[name]
+            if name not in joined_functions:
+                joined_functions.add(name)
+                for other in definitions[1:]:
+                    components.join(definitions[0], other)
+            components.join(caller, definitions[0])
+        for name in unit.called_attributes & method_counts.keys():
+            if method_counts[name] == 1 and name not in common_methods:
+                components.join(caller, only_method[name])
+                continue
+            for callee in methods.get((name, unit.owner), ()) if unit.owner is not None else ():
                 components.join(caller, callee)
-        for name in unit.called_attributes & methods.keys():
-            candidates = methods[name]
-            unique = len(candidates) == 1 and name not in common_methods
-            for callee in candidates:
-                if unique or units[callee].owner == unit.owner:
-                    components.join(caller, callee)
     return [components.find(index) for index in range(len(units))]
 
 
