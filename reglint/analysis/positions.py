@@ -22,12 +22,49 @@ def spans(module: cst.Module) -> Any:
     for known, found in cache:
         if known is module:
             return found
-    from libcst.metadata import MetadataWrapper, PositionProvider
+    from libcst.metadata import MetadataWrapper
 
-    found = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    found = MetadataWrapper(module, unsafe_skip_copy=True).resolve(_provider())
     cache.insert(0, (module, found))
     _local.spans = cache[:_KEEP]
     return found
+
+
+def rendering(module: cst.Module) -> Optional[str]:
+    """libcst's code for `module`, when its positions were resolved here (the same code generation
+    produces both); None otherwise."""
+    found: Optional[tuple[cst.Module, str]] = getattr(_local, "rendered", None)
+    return found[1] if found is not None and found[0] is module else None
+
+
+_PROVIDER: Any = None
+
+
+def _provider() -> Any:
+    """libcst's PositionProvider, extended to keep the code its code generation writes, which
+    `module.code` would generate a second time; libcst's own provider where its internals are
+    not the ones this was written against."""
+    global _PROVIDER
+    if _PROVIDER is not None:
+        return _PROVIDER
+    from libcst.metadata import PositionProvider
+
+    try:
+        from libcst.metadata.position_provider import PositionProvidingCodegenState
+    except ImportError:
+        _PROVIDER = PositionProvider
+        return _PROVIDER
+
+    class RenderingPositionProvider(PositionProvider):  # type: ignore[misc,valid-type]
+        def _gen_impl(self, module: cst.Module) -> None:
+            state = PositionProvidingCodegenState(
+                default_indent=module.default_indent, default_newline=module.default_newline, provider=self
+            )
+            module._codegen(state)
+            _local.rendered = (module, "".join(state.tokens))
+
+    _PROVIDER = RenderingPositionProvider
+    return _PROVIDER
 
 
 def remember(module: cst.Module, found: Any) -> None:

@@ -109,6 +109,10 @@ class Project:
     root: Path
     _modules: dict[Path, tuple[tuple[int, int], LoadedModule]] = field(default_factory=dict)
     _resolved: dict[tuple[Path, str, int], Optional[Path]] = field(default_factory=dict)
+    # What a directory holds, read once: an import is looked up in several directories, and most
+    # of the candidate files do not exist (a stat each, many times over, otherwise).
+    _listings: dict[Path, frozenset[str]] = field(default_factory=dict)
+    _resolved_root: Optional[Path] = None
 
     # ------------------------------------------------------------------ resolution
 
@@ -154,13 +158,26 @@ class Project:
     def _file_under(self, base: Path, parts: list[str]) -> Optional[Path]:
         target = base.joinpath(*parts) if parts else base
         for candidate in (target.with_name(target.name + ".py") if parts else None, target / "__init__.py"):
-            if candidate is not None and candidate.is_file() and self.contains(candidate):
+            if candidate is not None and self._may_exist(candidate) and candidate.is_file() and self.contains(candidate):
                 return candidate
         return None
 
+    def _may_exist(self, path: Path) -> bool:
+        directory = path.parent
+        listing = self._listings.get(directory)
+        if listing is None:
+            try:
+                listing = frozenset(os.listdir(directory))
+            except OSError:
+                listing = frozenset()
+            self._listings[directory] = listing
+        return path.name in listing
+
     def contains(self, path: Path) -> bool:
+        if self._resolved_root is None:
+            self._resolved_root = self.root.resolve()
         try:
-            relative = path.resolve().relative_to(self.root.resolve())
+            relative = path.resolve().relative_to(self._resolved_root)
         except ValueError:
             return False
         return not any(part in _SKIPPED_PARTS for part in relative.parts)

@@ -59,7 +59,11 @@ class _Index:
     def code(self) -> str:
         """libcst's rendering of the module: what its positions count in."""
         if self._code is None:
-            self._code = self._text if self._text is not None else self.module.code
+            if self._text is not None:
+                self._code = self._text
+            else:
+                self.positions  # noqa: B018  (resolving them renders the code too)
+                self._code = node_positions.rendering(self.module) or self.module.code
         return self._code
 
     @property

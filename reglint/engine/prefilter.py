@@ -92,7 +92,12 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Sequence
 
-from reglint.analysis.optimizers import ALL_NAMES, TORCH_NAMES, imports_a_library, mentions_an_optimizer
+from reglint.analysis.optimizers import (
+    ALL_NAMES,
+    TORCH_NAMES,
+    imports_a_library,
+    mentions_an_optimizer,
+)
 from reglint.analysis.vocabulary import MODEL_BUILDERS, names_a_penalty
 from reglint.engine.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.engine.flowcut import FUNCTIONS, may_build_a_term, statement_lists
