@@ -218,33 +218,29 @@ LIBRARY_PACKAGES = (
 )
 _LIBRARY_ONLY_WORDS = tuple(w for w in OPTIMIZER_WORDS if not any(t in w for t in TORCH_WORDS))
 # An import that names one of those packages (`import bitsandbytes as bnb`, `import os, timm`,
-# `from timm.optim import Lamb`): the only way a qualified name can start with it.
+# `from timm.optim import Lamb`): the only way a qualified name can start with it. Read from each
+# `import`/`from` word that starts a statement (a line start, `;`, a compound statement's `:`;
+# not `>>> import timm` in a docstring); blanks may be backslash continuations.
 _PACKAGES = "(?:" + "|".join(LIBRARY_PACKAGES) + r")\b"
-_PACKAGE = re.compile(r"(?<![\w.])" + _PACKAGES)
-# A statement (the text from a line start or a `;`) that is such an import, alone or after a
-# compound statement's header (`if ok: import timm`); `>>> import timm` in a docstring is not.
-_STATEMENT_IMPORTS = re.compile(
-    r"[ \t]*(?:[^:\n;]*:[ \t]*)?(?:from[ \t]+" + _PACKAGES + r"|import[ \t][^\n;]*?(?<![\w.])" + _PACKAGES + ")"
+_IMPORT_WORD = re.compile(r"\b(?:import|from)\b")
+_BLANK = r"(?:[ \t]|\\\r?\n)"
+_LIBRARY_STATEMENT = re.compile(
+    rf"from{_BLANK}+{_PACKAGES}|import{_BLANK}(?:[^\n;\\]|\\\r?\n)*?(?<![\w.]){_PACKAGES}"
 )
-_CONTINUATION = re.compile(r"\\\r?\n")
 
 
 def _imports_a_library(text: str) -> bool:
-    """An import statement of one of LIBRARY_PACKAGES. Linear in the text: each statement that
-    names a package is matched once, from its start."""
-    if not any(package in text for package in LIBRARY_PACKAGES):
-        return False
-    if "\\" in text:
-        text = _CONTINUATION.sub("  ", text)
-    statement_end = -1
-    for match in _PACKAGE.finditer(text):
-        if match.start() < statement_end:
-            continue  # in the statement just looked at
-        start = max(text.rfind("\n", 0, match.start()), text.rfind(";", 0, match.start())) + 1
-        if _STATEMENT_IMPORTS.match(text, start):
+    """An import statement of one of LIBRARY_PACKAGES. Linear in the text: each word is looked
+    at once, and a statement is read only from its start to its end."""
+    for match in _IMPORT_WORD.finditer(text):
+        position = match.start() - 1
+        while position >= 0 and text[position] in " \t":
+            position -= 1
+        if position >= 0 and text[position] not in "\r\n;:":
+            if not (text[position] == "\\" and position + 1 < len(text) and text[position + 1] in "\r\n"):
+                continue  # not the start of a statement (a continued line's start is)
+        if _LIBRARY_STATEMENT.match(text, match.start()):
             return True
-        ends = [end for end in (text.find("\n", match.end()), text.find(";", match.end())) if end != -1]
-        statement_end = min(ends) if ends else len(text)
     return False
 
 
@@ -263,7 +259,13 @@ def imports_a_library(tree: ast.Module) -> bool:
 @functools.lru_cache(maxsize=8)  # the triage asks of the same text more than once (a str caches its hash)
 def mentions_an_optimizer(text: str) -> bool:
     """Does the text hold the name of an optimizer class the analysis knows? Another library's
-    names count only where the library's name is in the text too (cheaper: most files name none)."""
+    names count only where an import of that library is in the text too. (One scan for every
+    word first: most files name none.)"""
+    if _ANY_OPTIMIZER_WORD.search(text) is None:
+        return False
     if any(word in text for word in TORCH_WORDS):
         return True
-    return _imports_a_library(text) and any(word in text for word in _LIBRARY_ONLY_WORDS)
+    return _imports_a_library(text)  # the word found is another library's
+
+
+_ANY_OPTIMIZER_WORD = re.compile("|".join(sorted(set(TORCH_WORDS) | set(_LIBRARY_ONLY_WORDS), key=len, reverse=True)))

@@ -32,6 +32,7 @@ tests/test_pruning.py that its pruning keeps every line of every function the sy
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from bisect import bisect_left, bisect_right
@@ -119,24 +120,30 @@ def _blank_token(text: str, match: re.Match[str]) -> str:
     return f" S{_LOSS_MARK if mark else ''} ({code}) "
 
 
+@functools.lru_cache(maxsize=4)  # the triage asks it of one text several times (a str caches its hash)
+def _blanked(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    joined: list[tuple[int, int]] = []
+
+    def blank_and_note(match: re.Match[str]) -> str:
+        token = match.group()
+        if "\n" in token or token[-1] == "\\":
+            joined.append(match.span())
+        return _blank_token(text, match)
+
+    # What is left of a backslash ends a continued line.
+    return _TOKEN.sub(blank_and_note, text).replace("\\\n", " "), tuple(joined)
+
+
 def blank(text: str, joined: Optional[list[tuple[int, int]]] = None) -> str:
     """The text with comments removed and each string literal replaced by `S` (f-strings by the
     code of their fields), one line per physical line of code; raises _Unsure. `joined`, when
     given, receives the spans (in the text with line breaks made `\\n`) of the tokens that hold a
     line break or end in a backslash: the only tokens that change where lines start."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if joined is None:
-        out = _TOKEN.sub(lambda m: _blank_token(text, m), text)
-    else:
-
-        def blank_and_note(match: re.Match[str]) -> str:
-            token = match.group()
-            if "\n" in token or token[-1] == "\\":
-                joined.append(match.span())
-            return _blank_token(text, match)
-
-        out = _TOKEN.sub(blank_and_note, text)
-    return out.replace("\\\n", " ")  # what is left of a backslash ends a continued line
+    blanked, spans = _blanked(text)
+    if joined is not None:
+        joined.extend(spans)
+    return blanked
 
 
 # ---------------------------------------------------------------------------- units
