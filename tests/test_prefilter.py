@@ -457,3 +457,30 @@ def test_decoding_matches_the_runner(data: bytes) -> None:
     text, error = decode(data, "x.py")
     assert error is None
     assert prefilter.decode_plain(data) == text
+
+
+PROJECT_FILES = sorted((FIXTURES / "projects").rglob("*.py"))
+
+
+@pytest.mark.parametrize(
+    "path", PROJECT_FILES, ids=[str(p.relative_to(FIXTURES / "projects")) for p in PROJECT_FILES]
+)
+def test_each_file_of_a_multi_file_project_lints_the_same_with_and_without_the_prefilter(path: Path) -> None:
+    # A file whose penalty helper, model or optimizer factory lives in another module of its
+    # project is not ruled out on its own text (as pre-commit passes it: one file, by its path).
+    data = path.read_bytes()
+
+    def findings(use_prefilter: bool) -> list[dict[str, object]]:
+        linted = prefilter.lint_data(data, str(path), Settings(), ALL, use_prefilter)
+        assert linted.internal_error is None, linted.internal_error
+        return [f.to_json() for f in linted.findings]
+
+    assert findings(True) == findings(False)
+
+
+def test_the_project_files_do_find_something() -> None:
+    with_findings = [
+        path for path in PROJECT_FILES
+        if prefilter.lint_data(path.read_bytes(), str(path), Settings(), ALL, False).findings
+    ]
+    assert len(with_findings) >= len({path.parent for path in PROJECT_FILES})
