@@ -1,5 +1,5 @@
 """Check the flow cut against the analysis on real trees: wherever the analysis records a
-penalty, reglint/engine/flowcut.py must say a term can be built.
+penalty, reglint/analysis/triage/flowcut.py must say a term can be built.
 
     python benchmarks/flowcut_soundness.py [TREE ...]   # default: the corpora bench_check.py downloads
 
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from reglint.analysis import analyze_module
-from reglint.engine.flowcut import may_build_a_term
+from reglint.analysis.triage.flowcut import may_build_a_term
 from reglint.engine.prefilter import decode_plain
 from reglint.engine.runner import parse_module
 

@@ -6,7 +6,7 @@
 
 For each generated input, three figures, wall seconds on this machine:
 
-- `decide`: the triage's decision alone (`prefilter.verdict`, text and syntax cuts, no libcst);
+- `decide`: the triage's decision alone (`triage.verdict`, text and syntax cuts, no libcst);
 - `check`: `reglint check --no-cache` in a subprocess (the triage, then libcst where needed);
 - `no-prefilter`: the same with `--no-prefilter` (libcst always), the figure to stay under.
 
@@ -84,13 +84,13 @@ CASES: dict[str, tuple[Callable[[int], str], list[int], str]] = {
 
 
 def decide_seconds(text: str) -> float:
-    from reglint.engine import prefilter
+    from reglint.analysis.triage import decision as triage
     from reglint.engine.config import Settings
     from reglint.engine.session import _enabled
 
     enabled = _enabled(Settings())
     start = time.perf_counter()
-    prefilter.verdict(text, "generated.py", enabled)
+    triage.verdict(text, "generated.py", enabled)
     return time.perf_counter() - start
 
 

@@ -1,4 +1,4 @@
-"""The flow cut (reglint/engine/flowcut.py) never rules out a module in which the analysis builds
+"""The flow cut (reglint/analysis/triage/flowcut.py) never rules out a module in which the analysis builds
 a penalty, and it does rule out the model-file idioms it exists for.
 
 Soundness is checked directly against the analysis (stronger than identical findings, which
@@ -18,9 +18,9 @@ import pytest
 from sources import corpus_sources
 
 from reglint.analysis import analyze_module
-from reglint.engine import prefilter
+from reglint.analysis.triage import decision as triage
+from reglint.analysis.triage.flowcut import may_build_a_term
 from reglint.engine.config import Settings
-from reglint.engine.flowcut import may_build_a_term
 from reglint.engine.runner import parse_module
 from reglint.engine.session import _enabled
 
@@ -286,7 +286,7 @@ def test_rules_out_model_code(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(MODEL_CODE))
 def test_verdict_says_why(name: str) -> None:
     text = textwrap.dedent(MODEL_CODE[name])
-    decision = prefilter.verdict(text, "model.py", DEFAULT)
+    decision = triage.verdict(text, "model.py", DEFAULT)
     assert not decision.analyze
     assert decision.reason in ("no term in the flow", "not in the text", "not in the text units")
 
@@ -294,16 +294,16 @@ def test_verdict_says_why(name: str) -> None:
 def test_verdict_uses_the_flow_cut_on_the_syntax_path_too() -> None:
     # A tab makes the text cut unsure: the syntax cut reads the file, then the flow cut.
     text = textwrap.dedent(MODEL_CODE["codebook-distances"]) + "def helper():\n\treturn 1\n"
-    assert prefilter.verdict(textwrap.dedent(MODEL_CODE["codebook-distances"]), "m.py", DEFAULT).reason == (
+    assert triage.verdict(textwrap.dedent(MODEL_CODE["codebook-distances"]), "m.py", DEFAULT).reason == (
         "no term in the flow"
     )
-    decision = prefilter.verdict(text, "model.py", DEFAULT)
+    decision = triage.verdict(text, "model.py", DEFAULT)
     assert (decision.analyze, decision.reason) == (False, "no term in the flow")
 
 
 def test_an_optimizer_keeps_the_file_whatever_the_flow() -> None:
     text = textwrap.dedent(MODEL_CODE["rms-norm"]) + "opt = torch.optim.Adam(model.parameters(), weight_decay=0.1)\n"
-    assert prefilter.verdict(text, "train.py", DEFAULT).analyze
+    assert triage.verdict(text, "train.py", DEFAULT).analyze
 
 
 def test_code_too_deep_to_read_is_kept() -> None:

@@ -16,8 +16,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers import FIXTURES, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sources import corpus_sources
 
+from reglint.analysis import vocabulary
+from reglint.analysis.triage import decision as triage
 from reglint.cli import main
 from reglint.engine import prefilter
 from reglint.engine.config import Settings
@@ -215,9 +219,9 @@ def _findings(source: str, enabled: frozenset[str], use_prefilter: bool) -> list
 def _expected_with_prefilter(source: str, enabled: frozenset[str]) -> list[dict[str, object]]:
     """The findings without the prefilter, less RL000 where the text alone rules the file out.
     Where the only syntax error is in a function pruned away, the findings of the rest of the file
-    (see "RL000" in reglint/engine/prefilter.py): those of the pruned copy without the prefilter."""
+    (see "RL000" in reglint/analysis/triage/decision.py): those of the pruned copy without the prefilter."""
     findings = _findings(source, enabled, False)
-    decision = prefilter.verdict(source, "snippet.py", enabled)
+    decision = triage.verdict(source, "snippet.py", enabled)
     if decision.ruled_out_on_text:
         findings = [f for f in findings if f["code"] != "RL000"]
     elif decision.parse_text is not None and not _libcst_parses(source) and _libcst_parses(decision.parse_text):
@@ -268,7 +272,7 @@ def test_the_rl000_page_example_is_reported_with_the_prefilter() -> None:
 def test_a_broken_file_without_regularization_code_is_not_parsed() -> None:
     # Documented: its text rules out every rule, so it is never parsed (ruff, flake8 or CPython
     # report its syntax error); without the prefilter it is parsed and RL000 is reported.
-    assert prefilter.verdict(BROKEN_OTHER_CODE, "t.py", ALL).reason == "not in the text"
+    assert triage.verdict(BROKEN_OTHER_CODE, "t.py", ALL).reason == "not in the text"
     assert _findings(BROKEN_OTHER_CODE, ALL, True) == []
     assert [f["code"] for f in _findings(BROKEN_OTHER_CODE, ALL, False)] == ["RL000"]
 
@@ -294,7 +298,7 @@ def train(model):
 def test_a_syntax_error_in_a_function_that_cannot_take_part_is_left_to_other_tools() -> None:
     # Documented: such a function is parsed by its name only (pruned), like a file ruled out on
     # its text; --no-prefilter and RL000 alone parse it.
-    decision = prefilter.verdict(BROKEN_HELPER, "t.py", ALL)
+    decision = triage.verdict(BROKEN_HELPER, "t.py", ALL)
     assert decision.analyze and decision.parse_text is not None
     assert "for row in rows" not in decision.parse_text
     assert [f["code"] for f in _findings(BROKEN_HELPER, ALL, True)] == ["RL101"]
@@ -307,7 +311,7 @@ def test_merge_conflict_markers_anywhere_in_a_training_file_get_rl000() -> None:
         "    for row in rows\n        total += len(row)\n",
         "<<<<<<< HEAD\n    total += 1\n=======\n    total += 2\n>>>>>>> tune\n",
     )
-    assert prefilter.verdict(conflicted, "t.py", ALL).parse_text is None
+    assert triage.verdict(conflicted, "t.py", ALL).parse_text is None
     assert [f["code"] for f in _findings(conflicted, ALL, True)] == ["RL000"]
 
 
@@ -339,9 +343,9 @@ def test_the_join_cases_need_more_than_one_unit(name: str) -> None:
     # No unit holds parameter, term and loss alone (or, for aliased-sum, without the import), so
     # these cases only pass because units are joined (or the import counts everywhere).
     tree = ast.parse(textwrap.dedent(ADVERSARIAL[name]))
-    units = prefilter._syntax_units(tree)
+    units = triage._syntax_units(tree)
     for index, unit in enumerate(units):
-        prefilter._scan(unit, index == 0)
+        triage._scan(unit, index == 0)
     assert all(unit.features != 7 for unit in units)
 
 
@@ -351,8 +355,8 @@ def test_text_patterns_do_not_backtrack_exponentially() -> None:
     nasty = "x = model.  #" + " #" * 40 + "\n" + ". ## # # ## " * 2000 + "\nloss = 1\n"
     nasty += "(a.\r\n" + "  # # # # # #\r\n" * 40 + "  b)\n"
     start = time.perf_counter()
-    prefilter.verdict(nasty + "y = p.weight.sum()\n", "n.py", ALL)
-    for pattern in (prefilter._PARAM_ATTRIBUTE_TEXT, prefilter._TERM_ATTRIBUTE_TEXT):
+    triage.verdict(nasty + "y = p.weight.sum()\n", "n.py", ALL)
+    for pattern in (triage._PARAM_ATTRIBUTE_TEXT, triage._TERM_ATTRIBUTE_TEXT):
         pattern.search(nasty)
     # About 1.5 s on a slow 2-core machine (the comment-aware patterns are quadratic on this one
     # long line); exponential backtracking on 40 comments would not finish at all.
@@ -375,49 +379,54 @@ def test_prefilter_skips_files_that_cannot_fire() -> None:
         """
     )
     for text in (model_code, ADVERSARIAL["nothing"]):
-        verdict = prefilter.verdict(text, "m.py", ALL)
+        verdict = triage.verdict(text, "m.py", ALL)
         assert not verdict.analyze, verdict.reason
         assert _findings(text, ALL, True) == []
 
 
 def test_a_rule_unknown_to_the_prefilter_sends_every_file_to_libcst() -> None:
-    verdict = prefilter.verdict("x = 1\n", "m.py", frozenset({"RL999"}))
+    verdict = triage.verdict("x = 1\n", "m.py", frozenset({"RL999"}))
     assert verdict.analyze
 
 
 def test_every_static_rule_is_in_the_table() -> None:
     static = {code for code, info in all_rules().items() if info.origin == "static"}
-    assert static <= set(prefilter.RULE_FACTS), sorted(static - set(prefilter.RULE_FACTS))
+    assert static <= set(triage.RULE_FACTS), sorted(static - set(triage.RULE_FACTS))
 
 
-def test_tables_mirror_the_analysis() -> None:
-    # When the analysis changes these, the prefilter's soundness argument must be redone.
-    from reglint.analysis import calls, state
-    from reglint.analysis.optimizers import ALL_NAMES as SPECS
+def test_the_optimizer_word_check_finds_every_optimizer_class() -> None:
+    # Torch's classes alone, another library's beside an import of that library (the only way its
+    # qualified name can start with the library).
+    from reglint.analysis.optimizers import (
+        ALL_NAMES,
+        LIBRARY_NAMES,
+        LIBRARY_PACKAGES,
+        SPECS,
+        mentions_an_optimizer,
+    )
 
-    for ours, theirs in (
-        (prefilter.PENALTY_NAME, state.PENALTY_NAME),
-        (prefilter.LOSS_NAME, state.LOSS_NAME),
-        (prefilter.LOSS_FUNCTION, state.LOSS_FUNCTION),
-    ):
-        assert (ours.pattern, ours.flags) == (theirs.pattern, theirs.flags)
-    assert prefilter.BACKWARD_FUNCTIONS == state.BACKWARD_FUNCTIONS
-    assert prefilter.COMMON_METHODS == calls._COMMON_METHODS
-    # The word check finds every optimizer class name: torch's alone, another library's beside an
-    # import of that library (the only way its qualified name can start with the library).
-    from reglint.analysis.optimizers import LIBRARY_NAMES, LIBRARY_PACKAGES, mentions_an_optimizer
-    from reglint.analysis.optimizers import SPECS as TORCH
-
-    assert all(mentions_an_optimizer(f"opt = {name}(p)") for name in TORCH)
+    assert all(mentions_an_optimizer(f"opt = {name}(p)") for name in SPECS)
     for package in LIBRARY_PACKAGES:
         assert all(mentions_an_optimizer(f"x = 1; import {package}\nopt = {name}(p)") for name in LIBRARY_NAMES)
-    assert set(SPECS) >= LIBRARY_NAMES
-    # Every word of the patterns is among the lower-cased words the text check looks for.
-    for pattern in (state.PENALTY_NAME, state.LOSS_NAME):
-        for word in re.findall(r"[a-z0-9_]+", pattern.pattern.replace("_?", "")):
-            assert any(w in word for w in prefilter.LOSS_WORDS), word
-    for sample in ("compute_loss", "training_step", "criterion", "losses", "objective", "weight_norm"):
-        assert any(w in sample for w in prefilter.LOSS_WORDS)
+    assert set(ALL_NAMES) >= LIBRARY_NAMES
+
+
+# Identifiers built from the vocabulary's words and others, in any case, glued with underscores.
+_NAME_PIECES = st.sampled_from(
+    [*vocabulary.PENALTY_STEMS, *vocabulary.LOSS_STEMS, *vocabulary.LOSS_FUNCTION_WORDS,
+     "weightnorm", "weight_norm", "losses", "x", "step", "model", "la", "re", "o", "cos", "st", "_"]
+).map(lambda piece: piece.replace("_?", "_"))
+NAMES = st.lists(st.tuples(_NAME_PIECES, st.booleans()), min_size=1, max_size=4).map(
+    lambda pieces: "".join(piece.upper() if upper else piece for piece, upper in pieces)
+)
+
+
+@given(NAMES)
+@settings(max_examples=400, deadline=None)
+def test_every_penalty_or_loss_name_holds_a_word_the_text_check_looks_for(name: str) -> None:
+    """The first cut's lower-cased words over-approximate the analysis' own name patterns."""
+    if any(pattern.search(name) for pattern in (vocabulary.PENALTY_NAME, vocabulary.LOSS_NAME, vocabulary.LOSS_FUNCTION)):
+        assert any(word in name.lower() for word in triage.LOSS_WORDS), name
 
 
 def test_undecodable_and_notebook_inputs_take_the_runner_path() -> None:

@@ -19,7 +19,9 @@ import warnings
 import pytest
 from test_prefilter import SOURCES
 
-from reglint.engine import prefilter, textcut
+from reglint.analysis import vocabulary
+from reglint.analysis.triage import decision as triage
+from reglint.analysis.triage import textcut
 from reglint.engine.config import Settings
 from reglint.engine.runner import lint_text
 from reglint.engine.session import _enabled
@@ -33,7 +35,7 @@ def _forced_prune(source: str) -> str | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    return prefilter.pruned_text(source, prefilter._syntax_features(tree))
+    return triage.pruned_text(source, triage._syntax_features(tree))
 
 
 def _codes(source: str, parse_text: str | None, enabled: frozenset[str]) -> list[tuple[object, ...]]:
@@ -59,7 +61,7 @@ def text_pruned(source: str) -> str | None:
         split = textcut.split_units(blanked, brackets)
     except textcut._Unsure:
         return None
-    found = textcut._candidates(blanked, split, textcut._imports_a_term(blanked), prefilter.COMMON_METHODS)
+    found = textcut._candidates(blanked, split, textcut._imports_a_term(blanked), vocabulary.COMMON_METHODS)
     if found is None:
         return None
     roots, candidates = found
@@ -84,7 +86,7 @@ def assert_text_pruning_keeps_what_the_syntax_keeps(source: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ast.parse(pruned)
-    syntax = prefilter._syntax_features(tree)
+    syntax = triage._syntax_features(tree)
     for index, unit in enumerate(syntax.units):
         if index == 0 or not (syntax.live[index] or unit.pinned):
             continue
@@ -179,7 +181,7 @@ TEMPTING = textwrap.dedent(
 
 
 def test_tempting_file_keeps_what_the_analysis_reads() -> None:
-    decision = prefilter.verdict(TEMPTING, "t.py", DEFAULT)
+    decision = triage.verdict(TEMPTING, "t.py", DEFAULT)
     assert decision.analyze and decision.parse_text is not None
     kept = decision.parse_text
     for line in (
@@ -199,7 +201,7 @@ def test_tempting_file_keeps_what_the_analysis_reads() -> None:
 
 def test_files_that_may_build_an_optimizer_are_not_pruned() -> None:
     source = TEMPTING + "\nopt = torch.optim.SGD(Trainer().parameters(), lr=0.1)\n"
-    decision = prefilter.verdict(source, "t.py", DEFAULT)
+    decision = triage.verdict(source, "t.py", DEFAULT)
     assert decision.analyze and decision.parse_text is None
 
 

@@ -1,6 +1,6 @@
-"""The text-units cut (reglint/engine/textcut.py) over-approximates the syntax cut.
+"""The text-units cut (reglint/analysis/triage/textcut.py) over-approximates the syntax cut.
 
-Whenever CPython parses a source and the syntax cut (prefilter._syntax_features) says a penalty
+Whenever CPython parses a source and the syntax cut (triage._syntax_features) says a penalty
 or an optimizer construction is possible, the text cut must say so too (or say it is unsure).
 Checked on every source of tests/test_prefilter.py and on cases written to mislead a reader of
 text: strings, comments, brackets, decorators, odd targets, nested classes.
@@ -16,23 +16,26 @@ import warnings
 from typing import Optional
 
 import pytest
-from test_prefilter import ALL, SOURCES, _findings
+from hypothesis import given, settings
+from test_prefilter import ALL, NAMES, SOURCES, _findings
 
-from reglint.engine import prefilter, textcut
+from reglint.analysis import vocabulary
+from reglint.analysis.triage import decision as triage
+from reglint.analysis.triage import textcut
 
 
 def _text(source: str) -> Optional[textcut.TextFacts]:
-    return textcut.text_facts(source, prefilter.COMMON_METHODS)
+    return textcut.text_facts(source, vocabulary.COMMON_METHODS)
 
 
-def _syntax(source: str) -> Optional[prefilter._SyntaxFacts]:
+def _syntax(source: str) -> Optional[triage._SyntaxFacts]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return prefilter._syntax_features(tree)
+    return triage._syntax_features(tree)
 
 
 def assert_over_approximates(source: str) -> None:
@@ -389,7 +392,7 @@ def test_model_code_with_features_in_unrelated_methods_is_ruled_out() -> None:
     )
     text = _text(source)
     assert text is not None and not text.penalty and not text.optimizer
-    assert prefilter.verdict(source, "m.py", ALL).reason == "not in the text units"
+    assert triage.verdict(source, "m.py", ALL).reason == "not in the text units"
 
 
 def test_blank_keeps_code_and_drops_strings_and_comments() -> None:
@@ -400,18 +403,15 @@ def test_blank_keeps_code_and_drops_strings_and_comments() -> None:
     assert textcut._LOSS_MARK in textcut.blank('k = "loss"\n')
 
 
-def _alternatives(pattern: str) -> set[str]:
-    return set(pattern.strip("()").split("|"))
-
-
-def test_stems_mirror_the_syntax_cuts_name_patterns() -> None:
-    stems = _alternatives(textcut._LOSSY_STEM.pattern)
-    assert stems == _alternatives(prefilter.PENALTY_NAME.pattern) | _alternatives(prefilter.LOSS_NAME.pattern)
-    # LOSS_FUNCTION's words: each holds a stem, or the def pattern lists it.
-    words = set(re.findall(r"[a-z_]+", prefilter.LOSS_FUNCTION.pattern)) - {"_"}
-    extra = set(re.findall(r"[a-z_]{3,}", textcut._LOSS_FUNCTION_DEF.pattern)) - {"def"}
-    for word in words:
-        assert any(stem in word for stem in stems) or word in extra, word
+@given(NAMES)
+@settings(max_examples=400, deadline=None)
+def test_the_stems_find_every_name_the_syntax_cut_takes_for_a_loss(name: str) -> None:
+    """A name the analysis takes for a penalty or a loss holds a stem the text cut looks for; a
+    def named like a loss function does too, or the def pattern finds it."""
+    if vocabulary.PENALTY_NAME.search(name) or vocabulary.LOSS_NAME.search(name):
+        assert textcut._LOSSY_STEM.search(name.lower()), name
+    if vocabulary.LOSS_FUNCTION.search(name):
+        assert textcut._LOSSY_STEM.search(name.lower()) or textcut._LOSS_FUNCTION_DEF.search(f"def {name.lower()}"), name
 
 
 # The regular expressions the store contexts answer for, read one name at a time.

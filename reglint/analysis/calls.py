@@ -60,18 +60,21 @@ from reglint.analysis.values import (
     Value,
     penalty_ids,
 )
-from reglint.analysis.vocabulary import BUILTINS as _BUILTINS
 from reglint.analysis.vocabulary import (
+    ABS_CALLS,
     CALL_METHODS,
     CHAIN_FUNCTIONS,
     MODULE_SELF_METHODS,
     MODULE_WRAPPERS,
+    NORM_FUNCTIONS,
+    NORM_METHODS,
     PARAMETER_FACTORIES,
     REWRAPPING_FUNCTIONS,
     SCALAR_REDUCTIONS,
     SHAPE_FUNCTIONS,
     SHAPE_METHODS,
 )
+from reglint.analysis.vocabulary import BUILTINS as _BUILTINS
 from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 
 
@@ -335,7 +338,7 @@ class CallEvaluator(AnalyzerMixin):
             return replace(base, gradless=f".{method}()")
         if method == "clone":
             return base
-        if method == "abs":
+        if method in ABS_CALLS:
             return Elementwise(base, "abs")
         if method in ("square",):
             return Elementwise(base, "sq")
@@ -344,7 +347,7 @@ class CallEvaluator(AnalyzerMixin):
             if isinstance(exponent, Num) and exponent.value == 2:
                 return Elementwise(base, "sq")
             return UNKNOWN
-        if method == "norm":
+        if method in NORM_METHODS:
             return T.norm_term(node, base, node.args, frame, self, tensor_first=False)
         return UNKNOWN
 
@@ -356,12 +359,12 @@ class CallEvaluator(AnalyzerMixin):
         args: list[cst.Arg],
         frame: Frame,
     ) -> Optional[Value]:
-        if method in ("sum", "mean") and isinstance(base, Elementwise) and not args:
+        if method in SCALAR_REDUCTIONS and isinstance(base, Elementwise) and not args:
             return T.reduce(base, node, frame, self, mean=method == "mean")
         if method == "sum" and isinstance(base, Terms) and base.per_element and not args:
             # torch.stack([term(p) for p in params]).sum()
             return self.bind_terms(Terms(base.terms), node, frame)
-        if isinstance(base, Elementwise) and method in ("sum", "mean"):
+        if isinstance(base, Elementwise) and method in SCALAR_REDUCTIONS:
             return UNKNOWN  # a reduction over a dim is not a norm of the whole tensor
         if method == "sqrt":
             return T.sqrt(base, self.here(node), self.records) or UNKNOWN
@@ -389,7 +392,7 @@ class CallEvaluator(AnalyzerMixin):
     def ev_torch(self, node: cst.Call, qualified: str, args: list[cst.Arg], frame: Frame) -> Value:
         name = qualified[len("torch.") :]
         first = self.ev(args[0].value, frame) if args else UNKNOWN
-        if name in ("abs", "absolute"):
+        if name in ABS_CALLS:
             return Elementwise(first, "abs") if isinstance(first, (Param, Flat)) else UNKNOWN
         if name == "square":
             if isinstance(first, (Param, Flat)):
@@ -402,7 +405,7 @@ class CallEvaluator(AnalyzerMixin):
                     return Elementwise(first, "sq")
                 return T.square(first, self.here(node)) or UNKNOWN
             return UNKNOWN
-        if name in ("sum", "mean") and len(node.args) == 1:
+        if name in SCALAR_REDUCTIONS and len(node.args) == 1:
             if isinstance(first, Elementwise):
                 return T.reduce(first, node, frame, self, mean=name == "mean")
             if isinstance(first, Terms) and first.per_element:
@@ -414,7 +417,7 @@ class CallEvaluator(AnalyzerMixin):
             return first  # torch.squeeze(l2_reg) * 1e-3
         if name == "sqrt":
             return T.sqrt(first, self.here(node), self.records) or UNKNOWN
-        if name in ("norm", "linalg.norm", "linalg.vector_norm", "functional.norm"):
+        if name in NORM_FUNCTIONS:
             if isinstance(first, (Param, Flat)):
                 return T.norm_term(node, first, node.args[1:], frame, self, tensor_first=True)
             return UNKNOWN

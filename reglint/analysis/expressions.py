@@ -53,6 +53,7 @@ from reglint.analysis.vocabulary import (
     COEFFICIENT_WEIGHT_PREFIX,
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
+    PARAM_VIEW_ATTRIBUTES,
 )
 
 
@@ -200,7 +201,7 @@ class ExpressionEvaluator(AnalyzerMixin):
         if isinstance(base, Param):
             if attr == "data":
                 return replace(base, gradless=".data")
-            if attr in ("T", "mT"):
+            if attr in PARAM_VIEW_ATTRIBUTES:
                 return base
             return UNKNOWN
         if isinstance(base, Flat) and attr == "data":

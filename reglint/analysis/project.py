@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
+from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS
+
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -282,25 +284,25 @@ def imports_project_module(text: str, file: Path) -> bool:
     return bool(project_imports(text, file))
 
 
-_BACKWARD_CALL = re.compile(r"\.backward\b|\bmanual_backward\b")
+_BACKWARD_CALL = re.compile(r"\b(?:" + "|".join(sorted(BACKWARD_FUNCTIONS)) + r")\b")
 
 
 def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     """Does the analysis of this module run code of its project's other modules? When it sets up
-    training: it constructs an optimizer itself (vocabulary.trains), or it calls backward() and
+    training: it constructs an optimizer itself (triage/training.trains), or it calls backward() and
     imports a project module that constructs one (an optimizer factory). Also returns the
     project modules read to decide (path -> digest): the answer holds while they are unchanged.
 
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
     for which it is False takes only values from its imports, so its own text decides."""
-    from reglint.analysis.vocabulary import trains
+    from reglint.analysis.triage.training import trains
 
     consulted: dict[str, str] = {}
     if trains(text):
         return True, consulted
     if "backward" not in text:
         return False, consulted
-    from reglint.engine.textcut import _Unsure, blank
+    from reglint.analysis.triage.textcut import _Unsure, blank
 
     try:
         code = blank(text)

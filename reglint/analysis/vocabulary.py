@@ -12,15 +12,29 @@ import re
 
 # ---------------------------------------------------------------------------- names
 
-# A variable, attribute or function whose name says "this is a regularization penalty".
-PENALTY_NAME = re.compile(
-    r"(reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm)", re.IGNORECASE
-)
-# A variable or attribute holding a loss that is trained on (added penalties reach the loss).
-LOSS_NAME = re.compile(r"loss|objective|cost", re.IGNORECASE)
-# A function or method whose return value is a loss.
+# The stems of a name that says "this is a regularization penalty" (a variable, an attribute, a
+# function), and of a name that says "this is a loss that is trained on" (added penalties reach
+# the loss). Matched anywhere in the name, ignoring case; `_?` is an optional underscore.
+PENALTY_STEMS = ("reg", "penal", "l1", "l2", "lasso", "ridge", "sparsit", "decay", "weight_?norm")
+LOSS_STEMS = ("loss", "objective", "cost")
+PENALTY_NAME = re.compile("(" + "|".join(PENALTY_STEMS) + ")", re.IGNORECASE)
+LOSS_NAME = re.compile("|".join(LOSS_STEMS), re.IGNORECASE)
+# A function or method whose return value is a loss: a name with `loss`, `losses` or `objective`
+# as a word between underscores, or one of these words anywhere.
+LOSS_FUNCTION_WORDS = ("training_step", "compute_loss", "criterion")
 LOSS_FUNCTION = re.compile(
-    r"(^|_)(loss|losses|objective)($|_)|training_step|compute_loss|criterion", re.IGNORECASE
+    r"(^|_)(loss|losses|objective)($|_)|" + "|".join(LOSS_FUNCTION_WORDS), re.IGNORECASE
+)
+# Lower-cased words, one of which is in every name PENALTY_NAME, LOSS_NAME or LOSS_FUNCTION
+# matches (each stem in each spelling, and LOSS_FUNCTION's words that hold no stem): a name in a
+# text that holds none of them is neither a penalty nor a loss.
+NAME_STEMS = tuple(
+    spelling
+    for stem in PENALTY_STEMS + LOSS_STEMS
+    for spelling in ((stem.replace("_?", ""), stem.replace("_?", "_")) if "_?" in stem else (stem,))
+)
+LOSS_FUNCTION_EXTRA_WORDS = tuple(
+    word for word in LOSS_FUNCTION_WORDS if not any(stem in word for stem in NAME_STEMS)
 )
 # The methods that run a module when it is called: what `forward` of a class named like a
 # penalty returns is that penalty (`class L2Regularizer(nn.Module): def forward(...)`).
@@ -78,6 +92,34 @@ SHAPE_FUNCTIONS = frozenset({
 SCALAR_REDUCTIONS = frozenset({"sum", "mean"})
 # Methods that take a value off the autograd graph.
 GRADLESS_METHODS = frozenset({"detach", "numpy", "item", "tolist"})
+
+# ---------------------------------------------------------------------------- penalty terms
+#
+# A penalty term (analysis/terms.py) is built in exactly two shapes, from a parameter value:
+#   a reduction (SCALAR_REDUCTIONS, as a method or a torch function) of an elementwise |w| or w²;
+#   a norm (NORM_METHODS on the parameter, NORM_FUNCTIONS with the parameter first).
+# Elementwise |w| and w²: `p.abs()`, `torch.abs(p)`, `torch.absolute(p)`; `p.square()`,
+# `p.pow(2)`, `torch.square(p)`, `torch.pow(p, 2)`, `p ** 2`, `p * p`.
+ABS_CALLS = frozenset({"abs", "absolute"})
+SQUARE_CALLS = frozenset({"square", "pow"})
+ELEMENTWISE_CALLS = ABS_CALLS | SQUARE_CALLS
+NORM_METHODS = frozenset({"norm"})
+NORM_FUNCTIONS = frozenset({"norm", "linalg.norm", "linalg.vector_norm", "functional.norm"})
+# The last name of every call that can make a term: a text without one of these words as an
+# attribute (or imported) builds no term.
+TERM_CALL_WORDS = SCALAR_REDUCTIONS | NORM_METHODS | frozenset(
+    name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS
+)
+# Attributes of a parameter that are that parameter (Tensor.data, its transposes).
+PARAM_VIEW_ATTRIBUTES = frozenset({"data", "T", "mT"})
+# Methods of a parameter collection (a dict, a list) whose result holds its items.
+COLLECTION_METHODS = frozenset({"items", "values", "keys", "copy", "get"})
+# Builtins whose result holds their argument's items (`list(model.parameters())`).
+COLLECTING_BUILTINS = frozenset({"list", "tuple", "iter", "sorted", "set", "enumerate", "filter", "dict"})
+# torch functions that join parameters into one tensor (`torch.cat([p.view(-1) for p in ps])`).
+FLATTENING_FUNCTIONS = frozenset({
+    "flatten", "cat", "concat", "concatenate", "hstack", "parameters_to_vector",
+})
 
 # ---------------------------------------------------------------------------- calls
 
@@ -156,49 +198,8 @@ PARAMETER_FACTORIES = frozenset({
 # not can take their values (constants, config classes), never their penalties, optimizers or
 # parameter sets. (A loop that only calls backward() on an optimizer made elsewhere has no setup
 # of its own to complete: the module that builds the optimizer does.) The triage reads the same
-# test, so a file it rules out on its own text never needed the other modules.
-
-
-def trains(text: str) -> bool:
-    """A call of an optimizer class (by its name or an import's alias) in the module's code
-    (comments and strings aside)."""
-    from reglint.analysis.optimizers import mentions_an_optimizer
-
-    if not mentions_an_optimizer(text):
-        return False  # a substring test first: most files of a library name no optimizer
-    from reglint.engine.textcut import _may_construct_an_optimizer, _Unsure, blank
-
-    try:
-        code = blank(text)  # docstring examples (`opt = AdamW(...)`) are not the module's code
-    except _Unsure:
-        return _trains_by_syntax(text)
-    return _may_construct_an_optimizer(code)
-
-
-def _trains_by_syntax(text: str) -> bool:
-    """The same question asked of CPython's tree, for a text the blanking does not read (nested
-    f-strings): an optimizer class called by its name or an alias. True when the text does not
-    parse (nothing is ruled out on a guess)."""
-    import ast
-    import warnings
-
-    from reglint.analysis.optimizers import ALL_NAMES
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return True
-    aliases = {alias.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-               for alias in node.names if alias.asname and alias.name in ALL_NAMES}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-            if name in ALL_NAMES or name in aliases:
-                return True
-    return False
+# test (triage/training.py), so a file it rules out on its own text never needed the other
+# modules.
 
 
 # Functions that are a training step by their name (Lightning's): a penalty computed in one and

@@ -184,7 +184,7 @@ def check_paths(
 
     jobs: worker processes (None: one per core; 1: in-process). cache_dir: where the result cache
     lives (None: no cache; see cache.py). prefilter: skip parsing files that a text scan shows
-    cannot produce a finding (see prefilter.py). need_modules: results of files
+    cannot produce a finding (see analysis/triage/decision.py). need_modules: results of files
     with findings carry their libcst module and rule reports (for --fix): those files are linted
     again in-process after the fast pass, so every other file still gets the fast path.
     """

@@ -1,6 +1,6 @@
 """The prefilter's second text cut: the syntax cut's units and components, read from the text.
 
-prefilter.py decides with CPython's parser which functions of a file could hold a penalty
+decision.py decides with CPython's parser which functions of a file could hold a penalty
 (a parameter source, a reduction and a loss or penalty name in one component of functions
 joined by calls). That parse costs more than anything else reglint does on a large tree, and
 most files that reach it are model files where the three features sit in unrelated methods.
@@ -39,11 +39,22 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 from reglint.analysis import optimizers
-from reglint.analysis.vocabulary import MODEL_BUILDERS, names_a_penalty
-from reglint.engine.components import PARAMS, TERMS, complete_units, component_roots
+from reglint.analysis.triage.components import PARAMS, TERMS, complete_units, component_roots
+from reglint.analysis.vocabulary import (
+    BACKWARD_FUNCTIONS,
+    LOSS_FUNCTION_EXTRA_WORDS,
+    LOSS_STEMS,
+    MODEL_BUILDERS,
+    PARAM_ATTRIBUTE_SUFFIX,
+    PARAM_ATTRIBUTES,
+    PARAM_METHODS,
+    PENALTY_STEMS,
+    TERM_CALL_WORDS,
+    names_a_penalty,
+)
 
 # ---------------------------------------------------------------------------- blanking
 
@@ -321,14 +332,23 @@ def split_units(text: str, brackets: Optional[str] = None) -> _Split:
 #               be (part of) "loss"
 # tests/test_textcut.py checks that the stems are the alternatives of PENALTY_NAME and LOSS_NAME.
 
+def _alternation(words: Iterable[str]) -> str:
+    """Words as one regex alternative, longest first."""
+    return "(?:" + "|".join(sorted(words, key=lambda word: (-len(word), word))) + ")"
+
+
 _PARAM_TEXT = re.compile(
-    r"\.\s*(?:(?:weight|bias|\w*_weight)\b|(?:parameters|named_parameters|state_dict)\s*\()", re.A
+    r"\.\s*(?:" + _alternation(PARAM_ATTRIBUTES | {r"\w*" + PARAM_ATTRIBUTE_SUFFIX}) + r"\b|"
+    + _alternation(PARAM_METHODS) + r"\s*\()",
+    re.A,
 )
-_TERM_TEXT = re.compile(r"\.\s*(?:sum|mean|norm|vector_norm)\s*\(", re.A)
+_TERM_WORDS = _alternation(TERM_CALL_WORDS)
+_TERM_TEXT = re.compile(r"\.\s*" + _TERM_WORDS + r"\s*\(", re.A)
 # (Led by the literal word: a search for it is fast; the word boundary before it is checked after.)
-_TERM_IMPORT = re.compile(r"import(?:\b[^\n;]*|\s*\([^)]*)\b(?:sum|mean|norm|vector_norm)\b", re.A)
-_BACKWARD_TEXT = re.compile(r"\.\s*(?:manual_)?backward\s*\(", re.A)
-_LOSSY_STEM = re.compile(r"reg|penal|l1|l2|lasso|ridge|sparsit|decay|weight_?norm|loss|objective|cost")  # on lower()
+_TERM_IMPORT = re.compile(r"import(?:\b[^\n;]*|\s*\([^)]*)\b" + _TERM_WORDS + r"\b", re.A)
+_BACKWARD_TEXT = re.compile(r"\.\s*" + _alternation(BACKWARD_FUNCTIONS) + r"\s*\(", re.A)
+# The analysis' PENALTY_NAME and LOSS_NAME stems, matched on lower-cased text.
+_LOSSY_STEM = re.compile("|".join(PENALTY_STEMS + LOSS_STEMS))
 _WORD_REST = re.compile(r"\w*", re.A)
 _AUGMENTED = r"(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)"
 # A stored name is followed by `=` (or an augmented operator) after blanks, or by `, more
@@ -404,7 +424,7 @@ _TARGETS = re.compile(
 )
 _DEF_BEFORE = re.compile(r"\bdef\s+\Z", re.A)
 # LOSS_FUNCTION's words that hold no stem (the others do: a def named with a stem is a loss).
-_LOSS_FUNCTION_DEF = re.compile(r"\bdef\s+\w*?(?:training_step|criterion)")  # on lower()
+_LOSS_FUNCTION_DEF = re.compile(r"\bdef\s+\w*?" + _alternation(LOSS_FUNCTION_EXTRA_WORDS))  # on lower()
 # `f(` (not after a dot) and `.m(`, read backwards from the bracket on the reversed text: a
 # search for `(` is several times faster than one for every word.
 _CALLED_NAME_REVERSED = re.compile(r"\(\s*(\w+)(?![\w.])", re.A)
@@ -668,7 +688,7 @@ def _live(split: _Split, roots: list[int], candidates: list[bool], losses: _Loss
 
 # ---------------------------------------------------------------------------- pruning
 #
-# The syntax cut's pruning (prefilter.py, "pruning") done from the text units, so that a file
+# The syntax cut's pruning (decision.py, "pruning") done from the text units, so that a file
 # whose text units are read with confidence is never parsed by `ast`: every function unit that is
 # not live and holds none of `import`, `global`, `nonlocal` or `add_argument` becomes
 # `def name(): pass` on its header line, the rest of its lines up to the end of its block empty

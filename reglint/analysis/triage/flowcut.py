@@ -1,6 +1,6 @@
 """The flow cut: can a penalty term be built from a parameter anywhere in a module?
 
-The text and syntax cuts (prefilter.py) keep a file when one component of its functions holds a
+The text and syntax cuts (decision.py) keep a file when one component of its functions holds a
 parameter source, a term call and a loss word somewhere. In a large model or trainer file that
 is nearly always so, although no term is ever built from a parameter there (RMSNorm's
 `hidden_states.pow(2).mean(-1, keepdim=True)` a few lines from its `self.weight`), and each such
@@ -62,30 +62,36 @@ from __future__ import annotations
 import ast
 from typing import Iterable, Optional, Union
 
-from reglint.analysis.vocabulary import CHAIN_FUNCTIONS
+from reglint.analysis.vocabulary import (
+    CHAIN_FUNCTIONS,
+    COLLECTING_BUILTINS,
+    COLLECTION_METHODS,
+    ELEMENTWISE_CALLS,
+    FLATTENING_FUNCTIONS,
+    GRADLESS_METHODS,
+    NORM_FUNCTIONS,
+    NORM_METHODS,
+    PARAM_METHODS,
+    PARAM_VIEW_ATTRIBUTES,
+    SCALAR_REDUCTIONS,
+    SHAPE_METHODS,
+)
 
 PARAM, ELEMENTWISE = 1, 2
 
-REDUCE_NAMES = frozenset({"sum", "mean"})
-NORM_NAMES = frozenset({"norm", "vector_norm"})
-ELEMENTWISE_CALLS = frozenset({"abs", "absolute", "square", "pow"})
-SOURCE_METHODS = frozenset({"parameters", "named_parameters", "state_dict"})
-# Methods whose result is the value they are called on (a tensor's view, copy or move; a
-# parameter collection's items, values, keys, copy; a dict's get): calls.ev_method and friends.
-KEEPING_METHODS = frozenset({
-    "view", "flatten", "reshape", "ravel", "contiguous", "view_as", "float", "double", "to", "cuda",
-    "squeeze", "unsqueeze", "t", "detach", "numpy", "cpu", "tolist", "clone", "items", "values",
-    "keys", "copy", "get",
-})
+REDUCE_NAMES = SCALAR_REDUCTIONS
+NORM_NAMES = NORM_METHODS | frozenset(name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS)
+SOURCE_METHODS = frozenset(PARAM_METHODS)
+# Methods whose result is the value they are called on (a tensor's view, copy or move, with or
+# without its gradient; a parameter collection's items): calls.ev_method and friends.
+KEEPING_METHODS = SHAPE_METHODS | GRADLESS_METHODS | COLLECTION_METHODS
 # Functions (builtins, torch) whose result is built from their arguments: list(ps), sorted(ps),
 # enumerate(ps), filter(f, ps), dict(params=ps), torch.flatten(p), torch.cat(ps), and
 # parameters_to_vector(ps).
-PASSING_FUNCTIONS = frozenset({
-    "list", "tuple", "iter", "sorted", "set", "enumerate", "filter", "dict", "flatten", "cat",
-    "concat", "concatenate", "hstack", "parameters_to_vector",
-}) | frozenset(name.rsplit(".", 1)[-1] for name in CHAIN_FUNCTIONS)
-# Attributes of a parameter that are the parameter (Tensor.data, .T, .mT).
-KEEPING_ATTRIBUTES = frozenset({"data", "T", "mT"})
+PASSING_FUNCTIONS = (
+    COLLECTING_BUILTINS | FLATTENING_FUNCTIONS | frozenset(name.rsplit(".", 1)[-1] for name in CHAIN_FUNCTIONS)
+)
+KEEPING_ATTRIBUTES = PARAM_VIEW_ATTRIBUTES
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)

@@ -1,6 +1,6 @@
 """Units of a file joined into components along the calls the analysis inlines.
 
-Shared by the prefilter's syntax cut (prefilter.py) and its text cut (textcut.py), which must
+Shared by the syntax cut (decision.py) and the text cut (textcut.py), which must
 join units by the same rule: a call `f(...)` joins the caller with every function named f; a
 call `x.m(...)` joins it with the method m of its own class, or with the only method named m
 when m is defined once in the file and is not one of the common names the analysis never

@@ -1,0 +1,640 @@
+"""The triage: decide, without libcst, that a file cannot produce a finding.
+
+libcst parsing and the analysis cost tens of milliseconds per file; CPython's own parser (`ast`)
+is several times cheaper, and a substring search cheaper still. A file is read as text first, in
+two cuts: the whole text (no optimizer class name, or no parameter attribute, reduction and loss
+word: nothing to look for), then the text's units (textcut.py: the syntax cut below, computed
+from the text with strings and comments blanked, which over-approximates it). A file ruled out
+there is not parsed at all; a file kept there goes to libcst, pruned from its text units (see
+"Pruning" below). Only a file the text-units cut does not read with confidence (tabs, non-ASCII
+identifiers, unbalanced brackets, unterminated strings, nested f-string fields) is parsed with
+`ast` and cut again on its syntax; only a file where a finding is still possible goes on to
+libcst (a file `ast` cannot parse goes to libcst too, which reports RL000). Last, where only a
+penalty could make a file worth analyzing (it cannot construct an optimizer), the flow cut
+(flowcut.py) reads the text libcst would parse with `ast` and follows values from parameters to
+term calls: a file where no penalty term can be built is not analyzed either (on transformers,
+every file the text cuts keep). `--no-prefilter`
+turns all this off; tests/test_prefilter.py and the benchmark check that findings are identical
+with and without it (RL000 aside, see the end of this text), tests/test_textcut.py that the text
+units never rule out what the syntax keeps, tests/test_pruning.py that their pruning keeps
+every function the syntax cut keeps, and tests/test_flowcut.py (with
+benchmarks/flowcut_soundness.py on the corpora) that the analysis finds no penalty where the
+flow cut says none can be built.
+
+## Why a skipped file has no finding (the soundness argument)
+
+Every static rule is a predicate over the analysis' facts (reglint/analysis): optimizer
+constructions, and penalties built from penalty terms. RULE_FACTS says which facts each rule
+reads. A rule missing from that table sends every file to libcst (a new rule is safe before
+anyone looks here, only slower), and a test fails until it is listed.
+
+OPTIMIZER. An OptimizerCall is made only for a call whose qualified name is an optimizer class the
+analysis knows (analysis/optimizers.ALL_NAMES: torch.optim's and other libraries'), or a factory
+whose name is in the same table. Its last part is an identifier written in the file (the attribute in
+`optim.Adam(...)`, the imported name in `from torch.optim import Adam as Opt`), so the text
+contains the class name, and the syntax has a call `x.Adam(...)`, `Adam(...)` (star import) or
+`Opt(...)` where an import binds Opt to a name ending in a class name.
+
+PENALTY. The penalty rules report only a penalty with at least one term that reaches a loss or
+is named like a penalty (RL104's late additions need a backward() call, which counts as well).
+  - A term (PenaltyTerm) is made only by a call `.sum()`, `.mean()` or `.norm()`, or a torch
+    function `sum`, `mean`, `norm`, `linalg.norm`, `linalg.vector_norm` (the vocabulary's
+    SCALAR_REDUCTIONS, NORM_METHODS and NORM_FUNCTIONS, whose last names are TERM_CALL_WORDS),
+    applied to a parameter value. A torch function called by a bare name must have been imported under
+    that name, so an import of one of those names makes every unit count.
+  - A parameter value starts only at an attribute `weight`, `bias` or `*_weight`, or a call
+    `.parameters()`, `.named_parameters()` or `.state_dict()` (PARAM_ATTRIBUTES,
+    PARAM_ATTRIBUTE_SUFFIX, PARAM_METHODS).
+  - It reaches a loss or gets a penalty name only where a name or attribute matching the
+    analysis' PENALTY_NAME / LOSS_NAME is assigned to, a function matching PENALTY_NAME /
+    LOSS_FUNCTION returns it (or a module's `forward`/`__call__` whose class matches
+    PENALTY_NAME: names_a_penalty), BACKWARD_FUNCTIONS is called, or a dict key
+    evaluates to "loss".
+  - Values move between functions only through the module's variables (which every function
+    reads), the arguments of a call the analysis inlines, and its return value. It inlines
+    `f(...)` for a function `f` defined in the file, and `x.m(...)` for a method `m` of the
+    caller's class or a method name defined once in the file and not in COMMON_METHODS.
+So the file is cut into units (the module's own statements, each function, each method; imports,
+docstrings and class bodies do not run in the analysis), units that may inline one another are
+joined into components, the module's component is added to every component, and a penalty is
+possible only if one component has a parameter source, a term call and a loss or penalty name.
+Strings, comments and dead code only add matches, never remove one. Before looking at the tree,
+the file as a whole must pass the same test on its text (the cheap first cut): an attribute
+`.weight`/`.bias`/`._weight`/`.parameters`/`.named_parameters`/`.state_dict`, an attribute
+`.sum`/`.mean`/`.norm`/`.vector_norm` or an import of one of those names, and a loss word.
+
+Every name, pattern and call above is read from reglint/analysis/vocabulary.py, the one place
+the analysis declares what it follows: the text cuts' regular expressions and word lists are built
+from its declarations, not copied, so a shape the analysis learns there is a shape the triage
+looks for. A shape the analysis learns outside the vocabulary (a new way to build a term, a new
+channel between functions) must be declared there, or this argument no longer holds.
+
+Pruning: a file that passes the cuts and cannot construct an optimizer is parsed by libcst as
+a copy in which the functions outside every component where a penalty is possible are reduced to
+`def name(): pass` (line for line, so positions do not move; the emptied lines ride in one string
+literal); see "pruning" below for why no finding can change, and tests/test_pruning.py.
+
+RL000 (parse errors) is reported for what is parsed: every file with `--no-prefilter`, and
+otherwise every file whose text passed the two text cuts, that is every file that could hold a
+finding, less the functions pruned away in it. A file ruled out on its text is not parsed, so a
+syntax error in it is not reported: its text shows it holds no regularization code whatever its
+syntax, and parsing all of them would cost more than everything else together (CPython's parser
+alone takes 2.5 times ruff's whole run on the benchmark corpus). For the same reason a syntax
+error inside a pruned function (one that cannot take part in a finding) is left to the Python
+linter, except merge-conflict markers: a file holding them is parsed whole. The text-units cut
+leaves to the parser any file with unbalanced brackets or an unterminated string, so a training
+script with a typo is still reported. When RL000 is the only code selected, every file is parsed
+whole (a syntax check). A file is skipped after the syntax cut only if `ast.parse` accepted it,
+which assumes that what CPython parses, libcst parses too; the benchmark checks it on its corpus.
+RL900 (unused suppressions) needs the words `noqa` or `reglint`, which the suppression scanner
+itself requires.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from reglint.analysis.optimizers import (
+    ALL_NAMES,
+    TORCH_NAMES,
+    imports_a_library,
+    mentions_an_optimizer,
+)
+from reglint.analysis.triage.components import LOSS, PARAMS, TERMS, complete_units
+from reglint.analysis.triage.flowcut import FUNCTIONS, may_build_a_term, statement_lists
+from reglint.analysis.triage.textcut import (
+    empty_pruned_body,
+    join_lines,
+    split_lines,
+    text_facts,
+)
+from reglint.analysis.vocabulary import (
+    BACKWARD_FUNCTIONS,
+    COMMON_METHODS,
+    LOSS_FUNCTION,
+    LOSS_FUNCTION_EXTRA_WORDS,
+    LOSS_NAME,
+    MODEL_BUILDERS,
+    NAME_STEMS,
+    PARAM_ATTRIBUTE_SUFFIX,
+    PARAM_ATTRIBUTES,
+    PARAM_METHODS,
+    PENALTY_NAME,
+    TERM_CALL_WORDS,
+    names_a_penalty,
+)
+
+OPTIMIZER = "optimizer"
+PENALTY = "penalty"
+SUPPRESSION = "suppression"
+
+# What each rule reads: alternatives, each a set of facts that must all be possible.
+RULE_FACTS: dict[str, tuple[frozenset[str], ...]] = {
+    "RL101": (frozenset({PENALTY}),),
+    "RL102": (frozenset({PENALTY}),),
+    "RL103": (frozenset({PENALTY}),),
+    "RL104": (frozenset({PENALTY}),),
+    "RL105": (frozenset({PENALTY}),),
+    "RL106": (frozenset({PENALTY}),),
+    "RL107": (frozenset({PENALTY}),),
+    "RL201": (frozenset({OPTIMIZER}),),
+    "RL202": (frozenset({OPTIMIZER}),),
+    "RL203": (frozenset({OPTIMIZER, PENALTY}),),
+    "RL204": (frozenset({OPTIMIZER}), frozenset({PENALTY})),
+    "RL205": (frozenset({OPTIMIZER}),),
+    "RL206": (frozenset({OPTIMIZER, PENALTY}),),
+    "RL900": (frozenset({SUPPRESSION}),),
+}
+PARSE_ERROR_CODE = "RL000"
+ENGINE_CODES = frozenset({PARSE_ERROR_CODE})  # parse errors: reported for the files that are parsed
+
+# Words of the vocabulary, for substring tests on the whole text: every parameter source holds
+# one (`named_parameters` holds `parameters`, `in_proj_weight` holds `weight`), every term call's
+# name is one, and every penalty or loss name, loss function and backward call holds one of
+# LOSS_WORDS (lower-cased).
+PARAM_SOURCES = tuple(sorted(PARAM_ATTRIBUTES | set(PARAM_METHODS)))
+TERM_CALLS = tuple(sorted(TERM_CALL_WORDS))
+LOSS_WORDS = NAME_STEMS + LOSS_FUNCTION_EXTRA_WORDS + tuple(sorted(BACKWARD_FUNCTIONS))
+SUPPRESSION_WORDS = ("noqa", "reglint")
+
+
+def facts_needed(enabled: frozenset[str]) -> Optional[tuple[frozenset[str], ...]]:
+    """The alternatives that make a file worth analyzing; None when some rule is not in RULE_FACTS."""
+    alternatives: set[frozenset[str]] = set()
+    for code in enabled:
+        if code in ENGINE_CODES:
+            continue
+        facts = RULE_FACTS.get(code)
+        if facts is None:
+            return None
+        alternatives.update(facts)
+    return tuple(alternatives)
+
+
+# ---------------------------------------------------------------------------- the decision
+
+
+@dataclass
+class Verdict:
+    analyze: bool
+    reason: str  # for tests and the benchmark: which check decided
+    # The text libcst should parse instead of the file's own: functions that cannot take part in
+    # a finding reduced to `pass` (see "Pruning" above); None: parse the file as it is. (Also
+    # given when the flow cut, which reads this text, rules the file out.)
+    parse_text: Optional[str] = None
+    # CPython's tree of the text libcst is to read (parse_text, else the file's text), when a cut
+    # already parsed it: the runner reads it first (readable.py) and need not parse it again.
+    tree: Optional[ast.Module] = None
+
+    @property
+    def ruled_out_on_text(self) -> bool:
+        """Skipped before any parse (so a syntax error in the file is not reported)."""
+        return self.reason in ("not in the text", "not in the text units")
+
+
+def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -> Verdict:
+    """Whether `text` must be linted with libcst, given the enabled codes (and, with `prune`,
+    what libcst needs to see of it)."""
+    needed = facts_needed(enabled)
+    if needed is None:
+        return Verdict(True, "a rule without prefilter facts")
+    wanted = set().union(*needed) if needed else set()
+    # First cut, on the text: upper bounds of what the analysis can find.
+    present: dict[str, bool] = {OPTIMIZER: False, PENALTY: False, SUPPRESSION: False}
+    if SUPPRESSION in wanted:
+        present[SUPPRESSION] = any(word in text for word in SUPPRESSION_WORDS)
+        if _satisfied(needed, present):
+            return Verdict(True, "suppression comments")
+    if OPTIMIZER in wanted:
+        present[OPTIMIZER] = mentions_an_optimizer(text)
+    if PENALTY in wanted:
+        present[PENALTY] = _text_may_hold_penalty(text)
+    if not _satisfied(needed, present):
+        if not needed and PARSE_ERROR_CODE in enabled:
+            # RL000 is the only code asked for: a syntax check of every file.
+            return Verdict(parse_ok(text, path) is None, "syntax check only")
+        return Verdict(False, "not in the text")  # not even parsed: see "RL000" above
+    # Second cut, still on the text: the syntax cut's units and components (textcut.py). When
+    # it reads the text with confidence, it decides alone (and prunes as the syntax cut would).
+    prune = prune and not present[SUPPRESSION]
+    units = text_facts(text, COMMON_METHODS, optimizer=present[OPTIMIZER], penalty=present[PENALTY], prune=prune)
+    if units is not None:
+        present[OPTIMIZER] = present[OPTIMIZER] and units.optimizer
+        present[PENALTY] = present[PENALTY] and units.penalty
+        if not _satisfied(needed, present):
+            return Verdict(False, "not in the text units")
+        if _penalty_decides(needed, present):
+            # Last cut, on the values (flowcut.py), over the text libcst would parse.
+            flow_tree = parse_ok(units.pruned or text, path)
+            if flow_tree is not None and not may_build_a_term(flow_tree):
+                return Verdict(False, "no term in the flow", units.pruned)
+            return Verdict(True, "in the text units", units.pruned, flow_tree)
+        return Verdict(True, "in the text units", units.pruned)
+    tree = parse_ok(text, path)
+    if tree is None:
+        return Verdict(True, "ast cannot parse it")
+    # Third cut, on the syntax tree.
+    syntax = _syntax_features(tree)
+    present[OPTIMIZER] = present[OPTIMIZER] and syntax.optimizer
+    present[PENALTY] = present[PENALTY] and syntax.penalty
+    if not _satisfied(needed, present):
+        return Verdict(False, "not in the syntax")
+    if _penalty_decides(needed, present) and not may_build_a_term(tree):
+        return Verdict(False, "no term in the flow")
+    if prune and not syntax.optimizer:
+        return Verdict(True, "in the syntax", pruned_text(text, syntax))
+    return Verdict(True, "in the syntax", tree=tree)
+
+
+def _penalty_decides(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:
+    """A possible penalty is what makes the file worth analyzing (without it, nothing would)."""
+    return present[PENALTY] and not _satisfied(needed, {**present, PENALTY: False})
+
+
+def _satisfied(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:
+    """Some alternative has all its facts present."""
+    return any(all(present.get(fact, False) for fact in alt) for alt in needed)
+
+
+def parse_ok(text: str, path: str) -> Optional[ast.Module]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+# ---------------------------------------------------------------------------- units
+
+# `.name` as the tokenizer sees it: between the dot and the name only blanks, comments and
+# line continuations (inside brackets an attribute access may span lines). Each repetition is one
+# blank or one whole comment (up to the end of its line, by the lookahead), so there is one way
+# to match any gap and the pattern cannot backtrack exponentially.
+_GAP = r"(?:[ \t\f\v\r\n\\]|#[^\r\n]*(?![^\r\n]))*"
+_PARAM_ATTRIBUTES_ALTERNATION = (
+    "(?:" + "|".join(sorted(PARAM_ATTRIBUTES | set(PARAM_METHODS))) + r"|\w*" + PARAM_ATTRIBUTE_SUFFIX + r")\b"
+)
+_TERM_WORDS_ALTERNATION = "(?:" + "|".join(sorted(TERM_CALL_WORDS)) + r")\b"
+_TERM_ATTRIBUTES_ALTERNATION = _TERM_WORDS_ALTERNATION
+_PARAM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + _PARAM_ATTRIBUTES_ALTERNATION)
+_TERM_ATTRIBUTE_TEXT = re.compile(r"\." + _GAP + _TERM_ATTRIBUTES_ALTERNATION)
+# The same without comments in the gap: what real code writes, and linear even on a long line
+# of `. #` (with comments, each dot may scan to the end of its line).
+_PLAIN_GAP = r"[ \t\f\v\r\n\\]*"
+_PARAM_ATTRIBUTE_PLAIN = re.compile(r"\." + _PLAIN_GAP + _PARAM_ATTRIBUTES_ALTERNATION)
+_TERM_ATTRIBUTE_PLAIN = re.compile(r"\." + _PLAIN_GAP + _TERM_ATTRIBUTES_ALTERNATION)
+
+
+def _has_attribute(text: str, plain: re.Pattern[str], full: re.Pattern[str]) -> bool:
+    return plain.search(text) is not None or ("#" in text and full.search(text) is not None)
+
+
+_TERM_WORD_TEXT = re.compile(r"\b" + _TERM_WORDS_ALTERNATION)
+
+
+def _text_may_hold_penalty(text: str) -> bool:
+    """The whole file as one unit: a parameter source, a term call and a loss or penalty name."""
+    if not any(word in text for word in PARAM_SOURCES) or not any(word in text for word in TERM_CALLS):
+        return False
+    if "\\" not in text and text.isascii():
+        # (An escaped string may spell "loss"; and with IGNORECASE the analysis' patterns match
+        # some non-ASCII letters, such as the long s for "s", that lower() leaves alone.)
+        lowered = text.lower()
+        if not any(word in lowered for word in LOSS_WORDS):
+            return False
+    # Parameter sources and term calls are attribute accesses: `x.weight`, `x.sum(...)`; a term
+    # function may also be imported under a name of its own.
+    if not _has_attribute(text, _PARAM_ATTRIBUTE_PLAIN, _PARAM_ATTRIBUTE_TEXT):
+        return False
+    if _has_attribute(text, _TERM_ATTRIBUTE_PLAIN, _TERM_ATTRIBUTE_TEXT):
+        return True
+    # Or a term function imported under its own name (`from torch import sum`): the words
+    # `import` and `sum` both appear (the syntax cut then asks whether an import binds it).
+    return "import" in text and _TERM_WORD_TEXT.search(text) is not None
+
+
+# ---------------------------------------------------------------------------- the syntax tree
+#
+# The second cut, for files whose text passed: features come from syntax, so strings, comments
+# and unrelated identifiers no longer count:
+#   parameters: an attribute `weight`, `bias` or `*_weight`; a call `.parameters()`,
+#               `.named_parameters()` or `.state_dict()`;
+#   term:       a call `.sum()`, `.mean()`, `.norm()` or `.vector_norm()` on something (bare
+#               `sum(...)` is the builtin unless an import names one of these, which makes every
+#               unit count);
+#   loss:       a name or attribute assigned to, or a function defined, whose name matches the
+#               analysis' PENALTY_NAME / LOSS_NAME / LOSS_FUNCTION; a call `.backward()` or
+#               `.manual_backward()`; the string "loss" (a dict key).
+# Units are joined where the analysis can inline: a call `f(...)` of a function defined in the
+# file, a call `x.m(...)` of a method (same class, or a name defined once and not common).
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_PINNING = frozenset({ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal})
+# Fields that never hold a node worth visiting: contexts, operators, identifiers, flags.
+_NOT_CHILDREN = frozenset({
+    "ctx", "op", "ops", "id", "attr", "name", "arg", "asname", "module", "level",
+    "type_comment", "kind", "conversion", "is_async", "simple", "tag",
+})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+@dataclass
+class _SyntaxUnit:
+    name: Optional[str]
+    owner: Optional[str]
+    nodes: list[ast.AST]
+    features: int = 0
+    called_names: frozenset[str] = frozenset()  # f in `f(...)`: may inline a function
+    called_attributes: frozenset[str] = frozenset()  # m in `x.m(...)`: may inline a method
+    optimizer_aliases: frozenset[tuple[str, str]] = frozenset()  # (name bound, optimizer class) of its imports
+    pinned: bool = False  # holds an import, `global`/`nonlocal` or `add_argument`: never pruned
+
+
+def _syntax_units(tree: ast.Module) -> list[_SyntaxUnit]:
+    units = [_SyntaxUnit(None, None, [])]
+    _carve(tree.body, units)
+    return units
+
+
+def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit]) -> None:
+    """Cut `statements` into units: the module's (units[0]) and one per function or method.
+    (A module-level function, not a closure: a recursive closure is a reference cycle that would
+    keep the whole tree alive until the garbage collector runs.)"""
+    module = units[0]
+    for statement in statements:
+        if isinstance(statement, FUNCTIONS):
+            units.append(_SyntaxUnit(statement.name, None, [statement]))
+        elif isinstance(statement, ast.ClassDef):
+            pending: list[ast.stmt] = list(statement.body)
+            while pending:
+                item = pending.pop()
+                if isinstance(item, FUNCTIONS):
+                    units.append(_SyntaxUnit(item.name, statement.name, [item]))
+                elif not isinstance(item, ast.ClassDef):
+                    for body in statement_lists(item):
+                        pending.extend(body)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            module.nodes.append(statement)  # only for the import check; binds no value
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue
+        else:
+            bodies = statement_lists(statement)
+            if not bodies:
+                module.nodes.append(statement)
+                continue
+            # A compound statement: its own expressions run at module level, its nested
+            # definitions are units of their own.
+            for field_name, value in ast.iter_fields(statement):
+                if field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                    continue
+                if isinstance(value, ast.AST):
+                    module.nodes.append(value)
+                elif isinstance(value, list):
+                    module.nodes.extend(v for v in value if isinstance(v, ast.AST))
+            for handler in getattr(statement, "handlers", ()) or ():
+                if handler.type is not None:
+                    module.nodes.append(handler.type)
+            for case in getattr(statement, "cases", ()) or ():
+                module.nodes.append(case.pattern)
+                if case.guard is not None:
+                    module.nodes.append(case.guard)
+            for body in bodies:
+                _carve(body, units)
+
+
+_LOSS_LIKE: dict[str, bool] = {}
+
+
+def _loss_like(name: str) -> bool:
+    """A name the analysis would take for a penalty or a loss (memoized: names repeat a lot)."""
+    known = _LOSS_LIKE.get(name)
+    if known is None:
+        if len(_LOSS_LIKE) > 100_000:
+            _LOSS_LIKE.clear()
+        known = _LOSS_LIKE[name] = bool(PENALTY_NAME.search(name) or LOSS_NAME.search(name))
+    return known
+
+
+def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
+    """Fill the unit's features and calls; True if it imports a term function (see above)."""
+    features = 0
+    called_names: set[str] = set()
+    called_attributes: set[str] = set()
+    optimizer_aliases: set[tuple[str, str]] = set()
+    imports_term = False
+    pinned = False
+    stack: list[Any] = list(unit.nodes)
+    Name, Attribute, Call, Store = ast.Name, ast.Attribute, ast.Call, ast.Store
+    fields_of = _CHILD_FIELDS
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is Name:
+            if type(node.ctx) is Store and _loss_like(node.id):
+                features |= LOSS
+            continue
+        if kind is Attribute:
+            attr = node.attr
+            if attr in PARAM_ATTRIBUTES or attr.endswith("_weight"):
+                features |= PARAMS
+            if type(node.ctx) is Store and _loss_like(attr):
+                features |= LOSS
+            stack.append(node.value)
+            continue
+        if kind is Call:
+            func = node.func
+            if type(func) is Name:
+                called_names.add(func.id)
+            elif type(func) is Attribute:
+                attr = func.attr
+                called_attributes.add(attr)
+                if attr in PARAM_METHODS:
+                    features |= PARAMS
+                elif attr in TERM_CALL_WORDS:
+                    features |= TERMS
+                elif attr in BACKWARD_FUNCTIONS:
+                    features |= LOSS
+                elif attr == "add_argument":
+                    pinned = True
+        elif kind is ast.Constant:
+            if node.value == "loss":
+                features |= LOSS
+            continue
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            if PENALTY_NAME.search(node.name) or LOSS_FUNCTION.search(node.name):
+                features |= LOSS
+        elif kind is ast.alias:
+            last = node.name.rpartition(".")[2]
+            if last in TERM_CALL_WORDS:
+                imports_term = True
+            if last in ALL_NAMES:
+                optimizer_aliases.add((node.asname or node.name, last))
+            continue
+        elif kind in _PINNING:
+            if kind is not ast.ImportFrom or not node.level:  # relative imports bind no alias the analysis reads
+                pinned = True
+            if kind is ast.Global or kind is ast.Nonlocal:
+                continue
+        elif kind is str or node is None:
+            continue  # identifiers kept in lists (global names, keyword patterns)
+        elif module_unit and kind in _DEFINITIONS:
+            continue  # defensive: definitions are their own units
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = fields_of[kind] = tuple(f for f in kind._fields if f not in _NOT_CHILDREN)
+        for field_name in fields:
+            value = getattr(node, field_name, None)
+            if value is None:
+                continue
+            if type(value) is list:
+                stack.extend(value)
+            elif isinstance(value, ast.AST):
+                stack.append(value)
+    unit.features = features
+    unit.called_names = frozenset(called_names)
+    unit.called_attributes = frozenset(called_attributes)
+    unit.optimizer_aliases = frozenset(optimizer_aliases)
+    unit.pinned = pinned
+    return imports_term
+
+
+@dataclass
+class _SyntaxFacts:
+    optimizer: bool  # an optimizer construction is possible
+    penalty: bool  # a penalty is possible
+    units: list[_SyntaxUnit]
+    live: list[bool]  # per unit: in a component where a penalty is possible
+
+
+def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
+    units = _syntax_units(tree)
+    imports_term = False
+    for index, unit in enumerate(units):
+        imports_term |= _scan(unit, index == 0)
+        if unit.owner is not None and names_a_penalty(unit.name or "", unit.owner):
+            unit.features |= LOSS  # what forward() of `class L2Regularizer` returns is a penalty
+    # Another library's optimizer classes only where the file imports that library, as
+    # mentions_an_optimizer asks of the text.
+    known = ALL_NAMES if imports_a_library(tree) else TORCH_NAMES
+    optimizer_names = set(known).union(
+        *({bound for bound, name in unit.optimizer_aliases if name in known} for unit in units)
+    )
+    optimizer = any(
+        unit.called_attributes & known or unit.called_names & optimizer_names for unit in units
+    )
+    if imports_term:
+        for unit in units:
+            unit.features |= TERMS
+    live = complete_units(units, COMMON_METHODS)
+    return _SyntaxFacts(optimizer, any(live), units, live)
+
+
+# ---------------------------------------------------------------------------- pruning
+#
+# A file that passed both cuts is usually a large model file where one or two functions hold a
+# loss and a parameter; libcst's cost is per node, so it gets the file with every other function
+# reduced to `def name(): pass`. This changes no finding when the file can construct no optimizer
+# (only then is it done), because every channel through which the analysis lets one function
+# affect another is kept:
+#   - the functions of a component where a penalty is possible are kept whole: values reach a
+#     penalty only through calls the analysis inlines, which are joined into one component;
+#   - module code, class bodies and decorators stay, and a pruned function still exists under its
+#     name (the analysis tells methods apart by how many classes define a name); its parameters,
+#     defaults and annotations are read only when it is analyzed itself, which cannot reach a
+#     finding, except that a default is evaluated in the module's frame, so a signature holding
+#     `:=` is kept;
+#   - functions holding an absolute import (the analysis reads every import of the file; it skips
+#     relative ones, reglint/analysis/names.py), `global` or
+#     `nonlocal` (they write the module's variables), or `add_argument` (argparse defaults are read
+#     file-wide) are kept whole.
+# Lines are kept one for one, so every position, code frame and fix edit is the same; suppression
+# comments are read from the file itself. (Parameters and annotations are about a fifth of what
+# libcst parses in a pruned model file.) The emptied lines of a pruned body are carried in one
+# string literal that replaces the `pass` (`def name(): """` ... `"""`): an empty line costs
+# libcst a node, the string one node in all, and the function still does nothing.
+
+
+def pruned_text(text: str, syntax: _SyntaxFacts) -> Optional[str]:
+    """`text` with the functions that cannot take part in a finding reduced to `def name(): pass`
+    (or their bodies to `pass`); None when nothing can be pruned."""
+    targets: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    for index, unit in enumerate(syntax.units):
+        if index == 0 or syntax.live[index] or unit.pinned or unit.name in MODEL_BUILDERS:
+            continue
+        targets.extend(node for node in unit.nodes if isinstance(node, FUNCTIONS))
+    if not targets:
+        return None
+    pieces, breaks = split_lines(text)
+    changed = False
+    for function in targets:
+        first = function.body[0]
+        start, end = first.lineno, function.end_lineno
+        if end is None or end == start:
+            continue  # a one-line body: nothing worth pruning
+        line = pieces[start - 1]
+        indent = line[: len(line) - len(line.lstrip(" \t\f"))]
+        if not _starts_statement(indent, first):
+            continue  # the body starts on the header's line (`def f(): x = 1; \`)
+        header = _bare_header(pieces, function)
+        if header is not None:
+            start = function.lineno
+            pieces[start - 1] = header
+        else:
+            pieces[start - 1] = indent + "pass"
+        empty_pruned_body(pieces, start - 1, end - 1)
+        changed = True
+    return join_lines(pieces, breaks) if changed else None
+
+
+def _bare_header(lines: list[str], function: ast.FunctionDef | ast.AsyncFunctionDef) -> Optional[str]:
+    """`def name(): pass` at the header's indentation, or None to keep the signature."""
+    line = lines[function.lineno - 1]
+    keyword = line.lstrip(" \t\f")
+    indent = line[: len(line) - len(keyword)]
+    is_async = isinstance(function, ast.AsyncFunctionDef)
+    if not keyword.startswith("async" if is_async else "def") or len(indent.encode("utf-8")) != function.col_offset:
+        return None
+    signature = "\n".join(lines[function.lineno - 1 : function.body[0].lineno - 1])
+    if ":=" in signature:
+        return None
+    return f"{indent}{'async def' if is_async else 'def'} {function.name}(): pass"
+
+
+def _starts_statement(indent: str, statement: ast.stmt) -> bool:
+    """The statement begins right after the line's indentation (its column is in UTF-8 bytes;
+    indentation is ASCII, so they agree whenever it does)."""
+    return len(indent.encode("utf-8")) == statement.col_offset
+
+
+# ---------------------------------------------------------------------------- the project
+
+
+def reads_the_project(text: str, path: str) -> tuple[bool, dict[str, str]]:
+    """A file whose analysis runs code of its project's other modules (reglint/analysis/project.
+    reads_project_code) and imports one: its facts may come from there, so no cut on its own text
+    applies and it is analyzed whole. Also the project modules read to decide (path -> digest)."""
+    from pathlib import Path
+
+    from reglint.analysis.project import imports_project_module, reads_project_code
+
+    file = Path(path)
+    if not file.is_file():
+        return False, {}
+    follows, consulted = reads_project_code(text, file)
+    return follows and imports_project_module(text, file), consulted
+
+
+def decide(text: str, path: str, enabled: frozenset[str]) -> tuple[Verdict, dict[str, str]]:
+    """The verdict on a file's text, and the project modules read to reach it (path -> digest)."""
+    decision = verdict(text, path, enabled)
+    consulted: dict[str, str] = {}
+    if not decision.analyze or decision.parse_text is not None:
+        whole, consulted = reads_the_project(text, path)
+        if whole:
+            decision = Verdict(True, "sets up training with the project's modules")  # whole, unpruned
+    return decision, consulted
