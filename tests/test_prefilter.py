@@ -202,6 +202,39 @@ ADVERSARIAL = {
             def regularize(self, model):
                 n = 0; self.l2: float = sum(p.pow(2).sum() for p in model.parameters())
         """,
+    # Parenthesized callees are calls of the name inside the brackets.
+    "parenthesized-optimizer-and-parameters": """
+        import torch
+        model = Net()
+        optimizer = (torch.optim.Adam)((model.parameters)(), lr=1e-3)
+        loss = criterion(model(x), y) + 1e-4 * sum(p.pow(2).sum() for p in (model.parameters)())
+        loss.backward()
+        """,
+    "parenthesized-alias": """
+        from torch.optim import SGD as Opt
+        opt = ( Opt )(net.parameters(), lr=0.1, weight_decay=1e-4)
+        """,
+    "parenthesized-term-and-backward": """
+        def train(model, loss):
+            for p in model.parameters():
+                loss = loss + (p.norm)()
+            (loss.backward)()
+        """,
+    "parenthesized-helper": """
+        def l2(net):
+            return sum(p.pow(2).sum() for p in net.parameters())
+        def step(model, out):
+            loss = out + 1e-4 * (l2)(model)
+            loss.backward()
+        """,
+    "parenthesized-method": """
+        class Net:
+            def penalty_terms(self, net):
+                return sum(p.pow(2).sum() for p in net.parameters())
+            def step(self, model, out):
+                loss = out + 1e-4 * ( self.penalty_terms )(model)
+                loss.backward()
+        """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 

@@ -337,16 +337,19 @@ def _alternation(words: Iterable[str]) -> str:
     return "(?:" + "|".join(sorted(words, key=lambda word: (-len(word), word))) + ")"
 
 
+# The opening bracket of a call, after the closing brackets of a parenthesized callee:
+# `(model.parameters)()`, `(torch.optim.Adam)(...)` are calls of the name inside.
+_CALL_OPEN = r"[\s)]*\("
 _PARAM_TEXT = re.compile(
     r"\.\s*(?:" + _alternation(PARAM_ATTRIBUTES | {r"\w*" + PARAM_ATTRIBUTE_SUFFIX}) + r"\b|"
-    + _alternation(PARAM_METHODS) + r"\s*\()",
+    + _alternation(PARAM_METHODS) + _CALL_OPEN + ")",
     re.A,
 )
 _TERM_WORDS = _alternation(TERM_CALL_WORDS)
-_TERM_TEXT = re.compile(r"\.\s*" + _TERM_WORDS + r"\s*\(", re.A)
+_TERM_TEXT = re.compile(r"\.\s*" + _TERM_WORDS + _CALL_OPEN, re.A)
 # (Led by the literal word: a search for it is fast; the word boundary before it is checked after.)
 _TERM_IMPORT = re.compile(r"import(?:\b[^\n;]*|\s*\([^)]*)\b" + _TERM_WORDS + r"\b", re.A)
-_BACKWARD_TEXT = re.compile(r"\.\s*" + _alternation(BACKWARD_FUNCTIONS) + r"\s*\(", re.A)
+_BACKWARD_TEXT = re.compile(r"\.\s*" + _alternation(BACKWARD_FUNCTIONS) + _CALL_OPEN, re.A)
 # The analysis' PENALTY_NAME and LOSS_NAME stems, matched on lower-cased text.
 _LOSSY_STEM = re.compile("|".join(PENALTY_STEMS + LOSS_STEMS))
 _WORD_REST = re.compile(r"\w*", re.A)
@@ -427,13 +430,13 @@ _DEF_BEFORE = re.compile(r"\bdef\s+\Z", re.A)
 _LOSS_FUNCTION_DEF = re.compile(r"\bdef\s+\w*?" + _alternation(LOSS_FUNCTION_EXTRA_WORDS))  # on lower()
 # `f(` (not after a dot) and `.m(`, read backwards from the bracket on the reversed text: a
 # search for `(` is several times faster than one for every word.
-_CALLED_NAME_REVERSED = re.compile(r"\(\s*(\w+)(?![\w.])", re.A)
-_CALLED_ATTRIBUTE_REVERSED = re.compile(r"\(\s*(\w+)\s*\.", re.A)
+_CALLED_NAME_REVERSED = re.compile(r"\([\s)]*(\w+)(?![\w.])", re.A)
+_CALLED_ATTRIBUTE_REVERSED = re.compile(r"\([\s)]*(\w+)\s*\.", re.A)
 # The optimizer names no other name is part of ("Adam" covers AdamW, NAdam, SparseAdam...): a
 # text holds some optimizer name exactly when it holds one of these.
 OPTIMIZER_WORDS = optimizers.OPTIMIZER_WORDS
 _OPTIMIZER_NAMES = "|".join(sorted(optimizers.ALL_NAMES, key=len, reverse=True))
-_OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s*\(", re.A)
+_OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")" + _CALL_OPEN, re.A)
 _DEFINED_BEFORE = re.compile(r"\b(?:class|def)[ ]+\Z", re.A)
 _OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
 
@@ -649,7 +652,7 @@ def _may_construct_an_optimizer(blanked: str) -> bool:
         if not _DEFINED_BEFORE.search(blanked, max(0, call.start() - 16), call.start()):
             return True  # (`class Adafactor(Optimizer):` defines one, it calls nothing)
     return any(
-        re.search(r"(?<![\w.])" + re.escape(alias) + r"\s*\(", blanked)
+        re.search(r"(?<![\w.])" + re.escape(alias) + _CALL_OPEN, blanked)
         for alias in set(_OPTIMIZER_ALIAS.findall(blanked))
     )
 
