@@ -235,6 +235,33 @@ ADVERSARIAL = {
                 loss = out + 1e-4 * ( self.penalty_terms )(model)
                 loss.backward()
         """,
+    # A second def of a method name the analysis never registers (under an `if` of a class body,
+    # in a class under `with`): the one it registers is the only one, and it is inlined.
+    "method-decoy-under-if": """
+        class Net:
+            def extra(self):
+                return sum(p.pow(2).sum() for p in self.parameters())
+        class Head:
+            if False:
+                def extra(self):
+                    return 0
+        def train_epoch(net, out):
+            loss = out + 1e-4 * net.extra()
+            loss.backward()
+        """,
+    "method-decoy-in-with-class": """
+        import contextlib
+        with contextlib.suppress(Exception):
+            class Head:
+                def extra(self):
+                    return 0
+        class Net:
+            def extra(self):
+                return sum(p.pow(2).sum() for p in self.parameters())
+        def train_epoch(net, out):
+            loss = out + 1e-4 * net.extra()
+            loss.backward()
+        """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 

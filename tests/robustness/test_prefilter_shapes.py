@@ -119,10 +119,12 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
     return definition, [], f"{_callee(draw, 'reg_module')}({owner})", call
 
 
-def _decoy(name: str) -> list[str]:
-    """Another class with a method of the same name that the analysis never registers (defined
-    under an `if` of its class body), so the file seems to define the name twice."""
-    return ["class Head(nn.Module):", "    if False:", f"        def {name}(self):", "            return 0"]
+def _decoy(draw: st.DrawFn, name: str) -> list[str]:
+    """Another def of the same method name that the analysis never registers (under an `if` of a
+    class body, or in a class under `with`), so the file seems to define the name twice."""
+    if draw(st.booleans()):
+        return ["class Head(nn.Module):", "    if False:", f"        def {name}(self):", "            return 0"]
+    return ["with torch.no_grad():", "    class Head(nn.Module):", f"        def {name}(self):", "            return 0"]
 
 
 def _joined(draw: st.DrawFn, statements: list[str]) -> list[str]:
@@ -150,7 +152,7 @@ def training_script(draw: st.DrawFn) -> str:
     imports, optimizer = draw(optimizer_call(draw(parameter_set("model")), decay))
     model = MODELS[0][:5] + methods + MODELS[0][5:]
     if name and draw(st.booleans()):
-        model += _decoy(name)
+        model += _decoy(draw, name)
     setup_extra = [f"reg_module = {definitions[0].split()[1].split('(')[0]}()"] if "reg_module" in penalty else []
     coefficient = draw(st.sampled_from(["1e-4", "lam", "cfg.l2", "1e-4 * 0.5"]))
     backward = _callee(draw, "loss.backward")

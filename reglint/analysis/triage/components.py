@@ -2,9 +2,12 @@
 
 Shared by the syntax cut (decision.py) and the text cut (textcut.py), which must
 join units by the same rule: a call `f(...)` joins the caller with every function named f; a
-call `x.m(...)` joins it with the method m of its own class, or with the only method named m
-when m is defined once in the file and is not one of the common names the analysis never
-follows through an unknown owner.
+call `x.m(...)` joins it with the method m of its own class, or, when m is not one of the common
+names the analysis never follows through an unknown owner, with every method named m unless m is
+surely defined twice: the analysis inlines the only method of a name it registers (a def directly
+in the body of a class it collects), and a cut cannot always tell which defs those are (one under
+an `if` in a class body is not), so it counts only the defs it is sure of (`registered`) and,
+where they do not show two, joins every def of the name.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ class Unit(Protocol):
     def name(self) -> Optional[str]: ...  # None: the module's own code
     @property
     def owner(self) -> Optional[str]: ...  # the class of a method
+    @property
+    def registered(self) -> bool: ...  # a method the analysis surely registers
     @property
     def features(self) -> int: ...
     @property
@@ -51,8 +56,8 @@ def component_roots(units: Sequence[Unit], common_methods: AbstractSet[str]) -> 
     components = _UnionFind(len(units))
     functions: dict[str, list[int]] = {}
     methods: dict[tuple[str, Optional[str]], list[int]] = {}
-    method_counts: dict[str, int] = {}
-    only_method: dict[str, int] = {}
+    registered: dict[str, int] = {}  # method name -> defs surely registered by the analysis
+    by_name: dict[str, list[int]] = {}  # method name -> every def of it
     for index, unit in enumerate(units):
         if unit.name is None:
             continue
@@ -60,9 +65,11 @@ def component_roots(units: Sequence[Unit], common_methods: AbstractSet[str]) -> 
             functions.setdefault(unit.name, []).append(index)
         else:
             methods.setdefault((unit.name, unit.owner), []).append(index)
-            method_counts[unit.name] = method_counts.get(unit.name, 0) + 1
-            only_method[unit.name] = index
+            by_name.setdefault(unit.name, []).append(index)
+            if unit.registered:
+                registered[unit.name] = registered.get(unit.name, 0) + 1
     joined_functions: set[str] = set()
+    joined_methods: set[str] = set()
     for caller, unit in enumerate(units):
         for name in unit.called_names & functions.keys():
             definitions = functions[name]
@@ -71,9 +78,14 @@ def component_roots(units: Sequence[Unit], common_methods: AbstractSet[str]) -> 
                 for other in definitions[1:]:
                     components.join(definitions[0], other)
             components.join(caller, definitions[0])
-        for name in unit.called_attributes & method_counts.keys():
-            if method_counts[name] == 1 and name not in common_methods:
-                components.join(caller, only_method[name])
+        for name in unit.called_attributes & by_name.keys():
+            if registered.get(name, 0) <= 1 and name not in common_methods:
+                definitions = by_name[name]
+                if name not in joined_methods:
+                    joined_methods.add(name)
+                    for other in definitions[1:]:
+                        components.join(definitions[0], other)
+                components.join(caller, definitions[0])
                 continue
             for callee in methods.get((name, unit.owner), ()) if unit.owner is not None else ():
                 components.join(caller, callee)

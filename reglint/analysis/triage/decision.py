@@ -353,6 +353,7 @@ class _SyntaxUnit:
     called_attributes: frozenset[str] = frozenset()  # m in `x.m(...)`: may inline a method
     optimizer_aliases: frozenset[tuple[str, str]] = frozenset()  # (name bound, optimizer class) of its imports
     pinned: bool = False  # holds an import, `global`/`nonlocal` or `add_argument`: never pruned
+    registered: bool = False  # a def directly in the body of a module-level class
 
 
 def _syntax_units(tree: ast.Module) -> list[_SyntaxUnit]:
@@ -361,7 +362,7 @@ def _syntax_units(tree: ast.Module) -> list[_SyntaxUnit]:
     return units
 
 
-def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit]) -> None:
+def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit], top: bool = True) -> None:
     """Cut `statements` into units: the module's (units[0]) and one per function or method.
     (A module-level function, not a closure: a recursive closure is a reference cycle that would
     keep the whole tree alive until the garbage collector runs.)"""
@@ -370,14 +371,15 @@ def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit]) -> None:
         if isinstance(statement, FUNCTIONS):
             units.append(_SyntaxUnit(statement.name, None, [statement]))
         elif isinstance(statement, ast.ClassDef):
-            pending: list[ast.stmt] = list(statement.body)
+            # (direct: a def in the class body itself, not under an `if`, `try`, `with` of it)
+            pending: list[tuple[ast.stmt, bool]] = [(item, top) for item in statement.body]
             while pending:
-                item = pending.pop()
+                item, direct = pending.pop()
                 if isinstance(item, FUNCTIONS):
-                    units.append(_SyntaxUnit(item.name, statement.name, [item]))
+                    units.append(_SyntaxUnit(item.name, statement.name, [item], registered=direct))
                 elif not isinstance(item, ast.ClassDef):
                     for body in statement_lists(item):
-                        pending.extend(body)
+                        pending.extend((nested, False) for nested in body)
         elif isinstance(statement, (ast.Import, ast.ImportFrom)):
             module.nodes.append(statement)  # only for the import check; binds no value
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
@@ -404,7 +406,7 @@ def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit]) -> None:
                 if case.guard is not None:
                     module.nodes.append(case.guard)
             for body in bodies:
-                _carve(body, units)
+                _carve(body, units, top=False)
 
 
 _LOSS_LIKE: dict[str, bool] = {}

@@ -173,6 +173,7 @@ class TextUnit:
     features: int = 0
     called_names: frozenset[str] = frozenset()
     called_attributes: frozenset[str] = frozenset()
+    registered: bool = False  # a def directly in the body of a module-level class
 
 
 @dataclass
@@ -250,6 +251,22 @@ def _block_end(text: str, brackets: str, header_start: int, indent: int) -> int:
     return len(text)
 
 
+# From the start of a line: blank lines, then the indentation of the next line with code.
+_NEXT_CODE_INDENT = re.compile(r"(?:[ ]*\n)*([ ]*)(?=[^ \n])")
+
+
+def _body_indent(text: str, brackets: str, header_start: int) -> int:
+    """The indentation of the first statement after a class header (which may span lines in
+    brackets); -1 when there is none on a line of its own."""
+    newline = text.find("\n", header_start)
+    while newline != -1 and _depth(brackets, header_start, newline) > 0:
+        newline = text.find("\n", newline + 1)
+    if newline == -1 or "\\" in text[header_start:newline]:
+        return -1  # (a continued header line: unsure where the body starts)
+    found = _NEXT_CODE_INDENT.match(text, newline + 1)
+    return -1 if found is None else len(found.group(1))
+
+
 class _Splitter:
     def __init__(self, text: str, brackets: str) -> None:
         self.text = text
@@ -258,9 +275,11 @@ class _Splitter:
         self.units = [self.module]
         self.starts: list[int] = []
         self.cursor = 0  # everything before it is in a span
-        self.classes: list[tuple[int, bool, str]] = []  # open class blocks: (end, skipped, name)
+        # Open class blocks: (end, skipped, name, the indentation of its body's statements when the
+        # class is at module level, else -1).
+        self.classes: list[tuple[int, bool, str, int]] = []
 
-    def open_classes(self, position: int) -> list[tuple[int, bool, str]]:
+    def open_classes(self, position: int) -> list[tuple[int, bool, str, int]]:
         while self.classes and self.classes[-1][0] <= position:
             self.classes.pop()
         return self.classes
@@ -295,7 +314,8 @@ class _Splitter:
             in_class = bool(classes)
             if class_name is not None:
                 # A class nested in a class body is skipped whole, as the syntax cut skips it.
-                classes.append((end, in_class, class_name))
+                body_indent = _body_indent(text, self.brackets, start) if indent == 0 and not in_class else -1
+                classes.append((end, in_class, class_name, body_indent))
                 line_end = text.find("\n", start)
                 self.span(len(text) if line_end == -1 else line_end + 1, None)
                 continue
@@ -303,6 +323,7 @@ class _Splitter:
                 self.span(end, None)  # a method of a skipped class
                 continue
             unit = TextUnit(function_name, classes[-1][2] if in_class else None)
+            unit.registered = in_class and 0 < classes[-1][3] == indent
             if decorated:
                 unit.spans.extend(before)
             self.span(end, unit)
