@@ -54,9 +54,25 @@ class LoadedModule:
     path: Path
     digest: str
     text: Optional[str]
-    tree: Optional[ast.Module]
     _snippets: dict[int, Optional["cst.Module"]] = field(default_factory=dict)
     _lines: Optional[list[str]] = None
+    _tree: Optional[ast.Module] = None
+    _parsed: bool = False
+
+    @property
+    def tree(self) -> Optional[ast.Module]:
+        """CPython's tree of the text, parsed when first asked for (deciding whether a module
+        trains reads only its text)."""
+        if not self._parsed:
+            self._parsed = True
+            if self.text is not None:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        self._tree = ast.parse(self.text, filename=str(self.path))
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    self._tree = None
+        return self._tree
 
     def snippet(self, node: ast.stmt) -> Optional["cst.Module"]:
         """The statement `node` (a def, a class, an assignment) parsed by libcst on its own, at
@@ -217,19 +233,13 @@ class Project:
             return None
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         if size > MAX_MODULE_BYTES:
-            return LoadedModule(path, digest, None, None)
+            return LoadedModule(path, digest, None)
         from reglint.engine.source import decode
 
         text, error = decode(data, str(path))
         if text is None or error is not None:
-            return LoadedModule(path, digest, None, None)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(text, filename=str(path))
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return LoadedModule(path, digest, text, None)
-        return LoadedModule(path, digest, text, tree)
+            return LoadedModule(path, digest, None)
+        return LoadedModule(path, digest, text)
 
 
 _PROJECTS: dict[Path, Project] = {}

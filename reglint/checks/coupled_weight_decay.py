@@ -8,6 +8,8 @@ decay (AdamW, or `decoupled_weight_decay=True` on Adam/NAdam/RAdam) shrinks w by
 
 from __future__ import annotations
 
+import re
+
 from typing import Iterator, Optional
 
 import libcst as cst
@@ -210,6 +212,9 @@ def _to_adamw(module: cst.Module, func: cst.BaseExpression) -> Optional[list[Edi
 
 
 def _name_used(module: cst.Module, name: str) -> bool:
+    # (The code was rendered with the positions of the edit already made.)
+    if re.search(rf"\b{re.escape(name)}\b", edits.code(module)) is None:
+        return False  # the word is nowhere in the code: a walk of the tree cannot find it
     found = False
 
     class Finder(cst.CSTVisitor):

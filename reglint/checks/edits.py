@@ -119,6 +119,11 @@ def positions(module: cst.Module) -> Any:
     return _index(module).positions
 
 
+def code(module: cst.Module) -> str:
+    """libcst's code for `module` (rendered once, with its positions)."""
+    return _index(module).code
+
+
 def rendering(module: cst.Module) -> tuple[str, list[str]]:
     """libcst's code for `module` and its lines: the text its positions point into."""
     index = _index(module)
