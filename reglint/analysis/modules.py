@@ -104,16 +104,51 @@ class LazyMethodIndex(dict):  # type: ignore[type-arg]
         return found if found else (default if default is not None else [])
 
 
+@dataclass(frozen=True)
+class _ModuleIndex:
+    """What an importer reads of a project module's tree: the same for every importer."""
+
+    imports: ImportMap
+    functions: dict[str, ast.stmt]
+    classes: list[tuple[ast.ClassDef, dict[str, ast.stmt]]]  # each class with its methods
+    declarations: list[ast.stmt]  # literal top-level assignments (constants, config dicts)
+
+
+def _index(loaded: "LoadedModule") -> _ModuleIndex:
+    assert loaded.tree is not None
+    functions: dict[str, ast.stmt] = {}
+    classes: list[tuple[ast.ClassDef, dict[str, ast.stmt]]] = []
+    for statement in _top_level(loaded.tree.body):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions[statement.name] = statement
+        elif isinstance(statement, ast.ClassDef):
+            methods: dict[str, ast.stmt] = {
+                item.name: item
+                for item in statement.body
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+            classes.append((statement, methods))
+    declarations: list[ast.stmt] = [
+        statement
+        for statement in _top_level(loaded.tree.body)
+        if isinstance(statement, (ast.Assign, ast.AnnAssign))
+        and statement.value is not None
+        and _ast_literal(statement.value)
+        and all(_ast_declared(t) for t in (statement.targets if isinstance(statement, ast.Assign) else [statement.target]))
+    ]
+    return _ModuleIndex(ImportMap.of_ast(loaded.tree), functions, classes, declarations)
+
+
 def indexed_context(loaded: "LoadedModule", name: str, path: str) -> ModuleContext:
     """A project module read for an importer from CPython's tree: its imports, functions,
     classes and methods are known by name, and parsed by libcst only when used."""
     from reglint.analysis.classes import ClassInfo
 
-    assert loaded.tree is not None
+    index = loaded.derived("index", _index)
     modules: dict[int, cst.Module] = {}
     context = ModuleContext(
         cst.Module(body=[]),
-        ImportMap.of_ast(loaded.tree),
+        index.imports,
         Frame("<module>", {}, None),
         home=False,
         source=loaded.text,
@@ -122,29 +157,13 @@ def indexed_context(loaded: "LoadedModule", name: str, path: str) -> ModuleConte
         path=path,
     )
     context.code_modules = modules
-    functions: dict[str, ast.stmt] = {}
-    for statement in _top_level(loaded.tree.body):
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            functions[statement.name] = statement
-        elif isinstance(statement, ast.ClassDef):
-            methods = {
-                item.name: item
-                for item in statement.body
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
-            }
-            info = ClassInfo(statement.name, None, context, LazyDefinitions(loaded, methods, modules))  # type: ignore[arg-type]
-            info.index = (loaded, statement)
-            context.classes[statement.name] = info
-    context.frame.functions = LazyDefinitions(loaded, functions, modules)  # type: ignore[assignment]
+    for statement, methods in index.classes:
+        info = ClassInfo(statement.name, None, context, LazyDefinitions(loaded, methods, modules))  # type: ignore[arg-type]
+        info.index = (loaded, statement)
+        context.classes[statement.name] = info
+    context.frame.functions = LazyDefinitions(loaded, index.functions, modules)  # type: ignore[assignment]
     context.methods = LazyMethodIndex(context.classes)  # type: ignore[assignment]
-    context.declarations = [
-        statement
-        for statement in _top_level(loaded.tree.body)
-        if isinstance(statement, (ast.Assign, ast.AnnAssign))
-        and statement.value is not None
-        and _ast_literal(statement.value)
-        and all(_ast_declared(t) for t in (statement.targets if isinstance(statement, ast.Assign) else [statement.target]))
-    ]
+    context.declarations = list(index.declarations)
     context.loaded_module = loaded
     return context
 

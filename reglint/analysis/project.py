@@ -21,12 +21,14 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS
 
 if TYPE_CHECKING:
     import libcst as cst
+
+T = TypeVar("T")
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 # Directories never followed into, wherever they are (virtual environments, build output).
@@ -58,6 +60,14 @@ class LoadedModule:
     _lines: Optional[list[str]] = None
     _tree: Optional[ast.Module] = None
     _parsed: bool = False
+    _derived: dict[str, object] = field(default_factory=dict)
+
+    def derived(self, key: str, compute: Callable[["LoadedModule"], T]) -> T:
+        """What `compute` makes of this module (its import map, its index of definitions),
+        computed once per content: every importer in the process reads the same."""
+        if key not in self._derived:
+            self._derived[key] = compute(self)
+        return self._derived[key]  # type: ignore[return-value]
 
     @property
     def tree(self) -> Optional[ast.Module]:
@@ -130,6 +140,7 @@ class Project:
     # What a directory holds, read once: an import is looked up in several directories, and most
     # of the candidate files do not exist (a stat each, many times over, otherwise).
     _listings: dict[Path, frozenset[str]] = field(default_factory=dict)
+    _displays: dict[tuple[Path, Path], str] = field(default_factory=dict)
     _resolved_root: Optional[Path] = None
 
     # ------------------------------------------------------------------ resolution
@@ -203,6 +214,13 @@ class Project:
     def display(self, path: Path, importer: Path) -> str:
         """How a message names another project file: relative to the importer's directory when
         below it, else to the root."""
+        key = (path, importer.parent)
+        shown = self._displays.get(key)
+        if shown is None:
+            shown = self._displays[key] = self._display(path, importer)
+        return shown
+
+    def _display(self, path: Path, importer: Path) -> str:
         resolved = path.resolve()
         for base in (importer.parent, self.root):
             if resolved.is_relative_to(base.resolve()):

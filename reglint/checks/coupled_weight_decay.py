@@ -9,7 +9,6 @@ decay (AdamW, or `decoupled_weight_decay=True` on Adam/NAdam/RAdam) shrinks w by
 from __future__ import annotations
 
 import re
-
 from typing import Iterator, Optional
 
 import libcst as cst
