@@ -141,6 +141,7 @@ class Project:
     # of the candidate files do not exist (a stat each, many times over, otherwise).
     _listings: dict[Path, frozenset[str]] = field(default_factory=dict)
     _displays: dict[tuple[Path, Path], str] = field(default_factory=dict)
+    _search_roots: dict[Path, list[Path]] = field(default_factory=dict)
     _resolved_root: Optional[Path] = None
 
     # ------------------------------------------------------------------ resolution
@@ -149,6 +150,12 @@ class Project:
         """Where an absolute import is looked up: the importer's directory (a script's), each
         directory above it up to the root (scripts that put their repository on sys.path), the
         root's src/."""
+        found = self._search_roots.get(importer.parent)
+        if found is None:
+            found = self._search_roots[importer.parent] = self._roots_above(importer)
+        return found
+
+    def _roots_above(self, importer: Path) -> list[Path]:
         roots = [importer.parent]
         if importer.is_relative_to(self.root):
             roots.extend(p for p in importer.parent.parents if p.is_relative_to(self.root))
@@ -185,6 +192,8 @@ class Project:
         return None
 
     def _file_under(self, base: Path, parts: list[str]) -> Optional[Path]:
+        if parts and not ({parts[0], parts[0] + ".py"} & self._listing(base)):
+            return None  # (most imports name a package that is not here: no path is built)
         target = base.joinpath(*parts) if parts else base
         for candidate in (target.with_name(target.name + ".py") if parts else None, target / "__init__.py"):
             if candidate is not None and self._may_exist(candidate) and candidate.is_file() and self.contains(candidate):
@@ -192,7 +201,9 @@ class Project:
         return None
 
     def _may_exist(self, path: Path) -> bool:
-        directory = path.parent
+        return path.name in self._listing(path.parent)
+
+    def _listing(self, directory: Path) -> frozenset[str]:
         listing = self._listings.get(directory)
         if listing is None:
             try:
@@ -200,7 +211,7 @@ class Project:
             except OSError:
                 listing = frozenset()
             self._listings[directory] = listing
-        return path.name in listing
+        return listing
 
     def contains(self, path: Path) -> bool:
         if self._resolved_root is None:
