@@ -22,12 +22,25 @@ def spans(module: cst.Module) -> Any:
     for known, found in cache:
         if known is module:
             return found
-    from libcst.metadata import MetadataWrapper
-
-    found = MetadataWrapper(module, unsafe_skip_copy=True).resolve(_provider())
+    found = _resolve(module)
     cache.insert(0, (module, found))
     _local.spans = cache[:_KEEP]
     return found
+
+
+def _resolve(module: cst.Module) -> Any:
+    """The provider run on the module directly. (Through a MetadataWrapper, libcst also walks
+    the whole tree for the batchable providers it was asked for, even when there are none: as
+    long as the code generation itself.)"""
+    provider_class = _provider()
+    provider = provider_class()
+    generate = getattr(provider, "_gen_impl", None)
+    if provider_class.METADATA_DEPENDENCIES or generate is None or not isinstance(getattr(provider, "_computed", None), dict):
+        from libcst.metadata import MetadataWrapper
+
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(provider_class)
+    generate(module)
+    return provider._computed
 
 
 def rendering(module: cst.Module) -> Optional[str]:
