@@ -9,6 +9,7 @@ model has any bias or norm gain at all.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -143,6 +144,8 @@ def builds_only_attributes(
     if any(word in text for word in REGISTERING_CALLS):
         return False
     self_name = init.params.params[0].name.value if init.params.params else "self"
+    if re.search(rf"\b{re.escape(self_name)}\s*\.\s*\w+[\s)]*\(", text) is None:
+        return True  # no `self.m(...)` in its code: the walk below would find none
     for name in _own_method_calls(init, self_name):
         ran = method_ran(name)
         if ran is None and name not in HARMLESS_MODULE_METHODS:

@@ -46,6 +46,9 @@ class _Index:
             where = self.positions[statement]
             if where.end.line < line:
                 continue
+            found = self._parent_on_path(statement, node)
+            if found is not None:
+                return found
             parents = self._parents.get(index)
             if parents is None:
                 parents = self._parents[index] = _parents_in(statement)
@@ -54,6 +57,31 @@ class _Index:
             if where.start.line > line:
                 break
         return None
+
+    def _parent_on_path(self, top: cst.CSTNode, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The node's parent, found by descending from `top` through the children whose span
+        holds the node's: a few nodes per level instead of a walk of the whole statement. None
+        when that path does not lead to it (the caller then walks the statement)."""
+        positions = self.positions
+        try:
+            target = positions[node]
+        except KeyError:
+            return None
+        start, end = (target.start.line, target.start.column), (target.end.line, target.end.column)
+        current = top
+        while True:
+            step: Optional[cst.CSTNode] = None
+            for child in current.children:
+                if child is node:
+                    return current
+                where = positions.get(child)
+                if where is None or step is not None:
+                    continue
+                if (where.start.line, where.start.column) <= start and end <= (where.end.line, where.end.column):
+                    step = child
+            if step is None:
+                return None
+            current = step
 
     @property
     def code(self) -> str:
