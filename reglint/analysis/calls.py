@@ -487,7 +487,7 @@ class CallEvaluator(AnalyzerMixin):
         for arg in node.args:
             if arg.keyword is not None or arg.star:
                 self.ev(arg.value, frame)
-        text = self.module.code_for_node(node)
+        text = (self.module, node)
         if name == "Parameter" and positional:
             return Module(text, self.parameter_vectors(positional[0].value))
         if not is_container(name):

@@ -46,10 +46,26 @@ class Str(Value):
 @dataclass(frozen=True)
 class Module(Value):
     """A torch.nn layer or container: whether its parameters include 1-D ones (biases, norm
-    gains; None: not known)."""
+    gains; None: not known). Its text is the code that builds it, rendered only when read (a
+    model file builds hundreds of layers, and few are ever named)."""
 
-    text: str
+    source: "str | tuple[cst.Module, cst.CSTNode]"
     vectors: Optional[bool] = None
+
+    @property
+    def text(self) -> str:
+        if isinstance(self.source, str):
+            return self.source
+        module, node = self.source
+        text = module.code_for_node(node)
+        object.__setattr__(self, "source", text)
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Module) and (self.text, self.vectors) == (other.text, other.vectors)
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.vectors))
 
 
 @dataclass(frozen=True)
