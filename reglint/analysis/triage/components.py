@@ -68,24 +68,22 @@ def component_roots(units: Sequence[Unit], common_methods: AbstractSet[str]) -> 
             by_name.setdefault(unit.name, []).append(index)
             if unit.registered:
                 registered[unit.name] = registered.get(unit.name, 0) + 1
-    joined_functions: set[str] = set()
-    joined_methods: set[str] = set()
+    joined: set[tuple[bool, str]] = set()  # (a method?, name) whose definitions are joined
+
+    def join_definitions(caller: int, method: bool, name: str, definitions: list[int]) -> None:
+        """The caller with every definition of the name (joined with one another once)."""
+        if (method, name) not in joined:
+            joined.add((method, name))
+            for other in definitions[1:]:
+                components.join(definitions[0], other)
+        components.join(caller, definitions[0])
+
     for caller, unit in enumerate(units):
         for name in unit.called_names & functions.keys():
-            definitions = functions[name]
-            if name not in joined_functions:
-                joined_functions.add(name)
-                for other in definitions[1:]:
-                    components.join(definitions[0], other)
-            components.join(caller, definitions[0])
+            join_definitions(caller, False, name, functions[name])
         for name in unit.called_attributes & by_name.keys():
             if registered.get(name, 0) <= 1 and name not in common_methods:
-                definitions = by_name[name]
-                if name not in joined_methods:
-                    joined_methods.add(name)
-                    for other in definitions[1:]:
-                        components.join(definitions[0], other)
-                components.join(caller, definitions[0])
+                join_definitions(caller, True, name, by_name[name])
                 continue
             for callee in methods.get((name, unit.owner), ()) if unit.owner is not None else ():
                 components.join(caller, callee)
