@@ -96,10 +96,22 @@ MODELS = [
 def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list[str], str, str]:
     """Where the penalty is computed: (module-level definitions, lines added to the model class,
     the expression the training step uses on `owner`, the name of the function or method)."""
-    kind = draw(st.sampled_from(["inline", "helper", "method", "conditional-method", "module-class"]))
+    kind = draw(st.sampled_from([
+        "inline", "helper", "method", "conditional-method", "module-class", "lambda", "staticmethod",
+        "walrus",
+    ]))
     name = draw(st.sampled_from(["l2_penalty", "regularizer", "compute_reg", "extra"]))
     if kind == "inline":
         return [], [], draw(penalty_term(draw(parameter_set(owner)))), ""
+    if kind == "walrus":
+        return [], [], f"(reg_value := {draw(penalty_term(draw(parameter_set(owner))))})", ""
+    if kind == "lambda":
+        body = draw(penalty_term(draw(parameter_set("net"))))
+        return [f"{name} = lambda net: {body}"], [], f"{_callee(draw, name)}({owner})", name
+    if kind == "staticmethod":
+        body = draw(penalty_term(draw(parameter_set("net"))))
+        method = ["    @staticmethod", f"    {_def(draw, name)}(net):", f"        return {body}"]
+        return [], method, f"{_callee(draw, f'Net.{name}')}({owner})", name
     if kind == "helper":
         body = draw(penalty_term(draw(parameter_set("net"))))
         definition = [f"{_def(draw, name)}(net):", f"    return {body}"]
@@ -181,7 +193,31 @@ def training_script(draw: st.DrawFn) -> str:
         *([f"optimizer = {optimizer}"] if builds_optimizer else []),
     ])
     tail = _joined(draw, ["train_epoch(model, loader, optimizer)"]) if in_function and builds_optimizer else []
-    return "\n".join(header + [""] + model + [""] + definitions + [""] + setup + step + tail) + "\n"
+    source = "\n".join(header + [""] + model + [""] + definitions + [""] + setup + step + tail) + "\n"
+    return draw(st.sampled_from([_as_is, _with_tabs, _with_crlf, _with_non_ascii_name]))(source)
+
+
+# Text the text cut does not read with confidence, or reads differently: the same program.
+def _as_is(source: str) -> str:
+    return source
+
+
+def _with_tabs(source: str) -> str:
+    """Indentation with tabs (continuation lines keep their spaces)."""
+    lines = []
+    for line in source.split("\n"):
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        lines.append("\t" * (indent // 4) + " " * (indent % 4) + stripped)
+    return "\n".join(lines)
+
+
+def _with_crlf(source: str) -> str:
+    return source.replace("\n", "\r\n")
+
+
+def _with_non_ascii_name(source: str) -> str:
+    return source.replace("lam = 1e-4", "λ = 1e-4; lam = λ")
 
 
 @SHAPES
