@@ -262,6 +262,71 @@ ADVERSARIAL = {
             loss = out + 1e-4 * net.extra()
             loss.backward()
         """,
+    # Calling an object runs its class's forward or __call__, whatever the class's name: the
+    # penalty is built there, the loss is the caller's, and the object's state decides the term.
+    "object-call-from-a-loss-module": """
+        import torch
+        from torch import nn
+        class Extra:
+            def __init__(self, order):
+                self.order = order
+            def __call__(self, model):
+                total = 0
+                for w in model.parameters():
+                    total = total + torch.norm(w, p=self.order)
+                return total
+        class Objective(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.extra = Extra(2)
+            def forward(self, out, model):
+                loss = out.mean() + 1e-4 * self.extra(model)
+                return loss
+        """,
+    "object-state-decides-the-term": """
+        import torch
+        from torch import nn
+        class Regularization(object):
+            def __init__(self, order, weight_decay):
+                self.order = order
+                self.weight_decay = weight_decay
+            def __call__(self, model):
+                reg_loss = 0
+                for name, w in model.named_parameters():
+                    reg_loss = reg_loss + torch.norm(w, p=self.order)
+                return self.weight_decay * reg_loss
+        class NegativeLogLikelihood(nn.Module):
+            def __init__(self, l2):
+                super().__init__()
+                self.reg = Regularization(order=2, weight_decay=l2)
+            def forward(self, risk, model):
+                neg_log_loss = -torch.sum(risk)
+                l2_loss = self.reg(model)
+                return neg_log_loss + l2_loss
+        """,
+    "object-of-a-subclass": """
+        import torch
+        class Base:
+            def __call__(self, model):
+                return sum(p.pow(2).sum() for p in model.parameters())
+        class Child(Base):
+            pass
+        def step(model, out):
+            fn = Child()
+            loss = out + 1e-4 * fn(model)
+            loss.backward()
+        """,
+    "object-as-a-class-attribute": """
+        import torch
+        class Extra:
+            def __call__(self, model):
+                return sum(p.abs().sum() for p in model.parameters())
+        class Trainer:
+            extra = Extra()
+            def step(self, model, out):
+                loss = out + 1e-4 * self.extra(model)
+                loss.backward()
+        """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 

@@ -98,7 +98,7 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
     the expression the training step uses on `owner`, the name of the function or method)."""
     kind = draw(st.sampled_from([
         "inline", "helper", "method", "conditional-method", "module-class", "lambda", "staticmethod",
-        "walrus",
+        "walrus", "object",
     ]))
     name = draw(st.sampled_from(["l2_penalty", "regularizer", "compute_reg", "extra"]))
     if kind == "inline":
@@ -124,6 +124,28 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
         if kind == "conditional-method":
             method = ["    if True:"] + ["    " + line for line in method]
         return [], method, f"{_callee(draw, f'{owner}.{name}')}()", name
+    if kind == "object":
+        # A class of any name whose object's state decides the term, kept by a loss module.
+        call = draw(st.sampled_from(["forward", "__call__"]))
+        base = draw(st.sampled_from(["", "nn.Module"]))
+        definition = [
+            f"class Extra({base}):",
+            "    def __init__(self, order):",
+            *(["        super().__init__()"] if base else []),
+            "        self.order = order",
+            f"    def {call}(self, net):",
+            "        total = 0",
+            "        for p in net.parameters():",
+            "            total = total + torch.norm(p, p=self.order)",
+            "        return total",
+            "class Objective(nn.Module):",
+            "    def __init__(self):",
+            "        super().__init__()",
+            "        self.extra = Extra(2)",
+            "    def forward(self, net):",
+            f"        return {_callee(draw, 'self.extra')}(net)",
+        ]
+        return definition, [], f"{_callee(draw, 'reg_module')}({owner})", call
     cls = draw(st.sampled_from(["L2Regularizer", "WeightDecayLoss", "Penalty"]))
     call = draw(st.sampled_from(["forward", "__call__"]))
     body = draw(penalty_term(draw(parameter_set("net"))))
@@ -165,7 +187,8 @@ def training_script(draw: st.DrawFn) -> str:
     model = MODELS[0][:5] + methods + MODELS[0][5:]
     if name and draw(st.booleans()):
         model += _decoy(draw, name)
-    setup_extra = [f"reg_module = {definitions[0].split()[1].split('(')[0]}()"] if "reg_module" in penalty else []
+    classes = [line.split()[1].split("(")[0].rstrip(":") for line in definitions if line.startswith("class ")]
+    setup_extra = [f"reg_module = {classes[-1]}()"] if "reg_module" in penalty and classes else []
     coefficient = draw(st.sampled_from(["1e-4", "lam", "cfg.l2", "1e-4 * 0.5"]))
     backward = _callee(draw, "loss.backward")
     loss_line = f"loss = criterion({owner}(x), y) + {coefficient} * {penalty}"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import AbstractSet, Optional, Protocol, Sequence
 
+from reglint.analysis.vocabulary import CALL_METHODS
+
 PARAMS, TERMS, LOSS = 1, 2, 4
 COMPLETE = PARAMS | TERMS | LOSS
 
@@ -31,6 +33,8 @@ class Unit(Protocol):
     def called_names(self) -> AbstractSet[str]: ...
     @property
     def called_attributes(self) -> AbstractSet[str]: ...
+    @property
+    def mentioned(self) -> AbstractSet[str]: ...  # names read in the unit (of classes, at least)
 
 
 class _UnionFind:
@@ -49,7 +53,9 @@ class _UnionFind:
             self.parent[ra] = rb
 
 
-def component_roots(units: Sequence[Unit], common_methods: AbstractSet[str]) -> list[int]:
+def component_roots(
+    units: Sequence[Unit], common_methods: AbstractSet[str], bases: Optional[dict[str, AbstractSet[str]]] = None
+) -> list[int]:
     """Per unit: a representative of its component (equal for units of one component).
     Linear in the calls: a name defined many times (every class's `forward`) is looked up by
     (name, class), and the definitions of one function name are joined once, not per caller."""
@@ -87,16 +93,73 @@ def component_roots(units: Sequence[Unit], common_methods: AbstractSet[str]) -> 
                 continue
             for callee in methods.get((name, unit.owner), ()) if unit.owner is not None else ():
                 components.join(caller, callee)
+    _join_instance_calls(units, components, bases or {})
     return [components.find(index) for index in range(len(units))]
 
 
+def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases: dict[str, AbstractSet[str]]) -> None:
+    """Calling an object runs its class's forward or __call__ (`self.extra(model)`,
+    `reg(model)`), and the analysis knows which class: the object is made where the class is
+    named (`self.extra = Extra(2)`, `make = Extra`). A class named in a method may be kept on self:
+    its forward and __call__ are joined with every method of that class. A class named anywhere
+    else (module code, a class body, a function, whose objects may go anywhere) has them joined
+    with every unit that calls anything. A class's object may run the forward or __call__ it
+    inherits: `bases` gives each class's base names in the file.
+
+    Not covered: a method that stores the object on another object (`trainer.reg = Extra(2)`)
+    whose class's methods then call it; the shapes generator and the corpora have none."""
+    entries: dict[str, list[int]] = {}
+    members: dict[str, list[int]] = {}
+    for index, unit in enumerate(units):
+        if unit.owner is not None:
+            members.setdefault(unit.owner, []).append(index)
+            if unit.name in CALL_METHODS:
+                entries.setdefault(unit.owner, []).append(index)
+    if not entries:
+        return
+    # Each class that may run a forward or __call__ of the file, its own or a base's.
+    pending = [name for name in bases if name not in entries]
+    changed = True
+    while changed:  # (bases of bases: a fixed point, the file's classes at most once each)
+        changed = False
+        for name in pending:
+            inherited = [index for base in bases[name] for index in entries.get(base, ())]
+            if inherited and name not in entries:
+                entries[name] = inherited
+                changed = True
+    joined: set[str] = set()
+
+    def join_all(indices: Sequence[int], key: str) -> None:
+        if key not in joined:
+            joined.add(key)
+            for other in indices[1:]:
+                components.join(indices[0], other)
+
+    callers: Optional[list[int]] = None
+    for index, unit in enumerate(units):
+        for name in unit.mentioned & entries.keys():
+            join_all(entries[name], "entries of " + name)
+            components.join(index, entries[name][0])
+            if unit.owner is not None and unit.name is not None and unit.owner in members:
+                join_all(members[unit.owner], "members of " + unit.owner)
+                components.join(index, members[unit.owner][0])
+            else:
+                if callers is None:
+                    callers = [i for i, u in enumerate(units) if u.called_names or u.called_attributes]
+                join_all([entries[name][0], *callers], "callers of " + name)
+
+
 def complete_units(
-    units: Sequence[Unit], common_methods: AbstractSet[str], required: int = COMPLETE, roots: Optional[list[int]] = None
+    units: Sequence[Unit],
+    common_methods: AbstractSet[str],
+    required: int = COMPLETE,
+    roots: Optional[list[int]] = None,
+    bases: Optional[dict[str, AbstractSet[str]]] = None,
 ) -> list[bool]:
     """Per unit: whether its component, with the module's code (units[0]) and so the module's
     component, which every function reads, has the `required` features (by default all three)."""
     if roots is None:
-        roots = component_roots(units, common_methods)
+        roots = component_roots(units, common_methods, bases)
     by_component: dict[int, int] = {}
     for root, unit in zip(roots, units):
         by_component[root] = by_component.get(root, 0) | unit.features

@@ -95,7 +95,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from reglint.analysis.optimizers import (
@@ -351,6 +351,9 @@ class _SyntaxUnit:
     features: int = 0
     called_names: frozenset[str] = frozenset()  # f in `f(...)`: may inline a function
     called_attributes: frozenset[str] = frozenset()  # m in `x.m(...)`: may inline a method
+    mentioned: frozenset[str] = frozenset()  # every name read
+    class_body_names: set[str] = field(default_factory=set)  # (the module's) names in class bodies
+    class_bases: dict[str, set[str]] = field(default_factory=dict)  # (the module's) class -> base names
     optimizer_aliases: frozenset[tuple[str, str]] = frozenset()  # (name bound, optimizer class) of its imports
     pinned: bool = False  # holds an import, `global`/`nonlocal` or `add_argument`: never pruned
     registered: bool = False  # a def directly in the body of a module-level class
@@ -371,6 +374,12 @@ def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit], top: bool = Tru
         if isinstance(statement, FUNCTIONS):
             units.append(_SyntaxUnit(statement.name, None, [statement]))
         elif isinstance(statement, ast.ClassDef):
+            module.class_bases.setdefault(statement.name, set()).update(
+                node.id if isinstance(node, ast.Name) else node.attr
+                for base in statement.bases
+                for node in ast.walk(base)
+                if isinstance(node, (ast.Name, ast.Attribute))
+            )
             # (direct: a def in the class body itself, not under an `if`, `try`, `with` of it)
             pending: list[tuple[ast.stmt, bool]] = [(item, top) for item in statement.body]
             while pending:
@@ -378,7 +387,12 @@ def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit], top: bool = Tru
                 if isinstance(item, FUNCTIONS):
                     units.append(_SyntaxUnit(item.name, statement.name, [item], registered=direct))
                 elif not isinstance(item, ast.ClassDef):
-                    for body in statement_lists(item):
+                    bodies = statement_lists(item)
+                    if not bodies:  # a class attribute (`reg = Extra(2)`): read by module code
+                        module.class_body_names.update(
+                            node.id for node in ast.walk(item) if type(node) is ast.Name
+                        )
+                    for body in bodies:
                         pending.extend((nested, False) for nested in body)
         elif isinstance(statement, (ast.Import, ast.ImportFrom)):
             module.nodes.append(statement)  # only for the import check; binds no value
@@ -427,6 +441,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
     features = 0
     called_names: set[str] = set()
     called_attributes: set[str] = set()
+    mentioned: set[str] = set()
     optimizer_aliases: set[tuple[str, str]] = set()
     imports_term = False
     pinned = False
@@ -437,8 +452,11 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
         node = stack.pop()
         kind = type(node)
         if kind is Name:
-            if type(node.ctx) is Store and _loss_like(node.id):
-                features |= LOSS
+            if type(node.ctx) is Store:
+                if _loss_like(node.id):
+                    features |= LOSS
+            else:
+                mentioned.add(node.id)
             continue
         if kind is Attribute:
             attr = node.attr
@@ -500,6 +518,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
     unit.features = features
     unit.called_names = frozenset(called_names)
     unit.called_attributes = frozenset(called_attributes)
+    unit.mentioned = frozenset(mentioned | unit.class_body_names)
     unit.optimizer_aliases = frozenset(optimizer_aliases)
     unit.pinned = pinned
     return imports_term
@@ -532,7 +551,7 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     if imports_term:
         for unit in units:
             unit.features |= TERMS
-    live = complete_units(units, COMMON_METHODS)
+    live = complete_units(units, COMMON_METHODS, bases=units[0].class_bases)  # type: ignore[arg-type]
     return _SyntaxFacts(optimizer, any(live), units, live)
 
 

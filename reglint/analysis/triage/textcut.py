@@ -39,12 +39,13 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
-from typing import Iterable, Iterator, Optional
+from typing import AbstractSet, Iterable, Iterator, Optional
 
 from reglint.analysis import optimizers
 from reglint.analysis.triage.components import PARAMS, TERMS, complete_units, component_roots
 from reglint.analysis.vocabulary import (
     BACKWARD_FUNCTIONS,
+    CALL_METHODS,
     LOSS_FUNCTION_EXTRA_WORDS,
     LOSS_STEMS,
     MODEL_BUILDERS,
@@ -174,12 +175,14 @@ class TextUnit:
     called_names: frozenset[str] = frozenset()
     called_attributes: frozenset[str] = frozenset()
     registered: bool = False  # a def directly in the body of a module-level class
+    mentioned: frozenset[str] = frozenset()  # the file's class names it reads
 
 
 @dataclass
 class _Split:
     starts: list[int]  # span starts, increasing; span i is starts[i]:starts[i + 1]
     units: list[TextUnit]
+    class_headers: list[tuple[str, int, int]] = field(default_factory=list)  # (name, start, its span)
 
 
 # `def name` / `class name`, found by the keyword (a pattern that starts with a literal is
@@ -278,6 +281,7 @@ class _Splitter:
         # Open class blocks: (end, skipped, name, the indentation of its body's statements when the
         # class is at module level, else -1).
         self.classes: list[tuple[int, bool, str, int]] = []
+        self.class_headers: list[tuple[str, int, int]] = []
 
     def open_classes(self, position: int) -> list[tuple[int, bool, str, int]]:
         while self.classes and self.classes[-1][0] <= position:
@@ -317,7 +321,8 @@ class _Splitter:
                 body_indent = _body_indent(text, self.brackets, start) if indent == 0 and not in_class else -1
                 classes.append((end, in_class, class_name, body_indent))
                 line_end = text.find("\n", start)
-                self.span(len(text) if line_end == -1 else line_end + 1, None)
+                header_span = self.span(len(text) if line_end == -1 else line_end + 1, None)
+                self.class_headers.append((class_name, start, header_span))
                 continue
             if in_class and classes[-1][1]:
                 self.span(end, None)  # a method of a skipped class
@@ -329,7 +334,7 @@ class _Splitter:
             self.span(end, unit)
             self.units.append(unit)
         self.hand_out(len(text))
-        return _Split(self.starts, self.units)
+        return _Split(self.starts, self.units, self.class_headers)
 
 
 def split_units(text: str, brackets: Optional[str] = None) -> _Split:
@@ -577,6 +582,46 @@ def _unit_features(text: str, split: _Split, imports_term: bool) -> None:
         unit.called_attributes = frozenset(name[::-1] for name in attributes)
 
 
+_WORD = re.compile(r"\w+", re.A)
+
+
+def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
+    """For the joins of calls on objects (components.py): the class names each unit reads (one
+    read in a class body or header line counts for the module's code), and each class's base
+    names. Nothing when no class defines forward or __call__."""
+    units = split.units
+    if not split.class_headers or not any(unit.owner is not None and unit.name in CALL_METHODS for unit in units):
+        return {}
+    brackets = round_brackets(text)
+    bases: dict[str, AbstractSet[str]] = {}
+    header_spans = set()
+    for name, start, span in split.class_headers:
+        header_spans.add(span)
+        opening = text.find("(", start)
+        colon = text.find(":", start)
+        while colon != -1 and _depth(brackets, start, colon) > 0:
+            colon = text.find(":", colon + 1)
+        if opening != -1 and (colon == -1 or opening < colon):
+            bases[name] = frozenset(_WORD.findall(text, opening, len(text) if colon == -1 else colon))
+    names = {name for name, _start, _span in split.class_headers}
+    owner_of_span: list[Optional[TextUnit]] = [None] * len(split.starts)
+    for unit in units:
+        for index in unit.spans:
+            owner_of_span[index] = unit
+    found: dict[int, set[str]] = {}
+    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b", re.A)
+    for match in pattern.finditer(text):
+        index = bisect_right(split.starts, match.start()) - 1
+        if index in header_spans:
+            continue  # `class Extra(Base):` defines Extra and names its bases (above)
+
+        reader = owner_of_span[index] if index >= 0 else None
+        found.setdefault(id(reader if reader is not None else units[0]), set()).add(match.group())
+    for unit in units:
+        unit.mentioned = frozenset(found.get(id(unit), ()))
+    return bases
+
+
 def _imports_a_term(text: str) -> bool:
     """`import` (a word) followed on its line, or in its brackets, by a term function's name."""
     position = 0
@@ -688,7 +733,8 @@ def _candidates(
     units = split.units
     if reduce(or_, (unit.features for unit in units), 0) != PARAMS | TERMS:
         return None
-    roots = component_roots(units, common_methods)
+    bases = _instance_facts(text, split)
+    roots = component_roots(units, common_methods, bases)
     candidates = complete_units(units, common_methods, PARAMS | TERMS, roots)
     if not any(candidates):
         return None
