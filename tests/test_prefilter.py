@@ -327,6 +327,93 @@ ADVERSARIAL = {
                 loss = out + 1e-4 * self.extra(model)
                 loss.backward()
         """,
+    # Objects reached in other ways: in a list, through getattr, returned by a function, stored on
+    # another object, a module global, `.forward(...)` by name; and a partial of a helper.
+    "list-of-objects": """
+        import torch
+        class Extra:
+            def __call__(self, net):
+                return sum(torch.norm(p, 2) for p in net.parameters())
+        class Objective:
+            def __init__(self):
+                self.regs = [Extra()]
+            def compute(self, out, net):
+                loss = out + self.regs[0](net)
+                loss.backward()
+        """,
+    "getattr-object": """
+        import torch
+        class Extra:
+            def __call__(self, net):
+                return sum(torch.norm(p, 2) for p in net.parameters())
+        class Objective:
+            def __init__(self):
+                self.reg = Extra()
+            def compute(self, out, net):
+                loss = out + getattr(self, "reg")(net)
+                loss.backward()
+        """,
+    "object-returned-by-function": """
+        import torch
+        class Extra:
+            def __call__(self, net):
+                return sum(torch.norm(p, 2) for p in net.parameters())
+        def make():
+            return Extra()
+        def step(out, net):
+            fn = make()
+            loss = out + fn(net)
+            loss.backward()
+        """,
+    "object-stored-on-other": """
+        import torch
+        class Extra:
+            def __call__(self, net):
+                return sum(torch.norm(p, 2) for p in net.parameters())
+        class Trainer:
+            def step(self, out, net):
+                loss = out + self.reg(net)
+                loss.backward()
+        class Builder:
+            def build(self, trainer):
+                trainer.reg = Extra()
+        def main(out, net):
+            t = Trainer()
+            Builder().build(t)
+            t.step(out, net)
+        """,
+    "object-module-global": """
+        import torch
+        class Extra:
+            def __call__(self, net):
+                return sum(torch.norm(p, 2) for p in net.parameters())
+        reg = Extra()
+        def step(out, net):
+            loss = out + reg(net)
+            loss.backward()
+        """,
+    "forward-via-method-name": """
+        import torch
+        class Extra:
+            def forward(self, net):
+                return sum(torch.norm(p, 2) for p in net.parameters())
+        class Objective:
+            def __init__(self):
+                self.reg = Extra()
+            def compute(self, out, net):
+                loss = out + self.reg.forward(net)
+                loss.backward()
+        """,
+    "partial-helper": """
+        import torch
+        from functools import partial
+        def extra(net, scale):
+            return scale * sum(torch.norm(p, 2) for p in net.parameters())
+        def step(out, net):
+            fn = partial(extra, scale=1e-4)
+            loss = out + fn(net)
+            loss.backward()
+        """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 
