@@ -144,9 +144,11 @@ def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases:
                 join_all(members[unit.owner], "members of " + unit.owner)
                 components.join(index, members[unit.owner][0])
             else:
-                if callers is None:
+                if callers is None:  # every unit that calls something, joined once
                     callers = [i for i, u in enumerate(units) if u.called_names or u.called_attributes]
-                join_all([entries[name][0], *callers], "callers of " + name)
+                    join_all(callers, "callers")
+                if callers:
+                    components.join(entries[name][0], callers[0])
 
 
 def complete_units(

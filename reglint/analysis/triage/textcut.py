@@ -609,8 +609,12 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
         for index in unit.spans:
             owner_of_span[index] = unit
     found: dict[int, set[str]] = {}
-    pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b", re.A)
-    for match in pattern.finditer(text):
+    if len(names) <= 64:
+        pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b", re.A)
+        matches = pattern.finditer(text)
+    else:  # (an alternation of thousands of names costs more to compile than a scan of every word)
+        matches = (match for match in _WORD.finditer(text) if match.group() in names)
+    for match in matches:
         index = bisect_right(split.starts, match.start()) - 1
         if index in header_spans:
             continue  # `class Extra(Base):` defines Extra and names its bases (above)
