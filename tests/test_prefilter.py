@@ -22,6 +22,7 @@ from sources import corpus_sources
 
 from reglint.analysis import vocabulary
 from reglint.analysis.triage import decision as triage
+from reglint.analysis.triage import textcut
 from reglint.cli import main
 from reglint.engine import prefilter
 from reglint.engine.config import Settings
@@ -414,6 +415,33 @@ ADVERSARIAL = {
             loss = out + fn(net)
             loss.backward()
         """,
+    # An object kept on self by one class of a hierarchy and called by another.
+    "object-made-by-a-base-class": """
+        import torch
+        class Extra:
+            def __call__(self, net):
+                return sum(torch.norm(p, 2) for p in net.parameters())
+        class BaseObjective:
+            def __init__(self):
+                self.reg = Extra()
+        class Objective(BaseObjective):
+            def compute(self, out, net):
+                loss = out + self.reg(net)
+                loss.backward()
+        """,
+    "object-called-by-a-base-class": """
+        import torch
+        class Extra:
+            def __call__(self, net):
+                return sum(torch.norm(p, 2) for p in net.parameters())
+        class BaseObjective:
+            def compute(self, out, net):
+                loss = out + self.reg(net)
+                loss.backward()
+        class Objective(BaseObjective):
+            def __init__(self):
+                self.reg = Extra()
+        """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 
@@ -539,7 +567,10 @@ def test_rl000_alone_reports_a_file_without_regularization_code() -> None:
 
 # Shapes the analysis does not follow yet: kept so that when it learns one, the triage is checked
 # on it at once (the test below then says to move it out of this list).
-NOT_FOLLOWED_YET = ("list-of-objects", "getattr-object", "object-stored-on-other", "partial-helper")
+NOT_FOLLOWED_YET = (
+    "list-of-objects", "getattr-object", "object-stored-on-other", "partial-helper",
+    "object-made-by-a-base-class", "object-called-by-a-base-class",
+)
 
 
 def test_the_adversarial_cases_do_find_something() -> None:
@@ -710,3 +741,15 @@ def test_the_project_files_do_find_something() -> None:
         if prefilter.lint_data(path.read_bytes(), str(path), Settings(), ALL, False).findings
     ]
     assert len(with_findings) >= len({path.parent for path in PROJECT_FILES})
+
+
+@pytest.mark.parametrize("name", ["object-made-by-a-base-class", "object-called-by-a-base-class"])
+def test_an_object_kept_on_self_joins_the_whole_class_hierarchy(name: str) -> None:
+    # The analysis does not follow these yet; the cuts already join the object's __call__ with
+    # the methods of every class related by inheritance to the one that keeps it, in both cuts.
+    text = textwrap.dedent(ADVERSARIAL[name])
+    syntax = triage._syntax_features(ast.parse(text))
+    live = {unit.name for unit, alive in zip(syntax.units, syntax.live) if alive}
+    assert {"__call__", "compute"} <= live
+    units = textcut.text_facts(text, vocabulary.COMMON_METHODS, prune=True)
+    assert units is not None and units.penalty and units.pruned is None

@@ -135,20 +135,38 @@ def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases:
             for other in indices[1:]:
                 components.join(indices[0], other)
 
+    # An object kept on self is read by the methods of its class's bases and subclasses too.
+    families = _families(bases)
+    family: dict[str, list[int]] = {}
+    for name, indices in members.items():
+        family.setdefault(families.get(name, name), []).extend(indices)
     callers: Optional[list[int]] = None
     for index, unit in enumerate(units):
         for name in unit.mentioned & entries.keys():
             join_all(entries[name], "entries of " + name)
             components.join(index, entries[name][0])
             if unit.owner is not None and unit.name is not None and unit.owner in members:
-                join_all(members[unit.owner], "members of " + unit.owner)
-                components.join(index, members[unit.owner][0])
+                relatives = family[families.get(unit.owner, unit.owner)]
+                join_all(relatives, "family of " + unit.owner)
+                components.join(index, relatives[0])
             else:
                 if callers is None:  # every unit that calls something, joined once
                     callers = [i for i, u in enumerate(units) if u.called_names or u.called_attributes]
                     join_all(callers, "callers")
                 if callers:
                     components.join(entries[name][0], callers[0])
+
+
+def _families(bases: dict[str, AbstractSet[str]]) -> dict[str, str]:
+    """Each class name -> a name for the classes related to it by inheritance in the file, in
+    either direction (the root of their set)."""
+    names = sorted(set(bases) | {base for found in bases.values() for base in found})
+    index = {name: position for position, name in enumerate(names)}
+    related = _UnionFind(len(names))
+    for name, found in bases.items():
+        for base in found:
+            related.join(index[name], index[base])
+    return {name: names[related.find(index[name])] for name in names}
 
 
 def complete_units(
