@@ -7,7 +7,8 @@ names the analysis never follows through an unknown owner, with every method nam
 surely defined twice: the analysis inlines the only method of a name it registers (a def directly
 in the body of a class it collects), and a cut cannot always tell which defs those are (one under
 an `if` in a class body is not), so it counts only the defs it is sure of (`registered`) and,
-where they do not show two, joins every def of the name.
+where they do not show two, joins every def of the name. Calling an object runs its class's
+forward or __call__: see _join_instance_calls.
 """
 
 from __future__ import annotations
