@@ -130,6 +130,23 @@ def _ndim_of_owner(node: cst.BaseExpression, names: set[str]) -> bool:
     return isinstance(node, cst.Name) and node.value in names
 
 
+_COMPARE = {
+    cst.GreaterThan: lambda a, b: a > b,
+    cst.GreaterThanEqual: lambda a, b: a >= b,
+    cst.LessThan: lambda a, b: a < b,
+    cst.LessThanEqual: lambda a, b: a <= b,
+    cst.Equal: lambda a, b: a == b,
+    cst.NotEqual: lambda a, b: a != b,
+}
+
+
+def _holds(operator: cst.BaseCompOp, ndim: int, bound: int) -> Optional[bool]:
+    """Whether `ndim <operator> bound` holds; None for an operator that is not a comparison of
+    numbers (`in`, `is`)."""
+    compare = _COMPARE.get(type(operator))
+    return None if compare is None else compare(ndim, bound)
+
+
 def _int(node: cst.BaseExpression) -> Optional[int]:
     if isinstance(node, cst.Integer):
         return int(node.value.replace("_", ""), 0)
@@ -145,22 +162,8 @@ def _ndim_selection(test: cst.Comparison, names: set[str]) -> Optional[str]:
     bound = _int(right)
     if not _ndim_of(left, names) or bound is None:
         return None
-    keeps_one_d = {
-        cst.GreaterThan: 1 > bound,
-        cst.GreaterThanEqual: 1 >= bound,
-        cst.LessThan: 1 < bound,
-        cst.LessThanEqual: 1 <= bound,
-        cst.Equal: bound == 1,
-        cst.NotEqual: bound != 1,
-    }.get(type(operator))
-    keeps_two_d = {
-        cst.GreaterThan: 2 > bound,
-        cst.GreaterThanEqual: 2 >= bound,
-        cst.LessThan: 2 < bound,
-        cst.LessThanEqual: 2 <= bound,
-        cst.Equal: bound == 2,
-        cst.NotEqual: bound != 2,
-    }.get(type(operator))
+    keeps_one_d = _holds(operator, 1, bound)
+    keeps_two_d = _holds(operator, 2, bound)
     if keeps_one_d is None:
         return None
     if not keeps_one_d and keeps_two_d:

@@ -58,8 +58,6 @@ class LoadedModule:
     text: Optional[str]
     _snippets: dict[int, Optional["cst.Module"]] = field(default_factory=dict)
     _lines: Optional[list[str]] = None
-    _tree: Optional[ast.Module] = None
-    _parsed: bool = False
     _derived: dict[str, object] = field(default_factory=dict)
 
     def derived(self, key: str, compute: Callable[["LoadedModule"], T]) -> T:
@@ -73,16 +71,7 @@ class LoadedModule:
     def tree(self) -> Optional[ast.Module]:
         """CPython's tree of the text, parsed when first asked for (deciding whether a module
         trains reads only its text)."""
-        if not self._parsed:
-            self._parsed = True
-            if self.text is not None:
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        self._tree = ast.parse(self.text, filename=str(self.path))
-                except (SyntaxError, ValueError, RecursionError, MemoryError):
-                    self._tree = None
-        return self._tree
+        return self.derived("tree", _python_tree)
 
     def snippet(self, node: ast.stmt) -> Optional["cst.Module"]:
         """The statement `node` (a def, a class, an assignment) parsed by libcst on its own, at
@@ -130,6 +119,17 @@ class LoadedModule:
             return parse_module(prefix + body)
         except (cst.ParserSyntaxError, RecursionError, ValueError):
             return None
+
+
+def _python_tree(loaded: LoadedModule) -> Optional[ast.Module]:
+    if loaded.text is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(loaded.text, filename=str(loaded.path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 @dataclass

@@ -13,7 +13,7 @@ forward or __call__: see _join_instance_calls.
 
 from __future__ import annotations
 
-from typing import AbstractSet, Optional, Protocol, Sequence
+from typing import AbstractSet, Mapping, Optional, Protocol, Sequence
 
 from reglint.analysis.vocabulary import CALL_METHODS
 
@@ -41,6 +41,7 @@ class Unit(Protocol):
 class _UnionFind:
     def __init__(self, size: int) -> None:
         self.parent = list(range(size))
+        self.grouped: set[object] = set()  # keys of the groups join_group has joined
 
     def find(self, item: int) -> int:
         while self.parent[item] != item:
@@ -53,9 +54,18 @@ class _UnionFind:
         if ra != rb:
             self.parent[ra] = rb
 
+    def join_group(self, key: object, items: Sequence[int]) -> int:
+        """Join `items` with one another, once per `key` (callers meet the same group many
+        times); their representative."""
+        if key not in self.grouped:
+            self.grouped.add(key)
+            for other in items[1:]:
+                self.join(items[0], other)
+        return items[0]
+
 
 def component_roots(
-    units: Sequence[Unit], common_methods: AbstractSet[str], bases: Optional[dict[str, AbstractSet[str]]] = None
+    units: Sequence[Unit], common_methods: AbstractSet[str], bases: Optional[Mapping[str, AbstractSet[str]]] = None
 ) -> list[int]:
     """Per unit: a representative of its component (equal for units of one component).
     Linear in the calls: a name defined many times (every class's `forward`) is looked up by
@@ -75,22 +85,12 @@ def component_roots(
             by_name.setdefault(unit.name, []).append(index)
             if unit.registered:
                 registered[unit.name] = registered.get(unit.name, 0) + 1
-    joined: set[tuple[bool, str]] = set()  # (a method?, name) whose definitions are joined
-
-    def join_definitions(caller: int, method: bool, name: str, definitions: list[int]) -> None:
-        """The caller with every definition of the name (joined with one another once)."""
-        if (method, name) not in joined:
-            joined.add((method, name))
-            for other in definitions[1:]:
-                components.join(definitions[0], other)
-        components.join(caller, definitions[0])
-
     for caller, unit in enumerate(units):
         for name in unit.called_names & functions.keys():
-            join_definitions(caller, False, name, functions[name])
+            components.join(caller, components.join_group(("function", name), functions[name]))
         for name in unit.called_attributes & by_name.keys():
             if registered.get(name, 0) <= 1 and name not in common_methods:
-                join_definitions(caller, True, name, by_name[name])
+                components.join(caller, components.join_group(("method", name), by_name[name]))
                 continue
             for callee in methods.get((name, unit.owner), ()) if unit.owner is not None else ():
                 components.join(caller, callee)
@@ -98,7 +98,7 @@ def component_roots(
     return [components.find(index) for index in range(len(units))]
 
 
-def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases: dict[str, AbstractSet[str]]) -> None:
+def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases: Mapping[str, AbstractSet[str]]) -> None:
     """Calling an object runs its class's forward or __call__ (`self.extra(model)`,
     `reg(model)`), and the analysis knows which class: the object is made where the class is
     named (`self.extra = Extra(2)`, `make = Extra`). A class named in a method may be kept on self:
@@ -128,14 +128,6 @@ def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases:
             if inherited and name not in entries:
                 entries[name] = inherited
                 changed = True
-    joined: set[str] = set()
-
-    def join_all(indices: Sequence[int], key: str) -> None:
-        if key not in joined:
-            joined.add(key)
-            for other in indices[1:]:
-                components.join(indices[0], other)
-
     # An object kept on self is read by the methods of its class's bases and subclasses too.
     families = _families(bases)
     family: dict[str, list[int]] = {}
@@ -144,21 +136,19 @@ def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases:
     callers: Optional[list[int]] = None
     for index, unit in enumerate(units):
         for name in unit.mentioned & entries.keys():
-            join_all(entries[name], "entries of " + name)
-            components.join(index, entries[name][0])
+            entry = components.join_group(("entries", name), entries[name])
+            components.join(index, entry)
             if unit.owner is not None and unit.name is not None and unit.owner in members:
-                relatives = family[families.get(unit.owner, unit.owner)]
-                join_all(relatives, "family of " + unit.owner)
-                components.join(index, relatives[0])
-            else:
-                if callers is None:  # every unit that calls something, joined once
-                    callers = [i for i, u in enumerate(units) if u.called_names or u.called_attributes]
-                    join_all(callers, "callers")
-                if callers:
-                    components.join(entries[name][0], callers[0])
+                kin = families.get(unit.owner, unit.owner)
+                components.join(index, components.join_group(("family", kin), family[kin]))
+                continue
+            if callers is None:  # every unit that calls something
+                callers = [i for i, u in enumerate(units) if u.called_names or u.called_attributes]
+            if callers:
+                components.join(entry, components.join_group("callers", callers))
 
 
-def _families(bases: dict[str, AbstractSet[str]]) -> dict[str, str]:
+def _families(bases: Mapping[str, AbstractSet[str]]) -> dict[str, str]:
     """Each class name -> a name for the classes related to it by inheritance in the file, in
     either direction (the root of their set)."""
     names = sorted(set(bases) | {base for found in bases.values() for base in found})
@@ -175,7 +165,7 @@ def complete_units(
     common_methods: AbstractSet[str],
     required: int = COMPLETE,
     roots: Optional[list[int]] = None,
-    bases: Optional[dict[str, AbstractSet[str]]] = None,
+    bases: Optional[Mapping[str, AbstractSet[str]]] = None,
 ) -> list[bool]:
     """Per unit: whether its component, with the module's code (units[0]) and so the module's
     component, which every function reads, has the `required` features (by default all three)."""

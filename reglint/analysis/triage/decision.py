@@ -52,8 +52,10 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     evaluates to "loss".
   - Values move between functions only through the module's variables (which every function
     reads), the arguments of a call the analysis inlines, and its return value. It inlines
-    `f(...)` for a function `f` defined in the file, and `x.m(...)` for a method `m` of the
-    caller's class or a method name defined once in the file and not in COMMON_METHODS.
+    `f(...)` for a function `f` defined in the file, `x.m(...)` for a method `m` of the
+    caller's class or a method name defined once in the file and not in COMMON_METHODS, and a
+    call of an object (`self.reg(model)`) as its class's `forward`/`__call__` (CALL_METHODS):
+    components.py joins those with where the class is named (_join_instance_calls).
 So the file is cut into units (the module's own statements, each function, each method; imports,
 docstrings and class bodies do not run in the analysis), units that may inline one another are
 joined into components, the module's component is added to every component, and a penalty is
@@ -460,7 +462,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
             continue
         if kind is Attribute:
             attr = node.attr
-            if attr in PARAM_ATTRIBUTES or attr.endswith("_weight"):
+            if attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX):
                 features |= PARAMS
             if type(node.ctx) is Store and _loss_like(attr):
                 features |= LOSS
@@ -551,7 +553,7 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     if imports_term:
         for unit in units:
             unit.features |= TERMS
-    live = complete_units(units, COMMON_METHODS, bases=units[0].class_bases)  # type: ignore[arg-type]
+    live = complete_units(units, COMMON_METHODS, bases=units[0].class_bases)
     return _SyntaxFacts(optimizer, any(live), units, live)
 
 

@@ -183,6 +183,7 @@ class _Split:
     starts: list[int]  # span starts, increasing; span i is starts[i]:starts[i + 1]
     units: list[TextUnit]
     class_headers: list[tuple[str, int, int]] = field(default_factory=list)  # (name, start, its span)
+    brackets: str = ""  # the text's round_brackets(), which the split read
 
 
 # `def name` / `class name`, found by the keyword (a pattern that starts with a literal is
@@ -334,7 +335,7 @@ class _Splitter:
             self.span(end, unit)
             self.units.append(unit)
         self.hand_out(len(text))
-        return _Split(self.starts, self.units, self.class_headers)
+        return _Split(self.starts, self.units, self.class_headers, self.brackets)
 
 
 def split_units(text: str, brackets: Optional[str] = None) -> _Split:
@@ -592,7 +593,7 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
     units = split.units
     if not split.class_headers or not any(unit.owner is not None and unit.name in CALL_METHODS for unit in units):
         return {}
-    brackets = round_brackets(text)
+    brackets = split.brackets
     bases: dict[str, AbstractSet[str]] = {}
     header_spans = set()
     for name, start, span in split.class_headers:
