@@ -19,8 +19,8 @@ How a chunk is parsed so that its trees are those a parse of the whole file give
 - The first chunk's leading lines become the module's header; the last chunk's trailing lines
   its footer.
 
-Each chunk's positions (libcst's PositionProvider) are computed once, in the chunk's own lines,
-and shifted to the document's lines when looked up. tests/test_incremental.py checks that the
+Each chunk's positions (reglint.analysis.positions, which are libcst's PositionProvider's) are
+computed once, in the chunk's own lines, and shifted to the document's lines when looked up. tests/test_incremental.py checks that the
 assembled module is `deep_equals` to libcst's parse of the whole text and has the same
 positions, on the fixtures, the rules' examples, generated files and mutated texts.
 
@@ -37,8 +37,8 @@ from typing import Any, Optional, Sequence, Union
 
 import libcst as cst
 from libcst._position import CodePosition, CodeRange
-from libcst.metadata import MetadataWrapper, PositionProvider
 
+from reglint.analysis import positions as node_positions
 from reglint.analysis.syntax import python_tree
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -233,7 +233,7 @@ def _parse_chunk(piece: str, first: bool, last: bool, indent: str, newline: str)
     leading = tuple(body[0].leading_lines)
     if leading and not first:
         return None  # the chunk starts at its statement's first line: nothing can lead it
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = node_positions.compute(module)
     return _Chunk(tuple(body), leading, trailing, tuple(module.footer) if last else (), module.has_trailing_newline, positions)
 
 
