@@ -231,8 +231,9 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
             return Verdict(False, "not in the text units")
         if _penalty_decides(needed, present):
             # Last cut, on the values (flowcut.py), over the text libcst would parse.
-            flow_tree = parse_ok(units.pruned or text, path)
-            if flow_tree is not None and not may_build_a_term(flow_tree):
+            flow_text = units.pruned or text
+            flow_tree = parse_ok(flow_text, path)
+            if flow_tree is not None and not may_build_a_term(flow_tree, text=flow_text):
                 return Verdict(False, "no term in the flow", units.pruned)
             return Verdict(True, "in the text units", units.pruned, flow_tree)
         return Verdict(True, "in the text units", units.pruned)
@@ -245,7 +246,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
     present[PENALTY] = present[PENALTY] and syntax.penalty
     if not _satisfied(needed, present):
         return Verdict(False, "not in the syntax")
-    if _penalty_decides(needed, present) and not may_build_a_term(tree):
+    if _penalty_decides(needed, present) and not may_build_a_term(tree, text=text):
         return Verdict(False, "no term in the flow")
     if prune and not syntax.optimizer:
         return Verdict(True, "in the syntax", pruned_text(text, syntax))

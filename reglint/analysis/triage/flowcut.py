@@ -45,7 +45,9 @@ analysis can evaluate it to:
     value's kinds; a lambda's parameters have every kind inside its body; `global`/`nonlocal`
     names pass their kinds to the module. A bare name called is also read as each name an
     import gave it (`from torch import sum as total`), a method name only as itself.
-Everything is repeated until no kind is added anywhere. Class bodies are read as module code and
+Everything is repeated until no kind is added anywhere. (Given the module's text, a unit is
+read only once something on its lines can have a kind, and again when a name it mentions gets a
+new one: the same fixpoint, for a fifth of the reading on transformers; _Flow._read_changed.) Class bodies are read as module code and
 every function, nested ones included, is read on its own: more than the analysis runs. The file
 may hold a term if a REDUCE call has an ELEMENTWISE receiver (method form) or argument (function
 form), or a NORM call a PARAM one, with the arguments above. The function form is the analysis'
@@ -60,6 +62,8 @@ penalty where this cut says none can be built.
 from __future__ import annotations
 
 import ast
+import unicodedata
+from bisect import bisect_right
 from typing import Iterable, Optional, Union
 
 from reglint.analysis.vocabulary import (
@@ -71,6 +75,8 @@ from reglint.analysis.vocabulary import (
     GRADLESS_METHODS,
     NORM_FUNCTIONS,
     NORM_METHODS,
+    PARAM_ATTRIBUTE_SUFFIX,
+    PARAM_ATTRIBUTES,
     PARAM_METHODS,
     PARAM_VIEW_ATTRIBUTES,
     SCALAR_REDUCTIONS,
@@ -96,6 +102,11 @@ KEEPING_ATTRIBUTES = PARAM_VIEW_ATTRIBUTES
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+# Statements that hold no statement, no function and no name binding a unit reads elsewhere.
+_SIMPLE_STATEMENTS = frozenset(
+    {ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Pass, ast.Break, ast.Continue, ast.Raise}
+    | {ast.Assert, ast.Delete}
+)
 _TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
 
 
@@ -104,7 +115,14 @@ class _TermFound(Exception):
 
 
 def _is_source_attribute(name: str) -> bool:
-    return name in ("weight", "bias") or name.endswith("_weight")
+    return name in PARAM_ATTRIBUTES or name.endswith(PARAM_ATTRIBUTE_SUFFIX)
+
+
+# Where a value can get a kind from nothing: a parameter source (attribute or method) or a
+# lambda, whose parameters could be anything. Every other kind comes from a name, an attribute,
+# a return value or a parameter that got it first.
+_SEED_WORDS = tuple(sorted(PARAM_ATTRIBUTES | set(PARAM_METHODS) | {"lambda"}))
+_SEED_SUFFIXES = (PARAM_ATTRIBUTE_SUFFIX,)
 
 
 def _dotted(node: ast.expr) -> Optional[str]:
@@ -163,8 +181,13 @@ def _norm_arguments_allow_a_term(positional: list[ast.expr], keywords: list[ast.
 class _Unit:
     """The module's code (with class bodies) or one function's body, read in order."""
 
-    def __init__(self, function: Optional[_Function]) -> None:
+    def __init__(self, function: Optional[_Function], parent: Optional["_Unit"] = None, index: int = 0) -> None:
         self.body: list[ast.stmt] = []
+        self.index = index
+        self.parent = parent  # the function it is nested in (None: the module's, or the module)
+        # The lines its statements are on (the module's: every line, it holds every unit).
+        self.first = function.body[0].lineno if function is not None else 0
+        self.last = (function.end_lineno or 1 << 30) if function is not None else 1 << 30
         self.name = function.name if function is not None else None
         arguments = function.args if function is not None else ast.arguments([], [], None, [], [], None, [])
         self.positional = [a.arg for a in arguments.posonlyargs + arguments.args]
@@ -176,7 +199,11 @@ class _Unit:
 
 class _Flow:
     def __init__(
-        self, tree: ast.Module, seed_parameters: bool = False, term_builders: frozenset[str] = frozenset()
+        self,
+        tree: ast.Module,
+        seed_parameters: bool = False,
+        term_builders: frozenset[str] = frozenset(),
+        text: Optional[str] = None,
     ) -> None:
         self.seed_parameters = seed_parameters
         # Names bound by imports of project modules whose functions may build a term from what
@@ -196,6 +223,9 @@ class _Flow:
         self.changed = False
         self.unit = module
         self.local: dict[str, int] = self.module
+        self.readers = _Readers.of(text, self.units) if text is not None else None
+        self.dirty: set[int] = set()
+        self._unit_index = {id(unit): unit.index for unit in self.units}
 
     # ---------------------------------------------------------------- structure
 
@@ -206,8 +236,11 @@ class _Flow:
         for statement in body:
             if into is not None:
                 into.append(statement)
+            kind = type(statement)
+            if kind in _SIMPLE_STATEMENTS:
+                continue
             if isinstance(statement, FUNCTIONS):
-                inner = _Unit(statement)
+                inner = _Unit(statement, unit if unit.name is not None else None, len(self.units))
                 self.units.append(inner)
                 self.functions.setdefault(statement.name, []).append(inner)
                 self.unit_of[id(statement)] = inner
@@ -230,6 +263,9 @@ class _Flow:
 
     def may_build_a_term(self) -> bool:
         try:
+            if self.readers is not None:
+                self._read_changed()
+                return False
             while True:
                 self.changed = False
                 for unit in self.units:
@@ -238,6 +274,31 @@ class _Flow:
                     return False
         except _TermFound:
             return True
+
+    def _read_changed(self) -> None:
+        """The same fixpoint, reading a unit again only when something it may read has changed.
+        A unit's reading depends on nothing but the kinds of the module's names, of attribute
+        names, of what functions return and of its own parameters (its locals start empty each
+        time), and a unit in which nothing has a kind adds no kind anywhere and finds no term.
+        So a unit is read first if a kind can start in it (a parameter source or a lambda on its
+        lines, or parameters seeded), and again whenever a name, attribute or function it
+        mentions, or one of its parameters, gets a new kind."""
+        assert self.readers is not None
+        if self.seed_parameters:
+            self.dirty.update(range(len(self.units)))
+        else:
+            self.dirty.add(0)
+            self.dirty.update(self.readers.seeded())
+        while self.dirty:
+            batch = sorted(self.dirty)
+            self.dirty.clear()
+            for index in batch:
+                self._read_unit(self.units[index])
+
+    def _touch(self, word: str) -> None:
+        """Something named `word` got a new kind: the units that mention it must read it."""
+        if self.readers is not None:
+            self.dirty.update(self.readers.mentioning(word))
 
     def _read_unit(self, unit: _Unit) -> None:
         self.unit = unit
@@ -263,17 +324,31 @@ class _Flow:
             self.local[key] = old | kinds
             if self.local is self.module:
                 self.changed = True
+                self._touch(key.rpartition(".")[2])
         if key.partition(".")[0] in self.unit.globals:
             old = self.module.get(key, 0)
             if old | kinds != old:
                 self.module[key] = old | kinds
                 self.changed = True
+                self._touch(key.rpartition(".")[2])
 
     def _widen(self, table: dict, key: object, kinds: int) -> None:
         old = table.get(key, 0)
         if old | kinds != old:
             table[key] = old | kinds
             self.changed = True
+            if self.readers is None:
+                return
+            if table is self.parameter_kinds:
+                self.dirty.add(self._unit_index[key[0]])  # type: ignore[index]
+            elif table is self.returns:
+                # Read at calls of the name, or of an import's alias for it.
+                self._touch(key)  # type: ignore[arg-type]
+                for alias, names in self.aliases.items():
+                    if key in names:
+                        self._touch(alias)
+            else:
+                self._touch(key)  # type: ignore[arg-type]
 
     def _lookup(self, key: str) -> int:
         return self.local.get(key, 0) | self.module.get(key, 0)
@@ -578,6 +653,78 @@ class _Flow:
         return kinds | self._expr(node.elt)  # type: ignore[attr-defined]
 
 
+class _Readers:
+    """Which units mention a word: those whose lines hold it as a whole word (in comments and
+    strings too, which only adds readers). A function's lines are its body's; the module's, every
+    line (a unit nested in another is on its lines as well, so both read the word)."""
+
+    @classmethod
+    def of(cls, text: str, units: list[_Unit]) -> Optional["_Readers"]:
+        """None where the text's words cannot be matched with the tree's names line for line."""
+        if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+            # Identifiers as CPython reads them. NFKC leaves line breaks where they are (nothing
+            # composes with them); it could only add some, which the counts would show.
+            normalized = unicodedata.normalize("NFKC", text)
+            if normalized.count("\n") != text.count("\n") or normalized.count("\r") != text.count("\r"):
+                return None
+            text = normalized
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")  # CPython's line breaks, as one
+        return cls(text, units)
+
+    def __init__(self, text: str, units: list[_Unit]) -> None:
+        self.text = text
+        self.units = units
+        self.by_first = sorted(units[1:], key=lambda unit: unit.first)
+        self.firsts = [unit.first for unit in self.by_first]
+        self.known: dict[str, set[int]] = {}
+
+    def seeded(self) -> set[int]:
+        return self._units_on(self._lines_of(_SEED_WORDS, _SEED_SUFFIXES))
+
+    def mentioning(self, word: str) -> set[int]:
+        found = self.known.get(word)
+        if found is None:
+            found = self.known[word] = self._units_on(self._lines_of((word,), ()))
+        return found
+
+    def _lines_of(self, words: Iterable[str], suffixes: Iterable[str]) -> set[int]:
+        """The lines holding one of `words` as a whole word, or a word ending in a suffix."""
+        text = self.text
+        offsets: list[int] = []
+        for piece, whole in [(word, True) for word in words] + [(suffix, False) for suffix in suffixes]:
+            start = text.find(piece)
+            while start >= 0:
+                end = start + len(piece)
+                if (not whole or start == 0 or not _word_character(text[start - 1])) and (
+                    end == len(text) or not _word_character(text[end])
+                ):
+                    offsets.append(start)
+                start = text.find(piece, start + 1)
+        lines: set[int] = set()
+        line, previous = 1, 0
+        for offset in sorted(offsets):
+            line += text.count("\n", previous, offset)
+            previous = offset
+            lines.add(line)
+        return lines
+
+    def _units_on(self, lines: set[int]) -> set[int]:
+        out = {0} if lines else set()
+        for line in lines:
+            position = bisect_right(self.firsts, line) - 1
+            unit: Optional[_Unit] = self.by_first[position] if position >= 0 else None
+            while unit is not None:
+                if unit.first <= line <= unit.last:
+                    out.add(unit.index)
+                unit = unit.parent
+        return out
+
+
+def _word_character(character: str) -> bool:
+    return character.isalnum() or character == "_"
+
+
 def statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:
     """The statement lists a compound statement holds (bodies, handlers' bodies, match cases)."""
     out: list[list[ast.stmt]] = []
@@ -593,13 +740,17 @@ def statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:
 
 
 def may_build_a_term(
-    tree: ast.Module, seed_parameters: bool = False, term_builders: frozenset[str] = frozenset()
+    tree: ast.Module,
+    seed_parameters: bool = False,
+    term_builders: frozenset[str] = frozenset(),
+    text: Optional[str] = None,
 ) -> bool:
     """Whether the analysis could build a penalty term from a parameter value in `tree` (True
     when unsure: code nested too deeply to read). With `seed_parameters`, every function's
     parameters may hold parameters or elementwise values: the question an importer asks of a
-    module whose functions it may call with anything."""
+    module whose functions it may call with anything. `text`, the source `tree` was parsed from,
+    lets it read only the units where something can have a kind (the answer is the same)."""
     try:
-        return _Flow(tree, seed_parameters, term_builders).may_build_a_term()
+        return _Flow(tree, seed_parameters, term_builders, text).may_build_a_term()
     except RecursionError:
         return True
