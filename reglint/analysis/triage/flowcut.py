@@ -66,6 +66,7 @@ import unicodedata
 from bisect import bisect_right
 from typing import Iterable, Optional, Union
 
+from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
     COLLECTING_BUILTINS,
@@ -691,19 +692,9 @@ class _Readers:
     def _lines_of(self, words: Iterable[str], suffixes: Iterable[str]) -> set[int]:
         """The lines holding one of `words` as a whole word, or a word ending in a suffix."""
         text = self.text
-        offsets: list[int] = []
-        for piece, whole in [(word, True) for word in words] + [(suffix, False) for suffix in suffixes]:
-            start = text.find(piece)
-            while start >= 0:
-                end = start + len(piece)
-                if (not whole or start == 0 or not _word_character(text[start - 1])) and (
-                    end == len(text) or not _word_character(text[end])
-                ):
-                    offsets.append(start)
-                start = text.find(piece, start + 1)
         lines: set[int] = set()
         line, previous = 1, 0
-        for offset in sorted(offsets):
+        for offset in sorted(offset for offset, _ in whole_words(text, words, suffixes)):
             line += text.count("\n", previous, offset)
             previous = offset
             lines.add(line)
@@ -719,10 +710,6 @@ class _Readers:
                     out.add(unit.index)
                 unit = unit.parent
         return out
-
-
-def _word_character(character: str) -> bool:
-    return character.isalnum() or character == "_"
 
 
 def statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:

@@ -43,6 +43,7 @@ from typing import AbstractSet, Iterable, Iterator, Optional
 
 from reglint.analysis import optimizers
 from reglint.analysis.triage.components import PARAMS, TERMS, complete_units, component_roots
+from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import (
     BACKWARD_FUNCTIONS,
     CALL_METHODS,
@@ -610,18 +611,18 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
         for index in unit.spans:
             owner_of_span[index] = unit
     found: dict[int, set[str]] = {}
+    matches: Iterable[tuple[int, str]]
     if len(names) <= 64:
-        pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b", re.A)
-        matches = pattern.finditer(text)
-    else:  # (an alternation of thousands of names costs more to compile than a scan of every word)
-        matches = (match for match in _WORD.finditer(text) if match.group() in names)
-    for match in matches:
-        index = bisect_right(split.starts, match.start()) - 1
+        matches = whole_words(text, names, ascii_words=True)
+    else:  # (a search per name, for thousands of names, costs more than a scan of every word)
+        matches = ((match.start(), match.group()) for match in _WORD.finditer(text) if match.group() in names)
+    for offset, name in matches:
+        index = bisect_right(split.starts, offset) - 1
         if index in header_spans:
             continue  # `class Extra(Base):` defines Extra and names its bases (above)
 
         reader = owner_of_span[index] if index >= 0 else None
-        found.setdefault(id(reader if reader is not None else units[0]), set()).add(match.group())
+        found.setdefault(id(reader if reader is not None else units[0]), set()).add(name)
     for unit in units:
         unit.mentioned = frozenset(found.get(id(unit), ()))
     return bases
