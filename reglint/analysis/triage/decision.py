@@ -11,10 +11,9 @@ identifiers, unbalanced brackets, unterminated strings, nested f-string fields) 
 `ast` and cut again on its syntax; only a file where a finding is still possible goes on to
 libcst (a file `ast` cannot parse goes to libcst too, which reports RL000). Last, where only a
 penalty could make a file worth analyzing (it cannot construct an optimizer), the flow cut
-(flowcut.py) reads the text libcst would parse with `ast` and follows values from parameters to
-term calls: a file where no penalty term can be built is not analyzed either (on transformers,
-every file the text cuts keep). `--no-prefilter`
-turns all this off; tests/test_prefilter.py and the benchmark check that findings are identical
+(flowcut.py) reads the file with `ast` and follows values from parameters to term calls: a file
+where no penalty term can be built is not analyzed either (on transformers, every file the text
+cuts keep). `--no-prefilter` turns all this off; tests/test_prefilter.py and the benchmark check that findings are identical
 with and without it (RL000 aside, see the end of this text), tests/test_textcut.py that the text
 units never rule out what the syntax keeps, tests/test_pruning.py that their pruning keeps
 every function the syntax cut keeps, and tests/test_flowcut.py (with
@@ -186,7 +185,7 @@ class Verdict:
     reason: str  # for tests and the benchmark: which check decided
     # The text libcst should parse instead of the file's own: functions that cannot take part in
     # a finding reduced to `pass` (see "Pruning" above); None: parse the file as it is. (Also
-    # given when the flow cut, which reads this text, rules the file out.)
+    # given when the flow cut read this text, and not the file's, to rule the file out.)
     parse_text: Optional[str] = None
     # CPython's tree of the text libcst is to read (parse_text, else the file's text), when a cut
     # already parsed it: the runner reads it first (readable.py) and need not parse it again.
@@ -230,12 +229,18 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         if not _satisfied(needed, present):
             return Verdict(False, "not in the text units")
         if _penalty_decides(needed, present):
-            # Last cut, on the values (flowcut.py), over the text libcst would parse.
-            flow_text = units.pruned or text
-            flow_tree = parse_ok(flow_text, path)
+            # Last cut, on the values (flowcut.py). It reads the file's own text: the pruned text
+            # holds the same code less some function bodies, so a term the flow cannot build from
+            # the whole text it cannot build from the pruned one, which is made only for a file
+            # that goes on to libcst. (The pruned text where only it parses: a syntax error in a
+            # function pruned away, see "RL000".)
+            flow_text, flow_tree = text, parse_ok(text, path)
+            if flow_tree is None and units.pruned is not None:
+                flow_text, flow_tree = units.pruned, parse_ok(units.pruned, path)
             if flow_tree is not None and not may_build_a_term(flow_tree, text=flow_text):
-                return Verdict(False, "no term in the flow", units.pruned)
-            return Verdict(True, "in the text units", units.pruned, flow_tree)
+                return Verdict(False, "no term in the flow", None if flow_text is text else flow_text)
+            pruned = units.pruned
+            return Verdict(True, "in the text units", pruned, flow_tree if flow_text is (pruned or text) else None)
         return Verdict(True, "in the text units", units.pruned)
     tree = parse_ok(text, path)
     if tree is None:

@@ -39,7 +39,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
-from typing import AbstractSet, Iterable, Iterator, Optional
+from typing import AbstractSet, Callable, Iterable, Iterator, Optional
 
 from reglint.analysis import optimizers
 from reglint.analysis.triage.components import PARAMS, TERMS, complete_units, component_roots
@@ -658,9 +658,20 @@ def _ranges(split: _Split, units: Iterator[TextUnit], size: int) -> list[tuple[i
 class TextFacts:
     optimizer: bool  # an optimizer construction may be in the file
     penalty: bool  # some component of units may hold a penalty
-    # With prune=True, for a file where a penalty but no optimizer construction is possible: the
-    # text libcst should parse instead (see "pruning" below); None: the file as it is.
-    pruned: Optional[str] = None
+    # With prune=True, for a file where a penalty but no optimizer construction is possible: how
+    # to make the text libcst should parse instead (see "pruning" below). It is made only when
+    # asked for: the flow cut rules out most such files without it.
+    prune: Optional[Callable[[], Optional[str]]] = None
+    _pruned: Optional[str] = field(default=None, init=False, repr=False)
+    _made: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def pruned(self) -> Optional[str]:
+        """The pruned text; None: the file as it is."""
+        if not self._made:
+            self._pruned = self.prune() if self.prune is not None else None
+            self._made = True
+        return self._pruned
 
 
 def text_facts(
@@ -709,7 +720,7 @@ def text_facts(
             live = _live(split, roots, candidates, losses)
             if not any(live):
                 return TextFacts(optimizer, False)
-            return TextFacts(optimizer, True, _pruned(text, blanked, brackets, split, live, joined or []))
+            return TextFacts(optimizer, True, lambda: _pruned(text, blanked, brackets, split, live, joined or []))
     # A loss in a candidate's component completes it; one in the module's component completes
     # every candidate.
     chosen = [unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0]]
