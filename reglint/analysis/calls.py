@@ -54,6 +54,8 @@ from reglint.analysis.values import (
     ParamIter,
     PenaltyRef,
     Str,
+    Submodule,
+    Submodules,
     Terms,
     TupleVal,
     Unknown,
@@ -64,6 +66,7 @@ from reglint.analysis.vocabulary import (
     ABS_CALLS,
     CALL_METHODS,
     CHAIN_FUNCTIONS,
+    MODULE_METHODS,
     MODULE_SELF_METHODS,
     MODULE_WRAPPERS,
     NORM_FUNCTIONS,
@@ -219,11 +222,15 @@ class CallEvaluator(AnalyzerMixin):
                 for a in node.args
             )
             gradless = "state_dict() values" if method == "state_dict" and not keep_vars else None
+            # The modules a type test chose, of types the analysis does not know: some of the
+            # parameters, which ones is not known (a filter, as `if "emb" in name` is).
+            chosen_by = base.selected if isinstance(base, Submodule) and base.vectors is None else None
             pset = ParamSet(
                 owner=owner,
                 origin=method,
                 node=self.here(node),
-                unfiltered=True,
+                unfiltered=chosen_by is None,
+                filter_text=chosen_by,
                 gradless=gradless,
                 has_vectors=self.has_vectors(base),
             )
@@ -231,8 +238,9 @@ class CallEvaluator(AnalyzerMixin):
                 method
             ]
             return ParamIter(pset, kind)
-        if method in ("modules", "children", "named_modules", "named_children"):
-            return UNKNOWN
+        if method in MODULE_METHODS:
+            owner = dotted(node.func.value) if isinstance(node.func, cst.Attribute) else None  # type: ignore[union-attr,attr-defined]
+            return Submodules(owner or "module", named=method.startswith("named_"))
         if isinstance(base, ParamIter):
             if method == "items" and base.kind == "dict":
                 return ParamIter(base.pset, "pairs")
@@ -374,7 +382,7 @@ class CallEvaluator(AnalyzerMixin):
                 return T.square(base, self.here(node)) or UNKNOWN
             if isinstance(exponent, Num) and exponent.value == 0.5:
                 return T.sqrt(base, self.here(node), self.records) or UNKNOWN
-            return UNKNOWN
+            return T.power(base, exponent, self.here(node)) or UNKNOWN
         if method == "square":
             return T.square(base, self.here(node)) or UNKNOWN
         if method in ("item", "tolist") and isinstance(base, Terms):
@@ -404,7 +412,7 @@ class CallEvaluator(AnalyzerMixin):
                 if isinstance(first, (Param, Flat)):
                     return Elementwise(first, "sq")
                 return T.square(first, self.here(node)) or UNKNOWN
-            return UNKNOWN
+            return T.power(first, exponent, self.here(node)) or UNKNOWN
         if name in SCALAR_REDUCTIONS and len(node.args) == 1:
             if isinstance(first, Elementwise):
                 return T.reduce(first, node, frame, self, mean=name == "mean")
@@ -529,6 +537,8 @@ class CallEvaluator(AnalyzerMixin):
             return value.vectors
         if isinstance(value, Instance):
             return self.instance_vectors(value)
+        if isinstance(value, Submodule):
+            return value.vectors
         return None
 
     @staticmethod

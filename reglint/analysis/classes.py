@@ -106,6 +106,19 @@ def layer_vectors(name: str, call: cst.Call) -> Optional[bool]:
     return None
 
 
+def type_vectors(qualified: Optional[str]) -> Optional[bool]:
+    """Do modules of the class `qualified` hold 1-D parameters (as built by default)? Known for
+    torch.nn's layers only; None for any other class."""
+    if qualified is None or not qualified.startswith("torch.nn."):
+        return None
+    name = qualified.rsplit(".", 1)[-1]
+    if name in LAYERS_WITHOUT_PARAMETERS or name in LAYERS_MATRIX_ONLY:
+        return False
+    if name in LAYERS_WITH_BIAS or name in NORM_LAYERS:
+        return True
+    return None
+
+
 # Where `bias` sits among a layer's positional arguments (0-based).
 _BIAS_POSITION = {
     "Linear": 2, "LazyLinear": 1, "Bilinear": 3, "RNN": 3, "LSTM": 3, "GRU": 3, "RNNCell": 2,

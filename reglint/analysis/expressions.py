@@ -310,6 +310,9 @@ class ExpressionEvaluator(AnalyzerMixin):
                 rooted = T.sqrt(left, self.here(node), self.records)
                 if rooted is not None:
                     return rooted
+            powered = T.power(left, right, self.here(node))
+            if powered is not None:
+                return powered
             if (
                 isinstance(left, Num)
                 and isinstance(right, Num)

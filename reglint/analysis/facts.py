@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 L1 = "l1"
 L2 = "l2"  # squared: sum of w**2
 L2_UNSQUARED = "l2-unsquared"  # ||w||, sqrt of the sum of squares
+LP = "lp"  # ||w||_p (or a power of it) for an order p other than 1 and 2, or one the analysis cannot tell
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class PenaltyTerm:
     """One norm-like expression of a parameter: p.abs().sum(), torch.norm(p, 2), (p**2).sum()."""
 
     node: cst.CSTNode
-    kind: str  # L1, L2, L2_UNSQUARED
+    kind: str  # L1, L2, L2_UNSQUARED, LP
     param_set: Optional[ParamSet]  # None: a parameter named explicitly (self.fc.weight)
     sqrt_form: bool = False  # sqrt of a sum of squares: NaN gradient at w = 0
     gradless: Optional[str] = None  # ".item()", ".data", "torch.no_grad()" ...
@@ -262,8 +263,8 @@ class FileFacts:
         """The optimizers that train `penalty`'s loss: those stepped after its backward(), where
         the code shows them; else those its class constructs (a LightningModule's
         configure_optimizers); else every optimizer the file constructs."""
-        by_key = {optimizer.key: optimizer for optimizer in self.optimizers}
-        linked = [by_key[key] for key in penalty.setup if key in by_key]
+        stepped = set(penalty.setup)
+        linked = [optimizer for optimizer in self.optimizers if optimizer.key in stepped]  # in code order
         if linked:
             return linked
         if penalty.owner_class is not None:

@@ -258,4 +258,52 @@ def condition_filter(test: cst.BaseExpression, names: set[str], positive: bool =
     return Filter(text if positive else f"not ({text})", selection(test, names, positive))
 
 
-__all__ = ["Filter", "NOT_VECTORS", "VECTORS", "condition_filter", "keeps_all", "dotted", "selection"]
+def module_type_test(
+    test: cst.BaseExpression, names: set[str]
+) -> Optional[tuple[str, tuple[cst.BaseExpression, ...]]]:
+    """The name of `names` a type test chooses modules by, and the types it accepts:
+    `isinstance(m, T)`, `isinstance(m, (T1, T2))`, `type(m) == T`, `type(m) is T`,
+    `type(m) in (T1, T2)`, or one of these joined by `and` to other tests (which only choose
+    fewer). None for any other test."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return module_type_test(test.left, names) or module_type_test(test.right, names)
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance":
+        if len(test.args) == 2 and not any(a.star or a.keyword for a in test.args):
+            tested, types = test.args[0].value, test.args[1].value
+            if isinstance(tested, cst.Name) and tested.value in names:
+                return tested.value, _types(types)
+        return None
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        left, comparison = test.left, test.comparisons[0]
+        if (
+            isinstance(left, cst.Call)
+            and isinstance(left.func, cst.Name)
+            and left.func.value == "type"
+            and len(left.args) == 1
+            and isinstance(left.args[0].value, cst.Name)
+            and left.args[0].value.value in names
+            and isinstance(comparison.operator, (cst.Equal, cst.Is, cst.In))
+        ):
+            types = comparison.comparator
+            if isinstance(comparison.operator, cst.In) and not isinstance(types, (cst.Tuple, cst.List, cst.Set)):
+                return None
+            return left.args[0].value.value, _types(types)
+    return None
+
+
+def _types(node: cst.BaseExpression) -> tuple[cst.BaseExpression, ...]:
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        return tuple(element.value for element in node.elements)
+    return (node,)
+
+
+__all__ = [
+    "Filter",
+    "NOT_VECTORS",
+    "VECTORS",
+    "condition_filter",
+    "keeps_all",
+    "dotted",
+    "module_type_test",
+    "selection",
+]

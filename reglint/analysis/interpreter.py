@@ -17,7 +17,13 @@ from typing import Iterator, Optional, Sequence
 import libcst as cst
 
 from reglint.analysis.calls import CallEvaluator
-from reglint.analysis.classes import ClassInfo, builds_only_attributes, is_stub, parsed_declarations
+from reglint.analysis.classes import (
+    ClassInfo,
+    builds_only_attributes,
+    is_stub,
+    parsed_declarations,
+    type_vectors,
+)
 from reglint.analysis.expressions import ExpressionEvaluator
 from reglint.analysis.facts import (
     Accumulator,
@@ -26,7 +32,7 @@ from reglint.analysis.facts import (
     LateAddition,
     OptimizerCall,
 )
-from reglint.analysis.filters import condition_filter
+from reglint.analysis.filters import condition_filter, module_type_test
 from reglint.analysis.linking import ProjectEvaluator
 from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, dotted
@@ -52,6 +58,7 @@ from reglint.analysis.syntax import (
     nested_statements,
 )
 from reglint.analysis.valueops import (
+    any_vectors,
     element_of,
     is_param_collection,
     join_params,
@@ -76,6 +83,7 @@ from reglint.analysis.values import (
     ParamName,
     PenaltyRef,
     Str,
+    Submodule,
     Terms,
     TupleVal,
     Unknown,
@@ -690,8 +698,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
     def _apply_filter(
         self, frame: Frame, test: cst.BaseExpression, positive: bool
     ) -> list[tuple[str, Value]]:
-        """Rebind loop parameters that `test` (or its negation) filters; return what to restore."""
-        rebound: list[tuple[str, Value]] = []
+        """Rebind loop parameters that `test` (or its negation) filters, and loop modules a type
+        test chooses; return what to restore."""
+        rebound: list[tuple[str, Value]] = self._choose_modules(frame, test) if positive else []
         loop_names = {
             name: value
             for name, value in frame.env.items()
@@ -716,11 +725,35 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 frame.env[name] = replace(value, pset=new_set)
         return rebound
 
+    def _choose_modules(self, frame: Frame, test: cst.BaseExpression) -> list[tuple[str, Value]]:
+        """`for m in model.modules(): if isinstance(m, nn.Embedding): ...`: in the branch, `m` is
+        a module of the types tested (which torch.nn's tables tell have biases or norm gains, or
+        not)."""
+        loop_modules = {
+            name for name, value in frame.env.items() if isinstance(value, Submodule) and value.selected is None
+        }
+        if not loop_modules:
+            return []
+        found = module_type_test(test, loop_modules)
+        if found is None:
+            return []
+        name, types = found
+        vectors = any_vectors(
+            [
+                type_vectors(self.imports.qualify(kind) if isinstance(kind, (cst.Name, cst.Attribute)) else None)
+                for kind in types
+            ]
+        )
+        module = frame.env[name]
+        assert isinstance(module, Submodule)
+        frame.env[name] = replace(module, selected=self.module.code_for_node(test), vectors=vectors)
+        return [(name, module)]
+
     @staticmethod
     def _restore(frame: Frame, rebound: list[tuple[str, Value]]) -> None:
         for name, value in rebound:
             current = frame.env.get(name)
-            if isinstance(current, (Param, ParamName)):
+            if isinstance(current, (Param, ParamName, Submodule)):
                 frame.env[name] = value
 
     # ------------------------------------------------------------------ functions

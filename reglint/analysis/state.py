@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Union
 import libcst as cst
 
 from reglint.analysis.facts import (
+    LP,
     Accumulator,
     Penalty,
     PenaltyTerm,
@@ -73,11 +74,17 @@ class PenaltyRecord:
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
-        known = {id(t.node) for t in self.terms}
+        """One term per node. Where the same code is evaluated again and the order of its norm
+        is known this time (`Regularization(order=2)` calling the method read alone before), the
+        known kind replaces LP."""
+        where = {id(t.node): index for index, t in enumerate(self.terms)}
         for term in terms:
-            if id(term.node) not in known:
+            index = where.get(id(term.node))
+            if index is None:
+                where[id(term.node)] = len(self.terms)
                 self.terms.append(term)
-                known.add(id(term.node))
+            elif self.terms[index].kind == LP and term.kind != LP:
+                self.terms[index] = term
 
     def _coefficient(self) -> tuple[Optional[float], Optional[cst.CSTNode]]:
         """The largest known effective coefficient over the uses, with the node that sets it."""

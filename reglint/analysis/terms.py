@@ -4,6 +4,9 @@
     p.pow(2).sum(), (p ** 2).sum(), torch.square(p).sum(), torch.norm(p)**2 -> L2 (squared)
     torch.norm(p), p.norm(2), torch.linalg.norm(p), vector_norm(p)        -> unsquared L2
     p.pow(2).sum().sqrt(), torch.sqrt((p ** 2).sum())                      -> unsquared L2, NaN at 0
+    torch.norm(p, q), torch.norm(p, q) ** q, p.norm(3)                    -> Lp: an order other than
+                                                                             1 and 2, or one only the
+                                                                             config knows
 
 A norm over a dimension (`dim=`) is a group norm, not a penalty on the whole tensor: left alone.
 """
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import libcst as cst
 
-from reglint.analysis.facts import L1, L2, L2_UNSQUARED, ParamSet, PenaltyTerm
+from reglint.analysis.facts import L1, L2, L2_UNSQUARED, LP, ParamSet, PenaltyTerm
 from reglint.analysis.values import (
     UNKNOWN,
     Elementwise,
@@ -108,7 +111,27 @@ def norm_term(
         return _term(node, L2_UNSQUARED, base, frame, analyzer, squarable=True)
     if isinstance(order, Num) and order.value == 1:
         return _term(node, L1, base, frame, analyzer)
-    return UNKNOWN
+    if isinstance(order, Str) or (isinstance(order, Num) and order.value is not None and order.value <= 0):
+        return UNKNOWN  # a matrix norm ('nuc'), or not a norm (0 counts the nonzero values)
+    # Another order, or one only the configuration knows (`torch.norm(p, cfg.p)`): still a norm of
+    # the whole tensor, a penalty of some order.
+    return _term(node, LP, base, frame, analyzer)
+
+
+def power(value: Value, exponent: Value, node: cst.CSTNode) -> Optional[Value]:
+    """`torch.norm(p, q) ** q`, `p.norm(q).pow(k)`: a power of an Lp norm is an Lp penalty (the
+    usual ||w||_p^p); so is a power the analysis cannot tell of the L2 norm. Squares and square
+    roots are square() and sqrt()."""
+    if not isinstance(value, Terms) or not value.terms:
+        return None
+    if all(t.kind == LP for t in value.terms) or (
+        all(t.kind == L2_UNSQUARED for t in value.terms) and not isinstance(exponent, Num)
+    ):
+        return Terms(
+            tuple(replace(t, kind=LP, node=node, sqrt_form=False, squarable=False) for t in value.terms),
+            value.per_element,
+        )
+    return None
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

@@ -21,6 +21,8 @@ from reglint.analysis.values import (
     ParamIter,
     ParamName,
     PenaltyRef,
+    Submodule,
+    Submodules,
     Terms,
     TupleVal,
     Unknown,
@@ -55,6 +57,9 @@ def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
             return first
     if isinstance(iterable, Enumerated):
         return TupleVal((Num(None, "index"), element_of(iterable.inner, analyzer)))
+    if isinstance(iterable, Submodules):
+        module = Submodule(iterable.owner)
+        return TupleVal((UNKNOWN, module)) if iterable.named else module
     return UNKNOWN
 
 
@@ -184,10 +189,12 @@ def join_params(values: Sequence[Value], node: cst.CSTNode, text: str) -> Value:
         gradless=gradless,
         parts=tuple(parts),
         selects=VECTORS if all(p.selects == VECTORS for p in parts) else None,
-        has_vectors=_any_vectors([p.has_vectors for p in parts]),
+        has_vectors=any_vectors([p.has_vectors for p in parts]),
     )
     return ParamIter(pset, kinds.pop() if len(kinds) == 1 else "params")
 
 
-def _any_vectors(found: Sequence[Optional[bool]]) -> Optional[bool]:
+def any_vectors(found: Sequence[Optional[bool]]) -> Optional[bool]:
+    """Whether parts (parameter sets, module types) together hold 1-D parameters: True if one
+    does, None if one is not known, else False."""
     return True if True in found else (None if None in found else False)

@@ -32,6 +32,26 @@ UNKNOWN = Unknown()
 
 
 @dataclass(frozen=True)
+class Submodules(Unknown):
+    """`owner.modules()`, `.children()`, `.named_modules()`, `.named_children()`: unknown as any
+    value is, except that a loop over it yields Submodule values (after a name with `named`)."""
+
+    owner: str
+    named: bool = False
+
+
+@dataclass(frozen=True)
+class Submodule(Unknown):
+    """One module of a Submodules loop: unknown as any value is, except to the parameters taken
+    from it. `selected`: the type test that chose it (`isinstance(m, nn.Embedding)`), and
+    `vectors` whether the types it accepts hold 1-D parameters (None: not known)."""
+
+    owner: str
+    selected: Optional[str] = None
+    vectors: Optional[bool] = None
+
+
+@dataclass(frozen=True)
 class Num(Value):
     value: Optional[float]  # None: a number the analysis cannot know (args.wd)
     text: str

@@ -12,7 +12,12 @@ from typing import Iterator
 from reglint.analysis.facts import OptimizerCall, ParamGroup
 from reglint.catalog import RL203
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.checks.optimizer_facts import decay_text, decaying_groups, trained_only_by_others
+from reglint.checks.optimizer_facts import (
+    decay_text,
+    decaying_groups,
+    trained_only_by_others,
+    training_first,
+)
 
 INFO = RL203  # code, name, severity, summary: reglint/catalog.py
 
@@ -66,7 +71,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
 
         if trained_only_by_others(penalty, optimizers, decays):
             continue  # e.g. the generator's penalty while only the discriminator's optimizer decays
-        optimizer, groups = decaying[0]
+        optimizer = training_first(penalty, [o for o, _ in decaying])[0]
+        groups = next(found for o, found in decaying if o is optimizer)
         yield Report(
             penalty.add_node or penalty.node,
             f"keep one of the two: this L2 penalty{ctx.facts.built_at(penalty)} and "

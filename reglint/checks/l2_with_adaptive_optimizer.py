@@ -11,7 +11,7 @@ from typing import Iterator
 
 from reglint.catalog import RL206
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.checks.optimizer_facts import trained_only_by_others
+from reglint.checks.optimizer_facts import trained_only_by_others, training_first
 
 INFO = RL206  # code, name, severity, summary: reglint/catalog.py
 
@@ -45,7 +45,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         if trained_only_by_others(penalty, optimizers, lambda optimizer, _group: bool(optimizer.spec and optimizer.spec.adaptive)):
             continue  # e.g. a teacher's penalty under SGD while only the student's optimizer is adaptive
-        optimizer = adaptive[0]
+        optimizer = training_first(penalty, adaptive)[0]
         yield Report(
             penalty.add_node or penalty.node,
             f"use AdamW's weight_decay for decay: {optimizer.class_name} ({ctx.facts.optimizer_site(optimizer)}) "

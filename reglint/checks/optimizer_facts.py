@@ -41,6 +41,20 @@ def _related(a: str, b: str) -> bool:
     return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
+def training_first(penalty: Penalty, optimizers: Sequence[OptimizerCall]) -> list[OptimizerCall]:
+    """`optimizers`, those with a group that names the module a term of `penalty` is taken from
+    first (the one a message should name: PPO's value optimizer for the value net's penalty)."""
+    owners = [term.param_set.owner for term in penalty.terms if term.param_set is not None]
+
+    def trains(optimizer: OptimizerCall) -> bool:
+        return any(
+            group.params is not None and any(_related(group.params.owner, owner) for owner in owners)
+            for group in optimizer.groups
+        )
+
+    return sorted(optimizers, key=lambda optimizer: not trains(optimizer))
+
+
 def trained_only_by_others(penalty: Penalty, optimizers: Sequence[OptimizerCall], concerned: Callable[[OptimizerCall, ParamGroup], bool]) -> bool:
     """True when the file shows that every parameter set of `penalty` is trained by groups that are
     not `concerned` (a GAN's generator under Adam while only the discriminator's SGD decays; a

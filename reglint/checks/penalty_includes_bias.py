@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from reglint.analysis.facts import L1, L2, L2_UNSQUARED
+from reglint.analysis.facts import L1, L2, L2_UNSQUARED, LP
 from reglint.catalog import RL101
 from reglint.checks.base import CheckContext, Report, static_rule
 
@@ -58,7 +58,7 @@ loss = loss + lam * reg
 """,
 )
 
-_KIND_NAMES = {L1: "L1", L2: "L2", L2_UNSQUARED: "norm"}
+_KIND_NAMES = {L1: "L1", L2: "L2", L2_UNSQUARED: "norm", LP: "Lp"}
 
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
