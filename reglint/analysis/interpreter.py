@@ -16,6 +16,7 @@ from typing import Iterator, Optional, Sequence
 
 import libcst as cst
 
+from reglint.analysis.branches import branch_taken
 from reglint.analysis.calls import CallEvaluator
 from reglint.analysis.classes import (
     ClassInfo,
@@ -501,10 +502,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 self.exec_small(small, frame, suite)
 
     def exec_if(self, statement: cst.If, frame: Frame) -> None:
-        rebound = self._apply_filter(frame, statement.test, positive=True)
-        self.exec_suite(statement.body, frame)
-        self._restore(frame, rebound)
-        if statement.orelse is not None:
+        taken = branch_taken(statement.test, frame)
+        if taken is not False:
+            rebound = self._apply_filter(frame, statement.test, positive=True)
+            self.exec_suite(statement.body, frame)
+            self._restore(frame, rebound)
+        if statement.orelse is not None and taken is not True:
             rebound = self._apply_filter(frame, statement.test, positive=False)
             if isinstance(statement.orelse, cst.If):
                 self.exec_if(statement.orelse, frame)
@@ -858,6 +861,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if isinstance(value, Unknown) and numeric_name(param.name.value):
                 value = Num(None, param.name.value, param)
             frame.env[param.name.value] = value
+        if not standalone:
+            frame.given = frozenset(param.name.value for param in params)
         for decorator in function.decorators:
             decorator_qualname = decorator_name(decorator, self.imports)
             if decorator_qualname is not None and decorator_qualname in NO_GRAD_CONTEXTS:

@@ -166,6 +166,8 @@ class Frame:
     created: list[int] = field(default_factory=list)  # penalty records built here
     # In order: ("backward", penalty ids in the loss) and ("step", optimizer key or None).
     events: list[tuple[str, object]] = field(default_factory=list)
+    # Parameters the call that inlined this function gave a value (or left at their default).
+    given: frozenset[str] = frozenset()
 
     def lookup(self, name: str) -> Optional[Value]:
         frame: Optional[Frame] = self

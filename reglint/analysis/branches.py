@@ -1,0 +1,158 @@
+"""Branches an argument decides: `if kind == "adam":` in a factory the file calls with "sgd".
+
+The interpreter runs both branches of an `if` (it cannot tell which runs), so a factory such as
+
+    def make_optimizer(params, kind="adam", **kw):
+        if kind == "adam":
+            return torch.optim.Adam(params, **kw)
+        return torch.optim.SGD(params, **kw)
+
+returned Adam to every caller, and a penalty trained by `make_optimizer(actor.parameters(),
+"sgd")` was reported as trained by Adam. A test is decided here only where nothing else can
+change its answer: it compares a parameter of the function being inlined, which the call gave a
+value or left at its default and which the body never assigns, with literals (`==`, `!=`, `in`,
+`not in`, the parameter optionally `.lower()`-ed or `.upper()`-ed). Run on its own, a function
+decides nothing: its parameters could be anything.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Optional, Union
+
+import libcst as cst
+
+from reglint.analysis.expressions import string_value
+from reglint.analysis.state import Frame
+from reglint.analysis.values import Num, Str
+
+Constant = Union[str, float]
+
+
+def branch_taken(test: cst.BaseExpression, frame: Frame) -> Optional[bool]:
+    """True or False where the call decides `test`; None where it does not."""
+    if not frame.given or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    comparison = test.comparisons[0]
+    operator = comparison.operator
+    if not isinstance(operator, (cst.Equal, cst.NotEqual, cst.In, cst.NotIn)):
+        return None
+    argument = _argument(test.left, frame)
+    literal = comparison.comparator
+    if argument is None and isinstance(operator, (cst.Equal, cst.NotEqual)):
+        argument, literal = _argument(comparison.comparator, frame), test.left
+    if argument is None:
+        return None
+    if isinstance(operator, (cst.Equal, cst.NotEqual)):
+        single = _literal(literal)
+        if single is None:
+            return None
+        equal = argument == single
+        return equal if isinstance(operator, cst.Equal) else not equal
+    if not isinstance(literal, (cst.Tuple, cst.List, cst.Set)):
+        return None
+    options = [_literal(element.value) for element in literal.elements]
+    if any(option is None or isinstance(element, cst.StarredElement) for option, element in zip(options, literal.elements)):
+        return None
+    inside = argument in options
+    return inside if isinstance(operator, cst.In) else not inside
+
+
+def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
+    """The constant a given, never reassigned parameter holds (`kind`, `kind.lower()`)."""
+    case: Optional[str] = None
+    if (
+        isinstance(node, cst.Call)
+        and not node.args
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("lower", "upper")
+    ):
+        case, node = node.func.attr.value, node.func.value
+    if not isinstance(node, cst.Name) or node.value not in frame.given or node.value not in frame.env:
+        return None
+    value = frame.env[node.value]
+    if isinstance(value, Str):
+        text = value.value
+        constant: Constant = text.lower() if case == "lower" else text.upper() if case == "upper" else text
+    elif isinstance(value, Num) and value.value is not None and case is None:
+        constant = value.value
+    else:
+        return None
+    if frame.code is None or _assigned(frame.code, node.value):
+        return None
+    return constant
+
+
+def _literal(node: cst.BaseExpression) -> Optional[Constant]:
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        return string_value(node) if isinstance(node, cst.SimpleString) else None
+    if isinstance(node, (cst.Integer, cst.Float)):
+        try:
+            return float(node.evaluated_value)
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+class _Stores(cst.CSTVisitor):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:  # only reached inside assignment targets
+        if node.value == self.name:
+            self.found = True
+
+
+@functools.lru_cache(maxsize=256)
+def _assigned(function: cst.CSTNode, name: str) -> bool:
+    """Does the body store into `name` anywhere (an assignment, a loop or `with` target, `:=`,
+    `global`, `del`)? (A store into `x.name` or `name[i]` counts too: a guess is not needed.)"""
+    finder = _Stores(name)
+    for target in _targets(function):
+        target.visit(finder)
+        if finder.found:
+            return True
+    return False
+
+
+def _targets(function: cst.CSTNode) -> list[cst.CSTNode]:
+    collector = _TargetCollector()
+    function.visit(collector)
+    return collector.targets
+
+
+class _TargetCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.targets: list[cst.CSTNode] = []
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self.targets.append(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.targets.append(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.targets.append(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.targets.append(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.targets.append(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.targets.append(node.name)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.targets.append(node.target)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.targets.extend(item.name for item in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.targets.extend(item.name for item in node.names)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self.targets.append(node.target)
