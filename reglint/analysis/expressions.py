@@ -472,6 +472,10 @@ class ExpressionEvaluator(AnalyzerMixin):
             return Terms(element.terms, per_element=True)
         if isinstance(element, Flat):
             return element
+        if isinstance(element, (PenaltyRef, Mixed)) and penalty_ids(element):
+            # `sum(sum(p.pow(2).sum() for p in m.parameters()) for m in blocks)`: each element is
+            # the same penalty (one record for the inner sum), for the outer sum to add up.
+            return ListVal((element,))
         return UNKNOWN
 
 
