@@ -552,7 +552,7 @@ class CallEvaluator(AnalyzerMixin):
         return None
 
     def accumulator_start(self, node: cst.Call, name: str, frame: Frame) -> Value:
-        """`torch.tensor(0.)`, `torch.zeros(1)`, `torch.Tensor([0])`, and the size forms
+        """`torch.tensor(0.)`, `torch.zeros(1)`, `torch.zeros(())`, `torch.Tensor([0])`, and the size forms
         `torch.Tensor(1)` / `torch.empty(1)` (one element of uninitialized memory): where a penalty
         sum may start."""
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
@@ -564,9 +564,12 @@ class CallEvaluator(AnalyzerMixin):
             return Num(0.0, self.module.code_for_node(node), self.here(node))
         uninitialized = False
         if name in ("zeros", "empty"):
-            if not self._size_one(positional[0], frame):
+            size = positional[0]
+            # `torch.zeros(())` / `torch.zeros([])`: a 0-dim start; `torch.zeros(1)`: one element.
+            zero_dim = isinstance(size, (cst.List, cst.Tuple)) and not size.elements
+            if not zero_dim and not self._size_one(size, frame):
                 return UNKNOWN
-            zero_dim, integer, uninitialized = False, False, name == "empty"
+            integer, uninitialized = False, name == "empty"
         elif name in ("Tensor", "FloatTensor") and isinstance(positional[0], cst.Integer):
             # A bare int is a size: torch.Tensor(1) has one element of uninitialized memory
             # (torch.Tensor(0) is an empty tensor; it is read as a zero start, as before).

@@ -431,7 +431,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             record.reaches_loss = True
             record.trained = record.trained or not by_name
             if self.foreign:
-                record.named_elsewhere = True  # its own module sees it reach a loss too
+                record.loss_elsewhere = True  # its own module sees it reach a loss too
             if name and record.added_to is None:
                 record.added_to = name
             if add_node is not None and record.add_node is None:

@@ -70,7 +70,8 @@ class PenaltyRecord:
     in_training_step: bool = False
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
     built_elsewhere: bool = False  # built by another module's code (placed at the call)
-    named_elsewhere: bool = False  # named like a penalty, or reaching a loss, in that code (its own file reports it)
+    named_elsewhere: bool = False  # named like a penalty in that code
+    loss_elsewhere: bool = False  # reaching a loss in that code
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
@@ -118,11 +119,20 @@ class PenaltyRecord:
             owner_class=self.owner_class,
             setup=tuple(sorted(self.setup)),
             setup_unknown=self.setup_unknown,
-            reported_elsewhere=self.built_elsewhere and self.named_elsewhere,
+            reported_elsewhere=self.built_elsewhere and self._its_file_reports_it(),
             dead=self.is_dead(),
             home=not self.built_elsewhere,
             origin=self.origin,
         )
+
+    def _its_file_reports_it(self) -> bool:
+        """Does the module whose code built it see it as a penalty (Penalty.is_penalty there)?
+        Reaching a loss in that code, or named like a penalty and carrying a gradient: a named
+        sum of detached values reaching no loss there is a measurement to that file, so the file
+        that adds it to its loss reports it."""
+        if self.loss_elsewhere:
+            return True
+        return self.named_elsewhere and not all(term.gradless for term in self.terms)
 
     def is_dead(self) -> bool:
         """RL107: built in a training step, over parameters, with a gradient, and it never
