@@ -24,6 +24,7 @@ import libcst as cst
 
 from reglint.analysis.expressions import string_value
 from reglint.analysis.state import Frame
+from reglint.analysis.syntax import mentions_any
 from reglint.analysis.values import Num, Str
 
 Constant = Union[str, float]
@@ -84,8 +85,8 @@ def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
 
 
 def _literal(node: cst.BaseExpression) -> Optional[Constant]:
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        return string_value(node) if isinstance(node, cst.SimpleString) else None
+    if isinstance(node, cst.SimpleString):
+        return string_value(node)
     if isinstance(node, (cst.Integer, cst.Float)):
         try:
             return float(node.evaluated_value)
@@ -94,26 +95,11 @@ def _literal(node: cst.BaseExpression) -> Optional[Constant]:
     return None
 
 
-class _Stores(cst.CSTVisitor):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.found = False
-
-    def visit_Name(self, node: cst.Name) -> None:  # only reached inside assignment targets
-        if node.value == self.name:
-            self.found = True
-
-
 @functools.lru_cache(maxsize=256)
 def _assigned(function: cst.CSTNode, name: str) -> bool:
     """Does the body store into `name` anywhere (an assignment, a loop or `with` target, `:=`,
     `global`, `del`)? (A store into `x.name` or `name[i]` counts too: a guess is not needed.)"""
-    finder = _Stores(name)
-    for target in _targets(function):
-        target.visit(finder)
-        if finder.found:
-            return True
-    return False
+    return any(mentions_any(target, {name}) for target in _targets(function))
 
 
 def _targets(function: cst.CSTNode) -> list[cst.CSTNode]:

@@ -703,12 +703,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
     ) -> list[tuple[str, Value]]:
         """Rebind loop parameters that `test` (or its negation) filters, and loop modules a type
         test chooses; return what to restore."""
-        rebound: list[tuple[str, Value]] = self._choose_modules(frame, test) if positive else []
-        loop_names = {
-            name: value
-            for name, value in frame.env.items()
-            if isinstance(value, (Param, ParamName)) and value.pset is not None
-        }
+        loop_names: dict[str, Param | ParamName] = {}
+        loop_modules: set[str] = set()
+        for name, value in frame.env.items():
+            if isinstance(value, (Param, ParamName)) and value.pset is not None:
+                loop_names[name] = value
+            elif positive and isinstance(value, Submodule) and value.selected is None:
+                loop_modules.add(name)
+        rebound = self._choose_modules(frame, test, loop_modules) if loop_modules else []
         if not loop_names:
             return rebound
         found = condition_filter(test, set(loop_names), positive)
@@ -728,15 +730,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 frame.env[name] = replace(value, pset=new_set)
         return rebound
 
-    def _choose_modules(self, frame: Frame, test: cst.BaseExpression) -> list[tuple[str, Value]]:
-        """`for m in model.modules(): if isinstance(m, nn.Embedding): ...`: in the branch, `m` is
-        a module of the types tested (which torch.nn's tables tell have biases or norm gains, or
-        not)."""
-        loop_modules = {
-            name for name, value in frame.env.items() if isinstance(value, Submodule) and value.selected is None
-        }
-        if not loop_modules:
-            return []
+    def _choose_modules(
+        self, frame: Frame, test: cst.BaseExpression, loop_modules: set[str]
+    ) -> list[tuple[str, Value]]:
+        """`for m in model.modules(): if isinstance(m, nn.Embedding): ...`: in the branch, `m` (one
+        of `loop_modules`) is a module of the types tested (which torch.nn's tables tell have
+        biases or norm gains, or not)."""
         found = module_type_test(test, loop_modules)
         if found is None:
             return []

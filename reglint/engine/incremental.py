@@ -20,9 +20,10 @@ How a chunk is parsed so that its trees are those a parse of the whole file give
   its footer.
 
 Each chunk's positions (reglint.analysis.positions, which are libcst's PositionProvider's) are
-computed once, in the chunk's own lines, and shifted to the document's lines when looked up. tests/test_incremental.py checks that the
-assembled module is `deep_equals` to libcst's parse of the whole text and has the same
-positions, on the fixtures, the rules' examples, generated files and mutated texts.
+computed once, in the chunk's own lines, and shifted to the document's lines when looked up.
+tests/test_incremental.py checks that the assembled module is `deep_equals` to libcst's parse of
+the whole text and has the same positions, on the fixtures, the rules' examples, generated files
+and mutated texts.
 
 A text that CPython does not parse, or whose chunks libcst does not parse, is left to the
 runner's own parser (None): it reports syntax errors as `reglint check` does.
