@@ -13,12 +13,12 @@ libcst (a file `ast` cannot parse goes to libcst too, which reports RL000). Last
 penalty could make a file worth analyzing (it cannot construct an optimizer), the flow cut
 (flowcut.py) reads the file with `ast` and follows values from parameters to term calls: a file
 where no penalty term can be built is not analyzed either (on transformers, every file the text
-cuts keep). `--no-prefilter` turns all this off; tests/test_prefilter.py and the benchmark check that findings are identical
-with and without it (RL000 aside, see the end of this text), tests/test_textcut.py that the text
-units never rule out what the syntax keeps, tests/test_pruning.py that their pruning keeps
-every function the syntax cut keeps, and tests/test_flowcut.py (with
-benchmarks/flowcut_soundness.py on the corpora) that the analysis finds no penalty where the
-flow cut says none can be built.
+cuts keep). `--no-prefilter` turns all this off; tests/test_prefilter.py and the benchmark check
+that findings are identical with and without it (RL000 aside, see the end of this text),
+tests/test_textcut.py that the text units never rule out what the syntax keeps,
+tests/test_pruning.py that their pruning keeps every function the syntax cut keeps, and
+tests/test_flowcut.py (with benchmarks/flowcut_soundness.py on the corpora) that the analysis
+finds no penalty where the flow cut says none can be built.
 
 ## Why a skipped file has no finding (the soundness argument)
 

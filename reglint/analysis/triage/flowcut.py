@@ -47,8 +47,9 @@ analysis can evaluate it to:
     import gave it (`from torch import sum as total`), a method name only as itself.
 Everything is repeated until no kind is added anywhere. (Given the module's text, a unit is
 read only once something on its lines can have a kind, and again when a name it mentions gets a
-new one: the same fixpoint, for a fifth of the reading on transformers; _Flow._read_changed.) Class bodies are read as module code and
-every function, nested ones included, is read on its own: more than the analysis runs. The file
+new one: the same fixpoint, for a fifth of the reading on transformers; _Flow._read_changed.)
+Class bodies are read as module code and every function, nested ones included, is read on its
+own: more than the analysis runs. The file
 may hold a term if a REDUCE call has an ELEMENTWISE receiver (method form) or argument (function
 form), or a NORM call a PARAM one, with the arguments above. The function form is the analysis'
 only for a bare name or a dotted name starting at an imported name or `torch`; a method call on
@@ -105,8 +106,8 @@ FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 # Statements that hold no statement, no function and no name binding a unit reads elsewhere.
 _SIMPLE_STATEMENTS = frozenset(
-    {ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Pass, ast.Break, ast.Continue, ast.Raise}
-    | {ast.Assert, ast.Delete}
+    {ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Pass, ast.Break, ast.Continue}
+    | {ast.Raise, ast.Assert, ast.Delete}
 )
 _TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
 
@@ -219,14 +220,13 @@ class _Flow:
         self._collect(tree.body, module, module.body)
         self.module: dict[str, int] = {}  # kinds of the module's names and dotted names
         self.attributes: dict[str, int] = {}  # kinds stored to an attribute name anywhere
-        self.parameter_kinds: dict[tuple[int, str], int] = {}  # (id(unit), parameter) -> kinds
+        self.parameter_kinds: dict[tuple[int, str], int] = {}  # (unit.index, parameter) -> kinds
         self.returns: dict[str, int] = {}  # function name -> kinds it may return
         self.changed = False
         self.unit = module
         self.local: dict[str, int] = self.module
         self.readers = _Readers.of(text, self.units) if text is not None else None
         self.dirty: set[int] = set()
-        self._unit_index = {id(unit): unit.index for unit in self.units}
 
     # ---------------------------------------------------------------- structure
 
@@ -308,7 +308,7 @@ class _Flow:
         else:
             self.local = {}
             for parameter in unit.parameters:
-                kinds = self.parameter_kinds.get((id(unit), parameter), 0)
+                kinds = self.parameter_kinds.get((unit.index, parameter), 0)
                 if self.seed_parameters:
                     kinds |= PARAM | ELEMENTWISE  # called from another module with anything
                 if kinds:
@@ -341,7 +341,7 @@ class _Flow:
             if self.readers is None:
                 return
             if table is self.parameter_kinds:
-                self.dirty.add(self._unit_index[key[0]])  # type: ignore[index]
+                self.dirty.add(key[0])  # type: ignore[index]
             elif table is self.returns:
                 # Read at calls of the name, or of an import's alias for it.
                 self._touch(key)  # type: ignore[arg-type]
@@ -442,7 +442,7 @@ class _Flow:
 
     def _pass_to(self, function: _Function, parameter: str, kinds: int) -> None:
         if kinds:
-            self._widen(self.parameter_kinds, (id(self.unit_of[id(function)]), parameter), kinds)
+            self._widen(self.parameter_kinds, (self.unit_of[id(function)].index, parameter), kinds)
 
     def _call_into(self, name: str, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> None:
         """Bind a call's arguments to the parameters of every function or method of that name, as
@@ -469,7 +469,7 @@ class _Flow:
                     given.append((keyword.arg if keyword.arg in unit.parameters else unit.kwarg, kinds))
             for parameter, kinds in given:
                 if parameter is not None:
-                    self._widen(self.parameter_kinds, (id(unit), parameter), kinds)
+                    self._widen(self.parameter_kinds, (unit.index, parameter), kinds)
 
     def _bind(self, target: ast.expr, kinds: int) -> None:
         if isinstance(target, ast.Name):
@@ -675,7 +675,6 @@ class _Readers:
 
     def __init__(self, text: str, units: list[_Unit]) -> None:
         self.text = text
-        self.units = units
         self.by_first = sorted(units[1:], key=lambda unit: unit.first)
         self.firsts = [unit.first for unit in self.by_first]
         self.known: dict[str, set[int]] = {}
