@@ -620,7 +620,6 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
         index = bisect_right(split.starts, offset) - 1
         if index in header_spans:
             continue  # `class Extra(Base):` defines Extra and names its bases (above)
-
         reader = owner_of_span[index] if index >= 0 else None
         found.setdefault(id(reader if reader is not None else units[0]), set()).add(name)
     for unit in units:
@@ -662,16 +661,11 @@ class TextFacts:
     # to make the text libcst should parse instead (see "pruning" below). It is made only when
     # asked for: the flow cut rules out most such files without it.
     prune: Optional[Callable[[], Optional[str]]] = None
-    _pruned: Optional[str] = field(default=None, init=False, repr=False)
-    _made: bool = field(default=False, init=False, repr=False)
 
-    @property
+    @functools.cached_property
     def pruned(self) -> Optional[str]:
         """The pruned text; None: the file as it is."""
-        if not self._made:
-            self._pruned = self.prune() if self.prune is not None else None
-            self._made = True
-        return self._pruned
+        return self.prune() if self.prune is not None else None
 
 
 def text_facts(
