@@ -653,10 +653,24 @@ def test_the_optimizer_word_check_finds_every_optimizer_class() -> None:
         mentions_an_optimizer,
     )
 
-    assert all(mentions_an_optimizer(f"opt = {name}(p)") for name in SPECS)
+    for import_line in ("import torch", "from torch.optim import *", "import torch.optim as optim"):
+        assert all(mentions_an_optimizer(f"{import_line}\nopt = {name}(p)") for name in SPECS)
+    assert all(mentions_an_optimizer(f"opt = torch.optim.{name}(p)") for name in SPECS)  # no import
     for package in LIBRARY_PACKAGES:
         assert all(mentions_an_optimizer(f"x = 1; import {package}\nopt = {name}(p)") for name in LIBRARY_NAMES)
     assert set(ALL_NAMES) >= LIBRARY_NAMES
+
+
+def test_a_module_of_another_framework_constructs_no_optimizer() -> None:
+    # d2l's MXNet, TensorFlow and JAX modules: `SGD` and `Adam` are their own classes or another
+    # framework's, never torch.optim's (whose qualified name needs `torch` in the text).
+    from reglint.analysis.optimizers import mentions_an_optimizer
+
+    mxnet = "from mxnet import gluon\nclass SGD:\n    pass\n\ndef configure_optimizers(self):\n    return SGD(self.params)\n"
+    tensorflow = "import tensorflow as tf\nopt = tf.keras.optimizers.Adam(learning_rate=0.01)\n"
+    assert not mentions_an_optimizer(mxnet)
+    assert not mentions_an_optimizer(tensorflow)
+    assert mentions_an_optimizer(tensorflow + "import torch\n")
 
 
 # Identifiers built from the vocabulary's words and others, in any case, glued with underscores.

@@ -1,6 +1,7 @@
 """reglint/analysis/triage/words.py finds what the regular expressions it replaces find.
 
-`whole_words` stands in for `\\b(?:w1|w2)\\b` (re.ASCII with `ascii_words`) and for `\\w*suffix\\b`
+`literal_alternation` stands in for a flat alternation of the words, longest first: it must
+match where that matches, the same text. `whole_words` stands in for `\\b(?:w1|w2)\\b` (re.ASCII with `ascii_words`) and for `\\w*suffix\\b`
 in the triage: on random texts mixing word characters, non-ASCII letters and digits, separators
 and the words themselves, it must report exactly the offsets those expressions match.
 """
@@ -12,7 +13,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reglint.analysis.triage.words import whole_words
+from reglint.analysis.triage.words import literal_alternation, whole_words
 
 WORDS = ["w", "weight", "bias", "Model", "MyModel", "é", "_x"]
 PIECES = st.sampled_from(WORDS + ["_weight", "a", "1", "_", "é", "ß", "٣", " ", ".", "(", "\n", "\r\n", "#"])
@@ -49,3 +50,20 @@ def test_examples() -> None:
     ]
     assert list(whole_words("éModel Model", ["Model"], ascii_words=True)) == [(1, "Model"), (7, "Model")]
     assert list(whole_words("éModel Model", ["Model"])) == [(7, "Model")]
+
+
+LITERALS = st.lists(st.sampled_from(["Adam", "AdamW", "Ada", "SGD", "ASGD", "S", "a.b", "x+", "é"]), min_size=1, max_size=5, unique=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LITERALS, st.lists(st.sampled_from(["Adam", "W", "SG", "D", "A", "a.b", "ab", "x+", "é", " "]), max_size=12).map("".join))
+def test_the_trie_matches_what_the_flat_alternation_matches(words: list[str], text: str) -> None:
+    flat = re.compile("|".join(re.escape(word) for word in sorted(words, key=len, reverse=True)))
+    trie = re.compile(literal_alternation(words))
+    assert [m.span() for m in trie.finditer(text)] == [m.span() for m in flat.finditer(text)]
+    assert all(trie.fullmatch(word) for word in words)
+
+
+def test_the_trie_pattern() -> None:
+    assert literal_alternation(["Adam", "Adagrad", "Apollo", "SGD"]) == "(?:A(?:da(?:grad|m)|pollo)|SGD)"
+    assert literal_alternation(["Ada", "Adam"]) == "Ada(?:m)?"

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from reglint.analysis.triage.words import literal_alternation
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
@@ -258,14 +260,16 @@ def imports_a_library(tree: ast.Module) -> bool:
 
 @functools.lru_cache(maxsize=8)  # the triage asks of the same text more than once (a str caches its hash)
 def mentions_an_optimizer(text: str) -> bool:
-    """Does the text hold the name of an optimizer class the analysis knows? Another library's
-    names count only where an import of that library is in the text too. (One scan for every
-    word first: most files name none.)"""
+    """Could the text construct an optimizer the analysis knows? It must hold the name of one of
+    the classes (one scan for every word first: most files name none), and the qualified name
+    (spec_for) must start with its package: `torch.optim.` is reached only through an import or
+    a use that spells `torch` (a module of MXNet, TensorFlow or JAX names `SGD` and `Adam` too),
+    another library's package only through an import of it."""
     if _ANY_OPTIMIZER_WORD.search(text) is None:
         return False
-    if any(word in text for word in TORCH_WORDS):
+    if "torch" in text and any(word in text for word in TORCH_WORDS):
         return True
-    return _imports_a_library(text)  # the word found is another library's
+    return _imports_a_library(text)  # the word found is another library's, or torch is absent
 
 
-_ANY_OPTIMIZER_WORD = re.compile("|".join(sorted(set(TORCH_WORDS) | set(_LIBRARY_ONLY_WORDS), key=len, reverse=True)))
+_ANY_OPTIMIZER_WORD = re.compile(literal_alternation(set(TORCH_WORDS) | set(_LIBRARY_ONLY_WORDS)))

@@ -32,7 +32,11 @@ analysis knows (analysis/optimizers.ALL_NAMES: torch.optim's and other libraries
 whose name is in the same table. Its last part is an identifier written in the file (the attribute in
 `optim.Adam(...)`, the imported name in `from torch.optim import Adam as Opt`), so the text
 contains the class name, and the syntax has a call `x.Adam(...)`, `Adam(...)` (star import) or
-`Opt(...)` where an import binds Opt to a name ending in a class name.
+`Opt(...)` where an import binds Opt to a name ending in a class name. Its first part comes from
+an import written in the file (or is `torch` used without one), so the text also contains `torch`
+or the library's package: d2l's MXNet, TensorFlow and JAX modules name `SGD` and `Adam` but can
+construct no optimizer the analysis knows (an import from a project module that re-exports
+torch.optim's classes does not give them torch's qualified name).
 
 PENALTY. The penalty rules report only a penalty with at least one term that reaches a loss or
 is named like a penalty (RL104's late additions need a backward() call, which counts as well).

@@ -9,6 +9,7 @@ boundaries.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Iterator
 
 
@@ -39,3 +40,27 @@ def whole_words(
             ):
                 yield start, piece
             start = text.find(piece, start + 1)
+
+
+def literal_alternation(words: Iterable[str]) -> str:
+    """A regular expression matching exactly the literal `words`, written as a trie
+    (`A(?:d(?:am|agrad)|pollo)`): at each offset `re` reads each character once, where a flat
+    alternation tries every word in turn (twice as slow on transformers' 52 MB). Where one word
+    is a prefix of another, the longer one is preferred, as in an alternation sorted longest
+    first."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for character in word:
+            node = node.setdefault(character, {})
+        node[""] = {}
+    return _trie_pattern(trie)
+
+
+def _trie_pattern(node: dict[str, dict]) -> str:
+    ends_here = "" in node
+    branches = [re.escape(character) + _trie_pattern(child) for character, child in sorted(node.items()) if character]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 and not ends_here else "(?:" + "|".join(branches) + ")"
+    return body + "?" if ends_here else body
