@@ -246,6 +246,22 @@ def _imports_a_library(text: str) -> bool:
     return False
 
 
+def spells_torch(tree: ast.Module) -> bool:
+    """The syntax tree's form of mentions_an_optimizer's `torch` test: an import of torch or one
+    of its modules, or the name `torch` used (the analysis reads it as torch unimported)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if node.id == "torch":
+                return True
+        elif isinstance(node, ast.Import):
+            if any(alias.name.partition(".")[0] == "torch" for alias in node.names):
+                return True
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if node.module.partition(".")[0] == "torch":
+                return True
+    return False
+
+
 def imports_a_library(tree: ast.Module) -> bool:
     """The syntax tree's form of the same question: an import, anywhere, of one of LIBRARY_PACKAGES."""
     for node in ast.walk(tree):

@@ -108,6 +108,7 @@ from reglint.analysis.optimizers import (
     TORCH_NAMES,
     imports_a_library,
     mentions_an_optimizer,
+    spells_torch,
 )
 from reglint.analysis.triage.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.analysis.triage.flowcut import FUNCTIONS, may_build_a_term, statement_lists
@@ -551,9 +552,9 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
         imports_term |= _scan(unit, index == 0)
         if unit.owner is not None and names_a_penalty(unit.name or "", unit.owner):
             unit.features |= LOSS  # what forward() of `class L2Regularizer` returns is a penalty
-    # Another library's optimizer classes only where the file imports that library, as
-    # mentions_an_optimizer asks of the text.
-    known = ALL_NAMES if imports_a_library(tree) else TORCH_NAMES
+    # Another library's optimizer classes only where the file imports that library, torch's only
+    # where it spells torch, as mentions_an_optimizer asks of the text.
+    known = ALL_NAMES if imports_a_library(tree) else TORCH_NAMES if spells_torch(tree) else frozenset()
     optimizer_names = set(known).union(
         *({bound for bound, name in unit.optimizer_aliases if name in known} for unit in units)
     )
