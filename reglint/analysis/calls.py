@@ -72,6 +72,7 @@ from reglint.analysis.vocabulary import (
     NORM_FUNCTIONS,
     NORM_METHODS,
     PARAMETER_FACTORIES,
+    RETYPING_METHODS,
     REWRAPPING_FUNCTIONS,
     SCALAR_REDUCTIONS,
     SHAPE_FUNCTIONS,
@@ -510,7 +511,10 @@ class CallEvaluator(AnalyzerMixin):
         return Module(text, True if True in found else (None if None in found else False))
 
     def parameter_vectors(self, data: cst.BaseExpression) -> Optional[bool]:
-        """`nn.Parameter(torch.randn(a, b))` is a matrix, `nn.Parameter(torch.zeros(n))` 1-D."""
+        """`nn.Parameter(torch.randn(a, b))` is a matrix, `nn.Parameter(torch.zeros(n))` 1-D; also
+        through an initializer (`nn.init.xavier_uniform_(torch.empty(a, b))`) and a move or cast
+        (`torch.Tensor(a, b).type(dtype)`, `.to(device)`, `.float()`), which keep the shape."""
+        data = self._shape_source(data)
         if not isinstance(data, cst.Call) or not isinstance(data.func, (cst.Name, cst.Attribute)):
             return None
         if self.imports.qualify(data.func) not in PARAMETER_FACTORIES:
@@ -530,6 +534,22 @@ class CallEvaluator(AnalyzerMixin):
         if len(sizes) >= 2:
             return False
         return None
+
+    def _shape_source(self, data: cst.BaseExpression) -> cst.BaseExpression:
+        """The tensor construction under shape-keeping wrappers, as far as they go."""
+        for _ in range(8):
+            if not isinstance(data, cst.Call) or any(a.star for a in data.args):
+                return data
+            func = data.func
+            if isinstance(func, cst.Attribute) and func.attr.value in RETYPING_METHODS and isinstance(func.value, cst.Call):
+                data = func.value  # torch.empty(a, b).type(torch.FloatTensor), .to(device), .cuda()
+                continue
+            qualified = self.imports.qualify(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+            if qualified is not None and qualified.startswith("torch.nn.init.") and data.args and data.args[0].keyword is None:
+                data = data.args[0].value  # nn.init.xavier_uniform_(torch.empty(a, b))
+                continue
+            return data
+        return data
 
     def has_vectors(self, value: Value) -> Optional[bool]:
         """Does this module hold 1-D parameters (biases, norm gains)? None: not known."""
@@ -687,9 +707,8 @@ class CallEvaluator(AnalyzerMixin):
         entries = []
         for arg in node.args:
             if arg.keyword is not None:
-                entries.append(
-                    (arg.keyword.value, self.ev(arg.value, frame), arg.keyword, arg.value)
-                )
+                value = self.ev(arg.value, frame)
+                entries.append((arg.keyword.value, value, arg.keyword, self.value_site(value, arg.value)))
         return DictVal(self.here(node), tuple(entries))
 
     def note_backward(

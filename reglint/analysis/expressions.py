@@ -270,7 +270,7 @@ class ExpressionEvaluator(AnalyzerMixin):
                 key_text = key.value if isinstance(key, Str) else None
                 if key_text == "loss":
                     self.mark_loss(self.bind_terms(value, element.value, frame), "loss")
-                entries.append((key_text, value, element.key, element.value))
+                entries.append((key_text, value, element.key, self.value_site(value, element.value)))
             else:
                 expanded = self.ev(element.value, frame)
                 if isinstance(expanded, DictVal):
@@ -278,6 +278,14 @@ class ExpressionEvaluator(AnalyzerMixin):
                 else:
                     entries.append((None, UNKNOWN, None, element.value))
         return DictVal(self.here(node), tuple(entries))
+
+    def value_site(self, value: Value, node: cst.CSTNode) -> cst.CSTNode:
+        """Where a finding about a container's entry is reported: the entry itself, or, in another
+        module's code (whose nodes this file cannot report at), where the number it holds was
+        read in this file (`make_groups(model, cfg.weight_decay)`), if it was."""
+        if self.foreign and isinstance(value, Num) and value.node is not None:
+            return value.node
+        return node
 
     def ev_binary(self, node: cst.BinaryOperation, frame: Frame) -> Value:
         if isinstance(node.left, cst.BinaryOperation):

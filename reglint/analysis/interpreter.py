@@ -126,6 +126,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.late: dict[int, LateAddition] = {}
         self.accumulators: dict[int, Accumulator] = {}
         self._inline_stack: list[int] = []
+        # Terms a penalty-named helper returns when it runs on its own: they are its penalty
+        # unless a call in this module inlines it (the caller binds them): see claim_terms.
+        self._inlined: set[int] = set()
+        self._unclaimed: list[tuple[int, Terms, cst.Return, Frame, str, Optional[str]]] = []
         # Attributes of the instances the analysis follows (Instance.env -> name -> value); each
         # class's generic instance, whose methods run on their own, is made by `class_instance`.
         self.instances: list[dict[str, Value]] = []
@@ -171,6 +175,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         for function, frame_name, class_name in self._all_functions():
             if id(function) not in ran:
                 self.call_function(function, [], {}, frame_name, class_name, standalone=True)
+        for function_id, terms, statement, frame, function_name, class_name in self._unclaimed:
+            if function_id not in self._inlined:
+                self._name_returned(self.bind_terms(terms, statement.value or statement, frame), function_name, class_name)
         constants = {
             k: v.value
             for k, v in self.module_frame.env.items()
@@ -779,6 +786,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             return UNKNOWN
         if not self.runs_foreign_code(context):
             return UNKNOWN
+        if self.runs_here(context) and self.ctx.home:
+            self._inlined.add(id(function))
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
         with self.running_in(context or self.ctx, call):
             value = self.call_function(
@@ -879,6 +888,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self.exec_suite(function.body, frame)
             self.flush_late(frame)
             self.link_setups(frame)
+            frame.returns = [
+                (self.claim_terms(value, statement, frame, function, class_name, standalone), statement)
+                for value, statement in frame.returns
+            ]
         finally:
             self._inline_stack.pop()
             self.ctx.module = outer_module
@@ -888,12 +901,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             for key, held in frame.env.items():
                 if key.startswith(prefix):
                     attributes[key[len(prefix) :]] = held
-        returned = [r for r, _ in frame.returns if not isinstance(r, Unknown)]
         function_name = function.name.value
+        returned = [r for r, _ in frame.returns if not isinstance(r, Unknown)]
         for value, statement in frame.returns:
-            self.mark_named(value, function_name)
-            if class_name is not None and function_name in CALL_METHODS:
-                self.mark_named(value, class_name)  # class L2Regularizer(nn.Module): def forward
+            self._name_returned(value, function_name, class_name)
             if LOSS_FUNCTION.search(function_name):
                 self.mark_loss(
                     value, function_name, statement if isinstance(value, Mixed) else None, frame
@@ -907,6 +918,41 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             return Mixed(pids)
         optimizers = [r for r in returned if isinstance(r, OptimizerRef)]
         return optimizers[0] if optimizers else UNKNOWN
+
+    def _name_returned(self, value: Value, function_name: str, class_name: Optional[str]) -> None:
+        self.mark_named(value, function_name)
+        if class_name is not None and function_name in CALL_METHODS:
+            self.mark_named(value, class_name)  # class L2Regularizer(nn.Module): def forward
+
+    def claim_terms(
+        self,
+        value: Value,
+        statement: cst.CSTNode,
+        frame: Frame,
+        function: cst.FunctionDef,
+        class_name: Optional[str],
+        standalone: bool,
+    ) -> Value:
+        """Terms a helper returns are its caller's to bind (where a call chooses the parameters),
+        except for a helper named like a penalty (`l2_penalty(model)`, `def l2_reg(self)`,
+        `class L2Regularizer`'s forward), which is a penalty of its own: run on its own and
+        inlined nowhere in this module, it is bound here, at its return; run for another
+        module, it is bound in its own module's code (so the caller leaves its form to that
+        module, as for a penalty the helper sums itself)."""
+        if not isinstance(value, Terms) or value.per_element or not isinstance(statement, cst.Return):
+            return value
+        function_name = function.name.value
+        named = PENALTY_NAME.search(function_name) or (
+            class_name is not None and function_name in CALL_METHODS and PENALTY_NAME.search(class_name)
+        )
+        if not named:
+            return value
+        if standalone:
+            self._unclaimed.append((id(function), value, statement, frame, function_name, class_name))
+            return value
+        if self.foreign:
+            return self.bind_terms(value, statement.value or statement, frame)
+        return value
 
     def _collect_local_functions(self, function: cst.FunctionDef, frame: Frame) -> None:
         body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()

@@ -143,8 +143,10 @@ NO_GRAD_CONTEXTS = frozenset({
 })
 # `loss.backward()`, and `self.manual_backward(loss)` / `accelerator.backward(loss)`.
 BACKWARD_FUNCTIONS = frozenset({"backward", "manual_backward"})
-# How many calls deep helpers are inlined.
-MAX_INLINE_DEPTH = 3
+# How many calls deep helpers are inlined. A project's setup is often this deep: `main()` →
+# `Trainer.fit` → an epoch → a step → the penalty helper of losses.py, with the optimizer built
+# in main() (fixtures/projects/deep_trainer_chain).
+MAX_INLINE_DEPTH = 6
 
 # ---------------------------------------------------------------------------- layers
 
@@ -185,6 +187,11 @@ MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "
 # Calls in a class's __init__ that add parameters the analysis does not see.
 REGISTERING_CALLS = ("add_module", "register_parameter", "register_module", "setattr(", "ParameterList", "ParameterDict")
 # torch factories whose positional arguments are a tensor's sizes (for `nn.Parameter(...)`).
+# Tensor methods that change a tensor's dtype or device, never its shape (what
+# `nn.Parameter(torch.Tensor(a, b).type(dtype))` holds is still a matrix).
+RETYPING_METHODS = frozenset({
+    "type", "to", "float", "double", "half", "bfloat16", "cuda", "cpu", "contiguous", "clone", "requires_grad_",
+})
 PARAMETER_FACTORIES = frozenset({
     "torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty", "torch.FloatTensor",
     "torch.Tensor",
