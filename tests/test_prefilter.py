@@ -442,6 +442,56 @@ ADVERSARIAL = {
             def __init__(self):
                 self.reg = Extra()
         """,
+    # An object's attributes carry a parameter from the method that stores it to the others.
+    "attribute-stored-in-init": """
+        import torch.nn as nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+                self.w = self.fc.weight
+            def training_step(self, batch, idx):
+                loss = self.crit(batch) + self.w.norm(2)
+                return loss
+        """,
+    "attribute-stored-in-another-method": """
+        import torch.nn as nn
+        class Net(nn.Module):
+            def setup(self):
+                self.w = self.fc.weight
+            def training_step(self, batch, idx):
+                loss = self.crit(batch) + self.w.norm(2)
+                return loss
+        """,
+    "attribute-read-where-the-object-is-made": """
+        import torch
+        class Net:
+            def __init__(self):
+                self.fc = torch.nn.Linear(3, 3)
+                self.w = self.fc.weight
+        def train(x):
+            model = Net()
+            loss = x.mean() + model.w.norm()
+            return loss
+        """,
+    "attribute-read-by-a-subclass": """
+        import torch
+        class Base:
+            def __init__(self):
+                self.w = self.fc.weight
+        class Child(Base):
+            def compute_loss(self, x):
+                return x.mean() + self.w.norm()
+        """,
+    "penalty-stored-on-the-object": """
+        import torch
+        class Trainer:
+            def prepare(self, model):
+                self.reg = sum(p.norm(2) for p in model.parameters())
+            def step(self, out, y):
+                loss = (out - y).abs().mean() + 1e-4 * self.reg
+                loss.backward()
+        """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 

@@ -2,7 +2,7 @@
 the triage before: parenthesized and aliased callees, statements led by a string or joined by
 semicolons, annotated targets after `;`, odd whitespace and line continuations around `def`,
 penalties returned by the `forward` of a class named like a penalty, methods defined under an `if`
-in a class body; in one file and split over a project's modules (as pre-commit passes them: one
+in a class body, weights kept on the object by one method and reduced by another; in one file and split over a project's modules (as pre-commit passes them: one
 file at a time, by its path).
 
 Each example is a whole training setup whose pieces are drawn independently, so most examples
@@ -98,7 +98,7 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
     the expression the training step uses on `owner`, the name of the function or method)."""
     kind = draw(st.sampled_from([
         "inline", "helper", "method", "conditional-method", "module-class", "lambda", "staticmethod",
-        "walrus", "object",
+        "walrus", "object", "attribute",
     ]))
     name = draw(st.sampled_from(["l2_penalty", "regularizer", "compute_reg", "extra"]))
     if kind == "inline":
@@ -123,6 +123,13 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
         method = [f"    {_def(draw, name)}(self):", f"        return {body}"]
         if kind == "conditional-method":
             method = ["    if True:"] + ["    " + line for line in method]
+        return [], method, f"{_callee(draw, f'{owner}.{name}')}()", name
+    if kind == "attribute":
+        # A method stores weights on the object; another one, run after it, reduces them.
+        single = draw(st.booleans())
+        store = "self.kept = self.fc1.weight" if single else "self.kept = [self.fc1.weight, self.fc2.weight]"
+        use = "self.kept.norm(2)" if single else "sum(w.pow(2).sum() for w in self.kept)"
+        method = ["    def keep(self):", f"        {store}", f"    {_def(draw, name)}(self):", f"        return {use}"]
         return [], method, f"{_callee(draw, f'{owner}.{name}')}()", name
     if kind == "object":
         # A class of any name whose object's state decides the term, kept by a loss module.

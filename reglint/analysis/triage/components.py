@@ -8,7 +8,8 @@ surely defined twice: the analysis inlines the only method of a name it register
 in the body of a class it collects), and a cut cannot always tell which defs those are (one under
 an `if` in a class body is not), so it counts only the defs it is sure of (`registered`) and,
 where they do not show two, joins every def of the name. Calling an object runs its class's
-forward or __call__: see _join_instance_calls.
+forward or __call__: see _join_instance_calls. An object's attributes carry values between its
+methods and the code that holds it: see _join_instance_attributes.
 """
 
 from __future__ import annotations
@@ -95,7 +96,38 @@ def component_roots(
             for callee in methods.get((name, unit.owner), ()) if unit.owner is not None else ():
                 components.join(caller, callee)
     _join_instance_calls(units, components, bases or {})
+    _join_instance_attributes(units, components, bases or {})
     return [components.find(index) for index in range(len(units))]
+
+
+def _join_instance_attributes(units: Sequence[Unit], components: "_UnionFind", bases: Mapping[str, AbstractSet[str]]) -> None:
+    """An object's attributes carry values between the methods that run on it: what __init__
+    or any other method stores on `self` (`self.w = self.fc.weight`, `self.reg = ...`), the
+    others read, and so does code that holds the object (`model = Net(); model.w.norm()`), the
+    class's bases and subclasses included (the analysis runs each method on one object of its
+    class, after __init__). So the methods of related classes are joined with one another and
+    with every unit that names one of those classes."""
+    members: dict[str, list[int]] = {}
+    for index, unit in enumerate(units):
+        if unit.owner is not None:
+            members.setdefault(unit.owner, []).append(index)
+    if not members:
+        return
+    # Related by inheritance between the file's own classes (an object of one runs the methods
+    # of its bases; two subclasses of nn.Module share no object).
+    defined = set(members) | set(bases)
+    families = _families({name: {base for base in found if base in defined} for name, found in bases.items()})
+    family: dict[str, list[int]] = {}
+    for name, indices in members.items():
+        family.setdefault(families.get(name, name), []).extend(indices)
+    named = {name: families.get(name, name) for name in defined}
+    for index, unit in enumerate(units):
+        for name in unit.mentioned & named.keys():
+            kin = named[name]
+            if kin in family:
+                components.join(index, components.join_group(("family", kin), family[kin]))
+    for kin, indices in family.items():
+        components.join_group(("family", kin), indices)
 
 
 def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases: Mapping[str, AbstractSet[str]]) -> None:

@@ -54,7 +54,11 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     PENALTY_NAME: names_a_penalty), BACKWARD_FUNCTIONS is called, or a dict key
     evaluates to "loss".
   - Values move between functions only through the module's variables (which every function
-    reads), the arguments of a call the analysis inlines, and its return value. It inlines
+    reads), the arguments of a call the analysis inlines, its return value, and an object's
+    attributes: the analysis runs each method of a class on one object after __init__, so what
+    one method stores on `self` the others read, the methods of the file's subclasses and bases
+    included, and so does code that names the class and may hold such an object
+    (components._join_instance_attributes). It inlines
     `f(...)` for a function `f` defined in the file, `x.m(...)` for a method `m` of the
     caller's class or a method name defined once in the file and not in COMMON_METHODS, and a
     call of an object (`self.reg(model)`) as its class's `forward`/`__call__` (CALL_METHODS):

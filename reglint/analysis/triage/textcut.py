@@ -46,7 +46,6 @@ from reglint.analysis.triage.components import PARAMS, TERMS, complete_units, co
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import (
     BACKWARD_FUNCTIONS,
-    CALL_METHODS,
     LOSS_FUNCTION_EXTRA_WORDS,
     LOSS_STEMS,
     MODEL_BUILDERS,
@@ -588,11 +587,11 @@ _WORD = re.compile(r"\w+", re.A)
 
 
 def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
-    """For the joins of calls on objects (components.py): the class names each unit reads (one
-    read in a class body or header line counts for the module's code), and each class's base
-    names. Nothing when no class defines forward or __call__."""
+    """For the joins of calls on objects and of their attributes (components.py): the class
+    names each unit reads (one read in a class body or header line counts for the module's code),
+    and each class's base names. Nothing when no class has a method."""
     units = split.units
-    if not split.class_headers or not any(unit.owner is not None and unit.name in CALL_METHODS for unit in units):
+    if not split.class_headers or not any(unit.owner is not None for unit in units):
         return {}
     brackets = split.brackets
     bases: dict[str, AbstractSet[str]] = {}
