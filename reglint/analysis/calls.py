@@ -755,5 +755,6 @@ class CallEvaluator(AnalyzerMixin):
             if adds_name(statement, source) and id(statement) not in self.late:
                 if record.add_node is None:
                     record.add_node = statement
+                record.added_late = True
                 self.late[id(statement)] = LateAddition(pid, statement, backward, source)
         frame.late = []

@@ -69,6 +69,7 @@ class PenaltyRecord:
     bound: set[str] = field(default_factory=set)
     in_training_step: bool = False
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
+    added_late: bool = False  # added to a loss after its backward(): RL104's, not RL107's
     built_elsewhere: bool = False  # built by another module's code (placed at the call)
     named_elsewhere: bool = False  # named like a penalty in that code
     loss_elsewhere: bool = False  # reaching a loss in that code
@@ -139,7 +140,7 @@ class PenaltyRecord:
         reaches the loss nor goes anywhere else (see usage.py)."""
         from reglint.analysis.usage import is_dead
 
-        if self.trained or not self.in_training_step or self.built_elsewhere:
+        if self.trained or self.added_late or not self.in_training_step or self.built_elsewhere:
             return False
         if not self.terms or all(t.gradless for t in self.terms) or all(t.param_set is None for t in self.terms):
             return False

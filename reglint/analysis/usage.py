@@ -6,6 +6,11 @@ reg` as a statement) or bound to another name that is itself dead (`loss_with_l1
 while the step backpropagates `loss`). Any other use — an argument of a call (logging), a return,
 a store into an attribute, a subscript or a container, a condition, an f-string, a closure — keeps
 it alive: silence is the answer whenever the name goes somewhere the analysis does not follow.
+
+One exception: a name like a loss (`total_loss = loss + l1`) that is only measured — `.item()`,
+`.detach()`, `.cpu()`, `.tolist()`, `.data`, `float(...)`, an f-string — while the step
+backpropagates another loss. A weight norm that is logged is a measurement; a loss that is
+logged and never trained on is the addition the step forgot.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ from typing import Iterator, Optional, Union
 
 import libcst as cst
 
+from reglint.analysis.vocabulary import LOSS_NAME
+
 _ARITHMETIC = (cst.BinaryOperation, cst.UnaryOperation)
+_MEASURING_METHODS = frozenset({"item", "detach", "cpu", "tolist", "numpy"})
+_MEASURING_FUNCTIONS = frozenset({"float", "int", "str", "repr"})
 Scope = Union[cst.FunctionDef, cst.Module]
 
 
@@ -73,10 +82,26 @@ def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None) -> bool:
         scope.body.visit(references)
     if references.nested:
         return False
+    measured_only = bool(LOSS_NAME.search(name))
     for chain in references.found:
-        if not _leads_nowhere(chain, name, scope, seen):
+        if not _leads_nowhere(chain, name, scope, seen) and not (measured_only and _measures(chain)):
             return False
     return True
+
+
+def _measures(chain: list[cst.CSTNode]) -> bool:
+    """Is this load of the name a measurement of its value (see the module docstring)?"""
+    reference = chain[-1]
+    parent = chain[-2] if len(chain) > 1 else None
+    grandparent = chain[-3] if len(chain) > 2 else None
+    if isinstance(parent, cst.Attribute) and parent.value is reference:
+        if parent.attr.value == "data":
+            return True
+        return parent.attr.value in _MEASURING_METHODS and isinstance(grandparent, cst.Call) and grandparent.func is parent
+    if isinstance(parent, cst.Arg) and isinstance(grandparent, cst.Call) and len(grandparent.args) == 1:
+        func = grandparent.func
+        return isinstance(func, cst.Name) and func.value in _MEASURING_FUNCTIONS
+    return isinstance(parent, cst.FormattedStringExpression)
 
 
 def _leads_nowhere(chain: list[cst.CSTNode], name: str, scope: Scope, seen: set[str]) -> bool:
