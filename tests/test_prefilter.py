@@ -492,6 +492,40 @@ ADVERSARIAL = {
                 loss = (out - y).abs().mean() + 1e-4 * self.reg
                 loss.backward()
         """,
+    # An L1 loss of a parameter against zeros is an L1 term, wherever the criterion is made.
+    "l1-criterion-made-in-init": """
+        import torch
+        import torch.nn as nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+                self.l1 = nn.L1Loss(reduction="sum").cuda()
+            def training_step(self, batch, idx):
+                loss = self.crit(batch)
+                for p in self.parameters():
+                    loss = loss + 1e-5 * self.l1(p, torch.zeros_like(p))
+                return loss
+        """,
+    "l1-criterion-passed-in": """
+        import torch
+        from torch.nn import L1Loss as Crit
+        def l1_of(model, crit):
+            total = 0
+            for p in model.parameters():
+                total += crit(torch.zeros_like(p), p)
+            return total
+        def step(model, out, y):
+            loss = (out - y).abs().mean() + 1e-5 * l1_of(model, Crit(size_average=False))
+            loss.backward()
+        """,
+    "functional-l1-loss": """
+        import torch
+        import torch.nn.functional as F
+        def regularized(model, out, y):
+            penalty = sum(F.l1_loss(w, torch.zeros_like(w), reduction="sum") for w in model.parameters())
+            return F.mse_loss(out, y) + 1e-5 * penalty
+        """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
 
@@ -620,6 +654,7 @@ def test_rl000_alone_reports_a_file_without_regularization_code() -> None:
 NOT_FOLLOWED_YET = (
     "list-of-objects", "getattr-object", "object-stored-on-other", "partial-helper",
     "object-made-by-a-base-class", "object-called-by-a-base-class",
+    "attribute-read-by-a-subclass",  # the analysis does not run an inherited __init__
 )
 
 

@@ -44,6 +44,7 @@ from reglint.analysis.values import (
     Flat,
     FunctionRef,
     Instance,
+    L1Criterion,
     ListVal,
     Mixed,
     Module,
@@ -60,12 +61,15 @@ from reglint.analysis.values import (
     TupleVal,
     Unknown,
     Value,
+    Zeros,
     penalty_ids,
 )
 from reglint.analysis.vocabulary import (
     ABS_CALLS,
     CALL_METHODS,
     CHAIN_FUNCTIONS,
+    L1_LOSS_CLASSES,
+    L1_LOSS_FUNCTIONS,
     MODULE_METHODS,
     MODULE_SELF_METHODS,
     MODULE_WRAPPERS,
@@ -122,6 +126,8 @@ class CallEvaluator(AnalyzerMixin):
             called = self.ev(func, frame)
             if isinstance(called, (FunctionRef, ClassRef, Instance)):
                 return self.call_value(called, node, frame)
+            if isinstance(called, L1Criterion):
+                return self.l1_loss_term(node, called.summed, frame)
         if isinstance(func, cst.Attribute):
             return self.ev_method_call(node, func, frame, base)
         for arg in node.args:
@@ -175,6 +181,8 @@ class CallEvaluator(AnalyzerMixin):
             held = self.instances[receiver.env].get(name)
             if isinstance(held, (FunctionRef, ClassRef, Instance)):
                 return self.call_value(held, node, frame)  # self.reg_fn(model)
+            if isinstance(held, L1Criterion):
+                return self.l1_loss_term(node, held.summed, frame)  # self.l1_crit(p, zeros)
         if isinstance(receiver, (ModuleRef, ClassRef)):
             attribute = self.attribute_of(receiver, name, func)
             if isinstance(attribute, (FunctionRef, ClassRef, Instance)):
@@ -204,6 +212,8 @@ class CallEvaluator(AnalyzerMixin):
         frame: Frame,
     ) -> Optional[Value]:
         """Methods whose meaning the analysis knows, on the value they are called on."""
+        if isinstance(base, L1Criterion) and method in RETYPING_METHODS:
+            return base  # nn.L1Loss(reduction="sum").cuda()
         if method == "step":
             stepped = base
             if not isinstance(base, OptimizerRef) and len(args) == 1:
@@ -464,6 +474,11 @@ class CallEvaluator(AnalyzerMixin):
             for extra in node.args[1:]:
                 self.ev(extra.value, frame)
             return first  # DDP(model), torch.compile(model): the same parameters
+        last = name.rsplit(".", 1)[-1]
+        if last in L1_LOSS_CLASSES and name in (f"nn.{last}", f"nn.modules.loss.{last}"):
+            return L1Criterion(_sums(node, first_is_input=False))
+        if last in L1_LOSS_FUNCTIONS and name == f"nn.functional.{last}":
+            return self.l1_loss_term(node, _sums(node, first_is_input=True), frame)
         if name == "nn.parameter.Parameter":
             return self.ev_layer(node, "Parameter", first, frame)
         if name.startswith("nn.") and name.count(".") == 1:
@@ -485,7 +500,25 @@ class CallEvaluator(AnalyzerMixin):
             "zeros_like",
             "empty",
         ):
-            return self.accumulator_start(node, name, frame)
+            started = self.accumulator_start(node, name, frame)
+            if name in ("zeros", "zeros_like") and type(started) is Unknown:
+                return Zeros()
+            return started
+        return UNKNOWN
+
+    def l1_loss_term(self, node: cst.Call, summed: bool, frame: Frame) -> Value:
+        """An L1 loss of a parameter against zeros (either way round) is its L1 term."""
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        given = [positional[0] if positional else keywords.get("input"),
+                 positional[1] if len(positional) > 1 else keywords.get("target")]
+        values = [self.ev(argument, frame) if argument is not None else UNKNOWN for argument in given]
+        for argument in node.args:
+            if argument.value not in given:
+                self.ev(argument.value, frame)
+        for tensor, other in ((values[0], values[1]), (values[1], values[0])):
+            if isinstance(tensor, (Param, Flat)) and _is_zeros(other):
+                return T.reduce(Elementwise(tensor, "abs"), node, frame, self, mean=not summed)
         return UNKNOWN
 
     def ev_layer(self, node: cst.Call, name: str, first: Value, frame: Frame) -> Value:
@@ -758,3 +791,25 @@ class CallEvaluator(AnalyzerMixin):
                 record.added_late = True
                 self.late[id(statement)] = LateAddition(pid, statement, backward, source)
         frame.late = []
+
+
+def _is_zeros(value: Value) -> bool:
+    if isinstance(value, Zeros):
+        return True
+    if isinstance(value, AccumulatorStart):
+        return True  # torch.zeros(1), torch.tensor(0.)
+    return isinstance(value, Num) and value.value == 0
+
+
+def _sums(node: cst.Call, first_is_input: bool) -> bool:
+    """Does this L1 loss sum (`reduction="sum"`, or the old `size_average=False`) rather than
+    average? (The functional form takes input and target first.)"""
+    for argument in node.args:
+        if argument.keyword is None:
+            continue
+        key, value = argument.keyword.value, argument.value
+        if key == "reduction" and isinstance(value, cst.SimpleString):
+            return value.evaluated_value == "sum"
+        if key == "size_average" and isinstance(value, cst.Name):
+            return value.value == "False"
+    return False

@@ -52,6 +52,20 @@ class Submodule(Unknown):
 
 
 @dataclass(frozen=True)
+class L1Criterion(Unknown):
+    """`nn.L1Loss(...)`: called on a parameter and zeros, a sum of |w| (`reduction="sum"`,
+    `size_average=False`) or their mean; unknown as any value is otherwise."""
+
+    summed: bool = False
+
+
+@dataclass(frozen=True)
+class Zeros(Unknown):
+    """`torch.zeros_like(p)`, `torch.zeros(shape)`: zeros, the target of an L1 loss that is a
+    penalty; unknown as any value is otherwise."""
+
+
+@dataclass(frozen=True)
 class Num(Value):
     value: Optional[float]  # None: a number the analysis cannot know (args.wd)
     text: str

@@ -105,9 +105,13 @@ SQUARE_CALLS = frozenset({"square", "pow"})
 ELEMENTWISE_CALLS = ABS_CALLS | SQUARE_CALLS
 NORM_METHODS = frozenset({"norm"})
 NORM_FUNCTIONS = frozenset({"norm", "linalg.norm", "linalg.vector_norm", "functional.norm"})
+# An L1 loss against zeros is a sum (or mean) of |w|: `l1_crit = nn.L1Loss(size_average=False)`
+# then `l1_crit(p, torch.zeros_like(p))`, or `F.l1_loss(p, torch.zeros_like(p), reduction="sum")`.
+L1_LOSS_CLASSES = frozenset({"L1Loss"})
+L1_LOSS_FUNCTIONS = frozenset({"l1_loss"})
 # The last name of every call that can make a term: a text without one of these words as an
 # attribute (or imported) builds no term.
-TERM_CALL_WORDS = SCALAR_REDUCTIONS | NORM_METHODS | frozenset(
+TERM_CALL_WORDS = SCALAR_REDUCTIONS | NORM_METHODS | L1_LOSS_CLASSES | L1_LOSS_FUNCTIONS | frozenset(
     name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS
 )
 # Attributes of a parameter that are that parameter (Tensor.data, its transposes).

@@ -54,7 +54,8 @@ def penalty_term(draw: st.DrawFn, params: str) -> str:
     """A sum of per-parameter terms, in the forms the analysis reads (some unsquared: RL102)."""
     term = draw(st.sampled_from([
         "p.pow(2).sum()", "(p ** 2).sum()", "torch.norm(p, 2)", "p.abs().sum()", "(p.norm)()",
-        "torch.square(p).sum()", "p.norm(2)",
+        "torch.square(p).sum()", "p.norm(2)", "nn.L1Loss(reduction='sum')(p, torch.zeros_like(p))",
+        "nn.functional.l1_loss(p, torch.zeros_like(p))",
     ]))
     return f"sum({term} for p in {params})"
 

@@ -43,8 +43,12 @@ is named like a penalty (RL104's late additions need a backward() call, which co
   - A term (PenaltyTerm) is made only by a call `.sum()`, `.mean()` or `.norm()`, or a torch
     function `sum`, `mean`, `norm`, `linalg.norm`, `linalg.vector_norm` (the vocabulary's
     SCALAR_REDUCTIONS, NORM_METHODS and NORM_FUNCTIONS, whose last names are TERM_CALL_WORDS),
-    applied to a parameter value. A torch function called by a bare name must have been imported under
-    that name, so an import of one of those names makes every unit count.
+    applied to a parameter value, or an L1 loss of a parameter against zeros: a call of what
+    `nn.L1Loss(...)` makes or of `F.l1_loss` (L1_LOSS_CLASSES, L1_LOSS_FUNCTIONS, in
+    TERM_CALL_WORDS: the unit that makes the criterion counts, and the criterion reaches the
+    unit that calls it only along the channels below). A torch function called by a bare name
+    must have been imported under that name, so an import of one of those names makes every
+    unit count.
   - A parameter value starts only at an attribute `weight`, `bias` or `*_weight`, or a call
     `.parameters()`, `.named_parameters()` or `.state_dict()` (PARAM_ATTRIBUTES,
     PARAM_ATTRIBUTE_SUFFIX, PARAM_METHODS).

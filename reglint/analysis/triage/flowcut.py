@@ -12,19 +12,22 @@ file only where some term could be built.
 
 Every penalty rule needs a penalty, and every penalty is made of terms (prefilter.RULE_FACTS;
 an optimizer construction is not this cut's question). The analysis builds a term
-(analysis/terms.py, `_term`) in exactly two ways:
+(analysis/terms.py, `_term`) in exactly three ways:
   - REDUCE: `.sum()` / `.mean()` with no positional argument, or `torch.sum(x)` /
     `torch.mean(x)` with one argument, of an *elementwise* value: |w| or w² of a parameter;
   - NORM: `.norm(...)` of a *parameter* value, or `torch.norm` / `torch.linalg.norm` /
     `torch.linalg.vector_norm` / `torch.functional.norm` of one, unless a `dim` other than None,
     a second positional argument after the order other than None, or a starred argument is
-    given (analysis/terms.norm_term).
+    given (analysis/terms.norm_term);
+  - L1 LOSS: a call of an L1 criterion (what `nn.L1Loss(...)` makes, L1_LOSS_CLASSES) or of
+    `F.l1_loss` (L1_LOSS_FUNCTIONS) with a *parameter* value and zeros (calls.l1_loss_term).
 A parameter value (Param, Flat, ParamIter) starts only at an attribute `weight`, `bias` or
 `*_weight`, or a call `.parameters()`, `.named_parameters()` or `.state_dict()`; an elementwise
 value only at `.abs()`, `.square()`, `.pow(...)`, `abs`/`absolute`/`square`/`pow(...)`, `x ** y`
 or `x * y` with a parameter value in it (analysis/calls.py, expressions.py).
 
-So every expression gets a set of two kinds, PARAM and ELEMENTWISE, over-approximating what the
+So every expression gets a set of three kinds, PARAM, ELEMENTWISE and L1_CRITERION (from a call
+named like an L1_LOSS_CLASSES class, or an import's alias for one), over-approximating what the
 analysis can evaluate it to:
   - an expression has every kind any part of it has (arithmetic, containers, subscripts,
     conditions, calls of anything with such a receiver or argument, comprehensions over such an
@@ -51,7 +54,9 @@ new one: the same fixpoint, for a fifth of the reading on transformers; _Flow._r
 Class bodies are read as module code and every function, nested ones included, is read on its
 own: more than the analysis runs. The file
 may hold a term if a REDUCE call has an ELEMENTWISE receiver (method form) or argument (function
-form), or a NORM call a PARAM one, with the arguments above. The function form is the analysis'
+form), a NORM call a PARAM one, with the arguments above, or an L1 LOSS call (a callee of kind
+L1_CRITERION, or `l1_loss`) a PARAM argument. (A unit is read first also where an import's alias
+of an L1_LOSS_CLASSES class is on its lines.) The function form is the analysis'
 only for a bare name or a dotted name starting at an imported name or `torch`; a method call on
 anything else (`self.norm(x, gate)`) is read in method form only.
 
@@ -75,6 +80,8 @@ from reglint.analysis.vocabulary import (
     ELEMENTWISE_CALLS,
     FLATTENING_FUNCTIONS,
     GRADLESS_METHODS,
+    L1_LOSS_CLASSES,
+    L1_LOSS_FUNCTIONS,
     NORM_FUNCTIONS,
     NORM_METHODS,
     PARAM_ATTRIBUTE_SUFFIX,
@@ -85,7 +92,7 @@ from reglint.analysis.vocabulary import (
     SHAPE_METHODS,
 )
 
-PARAM, ELEMENTWISE = 1, 2
+PARAM, ELEMENTWISE, L1_CRITERION = 1, 2, 4
 
 REDUCE_NAMES = SCALAR_REDUCTIONS
 NORM_NAMES = NORM_METHODS | frozenset(name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS)
@@ -123,7 +130,7 @@ def _is_source_attribute(name: str) -> bool:
 # Where a value can get a kind from nothing: a parameter source (attribute or method) or a
 # lambda, whose parameters could be anything. Every other kind comes from a name, an attribute,
 # a return value or a parameter that got it first.
-_SEED_WORDS = tuple(sorted(PARAM_ATTRIBUTES | set(PARAM_METHODS) | {"lambda"}))
+_SEED_WORDS = tuple(sorted(PARAM_ATTRIBUTES | set(PARAM_METHODS) | L1_LOSS_CLASSES | {"lambda"}))
 _SEED_SUFFIXES = (PARAM_ATTRIBUTE_SUFFIX,)
 
 
@@ -289,7 +296,9 @@ class _Flow:
             self.dirty.update(range(len(self.units)))
         else:
             self.dirty.add(0)
-            self.dirty.update(self.readers.seeded())
+            # (an import may call L1Loss by another name: `from torch.nn import L1Loss as Crit`)
+            renamed = [alias for alias, names in self.aliases.items() if names & L1_LOSS_CLASSES]
+            self.dirty.update(self.readers.seeded(renamed))
         while self.dirty:
             batch = sorted(self.dirty)
             self.dirty.clear()
@@ -606,6 +615,12 @@ class _Flow:
                 raise _TermFound
             if function_form and len(node.args) + len(node.keywords) == 1 and arguments & ELEMENTWISE:
                 raise _TermFound
+        if arguments & PARAM:
+            if names & L1_LOSS_FUNCTIONS:
+                raise _TermFound  # F.l1_loss(p, torch.zeros_like(p))
+            callee = receiver if not method_form else self._attribute_kinds(func)  # type: ignore[arg-type]
+            if callee & L1_CRITERION:
+                raise _TermFound  # l1_crit(p, zeros), self.l1_crit(p, zeros)
         if names & NORM_NAMES:
             if method_form and receiver & PARAM and _norm_arguments_allow_a_term(node.args, node.keywords, 0):
                 raise _TermFound
@@ -616,7 +631,7 @@ class _Flow:
                 and _norm_arguments_allow_a_term(node.args, node.keywords, 1)
             ):
                 raise _TermFound
-        kinds = 0
+        kinds = L1_CRITERION if names & L1_LOSS_CLASSES else 0  # nn.L1Loss(...)
         for called in names:
             kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
             if arguments:
@@ -640,6 +655,12 @@ class _Flow:
             if key is not None:
                 self._add(key, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
         return kinds
+
+    def _attribute_kinds(self, node: ast.Attribute) -> int:
+        """What an attribute called as a function may hold (`self.l1_crit`), without reading
+        its owner again."""
+        key = _dotted(node)
+        return self.attributes.get(node.attr, 0) | (self._lookup(key) if key is not None else 0)
 
     def _comprehension(self, node: ast.expr) -> int:
         kinds = 0
@@ -679,8 +700,8 @@ class _Readers:
         self.firsts = [unit.first for unit in self.by_first]
         self.known: dict[str, set[int]] = {}
 
-    def seeded(self) -> set[int]:
-        return self._units_on(self._lines_of(_SEED_WORDS, _SEED_SUFFIXES))
+    def seeded(self, more_words: Iterable[str] = ()) -> set[int]:
+        return self._units_on(self._lines_of((*_SEED_WORDS, *more_words), _SEED_SUFFIXES))
 
     def mentioning(self, word: str) -> set[int]:
         found = self.known.get(word)
