@@ -255,7 +255,8 @@ def is_literal(node: cst.BaseExpression, depth: int = 0) -> bool:
             isinstance(e, cst.DictElement) and is_literal(e.key, depth + 1) and is_literal(e.value, depth + 1)
             for e in node.elements
         )
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "dict":
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("dict", "field"):
+        # `dict(lr=1e-3)`; a dataclass `field(default=0.05)` or `field(default_factory=OptimConfig)`
         return all(not a.star and is_literal(a.value, depth + 1) for a in node.args)
     return False
 

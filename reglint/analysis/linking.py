@@ -215,6 +215,12 @@ class ProjectEvaluator(AnalyzerMixin):
                     elif isinstance(small, cst.AnnAssign) and small.value is not None:
                         target, value = small.target, small.value
                     if isinstance(target, cst.Name) and value is not None:
+                        nested = self._nested_config(value, info)
+                        if nested is not None:
+                            # `optim: OptimConfig = field(default_factory=OptimConfig)`: an object of
+                            # that config class, its own defaults in it.
+                            frame.env[target.value] = info.attributes[target.value] = self.new_instance(nested)
+                            continue
                         value = self._field_default(value)
                         if not info.context.home and not is_literal(value):
                             continue  # another module's class body: its declarations only
@@ -224,6 +230,18 @@ class ProjectEvaluator(AnalyzerMixin):
             finally:
                 self.loading -= 1
         return info.attributes
+
+    @staticmethod
+    def _nested_config(value: cst.BaseExpression, info: ClassInfo) -> Optional[ClassInfo]:
+        """The class of `field(default_factory=SomeConfig)` where SomeConfig is another class of
+        the same module (a nested config of a dataclass), else None."""
+        if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Name) or value.func.value != "field":
+            return None
+        for arg in value.args:
+            if arg.keyword is not None and arg.keyword.value == "default_factory" and isinstance(arg.value, cst.Name):
+                nested = info.context.classes.get(arg.value.value)
+                return nested if nested is not None and nested is not info else None
+        return None
 
     @staticmethod
     def _field_default(value: cst.BaseExpression) -> cst.BaseExpression:
