@@ -356,6 +356,29 @@ MODEL_CODE = {
         def criterion(a, b):
             return (a - b).abs().mean(0)
         """,
+    # A parameter passed to a method goes to the parameter after `self`, never to `self`: the
+    # norm layer called on `self` afterwards is no term.
+    "parameter-passed-to-a-method": """
+        import torch.nn.functional as F
+        from torch import nn
+        class Block(nn.Module):
+            def mix(self, table, hidden):
+                return self.norm(hidden + table)
+            def forward(self, x, labels):
+                h = self.mix(self.pos.weight, x)
+                loss = F.cross_entropy(h, labels)
+                return loss
+        """,
+    # Registering a buffer from a weight does not make the module a collection of parameters.
+    "buffer-registered-from-a-weight": """
+        import torch.nn.functional as F
+        from torch import nn
+        class Head(nn.Module):
+            def forward(self, x, labels):
+                self.register_buffer("table", self.embed.weight)
+                loss = F.cross_entropy(self.norm(x), labels)
+                return loss
+        """,
 }
 
 

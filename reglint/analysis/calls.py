@@ -68,6 +68,7 @@ from reglint.analysis.vocabulary import (
     ABS_CALLS,
     CALL_METHODS,
     CHAIN_FUNCTIONS,
+    GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
     MODULE_METHODS,
@@ -259,13 +260,13 @@ class CallEvaluator(AnalyzerMixin):
                 return ParamIter(base.pset, "params")
             if method == "keys" and base.kind == "dict":
                 return ParamIter(base.pset, "names")
-            if method in ("append", "extend", "add", "insert") and node.args:
+            if method in GROWING_METHODS and node.args:
                 self.grow_collection(node, base, method, frame)
                 return UNKNOWN
             if method == "copy":
                 return base
             return UNKNOWN
-        if isinstance(base, ListVal) and method in ("append", "extend", "insert") and node.args:
+        if isinstance(base, ListVal) and method in GROWING_METHODS and node.args:
             self.grow_collection(node, base, method, frame)
             return UNKNOWN
         if isinstance(base, Module) and method in ("append", "extend", "insert", "add_module", "update") and node.args:

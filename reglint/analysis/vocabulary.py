@@ -118,6 +118,9 @@ TERM_CALL_WORDS = SCALAR_REDUCTIONS | NORM_METHODS | L1_LOSS_CLASSES | L1_LOSS_F
 PARAM_VIEW_ATTRIBUTES = frozenset({"data", "T", "mT"})
 # Methods of a parameter collection (a dict, a list) whose result holds its items.
 COLLECTION_METHODS = frozenset({"items", "values", "keys", "copy", "get"})
+# Methods that put their argument into the collection they are called on (`params.append(p)`,
+# `params.extend(head.parameters())`): the only calls that change what a receiver holds.
+GROWING_METHODS = frozenset({"append", "extend", "add", "insert"})
 # Builtins whose result holds their argument's items (`list(model.parameters())`).
 COLLECTING_BUILTINS = frozenset({"list", "tuple", "iter", "sorted", "set", "enumerate", "filter", "dict"})
 # torch functions that join parameters into one tensor (`torch.cat([p.view(-1) for p in ps])`).

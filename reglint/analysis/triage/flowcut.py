@@ -34,15 +34,19 @@ analysis can evaluate it to:
     iterable), plus PARAM at a source and ELEMENTWISE where an elementwise operation meets PARAM;
   - a name or dotted name (`x`, `self.params`) keeps every kind it was ever assigned for the rest
     of the function, whatever is assigned to it later (the analysis runs a function's statements
-    in order, a loop body once; here a loop body is read twice); a subscript store or a method
-    call with such an argument (`d[k] = p`, `terms.append(p)`) gives its kinds to the container;
+    in order, a loop body once; here a loop body is read twice); a subscript store or a call
+    of a GROWING_METHODS method with such an argument (`d[k] = p`, `terms.append(p)`) gives its
+    kinds to the container (the analysis' grow_collection; no other call changes what its
+    receiver holds);
     an attribute stored a value gives its kinds to that attribute name in every function;
   - the module's names are read by every function (the analysis runs the module's code first,
     then each function, and inlines calls), so what the module's code assigns counts everywhere;
   - a call passing such an argument to a function or method defined in the file under that
     name (any class, any nesting: wider than the analysis, which inlines only some) gives its
     kinds to the parameter at its position and the next one (a method's first is `self`, which
-    inlining skips), a keyword to the parameter of that name (or `**kwargs`), and an argument
+    inlining skips; for a def directly in a class body that is no staticmethod, only the next
+    one: the analysis never binds an argument to its `self`), a keyword to the parameter of that
+    name (or `**kwargs`), and an argument
     after a starred one (inlining drops those, shifting the rest) to every parameter; a call of
     a function that returns or yields such a value has its kinds; a parameter gets its default
     value's kinds; a lambda's parameters have every kind inside its body; `global`/`nonlocal`
@@ -80,6 +84,7 @@ from reglint.analysis.vocabulary import (
     ELEMENTWISE_CALLS,
     FLATTENING_FUNCTIONS,
     GRADLESS_METHODS,
+    GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
     NORM_FUNCTIONS,
@@ -190,8 +195,13 @@ def _norm_arguments_allow_a_term(positional: list[ast.expr], keywords: list[ast.
 class _Unit:
     """The module's code (with class bodies) or one function's body, read in order."""
 
-    def __init__(self, function: Optional[_Function], parent: Optional["_Unit"] = None, index: int = 0) -> None:
+    def __init__(
+        self, function: Optional[_Function], parent: Optional["_Unit"] = None, index: int = 0, method: bool = False
+    ) -> None:
         self.body: list[ast.stmt] = []
+        # A method the analysis registers (a def directly in a class body, not a staticmethod):
+        # inlining binds a call's arguments after its `self`, never to it.
+        self.method = method
         self.index = index
         self.parent = parent  # the function it is nested in (None: the module's, or the module)
         # The lines its statements are on (the module's: every line, it holds every unit).
@@ -237,10 +247,13 @@ class _Flow:
 
     # ---------------------------------------------------------------- structure
 
-    def _collect(self, body: list[ast.stmt], unit: _Unit, into: Optional[list[ast.stmt]]) -> None:
+    def _collect(
+        self, body: list[ast.stmt], unit: _Unit, into: Optional[list[ast.stmt]], in_class: bool = False
+    ) -> None:
         """Split statements into units. `into`: where `unit` reads them (None for statements
         inside a compound statement, which `unit` reads through it). A function's body is a unit
-        of its own; a class body is read by the unit the class sits in, after it."""
+        of its own; a class body is read by the unit the class sits in, after it. `in_class`:
+        `body` is a class body itself."""
         for statement in body:
             if into is not None:
                 into.append(statement)
@@ -248,13 +261,16 @@ class _Flow:
             if kind in _SIMPLE_STATEMENTS:
                 continue
             if isinstance(statement, FUNCTIONS):
-                inner = _Unit(statement, unit if unit.name is not None else None, len(self.units))
+                method = in_class and not any(
+                    isinstance(d, ast.Name) and d.id == "staticmethod" for d in statement.decorator_list
+                )
+                inner = _Unit(statement, unit if unit.name is not None else None, len(self.units), method)
                 self.units.append(inner)
                 self.functions.setdefault(statement.name, []).append(inner)
                 self.unit_of[id(statement)] = inner
                 self._collect(statement.body, inner, inner.body)
             elif isinstance(statement, ast.ClassDef):
-                self._collect(statement.body, unit, unit.body)
+                self._collect(statement.body, unit, unit.body, in_class=True)
             elif isinstance(statement, (ast.Global, ast.Nonlocal)):
                 unit.globals.update(statement.names)
             elif isinstance(statement, (ast.Import, ast.ImportFrom)):
@@ -467,7 +483,7 @@ class _Flow:
                 if after_a_star:
                     given.extend((parameter, kinds) for parameter in unit.parameters)
                     continue
-                for position in (index, index + 1):
+                for position in (index + 1,) if unit.method else (index, index + 1):
                     given.append((unit.positional[position] if position < len(unit.positional) else unit.vararg, kinds))
             for keyword, kinds in zip(node.keywords, keyword_kinds):
                 if not kinds:
@@ -650,7 +666,7 @@ class _Flow:
                 kinds |= arguments
             if names & ELEMENTWISE_CALLS and arguments & PARAM:
                 kinds |= ELEMENTWISE
-        if arguments and isinstance(func, ast.Attribute):
+        if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
             key = _root_key(func.value)
             if key is not None:
                 self._add(key, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
