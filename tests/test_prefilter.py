@@ -519,6 +519,18 @@ ADVERSARIAL = {
             loss = (out - y).abs().mean() + 1e-5 * l1_of(model, Crit(size_average=False))
             loss.backward()
         """,
+    "l1-criterion-from-a-factory": """
+        import torch
+        import torch.nn as nn
+        def make_criterion():
+            return nn.L1Loss(size_average=False)
+        def regularized(model, out, y):
+            crit = make_criterion()
+            loss = (out - y).abs().mean()
+            for p in model.parameters():
+                loss = loss + 1e-5 * crit(p, torch.zeros_like(p))
+            return loss
+        """,
     "functional-l1-loss": """
         import torch
         import torch.nn.functional as F

@@ -75,6 +75,7 @@ from reglint.analysis.values import (
     ClassRef,
     DictVal,
     Instance,
+    L1Criterion,
     ListVal,
     Mixed,
     Module,
@@ -902,7 +903,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 if key.startswith(prefix):
                     attributes[key[len(prefix) :]] = held
         function_name = function.name.value
-        returned = [r for r, _ in frame.returns if not isinstance(r, Unknown)]
+        # (an L1 criterion is unknown as a value, but a factory that returns one returns it)
+        returned = [r for r, _ in frame.returns if not isinstance(r, Unknown) or isinstance(r, L1Criterion)]
         for value, statement in frame.returns:
             self._name_returned(value, function_name, class_name)
             if LOSS_FUNCTION.search(function_name):
