@@ -477,9 +477,9 @@ class CallEvaluator(AnalyzerMixin):
             return first  # DDP(model), torch.compile(model): the same parameters
         last = name.rsplit(".", 1)[-1]
         if last in L1_LOSS_CLASSES and name in (f"nn.{last}", f"nn.modules.loss.{last}"):
-            return L1Criterion(_sums(node, first_is_input=False))
+            return L1Criterion(_sums(node))
         if last in L1_LOSS_FUNCTIONS and name == f"nn.functional.{last}":
-            return self.l1_loss_term(node, _sums(node, first_is_input=True), frame)
+            return self.l1_loss_term(node, _sums(node), frame)
         if name == "nn.parameter.Parameter":
             return self.ev_layer(node, "Parameter", first, frame)
         if name.startswith("nn.") and name.count(".") == 1:
@@ -511,8 +511,10 @@ class CallEvaluator(AnalyzerMixin):
         """An L1 loss of a parameter against zeros (either way round) is its L1 term."""
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
-        given = [positional[0] if positional else keywords.get("input"),
-                 positional[1] if len(positional) > 1 else keywords.get("target")]
+        given = [
+            positional[0] if positional else keywords.get("input"),
+            positional[1] if len(positional) > 1 else keywords.get("target"),
+        ]
         values = [self.ev(argument, frame) if argument is not None else UNKNOWN for argument in given]
         for argument in node.args:
             if argument.value not in given:
@@ -802,9 +804,9 @@ def _is_zeros(value: Value) -> bool:
     return isinstance(value, Num) and value.value == 0
 
 
-def _sums(node: cst.Call, first_is_input: bool) -> bool:
+def _sums(node: cst.Call) -> bool:
     """Does this L1 loss sum (`reduction="sum"`, or the old `size_average=False`) rather than
-    average? (The functional form takes input and target first.)"""
+    average, as it does by default?"""
     for argument in node.args:
         if argument.keyword is None:
             continue
