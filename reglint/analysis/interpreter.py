@@ -92,7 +92,12 @@ from reglint.analysis.values import (
     Value,
     penalty_ids,
 )
-from reglint.analysis.vocabulary import CALL_METHODS, MODULE_BASES, TRAINING_STEP_FUNCTIONS
+from reglint.analysis.vocabulary import (
+    CALL_METHODS,
+    MODULE_BASES,
+    TRAINING_STEP_FUNCTIONS,
+    names_a_penalty,
+)
 
 
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator):
@@ -944,10 +949,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if not isinstance(value, Terms) or value.per_element or not isinstance(statement, cst.Return):
             return value
         function_name = function.name.value
-        named = PENALTY_NAME.search(function_name) or (
-            class_name is not None and function_name in CALL_METHODS and PENALTY_NAME.search(class_name)
-        )
-        if not named:
+        if not names_a_penalty(function_name, class_name):
             return value
         if standalone:
             self._unclaimed.append((id(function), value, statement, frame, function_name, class_name))

@@ -19,10 +19,10 @@ from typing import Iterator, Optional, Union
 
 import libcst as cst
 
-from reglint.analysis.vocabulary import LOSS_NAME
+from reglint.analysis.vocabulary import GRADLESS_METHODS, LOSS_NAME
 
 _ARITHMETIC = (cst.BinaryOperation, cst.UnaryOperation)
-_MEASURING_METHODS = frozenset({"item", "detach", "cpu", "tolist", "numpy"})
+_MEASURING_METHODS = GRADLESS_METHODS | {"cpu"}
 _MEASURING_FUNCTIONS = frozenset({"float", "int", "str", "repr"})
 Scope = Union[cst.FunctionDef, cst.Module]
 

@@ -193,12 +193,12 @@ LAYER_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule"})
 # Calls in a class's __init__ that add parameters the analysis does not see.
 REGISTERING_CALLS = ("add_module", "register_parameter", "register_module", "setattr(", "ParameterList", "ParameterDict")
-# torch factories whose positional arguments are a tensor's sizes (for `nn.Parameter(...)`).
 # Tensor methods that change a tensor's dtype or device, never its shape (what
 # `nn.Parameter(torch.Tensor(a, b).type(dtype))` holds is still a matrix).
 RETYPING_METHODS = frozenset({
     "type", "to", "float", "double", "half", "bfloat16", "cuda", "cpu", "contiguous", "clone", "requires_grad_",
 })
+# torch factories whose positional arguments are a tensor's sizes (for `nn.Parameter(...)`).
 PARAMETER_FACTORIES = frozenset({
     "torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty", "torch.FloatTensor",
     "torch.Tensor",
