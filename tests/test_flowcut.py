@@ -19,7 +19,8 @@ from sources import corpus_sources
 
 from reglint.analysis import analyze_module
 from reglint.analysis.triage import decision as triage
-from reglint.analysis.triage.flowcut import may_build_a_term
+from reglint.analysis.triage.flowcut import may_build_a_term, may_build_a_term_in
+from reglint.analysis.triage.textcut import skeleton_of
 from reglint.engine.config import Settings
 from reglint.engine.runner import parse_module
 from reglint.engine.session import _enabled
@@ -28,11 +29,15 @@ DEFAULT = _enabled(Settings())
 
 
 def _cut(text: str) -> bool:
-    """The flow cut's answer, read both ways: every unit in every round, and only the units
-    where something can have a kind (the one the triage uses, given the text). They must agree."""
+    """The flow cut's answer, read three ways: every unit in every round, only the units where
+    something can have a kind (given the text), and that through the file's skeleton (the one the
+    triage uses, where it answers). They must agree."""
     tree = ast.parse(text)
     everything = may_build_a_term(tree)
     assert may_build_a_term(tree, text=text) == everything, "reading only the units with kinds changed the answer"
+    skeleton = skeleton_of(text)
+    if skeleton is not None:
+        assert may_build_a_term_in(skeleton, text) in (None, everything), "reading the skeleton changed the answer"
     return everything
 
 
@@ -66,6 +71,9 @@ def test_the_sources_exercise_both_answers() -> None:
     penalties = sum(_analysis_builds_a_penalty(text) for _, text, _ in SOURCES)
     assert penalties > 100  # the soundness test above sees many penalties...
     assert answers.count(False) > 50  # ...and many modules ruled out
+    skeletons = [(skeleton_of(text), text) for _, text, _ in SOURCES]
+    through = [may_build_a_term_in(skeleton, text) for skeleton, text in skeletons if skeleton is not None]
+    assert through.count(True) > 100 and through.count(False) > 50  # ...also read through skeletons
 
 
 # Penalties reached through each channel the flow cut follows: the analysis builds each one
@@ -394,14 +402,14 @@ def test_verdict_says_why(name: str) -> None:
     text = textwrap.dedent(MODEL_CODE[name])
     decision = triage.verdict(text, "model.py", DEFAULT)
     assert not decision.analyze
-    assert decision.reason in ("no term in the flow", "not in the text", "not in the text units")
+    assert decision.reason in ("no term in the flow", triage.FLOW_IN_PART, "not in the text", "not in the text units")
 
 
 def test_verdict_uses_the_flow_cut_on_the_syntax_path_too() -> None:
     # A tab makes the text cut unsure: the syntax cut reads the file, then the flow cut.
     text = textwrap.dedent(MODEL_CODE["codebook-distances"]) + "def helper():\n\treturn 1\n"
     assert triage.verdict(textwrap.dedent(MODEL_CODE["codebook-distances"]), "m.py", DEFAULT).reason == (
-        "no term in the flow"
+        triage.FLOW_IN_PART
     )
     decision = triage.verdict(text, "model.py", DEFAULT)
     assert (decision.analyze, decision.reason) == (False, "no term in the flow")
@@ -420,3 +428,63 @@ def test_code_too_deep_to_read_is_kept() -> None:
         assert may_build_a_term(tree)  # unsure: keep it
     finally:
         sys.setrecursionlimit(limit)
+
+
+def test_a_body_never_read_is_never_parsed() -> None:
+    # extra_repr holds nothing a kind reaches: the skeleton rules the file out without parsing it
+    # (its syntax error is left to the Python linter, rules/RL000.md); a body the flow reads is
+    # parsed, and where that fails the file goes to the parser whole (and RL000 is reported).
+    model = textwrap.dedent(MODEL_CODE["codebook-distances"])
+    never_read = model + "    def extra_repr(self):\n        return 1 1\n"
+    decision = triage.verdict(never_read, "m.py", DEFAULT)
+    assert (decision.analyze, decision.reason) == (False, triage.FLOW_IN_PART)
+    read = model.replace("return quantized, loss", "return quantized, loss 1")
+    assert read != model
+    decision = triage.verdict(read, "m.py", DEFAULT)
+    assert decision.analyze and decision.reason == "in the text units"
+
+
+def test_the_skeleton_keeps_lines_and_what_builds_the_structure() -> None:
+    text = textwrap.dedent(
+        """\
+        import torch
+        class Net(torch.nn.Module):
+            @property
+            def scale(self) -> float:
+                # a comment first
+                return 2.0
+
+            def forward(self, x, y=None):
+                def inner(z):
+                    return z
+                return inner(x)
+            def lazy(self):
+                import math
+                return math.pi
+            def one(self): return self.weight
+        def free(a,
+                 b):
+            global counter
+            return a
+        def plain(a):
+            s = \"\"\"
+            text
+            \"\"\"
+            return a.sum()
+        """
+    )
+    skeleton = skeleton_of(text)
+    assert skeleton is not None
+    assert skeleton.text.count("\n") == text.count("\n")
+    lines = text.splitlines()
+    # Emptied: `scale` and `plain` (their `def` lines, 1-based, to the last lines of their blocks:
+    # the empty line after `scale`; for `plain`, the empty one after the file's last line break).
+    scale, plain = lines.index("    def scale(self) -> float:") + 1, lines.index("def plain(a):") + 1
+    assert skeleton.bodies == {scale: scale + 3, plain: text.count("\n") + 1}
+    tree = ast.parse(skeleton.text)
+    header = tree.body[1].body[0]
+    assert isinstance(header, ast.FunctionDef) and header.returns is not None and header.decorator_list
+    for kept in ("def inner(z):", "import math", "global counter", "def one(self): return self.weight"):
+        assert kept in skeleton.text
+    assert "return a.sum()" not in skeleton.text and "return 2.0" not in skeleton.text
+    assert may_build_a_term_in(skeleton, text) == may_build_a_term(ast.parse(text), text=text)

@@ -41,6 +41,32 @@ SELECTIONS = {
 
 
 ADVERSARIAL = {
+    # A syntax error in a body the flow cut never reads: ruled out through the skeleton, unparsed
+    # (RL000 only without the prefilter), and the same error in a body it reads: parsed, reported.
+    "syntax-error-in-a-body-never-read": """
+        import torch
+        from torch import nn
+        class RMSNorm(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(d))
+            def forward(self, x):
+                loss_scale = x.pow(2).mean(-1, keepdim=True)
+                return self.weight * x * torch.rsqrt(loss_scale)
+            def extra_repr(self):
+                return 1 1
+        """,
+    "syntax-error-in-a-body-read": """
+        import torch
+        from torch import nn
+        class RMSNorm(nn.Module):
+            def __init__(self, d):
+                super().__init__()
+                self.weight = nn.Parameter(torch.ones(d))
+            def forward(self, x):
+                loss_scale = x.pow(2).mean(-1, keepdim=True)
+                return self.weight * x * torch.rsqrt(loss_scale) 1
+        """,
     # The penalty's pieces live in three functions joined only by calls.
     "helpers": """
         import torch
@@ -558,7 +584,7 @@ def _expected_with_prefilter(source: str, enabled: frozenset[str]) -> list[dict[
     (see "RL000" in reglint/analysis/triage/decision.py): those of the pruned copy without the prefilter."""
     findings = _findings(source, enabled, False)
     decision = triage.verdict(source, "snippet.py", enabled)
-    if decision.ruled_out_on_text:
+    if decision.ruled_out_unparsed:
         findings = [f for f in findings if f["code"] != "RL000"]
     elif decision.parse_text is not None and not _libcst_parses(source) and _libcst_parses(decision.parse_text):
         return _findings(decision.parse_text, enabled, False)

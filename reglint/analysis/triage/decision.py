@@ -94,7 +94,9 @@ syntax error in it is not reported: its text shows it holds no regularization co
 syntax, and parsing all of them would cost more than everything else together (CPython's parser
 alone takes 2.5 times ruff's whole run on the benchmark corpus). For the same reason a syntax
 error inside a pruned function (one that cannot take part in a finding) is left to the Python
-linter, except merge-conflict markers: a file holding them is parsed whole. The text-units cut
+linter, and so is one inside a function body the flow cut did not read in a file it rules out
+through the file's skeleton (FLOW_IN_PART: such bodies are never parsed), except merge-conflict
+markers: a file holding them is parsed whole. The text-units cut
 leaves to the parser any file with unbalanced brackets or an unterminated string, so a training
 script with a typo is still reported. When RL000 is the only code selected, every file is parsed
 whole (a syntax check). A file is skipped after the syntax cut only if `ast.parse` accepted it,
@@ -119,7 +121,12 @@ from reglint.analysis.optimizers import (
     spells_torch,
 )
 from reglint.analysis.triage.components import LOSS, PARAMS, TERMS, complete_units
-from reglint.analysis.triage.flowcut import FUNCTIONS, may_build_a_term, statement_lists
+from reglint.analysis.triage.flowcut import (
+    FUNCTIONS,
+    may_build_a_term,
+    may_build_a_term_in,
+    statement_lists,
+)
 from reglint.analysis.triage.textcut import (
     empty_pruned_body,
     join_lines,
@@ -191,6 +198,10 @@ def facts_needed(enabled: frozenset[str]) -> Optional[tuple[frozenset[str], ...]
 
 # ---------------------------------------------------------------------------- the decision
 
+# The flow cut ruled the file out reading its skeleton (textcut.py): the bodies it did not read
+# were not parsed, so a syntax error in one of them is not reported (see "RL000" above).
+FLOW_IN_PART = "no term in the flow, read in part"
+
 
 @dataclass
 class Verdict:
@@ -205,9 +216,9 @@ class Verdict:
     tree: Optional[ast.Module] = None
 
     @property
-    def ruled_out_on_text(self) -> bool:
-        """Skipped before any parse (so a syntax error in the file is not reported)."""
-        return self.reason in ("not in the text", "not in the text units")
+    def ruled_out_unparsed(self) -> bool:
+        """Skipped before the whole file was parsed (so a syntax error in it is not reported)."""
+        return self.reason in ("not in the text", "not in the text units", FLOW_IN_PART)
 
 
 def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -> Verdict:
@@ -242,7 +253,15 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         if not _satisfied(needed, present):
             return Verdict(False, "not in the text units")
         if _penalty_decides(needed, present):
-            # Last cut, on the values (flowcut.py). It reads the file's own text: the pruned text
+            # Last cut, on the values (flowcut.py), read through the file's skeleton where there is
+            # one: the bodies it never reads are never parsed.
+            skeleton = units.skeleton
+            answer = may_build_a_term_in(skeleton, text) if skeleton is not None else None
+            if answer is False:
+                return Verdict(False, FLOW_IN_PART)
+            if answer:
+                return Verdict(True, "in the text units", units.pruned)
+            # Else on the file's tree. It reads the file's own text: the pruned text
             # holds the same code less some function bodies, so a term the flow cannot build from
             # the whole text it cannot build from the pruned one, which is made only for a file
             # that goes on to libcst. (The pruned text where only it parses: a syntax error in a

@@ -73,8 +73,9 @@ from __future__ import annotations
 
 import ast
 import unicodedata
+import warnings
 from bisect import bisect_right
-from typing import Iterable, Optional, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import (
@@ -96,6 +97,9 @@ from reglint.analysis.vocabulary import (
     SCALAR_REDUCTIONS,
     SHAPE_METHODS,
 )
+
+if TYPE_CHECKING:
+    from reglint.analysis.triage.textcut import Skeleton
 
 PARAM, ELEMENTWISE, L1_CRITERION = 1, 2, 4
 
@@ -126,6 +130,10 @@ _TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
 
 class _TermFound(Exception):
     """A term may be built: the answer is yes, stop reading."""
+
+
+class _NotTheSkeleton(Exception):
+    """A body parsed from the file is not what the skeleton promised: read the whole file."""
 
 
 def _is_source_attribute(name: str) -> bool:
@@ -208,6 +216,9 @@ class _Unit:
         self.first = function.body[0].lineno if function is not None else 0
         self.last = (function.end_lineno or 1 << 30) if function is not None else 1 << 30
         self.name = function.name if function is not None else None
+        self.line = function.lineno if function is not None else 0
+        # Its body is emptied in the skeleton read: parse it from the file when it is first read.
+        self.deferred = False
         arguments = function.args if function is not None else ast.arguments([], [], None, [], [], None, [])
         self.positional = [a.arg for a in arguments.posonlyargs + arguments.args]
         self.parameters = _parameter_names(arguments)
@@ -223,8 +234,10 @@ class _Flow:
         seed_parameters: bool = False,
         term_builders: frozenset[str] = frozenset(),
         text: Optional[str] = None,
+        skeleton: Optional["Skeleton"] = None,
     ) -> None:
         self.seed_parameters = seed_parameters
+        self.skeleton = skeleton
         # Names bound by imports of project modules whose functions may build a term from what
         # they are given: a call of one with a parameter or elementwise argument may build one.
         self.term_builders = term_builders
@@ -268,6 +281,7 @@ class _Flow:
                 self.units.append(inner)
                 self.functions.setdefault(statement.name, []).append(inner)
                 self.unit_of[id(statement)] = inner
+                inner.deferred = self.skeleton is not None and statement.lineno in self.skeleton.bodies
                 self._collect(statement.body, inner, inner.body)
             elif isinstance(statement, ast.ClassDef):
                 self._collect(statement.body, unit, unit.body, in_class=True)
@@ -327,6 +341,8 @@ class _Flow:
             self.dirty.update(self.readers.mentioning(word))
 
     def _read_unit(self, unit: _Unit) -> None:
+        if unit.deferred:
+            self._parse_body(unit)
         self.unit = unit
         if unit.name is None:
             self.local = self.module  # the module's code writes the module's names
@@ -339,6 +355,24 @@ class _Flow:
                 if kinds:
                     self.local[parameter] = kinds
         self._block(unit.body)
+
+    def _parse_body(self, unit: _Unit) -> None:
+        """Put the body the skeleton emptied in its place, parsed from the file's own lines; it
+        must add no unit, import or global name (the skeleton leaves such bodies whole)."""
+        assert self.skeleton is not None
+        unit.deferred = False
+        source = self.skeleton.function_source(unit.line)
+        tree = _parse(source) if source is not None else None
+        function = tree.body[0] if tree is not None and len(tree.body) == 1 else None
+        if isinstance(function, ast.If) and len(function.body) == 1:
+            function = function.body[0]
+        if not (isinstance(function, FUNCTIONS) and function.name == unit.name):
+            raise _NotTheSkeleton(unit.line)
+        structure = (len(self.units), len(self.imported), len(self.aliases))
+        unit.body.clear()
+        self._collect(function.body, unit, unit.body)
+        if (len(self.units), len(self.imported), len(self.aliases)) != structure or unit.globals:
+            raise _NotTheSkeleton(unit.line)
 
     # ---------------------------------------------------------------- kinds of names
 
@@ -777,3 +811,29 @@ def may_build_a_term(
         return _Flow(tree, seed_parameters, term_builders, text).may_build_a_term()
     except RecursionError:
         return True
+
+
+def may_build_a_term_in(skeleton: "Skeleton", text: str) -> Optional[bool]:
+    """may_build_a_term of the file `text`, read through its skeleton (textcut.py): its tree, and
+    each emptied body parsed from the file when the flow first reads it, so that the bodies it
+    never reads are never parsed. The answer is the file's (the structure is the same, and a
+    unit's body is in place before it is read); None where the skeleton cannot stand in for the
+    file (it does not parse, or a body parsed is not what it promised)."""
+    tree = _parse(skeleton.text)
+    if tree is None:
+        return None
+    try:
+        return _Flow(tree, text=text, skeleton=skeleton).may_build_a_term()
+    except RecursionError:
+        return True
+    except _NotTheSkeleton:
+        return None
+
+
+def _parse(source: str) -> Optional[ast.Module]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None

@@ -660,11 +660,19 @@ class TextFacts:
     # to make the text libcst should parse instead (see "pruning" below). It is made only when
     # asked for: the flow cut rules out most such files without it.
     prune: Optional[Callable[[], Optional[str]]] = None
+    # For a file where a penalty is possible: how to make the flow cut's skeleton (see "the flow
+    # cut's skeleton" below), made only when the flow cut is asked.
+    skeletal: Optional[Callable[[], Optional["Skeleton"]]] = None
 
     @functools.cached_property
     def pruned(self) -> Optional[str]:
         """The pruned text; None: the file as it is."""
         return self.prune() if self.prune is not None else None
+
+    @functools.cached_property
+    def skeleton(self) -> Optional["Skeleton"]:
+        """The flow cut's skeleton of the file; None: there is none to make."""
+        return self.skeletal() if self.skeletal is not None else None
 
 
 def text_facts(
@@ -678,7 +686,7 @@ def text_facts(
     and `penalty` say which of the two questions to answer (the other answer is False)."""
     if "\t" in text or "\f" in text:
         return None  # indentation widths: leave them to the parser
-    joined: Optional[list[tuple[int, int]]] = [] if prune else None
+    joined: list[tuple[int, int]] = []
     try:
         blanked = blank(text, joined)
     except (_Unsure, RecursionError):
@@ -705,7 +713,9 @@ def text_facts(
         return TextFacts(optimizer, False)
     roots, candidates = found
     losses = _LossSearch(blanked, brackets)
-    if prune and not _CONFLICT_MARKER.search(text):
+    conflicted = _CONFLICT_MARKER.search(text) is not None
+    skeletal = None if conflicted else (lambda: _skeleton(text, blanked, brackets, split, joined))
+    if prune and not conflicted:
         if constructs is None:
             constructs = _may_construct_an_optimizer(blanked)
         if not constructs:
@@ -713,11 +723,11 @@ def text_facts(
             live = _live(split, roots, candidates, losses)
             if not any(live):
                 return TextFacts(optimizer, False)
-            return TextFacts(optimizer, True, lambda: _pruned(text, blanked, brackets, split, live, joined or []))
+            return TextFacts(optimizer, True, lambda: _pruned(text, blanked, brackets, split, live, joined), skeletal)
     # A loss in a candidate's component completes it; one in the module's component completes
     # every candidate.
     chosen = [unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0]]
-    return TextFacts(optimizer, losses.any_of(split, chosen))
+    return TextFacts(optimizer, losses.any_of(split, chosen), skeletal=skeletal)
 
 
 def _may_construct_an_optimizer(blanked: str) -> bool:
@@ -885,12 +895,111 @@ def _bare_header(blanked: str, brackets: str, start: int, end: int, line: str, n
     header = _HEADER_LINE.match(line)
     if header is None or header.group(3) != name:
         return None
+    colon = _header_colon(blanked, brackets, start, end)
+    if colon == -1 or ":=" in blanked[start:colon]:
+        return None
+    if _header_line_end(blanked, colon, end) == -1:
+        return None  # the body starts on the header's line
+    return f"{header.group(1)}{'async def' if header.group(2) else 'def'} {name}(): pass"
+
+
+def _header_colon(blanked: str, brackets: str, start: int, end: int) -> int:
+    """Where the colon that ends the def header at `start` is (-1: not before `end`)."""
     colon = blanked.find(":", start, end)
     while colon != -1 and _depth(brackets, start, colon) != 0:
         colon = blanked.find(":", colon + 1, end)
-    if colon == -1 or ":=" in blanked[start:colon]:
-        return None
+    return colon
+
+
+def _header_line_end(blanked: str, colon: int, end: int) -> int:
+    """The end of the line that holds the header's colon, or -1 when the body goes on on it."""
     line_end = blanked.find("\n", colon, end)
     if line_end == -1 or blanked[colon + 1 : line_end].strip():
-        return None  # the body starts on the header's line
-    return f"{header.group(1)}{'async def' if header.group(2) else 'def'} {name}(): pass"
+        return -1
+    return line_end
+
+
+# ---------------------------------------------------------------------------- the flow cut's skeleton
+#
+# The flow cut (flowcut.py) reads a function only once something on its lines can have a kind; in
+# a large model file most functions are never read, and CPython's parse of them was a third of the
+# triage's time on transformers. So the flow cut reads a skeleton: the file with the body of each
+# function that holds no def, class, import, global or nonlocal emptied (lines kept one for one: a
+# string literal spans them), and parses a body, from the file's own lines, when it first reads
+# it. What a body adds to the structure the flow cut builds before reading (flowcut._Flow._collect)
+# is only functions, classes, imports and global or nonlocal names, so the skeleton's structure is
+# the file's; flowcut checks each body it parses against that and gives up where it differs.
+
+_NESTING_TEXT = re.compile(r"\b(?:def|class|import|global|nonlocal)\b", re.A)
+
+
+@dataclass
+class Skeleton:
+    """A file's text with the bodies of some functions emptied, and where each body is."""
+
+    text: str  # the skeleton: the file's lines, one for one
+    lines: list[str]  # the file's own lines
+    bodies: dict[int, int]  # the 1-based line of an emptied function's `def` -> its last line
+
+    def function_source(self, def_line: int) -> Optional[str]:
+        """Source that holds the function whose `def` is on `def_line` (an emptied one) on its own
+        columns, as its first statement (under `if 1:` when it is indented). Its lines start at 1
+        or 2: the flow cut reads no line number inside a body."""
+        last = self.bodies.get(def_line)
+        if last is None:
+            return None
+        segment = "\n".join(self.lines[def_line - 1 : last])
+        return "if 1:\n" + segment if segment.startswith(" ") else segment
+
+
+def skeleton_of(text: str) -> Optional[Skeleton]:
+    """The flow cut's skeleton of `text`, where text_facts would make one (tests read it)."""
+    if "\t" in text or "\f" in text or _CONFLICT_MARKER.search(text):
+        return None
+    joined: list[tuple[int, int]] = []
+    try:
+        blanked = blank(text, joined)
+        brackets = round_brackets(blanked)
+        if not blanked.isascii() or _depth(brackets, 0, len(brackets)) != 0:
+            return None
+        return _skeleton(text, blanked, brackets, split_units(blanked, brackets), joined)
+    except (_Unsure, RecursionError):
+        return None
+
+
+def _skeleton(text: str, blanked: str, brackets: str, split: _Split, joined: list[tuple[int, int]]) -> Optional[Skeleton]:
+    """`joined`: what blank(text, joined) noted."""
+    origins = _line_origins(text, joined)
+    line_starts = [0] + [match.end() for match in _NEWLINE.finditer(blanked)]
+    if len(origins) != len(line_starts):
+        return None  # not the lines this module expects
+    lines, breaks = split_lines(text)
+    own_lines = list(lines)
+    ends = split.starts[1:] + [len(blanked)]
+    bodies: dict[int, int] = {}
+    for unit in split.units[1:]:
+        own = unit.spans[-1]  # the function's own span (a decorated one also has the span before)
+        start, end = split.starts[own], ends[own]
+        colon = _header_colon(blanked, brackets, start, end)
+        line_end = -1 if colon == -1 else _header_line_end(blanked, colon, end)
+        if line_end == -1 or _NESTING_TEXT.search(blanked, line_end, end):
+            continue
+        body_line = bisect_right(line_starts, line_end)  # the blanked line after the header's
+        if body_line >= len(origins):
+            continue
+        first = origins[body_line]
+        last = len(lines) - 1 if end >= len(blanked) else origins[bisect_right(line_starts, end) - 1] - 1
+        def_line = origins[bisect_right(line_starts, start) - 1]
+        if last < first:
+            continue
+        indent = lines[def_line][: len(lines[def_line]) - len(lines[def_line].lstrip(" "))] + " "
+        for number in range(first, last + 1):
+            lines[number] = ""
+        if first == last:
+            lines[first] = indent + "pass"
+        else:
+            lines[first], lines[last] = indent + '"""', '"""'
+        bodies[def_line + 1] = last + 1
+    if not bodies:
+        return None
+    return Skeleton(join_lines(lines, breaks), own_lines, bodies)
