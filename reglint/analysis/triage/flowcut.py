@@ -64,6 +64,17 @@ of an L1_LOSS_CLASSES class is on its lines.) The function form is the analysis'
 only for a bare name or a dotted name starting at an imported name or `torch`; a method call on
 anything else (`self.norm(x, gate)`) is read in method form only.
 
+The triage gives the cut a skeleton of the file where it can (textcut.py, `Skeleton`): the
+file with the body of every function that holds no def, class, import, global or nonlocal
+emptied, lines kept. Such a body adds nothing to the units, names and imports collected before
+reading, so the skeleton's structure is the file's; the body is parsed from the file's own lines
+when its unit is first read, and put in place before the unit reads it. A unit's lines in the
+skeleton hold its true lines (they run from the line after its header to the end of its block),
+so it is read at least whenever it would be, and a read more changes nothing (a unit adds what
+the kinds present allow, and they only grow). So the answer is the file's, and the bodies never
+read are never parsed: on transformers four in five. A body that does not parse or does not hold
+what the skeleton promised sends the file to the whole parse (`may_build_a_term_in` answers None).
+
 The coupling to the analysis is checked, not assumed: tests/test_flowcut.py runs the analysis
 on every fixture, rule example, test source and benchmark corpus file, and fails if it finds a
 penalty where this cut says none can be built.
