@@ -42,7 +42,7 @@ SELECTIONS = {
 
 ADVERSARIAL = {
     # A syntax error in a body the flow cut never reads: ruled out through the skeleton, unparsed
-    # (RL000 only without the prefilter), and the same error in a body it reads: parsed, reported.
+    # (RL000 only without the prefilter); one in a body it reads (below): parsed, reported.
     "syntax-error-in-a-body-never-read": """
         import torch
         from torch import nn
@@ -55,17 +55,6 @@ ADVERSARIAL = {
                 return self.weight * x * torch.rsqrt(loss_scale)
             def extra_repr(self):
                 return 1 1
-        """,
-    "syntax-error-in-a-body-read": """
-        import torch
-        from torch import nn
-        class RMSNorm(nn.Module):
-            def __init__(self, d):
-                super().__init__()
-                self.weight = nn.Parameter(torch.ones(d))
-            def forward(self, x):
-                loss_scale = x.pow(2).mean(-1, keepdim=True)
-                return self.weight * x * torch.rsqrt(loss_scale) 1
         """,
     # The penalty's pieces live in three functions joined only by calls.
     "helpers": """
@@ -566,6 +555,9 @@ ADVERSARIAL = {
         """,
     "nothing": "import os\nprint(os.getcwd())\n",
 }
+ADVERSARIAL["syntax-error-in-a-body-read"] = ADVERSARIAL["syntax-error-in-a-body-never-read"].replace(
+    "torch.rsqrt(loss_scale)", "torch.rsqrt(loss_scale) 1"
+)
 
 SOURCES = corpus_sources() + [
     (f"adversarial:{name}", textwrap.dedent(text)) for name, text in ADVERSARIAL.items()
