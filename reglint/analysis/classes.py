@@ -143,17 +143,18 @@ def is_container(name: str) -> bool:
 
 
 def builds_only_attributes(
-    init: cst.FunctionDef, module: cst.Module, method_ran: Callable[[str], Optional[bool]]
+    init: cst.FunctionDef, code: Callable[[cst.CSTNode], str], method_ran: Callable[[str], Optional[bool]]
 ) -> bool:
     """Does this __init__ show everything it adds to the instance? Not when its body is hidden (a
     stub), when it registers parameters in ways the analysis does not follow (`add_module`,
     `setattr`), or when it calls a method of its own that did not run for the analysis:
     `method_ran(name)` says whether `self.<name>()` was read (None: a method the class does not
-    define; only nn.Module's own bookkeeping is harmless then)."""
+    define; only nn.Module's own bookkeeping is harmless then). `code(node)`: its module's code
+    for a node."""
     body = init.body.body if isinstance(init.body, cst.IndentedBlock) else ()
     if not body or all(_is_stub(statement) for statement in body):
         return False
-    text = module.code_for_node(init)
+    text = code(init)
     if any(word in text for word in REGISTERING_CALLS):
         return False
     self_name = init.params.params[0].name.value if init.params.params else "self"

@@ -135,6 +135,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         # Terms a penalty-named helper returns when it runs on its own: they are its penalty
         # unless a call in this module inlines it (the caller binds them): see claim_terms.
         self._inlined: set[int] = set()
+        # The code of the definitions asked for more than once (an __init__ for each object made).
+        self._renderings: dict[int, tuple[cst.CSTNode, str]] = {}
         self._unclaimed: list[tuple[int, Terms, cst.Return, Frame, str, Optional[str]]] = []
         # Attributes of the instances the analysis follows (Instance.env -> name -> value); each
         # class's generic instance, whose methods run on their own, is made by `class_instance`.
@@ -280,6 +282,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self.ctx = outer
         return None
 
+    def _rendered(self, module: cst.Module, node: cst.CSTNode) -> str:
+        """`module`'s code for `node` (one of its definitions), generated once."""
+        found = self._renderings.get(id(node))
+        if found is None or found[0] is not node:
+            found = self._renderings[id(node)] = (node, module.code_for_node(node))
+        return found[1]
+
     def instance_vectors(self, instance: Instance, visiting: Optional[set[int]] = None) -> Optional[bool]:
         """Does this object hold 1-D parameters? False only where every attribute its __init__
         assigned is a layer without them (or a plain value) and every base class is known."""
@@ -290,7 +299,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         info = instance.info
         init = info.methods.get("__init__")
         if init is not None and not builds_only_attributes(
-            init, info.context.module, lambda name: self._method_ran(info, name)
+            init, lambda node: self._rendered(info.context.module, node), lambda name: self._method_ran(info, name)
         ):
             return None
         found: list[Optional[bool]] = [
