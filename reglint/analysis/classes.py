@@ -24,6 +24,7 @@ from reglint.analysis.vocabulary import (
     NORM_LAYERS,
     REGISTERING_CALLS,
 )
+from reglint.analysis.walk import subnodes
 
 if TYPE_CHECKING:
     from reglint.analysis.modules import ModuleContext
@@ -181,25 +182,15 @@ def _is_stub(statement: cst.CSTNode) -> bool:
     return True
 
 
-class _OwnMethodCalls(cst.CSTVisitor):
-    def __init__(self, self_name: str) -> None:
-        self.self_name = self_name
-        self.names: list[str] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
-            and func.value.value == self.self_name
-        ):
-            self.names.append(func.attr.value)
-
-
 def _own_method_calls(init: cst.FunctionDef, self_name: str) -> list[str]:
-    finder = _OwnMethodCalls(self_name)
-    init.body.visit(finder)
-    return finder.names
+    """The `m` of every `self.m(...)` in the body."""
+    names: list[str] = []
+    for node in subnodes(init.body):
+        if type(node) is cst.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == self_name:
+                names.append(func.attr.value)
+    return names
 
 
 def is_stub(function: cst.FunctionDef) -> bool:

@@ -15,25 +15,13 @@ from typing import Optional
 import libcst as cst
 
 from reglint.analysis.names import dotted
+from reglint.analysis.walk import reads_name
 
 _KEEP_ALL_ATTRIBUTES = frozenset({"requires_grad", "is_leaf"})
 
 
-class _NameFinder(cst.CSTVisitor):
-    def __init__(self, names: set[str]) -> None:
-        super().__init__()
-        self.names = names
-        self.found = False
-
-    def visit_Name(self, name: cst.Name) -> None:
-        if name.value in self.names:
-            self.found = True
-
-
 def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
-    finder = _NameFinder(names)
-    node.visit(finder)
-    return finder.found
+    return reads_name(node, names)
 
 
 def _is_none(node: cst.BaseExpression) -> bool:

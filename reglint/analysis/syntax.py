@@ -8,57 +8,56 @@ from typing import Optional, Sequence, Union
 import libcst as cst
 
 from reglint.analysis.names import ImportMap, dotted
+from reglint.analysis.walk import reads_dotted, subnodes
 
 
 def argparse_defaults(module: cst.Module, source: Optional[str] = None) -> dict[str, Optional[float]]:
     """dest -> numeric default of every `add_argument("--name", default=<number>)` in the file.
 
     With `source`, the module's text, only the top-level statements whose text mentions
-    `add_argument` are walked (libcst's visitor over a whole long file costs more than the rest
-    of the analysis)."""
+    `add_argument` are walked (a walk of a whole long file costs more than the rest of the
+    analysis)."""
     found: dict[str, Optional[float]] = {}
 
-    class Visitor(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if not (
-                isinstance(node.func, cst.Attribute) and node.func.attr.value == "add_argument"
-            ):
-                return
-            keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
-            names = [
-                a.value.evaluated_value
-                for a in node.args
-                if a.keyword is None and isinstance(a.value, cst.SimpleString)
-            ]
-            dest_node = keywords.get("dest")
-            if isinstance(dest_node, cst.SimpleString):
-                evaluated = dest_node.evaluated_value
-                dest: Optional[str] = evaluated if isinstance(evaluated, str) else None
-            else:
-                longs = [n for n in names if isinstance(n, str) and n.startswith("--")]
-                chosen = longs[0] if longs else (names[0] if names else None)
-                dest = chosen.lstrip("-").replace("-", "_") if isinstance(chosen, str) else None
-            if not isinstance(dest, str) or not dest:
-                return
-            default = keywords.get("default")
-            value: Optional[float] = None
-            if isinstance(default, (cst.Integer, cst.Float)):
-                value = float(default.value.replace("_", ""))
-            elif isinstance(default, cst.UnaryOperation) and isinstance(
-                default.expression, (cst.Integer, cst.Float)
-            ):
-                value = -float(default.expression.value.replace("_", ""))
-            elif isinstance(default, cst.Name) and default.value in ("True", "False"):
-                value = 1.0 if default.value == "True" else 0.0
-            elif default is None and "action" not in keywords:
-                value = None  # no default: None unless given, which torch.optim rejects
-            else:
-                return
-            found[dest] = value if dest not in found or found[dest] == value else None
+    def read(node: cst.Call) -> None:
+        if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "add_argument"):
+            return
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        names = [
+            a.value.evaluated_value
+            for a in node.args
+            if a.keyword is None and isinstance(a.value, cst.SimpleString)
+        ]
+        dest_node = keywords.get("dest")
+        if isinstance(dest_node, cst.SimpleString):
+            evaluated = dest_node.evaluated_value
+            dest: Optional[str] = evaluated if isinstance(evaluated, str) else None
+        else:
+            longs = [n for n in names if isinstance(n, str) and n.startswith("--")]
+            chosen = longs[0] if longs else (names[0] if names else None)
+            dest = chosen.lstrip("-").replace("-", "_") if isinstance(chosen, str) else None
+        if not isinstance(dest, str) or not dest:
+            return
+        default = keywords.get("default")
+        value: Optional[float] = None
+        if isinstance(default, (cst.Integer, cst.Float)):
+            value = float(default.value.replace("_", ""))
+        elif isinstance(default, cst.UnaryOperation) and isinstance(
+            default.expression, (cst.Integer, cst.Float)
+        ):
+            value = -float(default.expression.value.replace("_", ""))
+        elif isinstance(default, cst.Name) and default.value in ("True", "False"):
+            value = 1.0 if default.value == "True" else 0.0
+        elif default is None and "action" not in keywords:
+            value = None  # no default: None unless given, which torch.optim rejects
+        else:
+            return
+        found[dest] = value if dest not in found or found[dest] == value else None
 
-    visitor = Visitor()
-    for node in statements_mentioning(module, source, "add_argument"):
-        node.visit(visitor)
+    for statement in statements_mentioning(module, source, "add_argument"):
+        for node in subnodes(statement):
+            if type(node) is cst.Call:
+                read(node)  # type: ignore[arg-type]
     return {k: v for k, v in found.items() if v is not None}
 
 
@@ -167,39 +166,18 @@ def continue_guard(statement: cst.CSTNode) -> Optional[cst.BaseExpression]:
     return None
 
 
-class NameFinder(cst.CSTVisitor):
-    def __init__(self, names: set[str]) -> None:
-        self.names = names
-        self.found = False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.names:
-            self.found = True
-
-    def visit_Attribute(self, node: cst.Attribute) -> Optional[bool]:
-        text = dotted(node)
-        if text is not None and text in self.names:
-            self.found = True
-            return False
-        return True
-
-
 def mentions(node: cst.CSTNode, name: str) -> bool:
-    finder = NameFinder({name})
+    """Does the statement read `name` (a name or a dotted chain): an assignment's value, an
+    augmented assignment's target, or anywhere in anything else?"""
     if isinstance(node, cst.Assign):
-        node.value.visit(finder)
-    elif isinstance(node, cst.AugAssign):
-        node.target.visit(finder)
-        return True if dotted(node.target) == name else finder.found
-    else:
-        node.visit(finder)
-    return finder.found
+        return reads_dotted(node.value, {name})
+    if isinstance(node, cst.AugAssign):
+        return dotted(node.target) == name or reads_dotted(node.target, {name})
+    return reads_dotted(node, {name})
 
 
 def mentions_any(node: cst.CSTNode, names: set[str]) -> bool:
-    finder = NameFinder(names)
-    node.visit(finder)
-    return finder.found
+    return reads_dotted(node, names)
 
 
 def adds_name(statement: cst.CSTNode, name: str) -> bool:

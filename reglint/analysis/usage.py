@@ -20,6 +20,7 @@ from typing import Iterator, Optional, Union
 import libcst as cst
 
 from reglint.analysis.vocabulary import GRADLESS_METHODS, LOSS_NAME
+from reglint.analysis.walk import reads_name
 
 _ARITHMETIC = (cst.BinaryOperation, cst.UnaryOperation)
 _MEASURING_METHODS = GRADLESS_METHODS | {"cpu"}
@@ -52,20 +53,8 @@ class _References(cst.CSTVisitor):
             self.stack.pop()
 
 
-class _Mention(cst.CSTVisitor):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.found = False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value == self.name:
-            self.found = True
-
-
 def _mentions(node: cst.CSTNode, name: str) -> bool:
-    finder = _Mention(name)
-    node.visit(finder)
-    return finder.found
+    return reads_name(node, {name})
 
 
 def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None) -> bool:
