@@ -41,6 +41,29 @@ SELECTIONS = {
 
 
 ADVERSARIAL = {
+    # Penalty records that a helper called from __init__ appends to a list on the object, and a
+    # method loops over: no optimizer, so the flow cut decides.
+    "penalty-records-registered-by-a-helper": """
+        import torch
+        import torch.nn as nn
+        class Base(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = nn.Linear(4, 1)
+                self.records = []
+                self.register(self.lin.parameters(), 1e-4)
+            def register(self, tensors, strength):
+                self.records.append((tensors, strength))
+            def penalty(self):
+                total = 0.0
+                for tensors, strength in self.records:
+                    for w in tensors:
+                        total = total + strength * torch.norm(w, p=2)
+                return total
+            def training_step(self, x, y):
+                loss = ((self.lin(x) - y) ** 2).mean() + self.penalty()
+                loss.backward()
+        """,
     # A syntax error in a body the flow cut never reads: ruled out through the skeleton, unparsed
     # (RL000 only without the prefilter); one in a body it reads (below): parsed, reported.
     "syntax-error-in-a-body-never-read": """

@@ -289,6 +289,29 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             found = self._renderings[id(node)] = (node, module.code_for_node(node))
         return found[1]
 
+    def _share_attributes(self, caller: Optional[Frame], instance: Instance, into_object: bool) -> None:
+        """A method called on an object that its caller holds (`self.add_weights(...)` in
+        `__init__`): what the caller has stored on the object so far (`self.weights = []`) is
+        the object's when the method starts (`into_object`), and what the object holds when the
+        method returns (`self.weights.append(...)`) is the caller's from then on."""
+        if caller is None:
+            return
+        names = [
+            name
+            for name, value in caller.env.items()
+            if isinstance(value, Instance) and value.env == instance.env and "." not in name
+        ]
+        attributes = self.instances[instance.env]
+        for name in names:
+            prefix = name + "."
+            if into_object:
+                for key, held in caller.env.items():
+                    if key.startswith(prefix):
+                        attributes[key[len(prefix) :]] = held
+            else:
+                for attribute, held in attributes.items():
+                    caller.env[prefix + attribute] = held
+
     def instance_vectors(self, instance: Instance, visiting: Optional[set[int]] = None) -> Optional[bool]:
         """Does this object hold 1-D parameters? False only where every attribute its __init__
         assigned is a layer without them (or a plain value) and every base class is known."""
@@ -854,6 +877,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if instance is None and class_name in self.classes:
                 instance = self.class_instance(self.classes[class_name])
             if instance is not None:
+                self._share_attributes(caller, instance, into_object=True)
                 frame.env[self_name] = instance
                 for attribute, held in self.instances[instance.env].items():
                     frame.env[f"{self_name}.{attribute}"] = held
@@ -916,6 +940,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             for key, held in frame.env.items():
                 if key.startswith(prefix):
                     attributes[key[len(prefix) :]] = held
+            self._share_attributes(caller, instance, into_object=False)
         function_name = function.name.value
         # (an L1 criterion is unknown as a value, but a factory that returns one returns it)
         returned = [r for r, _ in frame.returns if not isinstance(r, Unknown) or isinstance(r, L1Criterion)]

@@ -55,12 +55,46 @@ def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
             return first
         if all(i == first for i in iterable.items):
             return first
+        rows = _rows(iterable.items)
+        if rows:
+            return TupleVal(tuple(_column([row.items[i] for row in rows]) for i in range(len(rows[0].items))))
     if isinstance(iterable, Enumerated):
         return TupleVal((Num(None, "index"), element_of(iterable.inner, analyzer)))
     if isinstance(iterable, Submodules):
         module = Submodule(iterable.owner)
         return TupleVal((UNKNOWN, module)) if iterable.named else module
     return UNKNOWN
+
+
+def _rows(items: Sequence[Value]) -> list[TupleVal]:
+    """A list of records of one shape (`[(params, coefficient), ...]`, one appended per call of a
+    registering method): its tuples, less the unknown items a method read alone appended."""
+    rows = [item for item in items if not _unknown(item)]
+    if not rows or not all(isinstance(row, TupleVal) for row in rows):
+        return []
+    size = len(rows[0].items)  # type: ignore[attr-defined]
+    return rows if all(len(row.items) == size for row in rows) else []  # type: ignore[attr-defined,return-value]
+
+
+def _column(values: list[Value]) -> Value:
+    """What one field of those records holds over the loop: every parameter set of its rows, a
+    number that is the same in every row (else an unknown one), or an unknown value. What a
+    method read alone put there is unknown and left out (the rows the code shows speak for
+    themselves: a penalty over them is one)."""
+    values = [value for value in values if not _unknown(value)] or values
+    first = values[0]
+    if all(value == first for value in values):
+        return first
+    if all(isinstance(value, ParamIter) for value in values):
+        owners = sorted({value.pset.owner for value in values})  # type: ignore[attr-defined]
+        return join_params(values, first.pset.node, " + ".join(owners))  # type: ignore[attr-defined]
+    if all(isinstance(value, Num) for value in values):
+        return Num(None, first.text, first.node)  # type: ignore[attr-defined]
+    return UNKNOWN
+
+
+def _unknown(value: Value) -> bool:
+    return isinstance(value, Unknown) or (isinstance(value, Num) and value.value is None)
 
 
 def append_item(current: ListVal, item: Value, method: str) -> Value:

@@ -99,7 +99,7 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
     the expression the training step uses on `owner`, the name of the function or method)."""
     kind = draw(st.sampled_from([
         "inline", "helper", "method", "conditional-method", "module-class", "lambda", "staticmethod",
-        "walrus", "object", "attribute",
+        "walrus", "object", "attribute", "records",
     ]))
     name = draw(st.sampled_from(["l2_penalty", "regularizer", "compute_reg", "extra"]))
     if kind == "inline":
@@ -131,6 +131,20 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
         store = "self.kept = self.fc1.weight" if single else "self.kept = [self.fc1.weight, self.fc2.weight]"
         use = "self.kept.norm(2)" if single else "sum(w.pow(2).sum() for w in self.kept)"
         method = ["    def keep(self):", f"        {store}", f"    {_def(draw, name)}(self):", f"        return {use}"]
+        return [], method, f"{_callee(draw, f'{owner}.{name}')}()", name
+    if kind == "records":
+        # One method keeps (parameters, strength) records in a list on the object, directly or
+        # through a registering method; another one loops over them.
+        grow = draw(st.sampled_from(["self.records.append(({ps}, 1e-4))", "self.register({ps}, 1e-4)"]))
+        method = [
+            "    def keep(self):",
+            "        self.records = []",
+            "        " + grow.format(ps="self.fc1.parameters()"),
+            "    def register(self, tensors, strength):",
+            "        self.records.append((tensors, strength))",
+            f"    {_def(draw, name)}(self):",
+            "        return sum(s * torch.norm(w, p=2) for ws, s in self.records for w in ws)",
+        ]
         return [], method, f"{_callee(draw, f'{owner}.{name}')}()", name
     if kind == "object":
         # A class of any name whose object's state decides the term, kept by a loss module.

@@ -37,7 +37,9 @@ analysis can evaluate it to:
     in order, a loop body once; here a loop body is read twice); a subscript store or a call
     of a GROWING_METHODS method with such an argument (`d[k] = p`, `terms.append(p)`) gives its
     kinds to the container (the analysis' grow_collection; no other call changes what its
-    receiver holds);
+    receiver holds), and a container kept as an attribute (`self.records.append((ps, lam))`,
+    `self.groups[0] = ps`) gives them to that attribute name in every function, as a store does
+    (a method that grows it runs on the object the other methods read);
     an attribute stored a value gives its kinds to that attribute name in every function;
   - the module's names are read by every function (the analysis runs the module's code first,
     then each function, and inlines calls), so what the module's code assigns counts everywhere;
@@ -174,6 +176,14 @@ def _root_key(node: ast.expr) -> Optional[str]:
     while isinstance(node, (ast.Subscript, ast.Starred)):
         node = node.value
     return _dotted(node)
+
+
+def _container_attribute(node: ast.expr) -> Optional[str]:
+    """The attribute name a container is kept under: `terms` for `self.terms` and `self.terms[0]`;
+    None for a plain name (`d[k]`)."""
+    while isinstance(node, (ast.Subscript, ast.Starred)):
+        node = node.value
+    return node.attr if isinstance(node, ast.Attribute) else None
 
 
 def _root_name(node: ast.expr) -> Optional[str]:
@@ -554,9 +564,7 @@ class _Flow:
         elif isinstance(target, ast.Subscript):
             self._expr(target.value)
             self._expr(target.slice)
-            key = _root_key(target)
-            if key is not None:
-                self._add(key, kinds)
+            self._grow(target, kinds)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self._bind(element, kinds)
@@ -712,10 +720,20 @@ class _Flow:
             if names & ELEMENTWISE_CALLS and arguments & PARAM:
                 kinds |= ELEMENTWISE
         if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
-            key = _root_key(func.value)
-            if key is not None:
-                self._add(key, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
+            self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
         return kinds
+
+    def _grow(self, container: ast.expr, kinds: int) -> None:
+        """A container gets what is put into it; one kept as an attribute (`self.terms`) is that
+        attribute in every function, as a store into it would be."""
+        if not kinds:
+            return
+        key = _root_key(container)
+        if key is not None:
+            self._add(key, kinds)
+        attribute = _container_attribute(container)
+        if attribute is not None:
+            self._widen(self.attributes, attribute, kinds)
 
     def _attribute_kinds(self, node: ast.Attribute) -> int:
         """What an attribute called as a function may hold (`self.l1_crit`), without reading
