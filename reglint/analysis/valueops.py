@@ -89,7 +89,8 @@ def _column(values: list[Value]) -> Value:
         owners = sorted({value.pset.owner for value in values})  # type: ignore[attr-defined]
         return join_params(values, first.pset.node, " + ".join(owners))  # type: ignore[attr-defined]
     if all(isinstance(value, Num) for value in values):
-        return Num(None, first.text, first.node)  # type: ignore[attr-defined]
+        same = all(value.value == first.value for value in values)  # type: ignore[attr-defined]
+        return first if same else Num(None, first.text, first.node)  # type: ignore[attr-defined]
     return UNKNOWN
 
 
