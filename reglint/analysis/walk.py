@@ -1,7 +1,8 @@
 """Walking a libcst subtree by its fields.
 
 libcst's visitors (`node.visit(CSTVisitor)`) go through the machinery that can rebuild a tree:
-about five times the cost of reading the fields, for questions that only look (does this
+about four times the cost of reading the fields (3.7 times on two large training modules), for
+questions that only look (does this
 statement read `lam`? which `self.m()` does this __init__ call?). These walks read every field
 that holds a node or a sequence of nodes, which is every child libcst's visitor visits.
 """
