@@ -20,10 +20,6 @@ from reglint.analysis.walk import reads_name
 _KEEP_ALL_ATTRIBUTES = frozenset({"requires_grad", "is_leaf"})
 
 
-def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
-    return reads_name(node, names)
-
-
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
@@ -64,7 +60,7 @@ def _keep_all_atom(test: cst.BaseExpression, names: set[str], positive: bool) ->
 
 
 def keeps_all(test: cst.BaseExpression, names: set[str], positive: bool = True) -> bool:
-    if not _mentions(test, names):
+    if not reads_name(test, names):
         return True
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         return keeps_all(test.expression, names, not positive)
@@ -168,14 +164,14 @@ def _name_test(test: cst.BaseExpression, names: set[str]) -> Optional[bool]:
         comparison = test.comparisons[0]
         if isinstance(comparison.operator, (cst.In, cst.NotIn)) and isinstance(test.left, cst.SimpleString):
             word = test.left.value.strip("'\"").lower()
-            if _mentions(comparison.comparator, names) and any(w in word for w in _VECTOR_NAME_WORDS):
+            if reads_name(comparison.comparator, names) and any(w in word for w in _VECTOR_NAME_WORDS):
                 return isinstance(comparison.operator, cst.In)
         return None
     if (
         isinstance(test, cst.Call)
         and isinstance(test.func, cst.Attribute)
         and test.func.attr.value in ("endswith", "startswith")
-        and _mentions(test.func.value, names)
+        and reads_name(test.func.value, names)
         and test.args
         and isinstance(test.args[0].value, cst.SimpleString)
     ):
@@ -194,7 +190,7 @@ def _name_test(test: cst.BaseExpression, names: set[str]) -> Optional[bool]:
             isinstance(element, cst.Comparison)
             and len(element.comparisons) == 1
             and isinstance(element.comparisons[0].operator, cst.In)
-            and _mentions(element.comparisons[0].comparator, names)
+            and reads_name(element.comparisons[0].comparator, names)
             and _no_decay_list(inner.for_in.iter)
         ):
             return True  # any(nd in name for nd in no_decay)
@@ -218,8 +214,8 @@ def selection(test: cst.BaseExpression, names: set[str], positive: bool = True) 
         return selection(test.expression, names, not positive)
     if isinstance(test, cst.BooleanOperation):
         parts = [
-            selection(test.left, names, positive) if _mentions(test.left, names) else "any",
-            selection(test.right, names, positive) if _mentions(test.right, names) else "any",
+            selection(test.left, names, positive) if reads_name(test.left, names) else "any",
+            selection(test.right, names, positive) if reads_name(test.right, names) else "any",
         ]
         conjunction = isinstance(test.operator, cst.And) == positive
         if conjunction:

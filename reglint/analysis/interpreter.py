@@ -289,28 +289,33 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             found = self._renderings[id(node)] = (node, module.code_for_node(node))
         return found[1]
 
-    def _share_attributes(self, caller: Optional[Frame], instance: Instance, into_object: bool) -> None:
-        """A method called on an object that its caller holds (`self.add_weights(...)` in
-        `__init__`): what the caller has stored on the object so far (`self.weights = []`) is
-        the object's when the method starts (`into_object`), and what the object holds when the
-        method returns (`self.weights.append(...)`) is the caller's from then on."""
+    def _store_attributes(self, frame: Frame, name: str, instance: Instance) -> None:
+        """What `frame` has stored on the object it calls `name` (`self.weights = []`) is the
+        object's."""
+        prefix = name + "."
+        attributes = self.instances[instance.env]
+        for key, held in frame.env.items():
+            if key.startswith(prefix):
+                attributes[key[len(prefix) :]] = held
+
+    def _load_attributes(self, frame: Frame, name: str, instance: Instance) -> None:
+        """`frame` sees what the object it calls `name` holds."""
+        for attribute, held in self.instances[instance.env].items():
+            frame.env[f"{name}.{attribute}"] = held
+
+    @staticmethod
+    def _holders(caller: Optional[Frame], instance: Instance) -> list[tuple[Frame, str]]:
+        """The caller and each name under which it holds the object a method is called on
+        (`self` in the `__init__` that calls `self.add_weights(...)`): what the caller has stored
+        on it so far is the object's when the method starts, and what it holds when the method
+        returns (`self.weights.append(...)`) is the caller's from then on."""
         if caller is None:
-            return
-        names = [
-            name
+            return []
+        return [
+            (caller, name)
             for name, value in caller.env.items()
             if isinstance(value, Instance) and value.env == instance.env and "." not in name
         ]
-        attributes = self.instances[instance.env]
-        for name in names:
-            prefix = name + "."
-            if into_object:
-                for key, held in caller.env.items():
-                    if key.startswith(prefix):
-                        attributes[key[len(prefix) :]] = held
-            else:
-                for attribute, held in attributes.items():
-                    caller.env[prefix + attribute] = held
 
     def instance_vectors(self, instance: Instance, visiting: Optional[set[int]] = None) -> Optional[bool]:
         """Does this object hold 1-D parameters? False only where every attribute its __init__
@@ -877,10 +882,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if instance is None and class_name in self.classes:
                 instance = self.class_instance(self.classes[class_name])
             if instance is not None:
-                self._share_attributes(caller, instance, into_object=True)
+                for holder, name in self._holders(caller, instance):
+                    self._store_attributes(holder, name, instance)
                 frame.env[self_name] = instance
-                for attribute, held in self.instances[instance.env].items():
-                    frame.env[f"{self_name}.{attribute}"] = held
+                self._load_attributes(frame, self_name, instance)
         for index, param in enumerate(params):
             value: Value = UNKNOWN
             if index < len(positional):
@@ -935,12 +940,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self._inline_stack.pop()
             self.ctx.module = outer_module
         if instance is not None and self_name is not None:
-            prefix = self_name + "."
-            attributes = self.instances[instance.env]
-            for key, held in frame.env.items():
-                if key.startswith(prefix):
-                    attributes[key[len(prefix) :]] = held
-            self._share_attributes(caller, instance, into_object=False)
+            self._store_attributes(frame, self_name, instance)
+            for holder, name in self._holders(caller, instance):
+                self._load_attributes(holder, name, instance)
         function_name = function.name.value
         # (an L1 criterion is unknown as a value, but a factory that returns one returns it)
         returned = [r for r, _ in frame.returns if not isinstance(r, Unknown) or isinstance(r, L1Criterion)]

@@ -40,7 +40,7 @@ class _References(cst.CSTVisitor):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if node is not self.scope and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            if _mentions(node, self.name):
+            if reads_name(node, {self.name}):
                 self.nested = True
             return False
         self.stack.append(node)
@@ -51,10 +51,6 @@ class _References(cst.CSTVisitor):
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if self.stack and self.stack[-1] is original_node:
             self.stack.pop()
-
-
-def _mentions(node: cst.CSTNode, name: str) -> bool:
-    return reads_name(node, {name})
 
 
 def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None) -> bool:

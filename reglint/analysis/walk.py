@@ -10,7 +10,7 @@ that holds a node or a sequence of nodes, which is every child libcst's visitor 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Iterator, Optional
+from typing import Iterator
 
 import libcst as cst
 
@@ -26,15 +26,12 @@ def _fields(kind: type) -> tuple[str, ...]:
     return names
 
 
-def subnodes(node: cst.CSTNode, enter: Optional[Callable[[cst.CSTNode], bool]] = None) -> Iterator[cst.CSTNode]:
-    """`node` and every node below it, each before its children (children in no promised order).
-    `enter(n)`: whether to walk below `n` (by default, always)."""
+def subnodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and every node below it, each before its children (children in no promised order)."""
     pending = [node]
     while pending:
         current = pending.pop()
         yield current
-        if enter is not None and not enter(current):
-            continue
         for name in _fields(type(current)):
             value = getattr(current, name)
             if isinstance(value, cst.CSTNode):

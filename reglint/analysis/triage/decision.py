@@ -109,7 +109,6 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
@@ -125,6 +124,7 @@ from reglint.analysis.triage.flowcut import (
     FUNCTIONS,
     may_build_a_term,
     may_build_a_term_in,
+    parse_ok,
     statement_lists,
 )
 from reglint.analysis.triage.textcut import (
@@ -298,15 +298,6 @@ def _penalty_decides(needed: Sequence[frozenset[str]], present: dict[str, bool])
 def _satisfied(needed: Sequence[frozenset[str]], present: dict[str, bool]) -> bool:
     """Some alternative has all its facts present."""
     return any(all(present.get(fact, False) for fact in alt) for alt in needed)
-
-
-def parse_ok(text: str, path: str) -> Optional[ast.Module]:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text, filename=path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return None
 
 
 # ---------------------------------------------------------------------------- units

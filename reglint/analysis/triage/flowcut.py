@@ -171,19 +171,23 @@ def _dotted(node: ast.expr) -> Optional[str]:
     return ".".join(reversed(parts))
 
 
-def _root_key(node: ast.expr) -> Optional[str]:
-    """The dotted name a store into `node` lands in: `d` for `d[k][j]`, `self.terms` for itself."""
+def _container(node: ast.expr) -> ast.expr:
+    """What a store into `node` lands in: `d` for `d[k][j]`, `self.terms` for itself."""
     while isinstance(node, (ast.Subscript, ast.Starred)):
         node = node.value
-    return _dotted(node)
+    return node
+
+
+def _root_key(node: ast.expr) -> Optional[str]:
+    """The dotted name of the container a store into `node` lands in."""
+    return _dotted(_container(node))
 
 
 def _container_attribute(node: ast.expr) -> Optional[str]:
-    """The attribute name a container is kept under: `terms` for `self.terms` and `self.terms[0]`;
-    None for a plain name (`d[k]`)."""
-    while isinstance(node, (ast.Subscript, ast.Starred)):
-        node = node.value
-    return node.attr if isinstance(node, ast.Attribute) else None
+    """The attribute name that container is kept under: `terms` for `self.terms` and
+    `self.terms[0]`; None for a plain name (`d[k]`)."""
+    container = _container(node)
+    return container.attr if isinstance(container, ast.Attribute) else None
 
 
 def _root_name(node: ast.expr) -> Optional[str]:
@@ -383,7 +387,7 @@ class _Flow:
         assert self.skeleton is not None
         unit.deferred = False
         source = self.skeleton.function_source(unit.line)
-        tree = _parse(source) if source is not None else None
+        tree = parse_ok(source) if source is not None else None
         function = tree.body[0] if tree is not None and len(tree.body) == 1 else None
         if isinstance(function, ast.If) and len(function.body) == 1:
             function = function.body[0]
@@ -848,7 +852,7 @@ def may_build_a_term_in(skeleton: "Skeleton", text: str) -> Optional[bool]:
     never reads are never parsed. The answer is the file's (the structure is the same, and a
     unit's body is in place before it is read); None where the skeleton cannot stand in for the
     file (it does not parse, or a body parsed is not what it promised)."""
-    tree = _parse(skeleton.text)
+    tree = parse_ok(skeleton.text)
     if tree is None:
         return None
     try:
@@ -859,10 +863,11 @@ def may_build_a_term_in(skeleton: "Skeleton", text: str) -> Optional[bool]:
         return None
 
 
-def _parse(source: str) -> Optional[ast.Module]:
+def parse_ok(text: str, path: str = "<unknown>") -> Optional[ast.Module]:
+    """CPython's tree of `text`, None where it does not parse (its warnings silenced)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(source)
+            return ast.parse(text, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None

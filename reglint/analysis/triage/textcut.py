@@ -821,15 +821,48 @@ def _line_origins(text: str, joined: list[tuple[int, int]]) -> list[int]:
     return origins
 
 
+@dataclass
+class _FileLines:
+    """A file's lines (`lines`, `breaks`: split_lines) beside its blanked text, whose lines start
+    (`starts`) on the file's lines `origins` says: blanking joins the lines of a multi-line string
+    and of a backslash continuation."""
+
+    lines: list[str]
+    breaks: list[str]
+    origins: list[int]
+    starts: list[int]
+    size: int  # of the blanked text
+
+    @classmethod
+    def of(cls, text: str, blanked: str, joined: list[tuple[int, int]]) -> Optional["_FileLines"]:
+        """`joined`: what blank(text, joined) noted. None: not the lines this module expects."""
+        origins = _line_origins(text, joined)
+        starts = [0] + [match.end() for match in _NEWLINE.finditer(blanked)]
+        if len(origins) != len(starts):
+            return None
+        lines, breaks = split_lines(text)
+        return cls(lines, breaks, origins, starts, len(blanked))
+
+    def line(self, offset: int) -> int:
+        """The file's line (from 0) on which the blanked line holding `offset` starts."""
+        return self.origins[bisect_right(self.starts, offset) - 1]
+
+    def last_line(self, end: int) -> int:
+        """The file's last line of a span of the blanked text that ends at `end` (a line start)."""
+        return len(self.lines) - 1 if end >= self.size else self.line(end) - 1
+
+    def text(self) -> str:
+        return join_lines(self.lines, self.breaks)
+
+
 def _pruned(
     text: str, blanked: str, brackets: str, split: _Split, live: list[bool], joined: list[tuple[int, int]]
 ) -> Optional[str]:
     """`joined`: what blank(text, joined) noted."""
-    origins = _line_origins(text, joined)
-    line_starts = [0] + [match.end() for match in _NEWLINE.finditer(blanked)]
-    if len(origins) != len(line_starts):
-        return None  # not the lines this module expects: do not prune
-    lines, breaks = split_lines(text)
+    file = _FileLines.of(text, blanked, joined)
+    if file is None:
+        return None  # do not prune
+    lines = file.lines
     ends = split.starts[1:] + [len(blanked)]
     pinning = _SpanFeatures(split.starts)
     pinning.mark_all(_PINNING_TEXT, blanked, 1)
@@ -838,25 +871,23 @@ def _pruned(
         if is_live or unit.name in MODEL_BUILDERS or any(pinning.bits[i] for i in unit.spans):
             continue
         own = unit.spans[-1]  # the function's own span (a decorated one also has the span before)
-        header_line = bisect_right(line_starts, split.starts[own]) - 1
-        region_end = ends[own]
-        last_line = (
-            len(lines) - 1 if region_end >= len(blanked) else origins[bisect_right(line_starts, region_end) - 1] - 1
-        )
-        header = _bare_header(blanked, brackets, split.starts[own], region_end, lines[origins[header_line]], unit.name)
-        if header is None or last_line <= origins[header_line]:
+        start, end = split.starts[own], ends[own]
+        header_line, last_line = file.line(start), file.last_line(end)
+        header = _bare_header(blanked, brackets, start, end, lines[header_line], unit.name)
+        if header is None or last_line <= header_line:
             continue
-        lines[origins[header_line]] = header
-        empty_pruned_body(lines, origins[header_line], last_line)
+        lines[header_line] = header
+        empty_pruned_body(lines, header_line, last_line)
         changed = True
-    return join_lines(lines, breaks) if changed else None
+    return file.text() if changed else None
 
 
 def empty_pruned_body(lines: list[str], header: int, last: int) -> None:
-    """Empty lines header+1..last of a pruned function, whose `lines[header]` ends with its `pass`,
-    and carry them in one string literal that opens in place of the `pass` and closes on the last
-    line, so that libcst makes one node of them rather than an empty-line node each (a tenth of
-    its time on pruned model files). Lines, and so positions, stay where they were."""
+    """Empty lines header+1..last of a pruned function (or of a skeleton's body), whose
+    `lines[header]` ends with its `pass`, and carry them in one string literal that opens in place
+    of the `pass` and closes on the last line, so that libcst makes one node of them rather than
+    an empty-line node each (a tenth of its time on pruned model files). Lines, and so positions,
+    stay where they were."""
     for number in range(header + 1, last + 1):
         lines[number] = ""
     if last > header and lines[header].endswith("pass"):
@@ -969,11 +1000,10 @@ def skeleton_of(text: str) -> Optional[Skeleton]:
 
 def _skeleton(text: str, blanked: str, brackets: str, split: _Split, joined: list[tuple[int, int]]) -> Optional[Skeleton]:
     """`joined`: what blank(text, joined) noted."""
-    origins = _line_origins(text, joined)
-    line_starts = [0] + [match.end() for match in _NEWLINE.finditer(blanked)]
-    if len(origins) != len(line_starts):
-        return None  # not the lines this module expects
-    lines, breaks = split_lines(text)
+    file = _FileLines.of(text, blanked, joined)
+    if file is None:
+        return None
+    lines = file.lines
     own_lines = list(lines)
     ends = split.starts[1:] + [len(blanked)]
     bodies: dict[int, int] = {}
@@ -984,22 +1014,14 @@ def _skeleton(text: str, blanked: str, brackets: str, split: _Split, joined: lis
         line_end = -1 if colon == -1 else _header_line_end(blanked, colon, end)
         if line_end == -1 or _NESTING_TEXT.search(blanked, line_end, end):
             continue
-        body_line = bisect_right(line_starts, line_end)  # the blanked line after the header's
-        if body_line >= len(origins):
-            continue
-        first = origins[body_line]
-        last = len(lines) - 1 if end >= len(blanked) else origins[bisect_right(line_starts, end) - 1] - 1
-        def_line = origins[bisect_right(line_starts, start) - 1]
+        first, last = file.line(line_end + 1), file.last_line(end)  # the header's next line on
         if last < first:
             continue
-        indent = lines[def_line][: len(lines[def_line]) - len(lines[def_line].lstrip(" "))] + " "
-        for number in range(first, last + 1):
-            lines[number] = ""
-        if first == last:
-            lines[first] = indent + "pass"
-        else:
-            lines[first], lines[last] = indent + '"""', '"""'
+        def_line = file.line(start)
+        indent = lines[def_line][: len(lines[def_line]) - len(lines[def_line].lstrip(" "))]
+        lines[first] = indent + " pass"
+        empty_pruned_body(lines, first, last)
         bodies[def_line + 1] = last + 1
     if not bodies:
         return None
-    return Skeleton(join_lines(lines, breaks), own_lines, bodies)
+    return Skeleton(file.text(), own_lines, bodies)
