@@ -186,6 +186,32 @@ POSSIBLE = {
             loss = 0
             print(f"{model.layers['fc'].weight.sum()}")
         """,
+    "term-in-a-nested-format-spec": """
+        def train(model, d):
+            loss = 1
+            print(f"{d:{model.weight.sum()}}")
+        """,
+    "term-in-a-field-after-a-conversion": """
+        def train(model, d):
+            loss = 1
+            print(f"{d!r:>{sum(p.pow(2).sum() for p in model.parameters())}}")
+        """,
+    "term-in-a-nested-fstring": """
+        def train(model, d):
+            loss = 1
+            print(f"{f'{model.weight.abs().sum()}' if d else ''}")
+        """,
+    "term-in-a-field-with-braces-and-quotes": """
+        def train(model):
+            loss = 1
+            print(f"{len({'a}': model.weight.pow(2).sum()})}")
+        """,
+    "term-in-a-triple-quoted-fstring-with-quotes": '''
+        def train(model):
+            loss = 1
+            print(f"""{"=" * 8}
+            {model.weight.norm()!s:{"<"}}""")
+        ''',
     "term-in-fstring-field": """
         def train(model):
             loss = 0
@@ -337,7 +363,8 @@ UNSURE = {
     "unterminated-string": "def f(model):\n    loss = 'abc\n    x = model.weight.sum()\n",
     "string-ending-in-an-escaped-quote": "def f(model):\n    loss = 'abc\\'\n    x = model.weight.sum()\n",
     "unbalanced-brackets": "def f(model):\n    loss = (model.weight.sum()\n",
-    "fstring-with-a-nested-field": "def f(d):\n    loss = 1\n    print(f\"{d:{w.weight.sum()}}\")\n",
+    "fstring-spec-with-a-backslash-string": "def f(d):\n    loss = 1\n    print(f\"{d:{'\\\\t'}}\", w.weight.sum())\n",
+    "fstring-with-an-unterminated-field": "def f(d):\n    loss = 1\n    print(f\"{d:{w\", w.weight.sum())\n",
 }
 
 
@@ -393,6 +420,26 @@ def test_model_code_with_features_in_unrelated_methods_is_ruled_out() -> None:
     text = _text(source)
     assert text is not None and not text.penalty and not text.optimizer
     assert triage.verdict(source, "m.py", ALL).reason == "not in the text units"
+
+
+@pytest.mark.parametrize(
+    "body,pieces,fields",
+    [
+        ("{v:.{n}f}", ["", ".", "f", ""], ["v", "n"]),
+        ("a{{b}}{x!r:>{w}} c", ["a  b  ", ">", "", " c"], ["x", "w"]),
+        ("{a!=b}{c}", ["", "", ""], ["a!=b", "c"]),
+        ("{d['}']}", ["", ""], ["d['}']"]),
+        ("{ {1: x} }", ["", ""], [" {1: x} "]),
+    ],
+)
+def test_fstring_parts_reads_nested_fields_and_specs(body: str, pieces: list[str], fields: list[str]) -> None:
+    assert textcut._fstring_parts(body) == (pieces, fields)
+
+
+@pytest.mark.parametrize("body", ["{x", "}", "{x:{y}", "{x!z}", "{x!r=}", "{x['a}", "{(x}", "{'\\n'}", "{x#}"])
+def test_fstring_parts_is_unsure_of_what_cpython_would_not_read_so(body: str) -> None:
+    with pytest.raises(textcut._Unsure):
+        textcut._fstring_parts(body)
 
 
 def test_blank_keeps_code_and_drops_strings_and_comments() -> None:

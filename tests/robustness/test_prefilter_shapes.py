@@ -216,10 +216,18 @@ def training_script(draw: st.DrawFn) -> str:
     loss_line = f"loss = criterion({owner}(x), y) + {coefficient} * {penalty}"
     if draw(st.booleans()):
         loss_line = f"out = {owner}(x); loss: torch.Tensor = criterion(out, y) + {coefficient} * {penalty}"
+    # A log line whose f-string has nested format specs and strings in its fields: the text cut
+    # reads it (textcut._fstring_parts) where it once left the file to the parser.
+    log = draw(st.sampled_from([
+        [],
+        ['    print(f"{float(loss)!r:>{8}} {sum(p.numel() for p in model.parameters()):.{2}f}")'],
+        ["    print(f\"{ {'loss}': float(loss)}['loss}']:{'<'}{9}} {f'{x!s}' if x else ''}\")"],
+    ]))
     step = [
         "for x, y in loader:",
         "    optimizer.zero_grad()",
         f"    {loss_line}",
+        *log,
         f"    {backward}()",
         "    optimizer.step()",
     ]

@@ -124,12 +124,103 @@ def _blank_token(text: str, match: re.Match[str]) -> str:
     fields = _FIELD.findall(plain)
     literal = _FIELD.sub("\x01", plain)
     if "{" in literal or "}" in literal:
-        raise _Unsure("an f-string this module does not read")  # nested fields, braces in strings
-    mark = any(_may_spell_loss(piece, raw) for piece in literal.split("\x01"))
+        # A nested format spec (`{v:.{n}f}`), braces or quotes inside a field: read it in full.
+        pieces, fields = _fstring_parts(body)
+    else:
+        pieces = literal.split("\x01")
+    mark = any(_may_spell_loss(piece, raw) for piece in pieces)
     code = " ".join(fields).replace("\n", " ").replace("\r", " ")
     if "'" in code or '"' in code or "#" in code:
         code = _TOKEN.sub(lambda m: _blank_token(code, m), code)  # strings inside a field (`d['k']`)
     return f" S{_LOSS_MARK if mark else ''} ({code}) "
+
+
+def _fstring_parts(body: str) -> tuple[list[str], list[str]]:
+    """An f-string body's literal pieces (doubled braces as blanks, format specs included) and
+    the code of its replacement fields, nested ones in format specs too, read as CPython 3.11
+    reads them: a field's expression ends at the `}`, `!` (not `!=`) or `:` outside its brackets
+    and strings. Raises _Unsure where the body is not that (a backslash or `#` in a field, an
+    unterminated field, a lone `}`)."""
+    pieces: list[str] = []
+    fields: list[str] = []
+    piece = ""  # the literal piece read so far, up to `position`
+    position = 0
+    while True:
+        brace = _BRACE.search(body, position)
+        if brace is None:
+            pieces.append(piece + body[position:])
+            return pieces, fields
+        at = brace.start()
+        if body.startswith(brace.group() * 2, at):
+            piece += body[position:at] + "  "
+            position = at + 2
+            continue
+        if brace.group() == "}":
+            raise _Unsure("a lone } in an f-string")
+        pieces.append(piece + body[position:at])
+        piece = ""
+        position = _fstring_field(body, at + 1, pieces, fields)
+
+
+_BRACE = re.compile(r"[{}]")
+_FIELD_STOP = re.compile(r"""[(\[{)\]}'"#\\!:]""")
+
+
+def _fstring_field(body: str, start: int, pieces: list[str], fields: list[str]) -> int:
+    """Read the field whose expression starts at `start` (after its `{`) into `fields` (and its
+    format spec's literal text into `pieces`); returns the offset after its closing `}`."""
+    depth, position = 0, start
+    while True:
+        stop = _FIELD_STOP.search(body, position)
+        if stop is None:
+            raise _Unsure("an unterminated f-string field")
+        at, character = stop.start(), stop.group()
+        position = at + 1
+        if character in "([{":
+            depth += 1
+        elif character in ")]}":
+            if depth:
+                depth -= 1
+                continue
+            if character != "}":
+                raise _Unsure("an unbalanced f-string field")
+            fields.append(body[start:at])
+            return position
+        elif character in "'\"":
+            quote = body[at : at + 3] if body.startswith(character * 3, at) else character
+            end = body.find(quote, at + len(quote))
+            if end == -1 or "\\" in body[at:end]:
+                raise _Unsure("a string in an f-string field this module does not read")
+            position = end + len(quote)
+        elif character in "#\\":
+            raise _Unsure("a comment or backslash in an f-string field")
+        elif depth == 0 and not (character == "!" and body.startswith("=", position)):
+            fields.append(body[start:at])
+            if character == "!":  # a conversion: one letter, then the spec or the end
+                if body[position : position + 1] not in ("r", "s", "a"):
+                    raise _Unsure("an f-string conversion this module does not read")
+                position += 1
+                if body.startswith("}", position):
+                    return position + 1
+                if not body.startswith(":", position):
+                    raise _Unsure("an f-string conversion this module does not read")
+                position += 1
+            return _format_spec(body, position, pieces, fields)
+
+
+def _format_spec(body: str, start: int, pieces: list[str], fields: list[str]) -> int:
+    """Read a format spec from `start` to its field's closing `}`: literal text, and nested
+    fields (`{v:>{width}}`), which are code."""
+    literal_start = position = start
+    while True:
+        brace = _BRACE.search(body, position)
+        if brace is None:
+            raise _Unsure("an unterminated f-string format spec")
+        at = brace.start()
+        pieces.append(body[literal_start:at])
+        if brace.group() == "}":
+            return at + 1
+        literal_start = position = _fstring_field(body, at + 1, pieces, fields)
 
 
 @functools.lru_cache(maxsize=4)  # the triage asks it of one text several times (a str caches its hash)
