@@ -38,6 +38,7 @@ import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import reduce
+from itertools import accumulate
 from operator import or_
 from typing import AbstractSet, Callable, Iterable, Iterator, Optional
 
@@ -806,19 +807,23 @@ def text_facts(
     losses = _LossSearch(blanked, brackets)
     conflicted = _CONFLICT_MARKER.search(text) is not None
     skeletal = None if conflicted else (lambda: _skeleton(text, blanked, brackets, split, joined))
+    # A loss in a candidate's component completes it; one in the module's component completes
+    # every candidate. The file's answer is the union's: one search, which stops at the first loss.
+    chosen = [unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0]]
+    if not losses.any_of(split, chosen):
+        return TextFacts(optimizer, False)
     if prune and not conflicted:
         if constructs is None:
             constructs = _may_construct_an_optimizer(blanked)
         if not constructs:
-            # Pruning needs each component's answer; their union is the file's.
-            live = _live(split, roots, candidates, losses)
-            if not any(live):
-                return TextFacts(optimizer, False)
-            return TextFacts(optimizer, True, lambda: _pruned(text, blanked, brackets, split, live, joined), skeletal)
-    # A loss in a candidate's component completes it; one in the module's component completes
-    # every candidate.
-    chosen = [unit for unit, root, candidate in zip(split.units, roots, candidates) if candidate or root == roots[0]]
-    return TextFacts(optimizer, losses.any_of(split, chosen), skeletal=skeletal)
+            # Pruning needs each component's answer (a loss found in one component's units is
+            # found in the union's, so some component is live), asked only when libcst is to
+            # parse the file: the flow cut rules out most such files first.
+            def pruned() -> Optional[str]:
+                return _pruned(text, blanked, brackets, split, _live(split, roots, candidates, losses), joined)
+
+            return TextFacts(optimizer, True, pruned, skeletal)
+    return TextFacts(optimizer, True, skeletal=skeletal)
 
 
 def _may_construct_an_optimizer(blanked: str) -> bool:
@@ -883,7 +888,6 @@ def _live(split: _Split, roots: list[int], candidates: list[bool], losses: _Loss
 # parsed whole, so that RL000 reports it wherever the markers are.
 _CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7})(?: |$)", re.M)
 _PINNING_TEXT = re.compile(r"\b(?:import|global|nonlocal)\b|add_argument", re.A)
-_NEWLINE = re.compile(r"\n")
 
 
 def _line_origins(text: str, joined: list[tuple[int, int]]) -> list[int]:
@@ -928,7 +932,7 @@ class _FileLines:
     def of(cls, text: str, blanked: str, joined: list[tuple[int, int]]) -> Optional["_FileLines"]:
         """`joined`: what blank(text, joined) noted. None: not the lines this module expects."""
         origins = _line_origins(text, joined)
-        starts = [0] + [match.end() for match in _NEWLINE.finditer(blanked)]
+        starts = list(accumulate((len(line) + 1 for line in blanked.split("\n")[:-1]), initial=0))
         if len(origins) != len(starts):
             return None
         lines, breaks = split_lines(text)
