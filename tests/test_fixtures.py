@@ -16,6 +16,7 @@ SCRIPTS = sorted(p for p in FIXTURES.rglob("*.py") if "audit" not in p.relative_
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(FIXTURES)))
 def test_fixture(path: Path) -> None:
     result = lint_file(path, Settings(), all_static_codes())
+    assert result.internal_error is None, result.internal_error  # a crash finds nothing, silently
     want = expected(path.read_text(encoding="utf-8"))
     got = found(result.findings)
     missing = sorted(want - got)

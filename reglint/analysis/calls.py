@@ -50,6 +50,7 @@ from reglint.analysis.values import (
     Module,
     ModuleRef,
     Num,
+    OptimizerClass,
     OptimizerRef,
     Param,
     ParamIter,
@@ -125,19 +126,25 @@ class CallEvaluator(AnalyzerMixin):
             if local is not None:
                 return self.inline(local, node, frame, None)
             called = self.ev(func, frame)
-            if isinstance(called, (FunctionRef, ClassRef, Instance)):
+            if isinstance(called, (FunctionRef, ClassRef, Instance, OptimizerClass)):
                 return self.call_value(called, node, frame)
             if isinstance(called, L1Criterion):
                 return self.l1_loss_term(node, called.summed, frame)
         if isinstance(func, cst.Attribute):
             return self.ev_method_call(node, func, frame, base)
+        if isinstance(func, cst.Subscript):
+            called = self.ev(func, frame)  # `OPTIMIZERS["adam"](params, ...)`
+            if isinstance(called, OptimizerClass):
+                return self.call_value(called, node, frame)
         for arg in node.args:
             self.ev(arg.value, frame)
         return UNKNOWN
 
     def call_value(self, called: Value, node: cst.Call, frame: Frame) -> Value:
-        """Call a function of another module, a class (a new instance), or an instance (its
-        forward / __call__: `regularizer(model)`)."""
+        """Call a function of another module, a class (a new instance), an instance (its
+        forward / __call__: `regularizer(model)`), or an optimizer class held as a value."""
+        if isinstance(called, OptimizerClass):
+            return self.ev_optimizer(node, called.qualified, frame, by_value=True)
         if isinstance(called, FunctionRef):
             return self.inline(called.function, node, frame, None, context=called.context)
         if isinstance(called, ClassRef):
@@ -180,8 +187,8 @@ class CallEvaluator(AnalyzerMixin):
                     method, node, frame, defining.name, instance=receiver, context=defining.context
                 )
             held = self.instances[receiver.env].get(name)
-            if isinstance(held, (FunctionRef, ClassRef, Instance)):
-                return self.call_value(held, node, frame)  # self.reg_fn(model)
+            if isinstance(held, (FunctionRef, ClassRef, Instance, OptimizerClass)):
+                return self.call_value(held, node, frame)  # self.reg_fn(model), self.optimizer_fn(ps)
             if isinstance(held, L1Criterion):
                 return self.l1_loss_term(node, held.summed, frame)  # self.l1_crit(p, zeros)
         if isinstance(receiver, (ModuleRef, ClassRef)):

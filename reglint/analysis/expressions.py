@@ -12,6 +12,7 @@ from reglint.analysis.facts import (
     ParamSet,
 )
 from reglint.analysis.names import dotted
+from reglint.analysis.optimizers import ALL_NAMES, QUALIFIED, spec_for
 from reglint.analysis.state import (
     AnalyzerMixin,
     Frame,
@@ -30,6 +31,7 @@ from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
     ClassRef,
+    OptimizerClass,
     DictVal,
     Elementwise,
     Flat,
@@ -141,6 +143,9 @@ class ExpressionEvaluator(AnalyzerMixin):
             info = self.classes.get(node.value)
             if info is not None:
                 return ClassRef(info)
+        named = self.optimizer_class(node)
+        if named is not None:
+            return named
         found = self.imported(node.value)
         if found is None:
             return UNKNOWN
@@ -167,12 +172,27 @@ class ExpressionEvaluator(AnalyzerMixin):
             return Num(None, self.module.code_for_node(node), node)
         return UNKNOWN
 
+    def optimizer_class(self, node: Union[cst.Name, cst.Attribute]) -> Optional[OptimizerClass]:
+        """An optimizer class named by the linted file's own code (`torch.optim.Adam`, `Adam`
+        from an import); None elsewhere. Only the file's own code names one: a value that
+        crosses modules does not carry it (linking.plain_value), so the triage reads the class
+        name in the file itself (triage/textcut._may_construct_an_optimizer)."""
+        last = node.value if isinstance(node, cst.Name) else node.attr.value
+        if not self.ctx.home or last not in ALL_NAMES and not self.imports.aliases.get(last):
+            return None
+        qualified = self.imports.qualify_call_target(node, QUALIFIED)
+        return OptimizerClass(qualified) if qualified is not None and spec_for(qualified) is not None else None
+
     def ev_attribute(self, node: cst.Attribute, frame: Frame) -> Value:
         text = dotted(node)
         if text is not None:
             found = frame.lookup(text)
             if found is not None:
                 return found
+        if node.attr.value in ALL_NAMES:
+            named = self.optimizer_class(node)
+            if named is not None:
+                return named
         base = self.ev(node.value, frame)
         attr = node.attr.value
         if isinstance(base, Instance):

@@ -167,7 +167,9 @@ class OptimizerCall:
     decoupled_flag: Optional[Number] = None  # the switch to decoupled decay (decoupled_weight_decay=...)
     spec: Optional["OptimizerSpec"] = None  # what the analysis knows of the class
     scope: str = "<module>"
-    func_node: Optional[cst.CSTNode] = None  # the callee expression (optim.Adam)
+    # The callee expression that names the class (optim.Adam); None where the class came as a
+    # value (`opt_cls(...)`): no edit of the callee can change it.
+    func_node: Optional[cst.CSTNode] = None
     owner_class: Optional[str] = None  # the class whose method constructs it
     home: bool = True  # constructed by the linted file's code (False: by another project module's)
     module: Optional[cst.Module] = None  # the module whose code constructs it

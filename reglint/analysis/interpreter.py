@@ -80,6 +80,7 @@ from reglint.analysis.values import (
     Mixed,
     Module,
     Num,
+    OptimizerClass,
     OptimizerRef,
     Param,
     ParamName,
@@ -727,6 +728,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             return
         name = dotted(target)
         if name is not None:
+            if isinstance(value, OptimizerClass):
+                held = frame.env.get(name)
+                if isinstance(held, OptimizerClass) and held != value:
+                    value = UNKNOWN  # one class in each branch (`if ...: cls = SGD else: cls = Adam`)
             frame.env[name] = value
         elif isinstance(target, cst.Subscript):
             self.store_item(target, value, frame)

@@ -40,7 +40,9 @@ from reglint.analysis.values import (
 class OptimizerEvaluator(AnalyzerMixin):
     # ------------------------------------------------------------------ optimizers
 
-    def ev_optimizer(self, node: cst.Call, qualified: str, frame: Frame) -> Value:
+    def ev_optimizer(self, node: cst.Call, qualified: str, frame: Frame, by_value: bool = False) -> Value:
+        """A construction of the optimizer class `qualified`, named at the call (`optim.Adam(...)`)
+        or, `by_value`, held by what the call calls (`opt_cls(...)`)."""
         spec = spec_for(qualified)
         assert spec is not None
         positional = [a for a in node.args if a.keyword is None and not a.star]
@@ -112,7 +114,7 @@ class OptimizerEvaluator(AnalyzerMixin):
             keywords=keyword_nodes,
             decoupled_flag=decoupled,
             scope=frame.name,
-            func_node=node.func,
+            func_node=None if by_value else node.func,
             owner_class=frame.class_name,
             home=not self.foreign,
             module=self.module,

@@ -219,6 +219,15 @@ class OptimizerRef(Value):
     key: int
 
 
+@dataclass(frozen=True)
+class OptimizerClass(Value):
+    """An optimizer class the analysis knows, named as a value by the linted file's own code
+    (`opt_cls = torch.optim.Adam`, a default `optimizer_fn=optim.SGD`, `{"adam": Adam}`):
+    calling it constructs that optimizer."""
+
+    qualified: str  # torch.optim.Adam
+
+
 def penalty_ids(value: Value) -> frozenset[int]:
     if isinstance(value, PenaltyRef):
         return frozenset({value.pid})

@@ -153,6 +153,8 @@ def _fix(ctx: CheckContext, optimizer: OptimizerCall) -> Optional[Fix]:
         return None  # another library's optimizer, or a factory's: the message says what to pass
     if not isinstance(call, cst.Call) or any(a.star == "**" for a in call.args):
         return None  # **kwargs may already hold the argument we would add
+    if optimizer.func_node is None:
+        return None  # the class came as a value (`opt_cls(...)`): the call does not name it
     name = optimizer.class_name
     flag = _decoupled_arg(call, name) if name in ("Adam", "NAdam", "RAdam") else None
     if flag is not None:

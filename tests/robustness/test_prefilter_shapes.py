@@ -70,13 +70,17 @@ def parameter_set(draw: st.DrawFn, model: str) -> str:
 
 @st.composite
 def optimizer_call(draw: st.DrawFn, params: str, decay: bool) -> tuple[list[str], str]:
-    """Imports it needs, and the call (torch.optim by path, a module alias, a class alias)."""
+    """Imports (and module lines) it needs, and the call (torch.optim by path, a module alias, a
+    class alias, or the class held as a value: a name, a registry)."""
     imports, callee = draw(st.sampled_from([
         ([], "torch.optim.Adam"),
         (["from torch import optim"], "optim.Adam"),
         (["from torch.optim import Adam as Opt"], "Opt"),
         (["import torch.optim as topt"], "topt.SGD"),
         (["from torch.optim import AdamW"], "AdamW"),
+        (["OPTIMIZER_CLASS = torch.optim.Adam"], "OPTIMIZER_CLASS"),
+        (["from torch.optim import SGD as Plain", "chosen = Plain"], "chosen"),
+        (["REGISTRY = {'adam': torch.optim.Adam, 'sgd': torch.optim.SGD}"], "REGISTRY['adam']"),
     ]))
     callee = _callee(draw, callee)
     extra = ", weight_decay=1e-4" if decay else ""

@@ -29,10 +29,15 @@ anyone looks here, only slower), and a test fails until it is listed.
 
 OPTIMIZER. An OptimizerCall is made only for a call whose qualified name is an optimizer class the
 analysis knows (analysis/optimizers.ALL_NAMES: torch.optim's and other libraries'), or a factory
-whose name is in the same table. Its last part is an identifier written in the file (the attribute in
-`optim.Adam(...)`, the imported name in `from torch.optim import Adam as Opt`), so the text
-contains the class name, and the syntax has a call `x.Adam(...)`, `Adam(...)` (star import) or
-`Opt(...)` where an import binds Opt to a name ending in a class name. Its first part comes from
+whose name is in the same table, or for a call of such a class held as a value
+(values.OptimizerClass: `opt_cls = optim.Adam` ... `opt_cls(params)`), which only the linted
+file's own code makes, from a name or attribute that qualifies to the class (a value crossing
+modules drops it: linking.plain_value). Either way the qualified name's last part is an
+identifier written in the file's code (the attribute in `optim.Adam`, the imported name in
+`from torch.optim import Adam as Opt`), so the text contains the class name outside strings and
+comments (and not as the name a `class` or `def` defines), and the syntax has an attribute
+`x.Adam`, a name `Adam` (star import) or a name `Opt` that an import binds to a name ending in a
+class name, called or not. Its first part comes from
 an import written in the file (or is `torch` used without one), so the text also contains `torch`
 or the library's package: d2l's MXNet, TensorFlow and JAX modules name `SGD` and `Adam` but can
 construct no optimizer the analysis knows (an import from a project module that re-exports
@@ -386,6 +391,7 @@ class _SyntaxUnit:
     class_body_names: set[str] = field(default_factory=set)  # (the module's) names in class bodies
     class_bases: dict[str, set[str]] = field(default_factory=dict)  # (the module's) class -> base names
     optimizer_aliases: frozenset[tuple[str, str]] = frozenset()  # (name bound, optimizer class) of its imports
+    optimizer_attributes: frozenset[str] = frozenset()  # Adam in `optim.Adam`, called or not
     pinned: bool = False  # holds an import, `global`/`nonlocal` or `add_argument`: never pruned
     registered: bool = False  # a def directly in the body of a module-level class
 
@@ -474,6 +480,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
     called_attributes: set[str] = set()
     mentioned: set[str] = set()
     optimizer_aliases: set[tuple[str, str]] = set()
+    optimizer_attributes: set[str] = set()
     imports_term = False
     pinned = False
     stack: list[Any] = list(unit.nodes)
@@ -495,6 +502,8 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
                 features |= PARAMS
             if type(node.ctx) is Store and _loss_like(attr):
                 features |= LOSS
+            if attr in ALL_NAMES:
+                optimizer_attributes.add(attr)
             stack.append(node.value)
             continue
         if kind is Call:
@@ -551,6 +560,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
     unit.called_attributes = frozenset(called_attributes)
     unit.mentioned = frozenset(mentioned | unit.class_body_names)
     unit.optimizer_aliases = frozenset(optimizer_aliases)
+    unit.optimizer_attributes = frozenset(optimizer_attributes)
     unit.pinned = pinned
     return imports_term
 
@@ -576,9 +586,8 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     optimizer_names = set(known).union(
         *({bound for bound, name in unit.optimizer_aliases if name in known} for unit in units)
     )
-    optimizer = any(
-        unit.called_attributes & known or unit.called_names & optimizer_names for unit in units
-    )
+    # A class named, called or not: the analysis calls one held as a value (values.OptimizerClass).
+    optimizer = any(unit.optimizer_attributes & known or unit.mentioned & optimizer_names for unit in units)
     if imports_term:
         for unit in units:
             unit.features |= TERMS

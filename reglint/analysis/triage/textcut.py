@@ -555,9 +555,8 @@ _CALLED_ATTRIBUTE_REVERSED = re.compile(r"\([\s)]*(\w+)\s*\.", re.A)
 # text holds some optimizer name exactly when it holds one of these.
 OPTIMIZER_WORDS = optimizers.OPTIMIZER_WORDS
 _OPTIMIZER_NAMES = "|".join(sorted(optimizers.ALL_NAMES, key=len, reverse=True))
-_OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")" + _CALL_OPEN, re.A)
+_OPTIMIZER_NAMED = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\b", re.A)
 _DEFINED_BEFORE = re.compile(r"\b(?:class|def)[ ]+\Z", re.A)
-_OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
 
 
 def _stored_loss_name_in(text: str, lowered: str, brackets: str, stores: _StoreContexts, start: int, end: int) -> bool:
@@ -827,15 +826,15 @@ def text_facts(
 
 
 def _may_construct_an_optimizer(blanked: str) -> bool:
-    """A call of an optimizer class, by its name or an alias an import gives it."""
+    """An optimizer class named in code, other than by the `class` or `def` that defines one: a
+    call of it (`optim.Adam(...)`), the class held as a value that a call may call
+    (`opt_cls = optim.Adam`, a default `optimizer_fn=Adam`: values.OptimizerClass), or an import
+    that binds an alias to it (the alias is then called or held)."""
     if not optimizers.mentions_an_optimizer(blanked):
         return False
-    for call in _OPTIMIZER_CALL.finditer(blanked):
-        if not _DEFINED_BEFORE.search(blanked, max(0, call.start() - 16), call.start()):
-            return True  # (`class Adafactor(Optimizer):` defines one, it calls nothing)
     return any(
-        re.search(r"(?<![\w.])" + re.escape(alias) + _CALL_OPEN, blanked)
-        for alias in set(_OPTIMIZER_ALIAS.findall(blanked))
+        not _DEFINED_BEFORE.search(blanked, max(0, named.start() - 16), named.start())
+        for named in _OPTIMIZER_NAMED.finditer(blanked)
     )
 
 

@@ -12,8 +12,8 @@ from reglint.analysis.triage.textcut import _may_construct_an_optimizer, _Unsure
 
 
 def trains(text: str) -> bool:
-    """A call of an optimizer class (by its name or an import's alias) in the module's code
-    (comments and strings aside)."""
+    """An optimizer class named in the module's code (comments and strings aside), called or held
+    as a value (textcut._may_construct_an_optimizer)."""
     if not mentions_an_optimizer(text):
         return False  # a substring test first: most files of a library name no optimizer
     try:
@@ -24,9 +24,9 @@ def trains(text: str) -> bool:
 
 
 def _trains_by_syntax(text: str) -> bool:
-    """The same question asked of CPython's tree, for a text the blanking does not read (nested
-    f-strings): an optimizer class called by its name or an alias. True when the text does not
-    parse (nothing is ruled out on a guess)."""
+    """The same question asked of CPython's tree, for a text the blanking does not read: an
+    optimizer class named in code, by its name or an alias. True when the text does not parse
+    (nothing is ruled out on a guess)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -36,9 +36,7 @@ def _trains_by_syntax(text: str) -> bool:
     aliases = {alias.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                for alias in node.names if alias.asname and alias.name in ALL_NAMES}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-            if name in ALL_NAMES or name in aliases:
-                return True
+        name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+        if name in ALL_NAMES or name in aliases:
+            return True  # called, or held as a value that a call may call
     return False
