@@ -147,11 +147,19 @@ POSSIBLE = {
             (reg,
              a) = sum(p.pow(2).sum() for p in model.parameters()), 1
         """,
-    "optimizer-defined-then-called": """
-        class Adafactor(torch.optim.Optimizer):
-            pass
-
-        opt = Adafactor(model.parameters(), lr=1e-3, weight_decay=0.1)
+    "optimizer-class-held-as-a-value": """
+        import torch
+        opt_cls = torch.optim.Adam
+        opt = opt_cls(model.parameters(), lr=1e-3, weight_decay=0.1)
+        """,
+    "optimizer-alias-held-as-a-value": """
+        from torch.optim import SGD as Plain
+        chosen = Plain
+        """,
+    "optimizer-class-as-a-default": """
+        from torch.optim import *
+        def fit(model, optimizer_fn=Adam):
+            return optimizer_fn(model.parameters(), weight_decay=1e-4)
         """,
     "loss-key-split": """
         def train(model):
@@ -324,12 +332,23 @@ POSSIBLE = {
         """,
 }
 
-# A class name of another library's optimizer, called without that library imported: not an
-# optimizer for the analysis (`torch.optim.Lion` is no torch class), so for neither cut.
+# A class name of another library's optimizer, called without that library imported, a class the
+# file defines, an import no code uses: not an optimizer for the analysis (`torch.optim.Lion` is
+# no torch class), so for neither cut.
 NOT_OPTIMIZERS = {
     "library-name-on-torch": "import torch\nopt = torch.optim.Lion(model.parameters())\n",
     "library-name-imported-elsewhere": "from mylib import Lamb as L\nopt = L(model.parameters())\n",
     "library-import-in-a-docstring": '"""\n>>> import timm\n"""\nopt = Lamb(model.parameters())\n',
+    # A bare name no import binds is the file's own class (or nothing): no qualified name.
+    "optimizer-defined-then-called": (
+        "import torch\nclass Adafactor(torch.optim.Optimizer):\n    pass\n\n"
+        "opt = Adafactor(model.parameters(), lr=1e-3, weight_decay=0.1)\n"
+    ),
+    "own-class-named-in-super": (
+        "import torch\nclass AdamW(torch.optim.Optimizer):\n"
+        "    def __init__(self, params):\n        super(AdamW, self).__init__(params, {})\n"
+    ),
+    "optimizer-only-imported": "from torch.optim import Adam, SGD as Plain\nimport torch\n",
 }
 
 

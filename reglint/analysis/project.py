@@ -332,12 +332,14 @@ def _names_backward(text: str) -> bool:
 def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     """Does the analysis of this module run code of its project's other modules? When it sets up
     training: it constructs an optimizer itself (triage/training.trains), or it calls backward() and
-    imports a project module that constructs one (an optimizer factory). Also returns the
+    imports a project module that calls an optimizer class (an optimizer factory:
+    triage/training.calls_an_optimizer, as another module's code holds no class as a value). Also
+    returns the
     project modules read to decide (path -> digest): the answer holds while they are unchanged.
 
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
     for which it is False takes only values from its imports, so its own text decides."""
-    from reglint.analysis.triage.training import trains
+    from reglint.analysis.triage.training import calls_an_optimizer, trains
 
     consulted: dict[str, str] = {}
     if trains(text):
@@ -358,6 +360,6 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
         if loaded is None:
             continue
         consulted[str(path)] = loaded.digest
-        if loaded.text is not None and trains(loaded.text):
+        if loaded.text is not None and calls_an_optimizer(loaded.text):
             return True, consulted
     return False, consulted

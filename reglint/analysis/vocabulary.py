@@ -207,8 +207,11 @@ PARAMETER_FACTORIES = frozenset({
 # ---------------------------------------------------------------------------- projects
 
 # A module sets up training when its code constructs an optimizer (a class the analysis knows,
-# named in its code: called by its name or an import's alias, or held as a value that a call
-# calls, `opt_cls = optim.Adam`). Only then does the analysis run code of the
+# named in its code outside imports: called by its name or an import's alias, or held as a value
+# that a call calls, `opt_cls = optim.Adam`), or when it calls backward() and imports a project
+# module that calls an optimizer class (another module's code holds no class as a value: the
+# analysis makes values.OptimizerClass only in the linted module's code). Only then does the
+# analysis run code of the
 # project's other modules for it (their functions, methods, constructors): a module that does
 # not can take their values (constants, config classes), never their penalties, optimizers or
 # parameter sets. (A loop that only calls backward() on an optimizer made elsewhere has no setup

@@ -534,6 +534,8 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
                 imports_term = True
             if last in ALL_NAMES:
                 optimizer_aliases.add((node.asname or node.name, last))
+            elif node.name == "*":
+                optimizer_aliases.add(("*", "*"))  # every class name may be bound bare
             continue
         elif kind in _PINNING:
             if kind is not ast.ImportFrom or not node.level:  # relative imports bind no alias the analysis reads
@@ -583,9 +585,12 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     # Another library's optimizer classes only where the file imports that library, torch's only
     # where it spells torch, as mentions_an_optimizer asks of the text.
     known = ALL_NAMES if imports_a_library(tree) else TORCH_NAMES if spells_torch(tree) else frozenset()
-    optimizer_names = set(known).union(
+    # A bare name is a class only where an import binds it (by name, an alias or `*`).
+    optimizer_names: set[str] = set().union(
         *({bound for bound, name in unit.optimizer_aliases if name in known} for unit in units)
     )
+    if any(("*", "*") in unit.optimizer_aliases for unit in units):
+        optimizer_names |= known
     # A class named, called or not: the analysis calls one held as a value (values.OptimizerClass).
     optimizer = any(unit.optimizer_attributes & known or unit.mentioned & optimizer_names for unit in units)
     if imports_term:

@@ -556,7 +556,10 @@ _CALLED_ATTRIBUTE_REVERSED = re.compile(r"\([\s)]*(\w+)\s*\.", re.A)
 OPTIMIZER_WORDS = optimizers.OPTIMIZER_WORDS
 _OPTIMIZER_NAMES = "|".join(sorted(optimizers.ALL_NAMES, key=len, reverse=True))
 _OPTIMIZER_NAMED = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\b", re.A)
+_OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")" + _CALL_OPEN, re.A)
 _DEFINED_BEFORE = re.compile(r"\b(?:class|def)[ ]+\Z", re.A)
+_ATTRIBUTE_BEFORE = re.compile(r"\.\s*\Z")
+_OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
 
 
 def _stored_loss_name_in(text: str, lowered: str, brackets: str, stores: _StoreContexts, start: int, end: int) -> bool:
@@ -826,16 +829,62 @@ def text_facts(
 
 
 def _may_construct_an_optimizer(blanked: str) -> bool:
-    """An optimizer class named in code, other than by the `class` or `def` that defines one: a
-    call of it (`optim.Adam(...)`), the class held as a value that a call may call
-    (`opt_cls = optim.Adam`, a default `optimizer_fn=Adam`: values.OptimizerClass), or an import
-    that binds an alias to it (the alias is then called or held)."""
+    """Can the module's own code construct an optimizer? An optimizer class named in code outside
+    an import statement (a call of it, `optim.Adam(...)`, or the class held as a value that a
+    call may call, `opt_cls = optim.Adam`, a default `optimizer_fn=Adam`: values.OptimizerClass):
+    as an attribute, or as a bare name that an import binds (by name, or a star import); or an
+    alias an import binds to a class, used outside the import. (A bare name no import binds is
+    the file's own class, or nothing the analysis qualifies: `super(AdamW, self)` in the class
+    that defines AdamW.)"""
     if not optimizers.mentions_an_optimizer(blanked):
         return False
+    imports = _import_spans(blanked)
+    imported = {name for start, end in imports for name in _OPTIMIZER_NAMED.findall(blanked, start, end)}
+    star = any("*" in blanked[start:end] for start, end in imports)
+    for named in _OPTIMIZER_NAMED.finditer(blanked):
+        if _DEFINED_BEFORE.search(blanked, max(0, named.start() - 16), named.start()):
+            continue  # (`class Adafactor(Optimizer):` defines one)
+        if _inside(imports, named.start()):
+            continue
+        if _ATTRIBUTE_BEFORE.search(blanked, max(0, named.start() - 16), named.start()):
+            return True  # `optim.Adam`
+        if star or named.group() in imported:
+            return True  # a bare name is the class only where an import binds it
+    for alias in _OPTIMIZER_ALIAS.finditer(blanked):
+        if _inside(imports, alias.start()) and any(
+            not _inside(imports, start) for start, _ in whole_words(blanked, (alias.group(1),), ascii_words=True)
+        ):
+            return True
+    return False
+
+
+def calls_an_optimizer(blanked: str) -> bool:
+    """A call of an optimizer class by its name or by an alias an import binds to it: how another
+    project module's code constructs one (the analysis holds a class as a value only in the
+    linted module's own code, so another module's `opt_cls(...)` constructs nothing)."""
+    if not optimizers.mentions_an_optimizer(blanked):
+        return False
+    for call in _OPTIMIZER_CALL.finditer(blanked):
+        if not _DEFINED_BEFORE.search(blanked, max(0, call.start() - 16), call.start()):
+            return True
     return any(
-        not _DEFINED_BEFORE.search(blanked, max(0, named.start() - 16), named.start())
-        for named in _OPTIMIZER_NAMED.finditer(blanked)
+        re.search(r"(?<![\w.])" + re.escape(alias) + _CALL_OPEN, blanked)
+        for alias in set(_OPTIMIZER_ALIAS.findall(blanked))
     )
+
+
+# An import statement at the start of a line, to its end or its closing bracket (blanked text:
+# no comments or strings, continued lines joined). One after `;` is not found: its names count.
+_IMPORT_STATEMENT = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import\b(?:[^\n;(]*\([^)]*\)|[^\n;]*)", re.M | re.A)
+
+
+def _import_spans(blanked: str) -> list[tuple[int, int]]:
+    return [match.span() for match in _IMPORT_STATEMENT.finditer(blanked)]
+
+
+def _inside(spans: list[tuple[int, int]], offset: int) -> bool:
+    index = bisect_right(spans, (offset, 1 << 62)) - 1
+    return index >= 0 and spans[index][0] <= offset < spans[index][1]
 
 
 def _candidates(
