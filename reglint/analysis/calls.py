@@ -103,6 +103,8 @@ class CallEvaluator(AnalyzerMixin):
             return self.ev_optimizer(node, qualified, frame)
         if qualified in CHAIN_FUNCTIONS:
             return self.ev_chain(node, qualified, frame)
+        if qualified == "functools.partial":
+            return self.ev_partial(node, frame)
         if qualified in FACTORIES:
             return self.ev_factory(node, qualified, frame)
         base: Optional[Value] = None  # the receiver's value, evaluated once (f().g().h() is linear)
@@ -144,7 +146,7 @@ class CallEvaluator(AnalyzerMixin):
         """Call a function of another module, a class (a new instance), an instance (its
         forward / __call__: `regularizer(model)`), or an optimizer class held as a value."""
         if isinstance(called, OptimizerClass):
-            return self.ev_optimizer(node, called.qualified, frame, by_value=True)
+            return self.ev_optimizer(node, called.qualified, frame, held=called)
         if isinstance(called, FunctionRef):
             return self.inline(called.function, node, frame, None, context=called.context)
         if isinstance(called, ClassRef):
@@ -159,6 +161,17 @@ class CallEvaluator(AnalyzerMixin):
                     )
         for arg in node.args:
             self.ev(arg.value, frame)
+        return UNKNOWN
+
+    def ev_partial(self, node: cst.Call, frame: Frame) -> Value:
+        """`functools.partial(optim.Adam, weight_decay=1e-4)`: the class with keywords bound (no
+        other positional argument: the parameters come with the call). Anything else is unknown."""
+        values = [self.ev(argument.value, frame) for argument in node.args]
+        positional = [argument for argument in node.args if argument.keyword is None]
+        if len(positional) == 1 and not positional[0].star and node.args[0] is positional[0]:
+            held = values[0]
+            if isinstance(held, OptimizerClass) and held.bound is None:
+                return OptimizerClass(held.qualified, node, frame)
         return UNKNOWN
 
     def ev_chain(self, node: cst.Call, qualified: str, frame: Frame) -> Value:

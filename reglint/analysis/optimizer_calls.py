@@ -29,6 +29,7 @@ from reglint.analysis.values import (
     DictVal,
     ListVal,
     Num,
+    OptimizerClass,
     OptimizerRef,
     Param,
     ParamIter,
@@ -40,47 +41,63 @@ from reglint.analysis.values import (
 class OptimizerEvaluator(AnalyzerMixin):
     # ------------------------------------------------------------------ optimizers
 
-    def ev_optimizer(self, node: cst.Call, qualified: str, frame: Frame, by_value: bool = False) -> Value:
+    def ev_optimizer(
+        self, node: cst.Call, qualified: str, frame: Frame, held: Optional[OptimizerClass] = None
+    ) -> Value:
         """A construction of the optimizer class `qualified`, named at the call (`optim.Adam(...)`)
-        or, `by_value`, held by what the call calls (`opt_cls(...)`)."""
+        or `held` by what the call calls (`opt_cls(...)`), with the keywords of the partial that
+        made the value, if any (read where the partial was written; the call's own win)."""
         spec = spec_for(qualified)
         assert spec is not None
         positional = [a for a in node.args if a.keyword is None and not a.star]
-        keywords = {a.keyword.value: a for a in node.args if a.keyword is not None}
-        star_kwargs = [a for a in node.args if a.star == "**"]
+        # Each keyword argument with the frame its value is read in.
+        keywords: dict[str, tuple[cst.Arg, Frame]] = {}
+        star_kwargs: list[tuple[cst.Arg, Frame]] = []
+        calls = [(node, frame)]
+        if held is not None and held.bound is not None and held.bound_frame is not None:
+            calls.insert(0, (held.bound, held.bound_frame))
+        for call, where in calls:
+            for argument in call.args:
+                if argument.keyword is not None:
+                    keywords[argument.keyword.value] = (argument, where)
+                elif argument.star == "**":
+                    star_kwargs.append((argument, where))
         params_node = (
             positional[0].value
             if positional
-            else (keywords["params"].value if "params" in keywords else None)
+            else (keywords["params"][0].value if "params" in keywords else None)
         )
         groups, groups_known = self.param_groups(params_node, frame)
         decay_node: Optional[cst.CSTNode] = None
         decay_arg: Optional[cst.BaseExpression] = None
+        decay_frame = frame
         if "weight_decay" in keywords:
-            decay_arg = keywords["weight_decay"].value
+            decay_arg = keywords["weight_decay"][0].value
+            decay_frame = keywords["weight_decay"][1]
         elif "weight_decay" in spec.positional and len(positional) > 1 + spec.positional.index(
             "weight_decay"
         ):
             decay_arg = positional[1 + spec.positional.index("weight_decay")].value
         extra: Optional[DictVal] = None
-        for star in star_kwargs:
-            expanded = self.ev(star.value, frame)
+        extra_frame = frame
+        for star, where in star_kwargs:
+            expanded = self.ev(star.value, where)
             if isinstance(expanded, DictVal):
-                extra = expanded
+                extra, extra_frame = expanded, where
         if decay_arg is not None:
             decay_node = decay_arg
-            weight_decay = self.number(decay_arg, frame)
+            weight_decay = self.number(decay_arg, decay_frame)
         elif extra is not None and extra.get("weight_decay") is not None:
             found = extra.get("weight_decay")
             assert found is not None
             decay_node = found[1]
             weight_decay = (
-                self.number(found[1], frame)
+                self.number(found[1], extra_frame)
                 if not isinstance(found[0], Num)
                 else to_number(found[0], found[1])
             )
         elif star_kwargs and extra is None:
-            hidden = self.module.code_for_node(star_kwargs[0].value)
+            hidden = self.module.code_for_node(star_kwargs[0][0].value)
             default = spec.default_weight_decay
             if default:
                 # AdamW(params, **cfg): the default decay applies unless the dict sets another.
@@ -98,10 +115,10 @@ class OptimizerEvaluator(AnalyzerMixin):
         decoupled = None
         flag = spec.switch[0] if spec.switch is not None else "decoupled_weight_decay"
         if flag in keywords:
-            decoupled = self.number(keywords[flag].value, frame)
+            decoupled = self.number(keywords[flag][0].value, keywords[flag][1])
         elif flag in spec.positional and len(positional) > 1 + spec.positional.index(flag):
             decoupled = self.number(positional[1 + spec.positional.index(flag)].value, frame)
-        keyword_nodes = tuple((k, a.value) for k, a in keywords.items())
+        keyword_nodes = tuple((k, a.value) for k, (a, _) in keywords.items())
         call = OptimizerCall(
             node=node,
             qualname=qualified,
@@ -114,7 +131,7 @@ class OptimizerEvaluator(AnalyzerMixin):
             keywords=keyword_nodes,
             decoupled_flag=decoupled,
             scope=frame.name,
-            func_node=None if by_value else node.func,
+            func_node=None if held is not None else node.func,
             owner_class=frame.class_name,
             home=not self.foreign,
             module=self.module,

@@ -7,7 +7,7 @@ loss contains a penalty, what a number is. Anything else is UNKNOWN.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
@@ -17,6 +17,7 @@ from reglint.analysis.facts import Accumulator, ParamSet, PenaltyTerm
 if TYPE_CHECKING:
     from reglint.analysis.classes import ClassInfo
     from reglint.analysis.modules import ModuleContext
+    from reglint.analysis.state import Frame
 
 
 class Value:
@@ -226,6 +227,10 @@ class OptimizerClass(Value):
     calling it constructs that optimizer."""
 
     qualified: str  # torch.optim.Adam
+    # `functools.partial(optim.Adam, weight_decay=1e-4)`: the call whose keywords every call of
+    # the value also passes (its own keywords win).
+    bound: Optional[cst.Call] = None
+    bound_frame: Optional["Frame"] = field(default=None, compare=False, hash=False, repr=False)
 
 
 def penalty_ids(value: Value) -> frozenset[int]:

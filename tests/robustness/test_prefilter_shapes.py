@@ -81,6 +81,7 @@ def optimizer_call(draw: st.DrawFn, params: str, decay: bool) -> tuple[list[str]
         (["OPTIMIZER_CLASS = torch.optim.Adam"], "OPTIMIZER_CLASS"),
         (["from torch.optim import SGD as Plain", "chosen = Plain"], "chosen"),
         (["REGISTRY = {'adam': torch.optim.Adam, 'sgd': torch.optim.SGD}"], "REGISTRY['adam']"),
+        (["from functools import partial", "OPT = partial(torch.optim.Adam, betas=(0.9, 0.99))"], "OPT"),
     ]))
     callee = _callee(draw, callee)
     extra = ", weight_decay=1e-4" if decay else ""
