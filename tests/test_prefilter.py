@@ -41,6 +41,56 @@ SELECTIONS = {
 
 
 ADVERSARIAL = {
+    # Parameters given to a class's constructor, kept on the object and summed by a method; and
+    # given to an instance's forward (the flow cut follows both: its construct and call_value).
+    "parameters-given-to-a-constructor": """
+        import torch.nn as nn
+
+        class L2Reg:
+            def __init__(self, params, lam):
+                self.params = list(params)
+                self.lam = lam
+
+            def value(self):
+                return self.lam * sum(p.pow(2).sum() for p in self.params)
+
+        model = nn.Linear(4, 2)
+        reg = L2Reg(model.parameters(), 1e-4)
+        for x, y in []:
+            loss = nn.functional.mse_loss(model(x), y) + reg.value()
+            loss.backward()
+        """,
+    "parameters-given-to-an-instance-by-a-subclass": """
+        import torch.nn as nn
+
+        class Base(nn.Module):
+            def forward(self, params):
+                return sum(p.pow(2).sum() for p in params)
+
+        class L2(Base):
+            pass
+
+        model = nn.Linear(4, 2)
+        reg = L2().to("cpu")
+        for x, y in []:
+            loss = nn.functional.mse_loss(model(x), y) + 1e-4 * reg(model.parameters())
+            loss.backward()
+        """,
+    "optimizer-class-given-to-an-instance-in-a-partial": """
+        from functools import partial
+
+        import torch
+        import torch.nn as nn
+
+        class Learner:
+            def __init__(self, model, opt_func):
+                self.model, self.opt_func = model, opt_func
+
+            def fit(self):
+                return self.opt_func(self.model.parameters(), lr=1e-3)
+
+        Learner(nn.Linear(4, 2), partial(torch.optim.Adam, weight_decay=1e-4)).fit()
+        """,
     # Penalty records that a helper called from __init__ appends to a list on the object, and a
     # method loops over: no optimizer, so the flow cut decides.
     "penalty-records-registered-by-a-helper": """

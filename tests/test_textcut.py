@@ -155,7 +155,19 @@ POSSIBLE = {
     "optimizer-alias-held-as-a-value": """
         from torch.optim import SGD as Plain
         chosen = Plain
+        opt = chosen(model.parameters(), lr=0.1)
         """,
+    "optimizer-class-given-to-a-constructor": """
+        from functools import partial
+        import torch
+        class Learner:
+            def __init__(self, opt_func):
+                self.opt_func = opt_func
+            def fit(self, model):
+                return self.opt_func(model.parameters())
+        Learner(partial(torch.optim.Adam, weight_decay=1e-4)).fit(model)
+        """,
+
     "optimizer-class-as-a-default": """
         from torch.optim import *
         def fit(model, optimizer_fn=Adam):
@@ -349,6 +361,13 @@ NOT_OPTIMIZERS = {
         "    def __init__(self, params):\n        super(AdamW, self).__init__(params, {})\n"
     ),
     "optimizer-only-imported": "from torch.optim import Adam, SGD as Plain\nimport torch\n",
+    # Named as a value, never called: a handler that returns a class for another module's code
+    # (which holds no class as a value), a type test.
+    "optimizer-class-returned-never-called": (
+        "import torch\ndef handler(args):\n    return torch.optim.SGD, {'lr': args.lr}\n"
+        "cls, kwargs = handler(args)\nprint(cls.__name__)\n"
+    ),
+    "optimizer-class-in-a-type-test": "import torch\nif isinstance(opt, torch.optim.Adam):\n    opt.step()\n",
 }
 
 

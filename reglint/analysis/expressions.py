@@ -176,7 +176,7 @@ class ExpressionEvaluator(AnalyzerMixin):
         """An optimizer class named by the linted file's own code (`torch.optim.Adam`, `Adam`
         from an import); None elsewhere. Only the file's own code names one: a value that
         crosses modules does not carry it (linking.plain_value), so the triage reads the class
-        name in the file itself (triage/textcut._may_construct_an_optimizer)."""
+        name in the file itself (triage/textcut.may_construct_an_optimizer)."""
         last = node.value if isinstance(node, cst.Name) else node.attr.value
         if not self.ctx.home or last not in ALL_NAMES and not self.imports.aliases.get(last):
             return None

@@ -104,7 +104,7 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
     the expression the training step uses on `owner`, the name of the function or method)."""
     kind = draw(st.sampled_from([
         "inline", "helper", "method", "conditional-method", "module-class", "lambda", "staticmethod",
-        "walrus", "object", "attribute", "records",
+        "walrus", "object", "attribute", "records", "given-parameters",
     ]))
     name = draw(st.sampled_from(["l2_penalty", "regularizer", "compute_reg", "extra"]))
     if kind == "inline":
@@ -151,6 +151,20 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
             "        return sum(s * torch.norm(w, p=2) for ws, s in self.records for w in ws)",
         ]
         return [], method, f"{_callee(draw, f'{owner}.{name}')}()", name
+    if kind == "given-parameters":
+        # Parameters given to a class's constructor, kept on the object (here or in a base's
+        # __init__), and summed by a method of it.
+        base = draw(st.sampled_from(["", "Holder"]))
+        holder = ["class Holder:", "    def __init__(self, params):", "        self.params = list(params)"]
+        own = [] if base else ["    def __init__(self, params):", "        self.params = list(params)"]
+        definition = [
+            *(holder if base else []),
+            f"class Keeper({base}):",
+            *own,
+            f"    def {name}(self):",
+            "        return sum(p.pow(2).sum() for p in self.params)",
+        ]
+        return definition, [], f"Keeper({draw(parameter_set(owner))}).{name}()", name
     if kind == "object":
         # A class of any name whose object's state decides the term, kept by a loss module.
         call = draw(st.sampled_from(["forward", "__call__"]))

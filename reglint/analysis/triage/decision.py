@@ -129,6 +129,7 @@ from reglint.analysis.triage.flowcut import (
     FUNCTIONS,
     may_build_a_term,
     may_build_a_term_in,
+    may_call_an_optimizer_class,
     parse_ok,
     statement_lists,
 )
@@ -591,8 +592,10 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     )
     if any(("*", "*") in unit.optimizer_aliases for unit in units):
         optimizer_names |= known
-    # A class named, called or not: the analysis calls one held as a value (values.OptimizerClass).
-    optimizer = any(unit.optimizer_attributes & known or unit.mentioned & optimizer_names for unit in units)
+    # A class called, or named and followed as a value to a call (values.OptimizerClass).
+    optimizer = any(unit.called_attributes & known or unit.called_names & optimizer_names for unit in units)
+    if not optimizer and any(unit.optimizer_attributes & known or unit.mentioned & optimizer_names for unit in units):
+        optimizer = may_call_an_optimizer_class(tree)
     if imports_term:
         for unit in units:
             unit.features |= TERMS

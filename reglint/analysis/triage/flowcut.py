@@ -53,7 +53,16 @@ analysis can evaluate it to:
     a function that returns or yields such a value has its kinds; a parameter gets its default
     value's kinds; a lambda's parameters have every kind inside its body; `global`/`nonlocal`
     names pass their kinds to the module. A bare name called is also read as each name an
-    import gave it (`from torch import sum as total`), a method name only as itself.
+    import gave it (`from torch import sum as total`), a method name only as itself;
+  - a call of a class of the file (by its name, as for functions) passes its arguments to the
+    `__init__` it runs (its own, else its bases' among the file's classes, as find_method looks)
+    and has a kind of its own, one per class name (`.to()`, `.cuda()` and the like keep it);
+    calling a value of such a kind (`reg(params)`, `self.reg(params)`) passes its arguments to
+    that class's forward / __call__ and has what they return (the analysis' construct and
+    call_value). A call of a project module's class (term_builders) has kind FOREIGN_INSTANCE,
+    whose call may build a term from a parameter or elementwise argument. A method's `self` is
+    never bound, by starred arguments and `**kwargs` neither. A name a class body assigns is also
+    that attribute name (`Config.l2`).
 Everything is repeated until no kind is added anywhere. (Given the module's text, a unit is
 read only once something on its lines can have a kind, and again when a name it mentions gets a
 new one: the same fixpoint, for a fifth of the reading on transformers; _Flow._read_changed.)
@@ -77,6 +86,19 @@ the kinds present allow, and they only grow). So the answer is the file's, and t
 read are never parsed: on transformers four in five. A body that does not parse or does not hold
 what the skeleton promised sends the file to the whole parse (`may_build_a_term_in` answers None).
 
+## The other question: an optimizer class held as a value
+
+The analysis constructs an optimizer where a call calls a value of its own code that is an
+optimizer class (values.OptimizerClass: `opt_cls = optim.Adam` ... `opt_cls(params)`, a default
+`optimizer_fn=Adam` kept on `self`, `OPTIMIZERS["adam"](...)`, a `functools.partial` of one). It
+makes that value only from an attribute whose name is a class it knows (`optim.Adam`) or a bare
+name an import binds to one (by name, an alias or `*`), and moves it as any value. So
+may_call_an_optimizer_class reads the file with one more kind, OPTIMIZER_CLASS, given at those
+names and moved by the rules above (and through any call given it, wider than the analysis'
+partial), and answers yes at a call whose callee has it. The triage asks it only of a file that
+names a class without calling one (textcut.may_construct_an_optimizer); transformers'
+trainer_optimizer.py, whose handlers return classes that its own code never calls, is ruled out.
+
 The coupling to the analysis is checked, not assumed: tests/test_flowcut.py runs the analysis
 on every fixture, rule example, test source and benchmark corpus file, and fails if it finds a
 penalty where this cut says none can be built.
@@ -90,8 +112,10 @@ import warnings
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
+from reglint.analysis.optimizers import ALL_NAMES
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import (
+    CALL_METHODS,
     CHAIN_FUNCTIONS,
     COLLECTING_BUILTINS,
     COLLECTION_METHODS,
@@ -101,6 +125,7 @@ from reglint.analysis.vocabulary import (
     GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
+    MODULE_SELF_METHODS,
     NORM_FUNCTIONS,
     NORM_METHODS,
     PARAM_ATTRIBUTE_SUFFIX,
@@ -115,6 +140,13 @@ if TYPE_CHECKING:
     from reglint.analysis.triage.textcut import Skeleton
 
 PARAM, ELEMENTWISE, L1_CRITERION = 1, 2, 4
+# The other question (may_call_an_optimizer_class): an optimizer class held as a value.
+OPTIMIZER_CLASS = 8
+# An instance of a project module's class (`reg = L2Reg(...)` with L2Reg imported): calling it
+# runs that module's forward / __call__. An instance of a class of the file has a kind of its own,
+# one bit per class name from CLASS_BITS up: calling it runs that class's forward / __call__.
+FOREIGN_INSTANCE = 16
+CLASS_BITS = 5
 
 REDUCE_NAMES = SCALAR_REDUCTIONS
 NORM_NAMES = NORM_METHODS | frozenset(name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS)
@@ -260,9 +292,15 @@ class _Flow:
         term_builders: frozenset[str] = frozenset(),
         text: Optional[str] = None,
         skeleton: Optional["Skeleton"] = None,
+        optimizer_classes: bool = False,
     ) -> None:
         self.seed_parameters = seed_parameters
         self.skeleton = skeleton
+        # The question asked: can a term be built (False), or can a call call an optimizer class
+        # held as a value (True)? The kinds move the same way for both.
+        self.optimizer_classes = optimizer_classes
+        # Names a class body assigns: read as attributes too (`Config.optimizer`, `cfg.optimizer`).
+        self.class_attributes: set[str] = set()
         # Names bound by imports of project modules whose functions may build a term from what
         # they are given: a call of one with a parameter or elementwise argument may build one.
         self.term_builders = term_builders
@@ -270,9 +308,19 @@ class _Flow:
         self.units: list[_Unit] = [module]
         self.functions: dict[str, list[_Unit]] = {}
         self.unit_of: dict[int, _Unit] = {}  # id() of a def -> its unit
+        # The file's classes by name: their bases (as written) and methods (name -> units).
+        self.classes: dict[str, list[tuple[list[str], dict[str, list[_Unit]]]]] = {}
+        self.class_bit: dict[str, int] = {}  # class name -> its instances' kind
+        self.unit_returns: dict[int, int] = {}  # unit index -> what it may return
+        self.instance_callers: set[int] = set()  # units that call an instance (by index)
         self.aliases: dict[str, set[str]] = {}  # `from torch import norm as N`: N -> {norm}
         self.imported: set[str] = {"torch"}  # names an import binds (qualified names start there)
         self._collect(tree.body, module, module.body)
+        # Bare names that may be an optimizer class: bound by an import to one (or a star import).
+        self.class_names: frozenset[str] = frozenset(
+            ({name for name in self.imported if name in ALL_NAMES} | (ALL_NAMES if "*" in self.imported else set()))
+            | {alias for alias, names in self.aliases.items() if names & ALL_NAMES}
+        )
         self.module: dict[str, int] = {}  # kinds of the module's names and dotted names
         self.attributes: dict[str, int] = {}  # kinds stored to an attribute name anywhere
         self.parameter_kinds: dict[tuple[int, str], int] = {}  # (unit.index, parameter) -> kinds
@@ -309,7 +357,17 @@ class _Flow:
                 inner.deferred = self.skeleton is not None and statement.lineno in self.skeleton.bodies
                 self._collect(statement.body, inner, inner.body)
             elif isinstance(statement, ast.ClassDef):
+                for item in statement.body:
+                    targets = item.targets if isinstance(item, ast.Assign) else [item.target] if isinstance(item, ast.AnnAssign) else []
+                    self.class_attributes.update(target.id for target in targets if isinstance(target, ast.Name))
                 self._collect(statement.body, unit, unit.body, in_class=True)
+                methods: dict[str, list[_Unit]] = {}
+                for item in statement.body:
+                    if isinstance(item, FUNCTIONS):
+                        methods.setdefault(item.name, []).append(self.unit_of[id(item)])
+                bases = [base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "") for base in statement.bases]
+                self.classes.setdefault(statement.name, []).append((bases, methods))
+                self.class_bit.setdefault(statement.name, 1 << (CLASS_BITS + len(self.class_bit)))
             elif isinstance(statement, (ast.Global, ast.Nonlocal)):
                 unit.globals.update(statement.names)
             elif isinstance(statement, (ast.Import, ast.ImportFrom)):
@@ -353,6 +411,8 @@ class _Flow:
             self.dirty.add(0)
             # (an import may call L1Loss by another name: `from torch.nn import L1Loss as Crit`)
             renamed = [alias for alias, names in self.aliases.items() if names & L1_LOSS_CLASSES]
+            if self.optimizer_classes:
+                renamed += sorted(ALL_NAMES | self.class_names)  # where a class may be named
             self.dirty.update(self.readers.seeded(renamed))
         while self.dirty:
             batch = sorted(self.dirty)
@@ -404,6 +464,8 @@ class _Flow:
     def _add(self, key: str, kinds: int) -> None:
         if not kinds:
             return
+        if key in self.class_attributes:
+            self._widen(self.attributes, key, kinds)  # (a class body's name: over-approximated)
         old = self.local.get(key, 0)
         if old | kinds != old:
             self.local[key] = old | kinds
@@ -523,16 +585,43 @@ class _Flow:
     def _return(self, kinds: int) -> None:
         if kinds and self.unit.name is not None:
             self._widen(self.returns, self.unit.name, kinds)
+            old = self.unit_returns.get(self.unit.index, 0)
+            if old | kinds != old:
+                self.unit_returns[self.unit.index] = old | kinds
+                self.changed = True
+                if self.readers is not None and self.unit.name in CALL_METHODS:
+                    self.dirty.update(self.instance_callers)
+
+    def _methods(self, class_name: str, method: str, seen: Optional[set[str]] = None) -> list[_Unit]:
+        """The units of `method` a call on an instance of the file's class `class_name` may run:
+        its own, else those of its bases that are classes of the file (as find_method looks;
+        a base from elsewhere runs code of another module, which the triage reads apart)."""
+        seen = set() if seen is None else seen
+        if class_name in seen:
+            return []
+        seen.add(class_name)
+        found: list[_Unit] = []
+        for bases, methods in self.classes.get(class_name, ()):
+            if method in methods:
+                found.extend(methods[method])
+            else:
+                for base in bases:
+                    found.extend(self._methods(base, method, seen))
+        return found
 
     def _pass_to(self, function: _Function, parameter: str, kinds: int) -> None:
         if kinds:
             self._widen(self.parameter_kinds, (self.unit_of[id(function)].index, parameter), kinds)
 
-    def _call_into(self, name: str, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> None:
-        """Bind a call's arguments to the parameters of every function or method of that name, as
-        inlining does: positional ones in order (for a method, after `self`: both places count
-        here), keywords by name; starred ones could be anything. The receiver is never bound."""
-        for unit in self.functions.get(name, ()):
+    def _call_into(
+        self, units: Iterable[_Unit], node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]
+    ) -> None:
+        """Bind a call's arguments to the parameters of each unit, as inlining does: positional
+        ones in order (for a method, after `self`: both places count here), keywords by name;
+        starred ones could be anything. The receiver is never bound."""
+        for unit in units:
+            # (a method's `self` is never bound, starred arguments and `**kwargs` included)
+            bindable = unit.parameters[1:] if unit.method and unit.positional else unit.parameters
             given: list[tuple[Optional[str], int]] = []
             after_a_star = False  # inlining drops starred arguments: the ones after it move left
             for index, (argument, kinds) in enumerate(zip(node.args, argument_kinds)):
@@ -540,7 +629,7 @@ class _Flow:
                 if not kinds:
                     continue
                 if after_a_star:
-                    given.extend((parameter, kinds) for parameter in unit.parameters)
+                    given.extend((parameter, kinds) for parameter in bindable)
                     continue
                 for position in (index + 1,) if unit.method else (index, index + 1):
                     given.append((unit.positional[position] if position < len(unit.positional) else unit.vararg, kinds))
@@ -548,7 +637,7 @@ class _Flow:
                 if not kinds:
                     continue
                 if keyword.arg is None:
-                    given.extend((parameter, kinds) for parameter in unit.parameters)
+                    given.extend((parameter, kinds) for parameter in bindable)
                 else:
                     given.append((keyword.arg if keyword.arg in unit.parameters else unit.kwarg, kinds))
             for parameter, kinds in given:
@@ -583,7 +672,8 @@ class _Flow:
         """The kinds `node` may evaluate to (every part of it is read, so that a term built
         anywhere inside is seen)."""
         if isinstance(node, ast.Name):
-            return self.local.get(node.id, 0) | self.module.get(node.id, 0)
+            kinds = self.local.get(node.id, 0) | self.module.get(node.id, 0)
+            return kinds | OPTIMIZER_CLASS if node.id in self.class_names else kinds
         if isinstance(node, ast.Constant):
             return 0
         if isinstance(node, ast.Attribute):
@@ -593,6 +683,8 @@ class _Flow:
             kinds |= self.attributes.get(node.attr, 0)
             if _is_source_attribute(node.attr):
                 kinds |= PARAM
+            if node.attr in ALL_NAMES:
+                kinds |= OPTIMIZER_CLASS  # `optim.Adam`
             key = _dotted(node)
             return kinds | self._lookup(key) if key is not None else kinds
         if isinstance(node, ast.Subscript):
@@ -674,11 +766,75 @@ class _Flow:
         arguments = 0
         for kinds in argument_kinds + keyword_kinds:
             arguments |= kinds
+        if self.optimizer_classes and (self._expr(func) if method_form else receiver) & OPTIMIZER_CLASS:
+            raise _TermFound  # `opt_cls(params)`, `self.optimizer_fn(params)`, `OPTIMIZERS[k](params)`
         if name is None:
             return receiver | arguments
         # A bare name may also be an import's alias for any of the names it was imported as
         # (`from torch import norm as N`); a method name is what it says.
         names = {name} | self.aliases.get(name, set()) if not method_form else {name}
+        if not self.optimizer_classes:
+            self._term_at(node, func, method_form, names, receiver, argument_kinds, arguments)
+        kinds = L1_CRITERION if names & L1_LOSS_CLASSES else 0  # nn.L1Loss(...)
+        for called in names:
+            kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
+            if arguments:
+                self._call_into(self.functions.get(called, ()), node, argument_kinds, keyword_kinds)
+            bit = self.class_bit.get(called)
+            if bit is not None:
+                kinds |= bit  # `L2Reg(model.parameters(), lam)` runs L2Reg.__init__
+                if arguments:
+                    self._call_into(self._methods(called, "__init__"), node, argument_kinds, keyword_kinds)
+        if self.term_builders and (_dotted(func) or "").partition(".")[0] in self.term_builders:
+            kinds |= FOREIGN_INSTANCE
+        callee = self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver
+        if callee & FOREIGN_INSTANCE and arguments & (PARAM | ELEMENTWISE) and not self.optimizer_classes:
+            raise _TermFound  # its module's forward may build a term from what it is given
+        if callee >> CLASS_BITS:
+            # `reg(params)`, `self.reg(params)`: forward / __call__ of its class.
+            self.instance_callers.add(self.unit.index)  # read again when what they return grows
+            for class_name, bit in self.class_bit.items():
+                if callee & bit:
+                    for unit in (unit for method in CALL_METHODS for unit in self._methods(class_name, method)):
+                        kinds |= self.unit_returns.get(unit.index, 0)
+                        if arguments:
+                            self._call_into((unit,), node, argument_kinds, keyword_kinds)
+        if method_form:
+            if name in MODULE_SELF_METHODS:
+                kinds |= receiver & ~((1 << CLASS_BITS) - 1 & ~FOREIGN_INSTANCE)  # `Net().to(device)`
+            if name in KEEPING_METHODS:
+                kinds |= receiver
+            elif name in ELEMENTWISE_CALLS and receiver & PARAM:
+                kinds |= ELEMENTWISE
+            elif name in SOURCE_METHODS:
+                kinds |= PARAM
+            elif name == "scale":
+                kinds |= arguments  # GradScaler.scale(loss) is the loss
+        if function_form:
+            if names & PASSING_FUNCTIONS:
+                kinds |= arguments
+            if names & ELEMENTWISE_CALLS and arguments & PARAM:
+                kinds |= ELEMENTWISE
+        if self.optimizer_classes:
+            # A class goes through any call that is given it (`partial(optim.Adam, ...)`,
+            # `OPTIMIZERS.get(name)`): wider than the analysis, which knows a few such calls.
+            kinds |= (receiver | arguments) & OPTIMIZER_CLASS
+        if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
+            self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
+        return kinds
+
+    def _term_at(
+        self,
+        node: ast.Call,
+        func: ast.expr,
+        method_form: bool,
+        names: set[str],
+        receiver: int,
+        argument_kinds: list[int],
+        arguments: int,
+    ) -> None:
+        """Raise _TermFound where this call may build a penalty term (see the module docstring)."""
+        function_form = _root_name(func) in self.imported if method_form else True
         if self.term_builders and arguments & (PARAM | ELEMENTWISE):
             called = _dotted(func) or ""
             if called.partition(".")[0] in self.term_builders:
@@ -704,28 +860,6 @@ class _Flow:
                 and _norm_arguments_allow_a_term(node.args, node.keywords, 1)
             ):
                 raise _TermFound
-        kinds = L1_CRITERION if names & L1_LOSS_CLASSES else 0  # nn.L1Loss(...)
-        for called in names:
-            kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
-            if arguments:
-                self._call_into(called, node, argument_kinds, keyword_kinds)
-        if method_form:
-            if name in KEEPING_METHODS:
-                kinds |= receiver
-            elif name in ELEMENTWISE_CALLS and receiver & PARAM:
-                kinds |= ELEMENTWISE
-            elif name in SOURCE_METHODS:
-                kinds |= PARAM
-            elif name == "scale":
-                kinds |= arguments  # GradScaler.scale(loss) is the loss
-        if function_form:
-            if names & PASSING_FUNCTIONS:
-                kinds |= arguments
-            if names & ELEMENTWISE_CALLS and arguments & PARAM:
-                kinds |= ELEMENTWISE
-        if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
-            self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
-        return kinds
 
     def _grow(self, container: ast.expr, kinds: int) -> None:
         """A container gets what is put into it; one kept as an attribute (`self.terms`) is that
@@ -842,6 +976,17 @@ def may_build_a_term(
     lets it read only the units where something can have a kind (the answer is the same)."""
     try:
         return _Flow(tree, seed_parameters, term_builders, text).may_build_a_term()
+    except RecursionError:
+        return True
+
+
+def may_call_an_optimizer_class(tree: ast.Module, text: Optional[str] = None) -> bool:
+    """Whether a call in `tree` may call an optimizer class held as a value (values.OptimizerClass:
+    `opt_cls(params)` where `opt_cls = optim.Adam`, a default `optimizer_fn=Adam`, a registry, a
+    partial), following values as may_build_a_term does, from every attribute named like a class
+    the analysis knows and every bare name an import binds to one. True when unsure."""
+    try:
+        return _Flow(tree, text=text, optimizer_classes=True).may_build_a_term()
     except RecursionError:
         return True
 

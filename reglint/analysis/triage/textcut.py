@@ -44,6 +44,7 @@ from typing import AbstractSet, Callable, Iterable, Iterator, Optional
 
 from reglint.analysis import optimizers
 from reglint.analysis.triage.components import PARAMS, TERMS, complete_units, component_roots
+from reglint.analysis.triage.flowcut import may_call_an_optimizer_class, parse_ok
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import (
     BACKWARD_FUNCTIONS,
@@ -556,7 +557,6 @@ _CALLED_ATTRIBUTE_REVERSED = re.compile(r"\([\s)]*(\w+)\s*\.", re.A)
 OPTIMIZER_WORDS = optimizers.OPTIMIZER_WORDS
 _OPTIMIZER_NAMES = "|".join(sorted(optimizers.ALL_NAMES, key=len, reverse=True))
 _OPTIMIZER_NAMED = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\b", re.A)
-_OPTIMIZER_CALL = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")" + _CALL_OPEN, re.A)
 _DEFINED_BEFORE = re.compile(r"\b(?:class|def)[ ]+\Z", re.A)
 _ATTRIBUTE_BEFORE = re.compile(r"\.\s*\Z")
 _OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
@@ -790,7 +790,7 @@ def text_facts(
     brackets = round_brackets(blanked)
     if _depth(brackets, 0, len(brackets)) != 0:
         return None  # unbalanced brackets: a broken file, which the parser reports (RL000)
-    constructs = _may_construct_an_optimizer(blanked) if optimizer else None  # None: not asked yet
+    constructs = may_construct_an_optimizer(blanked, text) if optimizer else None  # None: not asked yet
     optimizer = bool(constructs)
     if not penalty:
         return TextFacts(optimizer, False)
@@ -816,7 +816,7 @@ def text_facts(
         return TextFacts(optimizer, False)
     if prune and not conflicted:
         if constructs is None:
-            constructs = _may_construct_an_optimizer(blanked)
+            constructs = may_construct_an_optimizer(blanked, text)
         if not constructs:
             # Pruning needs each component's answer (a loss found in one component's units is
             # found in the union's, so some component is live), asked only when libcst is to
@@ -828,49 +828,54 @@ def text_facts(
     return TextFacts(optimizer, True, skeletal=skeletal)
 
 
-def _may_construct_an_optimizer(blanked: str) -> bool:
-    """Can the module's own code construct an optimizer? An optimizer class named in code outside
-    an import statement (a call of it, `optim.Adam(...)`, or the class held as a value that a
-    call may call, `opt_cls = optim.Adam`, a default `optimizer_fn=Adam`: values.OptimizerClass):
-    as an attribute, or as a bare name that an import binds (by name, or a star import); or an
-    alias an import binds to a class, used outside the import. (A bare name no import binds is
-    the file's own class, or nothing the analysis qualifies: `super(AdamW, self)` in the class
-    that defines AdamW.)"""
-    if not optimizers.mentions_an_optimizer(blanked):
-        return False
-    imports = _import_spans(blanked)
-    imported = {name for start, end in imports for name in _OPTIMIZER_NAMED.findall(blanked, start, end)}
-    star = any("*" in blanked[start:end] for start, end in imports)
-    for named in _OPTIMIZER_NAMED.finditer(blanked):
-        if _DEFINED_BEFORE.search(blanked, max(0, named.start() - 16), named.start()):
-            continue  # (`class Adafactor(Optimizer):` defines one)
-        if _inside(imports, named.start()):
-            continue
-        if _ATTRIBUTE_BEFORE.search(blanked, max(0, named.start() - 16), named.start()):
-            return True  # `optim.Adam`
-        if star or named.group() in imported:
-            return True  # a bare name is the class only where an import binds it
-    for alias in _OPTIMIZER_ALIAS.finditer(blanked):
-        if _inside(imports, alias.start()) and any(
-            not _inside(imports, start) for start, _ in whole_words(blanked, (alias.group(1),), ascii_words=True)
-        ):
-            return True
-    return False
+def may_construct_an_optimizer(blanked: str, text: str) -> bool:
+    """Can the module's own code (`text`, blanked) construct an optimizer? By calling a class, or
+    by calling one held as a value: where the code names a class without calling it, the flow
+    cut follows the value to a call (flowcut.may_call_an_optimizer_class)."""
+    called, named = _optimizer_classes_in(blanked)
+    if called or not named:
+        return called
+    tree = parse_ok(text)
+    return tree is None or may_call_an_optimizer_class(tree, text)
 
 
 def calls_an_optimizer(blanked: str) -> bool:
     """A call of an optimizer class by its name or by an alias an import binds to it: how another
     project module's code constructs one (the analysis holds a class as a value only in the
     linted module's own code, so another module's `opt_cls(...)` constructs nothing)."""
+    return _optimizer_classes_in(blanked)[0]
+
+
+def _optimizer_classes_in(blanked: str) -> tuple[bool, bool]:
+    """(called, named): does the code call an optimizer class, does it name one otherwise? A class
+    is named in code outside import statements and the `class`/`def` that defines one: as an
+    attribute (`optim.Adam`), as a bare name an import binds (by name or `*`), or by an alias an
+    import binds to it (used outside the import). A bare name no import binds is the file's own
+    class, or nothing the analysis qualifies (`super(AdamW, self)` in the class defining AdamW)."""
     if not optimizers.mentions_an_optimizer(blanked):
-        return False
-    for call in _OPTIMIZER_CALL.finditer(blanked):
-        if not _DEFINED_BEFORE.search(blanked, max(0, call.start() - 16), call.start()):
-            return True
-    return any(
-        re.search(r"(?<![\w.])" + re.escape(alias) + _CALL_OPEN, blanked)
-        for alias in set(_OPTIMIZER_ALIAS.findall(blanked))
-    )
+        return False, False
+    imports = _import_spans(blanked)
+    imported = {name for start, end in imports for name in _OPTIMIZER_NAMED.findall(blanked, start, end)}
+    star = any("*" in blanked[start:end] for start, end in imports)
+    named = False
+    for mention in _OPTIMIZER_NAMED.finditer(blanked):
+        start = mention.start()
+        if _inside(imports, start) or _DEFINED_BEFORE.search(blanked, max(0, start - 16), start):
+            continue
+        if star or mention.group() in imported or _ATTRIBUTE_BEFORE.search(blanked, max(0, start - 16), start):
+            if _CALLED_AFTER.match(blanked, mention.end()):
+                return True, True
+            named = True
+    for alias in {match.group(1) for match in _OPTIMIZER_ALIAS.finditer(blanked) if _inside(imports, match.start())}:
+        for start, _ in whole_words(blanked, (alias,), ascii_words=True):
+            if not _inside(imports, start):
+                if _CALLED_AFTER.match(blanked, start + len(alias)):
+                    return True, True
+                named = True
+    return False, named
+
+
+_CALLED_AFTER = re.compile(_CALL_OPEN)
 
 
 # An import statement at the start of a line, to its end or its closing bracket (blanked text:

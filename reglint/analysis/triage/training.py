@@ -12,13 +12,14 @@ from typing import Callable
 
 from reglint.analysis.optimizers import ALL_NAMES, mentions_an_optimizer
 from reglint.analysis.triage import textcut
+from reglint.analysis.triage.flowcut import may_call_an_optimizer_class
 from reglint.analysis.triage.textcut import _Unsure, blank
 
 
 def trains(text: str) -> bool:
-    """An optimizer class named in the module's code (comments, strings and import statements
-    aside), called or held as a value (textcut._may_construct_an_optimizer)."""
-    return _asked(text, textcut._may_construct_an_optimizer, called_only=False)
+    """An optimizer class called in the module's code (comments and strings aside), or held as a
+    value that a call may call (textcut.may_construct_an_optimizer)."""
+    return _asked(text, lambda code: textcut.may_construct_an_optimizer(code, text), called_only=False)
 
 
 def calls_an_optimizer(text: str) -> bool:
@@ -38,9 +39,9 @@ def _asked(text: str, question: Callable[[str], bool], called_only: bool) -> boo
 
 def _by_syntax(text: str, called_only: bool) -> bool:
     """The same question asked of CPython's tree, for a text the blanking does not read: an
-    optimizer class named in code (an attribute or a name, not an import's), by its name or an
-    alias; with `called_only`, called. True when the text does not parse (nothing is ruled out on
-    a guess)."""
+    optimizer class called by its name or an alias, or (unless `called_only`) named and followed
+    to a call as a value (flowcut.may_call_an_optimizer_class). True when the text does not parse
+    (nothing is ruled out on a guess)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -49,12 +50,13 @@ def _by_syntax(text: str, called_only: bool) -> bool:
         return True
     aliases = {alias.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                for alias in node.names if alias.asname and alias.name in ALL_NAMES}
+    named = False
     for node in ast.walk(tree):
-        if called_only:
-            if not isinstance(node, ast.Call):
-                continue
-            node = node.func
-        name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+        called = isinstance(node, ast.Call)
+        target = node.func if called else node  # type: ignore[attr-defined]
+        name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else None
         if name in ALL_NAMES or name in aliases:
-            return True
-    return False
+            if called:
+                return True
+            named = True
+    return named and not called_only and may_call_an_optimizer_class(tree, text)
