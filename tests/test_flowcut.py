@@ -19,7 +19,7 @@ from sources import corpus_sources
 
 from reglint.analysis import analyze_module
 from reglint.analysis.triage import decision as triage
-from reglint.analysis.triage.flowcut import may_build_a_term, may_build_a_term_in
+from reglint.analysis.triage.flowcut import may_build_a_term, may_build_a_term_in, may_call_an_optimizer_class
 from reglint.analysis.triage.textcut import skeleton_of
 from reglint.engine.config import Settings
 from reglint.engine.runner import parse_module
@@ -488,3 +488,34 @@ def test_the_skeleton_keeps_lines_and_what_builds_the_structure() -> None:
         assert kept in skeleton.text
     assert "return a.sum()" not in skeleton.text and "return 2.0" not in skeleton.text
     assert may_build_a_term_in(skeleton, text) == may_build_a_term(ast.parse(text), text=text)
+
+
+# The second question: can a call call an optimizer class held as a value? (True: it may.)
+OPTIMIZER_CLASS_CASES = {
+    "held-by-a-name": ("import torch\ncls = torch.optim.Adam\nopt = cls(ps)\n", True),
+    "a-default-kept-on-self": (
+        "from torch.optim import SGD\nclass T:\n    def __init__(self, fn=SGD):\n        self.fn = fn\n"
+        "    def fit(self, m):\n        return self.fn(m.parameters())\n",
+        True,
+    ),
+    "a-registry": ("from torch import optim\nREG = {'a': optim.Adam}\nopt = REG['a'](ps)\n", True),
+    "a-partial-given-to-a-class": (
+        "from functools import partial\nimport torch\nclass L:\n    def __init__(self, f):\n        self.f = f\n"
+        "    def fit(self, m):\n        return self.f(m.parameters())\nL(partial(torch.optim.Adam, lr=1)).fit(m)\n",
+        True,
+    ),
+    "given-to-code-elsewhere": ("import torch\nfrom learner import Learner\nLearner(m, opt_func=torch.optim.Adam).fit()\n", True),
+    "returned-never-called": ("import torch\ndef handler():\n    return torch.optim.SGD, {}\ncls, kw = handler()\n", False),
+    "in-a-type-test": ("import torch\nif isinstance(opt, torch.optim.Adam):\n    print(type(opt))\n", False),
+    "own-class-in-super": (
+        "import torch\nclass AdamW(torch.optim.Optimizer):\n    def __init__(self, ps):\n"
+        "        super(AdamW, self).__init__(ps, {})\n",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZER_CLASS_CASES))
+def test_follows_an_optimizer_class_to_a_call(name: str) -> None:
+    text, expected = OPTIMIZER_CLASS_CASES[name]
+    assert may_call_an_optimizer_class(ast.parse(text), text) is expected

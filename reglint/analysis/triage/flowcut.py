@@ -95,7 +95,9 @@ makes that value only from an attribute whose name is a class it knows (`optim.A
 name an import binds to one (by name, an alias or `*`), and moves it as any value. So
 may_call_an_optimizer_class reads the file with one more kind, OPTIMIZER_CLASS, given at those
 names and moved by the rules above (and through any call given it, wider than the analysis'
-partial), and answers yes at a call whose callee has it. The triage asks it only of a file that
+partial), and answers yes at a call whose callee has it, or that gives it to code other than the
+file's functions and classes and a few builtins (a project module's `Learner(opt_func=Adam)`,
+whose code the analysis runs for a module that sets up training). The triage asks it only of a file that
 names a class without calling one (textcut.may_construct_an_optimizer); transformers'
 trainer_optimizer.py, whose handlers return classes that its own code never calls, is ruled out.
 
@@ -171,6 +173,13 @@ _SIMPLE_STATEMENTS = frozenset(
     | {ast.Raise, ast.Assert, ast.Delete}
 )
 _TRY = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+
+
+# Builtins that never call what they are given (`isinstance(opt, optim.Adam)`); `partial` returns
+# it (its kinds pass through, see _call).
+_NEVER_CALL_THEIR_ARGUMENTS = frozenset(
+    {"isinstance", "issubclass", "print", "getattr", "hasattr", "type", "id", "str", "repr", "len", "partial"}
+)
 
 
 class _TermFound(Exception):
@@ -775,6 +784,9 @@ class _Flow:
         names = {name} | self.aliases.get(name, set()) if not method_form else {name}
         if not self.optimizer_classes:
             self._term_at(node, func, method_form, names, receiver, argument_kinds, arguments)
+        elif arguments & OPTIMIZER_CLASS and not names & _NEVER_CALL_THEIR_ARGUMENTS:
+            if not any(called in self.functions or called in self.class_bit for called in names):
+                raise _TermFound  # given to code elsewhere (a project module's Learner), which may call it
         kinds = L1_CRITERION if names & L1_LOSS_CLASSES else 0  # nn.L1Loss(...)
         for called in names:
             kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
