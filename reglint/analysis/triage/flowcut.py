@@ -31,7 +31,10 @@ named like an L1_LOSS_CLASSES class, or an import's alias for one), over-approxi
 analysis can evaluate it to:
   - an expression has every kind any part of it has (arithmetic, containers, subscripts,
     conditions, calls of anything with such a receiver or argument, comprehensions over such an
-    iterable), plus PARAM at a source and ELEMENTWISE where an elementwise operation meets PARAM;
+    iterable), plus PARAM at a source and ELEMENTWISE where an elementwise operation meets PARAM,
+    except that `a + b` with a parameter attribute nothing stores a kind to on one side and no
+    PARAM on the other has the other's kinds only (the analysis adds a Param to nothing: only
+    collections of parameters join, expressions.binary_value);
   - a name or dotted name (`x`, `self.params`) keeps every kind it was ever assigned for the rest
     of the function, whatever is assigned to it later (the analysis runs a function's statements
     in order, a loop body once; here a loop body is read twice); a subscript store or a call
@@ -749,6 +752,12 @@ class _Flow:
         right = self._expr(node.right)
         op = node.op
         if isinstance(op, (ast.Add, ast.Sub)):
+            # A parameter itself (`x + self.bias`) is no collection to join: the sum is UNKNOWN
+            # unless the other side is a collection of parameters.
+            if not right & PARAM and self._one_parameter(node.left, left):
+                return right
+            if not left & PARAM and self._one_parameter(node.right, right):
+                return left
             return left | right
         if isinstance(op, ast.Pow):
             return ELEMENTWISE if left & PARAM else 0
@@ -758,6 +767,14 @@ class _Flow:
         if isinstance(op, ast.Div):
             return left & ELEMENTWISE
         return 0
+
+    def _one_parameter(self, node: ast.expr, kinds: int) -> bool:
+        """Is `node` a parameter attribute (`self.bias`, `m.weight`) that nothing stores a kind to:
+        for the analysis a Param, or a value that holds no parameter (ev_attribute)?"""
+        if kinds != PARAM or not isinstance(node, ast.Attribute) or not _is_source_attribute(node.attr):
+            return False
+        key = _dotted(node)
+        return not self.attributes.get(node.attr, 0) and not (key is not None and self._lookup(key))
 
     def _call(self, node: ast.Call) -> int:
         func = node.func
