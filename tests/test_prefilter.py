@@ -76,23 +76,6 @@ ADVERSARIAL = {
             loss = nn.functional.mse_loss(model(x), y) + 1e-4 * reg(model.parameters())
             loss.backward()
         """,
-    # `a + self.aux_weight` joins only collections: here the attribute holds a list of parameters.
-    "parameter-list-kept-under-a-weight-name": """
-        import torch.nn as nn
-
-        class Reg:
-            def __init__(self, model):
-                self.aux_weight = [p for p in model.parameters()]
-
-            def value(self, extra):
-                together = extra + self.aux_weight
-                return sum(p.pow(2).sum() for p in together)
-
-        model = nn.Linear(4, 2)
-        for x, y in []:
-            loss = nn.functional.mse_loss(model(x), y) + 1e-4 * Reg(model).value([])
-            loss.backward()
-        """,
     "optimizer-class-given-to-an-instance-in-a-partial": """
         from functools import partial
 
