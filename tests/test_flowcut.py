@@ -19,7 +19,11 @@ from sources import corpus_sources
 
 from reglint.analysis import analyze_module
 from reglint.analysis.triage import decision as triage
-from reglint.analysis.triage.flowcut import may_build_a_term, may_build_a_term_in, may_call_an_optimizer_class
+from reglint.analysis.triage.flowcut import (
+    may_build_a_term,
+    may_build_a_term_in,
+    may_call_an_optimizer_class,
+)
 from reglint.analysis.triage.textcut import skeleton_of
 from reglint.engine.config import Settings
 from reglint.engine.runner import parse_module

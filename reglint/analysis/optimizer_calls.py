@@ -56,8 +56,8 @@ class OptimizerEvaluator(AnalyzerMixin):
         calls = [(node, frame)]
         if held is not None and held.bound is not None and held.bound_frame is not None:
             calls.insert(0, (held.bound, held.bound_frame))
-        for call, where in calls:
-            for argument in call.args:
+        for written, where in calls:
+            for argument in written.args:
                 if argument.keyword is not None:
                     keywords[argument.keyword.value] = (argument, where)
                 elif argument.star == "**":
