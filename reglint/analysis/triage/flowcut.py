@@ -313,7 +313,6 @@ class _Flow:
         self.unit_of: dict[int, _Unit] = {}  # id() of a def -> its unit
         # The file's classes by name: their bases (as written) and methods (name -> units).
         self.classes: dict[str, list[tuple[list[str], dict[str, list[_Unit]]]]] = {}
-
         self.aliases: dict[str, set[str]] = {}  # `from torch import norm as N`: N -> {norm}
         self.imported: set[str] = {"torch"}  # names an import binds (qualified names start there)
         self._collect(tree.body, module, module.body)
@@ -358,14 +357,13 @@ class _Flow:
                 inner.deferred = self.skeleton is not None and statement.lineno in self.skeleton.bodies
                 self._collect(statement.body, inner, inner.body)
             elif isinstance(statement, ast.ClassDef):
-                for item in statement.body:
-                    targets = item.targets if isinstance(item, ast.Assign) else [item.target] if isinstance(item, ast.AnnAssign) else []
-                    self.class_attributes.update(target.id for target in targets if isinstance(target, ast.Name))
                 self._collect(statement.body, unit, unit.body, in_class=True)
                 methods: dict[str, list[_Unit]] = {}
                 for item in statement.body:
                     if isinstance(item, FUNCTIONS):
                         methods.setdefault(item.name, []).append(self.unit_of[id(item)])
+                    targets = item.targets if isinstance(item, ast.Assign) else [item.target] if isinstance(item, ast.AnnAssign) else []
+                    self.class_attributes.update(target.id for target in targets if isinstance(target, ast.Name))
                 bases = [base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "") for base in statement.bases]
                 self.classes.setdefault(statement.name, []).append((bases, methods))
             elif isinstance(statement, (ast.Global, ast.Nonlocal)):
@@ -782,7 +780,7 @@ class _Flow:
         # (`from torch import norm as N`); a method name is what it says.
         names = {name} | self.aliases.get(name, set()) if not method_form else {name}
         if not self.optimizer_classes:
-            self._term_at(node, func, method_form, names, receiver, argument_kinds, arguments)
+            self._term_at(node, func, method_form, function_form, names, receiver, argument_kinds, arguments)
         elif arguments & OPTIMIZER_CLASS and not names & _NEVER_CALL_THEIR_ARGUMENTS:
             if not any(called in self.functions or called in self.classes for called in names):
                 raise _TermFound  # given to code elsewhere (a project module's Learner), which may call it
@@ -821,13 +819,13 @@ class _Flow:
         node: ast.Call,
         func: ast.expr,
         method_form: bool,
+        function_form: bool,
         names: set[str],
         receiver: int,
         argument_kinds: list[int],
         arguments: int,
     ) -> None:
         """Raise _TermFound where this call may build a penalty term (see the module docstring)."""
-        function_form = _root_name(func) in self.imported if method_form else True
         if self.term_builders and arguments & (PARAM | ELEMENTWISE):
             called = _dotted(func) or ""
             if called.partition(".")[0] in self.term_builders:

@@ -828,6 +828,7 @@ def text_facts(
     return TextFacts(optimizer, True, skeletal=skeletal)
 
 
+@functools.lru_cache(maxsize=4)  # asked by text_facts, then by training.trains of the same text
 def may_construct_an_optimizer(blanked: str, text: str) -> bool:
     """Can the module's own code (`text`, blanked) construct an optimizer? By calling a class, or
     by calling one held as a value: where the code names a class without calling it, the flow

@@ -7,12 +7,11 @@ same text (vocabulary.py, "projects"): a module whose own code can construct an 
 from __future__ import annotations
 
 import ast
-import warnings
 from typing import Callable
 
 from reglint.analysis.optimizers import ALL_NAMES, mentions_an_optimizer
 from reglint.analysis.triage import textcut
-from reglint.analysis.triage.flowcut import may_call_an_optimizer_class
+from reglint.analysis.triage.flowcut import may_call_an_optimizer_class, parse_ok
 from reglint.analysis.triage.textcut import _Unsure, blank
 
 
@@ -42,11 +41,8 @@ def _by_syntax(text: str, called_only: bool) -> bool:
     optimizer class called by its name or an alias, or (unless `called_only`) named and followed
     to a call as a value (flowcut.may_call_an_optimizer_class). True when the text does not parse
     (nothing is ruled out on a guess)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse_ok(text)
+    if tree is None:
         return True
     aliases = {alias.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                for alias in node.names if alias.asname and alias.name in ALL_NAMES}
