@@ -19,6 +19,7 @@ from sources import corpus_sources
 
 from reglint.analysis import analyze_module
 from reglint.analysis.triage import decision as triage
+from reglint.analysis.triage import flowcut
 from reglint.analysis.triage.flowcut import (
     may_build_a_term,
     may_build_a_term_in,
@@ -244,6 +245,36 @@ READERS = {
             return m.fc.\uff57\uff45\uff49\uff47\uff48\uff54.pow(2).sum()
         loss = crit(out, y) + 1e-4 * reg(model)
         """,
+    "attribute-name-after-a-dot-on-the-line-before": """
+        def reg(m):
+            return (m.fc.
+                    weight).pow(2).sum()
+        loss = crit(out, y) + 1e-4 * reg(model)
+        """,
+    "attribute-name-after-a-comment": """
+        def reg(m):
+            w = (m.fc.  # the layer's
+                 # own
+                 weight)
+            return w.pow(2).sum()
+        loss = crit(out, y) + 1e-4 * reg(model)
+        """,
+    "attribute-name-after-a-backslash": """
+        def reg(m):
+            ps = m.\\
+                parameters()
+            return sum(p.pow(2).sum() for p in ps)
+        loss = crit(out, y) + 1e-4 * reg(model)
+        """,
+    "attribute-suffix-after-blank-lines": """
+        def reg(m):
+            w = (m.
+
+
+                 pos_weight)
+            return w.pow(2).sum()
+        loss = crit(out, y) + 1e-4 * reg(model)
+        """,
     "fullwidth-module-name": """
         \uff50\uff53 = list(model.parameters())
         def reg():
@@ -258,6 +289,30 @@ READERS = {
 def test_reads_every_unit_that_gets_a_kind(name: str, line_break: str) -> None:
     text = textwrap.dedent(READERS[name]).replace("\n", line_break)
     assert _cut(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "may_be_an_attribute"),
+    [
+        ("x = m.weight", True),
+        ("x = m .  weight", True),
+        ("x = m.pos_weight", True),
+        ("x = (m.\n   weight)", True),
+        ("x = (m  # c\n\n   .weight)", True),
+        ("x = (m.  # c\n   weight)", True),
+        ("x = m.\\\n   weight", True),
+        ("weight", True),
+        ("nn.Linear(4, 4, bias=False)", False),
+        ("def f(weight, pos_weight):", False),
+        ("x = (f(a),\n     bias)", False),
+        ("# the weight of it", False),
+    ],
+)
+def test_a_parameter_source_is_read_where_it_may_be_an_attribute(text: str, may_be_an_attribute: bool) -> None:
+    # Units are first read where a parameter source's name may follow a dot (flowcut._Readers):
+    # a keyword, a parameter or a word of prose names no attribute.
+    offsets = [text.rindex(word) for word in ("pos_weight", "weight", "bias") if word in text]
+    assert flowcut._may_follow_a_dot(text, max(offsets)) is may_be_an_attribute
 
 
 def test_the_readers_cases_are_penalties_for_the_analysis() -> None:

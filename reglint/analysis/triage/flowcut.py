@@ -188,11 +188,13 @@ def _is_source_attribute(name: str) -> bool:
     return name in PARAM_ATTRIBUTES or name.endswith(PARAM_ATTRIBUTE_SUFFIX)
 
 
-# Where a value can get a kind from nothing: a parameter source (attribute or method) or a
-# lambda, whose parameters could be anything. Every other kind comes from a name, an attribute,
-# a return value or a parameter that got it first.
-_SEED_WORDS = tuple(sorted(PARAM_ATTRIBUTES | set(PARAM_METHODS) | L1_LOSS_CLASSES | {"lambda"}))
-_SEED_SUFFIXES = (PARAM_ATTRIBUTE_SUFFIX,)
+# Where a value can get a kind from nothing: a parameter source, which is an attribute (`.weight`,
+# `.pos_weight`) or a method (`.parameters()`), only where the word may follow a dot; an L1
+# criterion class, by any name; a lambda, whose parameters could be anything. Every other kind
+# comes from a name, an attribute, a return value or a parameter that got it first.
+_SEED_ATTRIBUTES = tuple(sorted(PARAM_ATTRIBUTES | set(PARAM_METHODS)))
+_SEED_ATTRIBUTE_SUFFIXES = (PARAM_ATTRIBUTE_SUFFIX,)
+_SEED_WORDS = tuple(sorted(L1_LOSS_CLASSES | {"lambda"}))
 
 
 def _dotted(node: ast.expr) -> Optional[str]:
@@ -399,9 +401,11 @@ class _Flow:
         A unit's reading depends on nothing but the kinds of the module's names, of attribute
         names, of what functions return and of its own parameters (its locals start empty each
         time), and a unit in which nothing has a kind adds no kind anywhere and finds no term.
-        So a unit is read first if a kind can start in it (a parameter source or a lambda on its
-        lines, or parameters seeded), and again whenever a name, attribute or function it
-        mentions, or one of its parameters, gets a new kind."""
+        So a unit is read first if a kind can start in it (on its lines a parameter source's
+        name where it may be an attribute, `m.weight` but not `bias=False`; an L1 criterion
+        class; a lambda; or parameters seeded), and again whenever a name, attribute or function
+        it mentions, or one of its parameters, gets a new kind (an attribute name: where it may
+        be an attribute)."""
         assert self.readers is not None
         if self.seed_parameters:
             self.dirty.update(range(len(self.units)))
@@ -418,10 +422,11 @@ class _Flow:
             for index in batch:
                 self._read_unit(self.units[index])
 
-    def _touch(self, word: str) -> None:
-        """Something named `word` got a new kind: the units that mention it must read it."""
+    def _touch(self, word: str, attribute: bool = False) -> None:
+        """Something named `word` got a new kind: the units that mention it must read it
+        (`attribute`: it is read only as an attribute, `x.word`)."""
         if self.readers is not None:
-            self.dirty.update(self.readers.mentioning(word))
+            self.dirty.update(self.readers.mentioning(word, attribute))
 
     def _read_unit(self, unit: _Unit) -> None:
         if unit.deferred:
@@ -469,13 +474,13 @@ class _Flow:
             self.local[key] = old | kinds
             if self.local is self.module:
                 self.changed = True
-                self._touch(key.rpartition(".")[2])
+                self._touch(key.rpartition(".")[2], attribute="." in key)
         if key.partition(".")[0] in self.unit.globals:
             old = self.module.get(key, 0)
             if old | kinds != old:
                 self.module[key] = old | kinds
                 self.changed = True
-                self._touch(key.rpartition(".")[2])
+                self._touch(key.rpartition(".")[2], attribute="." in key)
 
     def _widen(self, table: dict, key: object, kinds: int) -> None:
         old = table.get(key, 0)
@@ -493,7 +498,7 @@ class _Flow:
                     if key in names:
                         self._touch(alias)
             else:
-                self._touch(key)  # type: ignore[arg-type]
+                self._touch(key, attribute=True)  # type: ignore[arg-type]  # (read at `x.key` only)
 
     def _lookup(self, key: str) -> int:
         return self.local.get(key, 0) | self.module.get(key, 0)
@@ -906,23 +911,29 @@ class _Readers:
         self.text = text
         self.by_first = sorted(units[1:], key=lambda unit: unit.first)
         self.firsts = [unit.first for unit in self.by_first]
-        self.known: dict[str, set[int]] = {}
+        self.known: dict[tuple[str, bool], set[int]] = {}
 
     def seeded(self, more_words: Iterable[str] = ()) -> set[int]:
-        return self._units_on(self._lines_of((*_SEED_WORDS, *more_words), _SEED_SUFFIXES))
+        lines = self._lines_of((*_SEED_WORDS, *more_words), ())
+        lines |= self._lines_of(_SEED_ATTRIBUTES, _SEED_ATTRIBUTE_SUFFIXES, attribute=True)
+        return self._units_on(lines)
 
-    def mentioning(self, word: str) -> set[int]:
-        found = self.known.get(word)
+    def mentioning(self, word: str, attribute: bool = False) -> set[int]:
+        found = self.known.get((word, attribute))
         if found is None:
-            found = self.known[word] = self._units_on(self._lines_of((word,), ()))
+            found = self.known[word, attribute] = self._units_on(self._lines_of((word,), (), attribute))
         return found
 
-    def _lines_of(self, words: Iterable[str], suffixes: Iterable[str]) -> set[int]:
-        """The lines holding one of `words` as a whole word, or a word ending in a suffix."""
+    def _lines_of(self, words: Iterable[str], suffixes: Iterable[str], attribute: bool = False) -> set[int]:
+        """The lines holding one of `words` as a whole word, or a word ending in a suffix (with
+        `attribute`, only where the word may be an attribute's name: see _may_follow_a_dot)."""
         text = self.text
         lines: set[int] = set()
         line, previous = 1, 0
-        for offset in sorted(offset for offset, _ in whole_words(text, words, suffixes)):
+        found = whole_words(text, words, suffixes)
+        if attribute:
+            found = ((offset, piece) for offset, piece in found if _may_follow_a_dot(text, offset))
+        for offset in sorted(offset for offset, _ in found):
             line += text.count("\n", previous, offset)
             previous = offset
             lines.add(line)
@@ -938,6 +949,37 @@ class _Readers:
                     out.add(unit.index)
                 unit = unit.parent
         return out
+
+
+def _may_follow_a_dot(text: str, offset: int) -> bool:
+    """Whether the word that holds `offset` (a whole word's start, or a suffix's) may be an
+    attribute's name: the character before the word, blanks skipped, is a dot; or the word
+    starts its line, and the line before (blank lines skipped) ends with a dot or a backslash,
+    or holds a `#` (a comment may stand between a dot and the name, inside brackets), or there
+    is none. A word after anything else (`bias=False`, `def f(weight)`, a word of prose) is no
+    attribute."""
+    start = offset
+    while start > 0 and _is_word_character(text[start - 1]):
+        start -= 1
+    while start > 0 and text[start - 1] in " \t\f":
+        start -= 1
+    if start == 0 or text[start - 1] == ".":
+        return True
+    if text[start - 1] != "\n":
+        return False
+    end = start - 1  # the line break before the word's line
+    while True:
+        line_start = text.rfind("\n", 0, end) + 1
+        line = text[line_start:end].rstrip(" \t\f")
+        if line:
+            return line.endswith((".", "\\")) or "#" in line
+        if line_start == 0:
+            return True
+        end = line_start - 1
+
+
+def _is_word_character(character: str) -> bool:
+    return character.isalnum() or character == "_"
 
 
 def statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:
