@@ -62,8 +62,10 @@ analysis can evaluate it to:
     the analysis' construct). A method's `self` is never bound, by starred arguments and
     `**kwargs` neither. A name a class body assigns is also that attribute name (`Config.l2`).
     (Not followed: arguments given to an instance's forward / __call__, `reg(model.parameters())`
-    with the term built from them inside forward; tests/test_prefilter.py holds it as a known
-    gap. Following instances class by class read twice as much of transformers.)
+    with the term built from them inside forward, nor what it returns to the call, `col(model)`
+    whose forward returns `list(m.parameters())`; tests/test_prefilter.py holds both as known
+    gaps. Following instances class by class read twice as much of transformers; following the
+    classes bound to each callee, both ways, three times as much.)
 Everything is repeated until no kind is added anywhere. (Given the module's text, a unit is
 read only once something on its lines can have a kind, and again when a name it mentions gets a
 new one: the same fixpoint, for a fifth of the reading on transformers; _Flow._read_changed.)
