@@ -120,6 +120,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Union
 from reglint.analysis.optimizers import ALL_NAMES
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import (
+    CALL_METHODS,
     CHAIN_FUNCTIONS,
     COLLECTING_BUILTINS,
     COLLECTION_METHODS,
@@ -145,6 +146,10 @@ if TYPE_CHECKING:
 PARAM, ELEMENTWISE, L1_CRITERION = 1, 2, 4
 # The other question (may_call_an_optimizer_class): an optimizer class held as a value.
 OPTIMIZER_CLASS = 8
+# Above these, two kinds for each class of the file a call can run code of (_Flow.class_bits): the
+# class itself, and an instance of it.
+_VALUE_KINDS = 15
+_FIRST_CLASS_KIND = 16
 
 REDUCE_NAMES = SCALAR_REDUCTIONS
 NORM_NAMES = NORM_METHODS | frozenset(name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS)
@@ -268,7 +273,12 @@ class _Unit:
     """The module's code (with class bodies) or one function's body, read in order."""
 
     def __init__(
-        self, function: Optional[_Function], parent: Optional["_Unit"] = None, index: int = 0, method: bool = False
+        self,
+        function: Optional[_Function],
+        parent: Optional["_Unit"] = None,
+        index: int = 0,
+        method: bool = False,
+        owner: Optional[str] = None,
     ) -> None:
         self.body: list[ast.stmt] = []
         # A method the analysis registers (a def directly in a class body, not a staticmethod):
@@ -280,6 +290,7 @@ class _Unit:
         self.first = function.body[0].lineno if function is not None else 0
         self.last = (function.end_lineno or 1 << 30) if function is not None else 1 << 30
         self.name = function.name if function is not None else None
+        self.owner = owner  # the class whose body defines it directly
         self.line = function.lineno if function is not None else 0
         # Its body is emptied in the skeleton read: parse it from the file when it is first read.
         self.deferred = False
@@ -320,6 +331,27 @@ class _Flow:
         self.aliases: dict[str, set[str]] = {}  # `from torch import norm as N`: N -> {norm}
         self.imported: set[str] = {"torch"}  # names an import binds (qualified names start there)
         self._collect(tree.body, module, module.body)
+        self._found_methods: dict[tuple[str, str], list[_Unit]] = {}
+        # Kinds of the file's classes whose call or whose instance's call runs code of the file
+        # (an __init__, a forward or a __call__, their own or a base's): CLASS_KIND for the class,
+        # twice that for an instance of it.
+        self.class_kinds: dict[str, int] = {}
+        self.kind_class: dict[int, str] = {}
+        for name in self.classes:
+            if any(self._methods(name, method) for method in ("__init__", *CALL_METHODS)):
+                kind = _FIRST_CLASS_KIND << (2 * len(self.class_kinds))
+                self.class_kinds[name] = kind
+                self.kind_class[kind] = name
+                self.kind_class[kind << 1] = name
+        self.every_class_kind = sum(kind | kind << 1 for kind in self.class_kinds.values())
+        # Classes are followed only once a call they could make matter is met (_may_hold_a_class);
+        # until then a class's name has no kind (name_kinds is empty).
+        self.active = bool(self.class_kinds) and (text is None or seed_parameters)  # all of them
+        self.name_kinds: dict[str, int] = dict(self.class_kinds) if self.active else {}  # those followed
+        self.bound: dict[int, frozenset[str]] = {}
+        # What each forward / __call__ returns (what a call of an instance is), and who calls it so.
+        self.unit_returns: dict[int, int] = {}
+        self.instance_callers: dict[int, set[int]] = {}
         # Bare names that may be an optimizer class: bound by an import to one (or a star import).
         self.class_names: frozenset[str] = frozenset(
             ({name for name in self.imported if name in ALL_NAMES} | (ALL_NAMES if "*" in self.imported else set()))
@@ -338,12 +370,12 @@ class _Flow:
     # ---------------------------------------------------------------- structure
 
     def _collect(
-        self, body: list[ast.stmt], unit: _Unit, into: Optional[list[ast.stmt]], in_class: bool = False
+        self, body: list[ast.stmt], unit: _Unit, into: Optional[list[ast.stmt]], in_class: Optional[str] = None
     ) -> None:
         """Split statements into units. `into`: where `unit` reads them (None for statements
         inside a compound statement, which `unit` reads through it). A function's body is a unit
         of its own; a class body is read by the unit the class sits in, after it. `in_class`:
-        `body` is a class body itself."""
+        `body` is the body of the class of that name."""
         for statement in body:
             if into is not None:
                 into.append(statement)
@@ -351,17 +383,18 @@ class _Flow:
             if kind in _SIMPLE_STATEMENTS:
                 continue
             if isinstance(statement, FUNCTIONS):
-                method = in_class and not any(
+                method = in_class is not None and not any(
                     isinstance(d, ast.Name) and d.id == "staticmethod" for d in statement.decorator_list
                 )
-                inner = _Unit(statement, unit if unit.name is not None else None, len(self.units), method)
+                parent = unit if unit.name is not None else None
+                inner = _Unit(statement, parent, len(self.units), method, in_class)
                 self.units.append(inner)
                 self.functions.setdefault(statement.name, []).append(inner)
                 self.unit_of[id(statement)] = inner
                 inner.deferred = self.skeleton is not None and statement.lineno in self.skeleton.bodies
                 self._collect(statement.body, inner, inner.body)
             elif isinstance(statement, ast.ClassDef):
-                self._collect(statement.body, unit, unit.body, in_class=True)
+                self._collect(statement.body, unit, unit.body, in_class=statement.name)
                 methods: dict[str, list[_Unit]] = {}
                 for item in statement.body:
                     if isinstance(item, FUNCTIONS):
@@ -418,11 +451,42 @@ class _Flow:
             if self.optimizer_classes:
                 renamed += sorted(ALL_NAMES | self.class_names)  # where a class may be named
             self.dirty.update(self.readers.seeded(renamed))
+            if self.active:
+                self._seed_classes(self.class_kinds)
         while self.dirty:
             batch = sorted(self.dirty)
             self.dirty.clear()
             for index in batch:
                 self._read_unit(self.units[index])
+
+    def _activate(self, names: Optional[Iterable[str]] = None) -> None:
+        """From now on the file's classes `names` (None: all of them) and their instances have
+        kinds (see _may_hold_a_class)."""
+        if self.active:
+            return
+        if names is None:
+            self.active = True
+            names = self.class_kinds
+        new = [name for name in names if name not in self.name_kinds]
+        if not new:
+            return
+        self.changed = True
+        self.name_kinds.update((name, self.class_kinds[name]) for name in new)
+        if self.readers is not None:
+            self._seed_classes(new)
+
+    def _seed_classes(self, names: Iterable[str]) -> None:
+        """Where the kinds of classes `names` can start: their names, and a method's `self` used
+        as a value where it may be an instance of one."""
+        assert self.readers is not None
+        kinds = 0
+        for name in names:
+            kinds |= self.class_kinds[name] << 1
+        self.dirty.update(self.readers.mentioning_any(names))
+        for unit in self.units:
+            if unit.method and unit.positional and self._self_kinds(unit) & kinds:
+                if unit.index in self.readers.bare(unit.positional[0]):
+                    self.dirty.add(unit.index)
 
     def _touch(self, word: str, attribute: bool = False) -> None:
         """Something named `word` got a new kind: the units that mention it must read it
@@ -441,9 +505,15 @@ class _Flow:
             for parameter in unit.parameters:
                 kinds = self.parameter_kinds.get((unit.index, parameter), 0)
                 if self.seed_parameters:
-                    kinds |= PARAM | ELEMENTWISE  # called from another module with anything
+                    # called from another module with anything (this module's objects included)
+                    kinds |= PARAM | ELEMENTWISE | self.every_class_kind
                 if kinds:
                     self.local[parameter] = kinds
+            if self.name_kinds and unit.method and unit.positional:
+                self_kinds = self._self_kinds(unit)
+                if self_kinds:
+                    name = unit.positional[0]
+                    self.local[name] = self.local.get(name, 0) | self_kinds
         self._block(unit.body)
 
     def _parse_body(self, unit: _Unit) -> None:
@@ -590,6 +660,124 @@ class _Flow:
     def _return(self, kinds: int) -> None:
         if kinds and self.unit.name is not None:
             self._widen(self.returns, self.unit.name, kinds)
+            if not self.active and self.unit.method and self.unit.name in CALL_METHODS:
+                # what a call of an instance of its class is (or of a subclass that inherits it)
+                self._activate(name for name in self.class_kinds if self.unit in self._found(name, self.unit.name))
+            old = self.unit_returns.get(self.unit.index, 0)
+            if old | kinds != old:
+                self.unit_returns[self.unit.index] = old | kinds
+                self.changed = True
+                self.dirty.update(self.instance_callers.get(self.unit.index, ()))
+
+    # ---------------------------------------------------------------- the file's classes
+
+    def _found(self, class_name: str, method: str) -> list[_Unit]:
+        key = (class_name, method)
+        found = self._found_methods.get(key)
+        if found is None:
+            found = self._found_methods[key] = self._methods(class_name, method)
+        return found
+
+    def _self_kinds(self, unit: _Unit) -> int:
+        """What a method's `self` may be: an instance of its class or of a subclass of it among
+        the file's classes (inherited methods run on those)."""
+        if unit.owner is None:
+            return 0
+        kinds = 0
+        for name, kind in self.name_kinds.items():
+            if self._inherits(name, unit.owner, set()):
+                kinds |= kind << 1
+        return kinds
+
+    def _inherits(self, name: str, ancestor: str, seen: set[str]) -> bool:
+        if name == ancestor:
+            return True
+        if name in seen:
+            return False
+        seen.add(name)
+        return any(
+            self._inherits(base, ancestor, seen) for bases, _ in self.classes.get(name, ()) for base in bases
+        )
+
+    def _may_hold_a_class(self, func: ast.expr) -> bool:
+        """Whether the callee `func`, given a value with a kind, could be a class of the file held
+        as a value or an instance of one, once classes have kinds. A name can be one only where
+        its unit or the module binds it (or it is a parameter, or global); an attribute only where
+        an import's name it starts at is bound nowhere and the file stores to it (`.reg` is
+        written other than as `.reg(`, or a class body assigns it); anything else could be.
+        Until such a call is met, or a forward / __call__ returns a kind, following classes
+        changes no other kind: they add one only through those calls (_call_held)."""
+        if isinstance(func, ast.Name):
+            return self._bound_here(func.id)
+        if isinstance(func, ast.Attribute):
+            root = _root_name(func)
+            if root is not None and root in self.imported and not self._bound_here(root):
+                return False  # `nn.init.normal_(w)`, `F.linear(x, w)`: another module's
+            assert self.readers is not None
+            return func.attr in self.class_attributes or self.readers.stored(func.attr)
+        return True
+
+    def _bound_here(self, name: str) -> bool:
+        unit = self.unit
+        return (
+            name in unit.parameters
+            or name in self._bound(unit)
+            or name in self._bound(self.units[0])
+            or any(name in other.globals for other in self.units)
+        )
+
+    def _bound(self, unit: _Unit) -> frozenset[str]:
+        """The names a unit's statements bind to values (not imports, not the functions and
+        classes it defines, nor what those bind)."""
+        found = self.bound.get(unit.index)
+        if found is None:
+            names: set[str] = set()
+            pending: list[ast.AST] = list(unit.body)
+            while pending:
+                node = pending.pop()
+                if isinstance(node, ast.Name):
+                    if isinstance(node.ctx, ast.Store):
+                        names.add(node.id)
+                    continue
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    continue  # another module's: none of the file's classes
+                if isinstance(node, FUNCTIONS):
+                    pending.extend(node.decorator_list)
+                    pending.extend(node.args.defaults)
+                    pending.extend(d for d in node.args.kw_defaults if d is not None)
+                    continue
+                if isinstance(node, ast.Lambda):
+                    continue
+                for field in ("name", "rest"):  # except ... as name, match captures
+                    value = getattr(node, field, None)
+                    if isinstance(value, str) and not isinstance(node, ast.ClassDef):
+                        names.add(value)
+                pending.extend(ast.iter_child_nodes(node))
+            found = self.bound[unit.index] = frozenset(names)
+        return found
+
+    def _call_held(self, held: int, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> int:
+        """A call of a value that may be a class of the file (it runs the class's __init__ and
+        makes an instance) or an instance of one (it runs its forward / __call__ and is what that
+        returns: the analysis' call_value). `held`: the callee's class kinds."""
+        arguments = any(argument_kinds) or any(keyword_kinds)
+        kinds = 0
+        while held:
+            kind = held & -held
+            held ^= kind
+            name = self.kind_class[kind]
+            if kind == self.class_kinds[name]:
+                if arguments:
+                    self._call_into(self._found(name, "__init__"), node, argument_kinds, keyword_kinds)
+                kinds |= kind << 1
+                continue
+            for method in CALL_METHODS:
+                for unit in self._found(name, method):
+                    if arguments:
+                        self._call_into((unit,), node, argument_kinds, keyword_kinds)
+                    kinds |= self.unit_returns.get(unit.index, 0)
+                    self.instance_callers.setdefault(unit.index, set()).add(self.unit.index)
+        return kinds
 
     def _methods(self, class_name: str, method: str, seen: Optional[set[str]] = None) -> list[_Unit]:
         """The units of `method` a call on an instance of the file's class `class_name` may run:
@@ -671,7 +859,7 @@ class _Flow:
         """The kinds `node` may evaluate to (every part of it is read, so that a term built
         anywhere inside is seen)."""
         if isinstance(node, ast.Name):
-            kinds = self.local.get(node.id, 0) | self.module.get(node.id, 0)
+            kinds = self.local.get(node.id, 0) | self.module.get(node.id, 0) | self.name_kinds.get(node.id, 0)
             return kinds | OPTIMIZER_CLASS if node.id in self.class_names else kinds
         if isinstance(node, ast.Constant):
             return 0
@@ -781,8 +969,13 @@ class _Flow:
             arguments |= kinds
         if self.optimizer_classes and (self._expr(func) if method_form else receiver) & OPTIMIZER_CLASS:
             raise _TermFound  # `opt_cls(params)`, `self.optimizer_fn(params)`, `OPTIMIZERS[k](params)`
+        if not self.active and arguments and self._may_hold_a_class(func):
+            self._activate()
+        # `L2Reg(ps)`, `reg(ps)`, `self.reg(ps)`: a class of the file or an instance of one
+        held = (self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver) & ~_VALUE_KINDS
+        made = self._call_held(held, node, argument_kinds, keyword_kinds) if held else 0
         if name is None:
-            return receiver | arguments
+            return receiver | arguments | made
         # A bare name may also be an import's alias for any of the names it was imported as
         # (`from torch import norm as N`); a method name is what it says.
         names = {name} | self.aliases.get(name, set()) if not method_form else {name}
@@ -791,14 +984,14 @@ class _Flow:
         elif arguments & OPTIMIZER_CLASS and not names & _NEVER_CALL_THEIR_ARGUMENTS:
             if not any(called in self.functions or called in self.classes for called in names):
                 raise _TermFound  # given to code elsewhere (a project module's Learner), which may call it
-        kinds = L1_CRITERION if names & L1_LOSS_CLASSES else 0  # nn.L1Loss(...)
+        kinds = made | (L1_CRITERION if names & L1_LOSS_CLASSES else 0)  # nn.L1Loss(...)
         for called in names:
             kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
             if arguments:
                 self._call_into(self.functions.get(called, ()), node, argument_kinds, keyword_kinds)
-            if arguments and called in self.classes:
-                # `L2Reg(model.parameters(), lam)` runs L2Reg.__init__
-                self._call_into(self._methods(called, "__init__"), node, argument_kinds, keyword_kinds)
+            if arguments and called in self.classes and called not in self.name_kinds:
+                # `L2Reg(model.parameters(), lam)` runs L2Reg.__init__ (once active, by its kind)
+                self._call_into(self._found(called, "__init__"), node, argument_kinds, keyword_kinds)
         if method_form:
             if name in KEEPING_METHODS:
                 kinds |= receiver
@@ -913,7 +1106,8 @@ class _Readers:
         self.text = text
         self.by_first = sorted(units[1:], key=lambda unit: unit.first)
         self.firsts = [unit.first for unit in self.by_first]
-        self.known: dict[tuple[str, bool], set[int]] = {}
+        self.known: dict[tuple[str, Optional[bool]], set[int]] = {}
+        self.known_stores: dict[str, bool] = {}
 
     def seeded(self, more_words: Iterable[str] = ()) -> set[int]:
         lines = self._lines_of((*_SEED_WORDS, *more_words), ())
@@ -924,6 +1118,47 @@ class _Readers:
         found = self.known.get((word, attribute))
         if found is None:
             found = self.known[word, attribute] = self._units_on(self._lines_of((word,), (), attribute))
+        return found
+
+    def mentioning_any(self, words: Iterable[str]) -> set[int]:
+        return self._units_on(self._lines_of(words, ()))
+
+    def stored(self, attribute: str) -> bool:
+        """Whether the text holds `.attribute` (where it may be an attribute's name) other than
+        called at once, `.attribute(`: where a store, augmented store or container growth may
+        be (`x.reg = ...`, `x.reg[k] = ...`, `x.reg.append(...)`)."""
+        found = self.known_stores.get(attribute)
+        if found is None:
+            text = self.text
+            found = False
+            for offset, _ in whole_words(text, (attribute,)):
+                after = offset + len(attribute)
+                while after < len(text) and text[after] in " \t\f":
+                    after += 1
+                if (after == len(text) or text[after] != "(") and _may_follow_a_dot(text, offset):
+                    found = True
+                    break
+            self.known_stores[attribute] = found
+        return found
+
+    def bare(self, word: str) -> set[int]:
+        """The units whose lines hold `word` other than before a dot (`helper(self)`, `self(x)`,
+        `return self`, but not `self.fc`): where a method's `self` is a value of its own."""
+        found = self.known.get((word, None))
+        if found is None:
+            text = self.text
+            lines: set[int] = set()
+            line, previous = 1, 0
+            for offset, _ in whole_words(text, (word,)):  # (in order: one word)
+                after = offset + len(word)
+                while after < len(text) and text[after] in " \t\f":
+                    after += 1
+                if after < len(text) and text[after] == ".":
+                    continue
+                line += text.count("\n", previous, offset)
+                previous = offset
+                lines.add(line)
+            found = self.known[word, None] = self._units_on(lines)
         return found
 
     def _lines_of(self, words: Iterable[str], suffixes: Iterable[str], attribute: bool = False) -> set[int]:
