@@ -652,8 +652,6 @@ def _libcst_parses(text: str) -> bool:
 
 @pytest.mark.parametrize("name,source", SOURCES, ids=[name for name, _ in SOURCES])
 def test_same_findings_with_and_without_prefilter(name: str, source: str) -> None:
-    if "# a known gap of the flow cut" in source:
-        pytest.xfail("KNOWN_GAP below: arguments given to an instance's forward")
     for label, enabled in SELECTIONS.items():
         assert _findings(source, enabled, True) == _expected_with_prefilter(source, enabled), label
 
@@ -943,12 +941,12 @@ def test_an_object_kept_on_self_joins_the_whole_class_hierarchy(name: str) -> No
     assert units is not None and units.penalty and units.pruned is None
 
 
-# A known gap of the flow cut: parameters given to an instance's forward, the term built from them
-# inside forward. The analysis runs that class's forward (call_value); the flow cut does not follow
-# instances (doing so class by class read twice as much of transformers, and the coarse way kept a
-# quarter of its model files), so the default run misses this finding.
-KNOWN_GAP = """
-        # a known gap of the flow cut
+# Instances of the file's classes: the analysis runs a call of one as its class's forward /
+# __call__ (call_value), with the arguments given and returning what it returns; the flow cut
+# follows classes and instances as kinds of their own (flowcut._call_held). Each source holds a
+# penalty only that way.
+INSTANCE_CALLS = {
+    "parameters-given-to-an-inherited-forward": """
         import torch.nn as nn
 
         class Base(nn.Module):
@@ -963,19 +961,8 @@ KNOWN_GAP = """
         for x, y in []:
             loss = nn.functional.mse_loss(model(x), y) + 1e-4 * reg(model.parameters())
             loss.backward()
-        """
-
-
-@pytest.mark.xfail(strict=True, reason="the flow cut does not follow arguments into an instance's forward")
-def test_known_gap_parameters_given_to_an_instance() -> None:
-    source = textwrap.dedent(KNOWN_GAP)
-    assert _findings(source, ALL, True) == _findings(source, ALL, False)
-
-
-# The same gap the other way: the call of an instance is what its forward returns (here the
-# parameters the term is then built from, outside the class); the flow cut gives such a call no kind.
-KNOWN_GAP_RETURNED = """
-        # a known gap of the flow cut
+        """,
+    "what-a-forward-returns": """
         import torch.nn as nn
 
         class Collect(nn.Module):
@@ -987,11 +974,59 @@ KNOWN_GAP_RETURNED = """
         for x, y in []:
             loss = nn.functional.mse_loss(model(x), y) + 1e-4 * sum(p.pow(2).sum() for p in col(model))
             loss.backward()
-        """
+        """,
+    "an-instance-kept-by-a-trainer": """
+        import torch
+        import torch.nn as nn
+
+        class Norm2:
+            def __call__(self, tensors):
+                return sum(torch.norm(t) for t in tensors)
+
+        class Trainer:
+            def __init__(self, model):
+                self.model = model
+                self.penalty = Norm2()
+
+            def step(self, x, y):
+                out = self.model(x)
+                loss = nn.functional.cross_entropy(out, y) + 1e-3 * self.penalty(list(self.model.parameters()))
+                loss.backward()
+        """,
+    "a-class-held-as-a-value": """
+        import torch.nn as nn
+
+        class Squares(nn.Module):
+            def forward(self, params):
+                return sum((p ** 2).sum() for p in params)
+
+        make = Squares
+        model = nn.Linear(4, 2)
+        reg = make()
+        for x, y in []:
+            loss = nn.functional.mse_loss(model(x), y) + 1e-4 * reg(model.parameters())
+            loss.backward()
+        """,
+    "an-instance-given-to-a-function": """
+        import torch.nn as nn
+
+        class Squares(nn.Module):
+            def forward(self, params):
+                return sum(p.pow(2).sum() for p in params)
+
+        def train(model, reg, loader):
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * reg(model.parameters())
+                loss.backward()
+
+        train(nn.Linear(4, 2), Squares(), [])
+        """,
+}
 
 
-@pytest.mark.xfail(strict=True, reason="the flow cut gives a call of an instance no kind of what its forward returns")
-def test_known_gap_what_an_instance_returns() -> None:
-    source = textwrap.dedent(KNOWN_GAP_RETURNED)
-    assert [f["code"] for f in _findings(source, ALL, False)] == ["RL101"]
+@pytest.mark.parametrize("name", sorted(INSTANCE_CALLS))
+def test_follows_calls_of_instances_of_the_files_classes(name: str) -> None:
+    source = textwrap.dedent(INSTANCE_CALLS[name])
+    codes = [f["code"] for f in _findings(source, ALL, False)]
+    assert "RL101" in codes or "RL102" in codes, "the case must hold a penalty finding"
     assert _findings(source, ALL, True) == _findings(source, ALL, False)

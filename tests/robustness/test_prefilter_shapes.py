@@ -104,7 +104,7 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
     the expression the training step uses on `owner`, the name of the function or method)."""
     kind = draw(st.sampled_from([
         "inline", "helper", "method", "conditional-method", "module-class", "lambda", "staticmethod",
-        "walrus", "object", "attribute", "records", "given-parameters",
+        "walrus", "object", "attribute", "records", "given-parameters", "instance",
     ]))
     name = draw(st.sampled_from(["l2_penalty", "regularizer", "compute_reg", "extra"]))
     if kind == "inline":
@@ -165,6 +165,25 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
             "        return sum(p.pow(2).sum() for p in self.params)",
         ]
         return definition, [], f"Keeper({draw(parameter_set(owner))}).{name}()", name
+    if kind == "instance":
+        # An instance of a class of the file (its own forward / __call__, or a base's): given the
+        # parameters and building the term, or returning the parameters the term is built from.
+        call = draw(st.sampled_from(["forward", "__call__"]))
+        if draw(st.booleans()):
+            body = draw(penalty_term("params"))
+            method = [f"    def {call}(self, params):", f"        return {body}"]
+            use = f"{_callee(draw, 'reg_obj')}({draw(parameter_set(owner))})"
+        else:
+            method = [f"    def {call}(self, net):", "        return [p for p in net.parameters() if p.requires_grad]"]
+            use = draw(penalty_term(f"{_callee(draw, 'reg_obj')}({owner})"))
+        classes = ["class Base:", *method, "class Reg(Base):", "    pass"] if draw(st.booleans()) else ["class Reg:", *method]
+        holder = draw(st.sampled_from([
+            ["reg_obj = Reg()"],
+            ["def make_reg():", "    return Reg()", "reg_obj = make_reg()"],
+            ["reg_kind = Reg", "reg_obj = reg_kind()"],
+            ["class Holder:", "    kept = Reg()", "reg_obj = Holder.kept"],
+        ]))
+        return [*classes, *holder], [], use, call
     if kind == "object":
         # A class of any name whose object's state decides the term, kept by a loss module.
         call = draw(st.sampled_from(["forward", "__call__"]))

@@ -57,15 +57,27 @@ analysis can evaluate it to:
     value's kinds; a lambda's parameters have every kind inside its body; `global`/`nonlocal`
     names pass their kinds to the module. A bare name called is also read as each name an
     import gave it (`from torch import sum as total`), a method name only as itself;
-  - a call of a class of the file (by its name, as for functions) passes its arguments to the
-    `__init__` it runs (its own, else its bases' among the file's classes, as find_method looks:
-    the analysis' construct). A method's `self` is never bound, by starred arguments and
-    `**kwargs` neither. A name a class body assigns is also that attribute name (`Config.l2`).
-    (Not followed: arguments given to an instance's forward / __call__, `reg(model.parameters())`
-    with the term built from them inside forward, nor what it returns to the call, `col(model)`
-    whose forward returns `list(m.parameters())`; tests/test_prefilter.py holds both as known
-    gaps. Following instances class by class read twice as much of transformers; following the
-    classes bound to each callee, both ways, three times as much.)
+  - each class of the file whose call or whose instance's call runs code of the file (an
+    `__init__`, a `forward` or a `__call__`, its own or one of its in-file bases', as find_method
+    looks) has two kinds more: the class (at its name) and an instance of it (what a call of a
+    value of the class kind is). A call whose callee has a class kind passes its arguments to
+    that class's `__init__` (the analysis' construct); one whose callee has an instance kind
+    passes them to the class's `forward` and `__call__` and has the kinds they return (call_value:
+    `reg(model.parameters())`, `col(model)` whose forward returns `list(m.parameters())`), wherever
+    the value came from (a name, an attribute, a container, a factory's return, a default, a
+    class body's name). A method's `self` has the instance kinds of its class and of the file's
+    subclasses of it (`self(ps)`, `helper(self)`). A method's `self` is never bound, by starred
+    arguments and `**kwargs` neither. A name a class body assigns is also that attribute name
+    (`Config.l2`).
+    Classes are followed lazily (_Flow._activate): until a call given a value with a kind meets
+    a callee that could hold a class or an instance (a name its unit or the module binds, or a
+    parameter; an attribute the file stores to, unless it hangs off an import's name bound
+    nowhere; any other expression), no class has a kind, and then all of them do; a class's
+    kinds start early where its forward / __call__ (or one it inherits) returns a kind. That
+    is the same fixpoint: class kinds change other kinds only at such calls (given kinds, or
+    returning them), a call of a class by its own name runs its `__init__` either way, and a
+    callee that could hold no class holds none once they are followed. tests/test_flowcut.py
+    reads every source both ways (all classes followed from the start, and lazily).
 Everything is repeated until no kind is added anywhere. (Given the module's text, a unit is
 read only once something on its lines can have a kind, and again when a name it mentions gets a
 new one: the same fixpoint, for a fifth of the reading on transformers; _Flow._read_changed.)
@@ -344,11 +356,8 @@ class _Flow:
                 self.kind_class[kind] = name
                 self.kind_class[kind << 1] = name
         self.every_class_kind = sum(kind | kind << 1 for kind in self.class_kinds.values())
-        # Classes are followed only once a call they could make matter is met (_may_hold_a_class);
-        # until then a class's name has no kind (name_kinds is empty).
-        self.active = bool(self.class_kinds) and (text is None or seed_parameters)  # all of them
-        self.name_kinds: dict[str, int] = dict(self.class_kinds) if self.active else {}  # those followed
         self.bound: dict[int, frozenset[str]] = {}
+        self.families: dict[str, list[str]] = {}
         # What each forward / __call__ returns (what a call of an instance is), and who calls it so.
         self.unit_returns: dict[int, int] = {}
         self.instance_callers: dict[int, set[int]] = {}
@@ -365,6 +374,10 @@ class _Flow:
         self.unit = module
         self.local: dict[str, int] = self.module
         self.readers = _Readers.of(text, self.units) if text is not None else None
+        # Classes are followed (have kinds) only once a call is met where that could matter
+        # (_activate); reading every unit in every round, or for an importer, from the start.
+        self.active = not self.class_kinds or self.readers is None or seed_parameters  # all of them
+        self.name_kinds: dict[str, int] = dict(self.class_kinds) if self.active else {}  # those followed
         self.dirty: set[int] = set()
 
     # ---------------------------------------------------------------- structure
@@ -438,9 +451,11 @@ class _Flow:
         time), and a unit in which nothing has a kind adds no kind anywhere and finds no term.
         So a unit is read first if a kind can start in it (on its lines a parameter source's
         name where it may be an attribute, `m.weight` but not `bias=False`; an L1 criterion
-        class; a lambda; or parameters seeded), and again whenever a name, attribute or function
-        it mentions, or one of its parameters, gets a new kind (an attribute name: where it may
-        be an attribute)."""
+        class; a lambda; or parameters seeded; once classes are followed, a class's name, or a
+        method's `self` other than before a dot), and again whenever a name, attribute or
+        function it mentions, or one of its parameters, gets a new kind (an attribute name: where
+        it may be an attribute), or a forward / __call__ it called an instance's way returns
+        more."""
         assert self.readers is not None
         if self.seed_parameters:
             self.dirty.update(range(len(self.units)))
@@ -660,7 +675,7 @@ class _Flow:
     def _return(self, kinds: int) -> None:
         if kinds and self.unit.name is not None:
             self._widen(self.returns, self.unit.name, kinds)
-            if not self.active and self.unit.method and self.unit.name in CALL_METHODS:
+            if not self.active and self.unit.owner is not None and self.unit.name in CALL_METHODS:
                 # what a call of an instance of its class is (or of a subclass that inherits it)
                 self._activate(name for name in self.class_kinds if self.unit in self._found(name, self.unit.name))
             old = self.unit_returns.get(self.unit.index, 0)
@@ -681,12 +696,16 @@ class _Flow:
     def _self_kinds(self, unit: _Unit) -> int:
         """What a method's `self` may be: an instance of its class or of a subclass of it among
         the file's classes (inherited methods run on those)."""
-        if unit.owner is None:
+        if unit.owner is None or not self.name_kinds:
             return 0
+        family = self.families.get(unit.owner)
+        if family is None:
+            family = self.families[unit.owner] = [
+                name for name in self.class_kinds if self._inherits(name, unit.owner, set())
+            ]
         kinds = 0
-        for name, kind in self.name_kinds.items():
-            if self._inherits(name, unit.owner, set()):
-                kinds |= kind << 1
+        for name in family:
+            kinds |= self.name_kinds.get(name, 0) << 1
         return kinds
 
     def _inherits(self, name: str, ancestor: str, seen: set[str]) -> bool:
