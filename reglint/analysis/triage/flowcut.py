@@ -124,6 +124,7 @@ penalty where this cut says none can be built.
 from __future__ import annotations
 
 import ast
+import re
 import unicodedata
 import warnings
 from bisect import bisect_right
@@ -358,6 +359,10 @@ class _Flow:
         self.every_class_kind = sum(kind | kind << 1 for kind in self.class_kinds.values())
         self.bound: dict[int, frozenset[str]] = {}
         self.families: dict[str, list[str]] = {}
+        self._subclasses: Optional[dict[str, list[str]]] = None
+        self._global_names: Optional[frozenset[str]] = None
+        self._methods_with_self: Optional[list[_Unit]] = None
+        self._running_cache: dict[int, list[str]] = {}
         # What each forward / __call__ returns (what a call of an instance is), and who calls it so.
         self.unit_returns: dict[int, int] = {}
         self.instance_callers: dict[int, set[int]] = {}
@@ -492,16 +497,32 @@ class _Flow:
 
     def _seed_classes(self, names: Iterable[str]) -> None:
         """Where the kinds of classes `names` can start: their names, and a method's `self` used
-        as a value where it may be an instance of one."""
+        as a value where it may be an instance of one (a method of the class or of a base)."""
         assert self.readers is not None
-        kinds = 0
-        for name in names:
-            kinds |= self.class_kinds[name] << 1
+        names = list(names)
         self.dirty.update(self.readers.mentioning_any(names))
-        for unit in self.units:
-            if unit.method and unit.positional and self._self_kinds(unit) & kinds:
-                if unit.index in self.readers.bare(unit.positional[0]):
-                    self.dirty.add(unit.index)
+        owners = self._ancestors(names)
+        for unit in self.methods_by_owner():
+            if unit.owner in owners and unit.index in self.readers.bare(unit.positional[0]):
+                self.dirty.add(unit.index)
+
+    def methods_by_owner(self) -> list[_Unit]:
+        """The units of methods with a `self` (whose owner is a class of the file)."""
+        if self._methods_with_self is None:
+            self._methods_with_self = [u for u in self.units if u.method and u.positional and u.owner is not None]
+        return self._methods_with_self
+
+    def _ancestors(self, names: Iterable[str]) -> set[str]:
+        """The classes `names` and every in-file base of theirs, at any depth."""
+        found: set[str] = set()
+        pending = list(names)
+        while pending:
+            name = pending.pop()
+            if name in found:
+                continue
+            found.add(name)
+            pending.extend(base for bases, _ in self.classes.get(name, ()) for base in bases if base in self.classes)
+        return found
 
     def _touch(self, word: str, attribute: bool = False) -> None:
         """Something named `word` got a new kind: the units that mention it must read it
@@ -677,7 +698,7 @@ class _Flow:
             self._widen(self.returns, self.unit.name, kinds)
             if not self.active and self.unit.owner is not None and self.unit.name in CALL_METHODS:
                 # what a call of an instance of its class is (or of a subclass that inherits it)
-                self._activate(name for name in self.class_kinds if self.unit in self._found(name, self.unit.name))
+                self._activate(self._running(self.unit))
             old = self.unit_returns.get(self.unit.index, 0)
             if old | kinds != old:
                 self.unit_returns[self.unit.index] = old | kinds
@@ -700,23 +721,28 @@ class _Flow:
             return 0
         family = self.families.get(unit.owner)
         if family is None:
-            family = self.families[unit.owner] = [
-                name for name in self.class_kinds if self._inherits(name, unit.owner, set())
-            ]
+            family = self.families[unit.owner] = [name for name in self._descendants(unit.owner) if name in self.class_kinds]
         kinds = 0
         for name in family:
             kinds |= self.name_kinds.get(name, 0) << 1
         return kinds
 
-    def _inherits(self, name: str, ancestor: str, seen: set[str]) -> bool:
-        if name == ancestor:
-            return True
-        if name in seen:
-            return False
-        seen.add(name)
-        return any(
-            self._inherits(base, ancestor, seen) for bases, _ in self.classes.get(name, ()) for base in bases
-        )
+    def _descendants(self, name: str) -> set[str]:
+        """The class `name` and the file's classes that derive from it, at any depth."""
+        if self._subclasses is None:
+            self._subclasses = {}
+            for child, definitions in self.classes.items():
+                for bases, _ in definitions:
+                    for base in bases:
+                        self._subclasses.setdefault(base, []).append(child)
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current not in found:
+                found.add(current)
+                pending.extend(self._subclasses.get(current, ()))
+        return found
 
     def _may_hold_a_class(self, func: ast.expr) -> bool:
         """Whether the callee `func`, given a value with a kind, could be a class of the file held
@@ -738,12 +764,26 @@ class _Flow:
 
     def _bound_here(self, name: str) -> bool:
         unit = self.unit
+        if self._global_names is None:
+            self._global_names = frozenset().union(*(other.globals for other in self.units))
         return (
             name in unit.parameters
             or name in self._bound(unit)
             or name in self._bound(self.units[0])
-            or any(name in other.globals for other in self.units)
+            or name in self._global_names
         )
+
+    def _running(self, unit: _Unit) -> list[str]:
+        """The classes whose instances' calls may run the forward / __call__ `unit` (its class's
+        and those of subclasses that inherit it)."""
+        assert unit.owner is not None and unit.name is not None
+        found = self._running_cache.get(unit.index)
+        if found is None:
+            found = self._running_cache[unit.index] = [
+                name for name in self._descendants(unit.owner)
+                if name in self.class_kinds and unit in self._found(name, unit.name)
+            ]
+        return found
 
     def _bound(self, unit: _Unit) -> frozenset[str]:
         """The names a unit's statements bind to values (not imports, not the functions and
@@ -1140,7 +1180,22 @@ class _Readers:
         return found
 
     def mentioning_any(self, words: Iterable[str]) -> set[int]:
-        return self._units_on(self._lines_of(words, ()))
+        """The units that mention any of `words` (a file's class names: one scan of the text's
+        words where there are many)."""
+        words = list(words)
+        if len(words) <= _FEW_WORDS:
+            return self._units_on(self._lines_of(words, ()))
+        wanted = frozenset(words)
+        text = self.text
+        lines: set[int] = set()
+        line, previous = 1, 0
+        for match in _IDENTIFIER.finditer(text):
+            if match.group() in wanted:
+                offset = match.start()
+                line += text.count("\n", previous, offset)
+                previous = offset
+                lines.add(line)
+        return self._units_on(lines)
 
     def stored(self, attribute: str) -> bool:
         """Whether the text holds `.attribute` (where it may be an attribute's name) other than
@@ -1205,6 +1260,11 @@ class _Readers:
                     out.add(unit.index)
                 unit = unit.parent
         return out
+
+
+# Up to this many words are found one by one with str.find; more, in one scan of the identifiers.
+_FEW_WORDS = 16
+_IDENTIFIER = re.compile(r"\w+")
 
 
 def _may_follow_a_dot(text: str, offset: int) -> bool:
