@@ -16,6 +16,9 @@ each row's `decide` per line to the smallest row's. The cases:
 - `model`: a model file with no penalty: many nn.Module classes sharing method names
   (`forward`, `reset_parameters`), each with parameters, reductions and loss-like names, so
   every cut has to look at every unit and the method linking has many candidates;
+- `modules`: the same kind of file where each block holds the one before it and calls it with
+  a weight (`self.inner(self.proj.weight)`), so the flow cut follows every class and instance
+  of the file (flowcut._activate);
 - `imports`: one line of `import ` words (a text the import patterns must not backtrack on);
 - `brackets`: a long run of opened brackets never closed (a broken file: RL000 from CPython).
 
@@ -62,10 +65,37 @@ class Block{index}(nn.Module):
 '''
 MODEL_HEAD = "import torch\nfrom torch import nn\n"
 
+NESTED_CLASS = '''
+
+class Stage{index}(nn.Module):
+    """Stage {index}: the stage before it, fed its own projection's weight."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.proj = nn.Linear(width, width)
+        self.inner = Stage{previous}(width)
+
+    def forward(self, x):
+        h = self.proj(x)
+        gate = self.inner(self.proj.weight)
+        return h * gate.sum(dim=-1, keepdim=True)
+
+    def extra_loss(self, x):
+        aux_loss = self.forward(x).mean()
+        return aux_loss
+'''
+
 
 def model_file(lines: int) -> str:
     per_class = MODEL_CLASS.count("\n")
     return MODEL_HEAD + "".join(MODEL_CLASS.format(index=i) for i in range(max(1, lines // per_class)))
+
+
+def modules_file(lines: int) -> str:
+    per_class = NESTED_CLASS.count("\n")
+    first = "\n\nclass Stage0(nn.Module):\n    def forward(self, x):\n        return x\n"
+    count = max(1, lines // per_class)
+    return MODEL_HEAD + first + "".join(NESTED_CLASS.format(index=i, previous=i - 1) for i in range(1, count))
 
 
 def imports_line(words: int) -> str:
@@ -78,6 +108,7 @@ def open_brackets(count: int) -> str:
 
 CASES: dict[str, tuple[Callable[[int], str], list[int], str]] = {
     "model": (model_file, [25_000, 50_000, 100_000, 200_000], "lines"),
+    "modules": (modules_file, [25_000, 50_000, 100_000, 200_000], "lines"),
     "imports": (imports_line, [2_000, 4_000, 8_000, 16_000], "words"),
     "brackets": (open_brackets, [2_000, 4_000, 8_000, 16_000], "brackets"),
 }

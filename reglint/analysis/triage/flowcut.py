@@ -240,13 +240,6 @@ def _root_key(node: ast.expr) -> Optional[str]:
     return _dotted(_container(node))
 
 
-def _container_attribute(node: ast.expr) -> Optional[str]:
-    """The attribute name that container is kept under: `terms` for `self.terms` and
-    `self.terms[0]`; None for a plain name (`d[k]`)."""
-    container = _container(node)
-    return container.attr if isinstance(container, ast.Attribute) else None
-
-
 def _root_name(node: ast.expr) -> Optional[str]:
     while isinstance(node, ast.Attribute):
         node = node.value
@@ -357,7 +350,10 @@ class _Flow:
                 self.kind_class[kind] = name
                 self.kind_class[kind << 1] = name
         self.every_class_kind = sum(kind | kind << 1 for kind in self.class_kinds.values())
-        self.bound: dict[int, frozenset[str]] = {}
+        # Names each unit's statements bind, as read (for _may_hold_a_class), and the callees of
+        # the calls given a kind in the unit being read.
+        self.bound: dict[int, set[str]] = {}
+        self.pending_callees: list[ast.expr] = []
         self.families: dict[str, list[str]] = {}
         self._subclasses: Optional[dict[str, list[str]]] = None
         self._global_names: Optional[frozenset[str]] = None
@@ -373,6 +369,12 @@ class _Flow:
         )
         self.module: dict[str, int] = {}  # kinds of the module's names and dotted names
         self.attributes: dict[str, int] = {}  # kinds stored to an attribute name anywhere
+        # The same, apart: stored on a method's `self`, by the family of classes (related by
+        # inheritance) whose objects it may be; and stored on anything else.
+        self.self_attributes: dict[tuple[str, str], int] = {}
+        self.other_attributes: dict[str, int] = {}
+        self.rebound_self: set[int] = set()  # methods that bind their `self` name to something
+        self._families_of: Optional[dict[str, str]] = None
         self.parameter_kinds: dict[tuple[int, str], int] = {}  # (unit.index, parameter) -> kinds
         self.returns: dict[str, int] = {}  # function name -> kinds it may return
         self.changed = False
@@ -550,7 +552,11 @@ class _Flow:
                 if self_kinds:
                     name = unit.positional[0]
                     self.local[name] = self.local.get(name, 0) | self_kinds
+        self.pending_callees.clear()
         self._block(unit.body)
+        # (decided once the whole unit is read: a name may be bound after the call, in a loop)
+        if not self.active and any(self._may_hold_a_class(callee) for callee in self.pending_callees):
+            self._activate()
 
     def _parse_body(self, unit: _Unit) -> None:
         """Put the body the skeleton emptied in its place, parsed from the file's own lines; it
@@ -572,11 +578,23 @@ class _Flow:
 
     # ---------------------------------------------------------------- kinds of names
 
+    def _bind_name(self, name: str, kinds: int) -> None:
+        unit = self.unit
+        self.bound.setdefault(unit.index, set()).add(name)
+        if unit.method and unit.positional and name == unit.positional[0] and unit.index not in self.rebound_self:
+            # `self = ...`: from now on its attributes are read as any object's (read it again)
+            self.rebound_self.add(unit.index)
+            self.dirty.add(unit.index)
+            self.changed = True
+        self._add(name, kinds)
+
     def _add(self, key: str, kinds: int) -> None:
         if not kinds:
             return
         if key in self.class_attributes:
-            self._widen(self.attributes, key, kinds)  # (a class body's name: over-approximated)
+            # (a class body's name: over-approximated)
+            self._widen(self.attributes, key, kinds)
+            self._widen(self.other_attributes, key, kinds)
         old = self.local.get(key, 0)
         if old | kinds != old:
             self.local[key] = old | kinds
@@ -599,6 +617,8 @@ class _Flow:
                 return
             if table is self.parameter_kinds:
                 self.dirty.add(key[0])  # type: ignore[index]
+            elif table is self.self_attributes:
+                self._touch(key[1], attribute=True)  # type: ignore[index]
             elif table is self.returns:
                 # Read at calls of the name, or of an import's alias for it.
                 self._touch(key)  # type: ignore[arg-type]
@@ -669,7 +689,7 @@ class _Flow:
                     for field in ("name", "rest"):
                         captured = getattr(child, field, None)
                         if isinstance(captured, str):
-                            self._add(captured, kinds)
+                            self._bind_name(captured, kinds)
                 if case.guard is not None:
                     self._expr(case.guard)
                 self._block(case.body)
@@ -763,13 +783,16 @@ class _Flow:
         return True
 
     def _bound_here(self, name: str) -> bool:
+        """Whether the unit being read, or the module, may give `name` a value: a parameter, a
+        global, or a name its statements bind (_bind_name records them as it reads them: the
+        unit has been read whole, the module first of all)."""
         unit = self.unit
         if self._global_names is None:
             self._global_names = frozenset().union(*(other.globals for other in self.units))
         return (
             name in unit.parameters
-            or name in self._bound(unit)
-            or name in self._bound(self.units[0])
+            or name in self.bound.get(unit.index, ())
+            or name in self.bound.get(0, ())
             or name in self._global_names
         )
 
@@ -783,36 +806,6 @@ class _Flow:
                 name for name in self._descendants(unit.owner)
                 if name in self.class_kinds and unit in self._found(name, unit.name)
             ]
-        return found
-
-    def _bound(self, unit: _Unit) -> frozenset[str]:
-        """The names a unit's statements bind to values (not imports, not the functions and
-        classes it defines, nor what those bind)."""
-        found = self.bound.get(unit.index)
-        if found is None:
-            names: set[str] = set()
-            pending: list[ast.AST] = list(unit.body)
-            while pending:
-                node = pending.pop()
-                if isinstance(node, ast.Name):
-                    if isinstance(node.ctx, ast.Store):
-                        names.add(node.id)
-                    continue
-                if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    continue  # another module's: none of the file's classes
-                if isinstance(node, FUNCTIONS):
-                    pending.extend(node.decorator_list)
-                    pending.extend(node.args.defaults)
-                    pending.extend(d for d in node.args.kw_defaults if d is not None)
-                    continue
-                if isinstance(node, ast.Lambda):
-                    continue
-                for field in ("name", "rest"):  # except ... as name, match captures
-                    value = getattr(node, field, None)
-                    if isinstance(value, str) and not isinstance(node, ast.ClassDef):
-                        names.add(value)
-                pending.extend(ast.iter_child_nodes(node))
-            found = self.bound[unit.index] = frozenset(names)
         return found
 
     def _call_held(self, held: int, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> int:
@@ -892,14 +885,14 @@ class _Flow:
 
     def _bind(self, target: ast.expr, kinds: int) -> None:
         if isinstance(target, ast.Name):
-            self._add(target.id, kinds)
+            self._bind_name(target.id, kinds)
         elif isinstance(target, ast.Attribute):
             self._expr(target.value)
             if kinds:
                 key = _dotted(target)
                 if key is not None:
                     self._add(key, kinds)
-                self._widen(self.attributes, target.attr, kinds)
+                self._store_attribute(target.value, target.attr, kinds)
         elif isinstance(target, ast.Subscript):
             self._expr(target.value)
             self._expr(target.slice)
@@ -926,7 +919,7 @@ class _Flow:
             kinds = self._expr(node.value)
             if node.attr not in KEEPING_ATTRIBUTES:
                 kinds = 0  # any other attribute of a value is UNKNOWN to the analysis
-            kinds |= self.attributes.get(node.attr, 0)
+            kinds |= self._stored(node)
             if _is_source_attribute(node.attr):
                 kinds |= PARAM
             if node.attr in ALL_NAMES:
@@ -1028,8 +1021,8 @@ class _Flow:
             arguments |= kinds
         if self.optimizer_classes and (self._expr(func) if method_form else receiver) & OPTIMIZER_CLASS:
             raise _TermFound  # `opt_cls(params)`, `self.optimizer_fn(params)`, `OPTIMIZERS[k](params)`
-        if not self.active and arguments and self._may_hold_a_class(func):
-            self._activate()
+        if not self.active and arguments:
+            self.pending_callees.append(func)  # could it hold a class? (_read_unit asks)
         # `L2Reg(ps)`, `reg(ps)`, `self.reg(ps)`: a class of the file or an instance of one
         held = (self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver) & ~_VALUE_KINDS
         made = self._call_held(held, node, argument_kinds, keyword_kinds) if held else 0
@@ -1114,20 +1107,81 @@ class _Flow:
     def _grow(self, container: ast.expr, kinds: int) -> None:
         """A container gets what is put into it; one kept as an attribute (`self.terms`) is that
         attribute in every function, as a store into it would be."""
+        key = _root_key(container)
+        if key is not None and "." not in key:
+            self.bound.setdefault(self.unit.index, set()).add(key)  # (it may hold what it gets)
         if not kinds:
             return
-        key = _root_key(container)
         if key is not None:
             self._add(key, kinds)
-        attribute = _container_attribute(container)
-        if attribute is not None:
-            self._widen(self.attributes, attribute, kinds)
+        held = _container(container)
+        if isinstance(held, ast.Attribute):
+            self._store_attribute(held.value, held.attr, kinds)
 
     def _attribute_kinds(self, node: ast.Attribute) -> int:
         """What an attribute called as a function may hold (`self.l1_crit`), without reading
         its owner again."""
         key = _dotted(node)
-        return self.attributes.get(node.attr, 0) | (self._lookup(key) if key is not None else 0)
+        return self._stored(node) | (self._lookup(key) if key is not None else 0)
+
+    # ---------------------------------------------------------------- attributes
+
+    def _store_attribute(self, owner: ast.expr, attribute: str, kinds: int) -> None:
+        """`owner.attribute` is stored `kinds` (or a container kept there grows them)."""
+        self._widen(self.attributes, attribute, kinds)
+        family = self._self_family(owner)
+        if family is None:
+            self._widen(self.other_attributes, attribute, kinds)
+        else:
+            self._widen(self.self_attributes, (family, attribute), kinds)
+
+    def _stored(self, node: ast.Attribute) -> int:
+        """What may be stored at `node`'s attribute name: on a method's `self`, what the methods of
+        its class's family store on their `self` and what anything else stores there (the analysis
+        runs a class's methods on objects of that class, its bases' methods included, and an
+        object of another class is not this one); elsewhere, anything stored under that name."""
+        family = self._self_family(node.value)
+        if family is None:
+            return self.attributes.get(node.attr, 0)
+        return self.other_attributes.get(node.attr, 0) | self.self_attributes.get((family, node.attr), 0)
+
+    def _self_family(self, node: ast.expr) -> Optional[str]:
+        """The family of classes (related by inheritance among the file's classes) whose object
+        `node` is, where it is the `self` of the method being read and never bound to anything
+        else there; None otherwise."""
+        unit = self.unit
+        if (
+            unit.owner is None
+            or not unit.method
+            or not unit.positional
+            or not isinstance(node, ast.Name)
+            or node.id != unit.positional[0]
+            or unit.index in self.rebound_self
+        ):
+            return None
+        if self._families_of is None:
+            self._families_of = self._inheritance_families()
+        return self._families_of.get(unit.owner, unit.owner)
+
+    def _inheritance_families(self) -> dict[str, str]:
+        """Each class of the file -> a name for the classes connected to it by inheritance among
+        the file's classes (bases from elsewhere, as nn.Module, connect nothing)."""
+        parent: dict[str, str] = {}
+
+        def find(name: str) -> str:
+            root = name
+            while parent.get(root, root) != root:
+                root = parent[root]
+            while parent.get(name, name) != root:
+                parent[name], name = root, parent[name]
+            return root
+
+        for name, definitions in self.classes.items():
+            for bases, _ in definitions:
+                for base in bases:
+                    if base in self.classes:
+                        parent[find(name)] = find(base)
+        return {name: find(name) for name in self.classes}
 
     def _comprehension(self, node: ast.expr) -> int:
         kinds = 0
