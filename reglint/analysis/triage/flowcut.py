@@ -43,7 +43,12 @@ analysis can evaluate it to:
     receiver holds), and a container kept as an attribute (`self.records.append((ps, lam))`,
     `self.groups[0] = ps`) gives them to that attribute name in every function, as a store does
     (a method that grows it runs on the object the other methods read);
-    an attribute stored a value gives its kinds to that attribute name in every function;
+    an attribute stored a value gives its kinds to that attribute name in every function,
+    except that `self.x` in a method (its `self` never bound to anything else there) reads only
+    what the methods of its class's inheritance family among the file's classes store on their
+    `self`, and what any other object's attribute of that name is stored (the analysis runs a
+    class's methods, inherited ones included, on an object of that class: an object of an
+    unrelated class is never their `self`);
   - the module's names are read by every function (the analysis runs the module's code first,
     then each function, and inlines calls), so what the module's code assigns counts everywhere;
   - a call passing such an argument to a function or method defined in the file under that
@@ -386,6 +391,7 @@ class _Flow:
         self.active = not self.class_kinds or self.readers is None or seed_parameters  # all of them
         self.name_kinds: dict[str, int] = dict(self.class_kinds) if self.active else {}  # those followed
         self.dirty: set[int] = set()
+        self.touched: set[tuple[str, bool]] = set()  # words whose units are in `dirty` already
 
     # ---------------------------------------------------------------- structure
 
@@ -478,6 +484,7 @@ class _Flow:
         while self.dirty:
             batch = sorted(self.dirty)
             self.dirty.clear()
+            self.touched.clear()
             for index in batch:
                 self._read_unit(self.units[index])
 
@@ -529,7 +536,8 @@ class _Flow:
     def _touch(self, word: str, attribute: bool = False) -> None:
         """Something named `word` got a new kind: the units that mention it must read it
         (`attribute`: it is read only as an attribute, `x.word`)."""
-        if self.readers is not None:
+        if self.readers is not None and (word, attribute) not in self.touched:
+            self.touched.add((word, attribute))  # (its units are in the next batch already)
             self.dirty.update(self.readers.mentioning(word, attribute))
 
     def _read_unit(self, unit: _Unit) -> None:
