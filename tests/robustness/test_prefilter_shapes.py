@@ -176,7 +176,11 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
         else:
             method = [f"    def {call}(self, net):", "        return [p for p in net.parameters() if p.requires_grad]"]
             use = draw(penalty_term(f"{_callee(draw, 'reg_obj')}({owner})"))
-        classes = ["class Base:", *method, "class Reg(Base):", "    pass"] if draw(st.booleans()) else ["class Reg:", *method]
+        classes = draw(st.sampled_from([
+            ["class Reg:", *method],
+            ["class Base:", *method, "class Reg(Base):", "    pass"],
+            ["class Base:", *method, "BaseAlias = Base", "class Reg(BaseAlias):", "    pass"],
+        ]))
         holder = draw(st.sampled_from([
             ["reg_obj = Reg()"],
             ["def make_reg():", "    return Reg()", "reg_obj = make_reg()"],

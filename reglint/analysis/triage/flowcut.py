@@ -164,10 +164,14 @@ if TYPE_CHECKING:
 PARAM, ELEMENTWISE, L1_CRITERION = 1, 2, 4
 # The other question (may_call_an_optimizer_class): an optimizer class held as a value.
 OPTIMIZER_CLASS = 8
-# Above these, two kinds for each class of the file a call can run code of (_Flow.class_bits): the
-# class itself, and an instance of it.
-_VALUE_KINDS = 15
-_FIRST_CLASS_KIND = 16
+# A value that may be a list holding something of a kind above (what a list or set display of
+# such things makes): `+` joins two lists whatever they hold, and nothing else but collections of
+# parameters. (A list holding nothing of a kind adds nothing to a join, so it needs no kind.)
+LISTISH = 16
+# Above these, two kinds for each class of the file a call can run code of (_Flow.class_kinds):
+# the class itself, and an instance of it.
+_VALUE_KINDS = 31
+_FIRST_CLASS_KIND = 32
 
 REDUCE_NAMES = SCALAR_REDUCTIONS
 NORM_NAMES = NORM_METHODS | frozenset(name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS)
@@ -342,6 +346,7 @@ class _Flow:
         self.aliases: dict[str, set[str]] = {}  # `from torch import norm as N`: N -> {norm}
         self.imported: set[str] = {"torch"}  # names an import binds (qualified names start there)
         self._collect(tree.body, module, module.body)
+        self._resolve_base_aliases(module)
         self._found_methods: dict[tuple[str, str], list[_Unit]] = {}
         # Kinds of the file's classes whose call or whose instance's call runs code of the file
         # (an __init__, a forward or a __call__, their own or a base's): CLASS_KIND for the class,
@@ -440,6 +445,45 @@ class _Flow:
             else:
                 for nested in statement_lists(statement):
                     self._collect(nested, unit, None)
+
+    def _resolve_base_aliases(self, module: _Unit) -> None:
+        """A base written as a name the module's code assigns (`Alias = Base`, `Alias: type = Base`,
+        `A, B = Base, object`; the analysis evaluates a base in the module's frame) stands also for
+        every class of the file named in what is assigned to it, at any depth of such names."""
+        assigned: dict[str, set[str]] = {}
+        pending_statements = list(module.body)
+        while pending_statements:
+            statement = pending_statements.pop()
+            if not isinstance(statement, (*FUNCTIONS, ast.ClassDef)):
+                for nested in statement_lists(statement):  # (under `if`, `try`, ...)
+                    pending_statements.extend(nested)
+            if isinstance(statement, ast.Assign):
+                targets, value = statement.targets, statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                targets, value = [statement.target], statement.value
+            else:
+                continue
+            named = {node.id for node in ast.walk(value) if isinstance(node, ast.Name)}
+            for target in targets:
+                for node in ast.walk(target):
+                    if isinstance(node, ast.Name):
+                        assigned.setdefault(node.id, set()).update(named)
+        if not assigned:
+            return
+        for definitions in self.classes.values():
+            for bases, _ in definitions:
+                pending = [base for base in bases if base not in self.classes and base in assigned]
+                seen: set[str] = set()
+                while pending:
+                    alias = pending.pop()
+                    if alias in seen:
+                        continue
+                    seen.add(alias)
+                    for name in assigned.get(alias, ()):
+                        if name in self.classes and name not in bases:
+                            bases.append(name)
+                        elif name not in self.classes:
+                            pending.append(name)
 
     # ---------------------------------------------------------------- driver
 
@@ -552,7 +596,7 @@ class _Flow:
                 kinds = self.parameter_kinds.get((unit.index, parameter), 0)
                 if self.seed_parameters:
                     # called from another module with anything (this module's objects included)
-                    kinds |= PARAM | ELEMENTWISE | self.every_class_kind
+                    kinds |= PARAM | ELEMENTWISE | LISTISH | self.every_class_kind
                 if kinds:
                     self.local[parameter] = kinds
             if self.name_kinds and unit.method and unit.positional:
@@ -961,6 +1005,9 @@ class _Flow:
             finally:
                 self.local = saved
             return 0
+        if isinstance(node, (ast.List, ast.Set)):
+            kinds = self._read_parts(node)
+            return kinds | LISTISH if kinds else 0
         if isinstance(node, ast.NamedExpr):
             kinds = self._expr(node.value)
             self._bind(node.target, kinds)
@@ -987,13 +1034,12 @@ class _Flow:
         right = self._expr(node.right)
         op = node.op
         if isinstance(op, (ast.Add, ast.Sub)):
-            # A parameter itself (`x + self.bias`) is no collection to join: the sum is UNKNOWN
-            # unless the other side is a collection of parameters.
-            if not right & PARAM and self._one_parameter(node.left, left):
-                return right
-            if not left & PARAM and self._one_parameter(node.right, right):
-                return left
-            return left | right
+            # Two collections of parameters join, and two lists, whatever they hold (the other
+            # side of a list with kinds may be a list without); anything else (`x + self.bias`,
+            # `h + pos_embedding`) is UNKNOWN, or a number.
+            if (left | right) & LISTISH or left & right & PARAM:
+                return left | right
+            return 0
         if isinstance(op, ast.Pow):
             return ELEMENTWISE if left & PARAM else 0
         if isinstance(op, ast.Mult):
@@ -1002,14 +1048,6 @@ class _Flow:
         if isinstance(op, ast.Div):
             return left & ELEMENTWISE
         return 0
-
-    def _one_parameter(self, node: ast.expr, kinds: int) -> bool:
-        """Is `node` a parameter attribute (`self.bias`, `m.weight`) that nothing stores a kind to:
-        for the analysis a Param, or a value that holds no parameter (ev_attribute)?"""
-        if kinds != PARAM or not isinstance(node, ast.Attribute) or not _is_source_attribute(node.attr):
-            return False
-        key = _dotted(node)
-        return not self.attributes.get(node.attr, 0) and not (key is not None and self._lookup(key))
 
     def _call(self, node: ast.Call) -> int:
         func = node.func
