@@ -26,15 +26,16 @@ A parameter value (Param, Flat, ParamIter) starts only at an attribute `weight`,
 value only at `.abs()`, `.square()`, `.pow(...)`, `abs`/`absolute`/`square`/`pow(...)`, `x ** y`
 or `x * y` with a parameter value in it (analysis/calls.py, expressions.py).
 
-So every expression gets a set of three kinds, PARAM, ELEMENTWISE and L1_CRITERION (from a call
-named like an L1_LOSS_CLASSES class, or an import's alias for one), over-approximating what the
-analysis can evaluate it to:
-  - an expression has every kind any part of it has (arithmetic, containers, subscripts,
-    conditions, calls of anything with such a receiver or argument, comprehensions over such an
-    iterable), plus PARAM at a source and ELEMENTWISE where an elementwise operation meets PARAM,
-    except that `a + b` with a parameter attribute nothing stores a kind to on one side and no
-    PARAM on the other has the other's kinds only (the analysis adds a Param to nothing: only
-    collections of parameters join, expressions.binary_value);
+So every expression gets a set of kinds, PARAM, ELEMENTWISE, L1_CRITERION (from a call named
+like an L1_LOSS_CLASSES class, or an import's alias for one) and LISTISH (a list or set display
+holding something of a kind), over-approximating what the analysis can evaluate it to:
+  - an expression has every kind any part of it has (containers, subscripts, conditions, calls of
+    anything with such a receiver or argument, comprehensions over such an iterable), plus PARAM
+    at a source and ELEMENTWISE where an elementwise operation meets PARAM; `a + b` and `a - b`
+    have their sides' kinds only where one side is LISTISH or both have PARAM, and none
+    otherwise (the analysis' binary_value joins two collections of parameters or two lists, and
+    makes anything else of a parameter UNKNOWN: `h + self.pos.weight`; a list without kinds
+    joined to one with kinds adds nothing, so it needs no kind of its own);
   - a name or dotted name (`x`, `self.params`) keeps every kind it was ever assigned for the rest
     of the function, whatever is assigned to it later (the analysis runs a function's statements
     in order, a loop body once; here a loop body is read twice); a subscript store or a call
@@ -64,7 +65,8 @@ analysis can evaluate it to:
     import gave it (`from torch import sum as total`), a method name only as itself;
   - each class of the file whose call or whose instance's call runs code of the file (an
     `__init__`, a `forward` or a `__call__`, its own or one of its in-file bases', as find_method
-    looks) has two kinds more: the class (at its name) and an instance of it (what a call of a
+    looks; a base written as a name the module's code assigns a class, `Alias = Base`, is that
+    class) has two kinds more: the class (at its name) and an instance of it (what a call of a
     value of the class kind is). A call whose callee has a class kind passes its arguments to
     that class's `__init__` (the analysis' construct); one whose callee has an instance kind
     passes them to the class's `forward` and `__call__` and has the kinds they return (call_value:
