@@ -356,7 +356,7 @@ class _Flow:
         self.class_kinds: dict[str, int] = {}
         self.kind_class: dict[int, str] = {}
         for name in self.classes:
-            if any(self._methods(name, method) for method in ("__init__", *CALL_METHODS)):
+            if any(self._found(name, method) for method in ("__init__", *CALL_METHODS)):
                 kind = _FIRST_CLASS_KIND << (2 * len(self.class_kinds))
                 self.class_kinds[name] = kind
                 self.kind_class[kind] = name
@@ -452,40 +452,45 @@ class _Flow:
         """A base written as a name the module's code assigns (`Alias = Base`, `Alias: type = Base`,
         `A, B = Base, object`; the analysis evaluates a base in the module's frame) stands also for
         every class of the file named in what is assigned to it, at any depth of such names."""
-        assigned: dict[str, set[str]] = {}
+        unresolved = {base for definitions in self.classes.values() for bases, _ in definitions for base in bases}
+        unresolved -= self.classes.keys()
+        if not unresolved:
+            return
+        values: dict[str, list[ast.expr]] = {}  # a name the module's code assigns -> what
         pending_statements = list(module.body)
         while pending_statements:
             statement = pending_statements.pop()
-            if not isinstance(statement, (*FUNCTIONS, ast.ClassDef)):
-                for nested in statement_lists(statement):  # (under `if`, `try`, ...)
-                    pending_statements.extend(nested)
-            if isinstance(statement, ast.Assign):
-                targets, value = statement.targets, statement.value
-            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-                targets, value = [statement.target], statement.value
+            kind = type(statement)
+            if kind is ast.Assign:
+                targets, value = statement.targets, statement.value  # type: ignore[attr-defined]
+            elif kind is ast.AnnAssign and statement.value is not None:  # type: ignore[attr-defined]
+                targets, value = [statement.target], statement.value  # type: ignore[attr-defined]
             else:
+                if kind not in _SIMPLE_STATEMENTS and not isinstance(statement, (*FUNCTIONS, ast.ClassDef)):
+                    for nested in statement_lists(statement):  # (under `if`, `try`, ...)
+                        pending_statements.extend(nested)
                 continue
-            named = {node.id for node in ast.walk(value) if isinstance(node, ast.Name)}
             for target in targets:
                 for node in ast.walk(target):
                     if isinstance(node, ast.Name):
-                        assigned.setdefault(node.id, set()).update(named)
-        if not assigned:
-            return
+                        values.setdefault(node.id, []).append(value)
         for definitions in self.classes.values():
             for bases, _ in definitions:
-                pending = [base for base in bases if base not in self.classes and base in assigned]
+                pending = [base for base in bases if base in unresolved and base in values]
                 seen: set[str] = set()
                 while pending:
                     alias = pending.pop()
                     if alias in seen:
                         continue
                     seen.add(alias)
-                    for name in assigned.get(alias, ()):
-                        if name in self.classes and name not in bases:
-                            bases.append(name)
-                        elif name not in self.classes:
-                            pending.append(name)
+                    for value in values.get(alias, ()):
+                        for node in ast.walk(value):
+                            if not isinstance(node, ast.Name):
+                                continue
+                            if node.id in self.classes and node.id not in bases:
+                                bases.append(node.id)
+                            elif node.id not in self.classes:
+                                pending.append(node.id)
 
     # ---------------------------------------------------------------- driver
 
@@ -634,7 +639,8 @@ class _Flow:
 
     def _bind_name(self, name: str, kinds: int) -> None:
         unit = self.unit
-        self.bound.setdefault(unit.index, set()).add(name)
+        if not self.active:
+            self.bound.setdefault(unit.index, set()).add(name)  # (for _bound_here)
         if unit.method and unit.positional and name == unit.positional[0] and unit.index not in self.rebound_self:
             # `self = ...`: from now on its attributes are read as any object's (read it again)
             self.rebound_self.add(unit.index)
@@ -1156,7 +1162,7 @@ class _Flow:
         """A container gets what is put into it; one kept as an attribute (`self.terms`) is that
         attribute in every function, as a store into it would be."""
         key = _root_key(container)
-        if key is not None and "." not in key:
+        if key is not None and not self.active and "." not in key:
             self.bound.setdefault(self.unit.index, set()).add(key)  # (it may hold what it gets)
         if not kinds:
             return
