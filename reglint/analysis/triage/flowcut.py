@@ -366,7 +366,9 @@ class _Flow:
         # the calls given a kind in the unit being read.
         self.bound: dict[int, set[str]] = {}
         self.pending_callees: list[ast.expr] = []
-        self.families: dict[str, list[str]] = {}
+        # Caches of the class hierarchy: a method's class -> the classes its `self` may be; a
+        # class -> the file's classes written with it as a base.
+        self._self_classes: dict[str, list[str]] = {}
         self._subclasses: Optional[dict[str, list[str]]] = None
         self._global_names: Optional[frozenset[str]] = None
         self._methods_with_self: Optional[list[_Unit]] = None
@@ -562,11 +564,11 @@ class _Flow:
         names = list(names)
         self.dirty.update(self.readers.mentioning_any(names))
         owners = self._ancestors(names)
-        for unit in self.methods_by_owner():
+        for unit in self._methods_with_a_self():
             if unit.owner in owners and unit.index in self.readers.bare(unit.positional[0]):
                 self.dirty.add(unit.index)
 
-    def methods_by_owner(self) -> list[_Unit]:
+    def _methods_with_a_self(self) -> list[_Unit]:
         """The units of methods with a `self` (whose owner is a class of the file)."""
         if self._methods_with_self is None:
             self._methods_with_self = [u for u in self.units if u.method and u.positional and u.owner is not None]
@@ -799,9 +801,9 @@ class _Flow:
         the file's classes (inherited methods run on those)."""
         if unit.owner is None or not self.name_kinds:
             return 0
-        family = self.families.get(unit.owner)
+        family = self._self_classes.get(unit.owner)
         if family is None:
-            family = self.families[unit.owner] = [name for name in self._descendants(unit.owner) if name in self.class_kinds]
+            family = self._self_classes[unit.owner] = [name for name in self._descendants(unit.owner) if name in self.class_kinds]
         kinds = 0
         for name in family:
             kinds |= self.name_kinds.get(name, 0) << 1
