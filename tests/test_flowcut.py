@@ -19,7 +19,7 @@ from sources import corpus_sources
 
 from reglint.analysis import analyze_module
 from reglint.analysis.triage import decision as triage
-from reglint.analysis.triage import flowcut
+from reglint.analysis.triage import readers
 from reglint.analysis.triage.flowcut import (
     may_build_a_term,
     may_build_a_term_in,
@@ -386,10 +386,10 @@ def test_reads_every_unit_that_gets_a_kind(name: str, line_break: str) -> None:
     ],
 )
 def test_a_parameter_source_is_read_where_it_may_be_an_attribute(text: str, may_be_an_attribute: bool) -> None:
-    # Units are first read where a parameter source's name may follow a dot (flowcut._Readers):
+    # Units are first read where a parameter source's name may follow a dot (readers.Readers):
     # a keyword, a parameter or a word of prose names no attribute.
     offsets = [text.rindex(word) for word in ("pos_weight", "weight", "bias") if word in text]
-    assert flowcut._may_follow_a_dot(text, max(offsets)) is may_be_an_attribute
+    assert readers.may_follow_a_dot(text, max(offsets)) is may_be_an_attribute
 
 
 def test_the_readers_cases_are_penalties_for_the_analysis() -> None:
