@@ -390,6 +390,7 @@ class _Flow:
         self.returns: dict[str, int] = {}  # function name -> kinds it may return
         self.changed = False
         self.unit = module
+        self.self_name: Optional[str] = None
         self.local: dict[str, int] = self.module
         self.readers = Readers.of(text, self.units) if text is not None else None
         # Classes are followed (have kinds) only once a call is met where that could matter
@@ -469,10 +470,13 @@ class _Flow:
                     for nested in statement_lists(statement):  # (under `if`, `try`, ...)
                         pending_statements.extend(nested)
                 continue
-            for target in targets:
-                for node in ast.walk(target):
-                    if isinstance(node, ast.Name):
-                        values.setdefault(node.id, []).append(value)
+            pending_targets = list(targets)
+            while pending_targets:
+                target = pending_targets.pop()
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(value)
+                elif isinstance(target, (ast.Tuple, ast.List, ast.Starred)):
+                    pending_targets.extend(target.elts if not isinstance(target, ast.Starred) else [target.value])
         for definitions in self.classes.values():
             for bases, _ in definitions:
                 pending = [base for base in bases if base in unresolved and base in values]
@@ -594,6 +598,8 @@ class _Flow:
         if unit.deferred:
             self._parse_body(unit)
         self.unit = unit
+        # (the name of a method's `self`, which _bind_name and _self_family look for)
+        self.self_name = unit.positional[0] if unit.method and unit.positional and unit.owner is not None else None
         if unit.name is None:
             self.local = self.module  # the module's code writes the module's names
         else:
@@ -640,7 +646,7 @@ class _Flow:
         unit = self.unit
         if not self.active:
             self.bound.setdefault(unit.index, set()).add(name)  # (for _bound_here)
-        if unit.method and unit.positional and name == unit.positional[0] and unit.index not in self.rebound_self:
+        if name == self.self_name and unit.index not in self.rebound_self:
             # `self = ...`: from now on its attributes are read as any object's (read it again)
             self.rebound_self.add(unit.index)
             self.dirty.add(unit.index)
@@ -1202,19 +1208,18 @@ class _Flow:
         """The family of classes (related by inheritance among the file's classes) whose object
         `node` is, where it is the `self` of the method being read and never bound to anything
         else there; None otherwise."""
-        unit = self.unit
         if (
-            unit.owner is None
-            or not unit.method
-            or not unit.positional
-            or not isinstance(node, ast.Name)
-            or node.id != unit.positional[0]
-            or unit.index in self.rebound_self
+            self.self_name is None
+            or type(node) is not ast.Name
+            or node.id != self.self_name  # type: ignore[attr-defined]
+            or self.unit.index in self.rebound_self
         ):
             return None
         if self._families_of is None:
             self._families_of = self._inheritance_families()
-        return self._families_of.get(unit.owner, unit.owner)
+        owner = self.unit.owner
+        assert owner is not None
+        return self._families_of.get(owner, owner)
 
     def _inheritance_families(self) -> dict[str, str]:
         """Each class of the file -> a name for the classes connected to it by inheritance among
