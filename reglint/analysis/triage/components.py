@@ -116,7 +116,7 @@ def _join_instance_attributes(units: Sequence[Unit], components: "_UnionFind", b
     # Related by inheritance between the file's own classes (an object of one runs the methods
     # of its bases; two subclasses of nn.Module share no object).
     defined = set(members) | set(bases)
-    families = _families({name: {base for base in found if base in defined} for name, found in bases.items()})
+    families = inheritance_families({name: {base for base in found if base in defined} for name, found in bases.items()})
     family: dict[str, list[int]] = {}
     for name, indices in members.items():
         family.setdefault(families.get(name, name), []).extend(indices)
@@ -161,7 +161,7 @@ def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases:
                 entries[name] = inherited
                 changed = True
     # An object kept on self is read by the methods of its class's bases and subclasses too.
-    families = _families(bases)
+    families = inheritance_families(bases)
     family: dict[str, list[int]] = {}
     for name, indices in members.items():
         family.setdefault(families.get(name, name), []).extend(indices)
@@ -180,7 +180,7 @@ def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases:
                 components.join(entry, components.join_group("callers", callers))
 
 
-def _families(bases: Mapping[str, AbstractSet[str]]) -> dict[str, str]:
+def inheritance_families(bases: Mapping[str, AbstractSet[str]]) -> dict[str, str]:
     """Each class name -> a name for the classes related to it by inheritance in the file, in
     either direction (the root of their set)."""
     names = sorted(set(bases) | {base for found in bases.values() for base in found})

@@ -135,6 +135,7 @@ import warnings
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from reglint.analysis.optimizers import ALL_NAMES
+from reglint.analysis.triage.components import inheritance_families
 from reglint.analysis.triage.readers import Readers
 from reglint.analysis.vocabulary import (
     CALL_METHODS,
@@ -366,7 +367,8 @@ class _Flow:
         # Caches of the class hierarchy: a method's class -> the classes its `self` may be; a
         # class -> the file's classes written with it as a base.
         self._self_classes: dict[str, list[str]] = {}
-        self._subclasses: Optional[dict[str, list[str]]] = None
+        self._subclasses: Optional[dict[str, set[str]]] = None
+        self._bases: Optional[dict[str, set[str]]] = None  # (after _resolve_base_aliases)
         self._global_names: Optional[frozenset[str]] = None
         self._methods_with_self: Optional[list[_Unit]] = None
         self._running_cache: dict[int, list[str]] = {}
@@ -577,15 +579,25 @@ class _Flow:
 
     def _ancestors(self, names: Iterable[str]) -> set[str]:
         """The classes `names` and every in-file base of theirs, at any depth."""
-        found: set[str] = set()
-        pending = list(names)
-        while pending:
-            name = pending.pop()
-            if name in found:
-                continue
-            found.add(name)
-            pending.extend(base for bases, _ in self.classes.get(name, ()) for base in bases if base in self.classes)
-        return found
+        return _closure(names, self._in_file_bases())
+
+    def _descendants(self, name: str) -> set[str]:
+        """The class `name` and the file's classes that derive from it, at any depth."""
+        if self._subclasses is None:
+            self._subclasses = {}
+            for child, bases in self._in_file_bases().items():
+                for base in bases:
+                    self._subclasses.setdefault(base, set()).add(child)
+        return _closure((name,), self._subclasses)
+
+    def _in_file_bases(self) -> dict[str, set[str]]:
+        """Each class of the file -> its bases that are classes of the file (all its definitions')."""
+        if self._bases is None:
+            self._bases = {
+                name: {base for bases, _ in definitions for base in bases if base in self.classes}
+                for name, definitions in self.classes.items()
+            }
+        return self._bases
 
     def _touch(self, word: str, attribute: bool = False) -> None:
         """Something named `word` got a new kind: the units that mention it must read it
@@ -611,11 +623,10 @@ class _Flow:
                     kinds |= PARAM | ELEMENTWISE | LISTISH | self.every_class_kind
                 if kinds:
                     self.local[parameter] = kinds
-            if self.name_kinds and unit.method and unit.positional:
+            if self.name_kinds and self.self_name is not None:
                 self_kinds = self._self_kinds(unit)
                 if self_kinds:
-                    name = unit.positional[0]
-                    self.local[name] = self.local.get(name, 0) | self_kinds
+                    self.local[self.self_name] = self.local.get(self.self_name, 0) | self_kinds
         self.pending_callees.clear()
         self._block(unit.body)
         # (decided once the whole unit is read: a name may be bound after the call, in a loop)
@@ -811,23 +822,6 @@ class _Flow:
         for name in family:
             kinds |= self.name_kinds.get(name, 0) << 1
         return kinds
-
-    def _descendants(self, name: str) -> set[str]:
-        """The class `name` and the file's classes that derive from it, at any depth."""
-        if self._subclasses is None:
-            self._subclasses = {}
-            for child, definitions in self.classes.items():
-                for bases, _ in definitions:
-                    for base in bases:
-                        self._subclasses.setdefault(base, []).append(child)
-        found: set[str] = set()
-        pending = [name]
-        while pending:
-            current = pending.pop()
-            if current not in found:
-                found.add(current)
-                pending.extend(self._subclasses.get(current, ()))
-        return found
 
     def _may_hold_a_class(self, func: ast.expr) -> bool:
         """Whether the callee `func`, given a value with a kind, could be a class of the file held
@@ -1216,30 +1210,10 @@ class _Flow:
         ):
             return None
         if self._families_of is None:
-            self._families_of = self._inheritance_families()
+            self._families_of = inheritance_families(self._in_file_bases())
         owner = self.unit.owner
         assert owner is not None
         return self._families_of.get(owner, owner)
-
-    def _inheritance_families(self) -> dict[str, str]:
-        """Each class of the file -> a name for the classes connected to it by inheritance among
-        the file's classes (bases from elsewhere, as nn.Module, connect nothing)."""
-        parent: dict[str, str] = {}
-
-        def find(name: str) -> str:
-            root = name
-            while parent.get(root, root) != root:
-                root = parent[root]
-            while parent.get(name, name) != root:
-                parent[name], name = root, parent[name]
-            return root
-
-        for name, definitions in self.classes.items():
-            for bases, _ in definitions:
-                for base in bases:
-                    if base in self.classes:
-                        parent[find(name)] = find(base)
-        return {name: find(name) for name in self.classes}
 
     def _comprehension(self, node: ast.expr) -> int:
         kinds = 0
@@ -1252,6 +1226,18 @@ class _Flow:
         if isinstance(node, ast.DictComp):
             return kinds | self._expr(node.key) | self._expr(node.value)
         return kinds | self._expr(node.elt)  # type: ignore[attr-defined]
+
+
+def _closure(names: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
+    """`names` and every name reached from them along `edges`, at any depth."""
+    found: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending.extend(edges.get(name, ()))
+    return found
 
 
 def statement_lists(statement: ast.stmt) -> list[list[ast.stmt]]:

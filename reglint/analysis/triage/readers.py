@@ -65,16 +65,8 @@ class Readers:
         if len(words) <= _FEW_WORDS:
             return self._units_on(self._lines_of(words, ()))
         wanted = frozenset(words)
-        text = self.text
-        lines: set[int] = set()
-        line, previous = 1, 0
-        for match in _IDENTIFIER.finditer(text):
-            if match.group() in wanted:
-                offset = match.start()
-                line += text.count("\n", previous, offset)
-                previous = offset
-                lines.add(line)
-        return self._units_on(lines)
+        offsets = (match.start() for match in _IDENTIFIER.finditer(self.text) if match.group() in wanted)
+        return self._units_on(self._lines_at(offsets))
 
     def stored(self, attribute: str) -> bool:
         """Whether the text holds `.attribute` (where it may be an attribute's name) other than
@@ -83,14 +75,10 @@ class Readers:
         found = self.known_stores.get(attribute)
         if found is None:
             text = self.text
-            found = False
-            for offset, _ in whole_words(text, (attribute,)):
-                after = offset + len(attribute)
-                while after < len(text) and text[after] in " \t\f":
-                    after += 1
-                if (after == len(text) or text[after] != "(") and may_follow_a_dot(text, offset):
-                    found = True
-                    break
+            found = any(
+                _next_character(text, offset + len(attribute)) != "(" and may_follow_a_dot(text, offset)
+                for offset, _ in whole_words(text, (attribute,))
+            )
             self.known_stores[attribute] = found
         return found
 
@@ -100,30 +88,29 @@ class Readers:
         found = self.known.get((word, None))
         if found is None:
             text = self.text
-            lines: set[int] = set()
-            line, previous = 1, 0
-            for offset, _ in whole_words(text, (word,)):  # (in order: one word)
-                after = offset + len(word)
-                while after < len(text) and text[after] in " \t\f":
-                    after += 1
-                if after < len(text) and text[after] == ".":
-                    continue
-                line += text.count("\n", previous, offset)
-                previous = offset
-                lines.add(line)
-            found = self.known[word, None] = self._units_on(lines)
+            offsets = (
+                offset
+                for offset, _ in whole_words(text, (word,))  # (in order: one word)
+                if _next_character(text, offset + len(word)) != "."
+            )
+            found = self.known[word, None] = self._units_on(self._lines_at(offsets))
         return found
 
     def _lines_of(self, words: Iterable[str], suffixes: Iterable[str], attribute: bool = False) -> set[int]:
         """The lines holding one of `words` as a whole word, or a word ending in a suffix (with
         `attribute`, only where the word may be an attribute's name: see may_follow_a_dot)."""
         text = self.text
-        lines: set[int] = set()
-        line, previous = 1, 0
         found = whole_words(text, words, suffixes)
         if attribute:
             found = ((offset, piece) for offset, piece in found if may_follow_a_dot(text, offset))
-        for offset in sorted(offset for offset, _ in found):
+        return self._lines_at(sorted(offset for offset, _ in found))
+
+    def _lines_at(self, offsets: Iterable[int]) -> set[int]:
+        """The (1-based) lines of `offsets`, given in increasing order."""
+        text = self.text
+        lines: set[int] = set()
+        line, previous = 1, 0
+        for offset in offsets:
             line += text.count("\n", previous, offset)
             previous = offset
             lines.add(line)
@@ -171,6 +158,13 @@ def may_follow_a_dot(text: str, offset: int) -> bool:
         if line_start == 0:
             return True
         end = line_start - 1
+
+
+def _next_character(text: str, offset: int) -> str:
+    """The first character at or after `offset` that is no blank on its line ("" at the end)."""
+    while offset < len(text) and text[offset] in " \t\f":
+        offset += 1
+    return text[offset] if offset < len(text) else ""
 
 
 def _is_word_character(character: str) -> bool:
