@@ -64,8 +64,8 @@ def text_pruned(source: str) -> str | None:
     found = textcut._candidates(blanked, split, textcut._imports_a_term(blanked), vocabulary.COMMON_METHODS)
     if found is None:
         return None
-    roots, candidates = found
-    live = textcut._live(split, roots, candidates, textcut._LossSearch(blanked, brackets))
+    components, candidates = found
+    live = textcut._live(split, components, candidates, textcut._LossSearch(blanked, brackets))
     return textcut._pruned(source, blanked, brackets, split, live, joined)
 
 

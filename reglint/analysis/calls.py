@@ -69,6 +69,7 @@ from reglint.analysis.vocabulary import (
     ABS_CALLS,
     CALL_METHODS,
     CHAIN_FUNCTIONS,
+    CONTAINER_METHODS,
     GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
@@ -289,7 +290,7 @@ class CallEvaluator(AnalyzerMixin):
         if isinstance(base, ListVal) and method in GROWING_METHODS and node.args:
             self.grow_collection(node, base, method, frame)
             return UNKNOWN
-        if isinstance(base, Module) and method in ("append", "extend", "insert", "add_module", "update") and node.args:
+        if isinstance(base, Module) and method in CONTAINER_METHODS and node.args:
             # nn.ModuleList().append(nn.Linear(...)): the container holds what is added
             name = dotted(node.func.value)  # type: ignore[attr-defined]
             added = self.ev(node.args[-1].value, frame)

@@ -121,6 +121,14 @@ COLLECTION_METHODS = frozenset({"items", "values", "keys", "copy", "get"})
 # Methods that put their argument into the collection they are called on (`params.append(p)`,
 # `params.extend(head.parameters())`): the only calls that change what a receiver holds.
 GROWING_METHODS = frozenset({"append", "extend", "add", "insert"})
+# Methods of a module container that put their argument into it (`blocks.append(Block())`).
+CONTAINER_METHODS = frozenset({"append", "extend", "insert", "add_module", "update"})
+# Every method through which a call stores something under its receiver's name, for the analysis
+# or for nn.Module (`register_buffer`): with assignments and loop and `with` targets, the only way a
+# function hands a value to code that runs after it other than by returning it (triage/inert.py).
+STORING_METHODS = GROWING_METHODS | CONTAINER_METHODS | frozenset({
+    "setdefault", "register_buffer", "register_parameter", "register_module", "__setitem__", "__setattr__",
+})
 # Builtins whose result holds their argument's items (`list(model.parameters())`).
 COLLECTING_BUILTINS = frozenset({"list", "tuple", "iter", "sorted", "set", "enumerate", "filter", "dict"})
 # torch functions that join parameters into one tensor (`torch.cat([p.view(-1) for p in ps])`).
@@ -136,6 +144,14 @@ BUILTINS = frozenset({
     "len", "print", "isinstance", "range", "zip", "max", "min", "int", "str", "repr", "getattr",
     "hasattr", "setattr", "super", "type",
 })
+# Builtins whose call the analysis follows into none of the file's code and through which it
+# stores nothing (triage/inert.py).
+INERT_BUILTINS = frozenset({
+    "isinstance", "issubclass", "hasattr", "len", "print", "range", "int", "float", "bool", "str", "repr",
+    "type", "abs", "round", "ValueError", "TypeError", "KeyError", "RuntimeError", "NotImplementedError",
+})
+# Words that store attributes no assignment in the text shows (`setattr(self, name, layer)`).
+HIDDEN_STORES = frozenset({"setattr", "delattr", "__setattr__", "__dict__", "vars", "add_module", "register_module"})
 # Method names so common that a call `x.m(...)` on an owner the analysis cannot identify is never
 # inlined as "the one method of that name defined in the file".
 COMMON_METHODS = frozenset({

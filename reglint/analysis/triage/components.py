@@ -14,7 +14,10 @@ methods and the code that holds it: see _join_instance_attributes.
 
 from __future__ import annotations
 
-from typing import AbstractSet, Mapping, Optional, Protocol, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+from typing import AbstractSet, Iterable, Mapping, Optional, Protocol, Sequence
 
 from reglint.analysis.vocabulary import CALL_METHODS
 
@@ -37,6 +40,8 @@ class Unit(Protocol):
     def called_attributes(self) -> AbstractSet[str]: ...
     @property
     def mentioned(self) -> AbstractSet[str]: ...  # names read in the unit (of classes, at least)
+    @property
+    def inert(self) -> bool: ...  # sends values nowhere (inert.py)
 
 
 class _UnionFind:
@@ -65,13 +70,76 @@ class _UnionFind:
         return items[0]
 
 
+@dataclass
+class Components:
+    """The units' components, and what reaches each inert unit (inert.py), which joins none."""
+
+    roots: list[int]  # per unit: a representative of its component (equal within one)
+    # An inert unit -> the keys of the channels values reach it by; a key -> units whose
+    # components send values along it (callers, the methods storing on an object of its class).
+    sinks: dict[int, list[object]] = field(default_factory=dict)
+    senders: dict[object, list[int]] = field(default_factory=dict)
+
+
+class _Joiner:
+    """Joins units into components; an inert unit is never joined, values reach it."""
+
+    def __init__(self, units: Sequence[Unit]) -> None:
+        self.units = units
+        self.union = _UnionFind(len(units))
+        self.sinks: dict[int, list[object]] = {}
+        self.senders: dict[object, list[int]] = {}
+        self._parts: dict[object, tuple[list[int], list[int]]] = {}
+
+    def _split(self, key: object, targets: Sequence[int]) -> tuple[list[int], list[int]]:
+        """The group `key`'s units that are joined and those that are reached (inert)."""
+        parts = self._parts.get(key)
+        if parts is None:
+            joined = [index for index in targets if not self.units[index].inert]
+            reached = [index for index in targets if self.units[index].inert]
+            parts = self._parts[key] = (joined, reached)
+            for sink in reached:
+                self._reached(sink, key)
+        return parts
+
+    def _reached(self, sink: int, key: object) -> None:
+        keys = self.sinks.setdefault(sink, [])
+        if key not in keys:
+            keys.append(key)
+
+    def reach(self, sender: int, key: object, targets: Sequence[int]) -> None:
+        """Values of `sender`'s component go to each of `targets` (a group named `key`): joined
+        with those that are not inert, sent to those that are. An inert sender sends nothing: it
+        reads what the group's component holds."""
+        joined, reached = self._split(key, targets)
+        if self.units[sender].inert:
+            if joined:
+                self._reached(sender, key)
+            return
+        if joined:
+            self.union.join(sender, self.union.join_group(key, joined))
+        if reached:
+            self.senders.setdefault(key, []).append(sender)
+
+    def group(self, key: object, targets: Sequence[int]) -> Optional[int]:
+        """Join the group `key` (its units that are not inert); its representative, if any."""
+        joined, _reached = self._split(key, targets)
+        return self.union.join_group(key, joined) if joined else None
+
+    def result(self) -> Components:
+        # What reaches a sink along a key: the group's own component, and the senders'.
+        keys = {key for found in self.sinks.values() for key in found}
+        senders = {key: self._parts[key][0][:1] + self.senders.get(key, []) for key in keys}
+        return Components([self.union.find(index) for index in range(len(self.units))], self.sinks, senders)
+
+
 def component_roots(
     units: Sequence[Unit], common_methods: AbstractSet[str], bases: Optional[Mapping[str, AbstractSet[str]]] = None
-) -> list[int]:
-    """Per unit: a representative of its component (equal for units of one component).
-    Linear in the calls: a name defined many times (every class's `forward`) is looked up by
-    (name, class), and the definitions of one function name are joined once, not per caller."""
-    components = _UnionFind(len(units))
+) -> Components:
+    """The units' components (see Components). Linear in the calls: a name defined many times
+    (every class's `forward`) is looked up by (name, class), and the definitions of one function
+    name are joined once, not per caller."""
+    joiner = _Joiner(units)
     functions: dict[str, list[int]] = {}
     methods: dict[tuple[str, Optional[str]], list[int]] = {}
     registered: dict[str, int] = {}  # method name -> defs surely registered by the analysis
@@ -87,67 +155,80 @@ def component_roots(
             if unit.registered:
                 registered[unit.name] = registered.get(unit.name, 0) + 1
     for caller, unit in enumerate(units):
+        if unit.inert:
+            continue  # it calls none of the file's functions (inert.py)
         for name in unit.called_names & functions.keys():
-            components.join(caller, components.join_group(("function", name), functions[name]))
+            joiner.reach(caller, ("function", name), functions[name])
         for name in unit.called_attributes & by_name.keys():
             if registered.get(name, 0) <= 1 and name not in common_methods:
-                components.join(caller, components.join_group(("method", name), by_name[name]))
-                continue
-            for callee in methods.get((name, unit.owner), ()) if unit.owner is not None else ():
-                components.join(caller, callee)
-    _join_instance_calls(units, components, bases or {})
-    _join_instance_attributes(units, components, bases or {})
-    return [components.find(index) for index in range(len(units))]
+                joiner.reach(caller, ("method", name), by_name[name])
+            elif unit.owner is not None and (name, unit.owner) in methods:
+                joiner.reach(caller, ("own method", name, unit.owner), methods[(name, unit.owner)])
+    families = _families(units, bases or {})
+    _join_instance_calls(units, joiner, bases or {}, families)
+    _join_instance_attributes(units, joiner, families)
+    return joiner.result()
 
 
-def _join_instance_attributes(units: Sequence[Unit], components: "_UnionFind", bases: Mapping[str, AbstractSet[str]]) -> None:
+@dataclass
+class _Families:
+    """The file's classes related by inheritance (an object of one runs the methods of its
+    bases; two subclasses of nn.Module share no object)."""
+
+    of: dict[str, str]  # a class name (of the file, or a base name) -> its family's name
+    members: dict[str, list[int]]  # a family's name -> the methods of its classes
+
+
+def _families(units: Sequence[Unit], bases: Mapping[str, AbstractSet[str]]) -> _Families:
+    owned: dict[str, list[int]] = {}
+    for index, unit in enumerate(units):
+        if unit.owner is not None:
+            owned.setdefault(unit.owner, []).append(index)
+    defined = set(owned) | set(bases)
+    related = inheritance_families({name: {base for base in found if base in defined} for name, found in bases.items()})
+    members: dict[str, list[int]] = {}
+    for name, indices in owned.items():
+        members.setdefault(related.get(name, name), []).extend(indices)
+    return _Families({name: related.get(name, name) for name in defined}, members)
+
+
+def _join_instance_attributes(units: Sequence[Unit], joiner: _Joiner, families: _Families) -> None:
     """An object's attributes carry values between the methods that run on it: what __init__
     or any other method stores on `self` (`self.w = self.fc.weight`, `self.reg = ...`), the
     others read, and so does code that holds the object (`model = Net(); model.w.norm()`), the
     class's bases and subclasses included (the analysis runs each method on one object of its
     class, after __init__). So the methods of related classes are joined with one another and
-    with every unit that names one of those classes."""
-    members: dict[str, list[int]] = {}
-    for index, unit in enumerate(units):
-        if unit.owner is not None:
-            members.setdefault(unit.owner, []).append(index)
-    if not members:
+    with every unit that names one of those classes; an inert one, which stores nothing, reads
+    what they hold."""
+    if not families.members:
         return
-    # Related by inheritance between the file's own classes (an object of one runs the methods
-    # of its bases; two subclasses of nn.Module share no object).
-    defined = set(members) | set(bases)
-    families = inheritance_families({name: {base for base in found if base in defined} for name, found in bases.items()})
-    family: dict[str, list[int]] = {}
-    for name, indices in members.items():
-        family.setdefault(families.get(name, name), []).extend(indices)
-    named = {name: families.get(name, name) for name in defined}
     for index, unit in enumerate(units):
-        for name in unit.mentioned & named.keys():
-            kin = named[name]
-            if kin in family:
-                components.join(index, components.join_group(("family", kin), family[kin]))
-    for kin, indices in family.items():
-        components.join_group(("family", kin), indices)
+        for name in unit.mentioned & families.of.keys():
+            kin = families.of[name]
+            if kin in families.members:
+                joiner.reach(index, ("family", kin), families.members[kin])
+    for kin, indices in families.members.items():
+        joiner.group(("family", kin), indices)
 
 
-def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases: Mapping[str, AbstractSet[str]]) -> None:
+def _join_instance_calls(
+    units: Sequence[Unit], joiner: _Joiner, bases: Mapping[str, AbstractSet[str]], families: _Families
+) -> None:
     """Calling an object runs its class's forward or __call__ (`self.extra(model)`,
     `reg(model)`), and the analysis knows which class: the object is made where the class is
     named (`self.extra = Extra(2)`, `make = Extra`). A class named in a method may be kept on self:
     its forward and __call__ are joined with every method of that class. A class named anywhere
     else (module code, a class body, a function, whose objects may go anywhere) has them joined
     with every unit that calls anything. A class's object may run the forward or __call__ it
-    inherits: `bases` gives each class's base names in the file.
+    inherits: `bases` gives each class's base names in the file. An inert unit makes no object
+    and calls none (inert.py).
 
     Not covered: a method that stores the object on another object (`trainer.reg = Extra(2)`)
     whose class's methods then call it; the shapes generator and the corpora have none."""
     entries: dict[str, list[int]] = {}
-    members: dict[str, list[int]] = {}
     for index, unit in enumerate(units):
-        if unit.owner is not None:
-            members.setdefault(unit.owner, []).append(index)
-            if unit.name in CALL_METHODS:
-                entries.setdefault(unit.owner, []).append(index)
+        if unit.owner is not None and unit.name in CALL_METHODS:
+            entries.setdefault(unit.owner, []).append(index)
     if not entries:
         return
     # Each class that may run a forward or __call__ of the file, its own or a base's.
@@ -160,24 +241,20 @@ def _join_instance_calls(units: Sequence[Unit], components: "_UnionFind", bases:
             if inherited and name not in entries:
                 entries[name] = inherited
                 changed = True
-    # An object kept on self is read by the methods of its class's bases and subclasses too.
-    families = inheritance_families(bases)
-    family: dict[str, list[int]] = {}
-    for name, indices in members.items():
-        family.setdefault(families.get(name, name), []).extend(indices)
-    callers: Optional[list[int]] = None
+    callers: Optional[int] = None  # a representative of every unit that calls something
     for index, unit in enumerate(units):
+        if unit.inert:
+            continue
         for name in unit.mentioned & entries.keys():
-            entry = components.join_group(("entries", name), entries[name])
-            components.join(index, entry)
-            if unit.owner is not None and unit.name is not None and unit.owner in members:
-                kin = families.get(unit.owner, unit.owner)
-                components.join(index, components.join_group(("family", kin), family[kin]))
+            joiner.reach(index, ("entries", name), entries[name])
+            if unit.owner is not None and unit.name is not None and unit.owner in families.of:
+                kin = families.of[unit.owner]
+                joiner.reach(index, ("family", kin), families.members[kin])
                 continue
-            if callers is None:  # every unit that calls something
-                callers = [i for i, u in enumerate(units) if u.called_names or u.called_attributes]
-            if callers:
-                components.join(entry, components.join_group("callers", callers))
+            if callers is None:
+                callers = joiner.group("callers", [i for i, u in enumerate(units) if u.called_names or u.called_attributes])
+            if callers is not None:
+                joiner.reach(callers, ("entries", name), entries[name])
 
 
 def inheritance_families(bases: Mapping[str, AbstractSet[str]]) -> dict[str, str]:
@@ -196,15 +273,49 @@ def complete_units(
     units: Sequence[Unit],
     common_methods: AbstractSet[str],
     required: int = COMPLETE,
-    roots: Optional[list[int]] = None,
+    components: Optional[Components] = None,
     bases: Optional[Mapping[str, AbstractSet[str]]] = None,
+    with_senders: bool = True,
 ) -> list[bool]:
     """Per unit: whether its component, with the module's code (units[0]) and so the module's
-    component, which every function reads, has the `required` features (by default all three)."""
-    if roots is None:
-        roots = component_roots(units, common_methods, bases)
+    component, which every function reads, has the `required` features (by default all three;
+    else PARAMS | TERMS). An inert unit has them where a term can be built in it (a term call of
+    its own, a parameter of its own or from what reaches it) or reaches it (a parameter and a
+    term call in what reaches it), and, where LOSS is required, holds a loss itself: nothing it
+    holds goes anywhere else. `with_senders`: the components whose values reach such a unit have
+    them too (they must be kept where it is)."""
+    if components is None:
+        components = component_roots(units, common_methods, bases)
+    roots = components.roots
     by_component: dict[int, int] = {}
     for root, unit in zip(roots, units):
         by_component[root] = by_component.get(root, 0) | unit.features
     module = by_component[roots[0]]
-    return [(by_component[root] | module) & required == required for root in roots]
+    complete = [(by_component[root] | module) & required == required for root in roots]
+    reaching = {
+        key: reduce(or_, (by_component[roots[sender]] for sender in senders), module)
+        for key, senders in components.senders.items()
+    }
+    complete_sinks = []
+    for sink, keys in components.sinks.items():
+        upstream = reduce(or_, (reaching[key] for key in keys), module)
+        if _sink_complete(units[sink].features | module, upstream, required):
+            complete[sink] = True
+            complete_sinks.append(sink)
+    if with_senders and complete_sinks:
+        sending = senders_of(components, complete_sinks)
+        complete = [found or root in sending for found, root in zip(complete, roots)]
+    return complete
+
+
+def _sink_complete(own: int, upstream: int, required: int) -> bool:
+    """An inert unit's answer (complete_units) from its features and those of what reaches it."""
+    term_here = bool(own & TERMS) and bool((own | upstream) & PARAMS)
+    term_reaching = upstream & (PARAMS | TERMS) == PARAMS | TERMS
+    return (term_here or term_reaching) and (not required & LOSS or bool(own & LOSS))
+
+
+def senders_of(components: Components, sinks: Iterable[int]) -> set[int]:
+    """The components (their representatives) whose values reach the inert units `sinks`."""
+    keys = {key for sink in sinks for key in components.sinks.get(sink, ())}
+    return {components.roots[sender] for key in keys for sender in components.senders[key]}

@@ -124,6 +124,7 @@ from reglint.analysis.optimizers import (
     mentions_an_optimizer,
     spells_torch,
 )
+from reglint.analysis.triage import inert
 from reglint.analysis.triage.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.analysis.triage.flowcut import (
     FUNCTIONS,
@@ -395,6 +396,7 @@ class _SyntaxUnit:
     optimizer_attributes: frozenset[str] = frozenset()  # Adam in `optim.Adam`, called or not
     pinned: bool = False  # holds an import, `global`/`nonlocal` or `add_argument`: never pruned
     registered: bool = False  # a def directly in the body of a module-level class
+    inert: bool = False  # sends values nowhere (inert.py)
 
 
 def _syntax_units(tree: ast.Module) -> list[_SyntaxUnit]:
@@ -599,8 +601,26 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     if imports_term:
         for unit in units:
             unit.features |= TERMS
+    _mark_inert(tree, units)
     live = complete_units(units, COMMON_METHODS, bases=units[0].class_bases)
     return _SyntaxFacts(optimizer, any(live), units, live)
+
+
+def _mark_inert(tree: ast.Module, units: list[_SyntaxUnit]) -> None:
+    """Which units holding a parameter source are inert (inert.py)."""
+    pending: list[tuple[_SyntaxUnit, set[str], set[str]]] = []
+    for unit in units[1:]:
+        if unit.features & PARAMS and inert.may_be_inert_name(unit.name):
+            found = inert.syntax_candidate(unit.nodes[0])
+            if found is not None:
+                pending.append((unit, *found))
+    if not pending:
+        return
+    calls_only = inert.syntax_call_only(
+        tree, set().union(*(methods for _, methods, _ in pending)), set().union(*(names for _, _, names in pending))
+    )
+    for unit, methods, names in pending:
+        unit.inert = methods <= calls_only and names <= calls_only
 
 
 # ---------------------------------------------------------------------------- pruning

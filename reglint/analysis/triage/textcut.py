@@ -43,7 +43,15 @@ from operator import or_
 from typing import AbstractSet, Callable, Iterable, Iterator, Optional
 
 from reglint.analysis import optimizers
-from reglint.analysis.triage.components import PARAMS, TERMS, complete_units, component_roots
+from reglint.analysis.triage import inert
+from reglint.analysis.triage.components import (
+    PARAMS,
+    TERMS,
+    Components,
+    complete_units,
+    component_roots,
+    senders_of,
+)
 from reglint.analysis.triage.flowcut import may_call_an_optimizer_class, parse_ok
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import (
@@ -269,6 +277,7 @@ class TextUnit:
     called_attributes: frozenset[str] = frozenset()
     registered: bool = False  # a def directly in the body of a module-level class
     mentioned: frozenset[str] = frozenset()  # the file's class names it reads
+    inert: bool = False  # sends values nowhere (inert.py)
 
 
 @dataclass
@@ -805,7 +814,8 @@ def text_facts(
     found = _candidates(blanked, split, imports_term, common_methods)
     if found is None:
         return TextFacts(optimizer, False)
-    roots, candidates = found
+    components, candidates = found
+    roots = components.roots
     losses = _LossSearch(blanked, brackets)
     conflicted = _CONFLICT_MARKER.search(text) is not None
     skeletal = None if conflicted else (lambda: _skeleton(text, blanked, brackets, split, joined))
@@ -822,7 +832,7 @@ def text_facts(
             # found in the union's, so some component is live), asked only when libcst is to
             # parse the file: the flow cut rules out most such files first.
             def pruned() -> Optional[str]:
-                return _pruned(text, blanked, brackets, split, _live(split, roots, candidates, losses), joined)
+                return _pruned(text, blanked, brackets, split, _live(split, components, candidates, losses), joined)
 
             return TextFacts(optimizer, True, pruned, skeletal)
     return TextFacts(optimizer, True, skeletal=skeletal)
@@ -895,7 +905,7 @@ def _inside(spans: list[tuple[int, int]], offset: int) -> bool:
 
 def _candidates(
     text: str, split: _Split, imports_term: bool, common_methods: frozenset[str]
-) -> Optional[tuple[list[int], list[bool]]]:
+) -> Optional[tuple[Components, list[bool]]]:
     """The units' components, and per unit whether its component (with the module's) has a
     parameter source and a term; None when none has. Losses are looked for after this, and only
     in those components: it is the costliest test, and in a model file they are a small part."""
@@ -903,27 +913,55 @@ def _candidates(
     units = split.units
     if reduce(or_, (unit.features for unit in units), 0) != PARAMS | TERMS:
         return None
+    _mark_inert(text, split)
     bases = _instance_facts(text, split)
-    roots = component_roots(units, common_methods, bases)
-    candidates = complete_units(units, common_methods, PARAMS | TERMS, roots)
+    components = component_roots(units, common_methods, bases)
+    candidates = complete_units(units, common_methods, PARAMS | TERMS, components, with_senders=False)
     if not any(candidates):
         return None
-    return roots, candidates
+    return components, candidates
 
 
-def _live(split: _Split, roots: list[int], candidates: list[bool], losses: _LossSearch) -> list[bool]:
-    """Per unit: whether its component may hold a penalty (all three features)."""
+def _mark_inert(text: str, split: _Split) -> None:
+    """Which units holding a parameter source are inert (inert.py), from the blanked text."""
+    brackets = split.brackets
+    ends = split.starts[1:] + [len(text)]
+    pending: list[tuple[TextUnit, set[str], set[str]]] = []
+    for unit in split.units[1:]:
+        if not unit.features & PARAMS or len(unit.spans) != 1 or not inert.may_be_inert_name(unit.name):
+            continue  # (two spans: a decorated function)
+        start, end = split.starts[unit.spans[0]], ends[unit.spans[0]]
+        colon = _header_colon(text, brackets, start, end)
+        found = None if colon == -1 else inert.text_candidate(text, brackets, start, colon, end)
+        if found is not None:
+            pending.append((unit, *found))
+    if not pending:
+        return
+    calls_only = inert.call_only(
+        text, set().union(*(methods for _, methods, _ in pending)), set().union(*(names for _, _, names in pending))
+    )
+    for unit, methods, names in pending:
+        unit.inert = methods <= calls_only and names <= calls_only
+
+
+def _live(split: _Split, components: Components, candidates: list[bool], losses: _LossSearch) -> list[bool]:
+    """Per unit: whether its component may hold a penalty (all three features), or sends values
+    to an inert unit that may (components.complete_units)."""
     units = split.units
+    roots = components.roots
 
     def has_loss(root: int) -> bool:
         return losses.any_of(split, [unit for unit, r in zip(units, roots) if r == root])
 
     if has_loss(roots[0]):
-        return list(candidates)  # the module's component completes every candidate
-    live_roots = {
-        root for root in {root for root, candidate in zip(roots, candidates) if candidate} - {roots[0]} if has_loss(root)
-    }
-    return [root in live_roots for root in roots]
+        live = list(candidates)  # the module's component completes every candidate
+    else:
+        live_roots = {
+            root for root in {root for root, candidate in zip(roots, candidates) if candidate} - {roots[0]} if has_loss(root)
+        }
+        live = [root in live_roots for root in roots]
+    sending = senders_of(components, [index for index in components.sinks if live[index]])
+    return [found or root in sending for found, root in zip(live, roots)]
 
 
 # ---------------------------------------------------------------------------- pruning
