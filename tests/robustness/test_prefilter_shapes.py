@@ -132,10 +132,18 @@ def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list
         return [], method, f"{_callee(draw, f'{owner}.{name}')}()", name
     if kind == "attribute":
         # A method stores weights on the object; another one, run after it, reduces them.
+        # The storing method holds nothing else, as an initializer that would be inert
+        # (triage/inert.py) but for how it stores.
         single = draw(st.booleans())
-        store = "self.kept = self.fc1.weight" if single else "self.kept = [self.fc1.weight, self.fc2.weight]"
+        kept = "self.fc1.weight" if single else "[self.fc1.weight, self.fc2.weight]"
+        store = draw(st.sampled_from([
+            ["self.kept = {kept}"], ["_, self.kept = 0, {kept}"], ["(first,", " self.kept) = (0, {kept})"],
+            ["w = self.kept = {kept}"], ["if True: self.kept = {kept}"], ["for self.kept in [{kept}]:", "    pass"],
+            ["self.kept = None", "nn.init.normal_(self.fc1.weight)", "self.kept = {kept}"],
+        ]))
         use = "self.kept.norm(2)" if single else "sum(w.pow(2).sum() for w in self.kept)"
-        method = ["    def keep(self):", f"        {store}", f"    {_def(draw, name)}(self):", f"        return {use}"]
+        method = ["    def keep(self):", *(f"        {line.format(kept=kept)}" for line in store)]
+        method += [f"    {_def(draw, name)}(self):", f"        return {use}"]
         return [], method, f"{_callee(draw, f'{owner}.{name}')}()", name
     if kind == "records":
         # One method keeps (parameters, strength) records in a list on the object, directly or
