@@ -10,6 +10,11 @@ an `if` in a class body is not), so it counts only the defs it is sure of (`regi
 where they do not show two, joins every def of the name. Calling an object runs its class's
 forward or __call__: see _join_instance_calls. An object's attributes carry values between its
 methods and the code that holds it: see _join_instance_attributes.
+
+Joins are symmetric; values are not. A unit that sends values nowhere (inert.py) is joined with
+nothing: each channel that would join it (a call of it, its class's attributes, a class it names)
+is recorded as reaching it (Components.sinks and senders), and complete_units decides it from
+its own features and those of the components that reach it.
 """
 
 from __future__ import annotations

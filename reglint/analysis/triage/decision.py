@@ -72,10 +72,19 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     caller's class or a method name defined once in the file and not in COMMON_METHODS, and a
     call of an object (`self.reg(model)`) as its class's `forward`/`__call__` (CALL_METHODS):
     components.py joins those with where the class is named (_join_instance_calls).
+  - A function that sends values nowhere (inert.py: it stores to nothing but local names,
+    returns and yields nothing, and calls only what runs none of the file's code and stores
+    nothing) can only receive them: from its callers, from what is stored on its class's objects,
+    from the module. A term built there stays there.
 So the file is cut into units (the module's own statements, each function, each method; imports,
 docstrings and class bodies do not run in the analysis), units that may inline one another are
 joined into components, the module's component is added to every component, and a penalty is
-possible only if one component has a parameter source, a term call and a loss or penalty name.
+possible only if one component has a parameter source, a term call and a loss or penalty name, or
+an inert unit holds a loss or penalty name and either a term call (with a parameter source in it
+or in what reaches it) or what reaches it has a parameter source and a term call
+(components.complete_units). An inert
+unit is joined with nothing: a model's `reset_parameters`, which names every weight, no longer
+joins them with the reductions of its `forward`.
 Strings, comments and dead code only add matches, never remove one. Before looking at the tree,
 the file as a whole must pass the same test on its text (the cheap first cut): an attribute
 `.weight`/`.bias`/`._weight`/`.parameters`/`.named_parameters`/`.state_dict`, an attribute
