@@ -16,8 +16,8 @@ import pytest
 from test_prefilter import ALL, _findings
 
 from reglint.analysis import vocabulary
+from reglint.analysis.triage import components, textcut
 from reglint.analysis.triage import decision as triage
-from reglint.analysis.triage import textcut
 
 # A class whose `keep` method hands a weight to `penalty_loss` through the object, the module or
 # the file's code; {prelude} and {init} add what the channel needs.
@@ -61,6 +61,10 @@ ESCAPES = {
     "extend": ("", "", "self.bag.extend([self.fc.weight])", BAG),
     "buffer": ("", "", "self.register_buffer('kept', self.fc.weight)", KEPT),
     "loop-target": ("", "", "for self.kept in [self.fc.weight]:\n    pass", KEPT),
+    "loop-target-in-brackets": ("", "", "for(self.kept)in[self.fc.weight]:\n    pass", KEPT),
+    "loop-target-in-a-list": ("", "", "for[self.kept]in[[self.fc.weight]]:\n    pass", KEPT),
+    "loop-target-keyed-by-a-string": ("", "", "for self.table['s'] in [self.fc.weight]:\n    pass", "self.table['s'].norm(2)"),
+    "with-target-in-brackets": ("", "", "with contextlib.nullcontext(self.fc.weight)as(self.kept):\n    pass", KEPT),
     "with-target": ("", "", "with contextlib.nullcontext(self.fc.weight) as self.kept:\n    pass", KEPT),
     "walrus": ("", "", "if (w := self.fc.weight) is not None:\n    print(w)", KEPT),
     "setattr": ("", "", "setattr(self, 'kept', self.fc.weight)", KEPT),
@@ -115,6 +119,20 @@ def _inert_units(source: str) -> tuple[set[str], set[str]]:
     )
 
 
+def _sinks(source: str) -> tuple[set[str], set[str]]:
+    """The names of the units that are sinks in the components, in the text and syntax cuts."""
+    blanked = textcut.blank(source, [])
+    brackets = textcut.round_brackets(blanked)
+    split = textcut.split_units(blanked, brackets)
+    found = textcut._candidates(blanked, split, textcut._imports_a_term(blanked), vocabulary.COMMON_METHODS)
+    in_text = set()
+    if found is not None:
+        in_text = {split.units[index].name or "" for index in found[0].sinks}
+    syntax = triage._syntax_features(ast.parse(source))
+    joined = components.component_roots(syntax.units, vocabulary.COMMON_METHODS, syntax.units[0].class_bases)
+    return in_text, {syntax.units[index].name or "" for index in joined.sinks}
+
+
 @pytest.mark.parametrize("name", sorted(ESCAPES))
 def test_a_function_that_sends_values_on_is_not_inert(name: str) -> None:
     source = _escape(name)
@@ -129,7 +147,8 @@ def test_the_escapes_are_read_by_the_analysis() -> None:
     found = {name for name in ESCAPES if any(f["code"] == "RL102" for f in _findings(_escape(name), ALL, False))}
     assert found >= {
         "assignment", "tuple-target", "target-over-lines", "chained-assignment", "one-line-if", "subscript",
-        "append", "extend", "loop-target", "returned", "instance-call", "own-method",
+        "append", "extend", "loop-target", "returned", "instance-call", "own-method", "loop-target-in-brackets",
+        "loop-target-in-a-list", "loop-target-keyed-by-a-string",
     }
 
 
@@ -219,13 +238,12 @@ class Net(nn.Module):
         reg_loss.backward()
 
     def describe(self, x):
-        print(x.sum())
+        print(x.shape)
 """
 
 
 def test_an_inert_function_that_may_hold_a_penalty_keeps_what_feeds_it() -> None:
-    in_text, in_syntax = _inert_units(LIVE_SINK)
-    assert "regularize" in in_text and "regularize" in in_syntax
+    assert _sinks(LIVE_SINK) == ({"regularize"}, {"regularize"})
     facts = textcut.text_facts(LIVE_SINK, vocabulary.COMMON_METHODS, optimizer=False, prune=True)
     assert facts is not None and facts.penalty
     pruned = facts.pruned or LIVE_SINK
@@ -236,3 +254,103 @@ def test_an_inert_function_that_may_hold_a_penalty_keeps_what_feeds_it() -> None
     found = _findings(LIVE_SINK, ALL, False)
     assert [f["code"] for f in found].count("RL102") == 2
     assert _findings(LIVE_SINK, ALL, True) == found
+
+
+# A penalty is a record the analysis shares between the functions it reaches: a function that
+# only adds to it in place, names it or backpropagates it changes it for its caller. So a function
+# that is inert by its text is a sink only where nothing that reaches it can build a term.
+RECEIVERS = {
+    "adds-to-an-argument": """
+        import torch.nn as nn
+
+        class Mlp(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Linear(8, 8)
+                self.head = nn.Linear(8, 2)
+
+            def forward(self, x):
+                return self.head(self.body(x))
+
+            def _add_head(self, total):
+                total += self.head.weight.norm(2)
+
+            def regularization(self):
+                penalty = self.body.weight.pow(2).sum()
+                self._add_head(penalty)
+                return penalty
+        """,
+    "adds-to-what-the-object-holds": """
+        import torch.nn as nn
+
+        class Gated(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gate = nn.Linear(8, 8)
+                self.value = nn.Linear(8, 8)
+                self.running = None
+
+            def _add_value(self):
+                total = self.running
+                total += self.value.weight.norm(2)
+
+            def regularization(self):
+                self.running = self.gate.weight.pow(2).sum()
+                self._add_value()
+                return self.running
+        """,
+    "adds-by-keyword-from-a-module-function": """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        def add_abs(model, total=None):
+            for p in model.parameters():
+                total += p.abs().mean()
+
+        class AutoEncoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc = nn.Linear(16, 4)
+                self.dec = nn.Linear(4, 16)
+
+            def forward(self, x):
+                return self.dec(self.enc(x))
+
+            def training_step(self, x):
+                sparsity = self.enc.weight.abs().mean()
+                add_abs(self, total=sparsity)
+                return F.mse_loss(self(x), x) + 1e-5 * sparsity
+        """,
+    "scales-an-argument": """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Classifier(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.head = nn.Linear(8, 2)
+
+            def forward(self, x):
+                return self.head(x)
+
+            def _widen(self, total):
+                if len(self.head.weight) > 1:
+                    total *= 100.0
+
+            def training_step(self, x, y):
+                penalty = 1e-3 * sum(p.pow(2).sum() for p in self.parameters())
+                self._widen(penalty)
+                return F.cross_entropy(self(x), y) + penalty
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECEIVERS))
+def test_a_function_a_penalty_can_reach_is_no_sink(name: str) -> None:
+    source = textwrap.dedent(RECEIVERS[name])
+    in_text, in_syntax = _inert_units(source)
+    assert in_text and in_syntax, "the case tests nothing: no function is inert by its text"
+    assert _sinks(source) == (set(), set())
+    found = _findings(source, ALL, False)
+    assert found, "the analysis finds nothing here"
+    assert _findings(source, ALL, True) == found

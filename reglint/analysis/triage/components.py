@@ -87,10 +87,11 @@ class Components:
 
 
 class _Joiner:
-    """Joins units into components; an inert unit is never joined, values reach it."""
+    """Joins units into components; an inert unit (`sinks`) is never joined, values reach it."""
 
-    def __init__(self, units: Sequence[Unit]) -> None:
+    def __init__(self, units: Sequence[Unit], inert: AbstractSet[int]) -> None:
         self.units = units
+        self.inert = inert
         self.union = _UnionFind(len(units))
         self.sinks: dict[int, list[object]] = {}
         self.senders: dict[object, list[int]] = {}
@@ -100,8 +101,8 @@ class _Joiner:
         """The group `key`'s units that are joined and those that are reached (inert)."""
         parts = self._parts.get(key)
         if parts is None:
-            joined = [index for index in targets if not self.units[index].inert]
-            reached = [index for index in targets if self.units[index].inert]
+            joined = [index for index in targets if index not in self.inert]
+            reached = [index for index in targets if index in self.inert]
             parts = self._parts[key] = (joined, reached)
             for sink in reached:
                 self._reached(sink, key)
@@ -117,7 +118,7 @@ class _Joiner:
         with those that are not inert, sent to those that are. An inert sender sends nothing: it
         reads what the group's component holds."""
         joined, reached = self._split(key, targets)
-        if self.units[sender].inert:
+        if sender in self.inert:
             if joined:
                 self._reached(sender, key)
             return
@@ -143,8 +144,43 @@ def component_roots(
 ) -> Components:
     """The units' components (see Components). Linear in the calls: a name defined many times
     (every class's `forward`) is looked up by (name, class), and the definitions of one function
-    name are joined once, not per caller."""
-    joiner = _Joiner(units)
+    name are joined once, not per caller.
+
+    An inert unit is a sink only while no penalty can reach it: the analysis holds a penalty as
+    a record that every function it reaches may change in place (`total += term`, `reg = total`
+    naming it, `total.backward()`), so an inert unit that what reaches it can build a term in (a
+    parameter source and a term call) is joined like any other, and the components are made again
+    until no sink is left that a penalty can reach (each round joins at least one more unit)."""
+    inert = {index for index, unit in enumerate(units) if unit.inert}
+    while True:
+        components = _joined(units, common_methods, bases or {}, inert)
+        by_component: dict[int, int] = {}
+        for root, unit in zip(components.roots, units):
+            by_component[root] = by_component.get(root, 0) | unit.features
+        reaching = _reaching(components, by_component)
+        module = by_component[components.roots[0]]
+        receiving = {
+            sink
+            for sink, keys in components.sinks.items()
+            if reduce(or_, (reaching[key] for key in keys), module) & (PARAMS | TERMS) == PARAMS | TERMS
+        }
+        if not receiving:
+            return components
+        inert -= receiving
+
+
+def _reaching(components: Components, by_component: Mapping[int, int]) -> dict[object, int]:
+    """Per channel to a sink: the features of the components that send along it."""
+    return {
+        key: reduce(or_, (by_component[components.roots[sender]] for sender in senders), 0)
+        for key, senders in components.senders.items()
+    }
+
+
+def _joined(
+    units: Sequence[Unit], common_methods: AbstractSet[str], bases: Mapping[str, AbstractSet[str]], inert: AbstractSet[int]
+) -> Components:
+    joiner = _Joiner(units, inert)
     functions: dict[str, list[int]] = {}
     methods: dict[tuple[str, Optional[str]], list[int]] = {}
     registered: dict[str, int] = {}  # method name -> defs surely registered by the analysis
@@ -159,9 +195,10 @@ def component_roots(
             by_name.setdefault(unit.name, []).append(index)
             if unit.registered:
                 registered[unit.name] = registered.get(unit.name, 0) + 1
-    for caller, unit in enumerate(units):
-        if unit.inert:
+    for caller in range(len(units)):
+        if caller in inert:
             continue  # it calls none of the file's functions (inert.py)
+        unit = units[caller]
         for name in unit.called_names & functions.keys():
             joiner.reach(caller, ("function", name), functions[name])
         for name in unit.called_attributes & by_name.keys():
@@ -169,8 +206,8 @@ def component_roots(
                 joiner.reach(caller, ("method", name), by_name[name])
             elif unit.owner is not None and (name, unit.owner) in methods:
                 joiner.reach(caller, ("own method", name, unit.owner), methods[(name, unit.owner)])
-    families = _families(units, bases or {})
-    _join_instance_calls(units, joiner, bases or {}, families)
+    families = _families(units, bases)
+    _join_instance_calls(units, joiner, bases, families)
     _join_instance_attributes(units, joiner, families)
     return joiner.result()
 
@@ -248,7 +285,7 @@ def _join_instance_calls(
                 changed = True
     callers: Optional[int] = None  # a representative of every unit that calls something
     for index, unit in enumerate(units):
-        if unit.inert:
+        if index in joiner.inert:
             continue
         for name in unit.mentioned & entries.keys():
             joiner.reach(index, ("entries", name), entries[name])
@@ -297,10 +334,7 @@ def complete_units(
         by_component[root] = by_component.get(root, 0) | unit.features
     module = by_component[roots[0]]
     complete = [(by_component[root] | module) & required == required for root in roots]
-    reaching = {
-        key: reduce(or_, (by_component[roots[sender]] for sender in senders), module)
-        for key, senders in components.senders.items()
-    }
+    reaching = _reaching(components, by_component)
     complete_sinks = []
     for sink, keys in components.sinks.items():
         upstream = reduce(or_, (reaching[key] for key in keys), module)

@@ -51,8 +51,9 @@ _RETURNED_VALUE = re.compile(r"\breturn\b[ ]*[^ \n;]", re.A)
 _ASYNC = re.compile(r"\basync\b", re.A)
 _CALL_OF_RESULT = re.compile(r"[)\]]\s*\(")
 _CALLEE = re.compile(r"(\.\s*)?\b(\w+)\s*\(", re.A)
-# `for` targets end at `in`; an `as` target runs to the end of what may be a target on its line.
-_TARGET = re.compile(r"\bfor\s+([\w\s,.*()\[\]]*?)\bin\b|\bas\s+([(\[][\w\s,.*()\[\]]*|[\w ,.*()\[\]]*)", re.A)
+# A loop target runs from `for` to the next `in`; an `as` target to its line's end or `:`.
+_FOR_OR_AS = re.compile(r"\b(?:for|as)\b", re.A)
+_IN = re.compile(r"\bin\b", re.A)
 _DOT_BEFORE = re.compile(r"\.\s*\Z")
 _DEFINED_BEFORE = re.compile(r"\b(?:def|class)\s+\Z", re.A)
 _CALLED_AFTER = re.compile(r"\s*\(")
@@ -93,6 +94,23 @@ def _local_stores_only(body: str, brackets: str) -> bool:
     return True
 
 
+def _plain_targets(body: str) -> bool:
+    """Every loop and `with`/`except` target in `body` is plain names (no `.`, no `[`): from
+    `for` to the next `in`, from `as` to its line's end or first `:`, whatever the spacing."""
+    for word in _FOR_OR_AS.finditer(body):
+        if word.group() == "for":
+            end = _IN.search(body, word.end())
+            if end is None:
+                return False
+            target = body[word.end() : end.start()]
+        else:
+            line_end = body.find("\n", word.end())
+            target = body[word.end() : len(body) if line_end == -1 else line_end].split(":", 1)[0]
+        if "." in target or "[" in target:
+            return False
+    return True
+
+
 def text_candidate(blanked: str, brackets: str, start: int, colon: int, end: int) -> Optional[tuple[set[str], set[str]]]:
     """For a function whose header runs from `start` to its `colon` and whose block ends at
     `end` (in the blanked text and its round_brackets()): None if it surely sends values away,
@@ -106,10 +124,8 @@ def text_candidate(blanked: str, brackets: str, start: int, colon: int, end: int
         return None
     if not _local_stores_only(body, brackets[colon + 1 : end]):
         return None
-    for target in _TARGET.finditer(body):
-        written = target.group(1) if target.group(1) is not None else target.group(2)
-        if "." in written or "[" in written:
-            return None
+    if not _plain_targets(body):
+        return None
     methods: set[str] = set()
     builtins: set[str] = set()
     for call in _CALLEE.finditer(body):
