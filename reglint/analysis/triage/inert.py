@@ -148,17 +148,21 @@ def call_only(blanked: str, methods: Iterable[str], builtins: Iterable[str]) -> 
     methods, builtins = set(methods), set(builtins)
     if _HIDDEN_STORE_TEXT.search(blanked):
         return set()
-    written_otherwise: set[str] = set()
-    for offset, word in whole_words(blanked, methods | builtins, ascii_words=True):
+    written_otherwise = methods & builtins  # `.type(` and `type(`: one is written otherwise
+    for method in methods - builtins:
+        if blanked.count(method) == blanked.count(f".{method}("):
+            continue  # every occurrence, even inside a longer word, is `.m(`
+        # (counted in C: every whole-word occurrence must be one of `.m(`)
+        word = re.escape(method)
+        anywhere = len(re.findall(rf"(?<!\w){word}(?!\w)", blanked, re.A))
+        if len(re.findall(rf"\.\s*{word}(?!\w)\s*\(", blanked, re.A)) != anywhere:
+            written_otherwise.add(method)
+    for offset, word in whole_words(blanked, builtins - methods, ascii_words=True):
         if word in written_otherwise:
             continue
         before = blanked[max(0, offset - 16) : offset]
         called = _CALLED_AFTER.match(blanked, offset + len(word)) is not None
-        if word in methods:
-            ok = called and _DOT_BEFORE.search(before) is not None and word not in builtins
-        else:
-            ok = called and _DOT_BEFORE.search(before) is None and _DEFINED_BEFORE.search(before) is None
-        if not ok:
+        if not called or _DOT_BEFORE.search(before) is not None or _DEFINED_BEFORE.search(before) is not None:
             written_otherwise.add(word)
     return (methods | builtins) - written_otherwise
 

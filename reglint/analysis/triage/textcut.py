@@ -713,17 +713,22 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
         for index in unit.spans:
             owner_of_span[index] = unit
     found: dict[int, set[str]] = {}
-    matches: Iterable[tuple[int, str]]
     if len(names) <= 64:
-        matches = whole_words(text, names, ascii_words=True)
-    else:  # (a search per name, for thousands of names, costs more than a scan of every word)
-        matches = ((match.start(), match.group()) for match in _WORD.finditer(text) if match.group() in names)
-    for offset, name in matches:
-        index = bisect_right(split.starts, offset) - 1
-        if index in header_spans:
-            continue  # `class Extra(Base):` defines Extra and names its bases (above)
-        reader = owner_of_span[index] if index >= 0 else None
-        found.setdefault(id(reader if reader is not None else units[0]), set()).add(name)
+        for offset, name in whole_words(text, names, ascii_words=True):
+            index = bisect_right(split.starts, offset) - 1
+            if index in header_spans:
+                continue  # `class Extra(Base):` defines Extra and names its bases (above)
+            reader = owner_of_span[index] if index >= 0 else None
+            found.setdefault(id(reader if reader is not None else units[0]), set()).add(name)
+    else:  # (a search per name, for thousands of names, costs more than the words of each span)
+        ends = split.starts[1:] + [len(text)]
+        for index, (start, end) in enumerate(zip(split.starts, ends)):
+            if index in header_spans:
+                continue
+            read = names.intersection(_WORD.findall(text, start, end))
+            if read:
+                reader = owner_of_span[index]
+                found.setdefault(id(reader if reader is not None else units[0]), set()).update(read)
     for unit in units:
         unit.mentioned = frozenset(found.get(id(unit), ()))
     return bases
