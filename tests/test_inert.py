@@ -354,3 +354,27 @@ def test_a_function_a_penalty_can_reach_is_no_sink(name: str) -> None:
     found = _findings(source, ALL, False)
     assert found, "the analysis finds nothing here"
     assert _findings(source, ALL, True) == found
+
+
+def test_a_chain_of_sinks_each_reached_by_a_term_in_turn_is_joined_in_a_few_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # caller_i calls init_{i-1} and init_i; only caller_0 can build a term. Joining init_0 brings
+    # the term to caller_1 and so to init_1, and so on: one more round per link, unless bounded.
+    links = 40
+    lines = ["import torch.nn as nn", ""]
+    for index in range(links):
+        lines += [f"def init_{index}(m):", "    nn.init.zeros_(m.weight)", ""]
+    lines += ["def caller_0(m):", "    init_0(m)", "    return m.weight.pow(2).sum()", ""]
+    for index in range(1, links):
+        lines += [f"def caller_{index}(m):", f"    init_{index - 1}(m)", f"    init_{index}(m)", ""]
+    source = "\n".join(lines)
+    assert _sinks(source) == (set(), set())
+    units = triage._syntax_features(ast.parse(source)).units
+    rounds: list[int] = []
+    joined = components._joined
+    monkeypatch.setattr(components, "_joined", lambda *args: rounds.append(1) or joined(*args))
+    components.component_roots(units, vocabulary.COMMON_METHODS)
+    assert len(rounds) == components._ROUNDS + 1  # the last one joins every unit
+    rounds.clear()
+    monkeypatch.setattr(components, "_ROUNDS", 1000)
+    assert not components.component_roots(units, vocabulary.COMMON_METHODS).sinks
+    assert len(rounds) > links // 2  # (unbounded, the chain takes a round per link or so)

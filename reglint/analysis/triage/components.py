@@ -150,9 +150,10 @@ def component_roots(
     a record that every function it reaches may change in place (`total += term`, `reg = total`
     naming it, `total.backward()`), so an inert unit that what reaches it can build a term in (a
     parameter source and a term call) is joined like any other, and the components are made again
-    until no sink is left that a penalty can reach (each round joins at least one more unit)."""
+    until no sink is left that a penalty can reach; after a few rounds (a chain of sinks, each
+    reached by a term only once the one before is joined), every unit is joined (linear time)."""
     inert = {index for index, unit in enumerate(units) if unit.inert}
-    while True:
+    for _round in range(_ROUNDS):
         components = _joined(units, common_methods, bases or {}, inert)
         by_component: dict[int, int] = {}
         for root, unit in zip(components.roots, units):
@@ -167,6 +168,10 @@ def component_roots(
         if not receiving:
             return components
         inert -= receiving
+    return _joined(units, common_methods, bases or {}, set())
+
+
+_ROUNDS = 3
 
 
 def _reaching(components: Components, by_component: Mapping[int, int]) -> dict[object, int]:
