@@ -326,11 +326,11 @@ def complete_units(
 ) -> list[bool]:
     """Per unit: whether its component, with the module's code (units[0]) and so the module's
     component, which every function reads, has the `required` features (by default all three;
-    else PARAMS | TERMS). An inert unit has them where a term can be built in it (a term call of
-    its own, a parameter of its own or from what reaches it) or reaches it (a parameter and a
-    term call in what reaches it), and, where LOSS is required, holds a loss itself: nothing it
-    holds goes anywhere else. `with_senders`: the components whose values reach such a unit have
-    them too (they must be kept where it is)."""
+    else PARAMS | TERMS). An inert unit that stays a sink (no term can reach it: see
+    component_roots) has them where a term can be built in it (a term call of its own on a
+    parameter of its own or from what reaches it) and, where LOSS is required, it holds a loss
+    itself: nothing it holds goes anywhere else. `with_senders`: the components whose values
+    reach such a unit have them too (they must be kept where it is)."""
     if components is None:
         components = component_roots(units, common_methods, bases)
     roots = components.roots
@@ -353,10 +353,9 @@ def complete_units(
 
 
 def _sink_complete(own: int, upstream: int, required: int) -> bool:
-    """An inert unit's answer (complete_units) from its features and those of what reaches it."""
+    """A sink's answer (complete_units) from its features and those of what reaches it."""
     term_here = bool(own & TERMS) and bool((own | upstream) & PARAMS)
-    term_reaching = upstream & (PARAMS | TERMS) == PARAMS | TERMS
-    return (term_here or term_reaching) and (not required & LOSS or bool(own & LOSS))
+    return term_here and (not required & LOSS or bool(own & LOSS))
 
 
 def senders_of(components: Components, sinks: Iterable[int]) -> set[int]:

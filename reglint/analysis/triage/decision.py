@@ -75,14 +75,15 @@ is named like a penalty (RL104's late additions need a backward() call, which co
   - A function that sends values nowhere (inert.py: it stores to nothing but local names,
     returns and yields nothing, and calls only what runs none of the file's code and stores
     nothing) can only receive them: from its callers, from what is stored on its class's objects,
-    from the module. A term built there stays there.
+    from the module. A term built there stays there. But a penalty is a record that the analysis
+    changes in place wherever it reaches (`total += term`), so such a function is taken for a
+    sink only where what reaches it cannot build a term (components.component_roots).
 So the file is cut into units (the module's own statements, each function, each method; imports,
 docstrings and class bodies do not run in the analysis), units that may inline one another are
 joined into components, the module's component is added to every component, and a penalty is
 possible only if one component has a parameter source, a term call and a loss or penalty name, or
-an inert unit holds a loss or penalty name and either a term call (with a parameter source in it
-or in what reaches it) or what reaches it has a parameter source and a term call
-(components.complete_units). An inert
+a sink holds a loss or penalty name and a term call, with a parameter source in it or in what
+reaches it (components.complete_units). An inert
 unit is joined with nothing: a model's `reset_parameters`, which names every weight, no longer
 joins them with the reductions of its `forward`.
 Strings, comments and dead code only add matches, never remove one. Before looking at the tree,
@@ -617,19 +618,13 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
 
 def _mark_inert(tree: ast.Module, units: list[_SyntaxUnit]) -> None:
     """Which units holding a parameter source are inert (inert.py)."""
-    pending: list[tuple[_SyntaxUnit, set[str], set[str]]] = []
+    candidates: list[inert.Candidate[_SyntaxUnit]] = []
     for unit in units[1:]:
         if unit.features & PARAMS and inert.may_be_inert_name(unit.name):
             found = inert.syntax_candidate(unit.nodes[0])
             if found is not None:
-                pending.append((unit, *found))
-    if not pending:
-        return
-    calls_only = inert.syntax_call_only(
-        tree, set().union(*(methods for _, methods, _ in pending)), set().union(*(names for _, _, names in pending))
-    )
-    for unit, methods, names in pending:
-        unit.inert = methods <= calls_only and names <= calls_only
+                candidates.append((unit, *found))
+    inert.mark(candidates, lambda methods, builtins: inert.syntax_call_only(tree, methods, builtins))
 
 
 # ---------------------------------------------------------------------------- pruning

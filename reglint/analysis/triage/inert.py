@@ -39,7 +39,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Protocol, Sequence, TypeVar
 
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import CALL_METHODS, HIDDEN_STORES, INERT_BUILTINS, STORING_METHODS
@@ -58,6 +58,27 @@ _DOT_BEFORE = re.compile(r"\.\s*\Z")
 _DEFINED_BEFORE = re.compile(r"\b(?:def|class)\s+\Z", re.A)
 _CALLED_AFTER = re.compile(r"\s*\(")
 _LONGEST_BODY = 20_000  # characters: past it, a body is not worth the scan (and is not inert)
+
+
+class _Marked(Protocol):
+    inert: bool
+
+
+_Unit = TypeVar("_Unit", bound=_Marked)
+# A unit that may be inert, with the method names and the builtins it calls.
+Candidate = tuple[_Unit, set[str], set[str]]
+
+
+def mark(candidates: Sequence[Candidate[_Unit]], call_only: Callable[[set[str], set[str]], set[str]]) -> None:
+    """Mark inert the candidates whose calls the file writes nowhere else than as calls
+    (`call_only(methods, builtins)`: those of them it writes so, asked once for all)."""
+    if not candidates:
+        return
+    called = call_only(
+        set().union(*(methods for _, methods, _ in candidates)), set().union(*(names for _, _, names in candidates))
+    )
+    for unit, methods, names in candidates:
+        unit.inert = methods <= called and names <= called
 
 
 def may_be_inert_name(name: Optional[str]) -> bool:

@@ -931,7 +931,7 @@ def _mark_inert(text: str, split: _Split) -> None:
     """Which units holding a parameter source are inert (inert.py), from the blanked text."""
     brackets = split.brackets
     ends = split.starts[1:] + [len(text)]
-    pending: list[tuple[TextUnit, set[str], set[str]]] = []
+    candidates: list[inert.Candidate[TextUnit]] = []
     for unit in split.units[1:]:
         if not unit.features & PARAMS or len(unit.spans) != 1 or not inert.may_be_inert_name(unit.name):
             continue  # (two spans: a decorated function)
@@ -939,14 +939,8 @@ def _mark_inert(text: str, split: _Split) -> None:
         colon = _header_colon(text, brackets, start, end)
         found = None if colon == -1 else inert.text_candidate(text, brackets, start, colon, end)
         if found is not None:
-            pending.append((unit, *found))
-    if not pending:
-        return
-    calls_only = inert.call_only(
-        text, set().union(*(methods for _, methods, _ in pending)), set().union(*(names for _, _, names in pending))
-    )
-    for unit, methods, names in pending:
-        unit.inert = methods <= calls_only and names <= calls_only
+            candidates.append((unit, *found))
+    inert.mark(candidates, lambda methods, builtins: inert.call_only(text, methods, builtins))
 
 
 def _live(split: _Split, components: Components, candidates: list[bool], losses: _LossSearch) -> list[bool]:
