@@ -15,7 +15,9 @@ with no penalty reached the flow cut. But values leave a function, for the analy
 A function with none of these is inert: values reach it (from the units that call it, from the
 methods of its class that store on `self`, from the code that names its class, from the module)
 and leave it for nowhere. components.py joins it with nothing and keeps it where what reaches it
-and what it holds make a penalty possible there.
+and what it holds make a penalty possible there, except where a penalty can reach it: the
+analysis holds a penalty as a record that any function it reaches may change in place (`total +=
+term`), so there an inert function is joined like any other (components.component_roots).
 
 What this module takes for inert, from the text or the syntax tree (both ask the same), is a
 function (not a dunder, `forward` or `__call__`: the analysis calls those implicitly) with no
