@@ -91,7 +91,9 @@ def _local_stores_only(body: str, brackets: str) -> bool:
     """Every assignment in `body` (blanked, and `brackets`: its round_brackets()) stores to plain
     names only: from its statement's start to its `=`, no `.` and no `[`; no `:=`."""
     position = body.find("=")
-    depth, counted = 0, 0
+    # The bracket depth at `counted`, and the start of the last line that begins outside
+    # brackets (where the statement holding `counted` starts), both moved forward only.
+    depth, counted, statement_start = 0, 0, 0
     while position != -1:
         following = body[position + 1 : position + 2]
         before = body[position - 1] if position else ""
@@ -103,14 +105,17 @@ def _local_stores_only(body: str, brackets: str) -> bool:
         if before in ("!", "<", ">") and not (before in "<>" and position >= 2 and body[position - 2] == before):
             position = body.find("=", position + 1)  # `!=`, `<=`, `>=` (not `<<=`, `>>=`)
             continue
+        line_end = body.find("\n", counted, position)
+        while line_end != -1:
+            depth += brackets.count("(", counted, line_end) - brackets.count(")", counted, line_end)
+            counted = line_end + 1
+            if depth == 0:
+                statement_start = counted
+            line_end = body.find("\n", counted, position)
         depth += brackets.count("(", counted, position) - brackets.count(")", counted, position)
         counted = position
         if depth == 0:
-            start = body.rfind("\n", 0, position) + 1
-            # (the statement may start on an earlier line, in brackets that close before its `=`)
-            while start > 0 and brackets.count("(", 0, start) != brackets.count(")", 0, start):
-                start = body.rfind("\n", 0, start - 1) + 1
-            target = body[start:position]
+            target = body[statement_start:position]
             if "." in target or "[" in target:
                 return False
         position = body.find("=", position + 1)
