@@ -946,6 +946,66 @@ def test_an_object_kept_on_self_joins_the_whole_class_hierarchy(name: str) -> No
 # follows classes and instances as kinds of their own (flowcut._call_held). Each source holds a
 # penalty only that way.
 INSTANCE_CALLS = {
+    # An object kept by one module class and called by an unrelated one it is handed to: the
+    # classes share no family in the file (only in-file bases relate classes); the code that
+    # names both joins them.
+    "penalty-object-called-by-an-unrelated-trainer": """
+        import torch.nn as nn
+
+        class NormPenalty(nn.Module):
+            def forward(self, params):
+                return sum(p.norm(2) for p in params)
+
+        class Encoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = nn.Linear(4, 2)
+                self.penalty = NormPenalty()
+
+            def forward(self, x):
+                return self.proj(x)
+
+        class Trainer(nn.Module):
+            def __init__(self, encoder):
+                super().__init__()
+                self.encoder = encoder
+
+            def training_step(self, x, y):
+                fit = nn.functional.mse_loss(self.encoder(x), y)
+                return fit + 0.01 * self.encoder.penalty(self.encoder.parameters())
+
+        trainer = Trainer(Encoder())
+        for x, y in []:
+            trainer.training_step(x, y)
+        """,
+    "penalty-object-backpropagated-by-a-hook-two-calls-away": """
+        import torch.nn as nn
+
+        class Extra(nn.Module):
+            def forward(self, params):
+                return sum(p.norm(2) for p in params)
+
+        class Model(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.head = nn.Linear(4, 2)
+                self.extra = Extra()
+
+        class Hook:
+            def add_penalty(self, model):
+                penalty = model.extra(model.parameters())
+                penalty.backward()
+
+        class Loop:
+            def __init__(self):
+                self.hook = Hook()
+
+            def fit(self, model):
+                self.hook.add_penalty(model)
+
+        def run():
+            Loop().fit(Model())
+        """,
     "parameters-given-to-an-inherited-forward": """
         import torch.nn as nn
 
