@@ -155,16 +155,8 @@ def component_roots(
     inert = {index for index, unit in enumerate(units) if unit.inert}
     for _round in range(_ROUNDS):
         components = _joined(units, common_methods, bases or {}, inert)
-        by_component: dict[int, int] = {}
-        for root, unit in zip(components.roots, units):
-            by_component[root] = by_component.get(root, 0) | unit.features
-        reaching = _reaching(components, by_component)
-        module = by_component[components.roots[0]]
-        receiving = {
-            sink
-            for sink, keys in components.sinks.items()
-            if reduce(or_, (reaching[key] for key in keys), module) & (PARAMS | TERMS) == PARAMS | TERMS
-        }
+        _features, upstream = _features_reaching(components, units)
+        receiving = {sink for sink, found in upstream.items() if found & (PARAMS | TERMS) == PARAMS | TERMS}
         if not receiving:
             return components
         inert -= receiving
@@ -174,12 +166,19 @@ def component_roots(
 _ROUNDS = 3
 
 
-def _reaching(components: Components, by_component: Mapping[int, int]) -> dict[object, int]:
-    """Per channel to a sink: the features of the components that send along it."""
-    return {
+def _features_reaching(components: Components, units: Sequence[Unit]) -> tuple[dict[int, int], dict[int, int]]:
+    """The features of each component (by its representative), and of what reaches each sink:
+    the components that send to it and the module's, which every function reads."""
+    by_component: dict[int, int] = {}
+    for root, unit in zip(components.roots, units):
+        by_component[root] = by_component.get(root, 0) | unit.features
+    module = by_component[components.roots[0]]
+    reaching = {
         key: reduce(or_, (by_component[components.roots[sender]] for sender in senders), 0)
         for key, senders in components.senders.items()
     }
+    upstream = {sink: reduce(or_, (reaching[key] for key in keys), module) for sink, keys in components.sinks.items()}
+    return by_component, upstream
 
 
 def _joined(
@@ -334,16 +333,12 @@ def complete_units(
     if components is None:
         components = component_roots(units, common_methods, bases)
     roots = components.roots
-    by_component: dict[int, int] = {}
-    for root, unit in zip(roots, units):
-        by_component[root] = by_component.get(root, 0) | unit.features
+    by_component, upstream = _features_reaching(components, units)
     module = by_component[roots[0]]
     complete = [(by_component[root] | module) & required == required for root in roots]
-    reaching = _reaching(components, by_component)
     complete_sinks = []
-    for sink, keys in components.sinks.items():
-        upstream = reduce(or_, (reaching[key] for key in keys), module)
-        if _sink_complete(units[sink].features | module, upstream, required):
+    for sink, reaching in upstream.items():
+        if _sink_complete(units[sink].features | module, reaching, required):
             complete[sink] = True
             complete_sinks.append(sink)
     if with_senders and complete_sinks:

@@ -287,6 +287,11 @@ class _Split:
     class_headers: list[tuple[str, int, int]] = field(default_factory=list)  # (name, start, its span)
     brackets: str = ""  # the text's round_brackets(), which the split read
 
+    @functools.cached_property
+    def ends(self) -> list[int]:
+        """Where each span ends: the next one's start, the text's end for the last."""
+        return self.starts[1:] + [len(self.brackets)]
+
 
 # `def name` / `class name`, found by the keyword (a pattern that starts with a literal is
 # searched several times faster than one anchored at each line or led by `\\b`), kept only where
@@ -631,7 +636,7 @@ class _LossSearch:
         """A loss feature in `units`: in their text, or a method's class names it a penalty."""
         if any(unit.owner is not None and names_a_penalty(unit.name or "", unit.owner) for unit in units):
             return True  # what forward() of `class L2Regularizer` returns is a penalty
-        return self.any_in(_ranges(split, iter(units), len(self.text)))
+        return self.any_in(_ranges(split, iter(units)))
 
     def any_in(self, ranges: list[tuple[int, int]]) -> bool:
         text, lowered = self.text, self.lowered
@@ -671,7 +676,7 @@ def _unit_features(text: str, split: _Split, imports_term: bool) -> None:
     spans.mark_all(_TERM_TEXT, text, TERMS)
     size = len(text)
     reversed_text = text[::-1]
-    ends = split.starts[1:] + [size]
+    ends = split.ends
     for unit in split.units:
         features = TERMS if imports_term else 0
         names: set[str] = set()
@@ -721,8 +726,7 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
             reader = owner_of_span[index] if index >= 0 else None
             found.setdefault(id(reader if reader is not None else units[0]), set()).add(name)
     else:  # (a search per name, for thousands of names, costs more than the words of each span)
-        ends = split.starts[1:] + [len(text)]
-        for index, (start, end) in enumerate(zip(split.starts, ends)):
+        for index, (start, end) in enumerate(zip(split.starts, split.ends)):
             if index in header_spans:
                 continue
             read = names.intersection(_WORD.findall(text, start, end))
@@ -745,10 +749,10 @@ def _imports_a_term(text: str) -> bool:
     return False
 
 
-def _ranges(split: _Split, units: Iterator[TextUnit], size: int) -> list[tuple[int, int]]:
-    """The spans of `units` as ranges of the text (of length `size`), adjacent spans merged."""
+def _ranges(split: _Split, units: Iterator[TextUnit]) -> list[tuple[int, int]]:
+    """The spans of `units` as ranges of the text, adjacent spans merged."""
     indices = sorted({index for unit in units for index in unit.spans})
-    ends = split.starts[1:] + [size]
+    ends = split.ends
     ranges: list[tuple[int, int]] = []
     for index in indices:
         start = split.starts[index]
@@ -929,8 +933,7 @@ def _candidates(
 
 def _mark_inert(text: str, split: _Split) -> None:
     """Which units holding a parameter source are inert (inert.py), from the blanked text."""
-    brackets = split.brackets
-    ends = split.starts[1:] + [len(text)]
+    brackets, ends = split.brackets, split.ends
     candidates: list[inert.Candidate[TextUnit]] = []
     for unit in split.units[1:]:
         if not unit.features & PARAMS or len(unit.spans) != 1 or not inert.may_be_inert_name(unit.name):
@@ -1049,7 +1052,7 @@ def _pruned(
     if file is None:
         return None  # do not prune
     lines = file.lines
-    ends = split.starts[1:] + [len(blanked)]
+    ends = split.ends
     pinning = _SpanFeatures(split.starts)
     pinning.mark_all(_PINNING_TEXT, blanked, 1)
     changed = False
@@ -1191,7 +1194,7 @@ def _skeleton(text: str, blanked: str, brackets: str, split: _Split, joined: lis
         return None
     lines = file.lines
     own_lines = list(lines)
-    ends = split.starts[1:] + [len(blanked)]
+    ends = split.ends
     bodies: dict[int, int] = {}
     for unit in split.units[1:]:
         own = unit.spans[-1]  # the function's own span (a decorated one also has the span before)
