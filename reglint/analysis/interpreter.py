@@ -827,6 +827,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         positional = [
             self.ev(a.value, frame) for a in call.args if a.keyword is None and not a.star
         ]
+        # Where the call unpacks an iterable, the positions after it are unknown: `*args` is too.
+        unpacks = any(a.star == "*" for a in call.args)
         keywords = {
             a.keyword.value: self.ev(a.value, frame) for a in call.args if a.keyword is not None
         }
@@ -847,6 +849,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 standalone=False,
                 caller=frame,
                 instance=instance,
+                unpacks=unpacks,
             )
         if isinstance(value, Terms) and (call.args or not self.runs_here(context)):
             # A helper that computes a term of its argument: report at the call, where the
@@ -868,7 +871,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         standalone: bool,
         caller: Optional[Frame] = None,
         instance: Optional[Instance] = None,
+        unpacks: bool = False,
     ) -> Value:
+        """Run `function` with the arguments given (`unpacks`: the call also unpacks an iterable,
+        whose items are not among `positional`)."""
         frame = Frame(
             name,
             {},
@@ -913,6 +919,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     else UNKNOWN
                 )
             frame.env[param.name.value] = value
+        star = function.params.star_arg
+        if isinstance(star, cst.Param):
+            # `*embeddings` holds the positional arguments after the named ones, as a tuple
+            extra = positional[len(params):] if not standalone and not unpacks else None
+            frame.env[star.name.value] = TupleVal(tuple(extra)) if extra is not None else UNKNOWN
         for param in function.params.kwonly_params:
             value = keywords.get(param.name.value, UNKNOWN)
             if isinstance(value, Unknown) and numeric_name(param.name.value):

@@ -49,7 +49,7 @@ def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
             return TupleVal((ParamName(pset), Param(pset, "p", pset.gradless)))
         if iterable.kind in ("names", "dict"):
             return ParamName(pset)
-    if isinstance(iterable, ListVal) and iterable.items:
+    if isinstance(iterable, (ListVal, TupleVal)) and iterable.items:
         first = iterable.items[0]
         if all(isinstance(i, Param) and i.pset is None for i in iterable.items):
             return first
