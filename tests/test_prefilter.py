@@ -739,7 +739,7 @@ def test_rl000_alone_reports_a_file_without_regularization_code() -> None:
 # Shapes the analysis does not follow yet: kept so that when it learns one, the triage is checked
 # on it at once (the test below then says to move it out of this list).
 NOT_FOLLOWED_YET = (
-    "list-of-objects", "getattr-object", "object-stored-on-other", "partial-helper",
+    "getattr-object", "object-stored-on-other", "partial-helper",
     "object-made-by-a-base-class", "object-called-by-a-base-class",
     "attribute-read-by-a-subclass",  # the analysis does not run an inherited __init__
 )

@@ -45,6 +45,7 @@ from reglint.analysis.values import (
     FunctionRef,
     Instance,
     L1Criterion,
+    LambdaFunction,
     ListVal,
     Mixed,
     Module,
@@ -88,6 +89,10 @@ from reglint.analysis.vocabulary import (
 from reglint.analysis.vocabulary import BUILTINS as _BUILTINS
 from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 
+# Values a call runs code of: a function or class of another module, an instance (its forward /
+# __call__), an optimizer class held as a value, a lambda.
+CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction)
+
 
 class CallEvaluator(AnalyzerMixin):
     # ------------------------------------------------------------------ calls
@@ -129,15 +134,16 @@ class CallEvaluator(AnalyzerMixin):
             if local is not None:
                 return self.inline(local, node, frame, None)
             called = self.ev(func, frame)
-            if isinstance(called, (FunctionRef, ClassRef, Instance, OptimizerClass)):
+            if isinstance(called, CALLABLE):
                 return self.call_value(called, node, frame)
             if isinstance(called, L1Criterion):
                 return self.l1_loss_term(node, called.summed, frame)
         if isinstance(func, cst.Attribute):
             return self.ev_method_call(node, func, frame, base)
-        if isinstance(func, cst.Subscript):
-            called = self.ev(func, frame)  # `OPTIMIZERS["adam"](params, ...)`
-            if isinstance(called, OptimizerClass):
+        if isinstance(func, (cst.Subscript, cst.Call)):
+            # `OPTIMIZERS["adam"](params, ...)`, `self.terms["l2"](model)`, `Squared(1e-4)(ps)`
+            called = self.ev(func, frame)
+            if isinstance(called, CALLABLE):
                 return self.call_value(called, node, frame)
         for arg in node.args:
             self.ev(arg.value, frame)
@@ -152,6 +158,8 @@ class CallEvaluator(AnalyzerMixin):
             return self.inline(called.function, node, frame, None, context=called.context)
         if isinstance(called, ClassRef):
             return self.construct(called.info, node, frame)
+        if isinstance(called, LambdaFunction):
+            return self.call_lambda(called, node, frame)
         if isinstance(called, Instance):
             for name in CALL_METHODS:
                 found = self.find_method(called.info, name)
@@ -201,13 +209,13 @@ class CallEvaluator(AnalyzerMixin):
                     method, node, frame, defining.name, instance=receiver, context=defining.context
                 )
             held = self.instances[receiver.env].get(name)
-            if isinstance(held, (FunctionRef, ClassRef, Instance, OptimizerClass)):
+            if isinstance(held, CALLABLE):
                 return self.call_value(held, node, frame)  # self.reg_fn(model), self.optimizer_fn(ps)
             if isinstance(held, L1Criterion):
                 return self.l1_loss_term(node, held.summed, frame)  # self.l1_crit(p, zeros)
         if isinstance(receiver, (ModuleRef, ClassRef)):
             attribute = self.attribute_of(receiver, name, func)
-            if isinstance(attribute, (FunctionRef, ClassRef, Instance)):
+            if isinstance(attribute, CALLABLE):
                 return self.call_value(attribute, node, frame)
         if (
             isinstance(owner, cst.Name)
@@ -324,6 +332,13 @@ class CallEvaluator(AnalyzerMixin):
             return base
         if isinstance(base, Mixed) and method in ("item", "detach", "cpu", "tolist"):
             return UNKNOWN
+        if isinstance(base, DictVal) and method in ("values", "items") and not node.args:
+            # `for fn in self.terms.values()`: what the dict holds, each key with its value
+            if method == "values":
+                return ListVal(tuple(value for _, value, _, _ in base.entries))
+            return ListVal(
+                tuple(TupleVal((UNKNOWN if key is None else Str(key), value)) for key, value, _, _ in base.entries)
+            )
         if isinstance(base, DictVal) and method == "get" and args:
             key = self.ev(args[0].value, frame)
             if isinstance(key, Str):

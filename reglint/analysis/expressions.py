@@ -35,6 +35,7 @@ from reglint.analysis.values import (
     Elementwise,
     Flat,
     Instance,
+    LambdaFunction,
     ListVal,
     Mixed,
     ModuleRef,
@@ -122,6 +123,8 @@ class ExpressionEvaluator(AnalyzerMixin):
             return self.ev_subscript(node, frame)
         if isinstance(node, cst.IfExp):
             return self.ev_conditional(node, frame)
+        if isinstance(node, cst.Lambda):
+            return LambdaFunction(node, frame, self.ctx)
         if isinstance(node, cst.BooleanOperation):
             self.ev(node.left, frame)
             self.ev(node.right, frame)

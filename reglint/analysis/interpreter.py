@@ -76,6 +76,7 @@ from reglint.analysis.values import (
     DictVal,
     Instance,
     L1Criterion,
+    LambdaFunction,
     ListVal,
     Mixed,
     Module,
@@ -824,14 +825,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         instance: Optional[Instance] = None,
         context: Optional[ModuleContext] = None,
     ) -> Value:
-        positional = [
-            self.ev(a.value, frame) for a in call.args if a.keyword is None and not a.star
-        ]
-        # Where the call unpacks an iterable, the positions after it are unknown: `*args` is too.
-        unpacks = any(a.star == "*" for a in call.args)
-        keywords = {
-            a.keyword.value: self.ev(a.value, frame) for a in call.args if a.keyword is not None
-        }
+        positional, keywords, unpacks = self.call_arguments(call, frame)
         if len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
             return UNKNOWN
         if not self.runs_foreign_code(context):
@@ -851,15 +845,96 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 instance=instance,
                 unpacks=unpacks,
             )
+        return self._reported_at_call(value, call, context)
+
+    def _reported_at_call(self, value: Value, call: cst.Call, context: Optional[ModuleContext]) -> Value:
+        """What a called function or lambda computed, as the call's value. A helper that computes
+        a term of its argument is reported at the call, where the parameters are chosen, not
+        inside the generic helper (and a helper of another module always is: its text is not in
+        this file)."""
         if isinstance(value, Terms) and (call.args or not self.runs_here(context)):
-            # A helper that computes a term of its argument: report at the call, where the
-            # parameters are chosen, not inside the generic helper (and a helper of another
-            # module is always reported at the call: its text is not in this file).
             return Terms(
                 tuple(replace(t, node=self.here(call), squarable=t.squarable and not self.foreign) for t in value.terms),
                 value.per_element,
             )
         return value
+
+    def call_arguments(self, call: cst.Call, frame: Frame) -> tuple[list[Value], dict[str, Value], bool]:
+        """A call's positional and keyword arguments, and whether it also unpacks an iterable
+        (`f(*xs)`: the positions after it are unknown, and so is what `*args` holds)."""
+        positional = [self.ev(a.value, frame) for a in call.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: self.ev(a.value, frame) for a in call.args if a.keyword is not None}
+        return positional, keywords, any(a.star == "*" for a in call.args)
+
+    def call_lambda(self, called: LambdaFunction, call: cst.Call, frame: Frame) -> Value:
+        """Run a lambda's body with the call's arguments, in the frame and module it was made in."""
+        function = called.node
+        positional, keywords, unpacks = self.call_arguments(call, frame)
+        if len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
+            return UNKNOWN
+        if not self.runs_foreign_code(called.context):
+            return UNKNOWN
+        made_in = called.frame
+        inner = Frame(
+            "<lambda>", {}, made_in, made_in.class_name, depth=len(self._inline_stack), caller=frame, code=function
+        )
+        params = list(function.params.posonly_params) + list(function.params.params)
+        self._inline_stack.append(id(function))
+        try:
+            with self.running_in(called.context, call):
+                self.bind_arguments(function.params, params, positional, keywords, inner, False, unpacks, made_in)
+                value = self.ev(function.body, inner)
+        finally:
+            self._inline_stack.pop()
+        return self._reported_at_call(value, call, called.context)
+
+    def bind_arguments(
+        self,
+        parameters: cst.Parameters,
+        params: list[cst.Param],
+        positional: list[Value],
+        keywords: dict[str, Value],
+        frame: Frame,
+        standalone: bool,
+        unpacks: bool,
+        defaults: Frame,
+    ) -> None:
+        """Bind a call's arguments in `frame`: `params` (the positional parameters, less a method's
+        `self`), `*args` and the keyword-only ones; defaults are evaluated in `defaults`.
+        `standalone`: the function runs on its own, with no call (a number-like name is then an
+        unknown number)."""
+        for index, param in enumerate(params):
+            value: Value = UNKNOWN
+            if index < len(positional):
+                value = positional[index]
+            elif param.name.value in keywords:
+                value = keywords[param.name.value]
+            elif standalone and param.default is not None:
+                default = self.ev(param.default, defaults)
+                value = (
+                    Num(None, param.name.value, param.default)
+                    if isinstance(default, Num)
+                    else UNKNOWN
+                )
+            elif param.default is not None:
+                value = self.ev(param.default, defaults)
+            if isinstance(value, Unknown) and standalone:
+                value = (
+                    Num(None, param.name.value, param)
+                    if numeric_name(param.name.value)
+                    else UNKNOWN
+                )
+            frame.env[param.name.value] = value
+        star = parameters.star_arg
+        if isinstance(star, cst.Param):
+            # `*embeddings` holds the positional arguments after the named ones, as a tuple
+            extra = positional[len(params):] if not standalone and not unpacks else None
+            frame.env[star.name.value] = TupleVal(tuple(extra)) if extra is not None else UNKNOWN
+        for param in parameters.kwonly_params:
+            value = keywords.get(param.name.value, UNKNOWN)
+            if isinstance(value, Unknown) and numeric_name(param.name.value):
+                value = Num(None, param.name.value, param)
+            frame.env[param.name.value] = value
 
     def call_function(
         self,
@@ -897,38 +972,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     self._store_attributes(holder, name, instance)
                 frame.env[self_name] = instance
                 self._load_attributes(frame, self_name, instance)
-        for index, param in enumerate(params):
-            value: Value = UNKNOWN
-            if index < len(positional):
-                value = positional[index]
-            elif param.name.value in keywords:
-                value = keywords[param.name.value]
-            elif standalone and param.default is not None:
-                default = self.ev(param.default, self.module_frame)
-                value = (
-                    Num(None, param.name.value, param.default)
-                    if isinstance(default, Num)
-                    else UNKNOWN
-                )
-            elif param.default is not None:
-                value = self.ev(param.default, self.module_frame)
-            if isinstance(value, Unknown) and standalone:
-                value = (
-                    Num(None, param.name.value, param)
-                    if numeric_name(param.name.value)
-                    else UNKNOWN
-                )
-            frame.env[param.name.value] = value
-        star = function.params.star_arg
-        if isinstance(star, cst.Param):
-            # `*embeddings` holds the positional arguments after the named ones, as a tuple
-            extra = positional[len(params):] if not standalone and not unpacks else None
-            frame.env[star.name.value] = TupleVal(tuple(extra)) if extra is not None else UNKNOWN
-        for param in function.params.kwonly_params:
-            value = keywords.get(param.name.value, UNKNOWN)
-            if isinstance(value, Unknown) and numeric_name(param.name.value):
-                value = Num(None, param.name.value, param)
-            frame.env[param.name.value] = value
+        self.bind_arguments(function.params, params, positional, keywords, frame, standalone, unpacks, self.module_frame)
         if not standalone:
             frame.given = frozenset(param.name.value for param in params)
         for decorator in function.decorators:

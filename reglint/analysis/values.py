@@ -249,6 +249,16 @@ class FunctionRef(Value):
     function: cst.FunctionDef
 
 
+@dataclass(frozen=True, eq=False)
+class LambdaFunction(Value):
+    """A lambda of the code being run (`fn = lambda m: sum(p.norm() for p in m.parameters())`):
+    a call runs its body with the call's arguments, in the frame and module it was made in."""
+
+    node: cst.Lambda
+    frame: "Frame"
+    context: "ModuleContext"
+
+
 @dataclass(frozen=True)
 class ClassRef(Value):
     """A class the analysis reads the definition of, named as a value (`Net`, `cfg.TrainConfig`)."""
