@@ -70,8 +70,11 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     (components._join_instance_attributes). It inlines
     `f(...)` for a function `f` defined in the file, `x.m(...)` for a method `m` of the
     caller's class or a method name defined once in the file and not in COMMON_METHODS, and a
-    call of an object (`self.reg(model)`) as its class's `forward`/`__call__` (CALL_METHODS):
-    components.py joins those with where the class is named (_join_instance_calls).
+    call of an object (`self.reg(model)`, `self.terms["l2"](model)`, `Reg(1e-4)(ps)`) as its
+    class's `forward`/`__call__` (CALL_METHODS): components.py joins those with where the class
+    is named (_join_instance_calls). A lambda is a value like any other: its body, which belongs
+    to the unit that writes it, runs where it is called, and it reaches that unit only along
+    these channels, so the two are in one component.
   - A function that sends values nowhere (inert.py: it stores to nothing but local names,
     returns and yields nothing, and calls only what runs none of the file's code and stores
     nothing) can only receive them: from its callers, from what is stored on its class's objects,
