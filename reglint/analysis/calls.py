@@ -135,7 +135,10 @@ class CallEvaluator(AnalyzerMixin):
                 return self.inline(local, node, frame, None)
             called = self.ev(func, frame)
             if isinstance(called, CALLABLE):
-                return self.call_value(called, node, frame)
+                value = self.call_value(called, node, frame)
+                if self.foreign and func.value in frame.given:
+                    value = self.handed_in(value, node, frame)
+                return value
             if isinstance(called, L1Criterion):
                 return self.l1_loss_term(node, called.summed, frame)
         if isinstance(func, cst.Attribute):
@@ -171,6 +174,15 @@ class CallEvaluator(AnalyzerMixin):
         for arg in node.args:
             self.ev(arg.value, frame)
         return UNKNOWN
+
+    def handed_in(self, value: Value, node: cst.Call, frame: Frame) -> Value:
+        """What another module's code computed by calling a value the linted module gave it
+        (`reg_fn(model)`, `reg_fn` a parameter): a penalty that code never builds on its own, so
+        its file cannot report it (PenaltyRecord.handed_in)."""
+        value = self.bind_terms(value, node, frame)
+        for pid in penalty_ids(value):
+            self.records[pid].handed_in = True
+        return value
 
     def ev_partial(self, node: cst.Call, frame: Frame) -> Value:
         """`functools.partial(optim.Adam, weight_decay=1e-4)`: the class with keywords bound (no

@@ -24,6 +24,7 @@ from reglint.analysis.valueops import (
     is_param_collection,
     join_params,
     penalty_only,
+    present_or_none,
     scales_of,
     times,
 )
@@ -169,6 +170,9 @@ class ExpressionEvaluator(AnalyzerMixin):
         for side, rest in ((body, other), (other, body)):
             if carries_penalty(side) and isinstance(rest, (Num, Unknown)):
                 return side
+        present = present_or_none(body, other)
+        if present is not None:
+            return present
         if isinstance(body, ParamIter) and isinstance(other, ParamIter):
             return join_params([body, other], node, self.module.code_for_node(node))
         if isinstance(body, Num) or isinstance(other, Num):

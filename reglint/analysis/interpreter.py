@@ -66,6 +66,7 @@ from reglint.analysis.valueops import (
     names_of,
     numeric_name,
     penalty_only,
+    present_or_none,
     scales_of,
     times,
 )
@@ -555,10 +556,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def exec_if(self, statement: cst.If, frame: Frame) -> None:
         taken = branch_taken(statement.test, frame)
+        both = taken is None and statement.orelse is not None
         if taken is not False:
             rebound = self._apply_filter(frame, statement.test, positive=True)
             self.exec_suite(statement.body, frame)
             self._restore(frame, rebound)
+        after_body = dict(frame.env) if both else None
         if statement.orelse is not None and taken is not True:
             rebound = self._apply_filter(frame, statement.test, positive=False)
             if isinstance(statement.orelse, cst.If):
@@ -566,6 +569,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             else:
                 self.exec_suite(statement.orelse.body, frame)
             self._restore(frame, rebound)
+        if after_body is not None:
+            for name, value in after_body.items():
+                # (the branches run one after the other: the second one's value would stay)
+                kept = present_or_none(value, frame.env.get(name, UNKNOWN))
+                if kept is value:
+                    frame.env[name] = value
 
     def exec_for(self, statement: cst.For, frame: Frame) -> None:
         iterable = self.ev(statement.iter, frame)

@@ -73,6 +73,9 @@ class PenaltyRecord:
     built_elsewhere: bool = False  # built by another module's code (placed at the call)
     named_elsewhere: bool = False  # named like a penalty in that code
     loss_elsewhere: bool = False  # reaching a loss in that code
+    # Built by code that other code was handed as a value by the linted module (`reg_fn(model)` in
+    # another module's loop, with `reg_fn` given by this one): that code alone never builds it.
+    handed_in: bool = False
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
@@ -131,6 +134,8 @@ class PenaltyRecord:
         Reaching a loss in that code, or named like a penalty and carrying a gradient: a named
         sum of detached values reaching no loss there is a measurement to that file, so the file
         that adds it to its loss reports it."""
+        if self.handed_in:
+            return False
         if self.loss_elsewhere:
             return True
         return self.named_elsewhere and not all(term.gradless for term in self.terms)

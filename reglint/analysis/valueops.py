@@ -14,6 +14,9 @@ from reglint.analysis.facts import (
 from reglint.analysis.filters import VECTORS
 from reglint.analysis.values import (
     UNKNOWN,
+    FunctionRef,
+    Instance,
+    LambdaFunction,
     ListVal,
     Mixed,
     Num,
@@ -37,6 +40,17 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Enumerated(Value):
     inner: Value
+
+
+def present_or_none(first: Value, second: Value) -> Optional[Value]:
+    """Of two values a name may hold (the two sides of a condition), the one that is code to call
+    where the other is None: `reg_fn = l1_reg if cfg.l1 else None`, `self.reg = Reg() if use
+    else None`. Code calls it only where it is there, and the rules speak of that case. None
+    when neither is."""
+    for side, rest in ((first, second), (second, first)):
+        if isinstance(side, (FunctionRef, LambdaFunction, Instance)) and isinstance(rest, Num) and rest.text == "None":
+            return side
+    return None
 
 
 def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
