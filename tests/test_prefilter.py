@@ -1084,6 +1084,71 @@ INSTANCE_CALLS = {
 }
 
 
+# Lambdas are run where they are called (no optimizer in these files, so the flow cut decides):
+# a call of one has what its body returns, and its parameters may hold anything, objects of the
+# file's classes included.
+LAMBDAS = {
+    "lambda-returns-a-weight": """
+        import torch.nn as nn
+
+        model = nn.Sequential(nn.Linear(10, 10), nn.ReLU(), nn.Linear(10, 1))
+        first_weight = lambda m: m[0].weight
+        for x, y in []:
+            loss = nn.functional.mse_loss(model(x), y) + 1e-4 * first_weight(model).norm(2)
+            loss.backward()
+        """,
+    "lambda-calls-the-object-it-is-given": """
+        import torch.nn as nn
+
+        class Size(nn.Module):
+            def forward(self, ps):
+                return sum(p.norm(2) for p in ps)
+
+        apply_to = lambda r, net: r(net.parameters())
+        model = nn.Linear(10, 1)
+        for x, y in []:
+            loss = nn.functional.mse_loss(model(x), y) + 1e-4 * apply_to(Size(), model)
+            loss.backward()
+        """,
+    "lambda-kept-on-self": """
+        import torch.nn as nn
+
+        class Wrapped(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Linear(4, 4)
+                self.pick = lambda m: m.weight
+
+            def objective(self, x, y):
+                loss = nn.functional.mse_loss(self.body(x), y)
+                return loss + 1e-4 * self.pick(self.body).norm(2)
+        """,
+    "lambda-in-a-list-given-to-a-helper": """
+        import torch.nn as nn
+
+        def combine(fns, m):
+            return sum(f(m) for f in fns)
+
+        class Wrapped(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Linear(4, 4)
+
+            def objective(self, x, y):
+                loss = nn.functional.mse_loss(self.body(x), y)
+                return loss + 1e-4 * combine([lambda m: m.weight.norm(2)], self.body)
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAMBDAS))
+def test_follows_lambdas(name: str) -> None:
+    source = textwrap.dedent(LAMBDAS[name])
+    codes = [f["code"] for f in _findings(source, ALL, False)]
+    assert "RL102" in codes, "the case must hold a penalty finding"
+    assert _findings(source, ALL, True) == _findings(source, ALL, False)
+
+
 @pytest.mark.parametrize("name", sorted(INSTANCE_CALLS))
 def test_follows_calls_of_instances_of_the_files_classes(name: str) -> None:
     source = textwrap.dedent(INSTANCE_CALLS[name])

@@ -60,8 +60,11 @@ holding something of a kind), over-approximating what the analysis can evaluate 
     name (or `**kwargs`), and an argument
     after a starred one (inlining drops those, shifting the rest) to every parameter; a call of
     a function that returns or yields such a value has its kinds; a parameter gets its default
-    value's kinds; a lambda's parameters have every kind inside its body; `global`/`nonlocal`
-    names pass their kinds to the module. A bare name called is also read as each name an
+    value's kinds; a lambda (which the analysis runs where it is called, with the call's
+    arguments) has the kinds its body may have, read with parameters that have every kind,
+    objects of the file's classes included, and a call of any value has the value kinds of its
+    callee (a name, or an attribute by what is stored to it: `first(model)`, `self.pick(m)`);
+    `global`/`nonlocal` names pass their kinds to the module. A bare name called is also read as each name an
     import gave it (`from torch import sum as total`), a method name only as itself;
   - each class of the file whose call or whose instance's call runs code of the file (an
     `__init__`, a `forward` or a `__call__`, its own or one of its in-file bases', as find_method
@@ -1001,17 +1004,20 @@ class _Flow:
         if isinstance(node, _COMPREHENSIONS):
             return self._comprehension(node)
         if isinstance(node, ast.Lambda):
-            # The analysis never runs a lambda's body (its value is UNKNOWN); read it anyway,
-            # with parameters that could be anything.
+            # The analysis runs a lambda's body where it is called, with the call's arguments:
+            # read it with parameters that could be anything, and give the lambda what its body
+            # may return (a call of it has the kinds of its callee).
             saved = self.local
             self.local = dict(saved)
+            anything = PARAM | ELEMENTWISE | LISTISH | self.every_class_kind
+            if self.optimizer_classes:
+                anything |= OPTIMIZER_CLASS
             for name in _parameter_names(node.args):
-                self.local[name] = PARAM | ELEMENTWISE
+                self.local[name] = anything
             try:
-                self._expr(node.body)
+                return self._expr(node.body)
             finally:
                 self.local = saved
-            return 0
         if isinstance(node, (ast.List, ast.Set)):
             kinds = self._read_parts(node)
             return kinds | LISTISH if kinds else 0
@@ -1090,6 +1096,8 @@ class _Flow:
             if not any(called in self.functions or called in self.classes for called in names):
                 raise _TermFound  # given to code elsewhere (a project module's Learner), which may call it
         kinds = made | (L1_CRITERION if names & L1_LOSS_CLASSES else 0)  # nn.L1Loss(...)
+        # A value called returns what it may return: a lambda's body (`first(model)`, `self.fn(m)`).
+        kinds |= (self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver) & _VALUE_KINDS
         for called in names:
             kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
             if arguments:
