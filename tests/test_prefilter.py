@@ -1141,6 +1141,70 @@ LAMBDAS = {
 }
 
 
+# Every function reads the module's names, so what the module's code computes with the functions
+# it calls feeds every component: they are kept (not pruned) wherever a penalty is possible.
+MODULE_COMPONENT = {
+    "module-code-calls-a-helper": """
+        import torch.nn as nn
+
+        def mags(m):
+            out = []
+            for p in m.parameters():
+                out.append(p.norm())
+            return out
+
+        net = nn.Linear(4, 4)
+        extra = sum(mags(net))
+
+        def run(loader, stepper):
+            for x, y in loader:
+                total = nn.functional.cross_entropy(net(x), y) + 1e-4 * extra
+                stepper.zero_grad()
+                total.backward()
+                stepper.step()
+        """,
+    "module-lambda-calls-a-helper": """
+        import torch.nn as nn
+
+        def mags(m):
+            return [p.norm() for p in m.parameters()]
+
+        shrink = lambda m: sum(mags(m))
+
+        def run(model, loader, stepper):
+            for x, y in loader:
+                total = nn.functional.cross_entropy(model(x), y) + 1e-4 * shrink(model)
+                stepper.zero_grad()
+                total.backward()
+                stepper.step()
+        """,
+    "module-factory-returns-a-lambda": """
+        import torch.nn as nn
+
+        def make_term(c):
+            return lambda net: c * sum(p.norm(2) for p in net.parameters() if p.ndim > 1)
+
+        shrink = make_term(1e-4)
+
+        def run(net, loader, stepper):
+            for x, y in loader:
+                total = nn.functional.cross_entropy(net(x), y) + shrink(net)
+                stepper.zero_grad()
+                total.backward()
+                stepper.step()
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODULE_COMPONENT))
+def test_keeps_what_the_modules_code_calls(name: str) -> None:
+    source = textwrap.dedent(MODULE_COMPONENT[name])
+    codes = [f["code"] for f in _findings(source, ALL, False)]
+    assert "RL102" in codes, "the case must hold a penalty finding"
+    assert _findings(source, ALL, True) == _findings(source, ALL, False)
+    assert _findings(source.replace("    ", "\t"), ALL, True) == _findings(source.replace("    ", "\t"), ALL, False)
+
+
 @pytest.mark.parametrize("name", sorted(LAMBDAS))
 def test_follows_lambdas(name: str) -> None:
     source = textwrap.dedent(LAMBDAS[name])

@@ -344,7 +344,16 @@ def complete_units(
     if with_senders and complete_sinks:
         sending = senders_of(components, complete_sinks)
         complete = [found or root in sending for found, root in zip(complete, roots)]
-    return complete
+    return with_module_component(complete, roots)
+
+
+def with_module_component(complete: list[bool], roots: Sequence[int]) -> list[bool]:
+    """Where some unit is complete, the module's component is too: every function reads the
+    module's names, and what its code computes there (`extra = sum(mags(net))`, or a module-level
+    lambda that calls `mags` wherever it is called) is computed by the functions joined to it."""
+    if not any(complete):
+        return complete
+    return [found or root == roots[0] for found, root in zip(complete, roots)]
 
 
 def _sink_complete(own: int, upstream: int, required: int) -> bool:

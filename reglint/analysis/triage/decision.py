@@ -638,7 +638,10 @@ def _mark_inert(tree: ast.Module, units: list[_SyntaxUnit]) -> None:
 # (only then is it done), because every channel through which the analysis lets one function
 # affect another is kept:
 #   - the functions of a component where a penalty is possible are kept whole: values reach a
-#     penalty only through calls the analysis inlines, which are joined into one component;
+#     penalty only through calls the analysis inlines, which are joined into one component; so
+#     are those of the module's component wherever any is (every function reads the module's
+#     names, which the module's code computes with what it calls: `extra = sum(mags(net))`, a
+#     module-level lambda that calls `mags` where it is called);
 #   - module code, class bodies and decorators stay, and a pruned function still exists under its
 #     name (the analysis tells methods apart by how many classes define a name); its parameters,
 #     defaults and annotations are read only when it is analyzed itself, which cannot reach a

@@ -51,6 +51,7 @@ from reglint.analysis.triage.components import (
     complete_units,
     component_roots,
     senders_of,
+    with_module_component,
 )
 from reglint.analysis.triage.flowcut import may_call_an_optimizer_class, parse_ok
 from reglint.analysis.triage.words import whole_words
@@ -963,7 +964,7 @@ def _live(split: _Split, components: Components, candidates: list[bool], losses:
         }
         live = [root in live_roots for root in roots]
     sending = senders_of(components, [index for index in components.sinks if live[index]])
-    return [found or root in sending for found, root in zip(live, roots)]
+    return with_module_component([found or root in sending for found, root in zip(live, roots)], roots)
 
 
 # ---------------------------------------------------------------------------- pruning
