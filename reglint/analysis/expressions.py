@@ -19,6 +19,7 @@ from reglint.analysis.state import (
 )
 from reglint.analysis.valueops import (
     carries_penalty,
+    code_to_run_in_turn,
     element_of,
     is_factor,
     is_param_collection,
@@ -473,6 +474,10 @@ class ExpressionEvaluator(AnalyzerMixin):
         filters: list[str] = []
         while clause is not None:
             iterable = self.ev(clause.iter, inner)
+            if clause is node.for_in and not clause.ifs and clause.inner_for_in is None and not isinstance(node, cst.DictComp):
+                in_turn = code_to_run_in_turn(iterable)
+                if in_turn:
+                    return self._each_in_turn(node, clause, in_turn, inner)
             self.bind_target(clause.target, element_of(iterable, self), inner)
             for condition in clause.ifs:
                 rebound = self._apply_filter(inner, condition.test, positive=True)
@@ -511,6 +516,21 @@ class ExpressionEvaluator(AnalyzerMixin):
             # `sum(sum(p.pow(2).sum() for p in m.parameters()) for m in blocks)`: each element is
             # the same penalty (one record for the inner sum), for the outer sum to add up.
             return ListVal((element,))
+        return UNKNOWN
+
+    def _each_in_turn(
+        self, node: Union[cst.ListComp, cst.GeneratorExp, cst.SetComp], clause: cst.CompFor, items: list[Value], frame: Frame
+    ) -> Value:
+        """`sum(t(mats) for t in terms.values())` over different code to call (valueops.
+        code_to_run_in_turn): the element for each item, as the loop computes them."""
+        elements = []
+        for item in items:
+            self.bind_target(clause.target, item, frame)
+            elements.append(self.ev(node.elt, frame))
+        if all(isinstance(element, Terms) for element in elements):
+            return Terms(tuple(t for element in elements for t in element.terms), per_element=True)  # type: ignore[attr-defined]
+        if any(isinstance(element, Terms) or penalty_ids(element) for element in elements):
+            return ListVal(tuple(self.bind_terms(element, node.elt, frame) for element in elements))
         return UNKNOWN
 
 

@@ -60,6 +60,7 @@ from reglint.analysis.syntax import (
 )
 from reglint.analysis.valueops import (
     any_vectors,
+    code_to_run_in_turn,
     element_of,
     is_param_collection,
     join_params,
@@ -578,8 +579,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def exec_for(self, statement: cst.For, frame: Frame) -> None:
         iterable = self.ev(statement.iter, frame)
-        self.bind_target(statement.target, element_of(iterable, self), frame)
-        self.exec_suite(statement.body, frame)
+        for element in code_to_run_in_turn(iterable) or [element_of(iterable, self)]:
+            self.bind_target(statement.target, element, frame)
+            self.exec_suite(statement.body, frame)
         if statement.orelse is not None:
             self.exec_suite(statement.orelse.body, frame)
 
@@ -869,11 +871,23 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         return value
 
     def call_arguments(self, call: cst.Call, frame: Frame) -> tuple[list[Value], dict[str, Value], bool]:
-        """A call's positional and keyword arguments, and whether it also unpacks an iterable
-        (`f(*xs)`: the positions after it are unknown, and so is what `*args` holds)."""
-        positional = [self.ev(a.value, frame) for a in call.args if a.keyword is None and not a.star]
+        """A call's positional and keyword arguments, and whether it also unpacks an iterable it
+        cannot see into (`f(*xs)`: the positions after it are unknown, and so is what `*args`
+        holds). A list or tuple the analysis knows is unpacked in place: `l2_of(*weights)`."""
+        positional: list[Value] = []
+        unpacks = False
+        for argument in call.args:
+            if argument.keyword is not None or argument.star == "**":
+                continue
+            value = self.ev(argument.value, frame)
+            if not argument.star:
+                positional.append(value)
+            elif isinstance(value, (ListVal, TupleVal)) and not unpacks:
+                positional.extend(value.items)
+            else:
+                unpacks = True  # (what follows it is taken one place to the left, as before)
         keywords = {a.keyword.value: self.ev(a.value, frame) for a in call.args if a.keyword is not None}
-        return positional, keywords, any(a.star == "*" for a in call.args)
+        return positional, keywords, unpacks
 
     def call_lambda(self, called: LambdaFunction, call: cst.Call, frame: Frame) -> Value:
         """Run a lambda's body with the call's arguments, in the frame and module it was made in."""

@@ -53,6 +53,32 @@ def present_or_none(first: Value, second: Value) -> Optional[Value]:
     return None
 
 
+MAX_RUN_IN_TURN = 8
+
+
+def code_to_run_in_turn(iterable: Value) -> list[Value]:
+    """The items of a short list, tuple or dict view holding different code to call (penalty
+    modules, lambdas, functions: `for reg in (AbsSum(), SquareSum()): loss = loss + reg(model)`,
+    `for name, fn in terms.items()`): a loop over it runs its body once for each, as Python does.
+    Empty where one pass over element_of's merged item says as much (the same value throughout,
+    or no code)."""
+    if not isinstance(iterable, (ListVal, TupleVal)) or not 2 <= len(iterable.items) <= MAX_RUN_IN_TURN:
+        return []
+    items = list(iterable.items)
+    if all(item == items[0] for item in items):
+        return []
+
+    def holds_code(item: Value) -> bool:
+        if isinstance(item, TupleVal):
+            return any(isinstance(part, _CODE) for part in item.items)
+        return isinstance(item, _CODE)
+
+    return items if all(holds_code(item) for item in items) else []
+
+
+_CODE = (FunctionRef, LambdaFunction, Instance)
+
+
 def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
     """What one iteration of a `for` over `iterable` binds."""
     if isinstance(iterable, ParamIter):
