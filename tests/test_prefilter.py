@@ -1196,6 +1196,69 @@ MODULE_COMPONENT = {
 }
 
 
+# The file's functions used as values (no optimizer in these files, so the flow cut decides): the
+# unit that names one is joined with it, and a call through a value may call any of them.
+FUNCTION_VALUES = {
+    "function-passed-to-a-loop": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def run(model, loader, fn):
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * fn(model.parameters())
+                loss.backward()
+
+        def main(loader):
+            run(nn.Linear(4, 4), loader, size_of)
+        """,
+    "function-bound-to-a-name": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def run(model, loader):
+            fn = size_of
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * fn(model.parameters())
+                loss.backward()
+        """,
+    "functions-in-a-dict": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def abs_of(ps):
+            return sum(p.abs().sum() for p in ps)
+
+        TERMS = {"l2": size_of, "l1": abs_of}
+
+        class Wrapped(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Linear(4, 4)
+
+            def objective(self, x, y):
+                loss = nn.functional.mse_loss(self.body(x), y)
+                for fn in TERMS.values():
+                    loss = loss + 1e-4 * fn(self.body.parameters())
+                return loss
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_VALUES))
+def test_follows_the_files_functions_used_as_values(name: str) -> None:
+    source = textwrap.dedent(FUNCTION_VALUES[name])
+    codes = [f["code"] for f in _findings(source, ALL, False)]
+    assert "RL102" in codes, "the case must hold a penalty finding"
+    for text in (source, source.replace("    ", "\t")):
+        assert _findings(text, ALL, True) == _findings(text, ALL, False)
+
+
 @pytest.mark.parametrize("name", sorted(MODULE_COMPONENT))
 def test_keeps_what_the_modules_code_calls(name: str) -> None:
     source = textwrap.dedent(MODULE_COMPONENT[name])

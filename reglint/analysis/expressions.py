@@ -36,6 +36,7 @@ from reglint.analysis.values import (
     DictVal,
     Elementwise,
     Flat,
+    FunctionRef,
     Instance,
     LambdaFunction,
     ListVal,
@@ -144,10 +145,13 @@ class ExpressionEvaluator(AnalyzerMixin):
     def global_name(self, node: cst.Name, frame: Frame) -> Value:
         """A name no assignment bound: a class of the module, or what an import of a project
         module gives (a function, a class, a constant), placed where it is read."""
-        if frame.function(node.value) is None:
+        local = frame.function(node.value)
+        if local is None:
             info = self.classes.get(node.value)
             if info is not None:
                 return ClassRef(info)
+        elif self.ctx.home and self.module_frame.functions.get(node.value) is local:
+            return FunctionRef(self.ctx, local)  # `reg_fn = l1_all`: the file's function, as a value
         named = self.optimizer_class(node)
         if named is not None:
             return named
@@ -171,6 +175,8 @@ class ExpressionEvaluator(AnalyzerMixin):
         for side, rest in ((body, other), (other, body)):
             if carries_penalty(side) and isinstance(rest, (Num, Unknown)):
                 return side
+            if penalty_ids(side) and penalty_ids(rest) <= penalty_ids(side):
+                return side  # `term if total is None else total + term`: the running sum
         present = present_or_none(body, other)
         if present is not None:
             return present

@@ -74,7 +74,10 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     class's `forward`/`__call__` (CALL_METHODS): components.py joins those with where the class
     is named (_join_instance_calls). A lambda is a value like any other: its body, which belongs
     to the unit that writes it, runs where it is called, and it reaches that unit only along
-    these channels, so the two are in one component.
+    these channels, so the two are in one component. A function of the file used as a value
+    (`reg_fn = l1_all`, `run(reg_fn=l1_all)`) is run wherever the value is called: the unit that
+    names it is joined with it as a call would join it (textcut._function_values), and the value
+    reaches the calling unit along the channels above.
   - A function that sends values nowhere (inert.py: it stores to nothing but local names,
     returns and yields nothing, and calls only what runs none of the file's code and stores
     nothing) can only receive them: from its callers, from what is stored on its class's objects,
@@ -598,6 +601,12 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
         imports_term |= _scan(unit, index == 0)
         if unit.owner is not None and names_a_penalty(unit.name or "", unit.owner):
             unit.features |= LOSS  # what forward() of `class L2Regularizer` returns is a penalty
+    # A function of the file used as a value may be called wherever the value goes: the unit that
+    # names it is joined with it as a call would join it (textcut._function_values).
+    functions = {unit.name for unit in units[1:] if unit.owner is None and unit.name is not None}
+    for unit in units:
+        if unit.mentioned & functions:
+            unit.called_names = unit.called_names | (unit.mentioned & functions)
     # Another library's optimizer classes only where the file imports that library, torch's only
     # where it spells torch, as mentions_an_optimizer asks of the text.
     known = ALL_NAMES if imports_a_library(tree) else TORCH_NAMES if spells_torch(tree) else frozenset()

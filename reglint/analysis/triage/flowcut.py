@@ -64,6 +64,10 @@ holding something of a kind), over-approximating what the analysis can evaluate 
     arguments) has the kinds its body may have, read with parameters that have every kind,
     objects of the file's classes included, and a call of any value has the value kinds of its
     callee (a name, or an attribute by what is stored to it: `first(model)`, `self.pick(m)`);
+    a module-level function of the file named other than in a call (`reg_fn = l1_all`) has the
+    kinds it returns, and a call that may call a value (a callee that is no function, class or
+    import of the file: `reg_fn(ps)`, `self.fn(ps)`, `TERMS[k](ps)`) gives its arguments to
+    every such function, as a call of it by name would;
     `global`/`nonlocal` names pass their kinds to the module. A bare name called is also read as each name an
     import gave it (`from torch import sum as total`), a method name only as itself;
   - each class of the file whose call or whose instance's call runs code of the file (an
@@ -140,6 +144,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Union
 from reglint.analysis.optimizers import ALL_NAMES
 from reglint.analysis.triage.components import inheritance_families
 from reglint.analysis.triage.readers import Readers
+from reglint.analysis.triage.words import value_mentions
 from reglint.analysis.vocabulary import (
     CALL_METHODS,
     CHAIN_FUNCTIONS,
@@ -350,6 +355,8 @@ class _Flow:
         self.imported: set[str] = {"torch"}  # names an import binds (qualified names start there)
         self._collect(tree.body, module, module.body)
         self._resolve_base_aliases(module)
+        # The file's functions used as values (`reg_fn = l1_all`): called wherever the value goes.
+        self.escaped = _functions_used_as_values(tree, text, self.units)
         self._found_methods: dict[tuple[str, str], list[_Unit]] = {}
         # Kinds of the file's classes whose call or whose instance's call runs code of the file
         # (an __init__, a forward or a __call__, their own or a base's): CLASS_KIND for the class,
@@ -623,7 +630,7 @@ class _Flow:
                 kinds = self.parameter_kinds.get((unit.index, parameter), 0)
                 if self.seed_parameters:
                     # called from another module with anything (this module's objects included)
-                    kinds |= PARAM | ELEMENTWISE | LISTISH | self.every_class_kind
+                    kinds |= self._anything()
                 if kinds:
                     self.local[parameter] = kinds
             if self.name_kinds and self.self_name is not None:
@@ -635,6 +642,10 @@ class _Flow:
         # (decided once the whole unit is read: a name may be bound after the call, in a loop)
         if not self.active and any(self._may_hold_a_class(callee) for callee in self.pending_callees):
             self._activate()
+
+    def _anything(self) -> int:
+        """The kinds of a value the code cannot know (what an unknown caller gives)."""
+        return PARAM | ELEMENTWISE | LISTISH | self.every_class_kind | (OPTIMIZER_CLASS if self.optimizer_classes else 0)
 
     def _parse_body(self, unit: _Unit) -> None:
         """Put the body the skeleton emptied in its place, parsed from the file's own lines; it
@@ -974,6 +985,8 @@ class _Flow:
         anywhere inside is seen)."""
         if isinstance(node, ast.Name):
             kinds = self.local.get(node.id, 0) | self.module.get(node.id, 0) | self.name_kinds.get(node.id, 0)
+            if node.id in self.escaped:
+                kinds |= self.returns.get(node.id, 0)  # a call of the value returns what it does
             return kinds | OPTIMIZER_CLASS if node.id in self.class_names else kinds
         if isinstance(node, ast.Constant):
             return 0
@@ -1009,11 +1022,8 @@ class _Flow:
             # may return (a call of it has the kinds of its callee).
             saved = self.local
             self.local = dict(saved)
-            anything = PARAM | ELEMENTWISE | LISTISH | self.every_class_kind
-            if self.optimizer_classes:
-                anything |= OPTIMIZER_CLASS
             for name in _parameter_names(node.args):
-                self.local[name] = anything
+                self.local[name] = self._anything()
             try:
                 return self._expr(node.body)
             finally:
@@ -1085,6 +1095,15 @@ class _Flow:
         # `L2Reg(ps)`, `reg(ps)`, `self.reg(ps)`: a class of the file or an instance of one
         held = (self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver) & ~_VALUE_KINDS
         made = self._call_held(held, node, argument_kinds, keyword_kinds) if held else 0
+        if arguments and self.escaped and self._through_a_value(func, name, method_form):
+            # `reg_fn(model.parameters())`: it may be any of the file's functions used as values
+            for escaped in self.escaped:
+                self._call_into(
+                    [unit for unit in self.functions.get(escaped, ()) if unit.parent is None and unit.owner is None],
+                    node,
+                    argument_kinds,
+                    keyword_kinds,
+                )
         if name is None:
             return receiver | arguments | made
         # A bare name may also be an import's alias for any of the names it was imported as
@@ -1126,6 +1145,16 @@ class _Flow:
         if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
             self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
         return kinds
+
+    def _through_a_value(self, func: ast.expr, name: Optional[str], method_form: bool) -> bool:
+        """May this call call a value the code holds (`reg_fn(...)`, `self.fn(...)`,
+        `TERMS[k](...)`) rather than a function, method or class the file defines or one an
+        import names?"""
+        if method_form:
+            return name not in self.functions and _root_name(func) not in self.imported
+        if name is not None:
+            return name not in self.functions and name not in self.classes and name not in self.imported
+        return True
 
     def _term_at(
         self,
@@ -1305,6 +1334,28 @@ def may_build_a_term_in(skeleton: "Skeleton", text: str) -> Optional[bool]:
         return True
     except _NotTheSkeleton:
         return None
+
+
+def _functions_used_as_values(tree: ast.Module, text: Optional[str], units: list[_Unit]) -> frozenset[str]:
+    """The module-level functions of the file that its code names other than by calling them
+    (from the text where there is one: a skeleton has no bodies; else from the tree)."""
+    functions = {unit.name for unit in units[1:] if unit.parent is None and unit.owner is None and unit.name}
+    if not functions:
+        return frozenset()
+    if text is not None:
+        from reglint.analysis.triage.textcut import _Unsure, blank
+
+        try:
+            code = blank(text)  # (a name in a docstring or a string is no use of it)
+        except (_Unsure, RecursionError):
+            code = text
+        return frozenset(name for _, name in value_mentions(code, functions))
+    callees = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return frozenset(
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id in functions and isinstance(node.ctx, ast.Load) and id(node) not in callees
+    )
 
 
 def parse_ok(text: str, path: str = "<unknown>") -> Optional[ast.Module]:

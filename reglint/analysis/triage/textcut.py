@@ -54,7 +54,7 @@ from reglint.analysis.triage.components import (
     with_module_component,
 )
 from reglint.analysis.triage.flowcut import may_call_an_optimizer_class, parse_ok
-from reglint.analysis.triage.words import whole_words
+from reglint.analysis.triage.words import value_mentions, whole_words
 from reglint.analysis.vocabulary import (
     BACKWARD_FUNCTIONS,
     LOSS_FUNCTION_EXTRA_WORDS,
@@ -924,12 +924,27 @@ def _candidates(
     if reduce(or_, (unit.features for unit in units), 0) != PARAMS | TERMS:
         return None
     _mark_inert(text, split)
+    _function_values(text, split)
     bases = _instance_facts(text, split)
     components = component_roots(units, common_methods, bases)
     candidates = complete_units(units, common_methods, PARAMS | TERMS, components, with_senders=False)
     if not any(candidates):
         return None
     return components, candidates
+
+
+def _function_values(text: str, split: _Split) -> None:
+    """A unit that uses a function of the file as a value (`reg_fn = l1_all`, `run(reg_fn=l1_all)`)
+    may have it called wherever the value goes: it is joined with the function as a call would
+    join it (components.py), and the value travels along the channels that join units."""
+    functions = {unit.name for unit in split.units[1:] if unit.owner is None and unit.name is not None}
+    if not functions:
+        return
+    owner_of_span: dict[int, TextUnit] = {index: unit for unit in split.units for index in unit.spans}
+    for offset, name in value_mentions(text, functions):
+        reader = owner_of_span.get(bisect_right(split.starts, offset) - 1, split.units[0])
+        if name not in reader.called_names:
+            reader.called_names = reader.called_names | {name}
 
 
 def _mark_inert(text: str, split: _Split) -> None:

@@ -64,3 +64,26 @@ def _trie_pattern(node: dict[str, dict]) -> str:
         return ""
     body = branches[0] if len(branches) == 1 and not ends_here else "(?:" + "|".join(branches) + ")"
     return body + "?" if ends_here else body
+
+
+_DEFINED_BEFORE = re.compile(r"\b(?:def|class)[ \t]+\Z", re.A)
+
+
+def value_mentions(text: str, names: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(offset, name) of each whole-word occurrence of one of `names` that may use the name as a
+    value: not an attribute (`x.name`), not the name a `def` or `class` defines, and not called
+    right there (`name(`, on the same line). Strings and comments only add occurrences."""
+    for offset, name in whole_words(text, names, ascii_words=True):
+        before = offset - 1
+        while before >= 0 and text[before] in " \t\\\r\n":
+            before -= 1
+        if before >= 0 and text[before] == ".":
+            continue
+        if _DEFINED_BEFORE.search(text, max(0, offset - 16), offset):
+            continue
+        after = offset + len(name)
+        while after < len(text) and text[after] in " \t":
+            after += 1
+        if after < len(text) and text[after] == "(":
+            continue
+        yield offset, name
