@@ -1123,6 +1123,37 @@ LAMBDAS = {
                 loss = nn.functional.mse_loss(self.body(x), y)
                 return loss + 1e-4 * self.pick(self.body).norm(2)
         """,
+    "lambda-in-a-class-body": """
+        import torch.nn.functional as F
+
+        class SparseTrainer:
+            extra = lambda self, m: sum(p.norm(2) for p in m.parameters())
+
+            def __init__(self, model, lam=1e-5):
+                self.model, self.lam = model, lam
+
+            def fit_batch(self, x, y):
+                loss = F.cross_entropy(self.model(x), y) + self.lam * self.extra(self.model)
+                loss.backward()
+        """,
+    "lambdas-in-a-class-dict": """
+        import torch.nn.functional as F
+
+        class Fitter:
+            TERMS = {
+                "size": lambda net: sum(p.norm(2) for p in net.parameters()),
+                "sq": lambda net: sum(p.pow(2).sum() for p in net.parameters()),
+            }
+
+            def __init__(self, model):
+                self.model = model
+
+            def fit_batch(self, x, y):
+                loss = F.cross_entropy(self.model(x), y)
+                for fn in self.TERMS.values():
+                    loss = loss + 1e-5 * fn(self.model)
+                loss.backward()
+        """,
     "lambda-in-a-list-given-to-a-helper": """
         import torch.nn as nn
 

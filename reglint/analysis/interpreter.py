@@ -870,6 +870,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             )
         return value
 
+    @staticmethod
+    def _runs_like(caller: Frame, frame: Frame) -> None:
+        """Code called where gradients are off runs with them off (`with torch.no_grad():
+        norm = weight_norm(model)` logs a measurement, not a penalty)."""
+        frame.no_grad = caller.no_grad
+        frame.no_grad_what = caller.no_grad_what
+
     def call_arguments(self, call: cst.Call, frame: Frame) -> tuple[list[Value], dict[str, Value], bool]:
         """A call's positional and keyword arguments, and whether it also unpacks an iterable it
         cannot see into (`f(*xs)`: the positions after it are unknown, and so is what `*args`
@@ -901,6 +908,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         inner = Frame(
             "<lambda>", {}, made_in, made_in.class_name, depth=len(self._inline_stack), caller=frame, code=function
         )
+        self._runs_like(frame, inner)
         params = list(function.params.posonly_params) + list(function.params.params)
         self._inline_stack.append(id(function))
         try:
@@ -983,6 +991,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             code=function,
             trains=function.name.value in TRAINING_STEP_FUNCTIONS,
         )
+        if caller is not None:
+            self._runs_like(caller, frame)
         params = list(function.params.posonly_params) + list(function.params.params)
         self_name: Optional[str] = None
         if class_name is not None and params and not is_static(function):

@@ -84,8 +84,9 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     from the module. A term built there stays there. But a penalty is a record that the analysis
     changes in place wherever it reaches (`total += term`), so such a function is taken for a
     sink only where what reaches it cannot build a term (components.component_roots).
-So the file is cut into units (the module's own statements, each function, each method; imports,
-docstrings and class bodies do not run in the analysis), units that may inline one another are
+So the file is cut into units (the module's own statements with the class bodies, whose
+attributes every method may read and which may be lambdas a method calls; each function, each
+method; imports and docstrings do not run in the analysis), units that may inline one another are
 joined into components, the module's component is added to every component, and a penalty is
 possible only if one component has a parameter source, a term call and a loss or penalty name, or
 a sink holds a loss or penalty name and a term call, with a parameter source in it or in what
@@ -448,6 +449,8 @@ def _carve(statements: list[ast.stmt], units: list[_SyntaxUnit], top: bool = Tru
                         module.class_body_names.update(
                             node.id for node in ast.walk(item) if type(node) is ast.Name
                         )
+                        # which runs it (`extra = lambda self, m: ...` is called by a method)
+                        module.nodes.append(item)
                     for body in bodies:
                         pending.extend((nested, False) for nested in body)
         elif isinstance(statement, (ast.Import, ast.ImportFrom)):

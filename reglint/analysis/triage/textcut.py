@@ -263,7 +263,8 @@ def blank(text: str, joined: Optional[list[tuple[int, int]]] = None) -> str:
 # ---------------------------------------------------------------------------- units
 #
 # The blanked text is cut into spans (consecutive, non-overlapping); a unit is a set of spans. A
-# span of module code belongs to the module's unit, a span of a class body to no unit, a span
+# span of module code or of a class body belongs to the module's unit (the module's code runs the
+# class bodies, whose attributes may be lambdas a method calls), a span
 # holding a function to that function's unit. The span just before a decorated function (it ends
 # with the decorators) belongs to the function as well as to the module or class around it.
 
@@ -405,12 +406,13 @@ class _Splitter:
         return len(self.starts) - 1
 
     def hand_out(self, upto: int) -> list[int]:
-        """Spans up to `upto`: module code, or class bodies (no unit)."""
+        """Spans up to `upto`: module code, or class bodies, which the module's code runs (a
+        class attribute may be a lambda that a method calls: `extra = lambda self, m: ...`)."""
         made = []
         while self.cursor < upto:
             classes = self.open_classes(self.cursor)
             if classes:
-                made.append(self.span(min(upto, classes[-1][0]), None))
+                made.append(self.span(min(upto, classes[-1][0]), self.module))
             else:
                 made.append(self.span(upto, self.module))
         return made
