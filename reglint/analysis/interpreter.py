@@ -1059,6 +1059,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.mark_named(value, function_name)
         if class_name is not None and function_name in CALL_METHODS:
             self.mark_named(value, class_name)  # class L2Regularizer(nn.Module): def forward
+        if self.foreign and isinstance(value, PenaltyRef) and names_a_penalty(function_name, class_name):
+            # its module runs the helper on its own and reports what it returns (claim_terms)
+            self.records[value.pid].returned_named = True
 
     def claim_terms(
         self,

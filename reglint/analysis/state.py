@@ -76,6 +76,7 @@ class PenaltyRecord:
     # Built by code that other code was handed as a value by the linted module (`reg_fn(model)` in
     # another module's loop, with `reg_fn` given by this one): that code alone never builds it.
     handed_in: bool = False
+    returned_named: bool = False  # returned by a helper of that code named like a penalty
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
@@ -135,7 +136,8 @@ class PenaltyRecord:
         sum of detached values reaching no loss there is a measurement to that file, so the file
         that adds it to its loss reports it."""
         if self.handed_in:
-            return False
+            # that code alone sees it only where a helper named like a penalty returns it
+            return self.returned_named and not all(term.gradless for term in self.terms)
         if self.loss_elsewhere:
             return True
         return self.named_elsewhere and not all(term.gradless for term in self.terms)
