@@ -175,6 +175,11 @@ class CallEvaluator(AnalyzerMixin):
             self.ev(arg.value, frame)
         return UNKNOWN
 
+    def copied_terms(self, penalty: PenaltyRef) -> Terms:
+        """The terms a bound penalty holds so far, as a copy (PenaltyTerm.copied) that a
+        conversion (`l1.item()`) makes: the penalty itself is left as it is."""
+        return Terms(tuple(replace(term, copied=True) for term in self.records[penalty.pid].terms))
+
     def handed_in(self, value: Value, node: cst.Call, frame: Frame) -> Value:
         """What another module's code computed by calling a value the linted module gave it
         (`reg_fn(model)`, `reg_fn` a parameter): a penalty that code never builds on its own, so
@@ -445,10 +450,11 @@ class CallEvaluator(AnalyzerMixin):
             return T.power(base, exponent, self.here(node)) or UNKNOWN
         if method == "square":
             return T.square(base, self.here(node)) or UNKNOWN
-        if method in ("item", "tolist") and isinstance(base, Terms):
-            return T.gradless(base, f".{method}()")
-        if method in ("detach", "numpy") and isinstance(base, Terms):
-            return T.gradless(base, f".{method}()")
+        if method in ("item", "tolist", "detach", "numpy") and isinstance(base, (Terms, PenaltyRef)):
+            # (of a bound penalty: a copy of its terms so far, which the penalty itself keeps
+            # whole: `log(l1.item())` beside `loss + lam * l1` is fine)
+            terms = base if isinstance(base, Terms) else self.copied_terms(base)
+            return T.gradless(terms, f".{method}()") if terms.terms else UNKNOWN
         if method in SHAPE_METHODS:
             return base
         if method in SCALAR_REDUCTIONS and not args and isinstance(base, (Terms, PenaltyRef)):
@@ -779,8 +785,9 @@ class CallEvaluator(AnalyzerMixin):
             return Elementwise(first, "abs") if isinstance(first, (Param, Flat)) else UNKNOWN
         if name in ("list", "tuple", "iter", "sorted", "set"):
             return first if isinstance(first, (ParamIter, ListVal)) else UNKNOWN
-        if name == "float" and isinstance(first, Terms):
-            return T.gradless(first, "float()")
+        if name == "float" and isinstance(first, (Terms, PenaltyRef)):
+            copied = first if isinstance(first, Terms) else self.copied_terms(first)
+            return T.gradless(copied, "float()") if copied.terms else UNKNOWN
         if name == "float" and isinstance(first, Num):
             return first
         if name == "enumerate" and isinstance(first, (ParamIter, ListVal)):

@@ -62,6 +62,10 @@ class PenaltyTerm:
     squarable: bool = False  # a plain norm call that the RL102 fix can square in place
     flat_copy: Optional[cst.CSTNode] = None  # the torch.cat(...) the parameters went through
     averaged: bool = False  # a mean over the tensor's elements, not a sum
+    # A copy of a bound penalty's term made by `.item()`/`.detach()`/`float()` of the whole penalty:
+    # it is a penalty only where a loss it reaches is trained (`objective = mse.item() + lam *
+    # reg.item()` is logged)
+    copied: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ class Penalty:
     # findings speak of its form (RL101, RL102, ...); this file's, of how it is trained.
     reported_elsewhere: bool = False
     dead: bool = False  # RL107: computed in a training step, then never used
+    trained: bool = False  # reaches a loss that is backpropagated or returned as one
     home: bool = True  # built by the linted file's own code
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where, when built elsewhere
 
@@ -259,6 +264,8 @@ class FileFacts:
                 continue  # its form is the other module's finding; a dead one is RL107's
             if penalty.reaches_loss if trained_only else penalty.is_penalty:
                 for term in penalty.terms:
+                    if term.copied and not penalty.trained:
+                        continue  # a logged copy (`objective = mse.item() + lam * reg.item()`)
                     yield penalty, term
 
     def setup_optimizers(self, penalty: Penalty) -> list[OptimizerCall]:

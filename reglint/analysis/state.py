@@ -126,6 +126,7 @@ class PenaltyRecord:
             setup_unknown=self.setup_unknown,
             reported_elsewhere=self.built_elsewhere and self._its_file_reports_it(),
             dead=self.is_dead(),
+            trained=self.trained,
             home=not self.built_elsewhere,
             origin=self.origin,
         )
