@@ -175,10 +175,13 @@ class CallEvaluator(AnalyzerMixin):
             self.ev(arg.value, frame)
         return UNKNOWN
 
-    def copied_terms(self, penalty: PenaltyRef) -> Terms:
-        """The terms a bound penalty holds so far, as a copy (PenaltyTerm.copied) that a
-        conversion (`l1.item()`) makes: the penalty itself is left as it is."""
-        return Terms(tuple(replace(term, copied=True) for term in self.records[penalty.pid].terms))
+    def gradless_copy(self, value: Union[Terms, PenaltyRef], reason: str) -> Value:
+        """What a conversion that cuts the gradient (`.item()`, `float(...)`) makes of terms, or
+        of a bound penalty: a copy of the terms it holds so far (PenaltyTerm.copied), the penalty
+        itself left as it is (`log(l1.item())` beside `loss + lam * l1` is fine)."""
+        if isinstance(value, PenaltyRef):
+            value = Terms(tuple(replace(term, copied=True) for term in self.records[value.pid].terms))
+        return T.gradless(value, reason) if value.terms else UNKNOWN
 
     def handed_in(self, value: Value, node: cst.Call, frame: Frame) -> Value:
         """What another module's code computed by calling a value the linted module gave it
@@ -451,10 +454,7 @@ class CallEvaluator(AnalyzerMixin):
         if method == "square":
             return T.square(base, self.here(node)) or UNKNOWN
         if method in ("item", "tolist", "detach", "numpy") and isinstance(base, (Terms, PenaltyRef)):
-            # (of a bound penalty: a copy of its terms so far, which the penalty itself keeps
-            # whole: `log(l1.item())` beside `loss + lam * l1` is fine)
-            terms = base if isinstance(base, Terms) else self.copied_terms(base)
-            return T.gradless(terms, f".{method}()") if terms.terms else UNKNOWN
+            return self.gradless_copy(base, f".{method}()")
         if method in SHAPE_METHODS:
             return base
         if method in SCALAR_REDUCTIONS and not args and isinstance(base, (Terms, PenaltyRef)):
@@ -786,8 +786,7 @@ class CallEvaluator(AnalyzerMixin):
         if name in ("list", "tuple", "iter", "sorted", "set"):
             return first if isinstance(first, (ParamIter, ListVal)) else UNKNOWN
         if name == "float" and isinstance(first, (Terms, PenaltyRef)):
-            copied = first if isinstance(first, Terms) else self.copied_terms(first)
-            return T.gradless(copied, "float()") if copied.terms else UNKNOWN
+            return self.gradless_copy(first, "float()")
         if name == "float" and isinstance(first, Num):
             return first
         if name == "enumerate" and isinstance(first, (ParamIter, ListVal)):

@@ -59,6 +59,7 @@ from reglint.analysis.syntax import (
     nested_statements,
 )
 from reglint.analysis.valueops import (
+    CODE,
     any_vectors,
     code_to_run_in_turn,
     element_of,
@@ -562,7 +563,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             rebound = self._apply_filter(frame, statement.test, positive=True)
             self.exec_suite(statement.body, frame)
             self._restore(frame, rebound)
-        after_body = dict(frame.env) if both else None
+        # (the branches run one after the other: what the second binds would stay)
+        after_body = {name: value for name, value in frame.env.items() if isinstance(value, CODE)} if both else None
         if statement.orelse is not None and taken is not True:
             rebound = self._apply_filter(frame, statement.test, positive=False)
             if isinstance(statement.orelse, cst.If):
@@ -572,7 +574,6 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self._restore(frame, rebound)
         if after_body is not None:
             for name, value in after_body.items():
-                # (the branches run one after the other: the second one's value would stay)
                 kept = present_or_none(value, frame.env.get(name, UNKNOWN))
                 if kept is value:
                     frame.env[name] = value

@@ -136,12 +136,11 @@ class PenaltyRecord:
         Reaching a loss in that code, or named like a penalty and carrying a gradient: a named
         sum of detached values reaching no loss there is a measurement to that file, so the file
         that adds it to its loss reports it."""
-        if self.handed_in:
-            # that code alone sees it only where a helper named like a penalty returns it
-            return self.returned_named and not all(term.gradless for term in self.terms)
-        if self.loss_elsewhere:
+        if self.loss_elsewhere and not self.handed_in:
             return True
-        return self.named_elsewhere and not all(term.gradless for term in self.terms)
+        # (handed in, that code alone sees it only where a helper named like a penalty returns it)
+        named = self.returned_named if self.handed_in else self.named_elsewhere
+        return named and not all(term.gradless for term in self.terms)
 
     def is_dead(self) -> bool:
         """RL107: built in a training step, over parameters, with a gradient, and it never

@@ -42,13 +42,18 @@ class Enumerated(Value):
     inner: Value
 
 
+# Values that are code the analysis runs when they are called, and whose choice matters: the
+# file's functions, lambdas, objects of its classes.
+CODE = (FunctionRef, LambdaFunction, Instance)
+
+
 def present_or_none(first: Value, second: Value) -> Optional[Value]:
     """Of two values a name may hold (the two sides of a condition), the one that is code to call
     where the other is None: `reg_fn = l1_reg if cfg.l1 else None`, `self.reg = Reg() if use
     else None`. Code calls it only where it is there, and the rules speak of that case. None
     when neither is."""
     for side, rest in ((first, second), (second, first)):
-        if isinstance(side, (FunctionRef, LambdaFunction, Instance)) and isinstance(rest, Num) and rest.text == "None":
+        if isinstance(side, CODE) and isinstance(rest, Num) and rest.text == "None":
             return side
     return None
 
@@ -70,13 +75,10 @@ def code_to_run_in_turn(iterable: Value) -> list[Value]:
 
     def holds_code(item: Value) -> bool:
         if isinstance(item, TupleVal):
-            return any(isinstance(part, _CODE) for part in item.items)
-        return isinstance(item, _CODE)
+            return any(isinstance(part, CODE) for part in item.items)
+        return isinstance(item, CODE)
 
     return items if all(holds_code(item) for item in items) else []
-
-
-_CODE = (FunctionRef, LambdaFunction, Instance)
 
 
 def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:

@@ -356,7 +356,8 @@ class _Flow:
         self._collect(tree.body, module, module.body)
         self._resolve_base_aliases(module)
         # The file's functions used as values (`reg_fn = l1_all`): called wherever the value goes.
-        self.escaped = _functions_used_as_values(tree, text, self.units)
+        self.escaped_units = _functions_used_as_values(tree, text, self.units)
+        self.escaped = frozenset(unit.name for unit in self.escaped_units)
         self._found_methods: dict[tuple[str, str], list[_Unit]] = {}
         # Kinds of the file's classes whose call or whose instance's call runs code of the file
         # (an __init__, a forward or a __call__, their own or a base's): CLASS_KIND for the class,
@@ -1095,15 +1096,9 @@ class _Flow:
         # `L2Reg(ps)`, `reg(ps)`, `self.reg(ps)`: a class of the file or an instance of one
         held = (self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver) & ~_VALUE_KINDS
         made = self._call_held(held, node, argument_kinds, keyword_kinds) if held else 0
-        if arguments and self.escaped and self._through_a_value(func, name, method_form):
+        if arguments and self.escaped_units and self._through_a_value(func, name, method_form):
             # `reg_fn(model.parameters())`: it may be any of the file's functions used as values
-            for escaped in self.escaped:
-                self._call_into(
-                    [unit for unit in self.functions.get(escaped, ()) if unit.parent is None and unit.owner is None],
-                    node,
-                    argument_kinds,
-                    keyword_kinds,
-                )
+            self._call_into(self.escaped_units, node, argument_kinds, keyword_kinds)
         if name is None:
             return receiver | arguments | made
         # A bare name may also be an import's alias for any of the names it was imported as
@@ -1336,12 +1331,14 @@ def may_build_a_term_in(skeleton: "Skeleton", text: str) -> Optional[bool]:
         return None
 
 
-def _functions_used_as_values(tree: ast.Module, text: Optional[str], units: list[_Unit]) -> frozenset[str]:
-    """The module-level functions of the file that its code names other than by calling them
-    (from the text where there is one: a skeleton has no bodies; else from the tree)."""
-    functions = {unit.name for unit in units[1:] if unit.parent is None and unit.owner is None and unit.name}
+def _functions_used_as_values(tree: ast.Module, text: Optional[str], units: list[_Unit]) -> list[_Unit]:
+    """The units of the module-level functions of the file that its code names other than by
+    calling them (from the text where there is one: a skeleton has no bodies; else from the tree)."""
+    functions = [unit for unit in units[1:] if unit.parent is None and unit.owner is None and unit.name]
     if not functions:
-        return frozenset()
+        return []
+    names = {unit.name for unit in functions if unit.name is not None}
+    used: set[str]
     if text is not None:
         from reglint.analysis.triage.textcut import _Unsure, blank
 
@@ -1349,13 +1346,15 @@ def _functions_used_as_values(tree: ast.Module, text: Optional[str], units: list
             code = blank(text)  # (a name in a docstring or a string is no use of it)
         except (_Unsure, RecursionError):
             code = text
-        return frozenset(name for _, name in value_mentions(code, functions))
-    callees = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    return frozenset(
-        node.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Name) and node.id in functions and isinstance(node.ctx, ast.Load) and id(node) not in callees
-    )
+        used = {name for _, name in value_mentions(code, names)}
+    else:
+        callees = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        used = {
+            node.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load) and id(node) not in callees
+        }
+    return [unit for unit in functions if unit.name in used]
 
 
 def parse_ok(text: str, path: str = "<unknown>") -> Optional[ast.Module]:

@@ -294,6 +294,20 @@ class _Split:
         """Where each span ends: the next one's start, the text's end for the last."""
         return self.starts[1:] + [len(self.brackets)]
 
+    @functools.cached_property
+    def readers(self) -> list[TextUnit]:
+        """The unit that reads each span: the function whose span it is (for the span before a
+        decorated function, the function), else the module's."""
+        readers = [self.units[0]] * len(self.starts)
+        for unit in self.units:
+            for index in unit.spans:
+                readers[index] = unit
+        return readers
+
+    def reader_at(self, offset: int) -> TextUnit:
+        """The unit that reads the code at `offset`."""
+        return self.readers[bisect_right(self.starts, offset) - 1]
+
 
 # `def name` / `class name`, found by the keyword (a pattern that starts with a literal is
 # searched several times faster than one anchored at each line or led by `\\b`), kept only where
@@ -716,26 +730,19 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
         if opening != -1 and (colon == -1 or opening < colon):
             bases[name] = frozenset(_WORD.findall(text, opening, len(text) if colon == -1 else colon))
     names = {name for name, _start, _span in split.class_headers}
-    owner_of_span: list[Optional[TextUnit]] = [None] * len(split.starts)
-    for unit in units:
-        for index in unit.spans:
-            owner_of_span[index] = unit
     found: dict[int, set[str]] = {}
     if len(names) <= 64:
         for offset, name in whole_words(text, names, ascii_words=True):
-            index = bisect_right(split.starts, offset) - 1
-            if index in header_spans:
+            if bisect_right(split.starts, offset) - 1 in header_spans:
                 continue  # `class Extra(Base):` defines Extra and names its bases (above)
-            reader = owner_of_span[index] if index >= 0 else None
-            found.setdefault(id(reader if reader is not None else units[0]), set()).add(name)
+            found.setdefault(id(split.reader_at(offset)), set()).add(name)
     else:  # (a search per name, for thousands of names, costs more than the words of each span)
         for index, (start, end) in enumerate(zip(split.starts, split.ends)):
             if index in header_spans:
                 continue
             read = names.intersection(_WORD.findall(text, start, end))
             if read:
-                reader = owner_of_span[index]
-                found.setdefault(id(reader if reader is not None else units[0]), set()).update(read)
+                found.setdefault(id(split.readers[index]), set()).update(read)
     for unit in units:
         unit.mentioned = frozenset(found.get(id(unit), ()))
     return bases
@@ -942,9 +949,8 @@ def _function_values(text: str, split: _Split) -> None:
     functions = {unit.name for unit in split.units[1:] if unit.owner is None and unit.name is not None}
     if not functions:
         return
-    owner_of_span: dict[int, TextUnit] = {index: unit for unit in split.units for index in unit.spans}
     for offset, name in value_mentions(text, functions):
-        reader = owner_of_span.get(bisect_right(split.starts, offset) - 1, split.units[0])
+        reader = split.reader_at(offset)
         if name not in reader.called_names:
             reader.called_names = reader.called_names | {name}
 
