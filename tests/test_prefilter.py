@@ -1278,6 +1278,47 @@ FUNCTION_VALUES = {
                     loss = loss + 1e-4 * fn(self.body.parameters())
                 return loss
         """,
+    # A value of a function's kind returns what the function returns, called with nothing of a kind.
+    "called-without-arguments": """
+        import torch.nn as nn
+
+        NET = nn.Linear(4, 4)
+
+        def matrices():
+            return [m.weight for m in NET.modules() if isinstance(m, nn.Linear)]
+
+        def run(loader):
+            source = matrices
+            for x, y in loader:
+                loss = nn.functional.mse_loss(NET(x), y) + 1e-4 * sum(w.norm(2) for w in source())
+                loss.backward()
+        """,
+    "returned-by-a-lambda": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        pick = lambda: size_of
+
+        def run(model, loader):
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * pick()(model.parameters())
+                loss.backward()
+        """,
+    "handed-to-a-lambda": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        apply = lambda f, ps: f(ps)
+
+        def run(model, loader):
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * apply(size_of, model.parameters())
+                loss.backward()
+        """,
 }
 
 

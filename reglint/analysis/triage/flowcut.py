@@ -64,10 +64,12 @@ holding something of a kind), over-approximating what the analysis can evaluate 
     arguments) has the kinds its body may have, read with parameters that have every kind,
     objects of the file's classes included, and a call of any value has the value kinds of its
     callee (a name, or an attribute by what is stored to it: `first(model)`, `self.pick(m)`);
-    a module-level function of the file named other than in a call (`reg_fn = l1_all`) has the
-    kinds it returns, and a call that may call a value (a callee that is no function, class or
-    import of the file: `reg_fn(ps)`, `self.fn(ps)`, `TERMS[k](ps)`) gives its arguments to
-    every such function, as a call of it by name would;
+    a module-level function of the file named other than in a call (`reg_fn = l1_all`) has a
+    kind of its own (_Flow.function_kinds), moved as any kind: a call
+    whose callee has it (`reg_fn(ps)`, `self.fn(ps)`, `TERMS[k](ps)`, a lambda's parameter,
+    which has every such kind) gives its arguments to that function, as a call of it by name
+    would, and has the kinds it returns, and the callee's function kinds (the callee may be a
+    lambda that returns the function: `(lambda: l1_all)()(ps)`);
     `global`/`nonlocal` names pass their kinds to the module. A bare name called is also read as each name an
     import gave it (`from torch import sum as total`), a method name only as itself;
   - each class of the file whose call or whose instance's call runs code of the file (an
@@ -356,8 +358,10 @@ class _Flow:
         self._collect(tree.body, module, module.body)
         self._resolve_base_aliases(module)
         # The file's functions used as values (`reg_fn = l1_all`): called wherever the value goes.
-        self.escaped_units = _functions_used_as_values(tree, text, self.units)
-        self.escaped = frozenset(unit.name for unit in self.escaped_units)
+        self.escaped_units: dict[str, list[_Unit]] = {}
+        for unit in _functions_used_as_values(tree, text, self.units):
+            self.escaped_units.setdefault(unit.name or "", []).append(unit)
+        self.escaped = frozenset(self.escaped_units)
         self._found_methods: dict[tuple[str, str], list[_Unit]] = {}
         # Kinds of the file's classes whose call or whose instance's call runs code of the file
         # (an __init__, a forward or a __call__, their own or a base's): CLASS_KIND for the class,
@@ -371,6 +375,15 @@ class _Flow:
                 self.kind_class[kind] = name
                 self.kind_class[kind << 1] = name
         self.every_class_kind = sum(kind | kind << 1 for kind in self.class_kinds.values())
+        # Above those, a kind for each of them (by name): a call of a value of that kind runs it.
+        self.function_kinds: dict[str, int] = {}
+        self.kind_function: dict[int, str] = {}
+        for name in sorted(self.escaped):
+            kind = _FIRST_CLASS_KIND << (2 * len(self.class_kinds) + len(self.function_kinds))
+            self.function_kinds[name] = kind
+            self.kind_function[kind] = name
+        self.every_function_kind = sum(self.function_kinds.values())
+        self.function_callers: dict[str, set[int]] = {}  # units that call it as a value
         # Names each unit's statements bind, as read (for _may_hold_a_class), and the callees of
         # the calls given a kind in the unit being read.
         self.bound: dict[int, set[str]] = {}
@@ -531,11 +544,12 @@ class _Flow:
         time), and a unit in which nothing has a kind adds no kind anywhere and finds no term.
         So a unit is read first if a kind can start in it (on its lines a parameter source's
         name where it may be an attribute, `m.weight` but not `bias=False`; an L1 criterion
-        class; a lambda; or parameters seeded; once classes are followed, a class's name, or a
+        class; a lambda; the name of a function used as a value; or parameters seeded; once
+        classes are followed, a class's name, or a
         method's `self` other than before a dot), and again whenever a name, attribute or
         function it mentions, or one of its parameters, gets a new kind (an attribute name: where
-        it may be an attribute), or a forward / __call__ it called an instance's way returns
-        more."""
+        it may be an attribute), or a forward / __call__ it called an instance's way, or a
+        function it called as a value, returns more."""
         assert self.readers is not None
         if self.seed_parameters:
             self.dirty.update(range(len(self.units)))
@@ -548,6 +562,7 @@ class _Flow:
             self.dirty.update(self.readers.seeded((*_SEED_WORDS, *renamed), _SEED_ATTRIBUTES, _SEED_ATTRIBUTE_SUFFIXES))
             if self.active:
                 self._seed_classes(self.class_kinds)
+            self._seed_functions()
         while self.dirty:
             batch = sorted(self.dirty)
             self.dirty.clear()
@@ -581,6 +596,11 @@ class _Flow:
         for unit in self._methods_with_a_self():
             if unit.owner in owners and unit.index in self.readers.bare(unit.positional[0]):
                 self.dirty.add(unit.index)
+
+    def _seed_functions(self) -> None:
+        """Where the kinds of the functions used as values start: their names."""
+        if self.readers is not None and self.escaped:
+            self.dirty.update(self.readers.mentioning_any(sorted(self.escaped)))
 
     def _methods_with_a_self(self) -> list[_Unit]:
         """The units of methods with a `self` (whose owner is a class of the file)."""
@@ -646,7 +666,8 @@ class _Flow:
 
     def _anything(self) -> int:
         """The kinds of a value the code cannot know (what an unknown caller gives)."""
-        return PARAM | ELEMENTWISE | LISTISH | self.every_class_kind | (OPTIMIZER_CLASS if self.optimizer_classes else 0)
+        kinds = PARAM | ELEMENTWISE | LISTISH | self.every_class_kind | self.every_function_kind
+        return kinds | OPTIMIZER_CLASS if self.optimizer_classes else kinds
 
     def _parse_body(self, unit: _Unit) -> None:
         """Put the body the skeleton emptied in its place, parsed from the file's own lines; it
@@ -711,8 +732,10 @@ class _Flow:
             elif table is self.self_attributes:
                 self._touch(key[1], attribute=True)  # type: ignore[index]
             elif table is self.returns:
-                # Read at calls of the name, or of an import's alias for it.
+                # Read at calls of the name, or of an import's alias for it, or of a value that
+                # may be the function.
                 self._touch(key)  # type: ignore[arg-type]
+                self.dirty.update(self.function_callers.get(key, ()))  # type: ignore[call-overload]
                 for alias, names in self.aliases.items():
                     if key in names:
                         self._touch(alias)
@@ -905,6 +928,22 @@ class _Flow:
                     self.instance_callers.setdefault(unit.index, set()).add(self.unit.index)
         return kinds
 
+    def _call_functions(self, held: int, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> int:
+        """A call of a value that may be a function of the file used as a value: it runs the
+        function with the call's arguments and is what it returns. `held`: the callee's function
+        kinds, which the result keeps too (the callee may be a lambda returning the function)."""
+        arguments = any(argument_kinds) or any(keyword_kinds)
+        kinds = held
+        while held:
+            kind = held & -held
+            held ^= kind
+            name = self.kind_function[kind]
+            if arguments:
+                self._call_into(self.escaped_units[name], node, argument_kinds, keyword_kinds)
+            kinds |= self.returns.get(name, 0)
+            self.function_callers.setdefault(name, set()).add(self.unit.index)
+        return kinds
+
     def _methods(self, class_name: str, method: str, seen: Optional[set[str]] = None) -> list[_Unit]:
         """The units of `method` a call on an instance of the file's class `class_name` may run:
         its own, else those of its bases that are classes of the file (as find_method looks;
@@ -987,7 +1026,7 @@ class _Flow:
         if isinstance(node, ast.Name):
             kinds = self.local.get(node.id, 0) | self.module.get(node.id, 0) | self.name_kinds.get(node.id, 0)
             if node.id in self.escaped:
-                kinds |= self.returns.get(node.id, 0)  # a call of the value returns what it does
+                kinds |= self.function_kinds[node.id]  # (a call of the value runs it)
             return kinds | OPTIMIZER_CLASS if node.id in self.class_names else kinds
         if isinstance(node, ast.Constant):
             return 0
@@ -1094,11 +1133,13 @@ class _Flow:
         if not self.active and arguments:
             self.pending_callees.append(func)  # could it hold a class? (_read_unit asks)
         # `L2Reg(ps)`, `reg(ps)`, `self.reg(ps)`: a class of the file or an instance of one
-        held = (self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver) & ~_VALUE_KINDS
+        callee = self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver
+        held = callee & self.every_class_kind
         made = self._call_held(held, node, argument_kinds, keyword_kinds) if held else 0
-        if arguments and self.escaped_units and self._through_a_value(func, name, method_form):
-            # `reg_fn(model.parameters())`: it may be any of the file's functions used as values
-            self._call_into(self.escaped_units, node, argument_kinds, keyword_kinds)
+        # `reg_fn(model.parameters())`: the file's functions the value may be
+        functions = callee & self.every_function_kind
+        if functions:
+            made |= self._call_functions(functions, node, argument_kinds, keyword_kinds)
         if name is None:
             return receiver | arguments | made
         # A bare name may also be an import's alias for any of the names it was imported as
@@ -1111,7 +1152,7 @@ class _Flow:
                 raise _TermFound  # given to code elsewhere (a project module's Learner), which may call it
         kinds = made | (L1_CRITERION if names & L1_LOSS_CLASSES else 0)  # nn.L1Loss(...)
         # A value called returns what it may return: a lambda's body (`first(model)`, `self.fn(m)`).
-        kinds |= (self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver) & _VALUE_KINDS
+        kinds |= callee & _VALUE_KINDS
         for called in names:
             kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
             if arguments:
@@ -1140,16 +1181,6 @@ class _Flow:
         if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
             self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
         return kinds
-
-    def _through_a_value(self, func: ast.expr, name: Optional[str], method_form: bool) -> bool:
-        """May this call call a value the code holds (`reg_fn(...)`, `self.fn(...)`,
-        `TERMS[k](...)`) rather than a function, method or class the file defines or one an
-        import names?"""
-        if method_form:
-            return name not in self.functions and _root_name(func) not in self.imported
-        if name is not None:
-            return name not in self.functions and name not in self.classes and name not in self.imported
-        return True
 
     def _term_at(
         self,
