@@ -69,7 +69,11 @@ holding something of a kind), over-approximating what the analysis can evaluate 
     whose callee has it (`reg_fn(ps)`, `self.fn(ps)`, `TERMS[k](ps)`, a lambda's parameter,
     which has every such kind) gives its arguments to that function, as a call of it by name
     would, and has the kinds it returns, and the callee's function kinds (the callee may be a
-    lambda that returns the function: `(lambda: l1_all)()(ps)`);
+    lambda that returns the function: `(lambda: l1_all)()(ps)`). Those names have their kinds
+    only from the first call given a kind whose callee is no function, class or import of the
+    file (`_may_call_a_value`: the analysis calls the file's function of a bare name even where
+    a local shadows it), or the first kind one of those functions returns: until then a call of
+    one can neither give nor return a kind, so the kinds would change nothing;
     `global`/`nonlocal` names pass their kinds to the module. A bare name called is also read as each name an
     import gave it (`from torch import sum as total`), a method name only as itself;
   - each class of the file whose call or whose instance's call runs code of the file (an
@@ -384,6 +388,9 @@ class _Flow:
             self.kind_function[kind] = name
         self.every_function_kind = sum(self.function_kinds.values())
         self.function_callers: dict[str, set[int]] = {}  # units that call it as a value
+        # Their names have their kinds only once a call that may call a value is given a kind, or
+        # one of them returns a kind (_follow_functions): before, a call of one changes nothing.
+        self.following_functions = False
         # Names each unit's statements bind, as read (for _may_hold_a_class), and the callees of
         # the calls given a kind in the unit being read.
         self.bound: dict[int, set[str]] = {}
@@ -562,7 +569,6 @@ class _Flow:
             self.dirty.update(self.readers.seeded((*_SEED_WORDS, *renamed), _SEED_ATTRIBUTES, _SEED_ATTRIBUTE_SUFFIXES))
             if self.active:
                 self._seed_classes(self.class_kinds)
-            self._seed_functions()
         while self.dirty:
             batch = sorted(self.dirty)
             self.dirty.clear()
@@ -597,9 +603,14 @@ class _Flow:
             if unit.owner in owners and unit.index in self.readers.bare(unit.positional[0]):
                 self.dirty.add(unit.index)
 
-    def _seed_functions(self) -> None:
-        """Where the kinds of the functions used as values start: their names."""
-        if self.readers is not None and self.escaped:
+    def _follow_functions(self) -> None:
+        """From now on the names of the functions used as values have their kinds: read where
+        they are named."""
+        if self.following_functions:
+            return
+        self.following_functions = True
+        self.changed = True
+        if self.readers is not None:
             self.dirty.update(self.readers.mentioning_any(sorted(self.escaped)))
 
     def _methods_with_a_self(self) -> list[_Unit]:
@@ -830,6 +841,8 @@ class _Flow:
     def _return(self, kinds: int) -> None:
         if kinds and self.unit.name is not None:
             self._widen(self.returns, self.unit.name, kinds)
+            if self.unit.name in self.escaped and not self.following_functions:
+                self._follow_functions()  # a call of the value may return it
             if not self.active and self.unit.owner is not None and self.unit.name in CALL_METHODS:
                 # what a call of an instance of its class is (or of a subclass that inherits it)
                 self._activate(self._running(self.unit))
@@ -1025,7 +1038,7 @@ class _Flow:
         anywhere inside is seen)."""
         if isinstance(node, ast.Name):
             kinds = self.local.get(node.id, 0) | self.module.get(node.id, 0) | self.name_kinds.get(node.id, 0)
-            if node.id in self.escaped:
+            if self.following_functions and node.id in self.escaped:
                 kinds |= self.function_kinds[node.id]  # (a call of the value runs it)
             return kinds | OPTIMIZER_CLASS if node.id in self.class_names else kinds
         if isinstance(node, ast.Constant):
@@ -1140,6 +1153,8 @@ class _Flow:
         functions = callee & self.every_function_kind
         if functions:
             made |= self._call_functions(functions, node, argument_kinds, keyword_kinds)
+        elif arguments and self.escaped and not self.following_functions and self._may_call_a_value(func, name, method_form):
+            self._follow_functions()  # (this unit is read again once its callee has their kinds)
         if name is None:
             return receiver | arguments | made
         # A bare name may also be an import's alias for any of the names it was imported as
@@ -1181,6 +1196,17 @@ class _Flow:
         if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
             self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
         return kinds
+
+    def _may_call_a_value(self, func: ast.expr, name: Optional[str], method_form: bool) -> bool:
+        """May this call call a value the code holds (`reg_fn(...)`, `self.fn(...)`,
+        `TERMS[k](...)`) rather than a function, method or class the file defines or one an
+        import names? (The analysis calls the file's function of a bare name called, even where
+        a local name shadows it.)"""
+        if method_form:
+            return name not in self.functions and _root_name(func) not in self.imported
+        if name is not None:
+            return name not in self.functions and name not in self.classes and name not in self.imported
+        return True
 
     def _term_at(
         self,
