@@ -1319,6 +1319,111 @@ FUNCTION_VALUES = {
                 loss = nn.functional.mse_loss(model(x), y) + 1e-4 * apply(size_of, model.parameters())
                 loss.backward()
         """,
+    "chosen-by-a-function": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def abs_of(ps):
+            return sum(p.abs().sum() for p in ps)
+
+        def choose(name):
+            if name == "l1":
+                return abs_of
+            return size_of
+
+        def run(model, loader, name):
+            fn = choose(name)
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * fn(model.parameters())
+                loss.backward()
+        """,
+    "picked-by-a-condition": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def abs_of(ps):
+            return sum(p.abs().sum() for p in ps)
+
+        def run(model, loader, use_l1):
+            fn = abs_of if use_l1 else size_of
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * fn(model.parameters())
+                loss.backward()
+        """,
+    "picked-from-a-dict-by-a-flag": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def abs_of(ps):
+            return sum(p.abs().sum() for p in ps)
+
+        PENALTIES = {"l1": abs_of, "l2": size_of}
+
+        def run(model, loader, name):
+            fn = PENALTIES[name]
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * fn(model.parameters())
+                loss.backward()
+        """,
+    "an-elif-chain": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def abs_of(ps):
+            return sum(p.abs().sum() for p in ps)
+
+        def run(model, loader, name):
+            fn = None
+            if name == "l1":
+                fn = abs_of
+            elif name == "l2":
+                fn = size_of
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y)
+                if fn is not None:
+                    loss = loss + 1e-4 * fn(model.parameters())
+                loss.backward()
+        """,
+    "a-default-replaced-under-a-flag": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def abs_of(ps):
+            return sum(p.abs().sum() for p in ps)
+
+        def run(model, loader, sparse):
+            fn = size_of
+            if sparse:
+                fn = abs_of
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * fn(model.parameters())
+                loss.backward()
+        """,
+    "kept-on-an-object": """
+        import torch.nn as nn
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        class Step:
+            def __init__(self, model, penalty=size_of):
+                self.model = model
+                self.penalty = penalty
+
+            def step(self, x, y):
+                loss = nn.functional.mse_loss(self.model(x), y)
+                (loss + 1e-4 * self.penalty(self.model.parameters())).backward()
+        """,
 }
 
 

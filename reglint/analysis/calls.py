@@ -32,6 +32,8 @@ from reglint.analysis.valueops import (
     Enumerated,
     append_item,
     carries_penalty,
+    chosen_by_key,
+    either,
     is_param_collection,
     join_params,
 )
@@ -51,6 +53,7 @@ from reglint.analysis.values import (
     Module,
     ModuleRef,
     Num,
+    OneOf,
     OptimizerClass,
     OptimizerRef,
     Param,
@@ -91,7 +94,7 @@ from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 
 # Values a call runs code of: a function or class of another module, an instance (its forward /
 # __call__), an optimizer class held as a value, a lambda.
-CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction)
+CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, OneOf)
 
 
 class CallEvaluator(AnalyzerMixin):
@@ -163,6 +166,8 @@ class CallEvaluator(AnalyzerMixin):
             return self.construct(called.info, node, frame)
         if isinstance(called, LambdaFunction):
             return self.call_lambda(called, node, frame)
+        if isinstance(called, OneOf):
+            return either([self.call_value(option, node, frame) for option in called.options])
         if isinstance(called, Instance):
             for name in CALL_METHODS:
                 found = self.find_method(called.info, name)
@@ -364,6 +369,7 @@ class CallEvaluator(AnalyzerMixin):
             if isinstance(key, Str):
                 found = base.get(key.value)
                 return found[0] if found is not None else UNKNOWN
+            return chosen_by_key(base)
         return None
 
     def grow_collection(
@@ -493,7 +499,8 @@ class CallEvaluator(AnalyzerMixin):
             return T.sqrt(first, self.here(node), self.records) or UNKNOWN
         if name in NORM_FUNCTIONS:
             if isinstance(first, (Param, Flat)):
-                return T.norm_term(node, first, node.args[1:], frame, self, tensor_first=True)
+                matrix_orders = name == "linalg.norm"
+                return T.norm_term(node, first, node.args[1:], frame, self, tensor_first=True, matrix_orders=matrix_orders)
             return UNKNOWN
         if (
             name

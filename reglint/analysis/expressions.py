@@ -19,11 +19,13 @@ from reglint.analysis.state import (
 )
 from reglint.analysis.valueops import (
     carries_penalty,
+    chosen_by_key,
     code_to_run_in_turn,
     element_of,
     is_factor,
     is_param_collection,
     join_params,
+    one_of,
     penalty_only,
     present_or_none,
     scales_of,
@@ -177,9 +179,9 @@ class ExpressionEvaluator(AnalyzerMixin):
                 return side
             if penalty_ids(side) and penalty_ids(rest) <= penalty_ids(side):
                 return side  # `term if total is None else total + term`: the running sum
-        present = present_or_none(body, other)
+        present = present_or_none(body, other) or one_of([body, other])
         if present is not None:
-            return present
+            return present  # `reg if cfg.l1 else None`, `l1_all if cfg.l1 else l2_all`
         if isinstance(body, ParamIter) and isinstance(other, ParamIter):
             return join_params([body, other], node, self.module.code_for_node(node))
         if isinstance(body, Num) or isinstance(other, Num):
@@ -293,6 +295,8 @@ class ExpressionEvaluator(AnalyzerMixin):
                 found = base.get(key.value)
                 if found is not None:
                     return found[0]
+            else:
+                return chosen_by_key(base)
         return UNKNOWN
 
     def ev_dict(self, node: cst.Dict, frame: Frame) -> Value:

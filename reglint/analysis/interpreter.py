@@ -62,11 +62,14 @@ from reglint.analysis.valueops import (
     CODE,
     any_vectors,
     code_to_run_in_turn,
+    either,
     element_of,
+    is_none,
     is_param_collection,
     join_params,
     names_of,
     numeric_name,
+    one_of,
     penalty_only,
     present_or_none,
     scales_of,
@@ -77,6 +80,7 @@ from reglint.analysis.values import (
     AccumulatorStart,
     ClassRef,
     DictVal,
+    FunctionRef,
     Instance,
     L1Criterion,
     LambdaFunction,
@@ -84,8 +88,8 @@ from reglint.analysis.values import (
     Mixed,
     Module,
     Num,
+    OneOf,
     OptimizerClass,
-    OptimizerRef,
     Param,
     ParamName,
     PenaltyRef,
@@ -103,6 +107,30 @@ from reglint.analysis.vocabulary import (
     TRAINING_STEP_FUNCTIONS,
     names_a_penalty,
 )
+
+
+def _code_in(frame: Frame) -> dict[str, Value]:
+    return {name: value for name, value in frame.env.items() if isinstance(value, CODE)}
+
+
+def _join_branches(frame: Frame, before: dict[str, Value], after_body: dict[str, Value], has_else: bool) -> None:
+    """What a name holds after an `if` whose test the analysis cannot decide, for the code it may
+    hold (`before` and `after_body`: the code names held before the `if` and after its body).
+    The branches ran one after the other, so the frame holds what the last one bound; where one
+    path binds code and the other other code, the name holds both (one_of: `if cfg.l1: reg =
+    l1_all` / `else: reg = l2_all`, an elif chain, a default replaced under a flag), and where
+    the other binds None, the code (present_or_none)."""
+    for name in set(after_body) | set(_code_in(frame)):
+        final = frame.env.get(name, UNKNOWN)
+        if has_else and (name not in after_body or final is not after_body[name]):
+            other = after_body.get(name, UNKNOWN)  # the else branch bound it: the body's value
+        else:
+            other = before.get(name, UNKNOWN)  # the value where the body did not run
+        chosen = one_of([final, other]) if isinstance(final, CODE) and isinstance(other, CODE) else None
+        if chosen is None:
+            chosen = present_or_none(final, other)
+        if chosen is not None:
+            frame.env[name] = chosen
 
 
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator):
@@ -558,13 +586,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def exec_if(self, statement: cst.If, frame: Frame) -> None:
         taken = branch_taken(statement.test, frame)
-        both = taken is None and statement.orelse is not None
+        before = _code_in(frame) if taken is None else None
         if taken is not False:
             rebound = self._apply_filter(frame, statement.test, positive=True)
             self.exec_suite(statement.body, frame)
             self._restore(frame, rebound)
-        # (the branches run one after the other: what the second binds would stay)
-        after_body = {name: value for name, value in frame.env.items() if isinstance(value, CODE)} if both else None
+        after_body = _code_in(frame) if before is not None else None
         if statement.orelse is not None and taken is not True:
             rebound = self._apply_filter(frame, statement.test, positive=False)
             if isinstance(statement.orelse, cst.If):
@@ -572,11 +599,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             else:
                 self.exec_suite(statement.orelse.body, frame)
             self._restore(frame, rebound)
-        if after_body is not None:
-            for name, value in after_body.items():
-                kept = present_or_none(value, frame.env.get(name, UNKNOWN))
-                if kept is value:
-                    frame.env[name] = value
+        if before is not None and after_body is not None:
+            _join_branches(frame, before, after_body, statement.orelse is not None)
 
     def exec_for(self, statement: cst.For, frame: Frame) -> None:
         iterable = self.ev(statement.iter, frame)
@@ -942,12 +966,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             elif param.name.value in keywords:
                 value = keywords[param.name.value]
             elif standalone and param.default is not None:
+                # With no call, a number is some number, and code the file names (`reg_fn=l1_all`,
+                # a lambda) is what runs wherever the caller passes nothing else.
                 default = self.ev(param.default, defaults)
-                value = (
-                    Num(None, param.name.value, param.default)
-                    if isinstance(default, Num)
-                    else UNKNOWN
-                )
+                if isinstance(default, Num):
+                    value = Num(None, param.name.value, param.default)
+                elif isinstance(default, (FunctionRef, LambdaFunction)):
+                    value = default
             elif param.default is not None:
                 value = self.ev(param.default, defaults)
             if isinstance(value, Unknown) and standalone:
@@ -1038,23 +1063,24 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             for holder, name in self._holders(caller, instance):
                 self._load_attributes(holder, name, instance)
         function_name = function.name.value
-        # (an L1 criterion is unknown as a value, but a factory that returns one returns it)
-        returned = [r for r, _ in frame.returns if not isinstance(r, Unknown) or isinstance(r, L1Criterion)]
+        # (an L1 criterion is unknown as a value, but a factory that returns one returns it, and
+        # a choice of functions is a value to call)
+        returned = [
+            r for r, _ in frame.returns if not isinstance(r, Unknown) or isinstance(r, (L1Criterion, OneOf))
+        ]
         for value, statement in frame.returns:
             self._name_returned(value, function_name, class_name)
             if LOSS_FUNCTION.search(function_name):
                 self.mark_loss(
                     value, function_name, statement if isinstance(value, Mixed) else None, frame
                 )
-        if not returned:
-            return UNKNOWN
-        if len(returned) == 1 or all(r == returned[0] for r in returned):
-            return returned[0]
-        pids = frozenset().union(*(penalty_ids(r) for r in returned))
-        if pids:
-            return Mixed(pids)
-        optimizers = [r for r in returned if isinstance(r, OptimizerRef)]
-        return optimizers[0] if optimizers else UNKNOWN
+        if len(returned) > 1:
+            # `if name == "l1": return l1_all` ... `return l2_all`: each is what a call may run
+            # (and where the other returns are None, it is what runs where there is one)
+            chosen = one_of([r for r in returned if not is_none(r)])
+            if chosen is not None:
+                return chosen
+        return either(returned)
 
     def _name_returned(self, value: Value, function_name: str, class_name: Optional[str]) -> None:
         self.mark_named(value, function_name)

@@ -22,6 +22,7 @@ from reglint.analysis.classes import ClassInfo, is_literal
 from reglint.analysis.modules import ModuleContext, indexed_context
 from reglint.analysis.names import ImportTarget
 from reglint.analysis.state import AnalyzerMixin, Frame
+from reglint.analysis.valueops import one_of
 from reglint.analysis.values import (
     UNKNOWN,
     ClassRef,
@@ -30,6 +31,7 @@ from reglint.analysis.values import (
     ListVal,
     ModuleRef,
     Num,
+    OneOf,
     Str,
     TupleVal,
     Value,
@@ -259,6 +261,8 @@ def plain_value(value: Value) -> Value:
     top-level code built belongs to that module's run, not to the importer's."""
     if isinstance(value, (Num, Str, ClassRef, FunctionRef, ModuleRef)):
         return value
+    if isinstance(value, OneOf):
+        return one_of([option for option in value.options if isinstance(option, FunctionRef)]) or UNKNOWN
     if isinstance(value, (ListVal, TupleVal)):
         items = tuple(_placeless(plain_value(item)) for item in value.items)
         return type(value)(items)

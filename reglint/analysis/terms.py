@@ -84,8 +84,13 @@ def norm_term(
     frame: "Frame",
     analyzer: "FileAnalyzer",
     tensor_first: bool,
+    matrix_orders: bool = False,
 ) -> Value:
-    """torch.norm(p, ...), p.norm(...), torch.linalg.norm / vector_norm: `args` follow the tensor."""
+    """torch.norm(p, ...), p.norm(...), torch.linalg.norm / vector_norm: `args` follow the tensor.
+    `matrix_orders`: torch.linalg.norm, where an order given for a 2-D tensor names a matrix
+    norm (ord=2 its largest singular value, ord=1 its largest column sum, 'nuc' the sum of its
+    singular values), none of them a penalty on each weight: only no order, or 'fro', is the
+    entrywise L2 norm there."""
     order: Optional[Value] = None
     for index, arg in enumerate(args):
         if arg.keyword is None and not arg.star:
@@ -101,6 +106,9 @@ def norm_term(
                 return UNKNOWN
         else:
             return UNKNOWN
+    frobenius = order is None or (isinstance(order, Num) and order.text == "None") or order == Str("fro")
+    if matrix_orders and not frobenius:
+        return UNKNOWN
     if (
         order is None
         or (isinstance(order, Num) and order.value == 2 and order.text != "None")

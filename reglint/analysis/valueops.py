@@ -14,12 +14,15 @@ from reglint.analysis.facts import (
 from reglint.analysis.filters import VECTORS
 from reglint.analysis.values import (
     UNKNOWN,
+    DictVal,
     FunctionRef,
     Instance,
     LambdaFunction,
     ListVal,
     Mixed,
     Num,
+    OneOf,
+    OptimizerRef,
     Param,
     ParamIter,
     ParamName,
@@ -30,6 +33,7 @@ from reglint.analysis.values import (
     TupleVal,
     Unknown,
     Value,
+    penalty_ids,
 )
 from reglint.analysis.vocabulary import NUMERIC_NAME
 
@@ -43,8 +47,10 @@ class Enumerated(Value):
 
 
 # Values that are code the analysis runs when they are called, and whose choice matters: the
-# file's functions, lambdas, objects of its classes.
-CODE = (FunctionRef, LambdaFunction, Instance)
+# file's functions, lambdas, objects of its classes, a choice of functions.
+CODE = (FunctionRef, LambdaFunction, Instance, OneOf)
+# The code a choice (OneOf) is made of.
+CHOSEN = (FunctionRef, LambdaFunction)
 
 
 def present_or_none(first: Value, second: Value) -> Optional[Value]:
@@ -53,12 +59,55 @@ def present_or_none(first: Value, second: Value) -> Optional[Value]:
     else None`. Code calls it only where it is there, and the rules speak of that case. None
     when neither is."""
     for side, rest in ((first, second), (second, first)):
-        if isinstance(side, CODE) and isinstance(rest, Num) and rest.text == "None":
+        if isinstance(side, CODE) and is_none(rest):
             return side
     return None
 
 
+def is_none(value: Value) -> bool:
+    return isinstance(value, Num) and value.text == "None"
+
+
 MAX_RUN_IN_TURN = 8
+
+
+def one_of(values: Sequence[Value]) -> Optional[Value]:
+    """The code that each of `values` may be, where nothing tells which one runs (the sides of
+    a condition, a function's returns, a dict read by an unknown key): the function or lambda
+    they all are, else a OneOf of up to MAX_RUN_IN_TURN different ones. None where one of them
+    is anything else, or there are more."""
+    options: list[Value] = []
+    for value in values:
+        for option in value.options if isinstance(value, OneOf) else (value,):
+            if not isinstance(option, CHOSEN):
+                return None
+            if option not in options:
+                options.append(option)
+    if not options or len(options) > MAX_RUN_IN_TURN:
+        return None
+    return options[0] if len(options) == 1 else OneOf(tuple(options))
+
+
+def chosen_by_key(table: DictVal) -> Value:
+    """An item of a dict read by a key the analysis cannot tell (`REGULARIZERS[args.reg]`,
+    `TERMS.get(name)`): any of its functions, where it holds only functions and lambdas."""
+    chosen = one_of([value for _, value, _, _ in table.entries]) if table.entries else None
+    return chosen if chosen is not None else UNKNOWN
+
+
+def either(values: Sequence[Value]) -> Value:
+    """What a value that may be any of `values` is to the rules (a function's returns, what a
+    call of a choice gives): the value they all are, else the penalties any of them holds, else
+    an optimizer one of them is; else unknown."""
+    if not values:
+        return UNKNOWN
+    if all(value == values[0] for value in values):
+        return values[0]
+    pids = frozenset().union(*(penalty_ids(value) for value in values))
+    if pids:
+        return Mixed(pids)
+    optimizers = [value for value in values if isinstance(value, OptimizerRef)]
+    return optimizers[0] if optimizers else UNKNOWN
 
 
 def code_to_run_in_turn(iterable: Value) -> list[Value]:

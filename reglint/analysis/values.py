@@ -243,7 +243,8 @@ def penalty_ids(value: Value) -> frozenset[int]:
 
 @dataclass(frozen=True)
 class FunctionRef(Value):
-    """A function of another project module, imported by name (`from losses import l2_reg`)."""
+    """A function named as a value: one of another project module, imported by name (`from
+    losses import l2_reg`), or one of the linted file's own (`reg_fn = l1_all`)."""
 
     context: "ModuleContext"
     function: cst.FunctionDef
@@ -257,6 +258,16 @@ class LambdaFunction(Value):
     node: cst.Lambda
     frame: "Frame"
     context: "ModuleContext"
+
+
+@dataclass(frozen=True)
+class OneOf(Unknown):
+    """One of a few functions or lambdas, chosen by something the analysis cannot tell
+    (`reg = l1_all if cfg.l1 else l2_all`, a factory with a return per choice, an if/elif chain,
+    `REGULARIZERS[args.reg]`): a call runs each in turn, as a loop over them would. Anything else
+    reads it as an unknown value."""
+
+    options: tuple[Value, ...]
 
 
 @dataclass(frozen=True)
