@@ -739,7 +739,7 @@ def test_rl000_alone_reports_a_file_without_regularization_code() -> None:
 # Shapes the analysis does not follow yet: kept so that when it learns one, the triage is checked
 # on it at once (the test below then says to move it out of this list).
 NOT_FOLLOWED_YET = (
-    "getattr-object", "object-stored-on-other", "partial-helper",
+    "getattr-object", "object-stored-on-other",
     "object-made-by-a-base-class", "object-called-by-a-base-class",
     "attribute-read-by-a-subclass",  # the analysis does not run an inherited __init__
 )
@@ -1407,6 +1407,45 @@ FUNCTION_VALUES = {
                 fn = abs_of
             for x, y in loader:
                 loss = nn.functional.mse_loss(model(x), y) + 1e-4 * fn(model.parameters())
+                loss.backward()
+        """,
+    "partial-with-the-parameters-bound": """
+        import torch.nn as nn
+        from functools import partial
+
+        def size_of(ps):
+            return sum(p.norm(2) for p in ps)
+
+        def run(model, loader):
+            penalty = partial(size_of, model.parameters())
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * penalty()
+                loss.backward()
+        """,
+    "partial-with-a-coefficient-bound": """
+        import functools
+        import torch.nn as nn
+
+        def size_of(ps, lam):
+            return lam * sum(p.norm(2) for p in ps)
+
+        def run(model, loader):
+            penalty = functools.partial(size_of, lam=1e-4)
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + penalty(model.parameters())
+                loss.backward()
+        """,
+    "partial-shifting-the-positions": """
+        import torch.nn as nn
+        from functools import partial
+
+        def scaled(lam, order, ps):
+            return lam * sum(p.norm(order) for p in ps)
+
+        def run(model, loader):
+            penalty = partial(scaled, 1e-4, 2)
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + penalty(model.parameters())
                 loss.backward()
         """,
     "kept-on-an-object": """

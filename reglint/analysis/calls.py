@@ -58,6 +58,7 @@ from reglint.analysis.values import (
     OptimizerRef,
     Param,
     ParamIter,
+    Partial,
     PenaltyRef,
     Str,
     Submodule,
@@ -94,7 +95,7 @@ from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 
 # Values a call runs code of: a function or class of another module, an instance (its forward /
 # __call__), an optimizer class held as a value, a lambda.
-CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, OneOf)
+CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, Partial, OneOf)
 
 
 class CallEvaluator(AnalyzerMixin):
@@ -167,7 +168,15 @@ class CallEvaluator(AnalyzerMixin):
         if isinstance(called, LambdaFunction):
             return self.call_lambda(called, node, frame)
         if isinstance(called, OneOf):
-            return either([self.call_value(option, node, frame) for option in called.options])
+            # (terms an option computes are a penalty of their own here, not merged away)
+            results = [self.call_value(option, node, frame) for option in called.options]
+            return either([self.bind_terms(r, node, frame) if isinstance(r, Terms) else r for r in results])
+        if isinstance(called, Partial):
+            held = called.function
+            if isinstance(held, FunctionRef):
+                return self.inline(held.function, node, frame, None, context=held.context, bound=called)
+            if isinstance(held, LambdaFunction):
+                return self.call_lambda(held, node, frame, bound=called)
         if isinstance(called, Instance):
             for name in CALL_METHODS:
                 found = self.find_method(called.info, name)
@@ -180,12 +189,14 @@ class CallEvaluator(AnalyzerMixin):
             self.ev(arg.value, frame)
         return UNKNOWN
 
-    def gradless_copy(self, value: Union[Terms, PenaltyRef], reason: str) -> Value:
+    def gradless_copy(self, value: Union[Terms, PenaltyRef, Mixed], reason: str) -> Value:
         """What a conversion that cuts the gradient (`.item()`, `float(...)`) makes of terms, or
-        of a bound penalty: a copy of the terms it holds so far (PenaltyTerm.copied), the penalty
-        itself left as it is (`log(l1.item())` beside `loss + lam * l1` is fine)."""
-        if isinstance(value, PenaltyRef):
-            value = Terms(tuple(replace(term, copied=True) for term in self.records[value.pid].terms))
+        of bound penalties (one, or what may be any of several: `float(reg_fn(model))` with
+        `reg_fn` picked by name): a copy of the terms they hold so far (PenaltyTerm.copied), the
+        penalties themselves left as they are (`log(l1.item())` beside `loss + lam * l1` is fine)."""
+        if isinstance(value, (PenaltyRef, Mixed)):
+            pids = [value.pid] if isinstance(value, PenaltyRef) else sorted(value.pids)
+            value = Terms(tuple(replace(term, copied=True) for pid in pids for term in self.records[pid].terms))
         return T.gradless(value, reason) if value.terms else UNKNOWN
 
     def handed_in(self, value: Value, node: cst.Call, frame: Frame) -> Value:
@@ -199,13 +210,23 @@ class CallEvaluator(AnalyzerMixin):
 
     def ev_partial(self, node: cst.Call, frame: Frame) -> Value:
         """`functools.partial(optim.Adam, weight_decay=1e-4)`: the class with keywords bound (no
-        other positional argument: the parameters come with the call). Anything else is unknown."""
+        other positional argument: the parameters come with the call); `partial(l1_penalty,
+        lam=1e-4)`, `partial(norm_of, model.parameters())`: the function (or lambda) with its
+        arguments bound. Anything else is unknown."""
         values = [self.ev(argument.value, frame) for argument in node.args]
         positional = [argument for argument in node.args if argument.keyword is None]
-        if len(positional) == 1 and not positional[0].star and node.args[0] is positional[0]:
-            held = values[0]
-            if isinstance(held, OptimizerClass) and held.bound is None:
-                return OptimizerClass(held.qualified, node, frame)
+        if not positional or node.args[0] is not positional[0] or any(argument.star for argument in node.args):
+            return UNKNOWN
+        held = values[0]
+        if len(positional) == 1 and isinstance(held, OptimizerClass) and held.bound is None:
+            return OptimizerClass(held.qualified, node, frame)
+        if isinstance(held, (FunctionRef, LambdaFunction)):
+            arguments = list(zip(node.args, values))[1:]
+            return Partial(
+                held,
+                tuple(value for argument, value in arguments if argument.keyword is None),
+                tuple((argument.keyword.value, value) for argument, value in arguments if argument.keyword is not None),
+            )
         return UNKNOWN
 
     def ev_chain(self, node: cst.Call, qualified: str, frame: Frame) -> Value:
@@ -459,7 +480,7 @@ class CallEvaluator(AnalyzerMixin):
             return T.power(base, exponent, self.here(node)) or UNKNOWN
         if method == "square":
             return T.square(base, self.here(node)) or UNKNOWN
-        if method in ("item", "tolist", "detach", "numpy") and isinstance(base, (Terms, PenaltyRef)):
+        if method in ("item", "tolist", "detach", "numpy") and isinstance(base, (Terms, PenaltyRef, Mixed)):
             return self.gradless_copy(base, f".{method}()")
         if method in SHAPE_METHODS:
             return base
@@ -792,7 +813,7 @@ class CallEvaluator(AnalyzerMixin):
             return Elementwise(first, "abs") if isinstance(first, (Param, Flat)) else UNKNOWN
         if name in ("list", "tuple", "iter", "sorted", "set"):
             return first if isinstance(first, (ParamIter, ListVal)) else UNKNOWN
-        if name == "float" and isinstance(first, (Terms, PenaltyRef)):
+        if name == "float" and isinstance(first, (Terms, PenaltyRef, Mixed)):
             return self.gradless_copy(first, "float()")
         if name == "float" and isinstance(first, Num):
             return first

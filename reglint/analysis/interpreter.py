@@ -92,6 +92,7 @@ from reglint.analysis.values import (
     OptimizerClass,
     Param,
     ParamName,
+    Partial,
     PenaltyRef,
     Str,
     Submodule,
@@ -860,8 +861,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         class_name: Optional[str],
         instance: Optional[Instance] = None,
         context: Optional[ModuleContext] = None,
+        bound: Optional[Partial] = None,
     ) -> Value:
-        positional, keywords, unpacks = self.call_arguments(call, frame)
+        positional, keywords, unpacks = self.call_arguments(call, frame, bound)
         if len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
             return UNKNOWN
         if not self.runs_foreign_code(context):
@@ -902,11 +904,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         frame.no_grad = caller.no_grad
         frame.no_grad_what = caller.no_grad_what
 
-    def call_arguments(self, call: cst.Call, frame: Frame) -> tuple[list[Value], dict[str, Value], bool]:
+    def call_arguments(
+        self, call: cst.Call, frame: Frame, bound: Optional[Partial] = None
+    ) -> tuple[list[Value], dict[str, Value], bool]:
         """A call's positional and keyword arguments, and whether it also unpacks an iterable it
         cannot see into (`f(*xs)`: the positions after it are unknown, and so is what `*args`
-        holds). A list or tuple the analysis knows is unpacked in place: `l2_of(*weights)`."""
-        positional: list[Value] = []
+        holds). A list or tuple the analysis knows is unpacked in place: `l2_of(*weights)`.
+        `bound`: a partial's arguments, which come first (its keywords give way to the call's)."""
+        positional: list[Value] = list(bound.positional) if bound is not None else []
         unpacks = False
         for argument in call.args:
             if argument.keyword is not None or argument.star == "**":
@@ -918,13 +923,16 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 positional.extend(value.items)
             else:
                 unpacks = True  # (what follows it is taken one place to the left, as before)
-        keywords = {a.keyword.value: self.ev(a.value, frame) for a in call.args if a.keyword is not None}
+        keywords = dict(bound.keywords) if bound is not None else {}
+        keywords.update((a.keyword.value, self.ev(a.value, frame)) for a in call.args if a.keyword is not None)
         return positional, keywords, unpacks
 
-    def call_lambda(self, called: LambdaFunction, call: cst.Call, frame: Frame) -> Value:
+    def call_lambda(
+        self, called: LambdaFunction, call: cst.Call, frame: Frame, bound: Optional[Partial] = None
+    ) -> Value:
         """Run a lambda's body with the call's arguments, in the frame and module it was made in."""
         function = called.node
-        positional, keywords, unpacks = self.call_arguments(call, frame)
+        positional, keywords, unpacks = self.call_arguments(call, frame, bound)
         if len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
             return UNKNOWN
         if not self.runs_foreign_code(called.context):

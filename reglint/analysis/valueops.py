@@ -26,6 +26,7 @@ from reglint.analysis.values import (
     Param,
     ParamIter,
     ParamName,
+    Partial,
     PenaltyRef,
     Submodule,
     Submodules,
@@ -48,9 +49,9 @@ class Enumerated(Value):
 
 # Values that are code the analysis runs when they are called, and whose choice matters: the
 # file's functions, lambdas, objects of its classes, a choice of functions.
-CODE = (FunctionRef, LambdaFunction, Instance, OneOf)
+CODE = (FunctionRef, LambdaFunction, Partial, Instance, OneOf)
 # The code a choice (OneOf) is made of.
-CHOSEN = (FunctionRef, LambdaFunction)
+CHOSEN = (FunctionRef, LambdaFunction, Partial)
 
 
 def present_or_none(first: Value, second: Value) -> Optional[Value]:

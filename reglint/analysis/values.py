@@ -260,6 +260,16 @@ class LambdaFunction(Value):
     context: "ModuleContext"
 
 
+@dataclass(frozen=True, eq=False)
+class Partial(Value):
+    """`functools.partial(l1_penalty, lam=1e-4)` of a function or lambda of the code: a call runs
+    it with the bound arguments first, then the call's."""
+
+    function: Value  # a FunctionRef or a LambdaFunction
+    positional: tuple[Value, ...]
+    keywords: tuple[tuple[str, Value], ...]
+
+
 @dataclass(frozen=True)
 class OneOf(Unknown):
     """One of a few functions or lambdas, chosen by something the analysis cannot tell

@@ -69,7 +69,10 @@ holding something of a kind), over-approximating what the analysis can evaluate 
     whose callee has it (`reg_fn(ps)`, `self.fn(ps)`, `TERMS[k](ps)`, a lambda's parameter,
     which has every such kind) gives its arguments to that function, as a call of it by name
     would, and has the kinds it returns, and the callee's function kinds (the callee may be a
-    lambda that returns the function: `(lambda: l1_all)()(ps)`). Those names have their kinds
+    lambda that returns the function: `(lambda: l1_all)()(ps)`). A call of `partial` has
+    the kinds of its first argument and binds the others to that function's parameters, and
+    from then on a call of a value of that function's kind binds each positional argument to
+    every parameter (the analysis' Partial puts the bound arguments first). Those names have their kinds
     only from the first call given a kind whose callee is no function, class or import of the
     file (`_may_call_a_value`: the analysis calls the file's function of a bare name even where
     a local shadows it), or the first kind one of those functions returns: until then a call of
@@ -391,6 +394,9 @@ class _Flow:
         # Their names have their kinds only once a call that may call a value is given a kind, or
         # one of them returns a kind (_follow_functions): before, a call of one changes nothing.
         self.following_functions = False
+        # Those a `partial` was made of: a call of the value may bind any argument to any
+        # parameter (the bound ones come first).
+        self.partially_applied: set[str] = set()
         # Names each unit's statements bind, as read (for _may_hold_a_class), and the callees of
         # the calls given a kind in the unit being read.
         self.bound: dict[int, set[str]] = {}
@@ -952,7 +958,8 @@ class _Flow:
             held ^= kind
             name = self.kind_function[kind]
             if arguments:
-                self._call_into(self.escaped_units[name], node, argument_kinds, keyword_kinds)
+                anywhere = name in self.partially_applied
+                self._call_into(self.escaped_units[name], node, argument_kinds, keyword_kinds, anywhere)
             kinds |= self.returns.get(name, 0)
             self.function_callers.setdefault(name, set()).add(self.unit.index)
         return kinds
@@ -979,16 +986,22 @@ class _Flow:
             self._widen(self.parameter_kinds, (self.unit_of[id(function)].index, parameter), kinds)
 
     def _call_into(
-        self, units: Iterable[_Unit], node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]
+        self,
+        units: Iterable[_Unit],
+        node: ast.Call,
+        argument_kinds: list[int],
+        keyword_kinds: list[int],
+        anywhere: bool = False,
     ) -> None:
         """Bind a call's arguments to the parameters of each unit, as inlining does: positional
         ones in order (for a method, after `self`: both places count here), keywords by name;
-        starred ones could be anything. The receiver is never bound."""
+        starred ones could be anything. The receiver is never bound. `anywhere`: positional
+        ones to every parameter (a partial's bound arguments come before them)."""
         for unit in units:
             # (a method's `self` is never bound, starred arguments and `**kwargs` included)
             bindable = unit.parameters[1:] if unit.method and unit.positional else unit.parameters
             given: list[tuple[Optional[str], int]] = []
-            after_a_star = False  # inlining drops starred arguments: the ones after it move left
+            after_a_star = anywhere  # inlining drops starred arguments: the ones after it move left
             for index, (argument, kinds) in enumerate(zip(node.args, argument_kinds)):
                 after_a_star = after_a_star or isinstance(argument, ast.Starred)
                 if not kinds:
@@ -1193,9 +1206,32 @@ class _Flow:
             # A class goes through any call that is given it (`partial(optim.Adam, ...)`,
             # `OPTIMIZERS.get(name)`): wider than the analysis, which knows a few such calls.
             kinds |= (receiver | arguments) & OPTIMIZER_CLASS
+        if "partial" in names and node.args and not isinstance(node.args[0], ast.Starred):
+            kinds |= self._partial(node, argument_kinds, keyword_kinds)
         if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
             self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
         return kinds
+
+    def _partial(self, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> int:
+        """`partial(size_of, model.parameters())`, `functools.partial(l2_of, lam=1e-4)`: the
+        function (or lambda) given first, its other arguments bound to its parameters, and a
+        later call's arguments to any of them (the analysis' Partial: the bound ones come first)."""
+        held = argument_kinds[0]
+        functions = held & self.every_function_kind
+        if any(argument_kinds[1:]) or any(keyword_kinds):
+            if self.escaped:
+                self._follow_functions()
+            bound = ast.Call(node.args[0], node.args[1:], node.keywords)
+            self._call_functions(functions, bound, argument_kinds[1:], keyword_kinds)
+        while functions:
+            kind = functions & -functions
+            functions ^= kind
+            name = self.kind_function[kind]
+            if name not in self.partially_applied:
+                self.partially_applied.add(name)
+                self.changed = True
+                self.dirty.update(self.function_callers.get(name, ()))  # (to bind theirs anywhere)
+        return held
 
     def _may_call_a_value(self, func: ast.expr, name: Optional[str], method_form: bool) -> bool:
         """May this call call a value the code holds (`reg_fn(...)`, `self.fn(...)`,
