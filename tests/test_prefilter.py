@@ -946,6 +946,48 @@ def test_an_object_kept_on_self_joins_the_whole_class_hierarchy(name: str) -> No
 # follows classes and instances as kinds of their own (flowcut._call_held). Each source holds a
 # penalty only that way.
 INSTANCE_CALLS = {
+    "an-object-picked-by-a-condition": """
+        import torch.nn as nn
+
+        class Size(nn.Module):
+            def forward(self, ps):
+                return sum(p.norm(2) for p in ps)
+
+        class Mass(nn.Module):
+            def forward(self, ps):
+                return sum(p.abs().sum() for p in ps)
+
+        def run(model, loader, sparse):
+            extra = Mass() if sparse else Size()
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * extra(model.parameters())
+                loss.backward()
+        """,
+    "a-class-picked-by-a-key": """
+        import torch.nn as nn
+
+        class Size:
+            def __init__(self, ps):
+                self.ps = list(ps)
+
+            def value(self):
+                return sum(p.norm(2) for p in self.ps)
+
+        class Mass:
+            def __init__(self, ps):
+                self.ps = list(ps)
+
+            def value(self):
+                return sum(p.abs().sum() for p in self.ps)
+
+        KINDS = {"size": Size, "mass": Mass}
+
+        def run(model, loader, kind):
+            extra = KINDS[kind](model.parameters())
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * extra.value()
+                loss.backward()
+        """,
     # An object kept by one module class and called by an unrelated one it is handed to: the
     # classes share no family in the file (only in-file bases relate classes); the code that
     # names both joins them.

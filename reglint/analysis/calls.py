@@ -36,6 +36,8 @@ from reglint.analysis.valueops import (
     either,
     is_param_collection,
     join_params,
+    joined_vectors,
+    one_of,
 )
 from reglint.analysis.values import (
     UNKNOWN,
@@ -168,9 +170,11 @@ class CallEvaluator(AnalyzerMixin):
         if isinstance(called, LambdaFunction):
             return self.call_lambda(called, node, frame)
         if isinstance(called, OneOf):
-            # (terms an option computes are a penalty of their own here, not merged away)
+            # (terms an option computes are a penalty of their own here, not merged away; classes
+            # make one of their objects)
             results = [self.call_value(option, node, frame) for option in called.options]
-            return either([self.bind_terms(r, node, frame) if isinstance(r, Terms) else r for r in results])
+            made = one_of(results) if all(isinstance(option, ClassRef) for option in called.options) else None
+            return made or either([self.bind_terms(r, node, frame) if isinstance(r, Terms) else r for r in results])
         if isinstance(called, Partial):
             held = called.function
             if isinstance(held, FunctionRef):
@@ -259,6 +263,17 @@ class CallEvaluator(AnalyzerMixin):
                 return self.call_value(held, node, frame)  # self.reg_fn(model), self.optimizer_fn(ps)
             if isinstance(held, L1Criterion):
                 return self.l1_loss_term(node, held.summed, frame)  # self.l1_crit(p, zeros)
+        if isinstance(receiver, OneOf):
+            # `reg.penalty(model)`, `reg` one of several penalty objects: each one's method
+            objects = [option for option in receiver.options if isinstance(option, Instance)]
+            found_methods = [(option, self.find_method(option.info, name)) for option in objects]
+            methods = [(option, found) for option, found in found_methods if found is not None]
+            if len(methods) == len(receiver.options):
+                results = [
+                    self.inline(method, node, frame, defining.name, instance=option, context=defining.context)
+                    for option, (defining, method) in methods
+                ]
+                return either([self.bind_terms(r, node, frame) if isinstance(r, Terms) else r for r in results])
         if isinstance(receiver, (ModuleRef, ClassRef)):
             attribute = self.attribute_of(receiver, name, func)
             if isinstance(attribute, CALLABLE):
@@ -677,6 +692,8 @@ class CallEvaluator(AnalyzerMixin):
             return self.instance_vectors(value)
         if isinstance(value, Submodule):
             return value.vectors
+        if isinstance(value, OneOf):
+            return joined_vectors([self.has_vectors(option) for option in value.options])
         return None
 
     @staticmethod

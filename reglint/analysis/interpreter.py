@@ -67,6 +67,7 @@ from reglint.analysis.valueops import (
     is_none,
     is_param_collection,
     join_params,
+    joined_vectors,
     names_of,
     numeric_name,
     one_of,
@@ -397,6 +398,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             return value.vectors
         if isinstance(value, Instance):
             return self.instance_vectors(value, visiting)
+        if isinstance(value, OneOf):
+            return joined_vectors([self._held_vectors(option, visiting) for option in value.options])
         if isinstance(value, (Num, Str)):
             return False
         if isinstance(value, (ListVal, TupleVal)):

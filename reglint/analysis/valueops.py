@@ -14,6 +14,7 @@ from reglint.analysis.facts import (
 from reglint.analysis.filters import VECTORS
 from reglint.analysis.values import (
     UNKNOWN,
+    ClassRef,
     DictVal,
     FunctionRef,
     Instance,
@@ -50,8 +51,9 @@ class Enumerated(Value):
 # Values that are code the analysis runs when they are called, and whose choice matters: the
 # file's functions, lambdas, objects of its classes, a choice of functions.
 CODE = (FunctionRef, LambdaFunction, Partial, Instance, OneOf)
-# The code a choice (OneOf) is made of.
-CHOSEN = (FunctionRef, LambdaFunction, Partial)
+# The code a choice (OneOf) is made of: what a call runs (an object's forward / __call__, a
+# class's __init__).
+CHOSEN = (FunctionRef, LambdaFunction, Partial, Instance, ClassRef)
 
 
 def present_or_none(first: Value, second: Value) -> Optional[Value]:
@@ -94,6 +96,12 @@ def chosen_by_key(table: DictVal) -> Value:
     `TERMS.get(name)`): any of its functions, where it holds only functions and lambdas."""
     chosen = one_of([value for _, value, _, _ in table.entries]) if table.entries else None
     return chosen if chosen is not None else UNKNOWN
+
+
+def joined_vectors(parts: Sequence[Optional[bool]]) -> Optional[bool]:
+    """Whether modules that may each be the one hold 1-D parameters: yes where one does, no where
+    none does, else not known."""
+    return True if True in parts else (None if None in parts else False)
 
 
 def either(values: Sequence[Value]) -> Value:
