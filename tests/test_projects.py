@@ -118,6 +118,28 @@ def test_a_module_that_does_not_train_takes_values_not_code(tmp_path: Path) -> N
     assert _check([str(tmp_path / "report.py")], "--no-cache", "--no-prefilter", cwd=tmp_path) == set()
 
 
+@pytest.mark.parametrize(
+    ("code", "wires"),
+    [
+        ("optimizer = build_optimizer(model)\ntrain_one_epoch(model, optimizer, reg)\n", True),
+        ("opt=build_optimizer(model)\n", True),
+        ("g_optim = build_optimizer(model)\n", True),
+        # No optimizer held and no backward(): a report, an evaluation, a library's module.
+        ("adopt = 3\ncan_optimize = True\nx: Optional[int] = None\n", False),
+        ("if optimizer == other:\n    pass\n", False),
+    ],
+)
+def test_a_module_wiring_a_run_from_project_modules_runs_their_code(tmp_path: Path, code: str, wires: bool) -> None:
+    from reglint.analysis.project import reads_project_code
+
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = probe\n")
+    (tmp_path / "factory.py").write_text("import torch\n\ndef build_optimizer(model):\n    return torch.optim.Adam(model.parameters())\n")
+    (tmp_path / "engine.py").write_text("def train_one_epoch(model, optimizer, reg):\n    reg(model).backward()\n    optimizer.step()\n")
+    text = "from factory import build_optimizer\nfrom engine import train_one_epoch\n" + code
+    (tmp_path / "run.py").write_text(text)
+    assert reads_project_code(text, tmp_path / "run.py")[0] is wires
+
+
 def test_messages_name_the_other_file() -> None:
     project = FIXTURES / "projects" / "optimizer_factory"
     result = CliRunner().invoke(main, ["check", "--isolated", "--no-cache", "--format", "json", str(project / "train.py")])

@@ -104,6 +104,7 @@ class Penalty:
     # findings speak of its form (RL101, RL102, ...); this file's, of how it is trained.
     reported_elsewhere: bool = False
     dead: bool = False  # RL107: computed in a training step, then never used
+    called_at: tuple[cst.CSTNode, ...] = ()  # the steps' calls of the helper that built it
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
     home: bool = True  # built by the linted file's own code
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where, when built elsewhere

@@ -465,6 +465,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if frame.trains:
             for pid in frame.created:
                 self.records[pid].in_training_step = True
+        elif frame.caller is not None:
+            # A helper the step calls computes its penalty in the step (`reg = weight_sq(model)`).
+            frame.caller.created.extend(frame.created)
         events = frame.events
         steps_anywhere = [value for kind, value in events if kind == "step"]
         for index, (kind, value) in enumerate(events):
@@ -676,7 +679,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if isinstance(value, (PenaltyRef, Mixed)):
                 if isinstance(target, cst.Name):
                     for pid in penalty_ids(value):
-                        self.records[pid].bound.add(name)
+                        self.records[pid].bound.add((frame.code, name))
                 self.mark_named(value, name.split(".")[-1])
                 if LOSS_NAME.search(name.split(".")[-1]):
                     self.mark_loss(value, name, statement, frame, by_name=True)
@@ -713,7 +716,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if isinstance(result, (PenaltyRef, Mixed)):
             if isinstance(statement.target, cst.Name):
                 for pid in penalty_ids(result):
-                    self.records[pid].bound.add(name)
+                    self.records[pid].bound.add((frame.code, name))
             self.mark_named(result, name.split(".")[-1])
             if LOSS_NAME.search(name.split(".")[-1]) and penalty_ids(value):
                 self.mark_loss(result, name, statement, frame, by_name=True)
@@ -874,6 +877,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if self.runs_here(context) and self.ctx.home:
             self._inlined.add(id(function))
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
+        created = len(frame.created)
         with self.running_in(context or self.ctx, call):
             value = self.call_function(
                 function,
@@ -886,6 +890,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 instance=instance,
                 unpacks=unpacks,
             )
+        here = self.here(call) if not self.foreign else None  # (a call in the linted file)
+        for pid in frame.created[created:]:  # penalties the helper built, handed to this frame
+            if here is not None and here not in self.records[pid].called_at:
+                self.records[pid].called_at.append(here)
         return self._reported_at_call(value, call, context)
 
     def _reported_at_call(self, value: Value, call: cst.Call, context: Optional[ModuleContext]) -> Value:

@@ -41,11 +41,26 @@ def find_root(path: Path) -> Path:
     """The nearest directory above `path` with a project marker; without one, the working
     directory when `path` is below it (where `reglint check` and pre-commit run), else its own."""
     directory = path.parent
-    for candidate in (directory, *directory.parents):
-        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
-            return candidate
+    marked = _marked_root(directory)
+    if marked is not None:
+        return marked
     cwd = Path.cwd().resolve()
     return cwd if path.is_relative_to(cwd) else directory
+
+
+def _marked_root(directory: Path) -> Optional[Path]:
+    """The nearest directory from `directory` up with a project marker (looked up once per
+    directory in a process, as the directories' listings are: Project._listing)."""
+    if directory not in _MARKED_ROOTS:
+        if any((directory / marker).exists() for marker in ROOT_MARKERS):
+            _MARKED_ROOTS[directory] = directory
+        else:
+            parent = directory.parent
+            _MARKED_ROOTS[directory] = _marked_root(parent) if parent != directory else None
+    return _MARKED_ROOTS[directory]
+
+
+_MARKED_ROOTS: dict[Path, Optional[Path]] = {}
 
 
 @dataclass
@@ -144,6 +159,7 @@ class Project:
     _displays: dict[tuple[Path, Path], str] = field(default_factory=dict)
     _search_roots: dict[Path, list[Path]] = field(default_factory=dict)
     _resolved_root: Optional[Path] = None
+    _project_files: dict[Path, bool] = field(default_factory=dict)  # a candidate -> is it one
 
     # ------------------------------------------------------------------ resolution
 
@@ -197,9 +213,15 @@ class Project:
             return None  # (most imports name a package that is not here: no path is built)
         target = base.joinpath(*parts) if parts else base
         for candidate in (target.with_name(target.name + ".py") if parts else None, target / "__init__.py"):
-            if candidate is not None and self._may_exist(candidate) and candidate.is_file() and self.contains(candidate):
+            if candidate is not None and self._may_exist(candidate) and self._project_file(candidate):
                 return candidate
         return None
+
+    def _project_file(self, candidate: Path) -> bool:
+        found = self._project_files.get(candidate)
+        if found is None:
+            found = self._project_files[candidate] = candidate.is_file() and self.contains(candidate)
+        return found
 
     def _may_exist(self, path: Path) -> bool:
         return path.name in self._listing(path.parent)
@@ -331,35 +353,76 @@ def _names_backward(text: str) -> bool:
 
 def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     """Does the analysis of this module run code of its project's other modules? When it sets up
-    training: it constructs an optimizer itself (triage/training.trains), or it calls backward() and
-    imports a project module that calls an optimizer class (an optimizer factory:
-    triage/training.calls_an_optimizer, as another module's code holds no class as a value). Also
-    returns the
-    project modules read to decide (path -> digest): the answer holds while they are unchanged.
+    training: it constructs an optimizer itself (triage/training.trains), or it wires a training
+    setup from project modules: it imports one that calls an optimizer class (an optimizer
+    factory: triage/training.calls_an_optimizer, as another module's code holds no class as a
+    value), and it calls backward() or, holding an optimizer under a name (`optimizer =
+    build_optimizer(model, cfg)`, `opt=...`), imports one that does (an epoch loop given the model,
+    the optimizer and a penalty function: `train_one_epoch(model, loader, optimizer, reg_fn)`).
+    Also returns the project modules read to decide (path -> digest): the answer holds while they
+    are unchanged.
 
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
     for which it is False takes only values from its imports, so its own text decides."""
-    from reglint.analysis.triage.training import calls_an_optimizer, trains
+    from reglint.analysis.triage.training import trains
 
     consulted: dict[str, str] = {}
     if trains(text):
         return True, consulted
+    backward = _code_names_backward(text)
+    if not backward and not _holds_an_optimizer(text):
+        return False, consulted  # (resolving the imports of every module of a library is costly)
+    paths = project_imports(text, file)
+    factory = False
+    project = project_for(file)
+    for path in paths:
+        loaded = project.load(path)
+        if loaded is None:
+            continue
+        consulted[str(path)] = loaded.digest
+        if loaded.text is None:
+            continue
+        factory = factory or loaded.derived("calls an optimizer", _calls_an_optimizer)
+        backward = backward or loaded.derived("names backward", _loaded_names_backward)
+        if factory and backward:
+            return True, consulted
+    return False, consulted
+
+
+# A name bound or passed that holds an optimizer: `optimizer =`, `opt=`, `g_optim =`, `optimizers =`
+# (matched where an "opt" starts a word or follows `_`; a case-blind pattern scanned over a whole
+# library costs ten times more).
+_OPTIMIZER_NAME_AT = re.compile(r"opt(?:im(?:i[sz]er)?)?s?(?:_\w*)?\s*=(?!=)", re.IGNORECASE)
+
+
+def _holds_an_optimizer(text: str) -> bool:
+    for needle in ("opt", "Opt", "OPT"):
+        start = text.find(needle)
+        while start != -1:
+            if (start == 0 or not text[start - 1].isalnum()) and _OPTIMIZER_NAME_AT.match(text, start):
+                return True
+            start = text.find(needle, start + 3)
+    return False
+
+
+def _code_names_backward(text: str) -> bool:
+    """A backward function's name in the code (strings and comments left out)."""
     if not _names_backward(text):
-        return False, consulted  # (blanking strings and comments only removes matches)
+        return False  # (blanking strings and comments only removes matches)
     from reglint.analysis.triage.textcut import _Unsure, blank
 
     try:
         code = blank(text)
     except _Unsure:
         code = text
-    if not _names_backward(code):
-        return False, consulted
-    project = project_for(file)
-    for path in project_imports(text, file):
-        loaded = project.load(path)
-        if loaded is None:
-            continue
-        consulted[str(path)] = loaded.digest
-        if loaded.text is not None and calls_an_optimizer(loaded.text):
-            return True, consulted
-    return False, consulted
+    return _names_backward(code)
+
+
+def _calls_an_optimizer(loaded: LoadedModule) -> bool:
+    from reglint.analysis.triage.training import calls_an_optimizer
+
+    return loaded.text is not None and calls_an_optimizer(loaded.text)
+
+
+def _loaded_names_backward(loaded: LoadedModule) -> bool:
+    return loaded.text is not None and _code_names_backward(loaded.text)

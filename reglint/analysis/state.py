@@ -63,11 +63,15 @@ class PenaltyRecord:
     setup_unknown: bool = False
     kept: bool = True  # False: built while a project module's top-level code ran on import
     # Where it was built, for RL107: the function (or module) and statement, the plain names it
-    # was bound to there, and whether that function is a training step (calls backward()).
+    # was bound to (each with the code of the function or module that binds it: a helper's, or
+    # that of the step calling it), and whether it was built in a training step (calls
+    # backward()), by the step's own code or a helper it calls.
     scope_code: Optional[cst.CSTNode] = None
     statement: Optional[cst.CSTNode] = None
-    bound: set[str] = field(default_factory=set)
+    bound: set[tuple[Optional[cst.CSTNode], str]] = field(default_factory=set)
     in_training_step: bool = False
+    # The calls in training steps of the helper that built it, where RL107 is reported.
+    called_at: list[cst.CSTNode] = field(default_factory=list)
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
     added_late: bool = False  # added to a loss after its backward(): RL104's, not RL107's
     built_elsewhere: bool = False  # built by another module's code (placed at the call)
@@ -126,6 +130,7 @@ class PenaltyRecord:
             setup_unknown=self.setup_unknown,
             reported_elsewhere=self.built_elsewhere and self._its_file_reports_it(),
             dead=self.is_dead(),
+            called_at=tuple(self.called_at),
             trained=self.trained,
             home=not self.built_elsewhere,
             origin=self.origin,
@@ -155,7 +160,7 @@ class PenaltyRecord:
         if not isinstance(scope, (cst.FunctionDef, cst.Module)):
             return False
         if self.bound:
-            return all(is_dead(scope, name) for name in self.bound)
+            return all(isinstance(code, (cst.FunctionDef, cst.Module)) and is_dead(code, name) for code, name in self.bound)
         statement = self.statement
         return isinstance(statement, cst.Expr) and isinstance(statement.value, cst.BinaryOperation)
 

@@ -78,8 +78,9 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     for penalty in ctx.facts.penalties:
         if not penalty.dead or not penalty.home:
             continue
-        yield Report(
-            penalty.node,
-            "add this penalty to the loss before backward(), or remove it: it is computed in a "
-            "training step but never reaches the loss that is backpropagated",
-        )
+        for node in penalty.called_at or (penalty.node,):  # (in a step: its call of the helper)
+            yield Report(
+                node,
+                "add this penalty to the loss before backward(), or remove it: it is computed in a "
+                "training step but never reaches the loss that is backpropagated",
+            )
