@@ -1490,6 +1490,49 @@ FUNCTION_VALUES = {
                 loss = nn.functional.mse_loss(model(x), y) + penalty(model.parameters())
                 loss.backward()
         """,
+    "a-nested-def-reading-its-enclosing-names": """
+        import torch.nn as nn
+
+        def run(model, loader):
+            ps = [p for p in model.parameters()]
+
+            def size():
+                return sum(q.norm(2) for q in ps)
+
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * size()
+                loss.backward()
+        """,
+    "a-nested-def-returned-by-a-factory": """
+        import torch.nn as nn
+
+        def make(lam):
+            def size(ps):
+                return lam * sum(p.norm(2) for p in ps)
+
+            return size
+
+        def run(model, loader):
+            penalty = make(1e-4)
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + penalty(model.parameters())
+                loss.backward()
+        """,
+    "a-nested-def-closing-over-the-parameters": """
+        import torch.nn as nn
+
+        def make(ps):
+            def size():
+                return sum(p.norm(2) for p in ps)
+
+            return size
+
+        def run(model, loader):
+            penalty = make(list(model.parameters()))
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * penalty()
+                loss.backward()
+        """,
     "kept-on-an-object": """
         import torch.nn as nn
 

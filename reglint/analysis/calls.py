@@ -43,6 +43,7 @@ from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
     ClassRef,
+    Closure,
     DictVal,
     Elementwise,
     Flat,
@@ -97,7 +98,7 @@ from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 
 # Values a call runs code of: a function or class of another module, an instance (its forward /
 # __call__), an optimizer class held as a value, a lambda.
-CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, Partial, OneOf)
+CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, Closure, Partial, OneOf)
 
 
 class CallEvaluator(AnalyzerMixin):
@@ -136,9 +137,11 @@ class CallEvaluator(AnalyzerMixin):
             builtin = self.ev_builtin(node, func.value, args, frame)
             if builtin is not None:
                 return builtin
-            local = frame.function(func.value)
-            if local is not None:
-                return self.inline(local, node, frame, None)
+            found = frame.function_frame(func.value)
+            if found is not None:
+                local, defined_in = found
+                enclosing = defined_in if defined_in is not self.module_frame else None
+                return self.inline(local, node, frame, None, enclosing=enclosing)
             called = self.ev(func, frame)
             if isinstance(called, CALLABLE):
                 value = self.call_value(called, node, frame)
@@ -169,6 +172,8 @@ class CallEvaluator(AnalyzerMixin):
             return self.construct(called.info, node, frame)
         if isinstance(called, LambdaFunction):
             return self.call_lambda(called, node, frame)
+        if isinstance(called, Closure):
+            return self.inline(called.function, node, frame, None, context=called.context, enclosing=called.frame)
         if isinstance(called, OneOf):
             # (terms an option computes are a penalty of their own here, not merged away; classes
             # make one of their objects)
@@ -181,6 +186,8 @@ class CallEvaluator(AnalyzerMixin):
                 return self.inline(held.function, node, frame, None, context=held.context, bound=called)
             if isinstance(held, LambdaFunction):
                 return self.call_lambda(held, node, frame, bound=called)
+            if isinstance(held, Closure):
+                return self.inline(held.function, node, frame, None, context=held.context, bound=called, enclosing=held.frame)
         if isinstance(called, Instance):
             for name in CALL_METHODS:
                 found = self.find_method(called.info, name)
@@ -224,7 +231,7 @@ class CallEvaluator(AnalyzerMixin):
         held = values[0]
         if len(positional) == 1 and isinstance(held, OptimizerClass) and held.bound is None:
             return OptimizerClass(held.qualified, node, frame)
-        if isinstance(held, (FunctionRef, LambdaFunction)):
+        if isinstance(held, (FunctionRef, LambdaFunction, Closure)):
             arguments = list(zip(node.args, values))[1:]
             return Partial(
                 held,

@@ -35,6 +35,7 @@ from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
     ClassRef,
+    Closure,
     DictVal,
     Elementwise,
     Flat,
@@ -147,13 +148,15 @@ class ExpressionEvaluator(AnalyzerMixin):
     def global_name(self, node: cst.Name, frame: Frame) -> Value:
         """A name no assignment bound: a class of the module, or what an import of a project
         module gives (a function, a class, a constant), placed where it is read."""
-        local = frame.function(node.value)
-        if local is None:
+        found = frame.function_frame(node.value)
+        if found is None:
             info = self.classes.get(node.value)
             if info is not None:
                 return ClassRef(info)
-        elif self.ctx.home and self.module_frame.functions.get(node.value) is local:
-            return FunctionRef(self.ctx, local)  # `reg_fn = l1_all`: the file's function, as a value
+        elif found[1] is not self.module_frame:
+            return Closure(found[0], found[1], self.ctx)  # `return penalty`, a def of this function
+        elif self.ctx.home:
+            return FunctionRef(self.ctx, found[0])  # `reg_fn = l1_all`: the file's function, as a value
         named = self.optimizer_class(node)
         if named is not None:
             return named

@@ -868,6 +868,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         instance: Optional[Instance] = None,
         context: Optional[ModuleContext] = None,
         bound: Optional[Partial] = None,
+        enclosing: Optional[Frame] = None,
     ) -> Value:
         positional, keywords, unpacks = self.call_arguments(call, frame, bound)
         if len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
@@ -889,6 +890,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 caller=frame,
                 instance=instance,
                 unpacks=unpacks,
+                enclosing=enclosing,
             )
         here = self.here(call) if not self.foreign else None  # (a call in the linted file)
         for pid in frame.created[created:]:  # penalties the helper built, handed to this frame
@@ -1023,13 +1025,15 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         caller: Optional[Frame] = None,
         instance: Optional[Instance] = None,
         unpacks: bool = False,
+        enclosing: Optional[Frame] = None,
     ) -> Value:
         """Run `function` with the arguments given (`unpacks`: the call also unpacks an iterable,
-        whose items are not among `positional`)."""
+        whose items are not among `positional`; `enclosing`: the frame of the function it is
+        defined in, whose names it reads)."""
         frame = Frame(
             name,
             {},
-            self.module_frame,
+            enclosing if enclosing is not None else self.module_frame,
             class_name,
             depth=len(self._inline_stack),
             caller=caller,

@@ -201,9 +201,14 @@ class Frame:
         return None
 
     def function(self, name: str) -> Optional[cst.FunctionDef]:
+        found = self.function_frame(name)
+        return found[0] if found is not None else None
+
+    def function_frame(self, name: str) -> Optional[tuple[cst.FunctionDef, "Frame"]]:
+        """The function `name` defined here or in an enclosing frame, and the frame defining it."""
         frame: Optional[Frame] = self
         while frame is not None:
             if name in frame.functions:
-                return frame.functions[name]
+                return frame.functions[name], frame
             frame = frame.parent
         return None

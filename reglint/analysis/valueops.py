@@ -15,6 +15,7 @@ from reglint.analysis.filters import VECTORS
 from reglint.analysis.values import (
     UNKNOWN,
     ClassRef,
+    Closure,
     DictVal,
     FunctionRef,
     Instance,
@@ -50,10 +51,10 @@ class Enumerated(Value):
 
 # Values that are code the analysis runs when they are called, and whose choice matters: the
 # file's functions, lambdas, objects of its classes, a choice of functions.
-CODE = (FunctionRef, LambdaFunction, Partial, Instance, OneOf)
+CODE = (FunctionRef, LambdaFunction, Closure, Partial, Instance, OneOf)
 # The code a choice (OneOf) is made of: what a call runs (an object's forward / __call__, a
 # class's __init__).
-CHOSEN = (FunctionRef, LambdaFunction, Partial, Instance, ClassRef)
+CHOSEN = (FunctionRef, LambdaFunction, Closure, Partial, Instance, ClassRef)
 
 
 def present_or_none(first: Value, second: Value) -> Optional[Value]:

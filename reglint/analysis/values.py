@@ -261,6 +261,17 @@ class LambdaFunction(Value):
 
 
 @dataclass(frozen=True, eq=False)
+class Closure(Value):
+    """A function defined inside another (`def make_penalty(lam): def penalty(model): ...; return
+    penalty`), named as a value: a call runs it in the frame it was defined in, whose names it
+    reads (`lam`) as they were when that frame finished."""
+
+    function: cst.FunctionDef
+    frame: "Frame"
+    context: "ModuleContext"
+
+
+@dataclass(frozen=True, eq=False)
 class Partial(Value):
     """`functools.partial(l1_penalty, lam=1e-4)` of a function or lambda of the code: a call runs
     it with the bound arguments first, then the call's."""

@@ -64,8 +64,8 @@ holding something of a kind), over-approximating what the analysis can evaluate 
     arguments) has the kinds its body may have, read with parameters that have every kind,
     objects of the file's classes included, and a call of any value has the value kinds of its
     callee (a name, or an attribute by what is stored to it: `first(model)`, `self.pick(m)`);
-    a module-level function of the file named other than in a call (`reg_fn = l1_all`) has a
-    kind of its own (_Flow.function_kinds), moved as any kind: a call
+    a function of the file other than a method, named other than in a call (`reg_fn = l1_all`,
+    a factory's `return penalty` of a def nested in it) has a kind of its own (_Flow.function_kinds), moved as any kind: a call
     whose callee has it (`reg_fn(ps)`, `self.fn(ps)`, `TERMS[k](ps)`, a lambda's parameter,
     which has every such kind) gives its arguments to that function, as a call of it by name
     would, and has the kinds it returns, and the callee's function kinds (the callee may be a
@@ -105,7 +105,9 @@ Everything is repeated until no kind is added anywhere. (Given the module's text
 read only once something on its lines can have a kind, and again when a name it mentions gets a
 new one: the same fixpoint, for a fifth of the reading on transformers; _Flow._read_changed.)
 Class bodies are read as module code and every function, nested ones included, is read on its
-own: more than the analysis runs. The file
+own: more than the analysis runs. A nested function starts with what the names of the functions
+it is nested in hold once they are read (the analysis runs it in its definer's frame: Closure),
+and is read again when that grows. The file
 may hold a term if a REDUCE call has an ELEMENTWISE receiver (method form) or argument (function
 form), a NORM call a PARAM one, with the arguments above, or an L1 LOSS call (a callee of kind
 L1_CRITERION, or `l1_loss`) a PARAM argument. (A unit is read first also where an import's alias
@@ -397,6 +399,10 @@ class _Flow:
         # Those a `partial` was made of: a call of the value may bind any argument to any
         # parameter (the bound ones come first).
         self.partially_applied: set[str] = set()
+        # What each function's names hold once read (a function nested in it reads them), and
+        # the units nested in each, at any depth.
+        self.unit_locals: dict[int, dict[str, int]] = {}
+        self._nested_in: Optional[dict[int, list[int]]] = None
         # Names each unit's statements bind, as read (for _may_hold_a_class), and the callees of
         # the calls given a kind in the unit being read.
         self.bound: dict[int, set[str]] = {}
@@ -663,7 +669,7 @@ class _Flow:
         if unit.name is None:
             self.local = self.module  # the module's code writes the module's names
         else:
-            self.local = {}
+            self.local = self._enclosing_names(unit)
             for parameter in unit.parameters:
                 kinds = self.parameter_kinds.get((unit.index, parameter), 0)
                 if self.seed_parameters:
@@ -677,9 +683,47 @@ class _Flow:
                     self.local[self.self_name] = self.local.get(self.self_name, 0) | self_kinds
         self.pending_callees.clear()
         self._block(unit.body)
+        if unit.name is not None:
+            self._keep_names(unit)
         # (decided once the whole unit is read: a name may be bound after the call, in a loop)
         if not self.active and any(self._may_hold_a_class(callee) for callee in self.pending_callees):
             self._activate()
+
+    def _enclosing_names(self, unit: _Unit) -> dict[str, int]:
+        """What the names of the functions `unit` is nested in hold (the analysis runs a nested
+        function in the frame of the one defining it: Closure)."""
+        names: dict[str, int] = {}
+        enclosing = unit.parent
+        while enclosing is not None:
+            for name, kinds in self.unit_locals.get(enclosing.index, {}).items():
+                names[name] = names.get(name, 0) | kinds
+            enclosing = enclosing.parent
+        return names
+
+    def _keep_names(self, unit: _Unit) -> None:
+        """Keep what `unit`'s names hold; where that grew, the functions nested in it read again."""
+        kept = self.unit_locals.setdefault(unit.index, {})
+        grew = False
+        for name, kinds in self.local.items():
+            old = kept.get(name, 0)
+            if old | kinds != old:
+                kept[name] = old | kinds
+                grew = True
+        if grew:
+            nested = self._nested_units().get(unit.index, ())
+            if nested:
+                self.changed = True
+                self.dirty.update(nested)
+
+    def _nested_units(self) -> dict[int, list[int]]:
+        if self._nested_in is None:
+            self._nested_in = {}
+            for unit in self.units:
+                enclosing = unit.parent
+                while enclosing is not None:
+                    self._nested_in.setdefault(enclosing.index, []).append(unit.index)
+                    enclosing = enclosing.parent
+        return self._nested_in
 
     def _anything(self) -> int:
         """The kinds of a value the code cannot know (what an unknown caller gives)."""
@@ -1425,9 +1469,11 @@ def may_build_a_term_in(skeleton: "Skeleton", text: str) -> Optional[bool]:
 
 
 def _functions_used_as_values(tree: ast.Module, text: Optional[str], units: list[_Unit]) -> list[_Unit]:
-    """The units of the module-level functions of the file that its code names other than by
-    calling them (from the text where there is one: a skeleton has no bodies; else from the tree)."""
-    functions = [unit for unit in units[1:] if unit.parent is None and unit.owner is None and unit.name]
+    """The units of the functions of the file, other than methods, that its code names other than
+    by calling them: module-level ones, and ones nested in a function (returned by a factory,
+    `return penalty`); from the text where there is one (a skeleton has no bodies), else from the
+    tree."""
+    functions = [unit for unit in units[1:] if unit.owner is None and not unit.method and unit.name]
     if not functions:
         return []
     names = {unit.name for unit in functions if unit.name is not None}
