@@ -152,8 +152,10 @@ class PenaltyRecord:
         reaches the loss nor goes anywhere else (see usage.py)."""
         from reglint.analysis.usage import is_dead
 
-        if self.trained or self.added_late or not self.in_training_step or self.built_elsewhere:
+        if self.trained or self.added_late or not self.in_training_step:
             return False
+        if self.built_elsewhere and not self.called_at:
+            return False  # (another module's code built it, and no step of this file called it)
         if not self.terms or all(t.gradless for t in self.terms) or all(t.param_set is None for t in self.terms):
             return False
         scope = self.scope_code

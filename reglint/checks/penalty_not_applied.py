@@ -76,8 +76,8 @@ for x, y in loader:
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
     for penalty in ctx.facts.penalties:
-        if not penalty.dead or not penalty.home:
-            continue
+        if not penalty.dead or not (penalty.home or penalty.called_at):
+            continue  # (another module's penalty: where a step of this file calls its helper)
         for node in penalty.called_at or (penalty.node,):  # (in a step: its call of the helper)
             yield Report(
                 node,
