@@ -1533,6 +1533,42 @@ FUNCTION_VALUES = {
                 loss = nn.functional.mse_loss(model(x), y) + 1e-4 * penalty()
                 loss.backward()
         """,
+    "a-bound-method-picked-by-a-flag": """
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Linear(4, 4)
+
+            def size_of(self, ps):
+                return sum(p.norm(2) for p in ps)
+
+            def mass_of(self, ps):
+                return sum(p.abs().sum() for p in ps)
+
+        def run(loader, sparse):
+            model = Net()
+            measure = model.mass_of if sparse else model.size_of
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model.body(x), y) + 1e-4 * measure(model.parameters())
+                loss.backward()
+        """,
+    "a-bound-method-handed-to-a-loop": """
+        import torch.nn as nn
+
+        class Penalties:
+            def size_of(self, ps):
+                return sum(p.norm(2) for p in ps)
+
+        def loop(model, loader, penalty):
+            for x, y in loader:
+                loss = nn.functional.mse_loss(model(x), y) + 1e-4 * penalty(model.parameters())
+                loss.backward()
+
+        def run(model, loader):
+            loop(model, loader, Penalties().size_of)
+        """,
     "kept-on-an-object": """
         import torch.nn as nn
 

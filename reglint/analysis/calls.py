@@ -42,6 +42,7 @@ from reglint.analysis.valueops import (
 from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
+    BoundMethod,
     ClassRef,
     Closure,
     DictVal,
@@ -98,7 +99,7 @@ from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 
 # Values a call runs code of: a function or class of another module, an instance (its forward /
 # __call__), an optimizer class held as a value, a lambda.
-CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, Closure, Partial, OneOf)
+CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, Closure, BoundMethod, Partial, OneOf)
 
 
 class CallEvaluator(AnalyzerMixin):
@@ -174,6 +175,10 @@ class CallEvaluator(AnalyzerMixin):
             return self.call_lambda(called, node, frame)
         if isinstance(called, Closure):
             return self.inline(called.function, node, frame, None, context=called.context, enclosing=called.frame)
+        if isinstance(called, BoundMethod):
+            return self.inline(
+                called.function, node, frame, called.class_name, instance=called.instance, context=called.context
+            )
         if isinstance(called, OneOf):
             # (terms an option computes are a penalty of their own here, not merged away; classes
             # make one of their objects)

@@ -34,6 +34,7 @@ from reglint.analysis.valueops import (
 from reglint.analysis.values import (
     UNKNOWN,
     AccumulatorStart,
+    BoundMethod,
     ClassRef,
     Closure,
     DictVal,
@@ -220,6 +221,9 @@ class ExpressionEvaluator(AnalyzerMixin):
                 held = self.class_attributes(base.info).get(attr)
             if held is not None:
                 return Num(held.value, held.text, self.here(node)) if isinstance(held, Num) else held
+            found = self.find_method(base.info, attr)
+            if found is not None:
+                return BoundMethod(base, found[1], found[0].name, found[0].context)  # `model.l1_penalty`
         if isinstance(base, (ModuleRef, ClassRef)):
             crossed = self.attribute_of(base, attr, node)
             if crossed is not None:

@@ -14,6 +14,7 @@ from reglint.analysis.facts import (
 from reglint.analysis.filters import VECTORS
 from reglint.analysis.values import (
     UNKNOWN,
+    BoundMethod,
     ClassRef,
     Closure,
     DictVal,
@@ -51,10 +52,10 @@ class Enumerated(Value):
 
 # Values that are code the analysis runs when they are called, and whose choice matters: the
 # file's functions, lambdas, objects of its classes, a choice of functions.
-CODE = (FunctionRef, LambdaFunction, Closure, Partial, Instance, OneOf)
+CODE = (FunctionRef, LambdaFunction, Closure, BoundMethod, Partial, Instance, OneOf)
 # The code a choice (OneOf) is made of: what a call runs (an object's forward / __call__, a
 # class's __init__).
-CHOSEN = (FunctionRef, LambdaFunction, Closure, Partial, Instance, ClassRef)
+CHOSEN = (FunctionRef, LambdaFunction, Closure, BoundMethod, Partial, Instance, ClassRef)
 
 
 def present_or_none(first: Value, second: Value) -> Optional[Value]:

@@ -272,6 +272,17 @@ class Closure(Value):
 
 
 @dataclass(frozen=True, eq=False)
+class BoundMethod(Value):
+    """A method of an object of the code's classes named as a value (`penalty = model.l1_penalty
+    if cfg.l1 else model.l2_penalty`): a call runs it on that object."""
+
+    instance: Instance
+    function: cst.FunctionDef
+    class_name: str  # the class defining it (the object's, or a base)
+    context: "ModuleContext"
+
+
+@dataclass(frozen=True, eq=False)
 class Partial(Value):
     """`functools.partial(l1_penalty, lam=1e-4)` of a function or lambda of the code: a call runs
     it with the bound arguments first, then the call's."""

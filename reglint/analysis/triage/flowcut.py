@@ -155,7 +155,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Union
 from reglint.analysis.optimizers import ALL_NAMES
 from reglint.analysis.triage.components import inheritance_families
 from reglint.analysis.triage.readers import Readers
-from reglint.analysis.triage.words import value_mentions
+from reglint.analysis.triage.words import member_value_mentions, value_mentions
 from reglint.analysis.vocabulary import (
     CALL_METHODS,
     CHAIN_FUNCTIONS,
@@ -371,6 +371,9 @@ class _Flow:
         for unit in _functions_used_as_values(tree, text, self.units):
             self.escaped_units.setdefault(unit.name or "", []).append(unit)
         self.escaped = frozenset(self.escaped_units)
+        self.escaped_methods = frozenset(
+            name for name, escaped_units in self.escaped_units.items() if any(unit.method for unit in escaped_units)
+        )
         self._found_methods: dict[tuple[str, str], list[_Unit]] = {}
         # Kinds of the file's classes whose call or whose instance's call runs code of the file
         # (an __init__, a forward or a __call__, their own or a base's): CLASS_KIND for the class,
@@ -1107,6 +1110,8 @@ class _Flow:
             kinds |= self._stored(node)
             if _is_source_attribute(node.attr):
                 kinds |= PARAM
+            if self.following_functions and node.attr in self.escaped_methods:
+                kinds |= self.function_kinds[node.attr]  # `model.l1_penalty`: a bound method
             if node.attr in ALL_NAMES:
                 kinds |= OPTIMIZER_CLASS  # `optim.Adam`
             key = _dotted(node)
@@ -1469,15 +1474,18 @@ def may_build_a_term_in(skeleton: "Skeleton", text: str) -> Optional[bool]:
 
 
 def _functions_used_as_values(tree: ast.Module, text: Optional[str], units: list[_Unit]) -> list[_Unit]:
-    """The units of the functions of the file, other than methods, that its code names other than
-    by calling them: module-level ones, and ones nested in a function (returned by a factory,
-    `return penalty`); from the text where there is one (a skeleton has no bodies), else from the
-    tree."""
+    """The units of the functions of the file that its code names other than by calling them:
+    module-level ones and ones nested in a function (`reg_fn = l1_all`, a factory's `return
+    penalty`) by their names, methods as attributes (`model.l1_penalty`, a bound method); from the
+    text where there is one (a skeleton has no bodies), else from the tree."""
     functions = [unit for unit in units[1:] if unit.owner is None and not unit.method and unit.name]
-    if not functions:
+    methods = [unit for unit in units[1:] if unit.method and unit.name]
+    if not functions and not methods:
         return []
     names = {unit.name for unit in functions if unit.name is not None}
+    method_names = {unit.name for unit in methods if unit.name is not None}
     used: set[str]
+    used_methods: set[str]
     if text is not None:
         from reglint.analysis.triage.textcut import _Unsure, blank
 
@@ -1485,15 +1493,14 @@ def _functions_used_as_values(tree: ast.Module, text: Optional[str], units: list
             code = blank(text)  # (a name in a docstring or a string is no use of it)
         except (_Unsure, RecursionError):
             code = text
-        used = {name for _, name in value_mentions(code, names)}
+        used = {name for _, name in value_mentions(code, names)} if names else set()
+        used_methods = {name for _, name in member_value_mentions(code, method_names)} if method_names else set()
     else:
         callees = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-        used = {
-            node.id
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load) and id(node) not in callees
-        }
-    return [unit for unit in functions if unit.name in used]
+        loads = [node for node in ast.walk(tree) if isinstance(getattr(node, "ctx", None), ast.Load) and id(node) not in callees]
+        used = {node.id for node in loads if isinstance(node, ast.Name) and node.id in names}
+        used_methods = {node.attr for node in loads if isinstance(node, ast.Attribute) and node.attr in method_names}
+    return [unit for unit in functions if unit.name in used] + [unit for unit in methods if unit.name in used_methods]
 
 
 def parse_ok(text: str, path: str = "<unknown>") -> Optional[ast.Module]:

@@ -74,16 +74,31 @@ def value_mentions(text: str, names: Iterable[str]) -> Iterator[tuple[int, str]]
     value: not an attribute (`x.name`), not the name a `def` or `class` defines, and not called
     right there (`name(`, on the same line). Strings and comments only add occurrences."""
     for offset, name in whole_words(text, names, ascii_words=True):
-        before = offset - 1
-        while before >= 0 and text[before] in " \t\\\r\n":
-            before -= 1
-        if before >= 0 and text[before] == ".":
+        if _after_a_dot(text, offset) or _called_there(text, offset + len(name)):
             continue
         if _DEFINED_BEFORE.search(text, max(0, offset - 16), offset):
             continue
-        after = offset + len(name)
-        while after < len(text) and text[after] in " \t":
-            after += 1
-        if after < len(text) and text[after] == "(":
-            continue
         yield offset, name
+
+
+def member_value_mentions(text: str, names: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(offset, name) of each whole-word occurrence of one of `names` as an attribute that may be
+    used as a value (`model.l1_penalty`, not called right there: a bound method handed over or
+    picked by a flag). Strings and comments only add occurrences."""
+    for offset, name in whole_words(text, names, ascii_words=True):
+        if _after_a_dot(text, offset) and not _called_there(text, offset + len(name)):
+            yield offset, name
+
+
+def _after_a_dot(text: str, offset: int) -> bool:
+    before = offset - 1
+    while before >= 0 and text[before] in " \t\\\r\n":
+        before -= 1
+    return before >= 0 and text[before] == "."
+
+
+def _called_there(text: str, after: int) -> bool:
+    """`(` follows at `after`, on the same line."""
+    while after < len(text) and text[after] in " \t":
+        after += 1
+    return after < len(text) and text[after] == "("
