@@ -43,14 +43,23 @@ class _References(cst.CSTVisitor):
             if reads_name(node, {self.name}):
                 self.nested = True
             return False
+        parent = self.stack[-1] if self.stack else None
         self.stack.append(node)
-        if isinstance(node, cst.Name) and node.value == self.name:
+        if isinstance(node, cst.Name) and node.value == self.name and not _names_something_else(node, parent):
             self.found.append(list(self.stack))
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         if self.stack and self.stack[-1] is original_node:
             self.stack.pop()
+
+
+def _names_something_else(node: cst.Name, parent: Optional[cst.CSTNode]) -> bool:
+    """The name of an attribute (`args.reg`) or of a keyword argument (`f(reg=...)`), not a load
+    of the variable."""
+    if isinstance(parent, cst.Attribute):
+        return parent.attr is node
+    return isinstance(parent, cst.Arg) and parent.keyword is node
 
 
 def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None) -> bool:
