@@ -97,8 +97,9 @@ from reglint.analysis.vocabulary import (
 from reglint.analysis.vocabulary import BUILTINS as _BUILTINS
 from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 
-# Values a call runs code of: a function or class of another module, an instance (its forward /
-# __call__), an optimizer class held as a value, a lambda.
+# Values a call runs code of: a function (of another module, of this file, nested in a function),
+# a class, an instance (its forward / __call__), a bound method, an optimizer class held as a value,
+# a lambda, a partial of one of these, a choice of several.
 CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, Closure, BoundMethod, Partial, OneOf)
 
 
@@ -165,34 +166,30 @@ class CallEvaluator(AnalyzerMixin):
     def call_value(self, called: Value, node: cst.Call, frame: Frame) -> Value:
         """Call a function of another module, a class (a new instance), an instance (its
         forward / __call__: `regularizer(model)`), or an optimizer class held as a value."""
+        bound: Optional[Partial] = None
+        if isinstance(called, Partial):
+            bound, called = called, called.function  # (a function, lambda or closure: ev_partial)
         if isinstance(called, OptimizerClass):
             return self.ev_optimizer(node, called.qualified, frame, held=called)
         if isinstance(called, FunctionRef):
-            return self.inline(called.function, node, frame, None, context=called.context)
+            return self.inline(called.function, node, frame, None, context=called.context, bound=bound)
         if isinstance(called, ClassRef):
             return self.construct(called.info, node, frame)
         if isinstance(called, LambdaFunction):
-            return self.call_lambda(called, node, frame)
+            return self.call_lambda(called, node, frame, bound=bound)
         if isinstance(called, Closure):
-            return self.inline(called.function, node, frame, None, context=called.context, enclosing=called.frame)
+            return self.inline(
+                called.function, node, frame, None, context=called.context, bound=bound, enclosing=called.frame
+            )
         if isinstance(called, BoundMethod):
             return self.inline(
                 called.function, node, frame, called.class_name, instance=called.instance, context=called.context
             )
         if isinstance(called, OneOf):
-            # (terms an option computes are a penalty of their own here, not merged away; classes
-            # make one of their objects)
+            # (classes make one of their objects)
             results = [self.call_value(option, node, frame) for option in called.options]
             made = one_of(results) if all(isinstance(option, ClassRef) for option in called.options) else None
-            return made or either([self.bind_terms(r, node, frame) if isinstance(r, Terms) else r for r in results])
-        if isinstance(called, Partial):
-            held = called.function
-            if isinstance(held, FunctionRef):
-                return self.inline(held.function, node, frame, None, context=held.context, bound=called)
-            if isinstance(held, LambdaFunction):
-                return self.call_lambda(held, node, frame, bound=called)
-            if isinstance(held, Closure):
-                return self.inline(held.function, node, frame, None, context=held.context, bound=called, enclosing=held.frame)
+            return made or self.either_result(results, node, frame)
         if isinstance(called, Instance):
             for name in CALL_METHODS:
                 found = self.find_method(called.info, name)
@@ -204,6 +201,11 @@ class CallEvaluator(AnalyzerMixin):
         for arg in node.args:
             self.ev(arg.value, frame)
         return UNKNOWN
+
+    def either_result(self, results: list[Value], node: cst.Call, frame: Frame) -> Value:
+        """What a call of one of several pieces of code gives (valueops.either): terms an option
+        computes are a penalty of their own at the call, not merged away."""
+        return either([self.bind_terms(r, node, frame) if isinstance(r, Terms) else r for r in results])
 
     def gradless_copy(self, value: Union[Terms, PenaltyRef, Mixed], reason: str) -> Value:
         """What a conversion that cuts the gradient (`.item()`, `float(...)`) makes of terms, or
@@ -277,15 +279,17 @@ class CallEvaluator(AnalyzerMixin):
                 return self.l1_loss_term(node, held.summed, frame)  # self.l1_crit(p, zeros)
         if isinstance(receiver, OneOf):
             # `reg.penalty(model)`, `reg` one of several penalty objects: each one's method
-            objects = [option for option in receiver.options if isinstance(option, Instance)]
-            found_methods = [(option, self.find_method(option.info, name)) for option in objects]
-            methods = [(option, found) for option, found in found_methods if found is not None]
+            methods = [
+                (option, found)
+                for option in receiver.options
+                if isinstance(option, Instance) and (found := self.find_method(option.info, name)) is not None
+            ]
             if len(methods) == len(receiver.options):
                 results = [
                     self.inline(method, node, frame, defining.name, instance=option, context=defining.context)
                     for option, (defining, method) in methods
                 ]
-                return either([self.bind_terms(r, node, frame) if isinstance(r, Terms) else r for r in results])
+                return self.either_result(results, node, frame)
         if isinstance(receiver, (ModuleRef, ClassRef)):
             attribute = self.attribute_of(receiver, name, func)
             if isinstance(attribute, CALLABLE):

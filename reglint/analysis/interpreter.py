@@ -892,10 +892,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 unpacks=unpacks,
                 enclosing=enclosing,
             )
-        here = self.here(call) if not self.foreign else None  # (a call in the linted file)
-        for pid in frame.created[created:]:  # penalties the helper built, handed to this frame
-            if here is not None and here not in self.records[pid].called_at:
-                self.records[pid].called_at.append(here)
+        if not self.foreign:  # (a call in the linted file)
+            here = self.here(call)
+            for pid in frame.created[created:]:  # penalties the helper built, handed to this frame
+                if here not in self.records[pid].called_at:
+                    self.records[pid].called_at.append(here)
         return self._reported_at_call(value, call, context)
 
     def _reported_at_call(self, value: Value, call: cst.Call, context: Optional[ModuleContext]) -> Value:
@@ -1087,7 +1088,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 self._load_attributes(holder, name, instance)
         function_name = function.name.value
         # (an L1 criterion is unknown as a value, but a factory that returns one returns it, and
-        # a choice of functions is a value to call)
+        # a choice of code is a value to call)
         returned = [
             r for r, _ in frame.returns if not isinstance(r, Unknown) or isinstance(r, (L1Criterion, OneOf))
         ]

@@ -51,7 +51,8 @@ class Enumerated(Value):
 
 
 # Values that are code the analysis runs when they are called, and whose choice matters: the
-# file's functions, lambdas, objects of its classes, a choice of functions.
+# file's functions (nested ones too), lambdas, bound methods, partials, objects of its classes,
+# a choice of these.
 CODE = (FunctionRef, LambdaFunction, Closure, BoundMethod, Partial, Instance, OneOf)
 # The code a choice (OneOf) is made of: what a call runs (an object's forward / __call__, a
 # class's __init__).
@@ -78,9 +79,9 @@ MAX_RUN_IN_TURN = 8
 
 def one_of(values: Sequence[Value]) -> Optional[Value]:
     """The code that each of `values` may be, where nothing tells which one runs (the sides of
-    a condition, a function's returns, a dict read by an unknown key): the function or lambda
-    they all are, else a OneOf of up to MAX_RUN_IN_TURN different ones. None where one of them
-    is anything else, or there are more."""
+    a condition, a function's returns, a dict read by an unknown key): the code they all are,
+    else a OneOf of up to MAX_RUN_IN_TURN different pieces. None where one of them is anything
+    but CHOSEN code, or there are more."""
     options: list[Value] = []
     for value in values:
         for option in value.options if isinstance(value, OneOf) else (value,):
@@ -95,7 +96,7 @@ def one_of(values: Sequence[Value]) -> Optional[Value]:
 
 def chosen_by_key(table: DictVal) -> Value:
     """An item of a dict read by a key the analysis cannot tell (`REGULARIZERS[args.reg]`,
-    `TERMS.get(name)`): any of its functions, where it holds only functions and lambdas."""
+    `TERMS.get(name)`): any of the code it holds, where it holds only code (one_of)."""
     chosen = one_of([value for _, value, _, _ in table.entries]) if table.entries else None
     return chosen if chosen is not None else UNKNOWN
 

@@ -287,15 +287,16 @@ class Partial(Value):
     """`functools.partial(l1_penalty, lam=1e-4)` of a function or lambda of the code: a call runs
     it with the bound arguments first, then the call's."""
 
-    function: Value  # a FunctionRef or a LambdaFunction
+    function: Value  # a FunctionRef, a LambdaFunction or a Closure
     positional: tuple[Value, ...]
     keywords: tuple[tuple[str, Value], ...]
 
 
 @dataclass(frozen=True)
 class OneOf(Unknown):
-    """One of a few functions or lambdas, chosen by something the analysis cannot tell
-    (`reg = l1_all if cfg.l1 else l2_all`, a factory with a return per choice, an if/elif chain,
+    """One of a few pieces of code (valueops.CHOSEN: functions, lambdas, closures, bound methods,
+    partials, objects, classes), chosen by something the analysis cannot tell (`reg = l1_all if
+    cfg.l1 else l2_all`, a factory with a return per choice, an if/elif chain,
     `REGULARIZERS[args.reg]`): a call runs each in turn, as a loop over them would. Anything else
     reads it as an unknown value."""
 

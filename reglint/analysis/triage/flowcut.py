@@ -150,7 +150,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from typing import TYPE_CHECKING, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Union
 
 from reglint.analysis.optimizers import ALL_NAMES
 from reglint.analysis.triage.components import inheritance_families
@@ -977,9 +977,7 @@ class _Flow:
         returns: the analysis' call_value). `held`: the callee's class kinds."""
         arguments = any(argument_kinds) or any(keyword_kinds)
         kinds = 0
-        while held:
-            kind = held & -held
-            held ^= kind
+        for kind in _single_kinds(held):
             name = self.kind_class[kind]
             if kind == self.class_kinds[name]:
                 if arguments:
@@ -1000,9 +998,7 @@ class _Flow:
         kinds, which the result keeps too (the callee may be a lambda returning the function)."""
         arguments = any(argument_kinds) or any(keyword_kinds)
         kinds = held
-        while held:
-            kind = held & -held
-            held ^= kind
+        for kind in _single_kinds(held):
             name = self.kind_function[kind]
             if arguments:
                 anywhere = name in self.partially_applied
@@ -1272,9 +1268,7 @@ class _Flow:
                 self._follow_functions()
             bound = ast.Call(node.args[0], node.args[1:], node.keywords)
             self._call_functions(functions, bound, argument_kinds[1:], keyword_kinds)
-        while functions:
-            kind = functions & -functions
-            functions ^= kind
+        for kind in _single_kinds(functions):
             name = self.kind_function[kind]
             if name not in self.partially_applied:
                 self.partially_applied.add(name)
@@ -1400,6 +1394,14 @@ class _Flow:
         if isinstance(node, ast.DictComp):
             return kinds | self._expr(node.key) | self._expr(node.value)
         return kinds | self._expr(node.elt)  # type: ignore[attr-defined]
+
+
+def _single_kinds(kinds: int) -> Iterator[int]:
+    """Each kind (bit) set in `kinds`, lowest first."""
+    while kinds:
+        kind = kinds & -kinds
+        kinds ^= kind
+        yield kind
 
 
 def _closure(names: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
