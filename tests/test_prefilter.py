@@ -1586,6 +1586,63 @@ FUNCTION_VALUES = {
         """,
 }
 
+# A class of torch.optim named by a string (optimizers.NAMED_AT_RUN_TIME): no class name need be
+# in the code at all, so each cut must take the call of getattr for one.
+CLASSES_NAMED_AT_RUN_TIME = {
+    "getattr-on-torch-optim": """
+        import torch
+        import torch.nn as nn
+
+        def run(cfg, loader):
+            model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 1))
+            optimizer = getattr(torch.optim, cfg.optimizer)(model.parameters(), lr=0.1, weight_decay=cfg.wd)
+            for x, y in loader:
+                nn.functional.mse_loss(model(x), y).backward()
+                optimizer.step()
+        """,
+    "getattr-on-an-alias": """
+        import torch.nn as nn
+        from torch import optim as O
+
+        model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 1))
+        chosen = getattr(O, "SGD")
+        optimizer = chosen(model.parameters(), lr=0.1, weight_decay=5e-4)
+        """,
+    "getattr-kept-on-self": """
+        import torch
+        import torch.nn as nn
+
+        class Trainer:
+            def __init__(self, name):
+                self.model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 1))
+                self.optimizer_class = getattr(torch.optim, name)
+
+            def configure(self, wd):
+                return self.optimizer_class(self.model.parameters(), lr=0.1, weight_decay=wd)
+
+        Trainer("AdamW").configure(0.05)
+        """,
+    "getattr-beside-a-class-called": """
+        import torch
+        import torch.nn as nn
+
+        head = nn.Linear(8, 1, bias=False)
+        head_optimizer = torch.optim.SGD(head.parameters(), lr=0.1)
+        model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 1))
+        optimizer = getattr(torch.optim, "RMSprop")(model.parameters(), lr=0.1, weight_decay=1e-5)
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES_NAMED_AT_RUN_TIME))
+def test_follows_optimizer_classes_named_at_run_time(name: str) -> None:
+    """Each case holds an RL202 without the prefilter, and the default run agrees, as written (the
+    text cut) and tab-indented (the syntax cut)."""
+    source = textwrap.dedent(CLASSES_NAMED_AT_RUN_TIME[name])
+    assert "RL202" in [f["code"] for f in _findings(source, ALL, False)], "the case must hold an optimizer finding"
+    for text in (source, source.replace("    ", "\t")):
+        assert _findings(text, ALL, True) == _findings(text, ALL, False)
+
 
 def _finds_an_unsquared_norm_in_both_modes(case: str) -> None:
     """The case holds an RL102 without the prefilter, and the default run agrees, with the

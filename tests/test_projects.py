@@ -145,3 +145,25 @@ def test_messages_name_the_other_file() -> None:
     result = CliRunner().invoke(main, ["check", "--isolated", "--no-cache", "--format", "json", str(project / "train.py")])
     messages = [f["message"] for f in json.loads(result.output)["findings"] if f["code"] == "RL203"]
     assert messages and all("SGD" in message and "(utils.py:7)" in message for message in messages), messages
+
+
+@pytest.mark.parametrize(
+    ("imports", "runs"),
+    [
+        ("from losses import l2_regularization\n", True),  # a helper named like a penalty
+        ("import regularizers as regs\n", True),
+        ("from losses import token_nll\n", False),  # a loss helper: the step's own text decides
+    ],
+)
+def test_a_step_given_its_optimizer_runs_the_penalty_helpers_it_imports(tmp_path: Path, imports: str, runs: bool) -> None:
+    from reglint.analysis.project import reads_project_code
+
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = probe\n")
+    (tmp_path / "losses.py").write_text("def l2_regularization(ps):\n    return sum(p.pow(2).sum() for p in ps)\n\ndef token_nll(x):\n    return x.mean()\n")
+    (tmp_path / "regularizers.py").write_text("def l2(ps):\n    return sum(p.pow(2).sum() for p in ps)\n")
+    text = imports + "\ndef step(model, batch, optimizer):\n    loss = model(batch).mean()\n    loss.backward()\n    optimizer.step()\n"
+    (tmp_path / "engine.py").write_text(text)
+    follows, consulted = reads_project_code(text, tmp_path / "engine.py")
+    assert follows is runs
+    if runs:
+        assert consulted  # the helper modules read: the answer holds while they are unchanged

@@ -76,6 +76,7 @@ from reglint.analysis.values import (
 )
 from reglint.analysis.vocabulary import (
     ABS_CALLS,
+    ATTRIBUTE_BY_NAME,
     CALL_METHODS,
     CHAIN_FUNCTIONS,
     CONTAINER_METHODS,
@@ -237,7 +238,7 @@ class CallEvaluator(AnalyzerMixin):
             return UNKNOWN
         held = values[0]
         if len(positional) == 1 and isinstance(held, OptimizerClass) and held.bound is None:
-            return OptimizerClass(held.qualified, node, frame)
+            return replace(held, bound=node, bound_frame=frame)
         if isinstance(held, (FunctionRef, LambdaFunction, Closure)):
             arguments = list(zip(node.args, values))[1:]
             return Partial(
@@ -814,6 +815,10 @@ class CallEvaluator(AnalyzerMixin):
             return None
         if name == "dict" and not args:
             return self.ev_dict_call(node, frame)
+        if name == ATTRIBUTE_BY_NAME:
+            named = self.class_named_at_run_time(node, frame)
+            if named is not None:
+                return named
         if name == "filter" and len(args) == 2:
             iterable = self.ev(args[1].value, frame)
             predicate = args[0].value

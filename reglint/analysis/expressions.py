@@ -77,74 +77,66 @@ class ExpressionEvaluator(AnalyzerMixin):
             return UNKNOWN
 
     def _ev(self, node: cst.BaseExpression, frame: Frame) -> Value:
-        if isinstance(node, (cst.Integer, cst.Float)):
-            try:
-                return Num(float(node.value.replace("_", "")), node.value, self.here(node))
-            except ValueError:
-                return UNKNOWN
-        if isinstance(node, cst.SimpleString):
-            text = string_value(node)
-            return UNKNOWN if text is None else Str(text)
-        if isinstance(node, cst.Name):
-            if node.value in ("True", "False"):
-                return Num(1.0 if node.value == "True" else 0.0, node.value, node)
-            if node.value == "None":
-                return Num(None, "None", node)
-            found = frame.lookup(node.value)
-            if found is not None:
-                return found
-            return self.global_name(node, frame)
-        if isinstance(node, cst.Attribute):
-            return self.ev_attribute(node, frame)
-        if isinstance(node, cst.Call):
-            return self.ev_call(node, frame)
-        if isinstance(node, cst.BinaryOperation):
-            return self.ev_binary(node, frame)
-        if isinstance(node, cst.UnaryOperation):
-            operand = self.ev(node.expression, frame)
-            if isinstance(node.operator, cst.Minus) and isinstance(operand, Num):
-                return Num(
-                    -operand.value if operand.value is not None else None, "-" + operand.text, node
-                )
-            if isinstance(operand, (Terms, PenaltyRef, Mixed)) and isinstance(
-                node.operator, cst.Minus
-            ):
-                return self.bind_terms(operand, node, frame)
+        # Dispatch on the node's own class: libcst's classes are ABCs, and a chain of isinstance
+        # tests pays an ABC check for each class a node is not.
+        method = _EVALUATORS.get(type(node))
+        return UNKNOWN if method is None else getattr(self, method)(node, frame)  # type: ignore[no-any-return]
+
+    def ev_number(self, node: Union[cst.Integer, cst.Float], frame: Frame) -> Value:
+        try:
+            return Num(float(node.value.replace("_", "")), node.value, self.here(node))
+        except ValueError:
             return UNKNOWN
-        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-            items: list[Value] = []
-            for element in node.elements:
-                value = self.ev(element.value, frame)
-                if isinstance(element, cst.StarredElement):
-                    if isinstance(value, ListVal):
-                        items.extend(value.items)
-                        continue
-                    value = value if isinstance(value, ParamIter) else UNKNOWN
-                items.append(value)
-            return TupleVal(tuple(items)) if isinstance(node, cst.Tuple) else ListVal(tuple(items))
-        if isinstance(node, cst.Dict):
-            return self.ev_dict(node, frame)
-        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)):
-            return self.ev_comprehension(node, frame)
-        if isinstance(node, cst.Subscript):
-            return self.ev_subscript(node, frame)
-        if isinstance(node, cst.IfExp):
-            return self.ev_conditional(node, frame)
-        if isinstance(node, cst.Lambda):
-            return LambdaFunction(node, frame, self.ctx)
-        if isinstance(node, cst.BooleanOperation):
-            self.ev(node.left, frame)
-            self.ev(node.right, frame)
-            return UNKNOWN
-        if isinstance(node, cst.Comparison):
-            return UNKNOWN
-        if isinstance(node, cst.NamedExpr):
-            value = self.ev(node.value, frame)
-            self.bind_target(node.target, value, frame)
-            return value
-        if isinstance(node, cst.Await):
-            return self.ev(node.expression, frame)
+
+    def ev_string(self, node: cst.SimpleString, frame: Frame) -> Value:
+        text = string_value(node)
+        return UNKNOWN if text is None else Str(text)
+
+    def ev_name(self, node: cst.Name, frame: Frame) -> Value:
+        if node.value in ("True", "False"):
+            return Num(1.0 if node.value == "True" else 0.0, node.value, node)
+        if node.value == "None":
+            return Num(None, "None", node)
+        found = frame.lookup(node.value)
+        if found is not None:
+            return found
+        return self.global_name(node, frame)
+
+    def ev_unary(self, node: cst.UnaryOperation, frame: Frame) -> Value:
+        operand = self.ev(node.expression, frame)
+        if isinstance(node.operator, cst.Minus) and isinstance(operand, Num):
+            return Num(-operand.value if operand.value is not None else None, "-" + operand.text, node)
+        if isinstance(operand, (Terms, PenaltyRef, Mixed)) and isinstance(node.operator, cst.Minus):
+            return self.bind_terms(operand, node, frame)
         return UNKNOWN
+
+    def ev_sequence(self, node: Union[cst.List, cst.Tuple, cst.Set], frame: Frame) -> Value:
+        items: list[Value] = []
+        for element in node.elements:
+            value = self.ev(element.value, frame)
+            if isinstance(element, cst.StarredElement):
+                if isinstance(value, ListVal):
+                    items.extend(value.items)
+                    continue
+                value = value if isinstance(value, ParamIter) else UNKNOWN
+            items.append(value)
+        return TupleVal(tuple(items)) if isinstance(node, cst.Tuple) else ListVal(tuple(items))
+
+    def ev_lambda(self, node: cst.Lambda, frame: Frame) -> Value:
+        return LambdaFunction(node, frame, self.ctx)
+
+    def ev_boolean(self, node: cst.BooleanOperation, frame: Frame) -> Value:
+        self.ev(node.left, frame)
+        self.ev(node.right, frame)
+        return UNKNOWN
+
+    def ev_named(self, node: cst.NamedExpr, frame: Frame) -> Value:
+        value = self.ev(node.value, frame)
+        self.bind_target(node.target, value, frame)
+        return value
+
+    def ev_await(self, node: cst.Await, frame: Frame) -> Value:
+        return self.ev(node.expression, frame)
 
     def global_name(self, node: cst.Name, frame: Frame) -> Value:
         """A name no assignment bound: a class of the module, or what an import of a project
@@ -564,3 +556,30 @@ def string_value(node: cst.SimpleString) -> Optional[str]:
     except Exception:
         return None
     return value if isinstance(value, str) else ""
+
+
+# The method that evaluates each class of expression node (by name: a subclass may override it).
+_EVALUATORS: dict[type, str] = {
+    cst.Integer: "ev_number",
+    cst.Float: "ev_number",
+    cst.SimpleString: "ev_string",
+    cst.Name: "ev_name",
+    cst.Attribute: "ev_attribute",
+    cst.Call: "ev_call",
+    cst.BinaryOperation: "ev_binary",
+    cst.UnaryOperation: "ev_unary",
+    cst.List: "ev_sequence",
+    cst.Tuple: "ev_sequence",
+    cst.Set: "ev_sequence",
+    cst.Dict: "ev_dict",
+    cst.ListComp: "ev_comprehension",
+    cst.GeneratorExp: "ev_comprehension",
+    cst.SetComp: "ev_comprehension",
+    cst.DictComp: "ev_comprehension",
+    cst.Subscript: "ev_subscript",
+    cst.IfExp: "ev_conditional",
+    cst.Lambda: "ev_lambda",
+    cst.BooleanOperation: "ev_boolean",
+    cst.NamedExpr: "ev_named",
+    cst.Await: "ev_await",
+}

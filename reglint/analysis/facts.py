@@ -104,6 +104,7 @@ class Penalty:
     # findings speak of its form (RL101, RL102, ...); this file's, of how it is trained.
     reported_elsewhere: bool = False
     dead: bool = False  # RL107: computed in a training step, then never used
+    added_late: bool = False  # added to its loss only after that loss's backward(): RL104's
     called_at: tuple[cst.CSTNode, ...] = ()  # the steps' calls of the helper that built it
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
     home: bool = True  # built by the linted file's own code
@@ -284,9 +285,10 @@ class FileFacts:
         return self.home_optimizers  # another module's optimizer counts only where it is stepped
 
     def trained_l2_penalties(self) -> Iterator[Penalty]:
-        """Penalties with an L2 term that reach a trained loss and carry a gradient at all."""
+        """Penalties with an L2 term that reach a trained loss and carry a gradient at all (not one
+        added after the backward() of its loss: it trains nothing, RL104 says so)."""
         for penalty in self.penalties:
-            if penalty.dead:
+            if penalty.dead or penalty.added_late:
                 continue
             if penalty.reaches_loss and penalty.kinds & {L2, L2_UNSQUARED}:
                 if not all(t.gradless for t in penalty.terms):

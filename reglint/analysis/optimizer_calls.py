@@ -14,7 +14,7 @@ from reglint.analysis.facts import (
 )
 from reglint.analysis.filters import NOT_VECTORS
 from reglint.analysis.library_optimizers import FACTORIES
-from reglint.analysis.optimizers import spec_for, timm_spec
+from reglint.analysis.optimizers import NAMED_AT_RUN_TIME, spec_for, timm_spec
 from reglint.analysis.state import (
     AnalyzerMixin,
     Frame,
@@ -47,7 +47,8 @@ class OptimizerEvaluator(AnalyzerMixin):
         """A construction of the optimizer class `qualified`, named at the call (`optim.Adam(...)`)
         or `held` by what the call calls (`opt_cls(...)`), with the keywords of the partial that
         made the value, if any (read where the partial was written; the call's own win)."""
-        spec = spec_for(qualified)
+        named_by = held.named_by if held is not None else None
+        spec = NAMED_AT_RUN_TIME if named_by is not None else spec_for(qualified)
         assert spec is not None
         positional = [a for a in node.args if a.keyword is None and not a.star]
         # Each keyword argument with the frame its value is read in.
@@ -122,7 +123,7 @@ class OptimizerEvaluator(AnalyzerMixin):
         call = OptimizerCall(
             node=node,
             qualname=qualified,
-            class_name=spec.display,
+            class_name=named_by or spec.display,
             spec=spec,
             groups=groups,
             groups_known=groups_known,
@@ -138,6 +139,21 @@ class OptimizerEvaluator(AnalyzerMixin):
             path=self.ctx.path,
         )
         return self.keep_optimizer(call)
+
+    def class_named_at_run_time(self, node: cst.Call, frame: Frame) -> Optional[OptimizerClass]:
+        """`getattr(torch.optim, "Adam")`: that class; `getattr(torch.optim, cfg.optimizer)`: a class
+        of torch.optim named at run time, whichever it is (optimizers.NAMED_AT_RUN_TIME). Only the
+        linted file's own code names one, as with optimizer_class (the triage reads the file)."""
+        if not self.ctx.home or len(node.args) != 2 or any(a.keyword is not None or a.star for a in node.args):
+            return None
+        module, name = node.args[0].value, node.args[1].value
+        if self.imports.qualify(module) != "torch.optim":
+            return None
+        named = self.ev(name, frame)
+        if isinstance(named, Str):
+            qualified = f"torch.optim.{named.value}"
+            return OptimizerClass(qualified) if spec_for(qualified) is not None else None
+        return OptimizerClass("torch.optim", named_by=self.module.code_for_node(node))
 
     def keep_optimizer(self, call: OptimizerCall) -> Value:
         """Record a construction (the most informed reading of it, when run more than once)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from reglint.analysis.triage.words import literal_alternation
+from reglint.analysis.vocabulary import ATTRIBUTE_BY_NAME
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,20 @@ SPECS: dict[str, OptimizerSpec] = {
         OptimizerSpec("Rprop", ("lr", "etas", "step_sizes"), ("capturable", "foreach", "maximize", "differentiable"), None, None, True),
     )
 }
+
+# A class of torch.optim named at run time (`getattr(torch.optim, cfg.optimizer)`): any of them, so
+# only what holds for every one is known. Its arguments are keywords, any of theirs; nothing is
+# known of its default decay, its coupling or whether it is adaptive, so the rules that depend on
+# the class stay silent, and those that do not (decay on biases and norms, decay beside an explicit
+# L2, a misspelt group key) speak.
+NAMED_AT_RUN_TIME = OptimizerSpec(
+    "torch.optim class named at run time",
+    (),
+    tuple(sorted(set().union(*(spec.positional + spec.keyword_only for spec in SPECS.values())))),
+    None,
+    None,
+    False,
+)
 
 # Optimizers whose weight_decay RL201 calls coupled L2 on an adaptive rule (the design's list).
 COUPLED_ADAPTIVE = frozenset({"Adam", "NAdam", "RAdam", "Adamax", "Adagrad", "RMSprop"})
@@ -262,6 +277,24 @@ def spells_torch(tree: ast.Module) -> bool:
     return False
 
 
+def spells_optim(tree: ast.Module) -> bool:
+    """The syntax tree's form of names_a_class_at_run_time's `optim` test: the identifier `optim`
+    as a name, an attribute, or a part of an imported module's name or of its alias."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            if node.id == "optim":
+                return True
+        elif isinstance(node, ast.Attribute):
+            if node.attr == "optim":
+                return True
+        elif isinstance(node, ast.alias):
+            if "optim" in node.name.split(".") or node.asname == "optim":
+                return True
+        elif isinstance(node, ast.ImportFrom) and node.module and "optim" in node.module.split("."):
+            return True
+    return False
+
+
 def imports_a_library(tree: ast.Module) -> bool:
     """The syntax tree's form of the same question: an import, anywhere, of one of LIBRARY_PACKAGES."""
     for node in ast.walk(tree):
@@ -280,12 +313,20 @@ def mentions_an_optimizer(text: str) -> bool:
     the classes (one scan for every word first: most files name none), and the qualified name
     (spec_for) must start with its package: `torch.optim.` is reached only through an import or
     a use that spells `torch` (a module of MXNet, TensorFlow or JAX names `SGD` and `Adam` too),
-    another library's package only through an import of it."""
+    another library's package only through an import of it. A class of torch.optim named at run
+    time (`getattr(torch.optim, cfg.optimizer)`) needs the call and the module: `getattr`, `torch`
+    and the word `optim`."""
     if _ANY_OPTIMIZER_WORD.search(text) is None:
-        return False
+        return names_a_class_at_run_time(text)
     if "torch" in text and any(word in text for word in TORCH_WORDS):
         return True
     return _imports_a_library(text)  # the word found is another library's, or torch is absent
 
 
+def names_a_class_at_run_time(text: str) -> bool:
+    """Could the text name a class of torch.optim by a string (values.OptimizerClass.named_by)?"""
+    return ATTRIBUTE_BY_NAME in text and "torch" in text and _OPTIM_WORD.search(text) is not None
+
+
+_OPTIM_WORD = re.compile(r"\boptim\b")
 _ANY_OPTIMIZER_WORD = re.compile(literal_alternation(set(TORCH_WORDS) | set(_LIBRARY_ONLY_WORDS)))

@@ -21,10 +21,10 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, TypeVar
 
 from reglint.analysis.triage.words import whole_words
-from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS
+from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, PENALTY_NAME
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -317,28 +317,52 @@ def project_imports(text: str, file: Path) -> list[Path]:
     """The project modules this text imports (a `from X import a` names X, and X.a where that is
     a module), read from the import lines of the text: any line that looks like one counts (a
     string that happens to hold one only adds work)."""
+    found: list[Path] = []
+    for path, _ in _imported(text, file):
+        if path not in found:
+            found.append(path)
+    return found
+
+
+def penalty_helper_imports(text: str, file: Path) -> list[Path]:
+    """The project modules this text imports a name from that names a penalty (`from losses
+    import l2_regularization`, `from .regularizers import EmbeddingRegularizer`, `import
+    regularizers`): helpers whose penalty a training step builds by calling them. (A helper named
+    otherwise is not followed from a step that builds no optimizer: a library's trainer calls
+    many project functions with `model.parameters()`, and running all of them costs more than
+    the analysis of the step itself.)"""
+    found: list[Path] = []
+    for path, names in _imported(text, file):
+        if path not in found and any(PENALTY_NAME.search(name) for name in names):
+            found.append(path)
+    return found
+
+
+def _imported(text: str, file: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Each project module an import line names, with the names the line takes from it (for
+    `import a.b`, the module's own last name)."""
     project = project_for(file)
     importer = file.resolve()
-    found: list[Path] = []
     for match in _IMPORT_LINE.finditer(text):
         dots, module, names, plain = match.groups()
-        candidates: list[tuple[str, int]] = []
+        candidates: list[tuple[str, int, list[str]]] = []
         if plain is not None:
-            candidates = [(name.strip(), 0) for name in plain.split(",")]
+            candidates = [(name.strip(), 0, [name.strip().rpartition(".")[2]]) for name in plain.split(",")]
         else:
             level = len(dots or "")
-            candidates = [(module or "", level)]
+            taken = []
             for name in (names or "").strip("()").replace("\n", ",").split(","):
                 name = name.strip().split(" as ")[0].strip()
                 if name and name != "*" and name.isidentifier():
-                    candidates.append((f"{module}.{name}" if module else name, level))
-        for name, level in candidates:
+                    taken.append(name)
+            candidates = [(module or "", level, taken)]
+            candidates += [(f"{module}.{name}" if module else name, level, [name]) for name in taken]
+        for name, level, taken in candidates:
             if not name and not level:
                 continue
             path = project.module_file(importer, name, level)
-            if path is not None and path not in found and path != importer:
-                found.append(path)
-    return found
+            if path is not None and path != importer:
+                yield path, taken
 
 
 def imports_project_module(text: str, file: Path) -> bool:
@@ -362,6 +386,10 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     Also returns the project modules read to decide (path -> digest): the answer holds while they
     are unchanged.
 
+    A training step that calls backward() and imports a penalty helper from a project module
+    (penalty_helper_imports: `reg = l2_regularization(params)` in an engine.py given the
+    optimizer) also runs that code: the penalty it adds is built there.
+
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
     for which it is False takes only values from its imports, so its own text decides."""
     from reglint.analysis.triage.training import trains
@@ -372,9 +400,14 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     backward = _code_names_backward(text)
     if not backward and not _holds_an_optimizer(text):
         return False, consulted  # (resolving the imports of every module of a library is costly)
+    project = project_for(file)
+    if backward:
+        helpers = [loaded for loaded in map(project.load, penalty_helper_imports(text, file)) if loaded is not None]
+        if helpers:
+            consulted.update((str(loaded.path), loaded.digest) for loaded in helpers)
+            return True, consulted
     paths = project_imports(text, file)
     factory = False
-    project = project_for(file)
     for path in paths:
         loaded = project.load(path)
         if loaded is None:

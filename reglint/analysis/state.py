@@ -128,8 +128,9 @@ class PenaltyRecord:
             owner_class=self.owner_class,
             setup=tuple(sorted(self.setup)),
             setup_unknown=self.setup_unknown,
-            reported_elsewhere=self.built_elsewhere and self._its_file_reports_it(),
+            reported_elsewhere=self.built_elsewhere and self._its_file_reports_it() and not self._given_its_parameters(),
             dead=self.is_dead(),
+            added_late=self.added_late,
             called_at=tuple(self.called_at),
             trained=self.trained,
             home=not self.built_elsewhere,
@@ -146,6 +147,21 @@ class PenaltyRecord:
         # (handed in, that code alone sees it only where a helper named like a penalty returns it)
         named = self.returned_named if self.handed_in else self.named_elsewhere
         return named and not all(term.gradless for term in self.terms)
+
+    def _given_its_parameters(self) -> bool:
+        """Did the linted file give the code that built it the parameters it sums
+        (`l2_regularization(list(encoder.parameters()) + list(decoder.parameters()))`)? That
+        code's own file sees no parameters there, so the form of the penalty (RL101, RL102, ...)
+        is this file's finding. A module's parameters (`m.parameters()`, one part of a joined set)
+        taken in the other module's code are placed at the call of this file that led there;
+        taken by this file, they keep their node, the `m.parameters()` call itself."""
+        for term in self.terms:
+            pset = term.param_set
+            for part in pset.parts or (pset,) if pset is not None else ():
+                node = part.node
+                if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == part.origin:
+                    return True
+        return False
 
     def is_dead(self) -> bool:
         """RL107: built in a training step, over parameters, with a gradient, and it never

@@ -231,6 +231,9 @@ class OptimizerClass(Value):
     # the value also passes (its own keywords win).
     bound: Optional[cst.Call] = None
     bound_frame: Optional["Frame"] = field(default=None, compare=False, hash=False, repr=False)
+    # `getattr(torch.optim, cfg.optimizer)`: the code that names a class only at run time
+    # (qualified is then the module, torch.optim; its spec optimizers.NAMED_AT_RUN_TIME).
+    named_by: Optional[str] = None
 
 
 def penalty_ids(value: Value) -> frozenset[int]:

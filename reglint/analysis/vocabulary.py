@@ -144,6 +144,12 @@ BUILTINS = frozenset({
     "len", "print", "isinstance", "range", "zip", "max", "min", "int", "str", "repr", "getattr",
     "hasattr", "setattr", "super", "type",
 })
+# The builtin that reads an attribute named by a string: `getattr(torch.optim, cfg.optimizer)` is a
+# class of torch.optim named at run time (optimizers.NAMED_AT_RUN_TIME), and the triage's cuts take
+# a call of it for a name of an optimizer class.
+ATTRIBUTE_BY_NAME = "getattr"
+# The last name of that module (`torch.optim`, `from torch import optim as O`).
+OPTIMIZER_MODULE = "optim"
 # Builtins whose call the analysis follows into none of the file's code and through which it
 # stores nothing (triage/inert.py).
 INERT_BUILTINS = frozenset({

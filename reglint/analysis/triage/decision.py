@@ -139,6 +139,7 @@ from reglint.analysis.optimizers import (
     TORCH_NAMES,
     imports_a_library,
     mentions_an_optimizer,
+    spells_optim,
     spells_torch,
 )
 from reglint.analysis.triage import inert
@@ -158,6 +159,7 @@ from reglint.analysis.triage.textcut import (
     text_facts,
 )
 from reglint.analysis.vocabulary import (
+    ATTRIBUTE_BY_NAME,
     BACKWARD_FUNCTIONS,
     COMMON_METHODS,
     LOSS_FUNCTION,
@@ -621,7 +623,10 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
         optimizer_names |= known
     # A class called, or named and followed as a value to a call (values.OptimizerClass).
     optimizer = any(unit.called_attributes & known or unit.called_names & optimizer_names for unit in units)
-    if not optimizer and any(unit.optimizer_attributes & known or unit.mentioned & optimizer_names for unit in units):
+    by_name = (  # getattr(torch.optim, ...)
+        bool(known) and any(ATTRIBUTE_BY_NAME in unit.called_names for unit in units) and spells_optim(tree)
+    )
+    if not optimizer and (by_name or any(unit.optimizer_attributes & known or unit.mentioned & optimizer_names for unit in units)):
         optimizer = may_call_an_optimizer_class(tree)
     if imports_term:
         for unit in units:

@@ -131,10 +131,11 @@ what the skeleton promised sends the file to the whole parse (`may_build_a_term_
 The analysis constructs an optimizer where a call calls a value of its own code that is an
 optimizer class (values.OptimizerClass: `opt_cls = optim.Adam` ... `opt_cls(params)`, a default
 `optimizer_fn=Adam` kept on `self`, `OPTIMIZERS["adam"](...)`, a `functools.partial` of one). It
-makes that value only from an attribute whose name is a class it knows (`optim.Adam`) or a bare
-name an import binds to one (by name, an alias or `*`), and moves it as any value. So
-may_call_an_optimizer_class reads the file with one more kind, OPTIMIZER_CLASS, given at those
-names and moved by the rules above (and through any call given it, wider than the analysis'
+makes that value only from an attribute whose name is a class it knows (`optim.Adam`), a bare
+name an import binds to one (by name, an alias or `*`), or a call of getattr on torch.optim
+(`getattr(torch.optim, cfg.optimizer)`, vocabulary.ATTRIBUTE_BY_NAME), and moves it as any value.
+So may_call_an_optimizer_class reads the file with one more kind, OPTIMIZER_CLASS, given at those
+names and at every call of getattr whose first argument may be that module, and moved by the rules above (and through any call given it, wider than the analysis'
 partial), and answers yes at a call whose callee has it, or that gives it to code other than the
 file's functions and classes and a few builtins (a project module's `Learner(opt_func=Adam)`,
 whose code the analysis runs for a module that sets up training). The triage asks it only of a file that
@@ -157,6 +158,7 @@ from reglint.analysis.triage.components import inheritance_families
 from reglint.analysis.triage.readers import Readers
 from reglint.analysis.triage.words import member_value_mentions, value_mentions
 from reglint.analysis.vocabulary import (
+    ATTRIBUTE_BY_NAME,
     CALL_METHODS,
     CHAIN_FUNCTIONS,
     COLLECTING_BUILTINS,
@@ -169,6 +171,7 @@ from reglint.analysis.vocabulary import (
     L1_LOSS_FUNCTIONS,
     NORM_FUNCTIONS,
     NORM_METHODS,
+    OPTIMIZER_MODULE,
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
@@ -580,7 +583,7 @@ class _Flow:
             # (an import may call L1Loss by another name: `from torch.nn import L1Loss as Crit`)
             renamed = [alias for alias, names in self.aliases.items() if names & L1_LOSS_CLASSES]
             if self.optimizer_classes:
-                renamed += sorted(ALL_NAMES | self.class_names)  # where a class may be named
+                renamed += sorted(ALL_NAMES | self.class_names | {ATTRIBUTE_BY_NAME})  # where a class may be named
             self.dirty.update(self.readers.seeded((*_SEED_WORDS, *renamed), _SEED_ATTRIBUTES, _SEED_ATTRIBUTE_SUFFIXES))
             if self.active:
                 self._seed_classes(self.class_kinds)
@@ -1251,11 +1254,20 @@ class _Flow:
             # A class goes through any call that is given it (`partial(optim.Adam, ...)`,
             # `OPTIMIZERS.get(name)`): wider than the analysis, which knows a few such calls.
             kinds |= (receiver | arguments) & OPTIMIZER_CLASS
+            if function_form and ATTRIBUTE_BY_NAME in names and node.args and self._may_be_the_optimizer_module(node.args[0]):
+                kinds |= OPTIMIZER_CLASS  # `getattr(torch.optim, cfg.optimizer)`, whatever it reads
         if "partial" in names and node.args and not isinstance(node.args[0], ast.Starred):
             kinds |= self._partial(node, argument_kinds, keyword_kinds)
         if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
             self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
         return kinds
+
+    def _may_be_the_optimizer_module(self, node: ast.expr) -> bool:
+        """`torch.optim`, `optim`, or an alias an import binds to it: what the analysis qualifies as
+        torch.optim (it needs the last name, or an import's alias of it)."""
+        if isinstance(node, ast.Attribute):
+            return node.attr == OPTIMIZER_MODULE
+        return isinstance(node, ast.Name) and (node.id == OPTIMIZER_MODULE or OPTIMIZER_MODULE in self.aliases.get(node.id, ()))
 
     def _partial(self, node: ast.Call, argument_kinds: list[int], keyword_kinds: list[int]) -> int:
         """`partial(size_of, model.parameters())`, `functools.partial(l2_of, lam=1e-4)`: the

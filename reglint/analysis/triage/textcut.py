@@ -56,10 +56,12 @@ from reglint.analysis.triage.components import (
 from reglint.analysis.triage.flowcut import may_call_an_optimizer_class, parse_ok
 from reglint.analysis.triage.words import value_mentions, whole_words
 from reglint.analysis.vocabulary import (
+    ATTRIBUTE_BY_NAME,
     BACKWARD_FUNCTIONS,
     LOSS_FUNCTION_EXTRA_WORDS,
     LOSS_STEMS,
     MODEL_BUILDERS,
+    OPTIMIZER_MODULE,
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
@@ -881,13 +883,15 @@ def _optimizer_classes_in(blanked: str) -> tuple[bool, bool]:
     is named in code outside import statements and the `class`/`def` that defines one: as an
     attribute (`optim.Adam`), as a bare name an import binds (by name or `*`), or by an alias an
     import binds to it (used outside the import). A bare name no import binds is the file's own
-    class, or nothing the analysis qualifies (`super(AdamW, self)` in the class defining AdamW)."""
+    class, or nothing the analysis qualifies (`super(AdamW, self)` in the class defining AdamW).
+    A call of getattr where the module torch.optim may be named names a class too (the flow cut
+    follows it: `getattr(torch.optim, cfg.optimizer)`)."""
     if not optimizers.mentions_an_optimizer(blanked):
         return False, False
     imports = _import_spans(blanked)
+    named = optimizers.names_a_class_at_run_time(blanked) and _names_a_class_by_getattr(blanked)
     imported = {name for start, end in imports for name in _OPTIMIZER_NAMED.findall(blanked, start, end)}
     star = any("*" in blanked[start:end] for start, end in imports)
-    named = False
     for mention in _OPTIMIZER_NAMED.finditer(blanked):
         start = mention.start()
         if _inside(imports, start) or _DEFINED_BEFORE.search(blanked, max(0, start - 16), start):
@@ -906,6 +910,24 @@ def _optimizer_classes_in(blanked: str) -> tuple[bool, bool]:
 
 
 _CALLED_AFTER = re.compile(_CALL_OPEN)
+_SPACE = r"(?:\s|\\)*"  # blanks, line breaks and backslash continuations (comments are blanked)
+# `getattr(torch.optim, ...`, `getattr((optim), ...`: the dotted name given first, its parentheses aside.
+_GETATTR_OF = re.compile(
+    rf"\b{ATTRIBUTE_BY_NAME}{_SPACE}\({_SPACE}(?:\({_SPACE})*((?:\w+{_SPACE}\.{_SPACE})*\w+){_SPACE}(?:\){_SPACE})*,"
+)
+_ALIAS_OF_OPTIM = re.compile(rf"\b{OPTIMIZER_MODULE}{_SPACE}as{_SPACE}(\w+)")
+
+
+def _names_a_class_by_getattr(blanked: str) -> bool:
+    """A call of getattr whose first argument may be the module torch.optim, as the flow cut asks
+    (flowcut._may_be_the_optimizer_module): a dotted name ending in `optim`, or an alias an
+    import binds to it."""
+    aliases = {OPTIMIZER_MODULE} | set(_ALIAS_OF_OPTIM.findall(blanked))
+    for match in _GETATTR_OF.finditer(blanked):
+        last = re.split(r"[\s\\.]+", match.group(1))[-1]
+        if last in aliases:
+            return True
+    return False
 
 
 # An import statement at the start of a line, to its end or its closing bracket (blanked text:

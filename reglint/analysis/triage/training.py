@@ -13,6 +13,7 @@ from reglint.analysis.optimizers import ALL_NAMES, mentions_an_optimizer
 from reglint.analysis.triage import textcut
 from reglint.analysis.triage.flowcut import may_call_an_optimizer_class, parse_ok
 from reglint.analysis.triage.textcut import _Unsure, blank
+from reglint.analysis.vocabulary import ATTRIBUTE_BY_NAME
 
 
 def trains(text: str) -> bool:
@@ -38,7 +39,8 @@ def _asked(text: str, question: Callable[[str], bool], called_only: bool) -> boo
 
 def _by_syntax(text: str, called_only: bool) -> bool:
     """The same question asked of CPython's tree, for a text the blanking does not read: an
-    optimizer class called by its name or an alias, or (unless `called_only`) named and followed
+    optimizer class called by its name or an alias, or (unless `called_only`) named (or getattr
+    called) and followed
     to a call as a value (flowcut.may_call_an_optimizer_class). True when the text does not parse
     (nothing is ruled out on a guess)."""
     tree = parse_ok(text)
@@ -55,4 +57,6 @@ def _by_syntax(text: str, called_only: bool) -> bool:
             if called:
                 return True
             named = True
+        elif called and name == ATTRIBUTE_BY_NAME and isinstance(target, ast.Name):
+            named = True  # `getattr(torch.optim, cfg.optimizer)` (optimizers.names_a_class_at_run_time)
     return named and not called_only and may_call_an_optimizer_class(tree, text)
