@@ -106,11 +106,25 @@ def open_brackets(count: int) -> str:
     return "import torch\nloss = model.weight.sum() + " + "(" * count + "\n"
 
 
+def commented_keys(count: int) -> str:
+    """String keys and params, each followed by comments with many `#` and no colon: the shape on
+    which the param-group key pattern once backtracked exponentially."""
+    line = '"params" # ' + "# " * 40 + "\n"
+    return "import torch\ngroups = [\n" + line * count + "]\n"
+
+
+def getattr_calls(count: int) -> str:
+    """getattr calls on dotted names with blanks and continuations, none closed by a comma."""
+    return "import torch\nfrom torch import optim\n" + "getattr( ( torch . \\\n optim ) " * count + "\n"
+
+
 CASES: dict[str, tuple[Callable[[int], str], list[int], str]] = {
     "model": (model_file, [25_000, 50_000, 100_000, 200_000], "lines"),
     "modules": (modules_file, [25_000, 50_000, 100_000, 200_000], "lines"),
     "imports": (imports_line, [2_000, 4_000, 8_000, 16_000], "words"),
     "brackets": (open_brackets, [2_000, 4_000, 8_000, 16_000], "brackets"),
+    "commented-keys": (commented_keys, [2_000, 4_000, 8_000, 16_000], "lines"),
+    "getattr": (getattr_calls, [2_000, 4_000, 8_000, 16_000], "calls"),
 }
 
 

@@ -778,6 +778,14 @@ def test_text_patterns_do_not_backtrack_exponentially() -> None:
     triage.verdict(nasty + "y = p.weight.sum()\n", "n.py", ALL)
     for pattern in (triage._PARAM_ATTRIBUTE_TEXT, triage._TERM_ATTRIBUTE_TEXT):
         pattern.search(nasty)
+    # The param-group key and getattr patterns, on keys followed by comments full of `#` and on
+    # getattr calls never closed by a comma.
+    from reglint.analysis import optimizers
+    from reglint.analysis.triage import textcut
+
+    keys = '"params" # ' + "# " * 40 + "\n"
+    optimizers.may_hold_a_misspelt_group_key(keys * 200 + '"wd": 1\n')
+    textcut._names_a_class_by_getattr("getattr( ( torch . \\\n optim ) " * 2000)
     # About 1.5 s on a slow 2-core machine (the comment-aware patterns are quadratic on this one
     # long line); exponential backtracking on 40 comments would not finish at all.
     assert time.perf_counter() - start < 6.0
@@ -1632,6 +1640,43 @@ CLASSES_NAMED_AT_RUN_TIME = {
         optimizer = getattr(torch.optim, "RMSprop")(model.parameters(), lr=0.1, weight_decay=1e-5)
         """,
 }
+
+# A param group whose optimizer the analysis does not see, with a key meant as weight_decay
+# (FileFacts.stray_group_dicts): the text must find both keys, however they are written, and no
+# function holding such a dict may be pruned.
+GROUP_KEYS = {
+    "in-a-helper": """
+        def groups(model, wd):
+            out = {}
+            for name, p in model.named_parameters():
+                out.setdefault(p.ndim, {"params": [], "weigth_decay": wd if p.ndim > 1 else 0.0})
+            return list(out.values())
+        """,
+    "comment-before-the-colon": """
+        def groups(model):
+            return [{'params'  # all of them
+                     : list(model.parameters()), 'wd' : 1e-4}]
+        """,
+    "triple-quoted-and-spaced": """
+        def groups(model):
+            return [{\"\"\"params\"\"\": [p for p in model.parameters()], "weight decay": 0.01}]
+        """,
+    "continued-line": """
+        def groups(model):
+            return [{"params": list(model.parameters()), "weight_decay_rate" \\
+                     : 0.01}]
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(GROUP_KEYS))
+def test_judges_param_groups_whose_optimizer_is_not_seen(name: str) -> None:
+    """Each case holds an RL205 without the prefilter, and the default run agrees, as written (the
+    text cut) and tab-indented (the syntax cut)."""
+    source = textwrap.dedent(GROUP_KEYS[name])
+    assert "RL205" in [f["code"] for f in _findings(source, ALL, False)], "the case must hold a group finding"
+    for text in (source, source.replace("    ", "\t")):
+        assert _findings(text, ALL, True) == _findings(text, ALL, False)
 
 
 @pytest.mark.parametrize("name", sorted(CLASSES_NAMED_AT_RUN_TIME))

@@ -9,6 +9,7 @@ import libcst as cst
 
 from reglint.analysis import terms as T
 from reglint.analysis.facts import (
+    ParamGroup,
     ParamSet,
 )
 from reglint.analysis.names import dotted
@@ -314,7 +315,19 @@ class ExpressionEvaluator(AnalyzerMixin):
                     entries.extend(expanded.entries)
                 else:
                     entries.append((None, UNKNOWN, None, element.value))
+        if not self.foreign and self.recording and id(node) not in self.group_dicts:
+            self.note_group_dict(node, entries)
         return DictVal(self.here(node), tuple(entries))
+
+    def note_group_dict(self, node: cst.Dict, entries: list[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode]]) -> None:
+        """A dict of the file's code whose "params" entry holds parameters or a list: a param group,
+        whose keys RL205 judges even where the analysis loses which optimizer it goes to. Only the
+        keys written as plain one-line literals count (vocabulary.GROUP_KEY: what the triage finds
+        in the text)."""
+        keys = [(key, key_node) for key, _, key_node, _ in entries if key_node is not None and _plain_key(key_node) == key]
+        held = next((value for key, value, key_node, _ in entries if key == "params" and (key, key_node) in keys), None)
+        if isinstance(held, (ParamIter, ListVal, Param)):
+            self.group_dicts[id(node)] = ParamGroup(node=node, params=None, weight_decay=None, keys=tuple(keys))  # type: ignore[arg-type]
 
     def value_site(self, value: Value, node: cst.CSTNode) -> cst.CSTNode:
         """Where a finding about a container's entry is reported: the entry itself, or, in another
@@ -541,6 +554,13 @@ class ExpressionEvaluator(AnalyzerMixin):
         if any(isinstance(element, Terms) or penalty_ids(element) for element in elements):
             return ListVal(tuple(self.bind_terms(element, node.elt, frame) for element in elements))
         return UNKNOWN
+
+
+def _plain_key(node: cst.CSTNode) -> Optional[str]:
+    """A dict key written as a plain literal on one line (`"weight_decay"`, `'lr'`): its text."""
+    if not isinstance(node, cst.SimpleString) or "\\" in node.value or "\n" in node.value or "\r" in node.value:
+        return None
+    return string_value(node)
 
 
 def string_value(node: cst.SimpleString) -> Optional[str]:

@@ -225,6 +225,10 @@ class FileFacts:
     backward_calls: list[BackwardCall] = field(default_factory=list)
     late_additions: list[LateAddition] = field(default_factory=list)
     accumulators: list[Accumulator] = field(default_factory=list)
+    # Dicts the file's code writes with a "params" entry holding parameters or a list
+    # (`{"params": [], "weight_decay": wd}` filled in a loop): param groups, whichever optimizer
+    # they end up in.
+    group_dicts: list[ParamGroup] = field(default_factory=list)
     constants: dict[str, float] = field(default_factory=dict)
     dependencies: dict[str, str] = field(default_factory=dict)  # project modules read: path -> digest
     line_label: Optional[Callable[[int], str]] = None  # how messages name a line of this text
@@ -257,6 +261,13 @@ class FileFacts:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    @property
+    def stray_group_dicts(self) -> list[ParamGroup]:
+        """The param-group dicts that no optimizer of this file is seen to be given (built by a
+        helper whose result the analysis loses, or handed to code it does not read)."""
+        placed = {id(group.node) for optimizer in self.home_optimizers for group in optimizer.groups}
+        return [group for group in self.group_dicts if id(group.node) not in placed]
 
     def penalty_terms(self, *, trained_only: bool = False) -> Iterator[tuple[Penalty, PenaltyTerm]]:
         """Every term of every penalty (named like one or reaching a loss; with `trained_only`,

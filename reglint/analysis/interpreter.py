@@ -32,6 +32,7 @@ from reglint.analysis.facts import (
     FileFacts,
     LateAddition,
     OptimizerCall,
+    ParamGroup,
 )
 from reglint.analysis.filters import condition_filter, module_type_test
 from reglint.analysis.linking import ProjectEvaluator
@@ -166,6 +167,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.backwards: dict[int, BackwardCall] = {}
         self.late: dict[int, LateAddition] = {}
         self.accumulators: dict[int, Accumulator] = {}
+        self.group_dicts: dict[int, ParamGroup] = {}
         self._inline_stack: list[int] = []
         # Terms a penalty-named helper returns when it runs on its own: they are its penalty
         # unless a call in this module inlines it (the caller binds them): see claim_terms.
@@ -233,6 +235,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             backward_calls=list(self.backwards.values()),
             late_additions=list(self.late.values()),
             accumulators=list(self.accumulators.values()),
+            group_dicts=list(self.group_dicts.values()),
             constants=constants,
             dependencies=dict(self.dependencies),
         )

@@ -178,6 +178,30 @@ def intended_key(key: str, spec: OptimizerSpec) -> Optional[str]:
     close = [k for k in spec.group_keys if len(k) > 3 and _distance(lowered, k) <= (2 if len(k) > 6 else 1)]
     return close[0] if len(close) == 1 else None
 
+# A dict key written as a plain one-line literal (its last opening quote, its text, its closing
+# quotes), with what may stand between it and its colon (blanks, line breaks, continuations,
+# comments): `"weight_decay": 0.0`, `'params' :`, `"""lr""":`. A comment runs to its line's end, so the
+# pieces between key and colon can be read in one way only: no backtracking (triage_scaling.py).
+_DICT_KEY = re.compile(r"""["']([^"'\\\r\n]*)["']{1,3}(?:\s|\\|#[^\r\n]*(?=[\r\n]))*:""")
+
+
+def may_hold_a_misspelt_group_key(text: str) -> bool:
+    """Could the text write a param-group dict (a plain "params" key) beside a key that no
+    torch.optim optimizer knows and that means weight_decay (RL205's groups whose optimizer is
+    not seen, FileFacts.stray_group_dicts, misspelt_decay_key)? Every key the analysis judges
+    there is a plain literal, so it is among the keys found here."""
+    if "params" not in text:
+        return False
+    keys = set(_DICT_KEY.findall(text))
+    return "params" in keys and any(misspelt_decay_key(key) for key in keys)
+
+
+def misspelt_decay_key(key: str) -> bool:
+    """A param-group key that every torch.optim optimizer ignores and that was meant as
+    weight_decay (`"wd"`, `"weigth_decay"`, `"weight decay"`)."""
+    return intended_key(key, NAMED_AT_RUN_TIME) == "weight_decay"
+
+
 # Class names of every optimizer the analysis knows (torch's and other libraries'): the words a
 # construction's text contains. Kept beside the tables; tests check it matches them.
 LIBRARY_NAMES: frozenset[str] = frozenset({

@@ -4,7 +4,9 @@ torch.optim keeps unknown param-group keys without complaint, so `{"params": ...
 misspelled `"weigth_decay"` leaves the group at the constructor's decay. `weight_decay` given to
 LBFGS, SparseAdam or Rprop, and `decoupled_weight_decay` given to AdamW, are not arguments of those
 constructors: a TypeError at start-up. A "weight_decay" key in a param group of an optimizer
-without decay is kept and ignored.
+without decay is kept and ignored. A param-group dict whose optimizer the analysis does not see
+(built by a helper into a dict of groups, handed to code it does not read) is judged against every
+torch.optim class: a key none of them knows that means weight_decay is reported.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Iterator
 
 import libcst as cst
 
-from reglint.analysis.optimizers import intended_key
+from reglint.analysis.optimizers import intended_key, misspelt_decay_key
 from reglint.catalog import RL205
 from reglint.checks.base import CheckContext, Report, static_rule
 from reglint.model import Applicability, Fix
@@ -34,6 +36,16 @@ opt = torch.optim.AdamW(groups, lr=1e-3)
 """,
     "opt = torch.optim.LBFGS(model.parameters(), lr=1, weight_decay=1e-4)  # expect: RL205\n",
     "opt = torch.optim.AdamW(model.parameters(), lr=1e-3, decoupled_weight_decay=True)  # expect: RL205\n",
+    """
+def layer_groups(model, wd):
+    groups = {}
+    for name, p in model.named_parameters():
+        key = "no_decay" if p.ndim == 1 else "decay"
+        if key not in groups:
+            groups[key] = {"params": [], "weigth_decay": 0.0 if p.ndim == 1 else wd}  # expect: RL205
+        groups[key]["params"].append(p)
+    return list(groups.values())
+""",
 )
 
 
@@ -70,4 +82,13 @@ def check(ctx: CheckContext) -> Iterator[Report]:
                     f"rename {key!r} to {intended!r}: {optimizer.class_name} silently ignores a param-group key "
                     f"it does not know",
                     fix=Fix(Applicability.SAFE, f"rename the key to {intended!r}", _quoted(key_node, intended)),
+                )
+    for group in ctx.facts.stray_group_dicts:
+        for key, key_node in group.keys:
+            if misspelt_decay_key(key):
+                yield Report(
+                    key_node,
+                    f"rename {key!r} to 'weight_decay': no torch.optim optimizer knows this param-group key, "
+                    f"and each silently ignores it, so the group keeps the constructor's decay",
+                    fix=Fix(Applicability.SAFE, "rename the key to 'weight_decay'", _quoted(key_node, "weight_decay")),
                 )

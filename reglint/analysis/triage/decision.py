@@ -41,7 +41,17 @@ class name, called or not. Its first part comes from
 an import written in the file (or is `torch` used without one), so the text also contains `torch`
 or the library's package: d2l's MXNet, TensorFlow and JAX modules name `SGD` and `Adam` but can
 construct no optimizer the analysis knows (an import from a project module that re-exports
-torch.optim's classes does not give them torch's qualified name).
+torch.optim's classes does not give them torch's qualified name). A class named at run time
+(`getattr(torch.optim, cfg.optimizer)`, vocabulary.ATTRIBUTE_BY_NAME) needs `getattr`, `torch` and
+the word `optim` in the text (optimizers.names_a_class_at_run_time); each cut then asks of such a
+call what it asks of a class name.
+
+GROUP KEY. RL205 also judges the keys of a param-group dict whose optimizer the analysis does not
+see (FileFacts.stray_group_dicts): a dict display of the file's code with a plain "params" key,
+whose plain one-line literal keys are checked against every torch.optim class. Both keys are
+written as such literals, so the text holds them before a colon
+(optimizers.may_hold_a_misspelt_group_key). Such a dict may sit in any function, so a file with one
+is not pruned.
 
 PENALTY. The penalty rules report only a penalty with at least one term that reaches a loss or
 is named like a penalty (RL104's late additions need a backward() call, which counts as well).
@@ -138,6 +148,7 @@ from reglint.analysis.optimizers import (
     ALL_NAMES,
     TORCH_NAMES,
     imports_a_library,
+    may_hold_a_misspelt_group_key,
     mentions_an_optimizer,
     spells_optim,
     spells_torch,
@@ -178,6 +189,7 @@ from reglint.analysis.vocabulary import (
 OPTIMIZER = "optimizer"
 PENALTY = "penalty"
 SUPPRESSION = "suppression"
+GROUP_KEY = "misspelt group key"
 
 # What each rule reads: alternatives, each a set of facts that must all be possible.
 RULE_FACTS: dict[str, tuple[frozenset[str], ...]] = {
@@ -192,7 +204,7 @@ RULE_FACTS: dict[str, tuple[frozenset[str], ...]] = {
     "RL202": (frozenset({OPTIMIZER}),),
     "RL203": (frozenset({OPTIMIZER, PENALTY}),),
     "RL204": (frozenset({OPTIMIZER}), frozenset({PENALTY})),
-    "RL205": (frozenset({OPTIMIZER}),),
+    "RL205": (frozenset({OPTIMIZER}), frozenset({GROUP_KEY})),
     "RL206": (frozenset({OPTIMIZER, PENALTY}),),
     "RL900": (frozenset({SUPPRESSION}),),
 }
@@ -255,13 +267,15 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         return Verdict(True, "a rule without prefilter facts")
     wanted = set().union(*needed) if needed else set()
     # First cut, on the text: upper bounds of what the analysis can find.
-    present: dict[str, bool] = {OPTIMIZER: False, PENALTY: False, SUPPRESSION: False}
+    present: dict[str, bool] = {OPTIMIZER: False, PENALTY: False, SUPPRESSION: False, GROUP_KEY: False}
     if SUPPRESSION in wanted:
         present[SUPPRESSION] = any(word in text for word in SUPPRESSION_WORDS)
         if _satisfied(needed, present):
             return Verdict(True, "suppression comments")
     if OPTIMIZER in wanted:
         present[OPTIMIZER] = mentions_an_optimizer(text)
+    if GROUP_KEY in wanted:
+        present[GROUP_KEY] = may_hold_a_misspelt_group_key(text)
     if PENALTY in wanted:
         present[PENALTY] = _text_may_hold_penalty(text)
     if not _satisfied(needed, present):
@@ -271,7 +285,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
         return Verdict(False, "not in the text")  # not even parsed: see "RL000" above
     # Second cut, still on the text: the syntax cut's units and components (textcut.py). When
     # it reads the text with confidence, it decides alone (and prunes as the syntax cut would).
-    prune = prune and not present[SUPPRESSION]
+    prune = prune and not present[SUPPRESSION] and not present[GROUP_KEY]  # (a group dict may be in any function)
     units = text_facts(text, COMMON_METHODS, optimizer=present[OPTIMIZER], penalty=present[PENALTY], prune=prune)
     if units is not None:
         present[OPTIMIZER] = present[OPTIMIZER] and units.optimizer
