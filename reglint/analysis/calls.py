@@ -731,9 +731,6 @@ class CallEvaluator(AnalyzerMixin):
         positional = [a.value for a in node.args if a.keyword is None]
         if name in ("zeros_like", "ones") or len(positional) != 1:
             return UNKNOWN
-        if self.foreign:
-            # Another module's accumulator is that module's finding: here it is a zero start.
-            return Num(0.0, self.module.code_for_node(node), self.here(node))
         uninitialized = False
         if name in ("zeros", "empty"):
             size = positional[0]
@@ -778,7 +775,10 @@ class CallEvaluator(AnalyzerMixin):
             zero_dim=zero_dim,
             uninitialized=uninitialized,
         )
-        self.accumulators[id(node)] = accumulator
+        if not self.foreign:
+            self.accumulators[id(node)] = accumulator
+        # (Another module's start is that module's finding, unless the penalty it starts is not:
+        # accumulator_off_device reports it at this file's call then.)
         return AccumulatorStart(accumulator)
 
     def _size_one(self, size: cst.BaseExpression, frame: Frame) -> bool:

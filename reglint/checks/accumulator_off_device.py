@@ -76,6 +76,15 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         if problem is None:
             continue
         seen.add(id(accumulator.node))
+        if not penalty.home:
+            # Built by another module's helper over parameters this file handed it (that module
+            # alone sees none): reported at this file's call, which names the line to change.
+            if penalty.reported_elsewhere or penalty.origin is None:
+                continue
+            module, _, path = penalty.origin
+            where = ctx.facts.where(accumulator.node, module, path)
+            yield Report(penalty.node, f"start the penalty sum from `0.`, not `{accumulator.text}` ({where}): {problem}")
+            continue
         if accumulator.uninitialized:
             # Starting from 0. also drops the garbage the sum began with: right, but not the same value.
             problem += ", and it starts as uninitialized memory, not 0"
