@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from reglint.analysis.triage.words import literal_alternation
-from reglint.analysis.vocabulary import ATTRIBUTE_BY_NAME
+from reglint.analysis.triage.words import literal_alternation, whole_words
+from reglint.analysis.vocabulary import ATTRIBUTE_BY_NAME, OPTIMIZER_MODULE
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,8 @@ def may_hold_a_misspelt_group_key(text: str) -> bool:
     torch.optim optimizer knows and that means weight_decay (RL205's groups whose optimizer is
     not seen, FileFacts.stray_group_dicts, misspelt_decay_key)? Every key the analysis judges
     there is a plain literal, so it is among the keys found here."""
-    if "params" not in text:
-        return False
+    if 'params"' not in text and "params'" not in text:
+        return False  # (the key's text is followed by its closing quote)
     keys = set(_DICT_KEY.findall(text))
     return "params" in keys and any(misspelt_decay_key(key) for key in keys)
 
@@ -349,8 +349,9 @@ def mentions_an_optimizer(text: str) -> bool:
 
 def names_a_class_at_run_time(text: str) -> bool:
     """Could the text name a class of torch.optim by a string (values.OptimizerClass.named_by)?"""
-    return ATTRIBUTE_BY_NAME in text and "torch" in text and _OPTIM_WORD.search(text) is not None
-
-
-_OPTIM_WORD = re.compile(r"\boptim\b")
+    return (
+        ATTRIBUTE_BY_NAME in text
+        and "torch" in text
+        and next(whole_words(text, (OPTIMIZER_MODULE,), ascii_words=True), None) is not None
+    )
 _ANY_OPTIMIZER_WORD = re.compile(literal_alternation(set(TORCH_WORDS) | set(_LIBRARY_ONLY_WORDS)))
