@@ -46,6 +46,7 @@ from reglint.analysis.values import (
     LambdaFunction,
     ListVal,
     Mixed,
+    Module,
     ModuleRef,
     Num,
     OptimizerClass,
@@ -212,6 +213,8 @@ class ExpressionEvaluator(AnalyzerMixin):
             held = self.instances[base.env].get(attr)
             if held is None:
                 held = self.class_attributes(base.info).get(attr)
+            if isinstance(held, Module) and (attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX)):
+                return Param(None, text or self.module.code_for_node(node))  # `self.weight = nn.Parameter(...)`
             if held is not None:
                 return Num(held.value, held.text, self.here(node)) if isinstance(held, Num) else held
             found = self.find_method(base.info, attr)

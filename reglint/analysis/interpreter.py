@@ -1077,11 +1077,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self._collect_local_functions(function, frame)
             self.exec_suite(function.body, frame)
             self.flush_late(frame)
-            self.link_setups(frame)
+            # (a penalty-named helper's returned terms are bound first, so that they go to the
+            # caller's frame with the rest of what the helper built: RL107 at a step's call)
             frame.returns = [
                 (self.claim_terms(value, statement, frame, function, class_name, standalone), statement)
                 for value, statement in frame.returns
             ]
+            self.link_setups(frame)
         finally:
             self._inline_stack.pop()
             self.ctx.module = outer_module

@@ -172,8 +172,10 @@ class PenaltyRecord:
             return False
         if self.built_elsewhere and not self.called_at:
             return False  # (another module's code built it, and no step of this file called it)
-        if not self.terms or all(t.gradless for t in self.terms) or all(t.param_set is None for t in self.terms):
+        if not self.terms or all(t.gradless for t in self.terms):
             return False
+        if all(t.param_set is None for t in self.terms) and not (self.named or self.returned_named or self.named_elsewhere):
+            return False  # one weight's norm, named like nothing: a measurement as often as a penalty
         scope = self.scope_code
         if not isinstance(scope, (cst.FunctionDef, cst.Module)):
             return False
