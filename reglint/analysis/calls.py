@@ -895,8 +895,10 @@ class CallEvaluator(AnalyzerMixin):
             frame.late = [entry for entry in frame.late if entry[3] != name]
 
     def _check_late(self, name: str, value: Value, statement: cst.CSTNode, frame: Frame) -> None:
-        """RL104: `loss = loss + reg` / `loss += reg` after `loss.backward()`."""
-        new = penalty_ids(value)
+        """RL104: `loss = loss + reg` / `loss += reg` after `loss.backward()`: the penalties this
+        statement adds (not those the loss already held when it was backpropagated)."""
+        held = frame.lookup(name)
+        new = penalty_ids(value) - (penalty_ids(held) if held is not None else frozenset())
         if not new or frame.no_grad or self.foreign:
             return  # with gradients off this is monitoring, not training
         sources = [n for n in frame.backward_on if adds_name(statement, n)]
