@@ -179,8 +179,13 @@ class PenaltyRecord:
         scope = self.scope_code
         if not isinstance(scope, (cst.FunctionDef, cst.Module)):
             return False
+        # A helper that built it and handed it to a step (`total = total + ...; return total`) is no
+        # use: the step's names decide.
+        bound = [(code, name) for code, name in self.bound if not (self.called_at and code is scope)]
+        if bound:
+            return all(isinstance(code, (cst.FunctionDef, cst.Module)) and is_dead(code, name) for code, name in bound)
         if self.bound:
-            return all(isinstance(code, (cst.FunctionDef, cst.Module)) and is_dead(code, name) for code, name in self.bound)
+            return False
         statement = self.statement
         return isinstance(statement, cst.Expr) and isinstance(statement.value, cst.BinaryOperation)
 
