@@ -105,6 +105,9 @@ class Penalty:
     reported_elsewhere: bool = False
     dead: bool = False  # RL107: computed in a training step, then never used
     added_late: bool = False  # added to its loss only after that loss's backward(): RL104's
+    # Built in a training step that backpropagates, and reaching only a loss named like one that
+    # is never backpropagated nor returned (a logged total): it trains nothing.
+    left_untrained: bool = False
     called_at: tuple[cst.CSTNode, ...] = ()  # the steps' calls of the helper that built it
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
     home: bool = True  # built by the linted file's own code
@@ -297,9 +300,10 @@ class FileFacts:
 
     def trained_l2_penalties(self) -> Iterator[Penalty]:
         """Penalties with an L2 term that reach a trained loss and carry a gradient at all (not one
-        added after the backward() of its loss: it trains nothing, RL104 says so)."""
+        added after the backward() of its loss, RL104's, nor one a step that backpropagates leaves
+        in a total it only logs: they train nothing)."""
         for penalty in self.penalties:
-            if penalty.dead or penalty.added_late:
+            if penalty.dead or penalty.added_late or penalty.left_untrained:
                 continue
             if penalty.reaches_loss and penalty.kinds & {L2, L2_UNSQUARED}:
                 if not all(t.gradless for t in penalty.terms):

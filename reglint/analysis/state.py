@@ -131,6 +131,7 @@ class PenaltyRecord:
             reported_elsewhere=self.built_elsewhere and self._its_file_reports_it() and not self._given_its_parameters(),
             dead=self.is_dead(),
             added_late=self.added_late,
+            left_untrained=self.in_training_step and self.reaches_loss and not self.trained,
             called_at=tuple(self.called_at),
             trained=self.trained,
             home=not self.built_elsewhere,
