@@ -1671,31 +1671,25 @@ GROUP_KEYS = {
 
 @pytest.mark.parametrize("name", sorted(GROUP_KEYS))
 def test_judges_param_groups_whose_optimizer_is_not_seen(name: str) -> None:
-    """Each case holds an RL205 without the prefilter, and the default run agrees, as written (the
-    text cut) and tab-indented (the syntax cut)."""
-    source = textwrap.dedent(GROUP_KEYS[name])
-    assert "RL205" in [f["code"] for f in _findings(source, ALL, False)], "the case must hold a group finding"
-    for text in (source, source.replace("    ", "\t")):
-        assert _findings(text, ALL, True) == _findings(text, ALL, False)
+    _finds_in_both_modes(GROUP_KEYS[name], "RL205")
 
 
 @pytest.mark.parametrize("name", sorted(CLASSES_NAMED_AT_RUN_TIME))
 def test_follows_optimizer_classes_named_at_run_time(name: str) -> None:
-    """Each case holds an RL202 without the prefilter, and the default run agrees, as written (the
-    text cut) and tab-indented (the syntax cut)."""
-    source = textwrap.dedent(CLASSES_NAMED_AT_RUN_TIME[name])
-    assert "RL202" in [f["code"] for f in _findings(source, ALL, False)], "the case must hold an optimizer finding"
+    _finds_in_both_modes(CLASSES_NAMED_AT_RUN_TIME[name], "RL202")
+
+
+def _finds_in_both_modes(case: str, code: str) -> None:
+    """The case holds a `code` finding without the prefilter, and the default run agrees, with the
+    case as written (the text cut) and tab-indented (the syntax cut)."""
+    source = textwrap.dedent(case)
+    assert code in [f["code"] for f in _findings(source, ALL, False)], f"the case must hold an {code}"
     for text in (source, source.replace("    ", "\t")):
         assert _findings(text, ALL, True) == _findings(text, ALL, False)
 
 
 def _finds_an_unsquared_norm_in_both_modes(case: str) -> None:
-    """The case holds an RL102 without the prefilter, and the default run agrees, with the
-    case as written (the text cut) and tab-indented (the syntax cut)."""
-    source = textwrap.dedent(case)
-    assert "RL102" in [f["code"] for f in _findings(source, ALL, False)], "the case must hold a penalty finding"
-    for text in (source, source.replace("    ", "\t")):
-        assert _findings(text, ALL, True) == _findings(text, ALL, False)
+    _finds_in_both_modes(case, "RL102")
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTION_VALUES))
