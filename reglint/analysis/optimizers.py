@@ -306,15 +306,15 @@ def spells_optim(tree: ast.Module) -> bool:
     as a name, an attribute, or a part of an imported module's name or of its alias."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            if node.id == "optim":
+            if node.id == OPTIMIZER_MODULE:
                 return True
         elif isinstance(node, ast.Attribute):
-            if node.attr == "optim":
+            if node.attr == OPTIMIZER_MODULE:
                 return True
         elif isinstance(node, ast.alias):
-            if "optim" in node.name.split(".") or node.asname == "optim":
+            if OPTIMIZER_MODULE in node.name.split(".") or node.asname == OPTIMIZER_MODULE:
                 return True
-        elif isinstance(node, ast.ImportFrom) and node.module and "optim" in node.module.split("."):
+        elif isinstance(node, ast.ImportFrom) and node.module and OPTIMIZER_MODULE in node.module.split("."):
             return True
     return False
 
