@@ -895,25 +895,34 @@ class CallEvaluator(AnalyzerMixin):
             frame.late = [entry for entry in frame.late if entry[3] != name]
 
     def _check_late(self, name: str, value: Value, statement: cst.CSTNode, frame: Frame) -> None:
-        """RL104: `loss = loss + reg` / `loss += reg` after `loss.backward()`: the penalties this
-        statement adds (not those the loss already held when it was backpropagated)."""
-        held = frame.lookup(name)
-        new = penalty_ids(value) - (penalty_ids(held) if held is not None else frozenset())
+        """RL104: `loss = loss + reg` / `loss += reg` after `loss.backward()`. Each penalty the
+        value holds is noted with whether the loss held it already when it was backpropagated
+        (that one was trained; only the others are added late: see flush_late)."""
+        new = penalty_ids(value)
         if not new or frame.no_grad or self.foreign:
             return  # with gradients off this is monitoring, not training
+        held = frame.lookup(name)
+        trained = penalty_ids(held) if held is not None else frozenset()
         sources = [n for n in frame.backward_on if adds_name(statement, n)]
         for source in sources:
             for pid in new:
                 if not any(entry[0] == pid and entry[1] is statement for entry in frame.late):
-                    frame.late.append((pid, statement, frame.backward_on[source], name, source))
+                    frame.late.append((pid, statement, frame.backward_on[source], name, source, pid not in trained))
 
     def flush_late(self, frame: Frame) -> None:
-        for pid, statement, backward, _target, source in frame.late:
+        """The statements that add a penalty after backward() (RL104, one each), and the penalties
+        added only there (Penalty.added_late). A penalty the loss held before its backward() is not
+        late for being in the sum again (the same helper's penalty may be added both before and
+        after: one record for both)."""
+        for pid, statement, backward, _target, source, fresh in sorted(frame.late, key=lambda entry: not entry[5]):
             record = self.records[pid]
-            if adds_name(statement, source) and id(statement) not in self.late:
+            if not adds_name(statement, source):
+                continue
+            if fresh:
                 if record.add_node is None:
                     record.add_node = statement
                 record.added_late = True
+            if id(statement) not in self.late:
                 self.late[id(statement)] = LateAddition(pid, statement, backward, source)
         frame.late = []
 

@@ -207,7 +207,7 @@ class Frame:
     backward_on: dict[str, cst.CSTNode] = field(
         default_factory=dict
     )  # loss name -> its backward() call
-    late: list[tuple[int, cst.CSTNode, cst.CSTNode, str, str]] = field(default_factory=list)
+    late: list[tuple[int, cst.CSTNode, cst.CSTNode, str, str, bool]] = field(default_factory=list)
     caller: Optional["Frame"] = None  # the frame that inlined this one
     code: Optional[cst.CSTNode] = None  # the function (or module) whose body runs
     statement: Optional[cst.CSTNode] = None  # the small statement running now
