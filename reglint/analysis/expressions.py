@@ -325,12 +325,17 @@ class ExpressionEvaluator(AnalyzerMixin):
     def note_group_dict(self, node: cst.Dict, entries: list[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode]]) -> None:
         """A dict of the file's code whose "params" entry holds parameters or a list: a param group,
         whose keys RL205 judges even where the analysis loses which optimizer it goes to. Only the
-        keys written as plain one-line literals count (vocabulary.GROUP_KEY: what the triage finds
-        in the text)."""
-        keys = [(key, key_node) for key, _, key_node, _ in entries if key_node is not None and _plain_key(key_node) == key]
-        held = next((value for key, value, key_node, _ in entries if key == "params" and (key, key_node) in keys), None)
+        keys written as plain one-line literals count: what the triage finds in the text
+        (optimizers.may_hold_a_misspelt_group_key)."""
+        plain = [
+            (text, value, key_node)
+            for key, value, key_node, _ in entries
+            if key_node is not None and (text := _plain_key(key_node)) is not None and text == key
+        ]
+        held = next((value for key, value, _ in plain if key == "params"), None)
         if isinstance(held, (ParamIter, ListVal, Param)):
-            self.group_dicts[id(node)] = ParamGroup(node=node, params=None, weight_decay=None, keys=tuple(keys))  # type: ignore[arg-type]
+            keys = tuple((key, key_node) for key, _, key_node in plain)
+            self.group_dicts[id(node)] = ParamGroup(node=node, params=None, weight_decay=None, keys=keys)
 
     def value_site(self, value: Value, node: cst.CSTNode) -> cst.CSTNode:
         """Where a finding about a container's entry is reported: the entry itself, or, in another

@@ -157,10 +157,11 @@ class PenaltyRecord:
         taken in the other module's code are placed at the call of this file that led there;
         taken by this file, they keep their node, the `m.parameters()` call itself."""
         for term in self.terms:
-            pset = term.param_set
-            for part in pset.parts or (pset,) if pset is not None else ():
-                node = part.node
-                if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == part.origin:
+            if term.param_set is None:
+                continue
+            for part in term.param_set.parts or (term.param_set,):
+                call = part.node
+                if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == part.origin:
                     return True
         return False
 

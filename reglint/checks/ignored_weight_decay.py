@@ -75,20 +75,19 @@ def check(ctx: CheckContext) -> Iterator[Report]:
                     yield Report(key_node, f"remove this group's \"weight_decay\": {optimizer.class_name} has no weight decay and ignores it")
                     continue
                 intended = intended_key(key, spec)
-                if intended is None:
-                    continue
-                yield Report(
-                    key_node,
-                    f"rename {key!r} to {intended!r}: {optimizer.class_name} silently ignores a param-group key "
-                    f"it does not know",
-                    fix=Fix(Applicability.SAFE, f"rename the key to {intended!r}", _quoted(key_node, intended)),
-                )
+                if intended is not None:
+                    yield _rename(key_node, key, intended, f"{optimizer.class_name} silently ignores a param-group key it does not know")
     for group in ctx.facts.stray_group_dicts:
         for key, key_node in group.keys:
             if misspelt_decay_key(key):
-                yield Report(
-                    key_node,
-                    f"rename {key!r} to 'weight_decay': no torch.optim optimizer knows this param-group key, "
-                    f"and each silently ignores it, so the group keeps the constructor's decay",
-                    fix=Fix(Applicability.SAFE, "rename the key to 'weight_decay'", _quoted(key_node, "weight_decay")),
-                )
+                why = "no torch.optim optimizer knows this param-group key, and each silently ignores it, so the group keeps the constructor's decay"
+                yield _rename(key_node, key, "weight_decay", why)
+
+
+def _rename(key_node: cst.CSTNode, key: str, intended: str, why: str) -> Report:
+    """A param-group key to rename, with the safe fix that renames it."""
+    return Report(
+        key_node,
+        f"rename {key!r} to {intended!r}: {why}",
+        fix=Fix(Applicability.SAFE, f"rename the key to {intended!r}", _quoted(key_node, intended)),
+    )
