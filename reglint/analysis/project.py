@@ -21,7 +21,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar
 
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, PENALTY_NAME
@@ -317,22 +317,26 @@ def project_imports(text: str, file: Path) -> list[Path]:
     """The project modules this text imports (a `from X import a` names X, and X.a where that is
     a module), read from the import lines of the text: any line that looks like one counts (a
     string that happens to hold one only adds work)."""
+    return _paths(_imported(text, file))
+
+
+def _paths(imported: Iterable[tuple[Path, list[str]]]) -> list[Path]:
     found: list[Path] = []
-    for path, _ in _imported(text, file):
+    for path, _ in imported:
         if path not in found:
             found.append(path)
     return found
 
 
-def penalty_helper_imports(text: str, file: Path) -> list[Path]:
+def penalty_helper_imports(text: str, file: Path, imported: Optional[list[tuple[Path, list[str]]]] = None) -> list[Path]:
     """The project modules this text imports a name from that names a penalty (`from losses
     import l2_regularization`, `from .regularizers import EmbeddingRegularizer`, `import
     regularizers`): helpers whose penalty a training step builds by calling them. (A helper named
     otherwise is not followed from a step that builds no optimizer: a library's trainer calls
     many project functions with `model.parameters()`, and running all of them costs more than
-    the analysis of the step itself.)"""
+    the analysis of the step itself.) `imported`: _imported's answer, where the caller has it."""
     found: list[Path] = []
-    for path, names in _imported(text, file):
+    for path, names in imported if imported is not None else _imported(text, file):
         if path not in found and any(PENALTY_NAME.search(name) for name in names):
             found.append(path)
     return found
@@ -401,12 +405,13 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     if not backward and not _holds_an_optimizer(text):
         return False, consulted  # (resolving the imports of every module of a library is costly)
     project = project_for(file)
+    imported = list(_imported(text, file))  # (the import lines are read once for both questions)
     if backward:
-        helpers = [loaded for loaded in map(project.load, penalty_helper_imports(text, file)) if loaded is not None]
+        helpers = [loaded for loaded in map(project.load, penalty_helper_imports(text, file, imported)) if loaded is not None]
         if helpers:
             consulted.update((str(loaded.path), loaded.digest) for loaded in helpers)
             return True, consulted
-    paths = project_imports(text, file)
+    paths = _paths(imported)
     factory = False
     for path in paths:
         loaded = project.load(path)
