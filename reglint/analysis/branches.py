@@ -18,16 +18,19 @@ decides nothing: its parameters could be anything.
 from __future__ import annotations
 
 import functools
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import libcst as cst
 
 from reglint.analysis.expressions import string_value
 from reglint.analysis.state import Frame
 from reglint.analysis.syntax import mentions_any
-from reglint.analysis.values import Num, Str
+from reglint.analysis.values import ListVal, Num, ParamIter, Str, TupleVal
 
 Constant = Union[str, float]
+
+# What `isinstance(x, nn.Parameter)` tests.
+PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
 
 def branch_taken(test: cst.BaseExpression, frame: Frame) -> Optional[bool]:
@@ -142,3 +145,33 @@ class _TargetCollector(cst.CSTVisitor):
 
     def visit_Del(self, node: cst.Del) -> None:
         self.targets.append(node.target)
+
+
+def parameter_test_taken(
+    test: cst.BaseExpression, frame: Frame, qualify: Callable[[cst.BaseExpression], Optional[str]]
+) -> Optional[bool]:
+    """`isinstance(x, nn.Parameter)` (or its negation) where `x` holds a collection of
+    parameters: False. DeepCTR's `add_regularization_weight(self.dnn.parameters(), l2=...)` wraps
+    a single Parameter in a list and takes `list(...)` of anything else; given an iterator, only
+    the second branch runs. (A tensor value is not decided: `.data` of a parameter is no
+    Parameter.)"""
+    negated = False
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        negated, test = not negated, test.expression
+    if not (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Name)
+        and test.func.value == "isinstance"
+        and "isinstance" not in frame.env
+        and len(test.args) == 2
+        and all(argument.keyword is None and not argument.star for argument in test.args)
+    ):
+        return None
+    subject, classes = test.args[0].value, test.args[1].value
+    if not isinstance(subject, cst.Name) or not isinstance(classes, (cst.Name, cst.Attribute)):
+        return None
+    if qualify(classes) not in PARAMETER_CLASSES:
+        return None
+    if not isinstance(frame.env.get(subject.value), (ParamIter, ListVal, TupleVal)):
+        return None
+    return negated

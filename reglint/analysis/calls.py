@@ -8,7 +8,7 @@ from typing import Optional, Union
 import libcst as cst
 
 from reglint.analysis import terms as T
-from reglint.analysis.classes import is_container, layer_vectors
+from reglint.analysis.classes import ClassInfo, is_container, layer_vectors
 from reglint.analysis.facts import (
     Accumulator,
     BackwardCall,
@@ -266,6 +266,10 @@ class CallEvaluator(AnalyzerMixin):
         owner = func.value
         if receiver is None:
             receiver = self.ev(owner, frame)
+        inherited = self._method_of_super(owner, name, frame)
+        if inherited is not None:
+            instance, (defining, method) = inherited
+            return self.inline(method, node, frame, defining.name, instance=instance, context=defining.context)
         if isinstance(receiver, Instance):
             found = self.find_method(receiver.info, name)
             if found is not None:
@@ -311,6 +315,36 @@ class CallEvaluator(AnalyzerMixin):
             self.ev(arg.value, frame)
         return UNKNOWN
 
+    def _method_of_super(
+        self, owner: cst.BaseExpression, name: str, frame: Frame
+    ) -> Optional[tuple[Instance, tuple[ClassInfo, cst.FunctionDef]]]:
+        """`super().name` (or `super(Cls, self).name`) in a method whose `self` is an object the
+        analysis follows: the method `name` as the bases of the method's class define it, run on
+        that object (`super().__init__()` sets the attributes a base's methods read)."""
+        if not (isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == "super"):
+            return None
+        instance = frame.env.get("self")
+        if not isinstance(instance, Instance) or "super" in frame.env or "super" in self.module_frame.env:
+            return None
+        class_name = frame.class_name
+        if len(owner.args) == 2 and isinstance(owner.args[0].value, cst.Name) and not owner.args[0].keyword:
+            class_name = owner.args[0].value.value
+        elif owner.args:
+            return None
+        info = self.classes.get(class_name) if class_name is not None else None
+        if info is None:
+            return None
+        outer, self.ctx = self.ctx, info.context
+        try:
+            for base in info.bases:
+                parent = self.find_class(base, self.module_frame)
+                found = self.find_method(parent, name) if parent is not None else None
+                if found is not None:
+                    return instance, found
+        finally:
+            self.ctx = outer
+        return None
+
     def ev_method(
         self,
         node: cst.Call,
@@ -352,6 +386,7 @@ class CallEvaluator(AnalyzerMixin):
                 filter_text=chosen_by,
                 gradless=gradless,
                 has_vectors=self.has_vectors(base),
+                taken_in=self.ctx.path if self.foreign else None,
             )
             kind = {"parameters": "params", "named_parameters": "pairs", "state_dict": "dict"}[
                 method

@@ -164,6 +164,12 @@ class ExpressionEvaluator(AnalyzerMixin):
         """`a if cond else b`. A penalty on one side and a number (`... if l1_weight else 0`) or
         an unknown value on the other is still the penalty: where the condition holds, it is
         trained on, and the rules speak of that case."""
+        from reglint.analysis.branches import parameter_test_taken  # (branches reads this module)
+
+        taken = parameter_test_taken(node.test, frame, self.imports.qualify)
+        if taken is not None:
+            self.ev(node.test, frame)
+            return self.ev(node.body if taken else node.orelse, frame)
         body = self.ev(node.body, frame)
         other = self.ev(node.orelse, frame)
         if body == other:

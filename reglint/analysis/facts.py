@@ -35,6 +35,9 @@ class ParamSet:
     # Whether the modules it iterates hold 1-D parameters at all (False: the model is built only
     # from layers without biases or norm gains; None: not known).
     has_vectors: Optional[bool] = None
+    # The file whose code took them (`m.parameters()`), where that is another module than the
+    # linted one (None: the linted module's own code).
+    taken_in: Optional[str] = field(default=None, compare=False)
 
     @property
     def describe(self) -> str:
@@ -112,6 +115,9 @@ class Penalty:
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
     home: bool = True  # built by the linted file's own code
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where, when built elsewhere
+    # Built elsewhere over parameters taken by another module's code that was not running then
+    # (state._taken_by_a_third_module): only a run that joins the two sees it.
+    joined_here: bool = False
 
     @property
     def kinds(self) -> frozenset[str]:

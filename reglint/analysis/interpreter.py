@@ -16,7 +16,7 @@ from typing import Iterator, Optional, Sequence
 
 import libcst as cst
 
-from reglint.analysis.branches import branch_taken
+from reglint.analysis.branches import branch_taken, parameter_test_taken
 from reglint.analysis.calls import CallEvaluator
 from reglint.analysis.classes import (
     ClassInfo,
@@ -39,7 +39,7 @@ from reglint.analysis.linking import ProjectEvaluator
 from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
-from reglint.analysis.project import Project, reads_project_code
+from reglint.analysis.project import Project, joins_a_trainer, reads_project_code
 from reglint.analysis.state import (
     LOSS_FUNCTION,
     LOSS_NAME,
@@ -152,15 +152,19 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.source = source
         self.project = project if file is not None else None
         self.anchor: Optional[cst.CSTNode] = None  # the linted module's call into other code
+        self.callers: list[Optional[str]] = []
         self.loading = 0  # > 0 while a project module's top-level code runs on import
         self.contexts: dict[Path, Optional[ModuleContext]] = {}
         self.dependencies: dict[str, str] = {}  # project modules read: path -> content digest
         # Run the project's other modules' code only for a module that sets up training (see
         # project.reads_project_code); the modules read to decide are dependencies too.
         self.follows_project = False
+        self.joins_only = False
         if self.project is not None and file is not None:
-            self.follows_project, consulted = reads_project_code(source if source is not None else module.code, file)
+            text = source if source is not None else module.code
+            self.follows_project, consulted = reads_project_code(text, file)
             self.dependencies.update(consulted)
+            self.joins_only = self.follows_project and joins_a_trainer(text)
         self.records: list[PenaltyRecord] = []
         self._record_by_node: dict[int, int] = {}
         self.optimizers: dict[int, OptimizerCall] = {}
@@ -230,15 +234,24 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         }
         return FileFacts(
             module=self.module,
-            penalties=[record.freeze() for record in self.records if record.kept],
+            penalties=[record.freeze() for record in self.records if self._reports(record)],
             optimizers=list(self.optimizers.values()),
             backward_calls=list(self.backwards.values()),
-            late_additions=list(self.late.values()),
+            late_additions=[late for late in self.late.values() if self._reports(self.records[late.penalty_index])],
             accumulators=list(self.accumulators.values()),
             group_dicts=list(self.group_dicts.values()),
             constants=constants,
             dependencies=dict(self.dependencies),
         )
+
+    def _reports(self, record: PenaltyRecord) -> bool:
+        """Is `record` this file's to report? Not one built while a project module's top-level
+        code ran on import; and for a module that follows the project only because it hands a
+        model to a trainer (project.joins_a_trainer), only a penalty no other module's run sees
+        whole: over parameters a third module took (the trainer.py reports the rest itself)."""
+        if not record.kept:
+            return False
+        return not self.joins_only or not record.built_elsewhere or record.joined_here
 
     def load(self, context: ModuleContext) -> None:
         """Collect a module's definitions and run its module-level code, once."""
@@ -455,6 +468,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     scope_code=frame.code,
                     statement=frame.statement,
                     origin=(self.module, node, self.ctx.path) if self.foreign else None,
+                    callers=frozenset(self.callers) if self.foreign else frozenset(),
                 )
             )
             self._record_by_node[id(node)] = pid
@@ -596,6 +610,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def exec_if(self, statement: cst.If, frame: Frame) -> None:
         taken = branch_taken(statement.test, frame)
+        if taken is None:
+            taken = parameter_test_taken(statement.test, frame, self.imports.qualify)
         before = _code_in(frame) if taken is None else None
         if taken is not False:
             rebound = self._apply_filter(frame, statement.test, positive=True)

@@ -50,6 +50,7 @@ class ProjectEvaluator(AnalyzerMixin):
     anchor: Optional[cst.CSTNode]
     loading: int
     follows_project: bool
+    callers: list[Optional[str]]  # the modules (their paths) whose code is running, outermost first
 
     # ------------------------------------------------------------------ contexts
 
@@ -60,10 +61,12 @@ class ProjectEvaluator(AnalyzerMixin):
         if self.ctx.home and not context.home:
             self.anchor = anchor
         self.ctx = context
+        self.callers.append(context.path)
         try:
             yield
         finally:
             self.ctx, self.anchor = outer_context, outer_anchor
+            self.callers.pop()
 
     def here(self, node: cst.CSTNode) -> cst.CSTNode:
         """Where a fact built at `node` is placed: `node` itself in the linted module, else the

@@ -342,12 +342,15 @@ def penalty_helper_imports(text: str, file: Path, imported: Optional[list[tuple[
     return found
 
 
-def _imported(text: str, file: Path) -> Iterator[tuple[Path, list[str]]]:
+def _imported(text: str, file: Path, top_level: bool = False) -> Iterator[tuple[Path, list[str]]]:
     """Each project module an import line names, with the names the line takes from it (for
-    `import a.b`, the module's own last name)."""
+    `import a.b`, the module's own last name); with `top_level`, only the lines of the module's
+    own top level (a function importing a trainer when it runs is no script wiring one)."""
     project = project_for(file)
     importer = file.resolve()
     for match in _IMPORT_LINE.finditer(text):
+        if top_level and text[match.start()] in " \t;":
+            continue
         dots, module, names, plain = match.groups()
         candidates: list[tuple[str, int, list[str]]] = []
         if plain is not None:
@@ -394,6 +397,12 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     (penalty_helper_imports: `reg = l2_regularization(params)` in an engine.py given the
     optimizer) also runs that code: the penalty it adds is built there.
 
+    A module that makes a trainer from a class or function it imports from a project module
+    that calls backward() (`trainer = Trainer(model, cfg)`, `engine = build_engine(cfg)`, `solver
+    =`, `runner =`) runs that code too: it builds the model whose penalty the trainer's step adds
+    (`model.get_regularization_loss()` of a class the trainer.py never sees), whatever builds the
+    optimizer.
+
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
     for which it is False takes only values from its imports, so its own text decides."""
     from reglint.analysis.triage.training import trains
@@ -402,7 +411,8 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     if trains(text):
         return True, consulted
     backward = _code_names_backward(text)
-    if not backward and not _holds_an_optimizer(text):
+    trainers = set() if backward else _trainers_made(text)
+    if not backward and not trainers and not _holds_an_optimizer(text):
         return False, consulted  # (resolving the imports of every module of a library is costly)
     project = project_for(file)
     imported = list(_imported(text, file))  # (the import lines are read once for both questions)
@@ -424,7 +434,47 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
         backward = backward or loaded.derived("names backward", _loaded_names_backward)
         if factory and backward:
             return True, consulted
+    for path, names in _imported(text, file, top_level=True) if trainers else ():
+        if trainers & set(names):
+            loaded = project.load(path)
+            if loaded is not None and loaded.derived("names backward", _loaded_names_backward):
+                return True, consulted
     return False, consulted
+
+
+def joins_a_trainer(text: str) -> bool:
+    """Could reads_project_code hold for this text only because it makes a trainer (it constructs
+    no optimizer, calls no backward() and holds no optimizer under a name)?"""
+    from reglint.analysis.triage.training import trains
+
+    return bool(_trainers_made(text)) and not _code_names_backward(text) and not _holds_an_optimizer(text) and not trains(text)
+
+
+# `trainer = Trainer(`, `self.engine = build_engine(`, `my_runner = runners.Runner(`: a statement
+# binding a name of a trainer to a call of one (comments and strings blanked first).
+_TRAINER_WORD = r"\w*(?:trainer|engine|solver|runner)\w*"
+_TRAINER_MADE = re.compile(
+    rf"^[ \t]*(?:self\.)?{_TRAINER_WORD}[ \t]*=[ \t]*((?:\w+\.)*{_TRAINER_WORD})[ \t]*\(", re.IGNORECASE | re.MULTILINE
+)
+_TRAINER_STEMS = ("rainer", "ngine", "olver", "unner", "RAINER", "NGINE", "OLVER", "UNNER")
+
+
+def _trainers_made(text: str) -> set[str]:
+    """The names a trainer is made by (`Trainer` and the module name `runners` of the calls above),
+    to be matched with the names the text imports."""
+    if not any(stem in text for stem in _TRAINER_STEMS):
+        return set()
+    from reglint.analysis.triage.textcut import _Unsure, blank
+
+    try:
+        code = blank(text)
+    except _Unsure:
+        code = text
+    made: set[str] = set()
+    for match in _TRAINER_MADE.finditer(code):
+        parts = match.group(1).split(".")
+        made.update((parts[0], parts[-1]))
+    return made
 
 
 # A name bound or passed that holds an optimizer: `optimizer =`, `opt=`, `g_optim =`, `optimizers =`

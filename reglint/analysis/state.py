@@ -82,6 +82,7 @@ class PenaltyRecord:
     handed_in: bool = False
     returned_named: bool = False  # returned by a helper of that code named like a penalty
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
+    callers: frozenset[Optional[str]] = frozenset()  # the modules whose code was running then
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
         """One term per node. Where the same code is evaluated again and the order of its norm
@@ -128,7 +129,10 @@ class PenaltyRecord:
             owner_class=self.owner_class,
             setup=tuple(sorted(self.setup)),
             setup_unknown=self.setup_unknown,
-            reported_elsewhere=self.built_elsewhere and self._its_file_reports_it() and not self._given_its_parameters(),
+            reported_elsewhere=self.built_elsewhere
+            and self._its_file_reports_it()
+            and not self._given_its_parameters()
+            and not self._taken_by_a_third_module(),
             dead=self.is_dead(),
             added_late=self.added_late,
             left_untrained=self.in_training_step and self.reaches_loss and not self.trained,
@@ -136,6 +140,7 @@ class PenaltyRecord:
             trained=self.trained,
             home=not self.built_elsewhere,
             origin=self.origin,
+            joined_here=self.joined_here,
         )
 
     def _its_file_reports_it(self) -> bool:
@@ -162,6 +167,28 @@ class PenaltyRecord:
             for part in term.param_set.parts or (term.param_set,):
                 call = part.node
                 if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == part.origin:
+                    return True
+        return False
+
+    @property
+    def joined_here(self) -> bool:
+        return self.built_elsewhere and self._taken_by_a_third_module()
+
+    def _taken_by_a_third_module(self) -> bool:
+        """Were the parameters it sums taken by another module's code than the one that built it,
+        code that was not running when it was built (DeepCTR's records: a model of
+        models/neumf.py registers `self.dnn.parameters()` with `add_regularization_weight` in its
+        __init__, and models/base.py's get_regularization_loss, called by trainer.py, sums them)?
+        Neither file alone sees both, so the file whose run joins them reports the form of the
+        penalty. (Taken by a module whose code called the builder, `flat_norm(self.parameters())`
+        in lit_module.py, they are that module's finding: _given_its_parameters there.)"""
+        if self.origin is None:
+            return False
+        for term in self.terms:
+            if term.param_set is None:
+                continue
+            for part in term.param_set.parts or (term.param_set,):
+                if part.taken_in is not None and part.taken_in not in self.callers:
                     return True
         return False
 

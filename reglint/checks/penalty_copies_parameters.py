@@ -337,8 +337,8 @@ def _has_call(root: cst.CSTNode) -> bool:
 def _fix(ctx: CheckContext, term: PenaltyTerm) -> Optional[Fix]:
     module = ctx.facts.module
     flat = term.flat_copy
-    if flat is None:
-        return None
+    if flat is None or flat is term.node:
+        return None  # (the copy is made by another module's code: this file holds only the call)
     comprehension = _comprehension(flat)
     if comprehension is None:
         return None
