@@ -332,18 +332,8 @@ class CallEvaluator(AnalyzerMixin):
         elif owner.args:
             return None
         info = self.classes.get(class_name) if class_name is not None else None
-        if info is None:
-            return None
-        outer, self.ctx = self.ctx, info.context
-        try:
-            for base in info.bases:
-                parent = self.find_class(base, self.module_frame)
-                found = self.find_method(parent, name) if parent is not None else None
-                if found is not None:
-                    return instance, found
-        finally:
-            self.ctx = outer
-        return None
+        found = self.find_inherited(info, name) if info is not None else None
+        return (instance, found) if found is not None else None
 
     def ev_method(
         self,

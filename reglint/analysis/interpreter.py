@@ -319,6 +319,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         method = info.methods.get(name)
         if method is not None:
             return info, method
+        return self.find_inherited(info, name, seen)
+
+    def find_inherited(self, info: ClassInfo, name: str, seen: Optional[set[int]] = None) -> Optional[tuple[ClassInfo, cst.FunctionDef]]:
+        """`name` as `info`'s bases define it (what `super().name` is in a method of `info`)."""
         seen = seen if seen is not None else set()
         seen.add(id(info))
         outer, self.ctx = self.ctx, info.context
