@@ -25,7 +25,7 @@ import libcst as cst
 from reglint.analysis.expressions import string_value
 from reglint.analysis.state import Frame
 from reglint.analysis.syntax import mentions_any
-from reglint.analysis.values import ListVal, Num, ParamIter, Str, TupleVal
+from reglint.analysis.values import ListVal, Num, Param, ParamIter, Str, TupleVal
 
 Constant = Union[str, float]
 
@@ -150,11 +150,12 @@ class _TargetCollector(cst.CSTVisitor):
 def parameter_test_taken(
     test: cst.BaseExpression, frame: Frame, qualify: Callable[[cst.BaseExpression], Optional[str]]
 ) -> Optional[bool]:
-    """`isinstance(x, nn.Parameter)` (or its negation) where `x` holds a collection of
-    parameters: False. DeepCTR's `add_regularization_weight(self.dnn.parameters(), l2=...)` wraps
-    a single Parameter in a list and takes `list(...)` of anything else; given an iterator, only
-    the second branch runs. (A tensor value is not decided: `.data` of a parameter is no
-    Parameter.)"""
+    """`isinstance(x, C)` (or its negation) where the value of `x` settles it: a collection of
+    parameters is no `nn.Parameter`, and a parameter is no tuple, list, dict, string or number.
+    DeepCTR's `add_regularization_weight(self.dnn.parameters(), l2=...)` wraps a single Parameter
+    in a list and takes `list(...)` of anything else, and its penalty loop reads `w[1] if
+    isinstance(w, tuple) else w` (a `named_parameters()` pair): given parameters, one branch runs.
+    (A tensor value is not decided against nn.Parameter: `.data` of a parameter is no Parameter.)"""
     negated = False
     while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         negated, test = not negated, test.expression
@@ -162,16 +163,27 @@ def parameter_test_taken(
         isinstance(test, cst.Call)
         and isinstance(test.func, cst.Name)
         and test.func.value == "isinstance"
-        and "isinstance" not in frame.env
         and len(test.args) == 2
         and all(argument.keyword is None and not argument.star for argument in test.args)
     ):
         return None
     subject, classes = test.args[0].value, test.args[1].value
-    if not isinstance(subject, cst.Name) or not isinstance(classes, (cst.Name, cst.Attribute)):
+    if not isinstance(subject, cst.Name):
         return None
-    if qualify(classes) not in PARAMETER_CLASSES:
+    listed = [element.value for element in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
+    if not listed or any(not isinstance(c, (cst.Name, cst.Attribute)) for c in listed):
         return None
-    if not isinstance(frame.env.get(subject.value), (ParamIter, ListVal, TupleVal)):
+    value = frame.env.get(subject.value)
+    if isinstance(value, (ParamIter, ListVal, TupleVal)):
+        if not all(qualify(c) in PARAMETER_CLASSES for c in listed):
+            return None
+    elif isinstance(value, Param):
+        if not all(isinstance(c, cst.Name) and c.value in _NOT_A_TENSOR and c.value not in frame.env for c in listed):
+            return None
+    else:
         return None
     return negated
+
+
+# Builtin types no parameter is an instance of.
+_NOT_A_TENSOR = frozenset({"tuple", "list", "dict", "set", "str", "int", "float", "bool"})

@@ -104,6 +104,10 @@ from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, Closure, BoundMethod, Partial, OneOf)
 
 
+# Methods that return the same tensor, moved or retyped: an accumulator's start stays one.
+_MOVING_METHODS = frozenset({"to", "cuda", "float", "double"})
+
+
 class CallEvaluator(AnalyzerMixin):
     # ------------------------------------------------------------------ calls
 
@@ -346,6 +350,8 @@ class CallEvaluator(AnalyzerMixin):
         """Methods whose meaning the analysis knows, on the value they are called on."""
         if isinstance(base, L1Criterion) and method in RETYPING_METHODS:
             return base  # nn.L1Loss(reduction="sum").cuda()
+        if isinstance(base, AccumulatorStart) and method in _MOVING_METHODS:
+            return self.moved_accumulator(node, base, method)
         if method == "step":
             stepped = base
             if not isinstance(base, OptimizerRef) and len(args) == 1:
@@ -814,6 +820,22 @@ class CallEvaluator(AnalyzerMixin):
             size = size.elements[0].value
         value = self.ev(size, frame)
         return isinstance(value, Num) and value.value == 1
+
+    def moved_accumulator(self, node: cst.Call, inner: AccumulatorStart, method: str) -> Value:
+        """`torch.zeros(1).to(device)`, `Variable(torch.FloatTensor(1)).cuda()`: the same start,
+        reported as the whole expression; moved to a device (or maybe moved: `.to(x)`), it is
+        no longer off the device."""
+        old = inner.accumulator
+        accumulator = replace(
+            old,
+            node=node,
+            text=self.module.code_for_node(node),
+            device_less=old.device_less and method not in ("to", "cuda"),
+        )
+        if not self.foreign:
+            self.accumulators.pop(id(old.node), None)
+            self.accumulators[id(node)] = accumulator
+        return AccumulatorStart(accumulator)
 
     def wrapped_accumulator(self, node: cst.Call, inner: AccumulatorStart) -> Value:
         """`Variable(torch.Tensor(1), requires_grad=True)` (the old autograd wrapper): the same

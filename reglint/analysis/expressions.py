@@ -186,6 +186,9 @@ class ExpressionEvaluator(AnalyzerMixin):
         present = present_or_none(body, other) or one_of([body, other])
         if present is not None:
             return present  # `reg if cfg.l1 else None`, `l1_all if cfg.l1 else l2_all`
+        for side, rest in ((body, other), (other, body)):
+            if isinstance(side, Module) and isinstance(rest, Num) and rest.text == "None":
+                return side  # `self.bias = nn.Parameter(torch.zeros(n)) if bias else None`: a layer the model may hold
         if isinstance(body, ParamIter) and isinstance(other, ParamIter):
             return join_params([body, other], node, self.module.code_for_node(node))
         if isinstance(body, Num) or isinstance(other, Num):
@@ -286,6 +289,8 @@ class ExpressionEvaluator(AnalyzerMixin):
                 base.pset, unfiltered=False, filter_text=self.module.code_for_node(node)
             )
             return Param(explicit, self.module.code_for_node(node), base.pset.gradless)
+        if carries_penalty(base) and len(node.slice) == 1 and _first_or_last(node.slice[0].slice):
+            return base  # `l2_reg[0]` of a one-element accumulator (`torch.zeros(1)`): the penalty
         if isinstance(base, (TupleVal, ListVal)) and len(node.slice) == 1:
             index = node.slice[0].slice
             if isinstance(index, cst.Index):
@@ -617,3 +622,13 @@ _EVALUATORS: dict[type, str] = {
     cst.NamedExpr: "ev_named",
     cst.Await: "ev_await",
 }
+
+
+def _first_or_last(index: cst.BaseSlice) -> bool:
+    """`[0]` or `[-1]`."""
+    if not isinstance(index, cst.Index):
+        return False
+    value = index.value
+    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
+        return isinstance(value.expression, cst.Integer) and value.expression.value == "1"
+    return isinstance(value, cst.Integer) and value.value == "0"

@@ -74,6 +74,7 @@ from reglint.analysis.valueops import (
     one_of,
     penalty_only,
     present_or_none,
+    records_in_turn,
     scales_of,
     times,
 )
@@ -166,7 +167,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self.dependencies.update(consulted)
             self.joins_only = self.follows_project and joins_a_trainer(text)
         self.records: list[PenaltyRecord] = []
-        self._record_by_node: dict[int, int] = {}
+        self._record_by_node: dict[tuple[int, int], int] = {}
         self.optimizers: dict[int, OptimizerCall] = {}
         self.backwards: dict[int, BackwardCall] = {}
         self.late: dict[int, LateAddition] = {}
@@ -459,7 +460,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
     # ------------------------------------------------------------------ records
 
     def record(self, node: cst.CSTNode, frame: Frame) -> int:
-        pid = self._record_by_node.get(id(node))
+        # One record per node; another module's code builds one per call of the linted file that
+        # led there (`d_reg = l2_penalty(self.D)` left unused beside `l2_penalty(self.G)` added).
+        key = (id(node), id(self.here(node)))
+        pid = self._record_by_node.get(key)
         if pid is None:
             pid = len(self.records)
             self.records.append(
@@ -475,7 +479,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     callers=frozenset(self.callers) if self.foreign else frozenset(),
                 )
             )
-            self._record_by_node[id(node)] = pid
+            self._record_by_node[key] = pid
         frame.created.append(pid)
         return pid
 
@@ -634,7 +638,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def exec_for(self, statement: cst.For, frame: Frame) -> None:
         iterable = self.ev(statement.iter, frame)
-        for element in code_to_run_in_turn(iterable) or [element_of(iterable, self)]:
+        for element in code_to_run_in_turn(iterable) or records_in_turn(iterable) or [element_of(iterable, self)]:
             self.bind_target(statement.target, element, frame)
             self.exec_suite(statement.body, frame)
         if statement.orelse is not None:
@@ -1013,8 +1017,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             elif standalone and param.default is not None:
                 # With no call, a number is some number, and code the file names (`reg_fn=l1_all`,
                 # a lambda) is what runs wherever the caller passes nothing else.
+                # (A default of None stands for "not given": `model: Optional[nn.Module] = None`
+                # is a model wherever a caller passes one, as an unknown value is.)
                 default = self.ev(param.default, defaults)
-                if isinstance(default, Num):
+                if isinstance(default, Num) and not is_none(default):
                     value = Num(None, param.name.value, param.default)
                 elif isinstance(default, (FunctionRef, LambdaFunction)):
                     value = default

@@ -85,14 +85,21 @@ class PenaltyRecord:
     callers: frozenset[Optional[str]] = frozenset()  # the modules whose code was running then
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
-        """One term per node. Where the same code is evaluated again and the order of its norm
-        is known this time (`Regularization(order=2)` calling the method read alone before), the
-        known kind replaces LP."""
-        where = {id(t.node): index for index, t in enumerate(self.terms)}
+        """One term per node and parameter set: the same code evaluated again adds nothing, and
+        where the order of its norm is known this time (`Regularization(order=2)` calling the
+        method read alone before), the known kind replaces LP. (One node sums several sets where a
+        loop runs its body once per record, `for weights, l1, l2 in self.records`, or where
+        another module's code is placed at the linted module's call.)"""
+
+        def key(term: PenaltyTerm) -> tuple[int, Optional[tuple[str, str, Optional[str]]]]:
+            pset = term.param_set
+            return id(term.node), (pset.owner, pset.origin, pset.filter_text) if pset is not None else None
+
+        where = {key(t): index for index, t in enumerate(self.terms)}
         for term in terms:
-            index = where.get(id(term.node))
+            index = where.get(key(term))
             if index is None:
-                where[id(term.node)] = len(self.terms)
+                where[key(term)] = len(self.terms)
                 self.terms.append(term)
             elif self.terms[index].kind == LP and term.kind != LP:
                 self.terms[index] = term

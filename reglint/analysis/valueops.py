@@ -142,6 +142,25 @@ def code_to_run_in_turn(iterable: Value) -> list[Value]:
     return items if all(holds_code(item) for item in items) else []
 
 
+def records_in_turn(iterable: Value) -> list[Value]:
+    """The records of a short list of tuples of which some hold parameters (DeepCTR's
+    `(weight_list, l1, l2)` appended by add_regularization_weight): a loop over it runs its body
+    once for each, as Python does, so that a record of values the analysis cannot know (the
+    registering method run on its own) does not hide the others in one merged item."""
+    if not isinstance(iterable, (ListVal, TupleVal)) or not 2 <= len(iterable.items) <= MAX_RUN_IN_TURN:
+        return []
+    items = list(iterable.items)
+    if not all(isinstance(item, TupleVal) for item in items) or all(item == items[0] for item in items):
+        return []
+
+    def holds_parameters(part: Value) -> bool:
+        if isinstance(part, (Param, ParamIter)):
+            return True
+        return isinstance(part, (ListVal, TupleVal)) and any(isinstance(x, (Param, ParamIter)) for x in part.items)
+
+    return items if any(holds_parameters(part) for item in items for part in item.items) else []  # type: ignore[attr-defined]
+
+
 def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
     """What one iteration of a `for` over `iterable` binds."""
     if isinstance(iterable, ParamIter):

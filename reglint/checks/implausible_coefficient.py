@@ -60,7 +60,6 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         if all(term.averaged for term in penalty.terms):
             continue  # a mean per tensor: its scale does not grow with the model
-            continue
         yield Report(
             penalty.coefficient_node,
             f"check the penalty coefficient {penalty.coefficient:g}: on a sum over all parameters, above "
