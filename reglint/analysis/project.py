@@ -398,8 +398,8 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     optimizer) also runs that code: the penalty it adds is built there.
 
     A module that makes a trainer from a class or function it imports from a project module
-    that calls backward() (`trainer = Trainer(model, cfg)`, `engine = build_engine(cfg)`, `solver
-    =`, `runner =`) runs that code too: it builds the model whose penalty the trainer's step adds
+    that calls backward() (`trainer = Trainer(model, cfg)`, `engine = build_engine(cfg)`) runs
+    that code too: it builds the model whose penalty the trainer's step adds
     (`model.get_regularization_loss()` of a class the trainer.py never sees), whatever builds the
     optimizer.
 
@@ -450,19 +450,19 @@ def joins_a_trainer(text: str) -> bool:
     return bool(_trainers_made(text)) and not _code_names_backward(text) and not _holds_an_optimizer(text) and not trains(text)
 
 
-# `trainer = Trainer(`, `self.engine = build_engine(`, `my_runner = runners.Runner(`: a statement
-# binding a name of a trainer to a call of one (comments and strings blanked first).
-_TRAINER_WORD = r"\w*(?:trainer|engine|solver|runner)\w*"
+# `trainer = Trainer(`, `self.engine = build_engine(`, `my_trainer = trainers.Trainer(`: a
+# statement binding a name of a trainer to a call of one (read line by line where a stem is found:
+# most modules of a library hold none, and a pattern anchored at every line start scans slowly).
+_TRAINER_STEMS = ("rainer", "ngine")
 _TRAINER_MADE = re.compile(
-    rf"^[ \t]*(?:self\.)?{_TRAINER_WORD}[ \t]*=[ \t]*((?:\w+\.)*{_TRAINER_WORD})[ \t]*\(", re.IGNORECASE | re.MULTILINE
+    r"[ \t]*(?:self\.)?\w*(?:trainer|engine)\w*[ \t]*=[ \t]*((?:\w+\.)*\w*(?:[Tt]rainer|[Ee]ngine)\w*)[ \t]*\("
 )
-_TRAINER_STEMS = ("rainer", "ngine", "olver", "unner", "RAINER", "NGINE", "OLVER", "UNNER")
 
 
 def _trainers_made(text: str) -> set[str]:
     """The names a trainer is made by (`Trainer` and the module name `runners` of the calls above),
-    to be matched with the names the text imports."""
-    if not any(stem in text for stem in _TRAINER_STEMS):
+    to be matched with the names the text imports; comments and strings aside."""
+    if not _trainer_lines(text):
         return set()
     from reglint.analysis.triage.textcut import _Unsure, blank
 
@@ -471,10 +471,27 @@ def _trainers_made(text: str) -> set[str]:
     except _Unsure:
         code = text
     made: set[str] = set()
-    for match in _TRAINER_MADE.finditer(code):
+    for match in _trainer_lines(code):
         parts = match.group(1).split(".")
         made.update((parts[0], parts[-1]))
     return made
+
+
+def _trainer_lines(text: str) -> list[re.Match[str]]:
+    found: list[re.Match[str]] = []
+    starts: set[int] = set()
+    for stem in _TRAINER_STEMS:
+        at = text.find(stem)
+        while at != -1:
+            line_start = text.rfind("\n", 0, at) + 1
+            if line_start not in starts:
+                starts.add(line_start)
+                match = _TRAINER_MADE.match(text, line_start)
+                if match is not None:
+                    found.append(match)
+            line_end = text.find("\n", at)
+            at = -1 if line_end == -1 else text.find(stem, line_end)
+    return found
 
 
 # A name bound or passed that holds an optimizer: `optimizer =`, `opt=`, `g_optim =`, `optimizers =`
