@@ -242,6 +242,8 @@ class CallEvaluator(AnalyzerMixin):
             return UNKNOWN
         held = values[0]
         if len(positional) == 1 and isinstance(held, OptimizerClass) and held.bound is None:
+            if not self.foreign:
+                self.optimizer_partials.setdefault(id(node), (node, held, frame))
             return replace(held, bound=node, bound_frame=frame)
         if isinstance(held, (FunctionRef, LambdaFunction, Closure)):
             arguments = list(zip(node.args, values))[1:]

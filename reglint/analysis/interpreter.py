@@ -173,6 +173,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.late: dict[int, LateAddition] = {}
         self.accumulators: dict[int, Accumulator] = {}
         self.group_dicts: dict[int, ParamGroup] = {}
+        # `functools.partial(optim.Adam, weight_decay=1e-5)` written by this file, and those of
+        # them some call of the value constructed (calls.ev_partial, optimizer_calls.ev_optimizer).
+        self.optimizer_partials: dict[int, tuple[cst.Call, OptimizerClass, Frame]] = {}
+        self.called_partials: set[int] = set()
         self._inline_stack: list[int] = []
         # Terms a penalty-named helper returns when it runs on its own: they are its penalty
         # unless a call in this module inlines it (the caller binds them): see claim_terms.
@@ -228,6 +232,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         for function_id, terms, statement, frame, function_name, class_name in self._unclaimed:
             if function_id not in self._inlined:
                 self._name_returned(self.bind_terms(terms, statement.value or statement, frame), function_name, class_name)
+        self._construct_uncalled_partials()
         constants = {
             k: v.value
             for k, v in self.module_frame.env.items()
@@ -244,6 +249,16 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             constants=constants,
             dependencies=dict(self.dependencies),
         )
+
+    def _construct_uncalled_partials(self) -> None:
+        """A partial of an optimizer class that no call the analysis follows constructs (it is
+        handed to another module, or kept as a module's setting: `make_optimizer = partial(
+        optim.Adam, weight_decay=1e-5)`) still fixes the class and the decay of every optimizer
+        it makes: it is read as a construction whose parameters are unknown, so the findings on
+        the class and the decay (RL201, RL204) are reported where the partial is written."""
+        for key, (node, held, frame) in list(self.optimizer_partials.items()):
+            if key not in self.called_partials:
+                self.ev_optimizer(node, held.qualified, frame, held=held)
 
     def _reports(self, record: PenaltyRecord) -> bool:
         """Is `record` this file's to report? Not one built while a project module's top-level

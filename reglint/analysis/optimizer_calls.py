@@ -57,6 +57,7 @@ class OptimizerEvaluator(AnalyzerMixin):
         calls = [(node, frame)]
         if held is not None and held.bound is not None and held.bound_frame is not None:
             calls.insert(0, (held.bound, held.bound_frame))
+            self.called_partials.add(id(held.bound))
         for written, where in calls:
             for argument in written.args:
                 if argument.keyword is not None:

@@ -136,7 +136,9 @@ name an import binds to one (by name, an alias or `*`), or a call of getattr on 
 (`getattr(torch.optim, cfg.optimizer)`, vocabulary.ATTRIBUTE_BY_NAME), and moves it as any value.
 So may_call_an_optimizer_class reads the file with one more kind, OPTIMIZER_CLASS, given at those
 names and at every call of getattr whose first argument may be that module, and moved by the rules above (and through any call given it, wider than the analysis'
-partial), and answers yes at a call whose callee has it, or that gives it to code other than the
+partial), and answers yes at a call whose callee has it, at a `partial` of it (the analysis reads
+a partial of a class that no call it follows constructs as a construction of its own:
+interpreter._construct_uncalled_partials), or at a call that gives it to code other than the
 file's functions and classes and a few builtins (a project module's `Learner(opt_func=Adam)`,
 whose code the analysis runs for a module that sets up training). The triage asks it only of a file that
 names a class without calling one (textcut.may_construct_an_optimizer); transformers'
@@ -1226,6 +1228,8 @@ class _Flow:
         elif arguments & OPTIMIZER_CLASS and not names & _NEVER_CALL_THEIR_ARGUMENTS:
             if not any(called in self.functions or called in self.classes for called in names):
                 raise _TermFound  # given to code elsewhere (a project module's Learner), which may call it
+        elif "partial" in names and argument_kinds and argument_kinds[0] & OPTIMIZER_CLASS:
+            raise _TermFound  # `partial(optim.Adam, weight_decay=1e-5)`: a construction, called or not
         kinds = made | (L1_CRITERION if names & L1_LOSS_CLASSES else 0)  # nn.L1Loss(...)
         # A value called returns what it may return: a lambda's body (`first(model)`, `self.fn(m)`).
         kinds |= callee & _VALUE_KINDS
