@@ -324,10 +324,15 @@ class CallEvaluator(AnalyzerMixin):
     def _method_of_super(
         self, owner: cst.BaseExpression, name: str, frame: Frame
     ) -> Optional[tuple[Instance, tuple[ClassInfo, cst.FunctionDef]]]:
-        """`super().name` (or `super(Cls, self).name`) in a method whose `self` is an object the
-        analysis follows: the method `name` as the bases of the method's class define it, run on
-        that object (`super().__init__()` sets the attributes a base's methods read)."""
-        if not (isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == "super"):
+        """`super().__init__(...)` (or `super(Cls, self).__init__(...)`) in a method whose `self`
+        is an object the analysis follows: the `__init__` the bases of the method's class define,
+        run on that object (it sets the attributes the base's methods read: DeepCTR's
+        `self.regularization_weight = []`). Other methods are not followed through super(): a
+        subclass's `fit` calling the library's whole `super().fit()` is costly, and the penalty
+        and the optimizer are in what the subclass's own methods run."""
+        if name != "__init__" or not (
+            isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == "super"
+        ):
             return None
         instance = frame.env.get("self")
         if not isinstance(instance, Instance) or "super" in frame.env or "super" in self.module_frame.env:
