@@ -556,6 +556,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if frame is not None and frame.no_grad:
             return  # a loss computed with gradients off (validation, monitoring) is never trained on
         self.note_scale(value)
+        alone = isinstance(value, PenaltyRef)
         for pid in penalty_ids(value):
             record = self.records[pid]
             record.reaches_loss = True
@@ -564,8 +565,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 record.loss_elsewhere = True  # its own module sees it reach a loss too
             if name and record.added_to is None:
                 record.added_to = name
-            if add_node is not None and record.add_node is None:
+            if add_node is not None and (record.add_node is None or (record.added_alone and not alone)):
+                # (where it joins the data loss, `loss = ce + l2_loss`, over where it is only held
+                # or returned under a loss's name, `l2_loss = lam * model.l2()`)
                 record.add_node = self.here(add_node)
+                record.added_alone = alone
 
     def mark_named(self, value: Value, name: str) -> None:
         if isinstance(value, PenaltyRef) and PENALTY_NAME.search(name):

@@ -56,6 +56,7 @@ class PenaltyRecord:
     )  # factors applied where it meets a loss (`loss + c * reg`)
     added_to: Optional[str] = None
     add_node: Optional[cst.CSTNode] = None
+    added_alone: bool = False  # add_node holds the penalty alone (`l2_loss = lam * reg`), not joined to a loss
     owner_class: Optional[str] = None  # the class whose method built it
     # Its training setup: the optimizers (keys of FileAnalyzer.optimizers) stepped after a
     # backward() of a loss that holds it, and whether an optimizer the analysis cannot see was.
