@@ -82,3 +82,49 @@ def test_a_parameter_the_body_reassigns_decides_nothing(store: str) -> None:
         return 2
     """
     assert _decide(body, {"kind": Str("adam")}) is None
+
+
+RECORDS = """
+def total(records):
+    for weights, l1, l2 in records:
+        if {test}:
+            pass
+"""
+
+
+def _decide_in_pass(test: str, fixed: dict[str, float]) -> Optional[bool]:
+    function = cst.parse_module(textwrap.dedent(RECORDS.format(test=test))).body[0]
+    assert isinstance(function, cst.FunctionDef)
+    loop = function.body.body[0]
+    assert isinstance(loop, cst.For)
+    condition = loop.body.body[0]
+    assert isinstance(condition, cst.If)
+    frame = Frame("total", {name: Num(value, str(value)) for name, value in fixed.items()}, None, code=function)
+    frame.fixed = dict(fixed)
+    return branch_taken(condition.test, frame)
+
+
+@pytest.mark.parametrize(
+    ("test", "l1", "expected"),
+    [
+        ("l1 > 0", 0.0, False),
+        ("l1 > 0", 1e-5, True),
+        ("0 < l1", 0.0, False),
+        ("l1 >= 0", 0.0, True),
+        ("l1 <= 0.5", 1.0, False),
+        ("l1 > threshold", 1.0, None),  # not a literal
+        ("l2 > 0", 1.0, None),  # not fixed by the pass
+    ],
+)
+def test_a_pass_over_records_fixes_its_numbers(test: str, l1: float, expected: Optional[bool]) -> None:
+    assert _decide_in_pass(test, {"l1": l1}) is expected
+
+
+def test_a_number_the_loop_body_reassigns_is_not_fixed() -> None:
+    from reglint.analysis.branches import fixed_by_record
+
+    module = cst.parse_module("for weights, l1, l2 in records:\n    l1 = l1 * 2\n    total = l2\n")
+    loop = module.body[0]
+    assert isinstance(loop, cst.For)
+    frame = Frame("<module>", {"l1": Num(0.0, "0.0"), "l2": Num(1e-5, "1e-5"), "weights": UNKNOWN}, None)
+    assert fixed_by_record(loop.target, frame, loop.body) == {"l2": 1e-5}

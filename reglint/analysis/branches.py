@@ -35,10 +35,12 @@ PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Paramet
 
 def branch_taken(test: cst.BaseExpression, frame: Frame) -> Optional[bool]:
     """True or False where the call decides `test`; None where it does not."""
-    if not frame.given or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    if not (frame.given or frame.fixed) or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
     comparison = test.comparisons[0]
     operator = comparison.operator
+    if type(operator) in _ORDERS:
+        return _ordered(test.left, operator, comparison.comparator, frame)
     if not isinstance(operator, (cst.Equal, cst.NotEqual, cst.In, cst.NotIn)):
         return None
     argument = _argument(test.left, frame)
@@ -62,8 +64,35 @@ def branch_taken(test: cst.BaseExpression, frame: Frame) -> Optional[bool]:
     return inside if isinstance(operator, cst.In) else not inside
 
 
+# `a OP b` for the numeric comparisons, and the same test with its sides swapped.
+_ORDERS: dict[type, tuple[Callable[[float, float], bool], Callable[[float, float], bool]]] = {
+    cst.GreaterThan: (lambda a, b: a > b, lambda a, b: a < b),
+    cst.GreaterThanEqual: (lambda a, b: a >= b, lambda a, b: a <= b),
+    cst.LessThan: (lambda a, b: a < b, lambda a, b: a > b),
+    cst.LessThanEqual: (lambda a, b: a <= b, lambda a, b: a >= b),
+}
+
+
+def _ordered(left: cst.BaseExpression, operator: cst.BaseCompOp, right: cst.BaseExpression, frame: Frame) -> Optional[bool]:
+    """`l1 > 0`, `0 < weight`: a number the pass fixes (Frame.fixed) against a literal number."""
+    test, swapped = _ORDERS[type(operator)]
+    number, literal = _fixed(left, frame), _literal(right)
+    if number is None:
+        number, literal, test = _fixed(right, frame), _literal(left), swapped
+    if number is None or not isinstance(literal, float):
+        return None
+    return test(number, literal)
+
+
+def _fixed(node: cst.BaseExpression, frame: Frame) -> Optional[float]:
+    return frame.fixed.get(node.value) if isinstance(node, cst.Name) else None
+
+
 def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
-    """The constant a given, never reassigned parameter holds (`kind`, `kind.lower()`)."""
+    """The constant a given, never reassigned parameter holds (`kind`, `kind.lower()`), or a
+    number the pass of a loop over records fixes."""
+    if isinstance(node, cst.Name) and node.value in frame.fixed:
+        return frame.fixed[node.value]
     case: Optional[str] = None
     if (
         isinstance(node, cst.Call)
@@ -187,3 +216,17 @@ def parameter_test_taken(
 
 # Builtin types no parameter is an instance of.
 _NOT_A_TENSOR = frozenset({"tuple", "list", "dict", "set", "str", "int", "float", "bool"})
+
+
+def fixed_by_record(target: cst.BaseExpression, frame: Frame, body: cst.CSTNode) -> dict[str, float]:
+    """The names a loop's target binds to known numbers for this pass (`for weights, l1, l2 in
+    self.records`, after the target is bound), leaving out any the loop's body assigns."""
+    names = [target] if isinstance(target, cst.Name) else [
+        element.value for element in getattr(target, "elements", ()) if isinstance(element.value, cst.Name)
+    ]
+    fixed: dict[str, float] = {}
+    for name in names:
+        value = frame.env.get(name.value)  # type: ignore[attr-defined]
+        if isinstance(value, Num) and value.value is not None and not _assigned(body, name.value):  # type: ignore[attr-defined]
+            fixed[name.value] = float(value.value)  # type: ignore[attr-defined]
+    return fixed

@@ -16,7 +16,7 @@ from typing import Iterator, Optional, Sequence
 
 import libcst as cst
 
-from reglint.analysis.branches import branch_taken, parameter_test_taken
+from reglint.analysis.branches import branch_taken, fixed_by_record, parameter_test_taken
 from reglint.analysis.calls import CallEvaluator
 from reglint.analysis.classes import (
     ClassInfo,
@@ -657,8 +657,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def exec_for(self, statement: cst.For, frame: Frame) -> None:
         iterable = self.ev(statement.iter, frame)
-        for element in code_to_run_in_turn(iterable) or records_in_turn(iterable) or [element_of(iterable, self)]:
+        records = [] if code_to_run_in_turn(iterable) else records_in_turn(iterable)
+        for element in code_to_run_in_turn(iterable) or records or [element_of(iterable, self)]:
             self.bind_target(statement.target, element, frame)
+            if records:
+                outer, frame.fixed = frame.fixed, {**frame.fixed, **fixed_by_record(statement.target, frame, statement.body)}
+                self.exec_suite(statement.body, frame)
+                frame.fixed = outer
+                continue
             self.exec_suite(statement.body, frame)
         if statement.orelse is not None:
             self.exec_suite(statement.orelse.body, frame)

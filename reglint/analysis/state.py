@@ -253,6 +253,9 @@ class Frame:
     events: list[tuple[str, object]] = field(default_factory=list)
     # Parameters the call that inlined this function gave a value (or left at their default).
     given: frozenset[str] = frozenset()
+    # Numbers a loop over records binds for the pass being run (`for ws, l1, l2 in records`, the
+    # body assigning none of them): what the record holds decides `if l1 > 0:` (branches.py).
+    fixed: dict[str, float] = field(default_factory=dict)
 
     def lookup(self, name: str) -> Optional[Value]:
         frame: Optional[Frame] = self
