@@ -24,6 +24,7 @@ from reglint.analysis.valueops import (
     code_to_run_in_turn,
     element_of,
     is_factor,
+    is_none,
     is_param_collection,
     join_params,
     one_of,
@@ -187,7 +188,7 @@ class ExpressionEvaluator(AnalyzerMixin):
         if present is not None:
             return present  # `reg if cfg.l1 else None`, `l1_all if cfg.l1 else l2_all`
         for side, rest in ((body, other), (other, body)):
-            if isinstance(side, Module) and isinstance(rest, Num) and rest.text == "None":
+            if isinstance(side, Module) and is_none(rest):
                 return side  # `self.bias = nn.Parameter(torch.zeros(n)) if bias else None`: a layer the model may hold
         if isinstance(body, ParamIter) and isinstance(other, ParamIter):
             return join_params([body, other], node, self.module.code_for_node(node))

@@ -657,15 +657,15 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def exec_for(self, statement: cst.For, frame: Frame) -> None:
         iterable = self.ev(statement.iter, frame)
-        records = [] if code_to_run_in_turn(iterable) else records_in_turn(iterable)
-        for element in code_to_run_in_turn(iterable) or records or [element_of(iterable, self)]:
+        code = code_to_run_in_turn(iterable)
+        records = [] if code else records_in_turn(iterable)
+        for element in code or records or [element_of(iterable, self)]:
             self.bind_target(statement.target, element, frame)
-            if records:
-                outer, frame.fixed = frame.fixed, {**frame.fixed, **fixed_by_record(statement.target, frame, statement.body)}
-                self.exec_suite(statement.body, frame)
-                frame.fixed = outer
-                continue
+            outer = frame.fixed
+            if records:  # (what this record holds decides `if l1 > 0:` in this pass)
+                frame.fixed = {**outer, **fixed_by_record(statement.target, frame, statement.body)}
             self.exec_suite(statement.body, frame)
+            frame.fixed = outer
         if statement.orelse is not None:
             self.exec_suite(statement.orelse.body, frame)
 

@@ -460,8 +460,9 @@ _TRAINER_MADE = re.compile(
 
 
 def _trainers_made(text: str) -> set[str]:
-    """The names a trainer is made by (`Trainer` and the module name `runners` of the calls above),
-    to be matched with the names the text imports; comments and strings aside."""
+    """The names a trainer is made by (`Trainer`, and both `trainers` and `Trainer` of
+    `trainers.Trainer(...)`), to be matched with the names the text imports; comments and
+    strings aside."""
     if not _trainer_lines(text):
         return set()
     from reglint.analysis.triage.textcut import _Unsure, blank
@@ -478,6 +479,7 @@ def _trainers_made(text: str) -> set[str]:
 
 
 def _trainer_lines(text: str) -> list[re.Match[str]]:
+    """_TRAINER_MADE's matches, each line that holds a stem read once."""
     found: list[re.Match[str]] = []
     starts: set[int] = set()
     for stem in _TRAINER_STEMS:

@@ -140,7 +140,7 @@ class PenaltyRecord:
             reported_elsewhere=self.built_elsewhere
             and self._its_file_reports_it()
             and not self._given_its_parameters()
-            and not self._taken_by_a_third_module(),
+            and not self.joined_here,
             dead=self.is_dead(),
             added_late=self.added_late,
             left_untrained=self.in_training_step and self.reaches_loss and not self.trained,
@@ -180,6 +180,7 @@ class PenaltyRecord:
 
     @property
     def joined_here(self) -> bool:
+        """Built by another module's code over parameters only this file's run joins to it."""
         return self.built_elsewhere and self._taken_by_a_third_module()
 
     def _taken_by_a_third_module(self) -> bool:
