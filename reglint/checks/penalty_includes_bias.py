@@ -72,7 +72,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         kind = _KIND_NAMES.get(term.kind, "")
         name_filter = '"bias" not in name' if pset.origin in ("named_parameters", "state_dict") else "p.ndim >= 2"
         yield Report(
-            term.node,
+            term.flat_copy or term.node,  # (a concatenation is where the parameters are chosen)
             f"penalize weights only (`if {name_filter}`): this {kind} penalty also pulls biases and "
             f"norm gains to 0",
         )
