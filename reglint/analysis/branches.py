@@ -91,8 +91,9 @@ def _fixed(node: cst.BaseExpression, frame: Frame) -> Optional[float]:
 def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
     """The constant a given, never reassigned parameter holds (`kind`, `kind.lower()`), or a
     number the pass of a loop over records fixes."""
-    if isinstance(node, cst.Name) and node.value in frame.fixed:
-        return frame.fixed[node.value]
+    fixed = _fixed(node, frame)
+    if fixed is not None:
+        return fixed
     case: Optional[str] = None
     if (
         isinstance(node, cst.Call)
@@ -221,12 +222,13 @@ _NOT_A_TENSOR = frozenset({"tuple", "list", "dict", "set", "str", "int", "float"
 def fixed_by_record(target: cst.BaseExpression, frame: Frame, body: cst.CSTNode) -> dict[str, float]:
     """The names a loop's target binds to known numbers for this pass (`for weights, l1, l2 in
     self.records`, after the target is bound), leaving out any the loop's body assigns."""
-    names = [target] if isinstance(target, cst.Name) else [
-        element.value for element in getattr(target, "elements", ()) if isinstance(element.value, cst.Name)
+    elements = target.elements if isinstance(target, (cst.Tuple, cst.List)) else ()
+    names = [target.value] if isinstance(target, cst.Name) else [
+        element.value.value for element in elements if isinstance(element.value, cst.Name)
     ]
     fixed: dict[str, float] = {}
     for name in names:
-        value = frame.env.get(name.value)  # type: ignore[attr-defined]
-        if isinstance(value, Num) and value.value is not None and not _assigned(body, name.value):  # type: ignore[attr-defined]
-            fixed[name.value] = float(value.value)  # type: ignore[attr-defined]
+        value = frame.env.get(name)
+        if isinstance(value, Num) and value.value is not None and not _assigned(body, name):
+            fixed[name] = float(value.value)
     return fixed

@@ -813,8 +813,6 @@ class CallEvaluator(AnalyzerMixin):
             zero_dim=zero_dim,
             uninitialized=uninitialized,
         )
-        if not self.foreign:
-            self.accumulators[id(node)] = accumulator
         # (Another module's start is that module's finding, unless the penalty it starts is not:
         # accumulator_off_device reports it at this file's call then.)
         return AccumulatorStart(accumulator)
@@ -829,35 +827,23 @@ class CallEvaluator(AnalyzerMixin):
         return isinstance(value, Num) and value.value == 1
 
     def moved_accumulator(self, node: cst.Call, inner: AccumulatorStart, method: str) -> Value:
-        """`torch.zeros(1).to(device)`, `Variable(torch.FloatTensor(1)).cuda()`: the same start,
-        reported as the whole expression; moved to a device (or maybe moved: `.to(x)`), it is
-        no longer off the device."""
+        """`torch.zeros(1).to(device)`, `Variable(torch.FloatTensor(1)).cuda()`: moved to a device
+        (or maybe moved: `.to(x)`), the start is no longer off the device."""
         old = inner.accumulator
-        accumulator = replace(
-            old,
-            node=node,
-            text=self.module.code_for_node(node),
-            device_less=old.device_less and method not in ("to", "cuda"),
-        )
-        if not self.foreign:
-            self.accumulators.pop(id(old.node), None)
-            self.accumulators[id(node)] = accumulator
-        return AccumulatorStart(accumulator)
+        moved = method in ("to", "cuda")
+        return self._restarted(node, old, old.device_less and not moved, old.leaf_requires_grad)
 
     def wrapped_accumulator(self, node: cst.Call, inner: AccumulatorStart) -> Value:
-        """`Variable(torch.Tensor(1), requires_grad=True)` (the old autograd wrapper): the same
-        start, reported and fixed as the whole wrapped expression."""
+        """`Variable(torch.Tensor(1), requires_grad=True)` (the old autograd wrapper)."""
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         old = inner.accumulator
-        accumulator = replace(
-            old,
-            node=node,
-            text=self.module.code_for_node(node),
-            leaf_requires_grad=old.leaf_requires_grad or ("requires_grad" in keywords and is_true(keywords["requires_grad"])),
-        )
-        self.accumulators.pop(id(old.node), None)
-        self.accumulators[id(node)] = accumulator
-        return AccumulatorStart(accumulator)
+        requires_grad = "requires_grad" in keywords and is_true(keywords["requires_grad"])
+        return self._restarted(node, old, old.device_less, old.leaf_requires_grad or requires_grad)
+
+    def _restarted(self, node: cst.Call, old: Accumulator, device_less: bool, leaf_requires_grad: bool) -> Value:
+        """The same start, reported (and fixed) as the whole expression `node` that wraps it."""
+        text = self.module.code_for_node(node)
+        return AccumulatorStart(replace(old, node=node, text=text, device_less=device_less, leaf_requires_grad=leaf_requires_grad))
 
     def ev_builtin(
         self, node: cst.Call, name: str, args: list[cst.Arg], frame: Frame

@@ -233,7 +233,6 @@ class FileFacts:
     optimizers: list[OptimizerCall] = field(default_factory=list)
     backward_calls: list[BackwardCall] = field(default_factory=list)
     late_additions: list[LateAddition] = field(default_factory=list)
-    accumulators: list[Accumulator] = field(default_factory=list)
     # Dicts the file's code writes with a "params" entry holding parameters or a list
     # (`{"params": [], "weight_decay": wd}` filled in a loop): param groups, whichever optimizer
     # they end up in.

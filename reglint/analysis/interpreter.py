@@ -27,7 +27,6 @@ from reglint.analysis.classes import (
 )
 from reglint.analysis.expressions import ExpressionEvaluator
 from reglint.analysis.facts import (
-    Accumulator,
     BackwardCall,
     FileFacts,
     LateAddition,
@@ -171,7 +170,6 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.optimizers: dict[int, OptimizerCall] = {}
         self.backwards: dict[int, BackwardCall] = {}
         self.late: dict[int, LateAddition] = {}
-        self.accumulators: dict[int, Accumulator] = {}
         self.group_dicts: dict[int, ParamGroup] = {}
         # `functools.partial(optim.Adam, weight_decay=1e-5)` written by this file, and those of
         # them some call of the value constructed (calls.ev_partial, optimizer_calls.ev_optimizer).
@@ -244,7 +242,6 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             optimizers=list(self.optimizers.values()),
             backward_calls=list(self.backwards.values()),
             late_additions=[late for late in self.late.values() if self._reports(self.records[late.penalty_index])],
-            accumulators=list(self.accumulators.values()),
             group_dicts=list(self.group_dicts.values()),
             constants=constants,
             dependencies=dict(self.dependencies),

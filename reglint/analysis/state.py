@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Union
 
 import libcst as cst
 
 from reglint.analysis.facts import (
     LP,
     Accumulator,
+    ParamSet,
     Penalty,
     PenaltyTerm,
 )
@@ -123,6 +124,7 @@ class PenaltyRecord:
         return best
 
     def freeze(self) -> Penalty:
+        joined_here = self.joined_here
         return Penalty(
             node=self.node,
             terms=tuple(self.terms),
@@ -140,7 +142,7 @@ class PenaltyRecord:
             reported_elsewhere=self.built_elsewhere
             and self._its_file_reports_it()
             and not self._given_its_parameters()
-            and not self.joined_here,
+            and not joined_here,
             dead=self.is_dead(),
             added_late=self.added_late,
             left_untrained=self.in_training_step and self.reaches_loss and not self.trained,
@@ -148,7 +150,7 @@ class PenaltyRecord:
             trained=self.trained,
             home=not self.built_elsewhere,
             origin=self.origin,
-            joined_here=self.joined_here,
+            joined_here=joined_here,
         )
 
     def _its_file_reports_it(self) -> bool:
@@ -169,13 +171,10 @@ class PenaltyRecord:
         is this file's finding. A module's parameters (`m.parameters()`, one part of a joined set)
         taken in the other module's code are placed at the call of this file that led there;
         taken by this file, they keep their node, the `m.parameters()` call itself."""
-        for term in self.terms:
-            if term.param_set is None:
-                continue
-            for part in term.param_set.parts or (term.param_set,):
-                call = part.node
-                if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == part.origin:
-                    return True
+        for part in self._parameter_parts():
+            call = part.node
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == part.origin:
+                return True
         return False
 
     @property
@@ -193,13 +192,13 @@ class PenaltyRecord:
         in lit_module.py, they are that module's finding: _given_its_parameters there.)"""
         if self.origin is None:
             return False
+        return any(part.taken_in is not None and part.taken_in not in self.callers for part in self._parameter_parts())
+
+    def _parameter_parts(self) -> Iterator[ParamSet]:
+        """Each parameter set its terms sum (each part of a joined one)."""
         for term in self.terms:
-            if term.param_set is None:
-                continue
-            for part in term.param_set.parts or (term.param_set,):
-                if part.taken_in is not None and part.taken_in not in self.callers:
-                    return True
-        return False
+            if term.param_set is not None:
+                yield from term.param_set.parts or (term.param_set,)
 
     def is_dead(self) -> bool:
         """RL107: built in a training step, over parameters, with a gradient, and it never

@@ -128,11 +128,7 @@ def code_to_run_in_turn(iterable: Value) -> list[Value]:
     `for name, fn in terms.items()`): a loop over it runs its body once for each, as Python does.
     Empty where one pass over element_of's merged item says as much (the same value throughout,
     or no code)."""
-    if not isinstance(iterable, (ListVal, TupleVal)) or not 2 <= len(iterable.items) <= MAX_RUN_IN_TURN:
-        return []
-    items = list(iterable.items)
-    if all(item == items[0] for item in items):
-        return []
+    items = _different_items(iterable)
 
     def holds_code(item: Value) -> bool:
         if isinstance(item, TupleVal):
@@ -147,10 +143,8 @@ def records_in_turn(iterable: Value) -> list[Value]:
     `(weight_list, l1, l2)` appended by add_regularization_weight): a loop over it runs its body
     once for each, as Python does, so that a record of values the analysis cannot know (the
     registering method run on its own) does not hide the others in one merged item."""
-    if not isinstance(iterable, (ListVal, TupleVal)) or not 2 <= len(iterable.items) <= MAX_RUN_IN_TURN:
-        return []
-    items = list(iterable.items)
-    if not all(isinstance(item, TupleVal) for item in items) or all(item == items[0] for item in items):
+    items = _different_items(iterable)
+    if not all(isinstance(item, TupleVal) for item in items):
         return []
 
     def holds_parameters(part: Value) -> bool:
@@ -159,6 +153,14 @@ def records_in_turn(iterable: Value) -> list[Value]:
         return isinstance(part, (ListVal, TupleVal)) and any(isinstance(x, (Param, ParamIter)) for x in part.items)
 
     return items if any(holds_parameters(part) for item in items for part in item.items) else []  # type: ignore[attr-defined]
+
+
+def _different_items(iterable: Value) -> list[Value]:
+    """The items of a list or tuple of 2 to MAX_RUN_IN_TURN items, not all the same; else none."""
+    if not isinstance(iterable, (ListVal, TupleVal)) or not 2 <= len(iterable.items) <= MAX_RUN_IN_TURN:
+        return []
+    items = list(iterable.items)
+    return [] if all(item == items[0] for item in items) else items
 
 
 def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
