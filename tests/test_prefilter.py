@@ -113,6 +113,17 @@ ADVERSARIAL = {
             def extra_repr(self):
                 return 1 1
         """,
+    # A walked parameter times a pruning mask held under another name, its norm taken later.
+    "masked-parameter": """
+        import torch
+        def step(model, pruner, x):
+            total = 0.0
+            for name, w in model.named_parameters():
+                kept = pruner.layer_masks[name] * w
+                total = total + kept.norm()
+            loss = model(x).mean() + 1e-4 * total
+            loss.backward()
+        """,
     # The penalty's pieces live in three functions joined only by calls.
     "helpers": """
         import torch

@@ -64,6 +64,7 @@ from reglint.analysis.values import (
 )
 from reglint.analysis.vocabulary import (
     COEFFICIENT_WEIGHT_PREFIX,
+    MASK_WORD,
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
     PARAM_VIEW_ATTRIBUTES,
@@ -407,6 +408,9 @@ class ExpressionEvaluator(AnalyzerMixin):
         if isinstance(op, cst.Multiply):
             if left == right and isinstance(left, (Param, Flat)):
                 return Elementwise(left, "sq")
+            masked = self.masked_parameter(node, left, right)
+            if masked is not None:
+                return masked
             return self.scale(left, right, node, frame)
         if isinstance(op, cst.Divide):
             if isinstance(left, Num) and isinstance(right, Num):
@@ -455,6 +459,22 @@ class ExpressionEvaluator(AnalyzerMixin):
                 return result
             return UNKNOWN
         return UNKNOWN
+
+    def masked_parameter(self, node: cst.BinaryOperation, left: Value, right: Value) -> Optional[Param]:
+        """`masks[name] * w`, `w * self.mask`: a parameter of a walked set times a pruning mask is
+        that parameter's kept entries, so a norm of it is a penalty on the parameter (sparse
+        training penalizes the surviving weights). Only a factor whose code names a mask counts:
+        `x * self.weight` in a forward is an activation, and a walked parameter times anything
+        else (its gradient, a Fisher weight) is a score, not the parameter."""
+        for value, other, other_node in ((left, right, node.right), (right, left, node.left)):
+            if (
+                isinstance(value, Param)
+                and value.pset is not None
+                and not isinstance(other, (Param, Flat, Terms))
+                and _names_a_mask(other_node)
+            ):
+                return value
+        return None
 
     def scale(self, left: Value, right: Value, node: cst.CSTNode, frame: Frame) -> Value:
         """`coefficient * penalty` keeps the penalty and remembers the coefficient."""
@@ -633,3 +653,10 @@ def _first_or_last(index: cst.BaseSlice) -> bool:
     if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
         return isinstance(value.expression, cst.Integer) and value.expression.value == "1"
     return isinstance(value, cst.Integer) and value.value == "0"
+
+
+def _names_a_mask(node: cst.CSTNode) -> bool:
+    """Does a name or an attribute in `node` hold MASK_WORD (triage/flowcut reads the same)?"""
+    if isinstance(node, cst.Name):
+        return MASK_WORD in node.value.lower()
+    return any(_names_a_mask(child) for child in node.children)

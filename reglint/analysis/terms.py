@@ -133,6 +133,9 @@ def power(value: Value, exponent: Value, node: cst.CSTNode) -> Optional[Value]:
     roots are square() and sqrt()."""
     if not isinstance(value, Terms) or not value.terms:
         return None
+    squared_l1 = _l1_powered(value, node)
+    if squared_l1 is not None:
+        return squared_l1
     if all(t.kind == LP for t in value.terms) or (
         all(t.kind == L2_UNSQUARED for t in value.terms) and not isinstance(exponent, Num)
     ):
@@ -140,6 +143,14 @@ def power(value: Value, exponent: Value, node: cst.CSTNode) -> Optional[Value]:
             tuple(replace(t, kind=LP, node=node, sqrt_form=False, squarable=False) for t in value.terms),
             value.per_element,
         )
+    return None
+
+
+def _l1_powered(value: Value, node: cst.CSTNode) -> Optional[Value]:
+    """`torch.norm(p, 1) ** 2`: a power of the L1 norm (the squared L1 of exclusive lasso) is
+    still an L1-type penalty of the whole tensor, with the L1 norm's kink at 0."""
+    if isinstance(value, Terms) and value.terms and all(t.kind == L1 for t in value.terms):
+        return Terms(tuple(replace(t, node=node) for t in value.terms), value.per_element)
     return None
 
 
@@ -151,6 +162,9 @@ def square(value: Value, node: cst.CSTNode) -> Optional[Value]:
     """`x ** 2`, `x.pow(2)`, `torch.square(x)`."""
     if isinstance(value, (Param, Flat)):
         return Elementwise(value, "sq")
+    squared_l1 = _l1_powered(value, node)
+    if squared_l1 is not None:
+        return squared_l1
     if (
         isinstance(value, Terms)
         and value.terms

@@ -114,6 +114,10 @@ L1_LOSS_FUNCTIONS = frozenset({"l1_loss"})
 TERM_CALL_WORDS = SCALAR_REDUCTIONS | NORM_METHODS | L1_LOSS_CLASSES | L1_LOSS_FUNCTIONS | frozenset(
     name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS
 )
+# A parameter of a walked set times a pruning mask is that parameter's kept entries (`masks[name]
+# * w`, sparse training's penalty on the surviving weights): a factor is a mask where a name or an
+# attribute in it holds this word (any case).
+MASK_WORD = "mask"
 # Attributes of a parameter that are that parameter (Tensor.data, its transposes).
 PARAM_VIEW_ATTRIBUTES = frozenset({"data", "T", "mT"})
 # Methods of a parameter collection (a dict, a list) whose result holds its items.

@@ -55,7 +55,8 @@ def penalty_term(draw: st.DrawFn, params: str) -> str:
     term = draw(st.sampled_from([
         "p.pow(2).sum()", "(p ** 2).sum()", "torch.norm(p, 2)", "p.abs().sum()", "(p.norm)()",
         "torch.square(p).sum()", "p.norm(2)", "nn.L1Loss(reduction='sum')(p, torch.zeros_like(p))",
-        "nn.functional.l1_loss(p, torch.zeros_like(p))",
+        "nn.functional.l1_loss(p, torch.zeros_like(p))", "(masks[0] * p).norm(2)",
+        "(p * self_mask).abs().sum()", "torch.norm(p, 1) ** 2",
     ]))
     return f"sum({term} for p in {params})"
 

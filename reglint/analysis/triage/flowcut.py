@@ -24,7 +24,8 @@ an optimizer construction is not this cut's question). The analysis builds a ter
 A parameter value (Param, Flat, ParamIter) starts only at an attribute `weight`, `bias` or
 `*_weight`, or a call `.parameters()`, `.named_parameters()` or `.state_dict()`; an elementwise
 value only at `.abs()`, `.square()`, `.pow(...)`, `abs`/`absolute`/`square`/`pow(...)`, `x ** y`
-or `x * y` with a parameter value in it (analysis/calls.py, expressions.py).
+or `x * y` with a parameter value in it (analysis/calls.py, expressions.py); a parameter value
+times a factor that names a mask (MASK_WORD: `masks[name] * w`) is that parameter value.
 
 So every expression gets a set of kinds, PARAM, ELEMENTWISE, L1_CRITERION (from a call named
 like an L1_LOSS_CLASSES class, or an import's alias for one) and LISTISH (a list or set display
@@ -33,7 +34,8 @@ holding something of a kind), over-approximating what the analysis can evaluate 
     anything with such a receiver or argument, comprehensions over such an iterable), plus PARAM
     at a source and ELEMENTWISE where an elementwise operation meets PARAM; `a + b` and `a - b`
     have their sides' kinds only where one side is LISTISH or both have PARAM, and none
-    otherwise (the analysis' binary_value joins two collections of parameters or two lists, and
+    otherwise, and `a * b` keeps PARAM where either side names a mask (the analysis' binary_value
+    joins two collections of parameters or two lists, keeps a masked parameter, and
     makes anything else of a parameter UNKNOWN: `h + self.pos.weight`; a list without kinds
     joined to one with kinds adds nothing, so it needs no kind of its own);
   - a name or dotted name (`x`, `self.params`) keeps every kind it was ever assigned for the rest
@@ -171,6 +173,7 @@ from reglint.analysis.vocabulary import (
     GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
+    MASK_WORD,
     NORM_FUNCTIONS,
     NORM_METHODS,
     OPTIMIZER_MODULE,
@@ -271,6 +274,15 @@ def _container(node: ast.expr) -> ast.expr:
 def _root_key(node: ast.expr) -> Optional[str]:
     """The dotted name of the container a store into `node` lands in."""
     return _dotted(_container(node))
+
+
+def _names_a_mask(node: ast.expr) -> bool:
+    """A name or an attribute in `node` holding MASK_WORD (expressions.masked_parameter's test)."""
+    return any(
+        (isinstance(part, ast.Name) and MASK_WORD in part.id.lower())
+        or (isinstance(part, ast.Attribute) and MASK_WORD in part.attr.lower())
+        for part in ast.walk(node)
+    )
 
 
 def _root_name(node: ast.expr) -> Optional[str]:
@@ -1183,7 +1195,8 @@ class _Flow:
             return ELEMENTWISE if left & PARAM else 0
         if isinstance(op, ast.Mult):
             both_params = left & right & PARAM
-            return ((left | right) & ELEMENTWISE) | (ELEMENTWISE if both_params else 0)
+            masked = (left | right) & PARAM if _names_a_mask(node.left) or _names_a_mask(node.right) else 0
+            return ((left | right) & ELEMENTWISE) | (ELEMENTWISE if both_params else 0) | masked
         if isinstance(op, ast.Div):
             return left & ELEMENTWISE
         return 0
