@@ -34,6 +34,7 @@ from reglint.analysis.valueops import (
     carries_penalty,
     chosen_by_key,
     either,
+    is_none,
     is_param_collection,
     join_params,
     joined_vectors,
@@ -50,6 +51,7 @@ from reglint.analysis.values import (
     Flat,
     FunctionRef,
     Instance,
+    KeywordArgs,
     L1Criterion,
     LambdaFunction,
     ListVal,
@@ -455,6 +457,8 @@ class CallEvaluator(AnalyzerMixin):
             return ListVal(
                 tuple(TupleVal((UNKNOWN if key is None else Str(key), value)) for key, value, _, _ in base.entries)
             )
+        if isinstance(base, KeywordArgs) and method in ("get", "pop") and len(args) == 2:
+            return self.keyword_or_default(base, args, frame)
         if isinstance(base, DictVal) and method == "get" and args:
             key = self.ev(args[0].value, frame)
             if isinstance(key, Str):
@@ -462,6 +466,24 @@ class CallEvaluator(AnalyzerMixin):
                 return found[0] if found is not None else UNKNOWN
             return chosen_by_key(base)
         return None
+
+    def keyword_or_default(self, given: KeywordArgs, args: list[cst.Arg], frame: Frame) -> Value:
+        """`kwargs.pop("weight_decay", self.weight_decay)`: the keyword the call gave, else the
+        default. Where the keywords are not all known (a function run on its own, a call that
+        unpacks a dict), a number in the default is some number and code the file names is what
+        runs, as for a parameter's default (interpreter.bind_arguments); any other default holds."""
+        if any(arg.keyword is not None or arg.star for arg in args):
+            return UNKNOWN
+        key = self.ev(args[0].value, frame)
+        if not isinstance(key, Str):
+            return UNKNOWN
+        for name, value in given.given:
+            if name == key.value:
+                return value
+        default = self.ev(args[1].value, frame)
+        if not given.complete and isinstance(default, Num) and not is_none(default):
+            return Num(None, key.value, args[1].value)
+        return default
 
     def grow_collection(
         self, node: cst.Call, base: Union[ParamIter, ListVal], method: str, frame: Frame
@@ -917,8 +939,7 @@ class CallEvaluator(AnalyzerMixin):
         self.mark_loss(loss)
         frame.trains = True
         pids = tuple(sorted(penalty_ids(loss)))
-        if pids:
-            frame.events.append(("backward", pids))
+        frame.events.append(("backward", pids))  # (one with no penalty still ends a step: link_setups)
         if id(node) not in self.backwards and self.recording:
             self.backwards[id(node)] = BackwardCall(node=self.here(node), scope=frame.name, penalties=pids)
         while (

@@ -199,11 +199,11 @@ class ExpressionEvaluator(AnalyzerMixin):
 
     def optimizer_class(self, node: Union[cst.Name, cst.Attribute]) -> Optional[OptimizerClass]:
         """An optimizer class named by the linted file's own code (`torch.optim.Adam`, `Adam`
-        from an import); None elsewhere. Only the file's own code names one: a value that
-        crosses modules does not carry it (linking.plain_value), so the triage reads the class
-        name in the file itself (triage/textcut.may_construct_an_optimizer)."""
+        from an import), or by a project module's code it runs (names_optimizer_classes); None
+        elsewhere. A value that crosses modules does not carry it (linking.plain_value), so the
+        triage reads the class name in the file itself (triage/textcut.may_construct_an_optimizer)."""
         last = node.value if isinstance(node, cst.Name) else node.attr.value
-        if not self.ctx.home or last not in ALL_NAMES and not self.imports.aliases.get(last):
+        if not self.names_optimizer_classes or last not in ALL_NAMES and not self.imports.aliases.get(last):
             return None
         qualified = self.imports.qualify_call_target(node, QUALIFIED)
         return OptimizerClass(qualified) if qualified is not None and spec_for(qualified) is not None else None

@@ -84,6 +84,7 @@ from reglint.analysis.values import (
     DictVal,
     FunctionRef,
     Instance,
+    KeywordArgs,
     L1Criterion,
     LambdaFunction,
     ListVal,
@@ -497,8 +498,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
 
     def link_setups(self, frame: Frame) -> None:
         """Tie each penalty backpropagated in `frame` to the optimizers stepped after that
-        backward() (up to the next one; any step of the frame when none follows). A frame that
-        steps nothing hands its backward() calls to the frame that inlined it."""
+        backward(): the first steps that follow it, up to the next backward() after them (two
+        losses backpropagated before one step both reach it; a critic's backward() and step
+        after the actor's are the critic's); any step of the frame when none follows. A frame
+        that steps nothing hands its backward() calls to the frame that inlined it."""
         if frame.trains:
             for pid in frame.created:
                 self.records[pid].in_training_step = True
@@ -512,9 +515,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 continue
             following: list[object] = []
             for later_kind, later in events[index + 1 :]:
-                if later_kind == "backward":
+                if later_kind == "backward" and following:
                     break
-                following.append(later)
+                if later_kind == "step":
+                    following.append(later)
             steps = following or steps_anywhere
             if not steps:
                 if frame.caller is not None:
@@ -553,7 +557,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if frame is not None and frame.no_grad:
             return  # a loss computed with gradients off (validation, monitoring) is never trained on
         self.note_scale(value)
-        alone = isinstance(value, PenaltyRef)
+        alone = penalty_only(value)
         for pid in penalty_ids(value):
             record = self.records[pid]
             record.reaches_loss = True
@@ -562,11 +566,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 record.loss_elsewhere = True  # its own module sees it reach a loss too
             if name and record.added_to is None:
                 record.added_to = name
-            if add_node is not None and (record.add_node is None or (record.added_alone and not alone)):
+            # Returned by the function that built it, the penalty is handed on, not yet joined to
+            # the data loss (`return l2_reg_loss` of `_get_reg_loss`, whatever else it summed).
+            held = alone or (isinstance(add_node, cst.Return) and frame is not None and frame.name == record.scope)
+            if add_node is not None and (record.add_node is None or (record.added_alone and not held)):
                 # (where it joins the data loss, `loss = ce + l2_loss`, over where it is only held
                 # or returned under a loss's name, `l2_loss = lam * model.l2()`)
                 record.add_node = self.here(add_node)
-                record.added_alone = alone
+                record.added_alone = held
 
     def mark_named(self, value: Value, name: str) -> None:
         if isinstance(value, PenaltyRef) and PENALTY_NAME.search(name):
@@ -761,6 +768,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         result = self.combine_add(current, value, statement, frame, in_place=True)
         if name is None:
             return
+        if penalty_only(current) and not penalty_ids(value) and PENALTY_NAME.search(name.split(".")[-1]):
+            result = current  # `l2_reg_loss += lam * <a term not read>`: more of the penalty, no data loss
         self._check_late(name, result, statement, frame)
         if isinstance(result, (PenaltyRef, Mixed)):
             if isinstance(statement.target, cst.Name):
@@ -800,6 +809,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         pids = penalty_ids(current) | penalty_ids(value)
         if not pids:
             return UNKNOWN
+        for number, penalty in ((current, value), (value, current)):
+            if isinstance(number, Num) and penalty_only(penalty):
+                return penalty  # `reg_loss = 0` then `reg_loss = reg_loss + l2_reg`: the penalty alone
         if penalty_only(current) and penalty_only(value):
             # `l1_ratio * l1 + (1 - l1_ratio) * l2`: still only penalties, scaled together later.
             return Mixed(pids, scales_of(current) + scales_of(value), pure=True)
@@ -1049,8 +1061,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             elif param.default is not None:
                 value = self.ev(param.default, defaults)
             if isinstance(value, Unknown) and standalone:
+                settings = self.settings_annotated(param, defaults)
                 value = (
-                    Num(None, param.name.value, param)
+                    settings
+                    if settings is not None
+                    else Num(None, param.name.value, param)
                     if numeric_name(param.name.value)
                     else UNKNOWN
                 )
@@ -1065,6 +1080,48 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if isinstance(value, Unknown) and numeric_name(param.name.value):
                 value = Num(None, param.name.value, param)
             frame.env[param.name.value] = value
+        keyword_star = parameters.star_kwarg
+        if isinstance(keyword_star, cst.Param):
+            named = {param.name.value for param in params} | {param.name.value for param in parameters.kwonly_params}
+            given = tuple((key, value) for key, value in keywords.items() if key not in named)
+            frame.env[keyword_star.name.value] = KeywordArgs(given, complete=not standalone and not unpacks)
+
+    def settings_annotated(self, param: cst.Param, defaults: Frame) -> Optional[Instance]:
+        """`cfg: OptimConfig` with no call: an object of that settings class as constructing it
+        with no arguments makes one (its class body's numbers), as `cfg = OptimConfig()` is read.
+        Its strings are left unknown: they name a choice (`regularizer: str = "l2"`, `optimizer:
+        str = "adam"`) that a caller may make otherwise, and every branch of it is code that may
+        run. Only for a settings class (is_settings_class): a class with an __init__ of its own
+        makes what its caller's arguments say."""
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        if isinstance(annotation, cst.SimpleString):
+            written = annotation.evaluated_value
+            annotation = cst.Name(written) if isinstance(written, str) and written.isidentifier() else None
+        if not isinstance(annotation, (cst.Name, cst.Attribute)):
+            return None
+        info = self.find_class(annotation, defaults)
+        if info is None or not self.is_settings_class(info):
+            return None
+        instance = self.new_instance(info)
+        held = self.instances[instance.env]
+        for name, value in held.items():
+            if isinstance(value, Str):
+                held[name] = UNKNOWN
+        return instance
+
+    def is_settings_class(self, info: ClassInfo, depth: int = 0) -> bool:
+        """A class that holds settings in its body (a dataclass, a plain config class): no
+        __init__ of its own or inherited, values in its body, and no base but `object` or
+        another such class of the project."""
+        if depth > 8 or self.find_method(info, "__init__") is not None:
+            return False
+        for base in info.bases:
+            if isinstance(base, cst.Name) and base.value == "object":
+                continue
+            found = self.find_class(base, self.module_frame)
+            if found is None or not self.is_settings_class(found, depth + 1):
+                return False
+        return bool(self.class_attributes(info))
 
     def call_function(
         self,

@@ -85,6 +85,15 @@ class ProjectEvaluator(AnalyzerMixin):
         when the linted module trains (vocabulary.trains): see the module docstring."""
         return context is None or context is self.ctx or context.home or self.follows_project
 
+    @property
+    def names_optimizer_classes(self) -> bool:
+        """May the code running now hold an optimizer class as a value (`opt_cls = torch.optim.SGD`,
+        `getattr(torch.optim, cfg["type"])`)? The linted file's own code; and a project module's
+        code that it runs, since a file that runs its project's code is analyzed whole (the
+        triage cuts none of it: triage/decision.reads_the_project), and what that code constructs
+        joins the file's training setup (`optimizer = build_optimizer(model, cfg.optimizer)`)."""
+        return self.ctx.home or self.follows_project
+
     def runs_here(self, context: Optional[ModuleContext]) -> bool:
         """Is code of `context` the current module's own?"""
         return context is None or context is self.ctx

@@ -143,9 +143,9 @@ class OptimizerEvaluator(AnalyzerMixin):
 
     def class_named_at_run_time(self, node: cst.Call, frame: Frame) -> Optional[OptimizerClass]:
         """`getattr(torch.optim, "Adam")`: that class; `getattr(torch.optim, cfg.optimizer)`: a class
-        of torch.optim named at run time, whichever it is (optimizers.NAMED_AT_RUN_TIME). Only the
-        linted file's own code names one, as with optimizer_class (the triage reads the file)."""
-        if not self.ctx.home or len(node.args) != 2 or any(a.keyword is not None or a.star for a in node.args):
+        of torch.optim named at run time, whichever it is (optimizers.NAMED_AT_RUN_TIME). Only code
+        that names optimizer classes names one, as with optimizer_class."""
+        if not self.names_optimizer_classes or len(node.args) != 2 or any(a.keyword is not None or a.star for a in node.args):
             return None
         module, name = node.args[0].value, node.args[1].value
         if self.imports.qualify(module) != "torch.optim":

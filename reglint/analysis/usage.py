@@ -8,7 +8,8 @@ a store into an attribute, a subscript or a container, a condition, an f-string,
 it alive: silence is the answer whenever the name goes somewhere the analysis does not follow.
 
 One exception: a name like a loss (`total_loss = loss + l1`) that is only measured — `.item()`,
-`.detach()`, `.cpu()`, `.tolist()`, `.data`, `float(...)`, an f-string — while the step
+`.detach()`, `.cpu()`, `.tolist()`, `.data`, `float(...)`, an f-string, handed to a logger
+(`self.log("total", total_loss)`, LOGGING_CALLS) — while the step
 backpropagates another loss. A weight norm that is logged is a measurement; a loss that is
 logged and never trained on is the addition the step forgot.
 """
@@ -19,7 +20,7 @@ from typing import Iterator, Optional, Union
 
 import libcst as cst
 
-from reglint.analysis.vocabulary import GRADLESS_METHODS, LOSS_NAME
+from reglint.analysis.vocabulary import GRADLESS_METHODS, LOGGING_CALLS, LOSS_NAME
 from reglint.analysis.walk import reads_name
 
 _ARITHMETIC = (cst.BinaryOperation, cst.UnaryOperation)
@@ -94,8 +95,23 @@ def _measures(chain: list[cst.CSTNode]) -> bool:
         return parent.attr.value in _MEASURING_METHODS and isinstance(grandparent, cst.Call) and grandparent.func is parent
     if isinstance(parent, cst.Arg) and isinstance(grandparent, cst.Call) and len(grandparent.args) == 1:
         func = grandparent.func
-        return isinstance(func, cst.Name) and func.value in _MEASURING_FUNCTIONS
-    return isinstance(parent, cst.FormattedStringExpression)
+        if isinstance(func, cst.Name) and func.value in _MEASURING_FUNCTIONS:
+            return True
+    return isinstance(parent, cst.FormattedStringExpression) or _logged(chain)
+
+
+def _logged(chain: list[cst.CSTNode]) -> bool:
+    """`self.log("train/total_loss", total_loss)`, `self.log_dict({"total": total_loss})`,
+    `writer.add_scalar("loss", total_loss, step)`: the value handed to a logger, directly or in a
+    dict, list or tuple display."""
+    index = len(chain) - 2
+    while index >= 0 and isinstance(chain[index], (cst.DictElement, cst.Dict, cst.Element, cst.List, cst.Tuple)):
+        index -= 1
+    if index < 1 or not isinstance(chain[index], cst.Arg) or not isinstance(chain[index - 1], cst.Call):
+        return False
+    func = chain[index - 1].func  # type: ignore[attr-defined]
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    return name in LOGGING_CALLS
 
 
 def _leads_nowhere(chain: list[cst.CSTNode], name: str, scope: Scope, seen: set[str]) -> bool:

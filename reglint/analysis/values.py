@@ -33,6 +33,16 @@ UNKNOWN = Unknown()
 
 
 @dataclass(frozen=True)
+class KeywordArgs(Unknown):
+    """A function's `**kwargs`: unknown as any caller's dict is, except that `kwargs.pop(key,
+    default)` and `kwargs.get(key, default)` read the keyword the call gave, and otherwise the
+    default (RecBole's `params = kwargs.pop("params", self.model.parameters())`)."""
+
+    given: tuple[tuple[str, Value], ...]
+    complete: bool  # the call showed every keyword: none unpacked, not a function run on its own
+
+
+@dataclass(frozen=True)
 class Submodules(Unknown):
     """`owner.modules()`, `.children()`, `.named_modules()`, `.named_children()`: unknown as any
     value is, except that a loop over it yields Submodule values (after a name with `named`)."""

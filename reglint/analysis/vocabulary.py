@@ -169,6 +169,9 @@ COMMON_METHODS = frozenset({
     "__call__", "item", "backward", "parameters", "named_parameters", "state_dict",
     "load_state_dict", "save", "log", "append",
 })
+# Calls that record a value for people to read (Lightning's `self.log`, TensorBoard's `add_scalar`,
+# `print`): a loss handed only to one of them is measured, not trained on (usage.py, RL107).
+LOGGING_CALLS = frozenset({"log", "log_dict", "add_scalar", "add_scalars", "print"})
 # Contexts and decorators that turn gradients off.
 NO_GRAD_CONTEXTS = frozenset({
     "torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
