@@ -32,6 +32,7 @@ from reglint.analysis.facts import (
     LateAddition,
     OptimizerCall,
     ParamGroup,
+    ParamSet,
 )
 from reglint.analysis.filters import condition_filter, module_type_test
 from reglint.analysis.linking import ProjectEvaluator
@@ -111,6 +112,7 @@ from reglint.analysis.vocabulary import (
     TRAINING_STEP_FUNCTIONS,
     names_a_penalty,
 )
+from reglint.analysis.walk import subnodes
 
 
 def _code_in(frame: Frame) -> dict[str, Value]:
@@ -168,6 +170,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self.joins_only = self.follows_project and joins_a_trainer(text)
         self.records: list[PenaltyRecord] = []
         self._record_by_node: dict[tuple[int, int], int] = {}
+        self._nodes_of: dict[int, set[int]] = {}  # a function's nodes, for _taken_inside
         self.optimizers: dict[int, OptimizerCall] = {}
         self.backwards: dict[int, BackwardCall] = {}
         self.late: dict[int, LateAddition] = {}
@@ -958,19 +961,38 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             for pid in frame.created[created:]:  # penalties the helper built, handed to this frame
                 if here not in self.records[pid].called_at:
                     self.records[pid].called_at.append(here)
-        return self._reported_at_call(value, call, context)
+        return self._reported_at_call(value, call, context, function)
 
-    def _reported_at_call(self, value: Value, call: cst.Call, context: Optional[ModuleContext]) -> Value:
+    def _reported_at_call(
+        self, value: Value, call: cst.Call, context: Optional[ModuleContext], function: cst.CSTNode
+    ) -> Value:
         """What a called function or lambda computed, as the call's value. A helper that computes
         a term of its argument is reported at the call, where the parameters are chosen, not
         inside the generic helper (and a helper of another module always is: its text is not in
-        this file)."""
+        this file). A term over parameters the helper takes itself (`def weight_norm(self,
+        model): return torch.sqrt(sum(p.pow(2).sum() for p in model.parameters()))`) stays where
+        it is written: the helper chose them, and the fix is there."""
         if isinstance(value, Terms) and (call.args or not self.runs_here(context)):
+            here = self.runs_here(context)
             return Terms(
-                tuple(replace(t, node=self.here(call), squarable=t.squarable and not self.foreign) for t in value.terms),
+                tuple(
+                    t
+                    if here and self._taken_inside(t.param_set, function)
+                    else replace(t, node=self.here(call), squarable=t.squarable and not self.foreign)
+                    for t in value.terms
+                ),
                 value.per_element,
             )
         return value
+
+    def _taken_inside(self, pset: Optional[ParamSet], function: cst.CSTNode) -> bool:
+        """Were all the parameters of `pset` taken (`m.parameters()`) in `function`'s own code?"""
+        if pset is None:
+            return False
+        inside = self._nodes_of.get(id(function))
+        if inside is None:
+            inside = self._nodes_of[id(function)] = {id(node) for node in subnodes(function)}
+        return all(id(part.node) in inside for part in (pset.parts or (pset,)))
 
     @staticmethod
     def _runs_like(caller: Frame, frame: Frame) -> None:
@@ -1025,7 +1047,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 value = self.ev(function.body, inner)
         finally:
             self._inline_stack.pop()
-        return self._reported_at_call(value, call, called.context)
+        return self._reported_at_call(value, call, called.context, function)
 
     def bind_arguments(
         self,
