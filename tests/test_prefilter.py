@@ -113,6 +113,16 @@ ADVERSARIAL = {
             def extra_repr(self):
                 return 1 1
         """,
+    # A class of torch.optim named at run time, in a file whose only other optimizer-like word is
+    # part of a longer one (`Lamb` in `LambdaLR`).
+    "optimizer-named-at-run-time-beside-a-scheduler": """
+        import torch
+        def build_optimizer(cfg, model):
+            optim_cls = getattr(torch.optim, cfg.SOLVER.OPTIMIZER)
+            return optim_cls(model.parameters(), lr=cfg.SOLVER.BASE_LR, weight_decay=cfg.SOLVER.WEIGHT_DECAY)
+        def build_scheduler(optimizer):
+            return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda it: 1.0)
+        """,
     # A walked parameter times a pruning mask held under another name, its norm taken later.
     "masked-parameter": """
         import torch

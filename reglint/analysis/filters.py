@@ -2,7 +2,8 @@
 
 RL101 and RL202 only care whether a parameter set still holds biases and norm gains. A condition
 that keeps everything trainable (`p.requires_grad`, `p.grad is not None`, or one that does not look
-at the parameter at all) leaves the set unfiltered; any other test of the parameter or its name
+at the parameter at all), or that chooses whole modules by name (`"backbone" not in n`), leaves the
+set unfiltered; any other test of the parameter or its name
 (`p.ndim >= 2`, `"bias" not in name`, `name in decay`) is a deliberate selection, and the rules
 then stay silent rather than guess what it selects.
 """
@@ -15,6 +16,7 @@ from typing import Optional
 import libcst as cst
 
 from reglint.analysis.names import dotted
+from reglint.analysis.vocabulary import MODULE_PART_WORDS
 from reglint.analysis.walk import reads_name
 
 _KEEP_ALL_ATTRIBUTES = frozenset({"requires_grad", "is_leaf"})
@@ -31,8 +33,38 @@ def _is_bool(node: cst.BaseExpression, value: bool) -> bool:
 _KEEP_ALL_METHODS = frozenset({"is_floating_point"})
 
 
+def _chooses_modules(test: cst.BaseExpression, names: set[str]) -> bool:
+    """`"backbone" in n`, `"head" not in name`, `n.startswith("encoder")`: a choice of whole
+    modules by a part of their parameters' names (MODULE_PART_WORDS), either way round. The
+    modules chosen keep their biases and norm gains, so for RL101 and RL202 the set is as whole
+    as before (DETR's backbone and non-backbone groups, both decayed)."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        comparison = test.comparisons[0]
+        word, name = test.left, comparison.comparator
+        return (
+            isinstance(comparison.operator, (cst.In, cst.NotIn))
+            and isinstance(word, cst.SimpleString)
+            and isinstance(name, cst.Name)
+            and name.value in names
+            and word.evaluated_value in MODULE_PART_WORDS
+        )
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value == "startswith":
+        receiver = test.func.value
+        return (
+            isinstance(receiver, cst.Name)
+            and receiver.value in names
+            and len(test.args) == 1
+            and isinstance(test.args[0].value, cst.SimpleString)
+            and str(test.args[0].value.evaluated_value).rstrip(".") in MODULE_PART_WORDS
+        )
+    return False
+
+
 def _keep_all_atom(test: cst.BaseExpression, names: set[str], positive: bool) -> bool:
-    """`p.requires_grad` and friends: true for every trainable parameter."""
+    """`p.requires_grad` and friends: true for every trainable parameter; a choice of modules by
+    name keeps every kind of parameter (_chooses_modules)."""
+    if _chooses_modules(test, names):
+        return True
     if isinstance(test, cst.Call) and not test.args and isinstance(test.func, cst.Attribute):
         return positive and test.func.attr.value in _KEEP_ALL_METHODS
     if isinstance(test, cst.Attribute) and test.attr.value in _KEEP_ALL_ATTRIBUTES:

@@ -344,7 +344,9 @@ def mentions_an_optimizer(text: str) -> bool:
         return names_a_class_at_run_time(text)
     if "torch" in text and any(word in text for word in TORCH_WORDS):
         return True
-    return _imports_a_library(text)  # the word found is another library's, or torch is absent
+    # The word found is another library's, or torch is absent, or it is part of a longer word
+    # (`Lamb` in `LambdaLR`): a class named at run time is still possible.
+    return _imports_a_library(text) or names_a_class_at_run_time(text)
 
 
 def names_a_class_at_run_time(text: str) -> bool:

@@ -401,7 +401,9 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     that calls backward() (`trainer = Trainer(model, cfg)`, `engine = build_engine(cfg)`) runs
     that code too: it builds the model whose penalty the trainer's step adds
     (`model.get_regularization_loss()` of a class the trainer.py never sees), whatever builds the
-    optimizer.
+    optimizer. So does a module that subclasses such a class (`class SegTrainer(BaseTrainer)`
+    overriding `compute_loss` to add a penalty): the base class's code builds the model and the
+    optimizer its methods read.
 
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
     for which it is False takes only values from its imports, so its own text decides."""
@@ -412,7 +414,9 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
         return True, consulted
     backward = _code_names_backward(text)
     trainers = set() if backward else _trainers_made(text)
-    if not backward and not trainers and not _holds_an_optimizer(text):
+    bases = set() if backward else _bases_named(text)
+    wires = bool(backward or trainers or _holds_an_optimizer(text))
+    if not wires and not bases:
         return False, consulted  # (resolving the imports of every module of a library is costly)
     project = project_for(file)
     imported = list(_imported(text, file))  # (the import lines are read once for both questions)
@@ -421,7 +425,7 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
         if helpers:
             consulted.update((str(loaded.path), loaded.digest) for loaded in helpers)
             return True, consulted
-    paths = _paths(imported)
+    paths = _paths(imported) if wires else []
     factory = False
     for path in paths:
         loaded = project.load(path)
@@ -434,10 +438,14 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
         backward = backward or loaded.derived("names backward", _loaded_names_backward)
         if factory and backward:
             return True, consulted
-    for path, names in _imported(text, file, top_level=True) if trainers else ():
-        if trainers & set(names):
+    made_or_derived = trainers | bases
+    for path, names in _imported(text, file, top_level=True) if made_or_derived else ():
+        if made_or_derived & set(names):
             loaded = project.load(path)
-            if loaded is not None and loaded.derived("names backward", _loaded_names_backward):
+            if loaded is None:
+                continue
+            consulted[str(path)] = loaded.digest
+            if loaded.derived("names backward", _loaded_names_backward):
                 return True, consulted
     return False, consulted
 
@@ -476,6 +484,36 @@ def _trainers_made(text: str) -> set[str]:
         parts = match.group(1).split(".")
         made.update((parts[0], parts[-1]))
     return made
+
+
+# `class SegTrainer(BaseTrainer):`, `class Finetune(engine.Trainer, Mixin):` at a line's start.
+_CLASS_LINE = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)[ \t]*:")
+
+
+def _bases_named(text: str) -> set[str]:
+    """The names a class of the text derives from (`BaseTrainer`, both `engine` and `Trainer` of
+    `engine.Trainer`), to be matched with the names the text imports; read at the start of lines
+    (comments and strings aside, as _trainers_made reads them)."""
+    if "class" not in text:
+        return set()
+    from reglint.analysis.triage.textcut import _Unsure, blank
+
+    try:
+        code = blank(text)
+    except _Unsure:
+        code = text
+    named: set[str] = set()
+    at = code.find("class")
+    while at != -1:
+        if at == 0 or code[at - 1] in " \t\n":
+            match = _CLASS_LINE.match(code, at)
+            if match is not None:
+                for base in match.group(1).split(","):
+                    parts = base.strip().split(".")
+                    if all(part.isidentifier() for part in parts):
+                        named.update((parts[0], parts[-1]))
+        at = code.find("class", at + 5)
+    return named
 
 
 def _trainer_lines(text: str) -> list[re.Match[str]]:

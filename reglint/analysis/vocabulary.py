@@ -68,6 +68,14 @@ COEFFICIENT_WEIGHT_PREFIX = re.compile(
 # unless COEFFICIENT_WEIGHT_PREFIX says the attribute is a coefficient.
 PARAM_ATTRIBUTES = frozenset({"weight", "bias"})
 PARAM_ATTRIBUTE_SUFFIX = "_weight"
+# Parts of a model that a parameter's name may be tested for to choose whole modules (`"backbone"
+# in n` for DETR's backbone group): such a choice keeps the biases and norm gains of the modules it
+# chooses (filters.py). A word that may name the parameters' kind (`bias`, `norm`, `weight`,
+# `embed`) is not one of them.
+MODULE_PART_WORDS = frozenset({
+    "backbone", "head", "heads", "encoder", "decoder", "classifier", "neck", "transformer", "pooler",
+    "features", "trunk", "body",
+})
 # Methods of a module that iterate over its parameters, and what each yields.
 PARAM_METHODS = {"parameters": "params", "named_parameters": "pairs", "state_dict": "dict"}
 # Methods of a module that iterate over submodules (not parameters).
@@ -249,10 +257,11 @@ PARAMETER_FACTORIES = frozenset({
 # modules.
 
 
-# Functions that are a training step by their name (Lightning's): a penalty computed in one and
-# not added to the loss it returns regularizes nothing (RL107), like one in a function that calls
-# backward().
-TRAINING_STEP_FUNCTIONS = frozenset({"training_step"})
+# Functions that are a training step by their name (Lightning's `training_step`, the
+# `compute_loss` a trainer's step backpropagates: HF Trainer's, a trainer subclass's): a penalty
+# computed in one and not added to the loss it returns regularizes nothing (RL107), like one in a
+# function that calls backward().
+TRAINING_STEP_FUNCTIONS = frozenset({"training_step", "compute_loss"})
 # Functions the analysis reads for what a model holds (its layers, hence whether it has biases):
 # the triage never prunes them, whatever it finds in them.
 MODEL_BUILDERS = frozenset({"__init__"})

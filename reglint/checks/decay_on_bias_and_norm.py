@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from reglint.analysis.facts import Number, ParamGroup
 from reglint.analysis.filters import VECTORS
 from reglint.catalog import RL202
 from reglint.checks.base import CheckContext, Report, static_rule
@@ -45,15 +46,24 @@ opt = torch.optim.SGD(
     lr=0.1, momentum=0.9, weight_decay=5e-4,
 )
 """,
-    # Groups split by layer, every one decaying.
+    # Groups split by layer, every one decaying: the optimizer lacks a no-decay group, reported
+    # once at its call.
     """
-opt = torch.optim.SGD(
+opt = torch.optim.SGD(  # expect: RL202
     [
-        {"params": net.backbone.parameters(), "lr": 1e-3},  # expect: RL202
-        {"params": net.head.parameters()},  # expect: RL202
+        {"params": net.backbone.parameters(), "lr": 1e-3},
+        {"params": net.head.parameters()},
     ],
     lr=1e-2, weight_decay=1e-4,
 )
+""",
+    # DETR's groups: the backbone's parameters and the rest, chosen by name, both decaying.
+    """
+param_dicts = [
+    {"params": [p for n, p in model.named_parameters() if "backbone" not in n and p.requires_grad]},
+    {"params": [p for n, p in model.named_parameters() if "backbone" in n and p.requires_grad], "lr": 1e-5},
+]
+optimizer = torch.optim.AdamW(param_dicts, lr=1e-4, weight_decay=1e-4)  # expect: RL202
 """,
     # The keyword dict's content is unknown, and AdamW decays by default.
     """
@@ -72,7 +82,9 @@ opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=5e-4)  # expect
 def check(ctx: CheckContext) -> Iterator[Report]:
     for optimizer in ctx.facts.home_optimizers:
         zero_group = explicitly_zero_group(optimizer)
-        for group, decay in decaying_groups(optimizer):
+        decaying = decaying_groups(optimizer)
+        whole: list[tuple[ParamGroup, Number]] = []
+        for group, decay in decaying:
             params = group.params
             if params is None:
                 continue
@@ -84,8 +96,19 @@ def check(ctx: CheckContext) -> Iterator[Report]:
                     f"(`{params.filter_text}`) and gets {decay_text(decay)}{inherited}",
                 )
             elif params.unfiltered and not zero_group and params.has_vectors is not False:
-                yield Report(
-                    group.node,
-                    f"put ndim < 2 parameters in a weight_decay=0 group: {optimizer.class_name}'s "
-                    f"{decay_text(decay)} also decays biases and norm gains",
-                )
+                whole.append((group, decay))
+        if len(whole) > 1 and len(whole) == len(optimizer.groups):
+            # Every group decays every kind of parameter (a backbone group and a head group, say):
+            # the missing no-decay group is the optimizer's, so it is reported once, at its call.
+            yield Report(
+                optimizer.node,
+                f"put ndim < 2 parameters in a weight_decay=0 group: each param group of "
+                f"{optimizer.class_name} gets {decay_text(whole[0][1])} and holds biases and norm gains",
+            )
+            continue
+        for group, decay in whole:
+            yield Report(
+                group.node,
+                f"put ndim < 2 parameters in a weight_decay=0 group: {optimizer.class_name}'s "
+                f"{decay_text(decay)} also decays biases and norm gains",
+            )
