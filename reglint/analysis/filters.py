@@ -16,7 +16,7 @@ from typing import Optional
 import libcst as cst
 
 from reglint.analysis.names import dotted
-from reglint.analysis.vocabulary import MODULE_PART_WORDS
+from reglint.analysis.vocabulary import EMBEDDING_PART, MODULE_PART_WORDS
 from reglint.analysis.walk import reads_name
 
 _KEEP_ALL_ATTRIBUTES = frozenset({"requires_grad", "is_leaf"})
@@ -33,21 +33,28 @@ def _is_bool(node: cst.BaseExpression, value: bool) -> bool:
 _KEEP_ALL_METHODS = frozenset({"is_floating_point"})
 
 
-def _chooses_modules(test: cst.BaseExpression, names: set[str]) -> bool:
+def _chooses_modules(test: cst.BaseExpression, names: set[str], positive: bool) -> bool:
     """`"backbone" in n`, `"head" not in name`, `n.startswith("encoder")`: a choice of whole
     modules by a part of their parameters' names (MODULE_PART_WORDS), either way round. The
     modules chosen keep their biases and norm gains, so for RL101 and RL202 the set is as whole
-    as before (DETR's backbone and non-backbone groups, both decayed)."""
+    as before (DETR's backbone and non-backbone groups, both decayed). A test for embedding tables
+    (a word holding EMBEDDING_PART) keeps them only where it leaves the tables out (FuxiCTR's
+    `if "embedding_layer" in name: ... else:` penalizes the rest of the network in its else)."""
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         comparison = test.comparisons[0]
         word, name = test.left, comparison.comparator
-        return (
+        if not (
             isinstance(comparison.operator, (cst.In, cst.NotIn))
             and isinstance(word, cst.SimpleString)
             and isinstance(name, cst.Name)
             and name.value in names
-            and word.evaluated_value in MODULE_PART_WORDS
-        )
+        ):
+            return False
+        written = word.evaluated_value
+        if not isinstance(written, str):
+            return False
+        leaves_out = isinstance(comparison.operator, cst.NotIn) == positive
+        return written in MODULE_PART_WORDS or (EMBEDDING_PART in written.lower() and leaves_out)
     if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) and test.func.attr.value == "startswith":
         receiver = test.func.value
         return (
@@ -63,7 +70,7 @@ def _chooses_modules(test: cst.BaseExpression, names: set[str]) -> bool:
 def _keep_all_atom(test: cst.BaseExpression, names: set[str], positive: bool) -> bool:
     """`p.requires_grad` and friends: true for every trainable parameter; a choice of modules by
     name keeps every kind of parameter (_chooses_modules)."""
-    if _chooses_modules(test, names):
+    if _chooses_modules(test, names, positive):
         return True
     if isinstance(test, cst.Call) and not test.args and isinstance(test.func, cst.Attribute):
         return positive and test.func.attr.value in _KEEP_ALL_METHODS

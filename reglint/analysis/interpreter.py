@@ -228,6 +228,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 # A class's attributes first: its other methods read what __init__ assigns.
                 ran.add(id(init))
                 self.call_function(init, [], {}, f"{info.name}.__init__", info.name, standalone=True)
+            else:
+                self._run_inherited_init(info)
         for function, frame_name, class_name in self._all_functions():
             if id(function) not in ran:
                 self.call_function(function, [], {}, frame_name, class_name, standalone=True)
@@ -455,6 +457,22 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         owner, init = found
         self.inline(init, node, frame, owner.name, instance=instance, context=owner.context)
         return instance
+
+    def _run_inherited_init(self, info: ClassInfo) -> None:
+        """A class of this file without an __init__ of its own, derived from a project class of
+        another module (`class WGANTrainer(GradientPenaltyMixin, BaseGANTrainer)`): its methods
+        run on an object that the base's __init__ built (the model, the optimizers it reads),
+        where the file runs its project's code. What that code builds is placed at the class."""
+        found = self.find_inherited(info, "__init__")
+        if found is None or info.node is None:
+            return
+        owner, init = found
+        if owner.context.home or not self.runs_foreign_code(owner.context):
+            return
+        with self.running_in(owner.context, info.node):
+            self.call_function(
+                init, [], {}, f"{info.name}.__init__", owner.name, standalone=True, instance=self.class_instance(info)
+            )
 
     def _all_functions(self) -> Iterator[tuple[cst.FunctionDef, str, Optional[str]]]:
         """Every function and method of the module, and the functions nested in them (a closure

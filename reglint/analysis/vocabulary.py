@@ -76,6 +76,9 @@ MODULE_PART_WORDS = frozenset({
     "backbone", "head", "heads", "encoder", "decoder", "classifier", "neck", "transformer", "pooler",
     "features", "trunk", "body",
 })
+# The part of a parameter's name that marks an embedding table (`embedding_layer.embeddings.
+# user_id.weight`): leaving the tables out of a set keeps the rest of the network, biases included.
+EMBEDDING_PART = "embed"
 # Methods of a module that iterate over its parameters, and what each yields.
 PARAM_METHODS = {"parameters": "params", "named_parameters": "pairs", "state_dict": "dict"}
 # Methods of a module that iterate over submodules (not parameters).
