@@ -128,11 +128,13 @@ def test_a_module_that_does_not_train_takes_values_not_code(tmp_path: Path) -> N
         ("adopt = 3\ncan_optimize = True\nx: Optional[int] = None\n", False),
         ("if optimizer == other:\n    pass\n", False),
         # A subclass of the project's trainer (engine.py calls backward()) runs the base's code.
-        ("class Finetune(train_one_epoch):\n    pass\n", True),
-        ("import engine\nclass Finetune(engine.train_one_epoch, object):\n    pass\n", True),
-        # A subclass of a class of a module that does not train.
-        ("class Probe(build_optimizer):\n    pass\n", False),
-        ("# class Finetune(train_one_epoch):\n", False),
+        ("import engine\nclass Finetune(engine.Trainer):\n    pass\n", True),
+        ("import engine\nclass Finetune(Mixin, engine.BaseTrainer, object):\n    pass\n", True),
+        # A subclass of a trainer of a module that does not train, of a class not named like a
+        # trainer, or in a comment.
+        ("import factory\nclass Probe(factory.Trainer):\n    pass\n", False),
+        ("import engine\nclass Probe(engine.Model):\n    pass\n", False),
+        ("import engine\n# class Finetune(engine.Trainer):\n", False),
     ],
 )
 def test_a_module_wiring_a_run_from_project_modules_runs_their_code(tmp_path: Path, code: str, wires: bool) -> None:

@@ -1139,6 +1139,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             annotation = cst.Name(written) if isinstance(written, str) and written.isidentifier() else None
         if not isinstance(annotation, (cst.Name, cst.Attribute)):
             return None
+        if not (isinstance(annotation, cst.Name) and annotation.value in self.classes) and not self.follows_project:
+            return None  # (a class of another module is looked up only where the file runs its project's code)
         info = self.find_class(annotation, defaults)
         if info is None or not self.is_settings_class(info):
             return None

@@ -491,17 +491,24 @@ _CLASS_LINE = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)[ \t]*:")
 
 
 def _bases_named(text: str) -> set[str]:
-    """The names a class of the text derives from (`BaseTrainer`, both `engine` and `Trainer` of
-    `engine.Trainer`), to be matched with the names the text imports; read at the start of lines
-    (comments and strings aside, as _trainers_made reads them)."""
-    if "class" not in text:
-        return set()
+    """The names of the trainers a class of the text derives from (`BaseTrainer`, both `engine`
+    and `Trainer` of `engine.Trainer`; named like one, as _trainers_made reads a trainer), to be
+    matched with the names the text imports; read at the start of lines (comments and strings
+    aside). A module of a library derives most of its classes from its own: only a trainer's
+    subclass is worth running the project's code for."""
+    if "class" not in text or not any(stem in text for stem in _TRAINER_STEMS) or not _derived_from_a_trainer(text):
+        return set()  # (blanking strings and comments only removes matches)
     from reglint.analysis.triage.textcut import _Unsure, blank
 
     try:
         code = blank(text)
     except _Unsure:
         code = text
+    return _derived_from_a_trainer(code)
+
+
+def _derived_from_a_trainer(code: str) -> set[str]:
+    """_bases_named's answer on `code` as it is."""
     named: set[str] = set()
     at = code.find("class")
     while at != -1:
@@ -510,7 +517,7 @@ def _bases_named(text: str) -> set[str]:
             if match is not None:
                 for base in match.group(1).split(","):
                     parts = base.strip().split(".")
-                    if all(part.isidentifier() for part in parts):
+                    if all(part.isidentifier() for part in parts) and any(stem in parts[-1] for stem in _TRAINER_STEMS):
                         named.update((parts[0], parts[-1]))
         at = code.find("class", at + 5)
     return named

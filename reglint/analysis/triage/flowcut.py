@@ -1195,7 +1195,8 @@ class _Flow:
             return ELEMENTWISE if left & PARAM else 0
         if isinstance(op, ast.Mult):
             both_params = left & right & PARAM
-            masked = (left | right) & PARAM if _names_a_mask(node.left) or _names_a_mask(node.right) else 0
+            params = (left | right) & PARAM
+            masked = params if params and (_names_a_mask(node.left) or _names_a_mask(node.right)) else 0
             return ((left | right) & ELEMENTWISE) | (ELEMENTWISE if both_params else 0) | masked
         if isinstance(op, ast.Div):
             return left & ELEMENTWISE
