@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from reglint.analysis.facts import Number, ParamGroup
 from reglint.analysis.filters import VECTORS
 from reglint.catalog import RL202
@@ -56,6 +58,14 @@ opt = torch.optim.SGD(  # expect: RL202
     ],
     lr=1e-2, weight_decay=1e-4,
 )
+""",
+    # One group written over several lines: reported where it names its parameters.
+    """
+param_list = [{
+    "params": list(model.parameters()),  # expect: RL202
+    "weight_decay": 5e-4,
+}]
+opt = torch.optim.SGD(param_list, lr=0.1, momentum=0.9)
 """,
     # DETR's groups: the backbone's parameters and the rest, chosen by name, both decaying.
     """
@@ -108,7 +118,18 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         for group, decay in whole:
             yield Report(
-                group.node,
+                _params_entry(group.node),
                 f"put ndim < 2 parameters in a weight_decay=0 group: {optimizer.class_name}'s "
                 f"{decay_text(decay)} also decays biases and norm gains",
             )
+
+
+def _params_entry(node: cst.CSTNode) -> cst.CSTNode:
+    """Where a group dict names its parameters (`'params': list(model.parameters()),` on a line of
+    its own), else the group itself."""
+    if isinstance(node, cst.Dict):
+        for element in node.elements:
+            key = element.key if isinstance(element, cst.DictElement) else None
+            if isinstance(key, cst.SimpleString) and key.evaluated_value == "params":
+                return key
+    return node
