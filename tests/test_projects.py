@@ -128,8 +128,10 @@ def test_a_module_that_does_not_train_takes_values_not_code(tmp_path: Path) -> N
         ("adopt = 3\ncan_optimize = True\nx: Optional[int] = None\n", False),
         ("if optimizer == other:\n    pass\n", False),
         # A subclass of the project's trainer (engine.py calls backward()) runs the base's code.
-        ("import engine\nclass Finetune(engine.Trainer):\n    pass\n", True),
-        ("import engine\nclass Finetune(Mixin, engine.BaseTrainer, object):\n    pass\n", True),
+        ("import engine\nclass Finetune(engine.Trainer):\n    def compute_loss(self, m):\n        return l2_penalty(m)\n", True),
+        ("import engine\nclass Finetune(Mixin, engine.BaseTrainer, object):\n    reg_weight = 1e-4\n", True),
+        # One that adds no penalty (its code names none; a comment does not count).
+        ("import engine\nclass Generating(engine.Trainer):  # see #L1183\n    pass\n", False),
         # A subclass of a trainer of a module that does not train, of a class not named like a
         # trainer, or in a comment.
         ("import factory\nclass Probe(factory.Trainer):\n    pass\n", False),

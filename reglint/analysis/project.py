@@ -495,7 +495,9 @@ def _bases_named(text: str) -> set[str]:
     and `Trainer` of `engine.Trainer`; named like one, as _trainers_made reads a trainer), to be
     matched with the names the text imports; read at the start of lines (comments and strings
     aside). A module of a library derives most of its classes from its own: only a trainer's
-    subclass is worth running the project's code for."""
+    subclass is worth running the project's code for, and only one whose code names a penalty
+    (what it adds to the base's loss is the reason to follow the base: transformers'
+    Seq2SeqTrainer, which adds none, would run the whole Trainer for nothing)."""
     if "class" not in text or not any(stem in text for stem in _TRAINER_STEMS) or not _derived_from_a_trainer(text):
         return set()  # (blanking strings and comments only removes matches)
     from reglint.analysis.triage.textcut import _Unsure, blank
@@ -504,7 +506,7 @@ def _bases_named(text: str) -> set[str]:
         code = blank(text)
     except _Unsure:
         code = text
-    return _derived_from_a_trainer(code)
+    return _derived_from_a_trainer(code) if PENALTY_NAME.search(code) else set()
 
 
 def _derived_from_a_trainer(code: str) -> set[str]:
