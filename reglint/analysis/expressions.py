@@ -69,6 +69,7 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTES,
     PARAM_VIEW_ATTRIBUTES,
 )
+from reglint.analysis.walk import subnodes
 
 
 class ExpressionEvaluator(AnalyzerMixin):
@@ -657,6 +658,4 @@ def _first_or_last(index: cst.BaseSlice) -> bool:
 
 def _names_a_mask(node: cst.CSTNode) -> bool:
     """Does a name or an attribute in `node` hold MASK_WORD (triage/flowcut reads the same)?"""
-    if isinstance(node, cst.Name):
-        return MASK_WORD in node.value.lower()
-    return any(_names_a_mask(child) for child in node.children)
+    return any(type(part) is cst.Name and MASK_WORD in part.value.lower() for part in subnodes(node))  # type: ignore[attr-defined]

@@ -473,12 +473,7 @@ def _trainers_made(text: str) -> set[str]:
     strings aside."""
     if not _trainer_lines(text):
         return set()
-    from reglint.analysis.triage.textcut import _Unsure, blank
-
-    try:
-        code = blank(text)
-    except _Unsure:
-        code = text
+    code = _code_only(text)
     made: set[str] = set()
     for match in _trainer_lines(code):
         parts = match.group(1).split(".")
@@ -500,12 +495,7 @@ def _bases_named(text: str) -> set[str]:
     Seq2SeqTrainer, which adds none, would run the whole Trainer for nothing)."""
     if "class" not in text or not any(stem in text for stem in _TRAINER_STEMS) or not _derived_from_a_trainer(text):
         return set()  # (blanking strings and comments only removes matches)
-    from reglint.analysis.triage.textcut import _Unsure, blank
-
-    try:
-        code = blank(text)
-    except _Unsure:
-        code = text
+    code = _code_only(text)
     return _derived_from_a_trainer(code) if PENALTY_NAME.search(code) else set()
 
 
@@ -559,17 +549,21 @@ def _holds_an_optimizer(text: str) -> bool:
     return False
 
 
+def _code_only(text: str) -> str:
+    """The text with strings and comments blanked (the whole text where blanking is unsure)."""
+    from reglint.analysis.triage.textcut import _Unsure, blank
+
+    try:
+        return blank(text)
+    except _Unsure:
+        return text
+
+
 def _code_names_backward(text: str) -> bool:
     """A backward function's name in the code (strings and comments left out)."""
     if not _names_backward(text):
         return False  # (blanking strings and comments only removes matches)
-    from reglint.analysis.triage.textcut import _Unsure, blank
-
-    try:
-        code = blank(text)
-    except _Unsure:
-        code = text
-    return _names_backward(code)
+    return _names_backward(_code_only(text))
 
 
 def _calls_an_optimizer(loaded: LoadedModule) -> bool:

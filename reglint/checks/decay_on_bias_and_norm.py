@@ -92,9 +92,8 @@ opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=5e-4)  # expect
 def check(ctx: CheckContext) -> Iterator[Report]:
     for optimizer in ctx.facts.home_optimizers:
         zero_group = explicitly_zero_group(optimizer)
-        decaying = decaying_groups(optimizer)
         whole: list[tuple[ParamGroup, Number]] = []
-        for group, decay in decaying:
+        for group, decay in decaying_groups(optimizer):
             params = group.params
             if params is None:
                 continue
