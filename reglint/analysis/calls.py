@@ -940,7 +940,7 @@ class CallEvaluator(AnalyzerMixin):
         frame.trains = True
         pids = tuple(sorted(penalty_ids(loss)))
         frame.events.append(("backward", pids))  # (one with no penalty still ends a step: link_setups)
-        if id(node) not in self.backwards and self.recording:
+        if id(node) not in self.backwards and self.records_facts:
             self.backwards[id(node)] = BackwardCall(node=self.here(node), scope=frame.name, penalties=pids)
         while (
             isinstance(loss_node, cst.Call)
@@ -982,6 +982,7 @@ class CallEvaluator(AnalyzerMixin):
             if fresh:
                 if record.add_node is None:
                     record.add_node = statement
+                    record.joined_by = self.site()
                 record.added_late = True
             if id(statement) not in self.late:
                 self.late[id(statement)] = LateAddition(pid, statement, backward, source)

@@ -69,6 +69,9 @@ class PenaltyTerm:
     # it is a penalty only where a loss it reaches is trained (`objective = mse.item() + lam *
     # reg.item()` is logged)
     copied: bool = False
+    # Where the term's code is written, when `node` places it elsewhere (another module's code,
+    # placed at the linted module's call): two terms of that code are two terms.
+    written: Optional[cst.CSTNode] = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from reglint.analysis.linking import ProjectEvaluator
 from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
-from reglint.analysis.project import Project, joins_a_trainer, reads_project_code
+from reglint.analysis.project import Project, joins_a_trainer, reads_project_code, wiring_modules
 from reglint.analysis.state import (
     LOSS_FUNCTION,
     LOSS_NAME,
@@ -113,6 +113,7 @@ from reglint.analysis.vocabulary import (
     names_a_penalty,
 )
 from reglint.analysis.walk import subnodes
+from reglint.analysis.wiring import WiringEvaluator
 
 
 def _code_in(frame: Frame) -> dict[str, Value]:
@@ -139,7 +140,7 @@ def _join_branches(frame: Frame, before: dict[str, Value], after_body: dict[str,
             frame.env[name] = chosen
 
 
-class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator):
+class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator, WiringEvaluator):
     """Walks one module and collects its facts; see the mixins for expressions, calls, optimizers
     and the names that come from the project's other modules."""
 
@@ -163,11 +164,18 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         # project.reads_project_code); the modules read to decide are dependencies too.
         self.follows_project = False
         self.joins_only = False
+        # The project modules that wire this trainer (see wiring.py), and whether their code runs now.
+        self.wiring: list[Path] = []
+        self.wiring_run = False
+        self._wired: dict[tuple[Optional[str], Optional[str]], bool] = {}
         if self.project is not None and file is not None:
             text = source if source is not None else module.code
             self.follows_project, consulted = reads_project_code(text, file)
             self.dependencies.update(consulted)
             self.joins_only = self.follows_project and joins_a_trainer(text)
+            self.wiring, consulted = wiring_modules(text, file)
+            self.dependencies.update(consulted)
+            self.follows_project = self.follows_project or bool(self.wiring)
         self.records: list[PenaltyRecord] = []
         self._record_by_node: dict[tuple[int, int], int] = {}
         self._nodes_of: dict[int, set[int]] = {}  # a function's nodes, for _taken_inside
@@ -233,6 +241,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         for function, frame_name, class_name in self._all_functions():
             if id(function) not in ran:
                 self.call_function(function, [], {}, frame_name, class_name, standalone=True)
+        self.run_wiring_modules()
         for function_id, terms, statement, frame, function_name, class_name in self._unclaimed:
             if function_id not in self._inlined:
                 self._name_returned(self.bind_terms(terms, statement.value or statement, frame), function_name, class_name)
@@ -268,7 +277,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         code ran on import; and for a module that follows the project only because it hands a
         model to a trainer (project.joins_a_trainer), only a penalty no other module's run sees
         whole: over parameters a third module took (the trainer.py reports the rest itself)."""
-        if not record.kept:
+        if not record.kept or self.reported_by_another_module(record):
             return False
         return not self.joins_only or not record.built_elsewhere or record.joined_here
 
@@ -505,12 +514,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     node=self.here(node),
                     scope=frame.name,
                     owner_class=frame.class_name,
-                    kept=self.recording,
+                    kept=self.records_facts,
                     built_elsewhere=self.foreign,
                     scope_code=frame.code,
                     statement=frame.statement,
                     origin=(self.module, node, self.ctx.path) if self.foreign else None,
-                    callers=frozenset(self.callers) if self.foreign else frozenset(),
+                    callers=tuple(self.callers),
+                    built_by=self.site(),
                 )
             )
             self._record_by_node[key] = pid
@@ -523,7 +533,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         losses backpropagated before one step both reach it; a critic's backward() and step
         after the actor's are the critic's); any step of the frame when none follows. A frame
         that steps nothing hands its backward() calls to the frame that inlined it."""
-        if frame.trains:
+        if frame.trains and self.places_facts:
             for pid in frame.created:
                 self.records[pid].in_training_step = True
         elif frame.caller is not None:
@@ -577,6 +587,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         as a loss; RL107 still asks whether that name is ever used."""
         if frame is not None and frame.no_grad:
             return  # a loss computed with gradients off (validation, monitoring) is never trained on
+        if not self.places_facts:
+            return  # a wiring module's own loss: its run reports what it joins (wiring.py)
         self.note_scale(value)
         alone = penalty_only(value)
         for pid in penalty_ids(value):
@@ -593,6 +605,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if add_node is not None and (record.add_node is None or (record.added_alone and not held)):
                 # (where it joins the data loss, `loss = ce + l2_loss`, over where it is only held
                 # or returned under a loss's name, `l2_loss = lam * model.l2()`)
+                record.joined_by = self.site()
                 record.add_node = self.here(add_node)
                 record.added_alone = held
 

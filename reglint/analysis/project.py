@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar
 
 from reglint.analysis.triage.words import whole_words
-from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, PENALTY_NAME
+from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, LOSS_NAME, PENALTY_NAME
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -574,3 +574,90 @@ def _calls_an_optimizer(loaded: LoadedModule) -> bool:
 
 def _loaded_names_backward(loaded: LoadedModule) -> bool:
     return loaded.text is not None and _code_names_backward(loaded.text)
+
+
+# ---------------------------------------------------------------------------- wiring modules
+
+# A directory with more Python files than this is a library's package, not a project's scripts:
+# its modules are not read to find the scripts that wire a trainer (see wiring_modules).
+MAX_WIRING_DIRECTORY = 40
+MAX_WIRING_MODULES = 3
+_NOT_WIRING = ("test_", "conftest")
+
+
+def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
+    """The project modules that wire a training setup around this module's code: the trainer's
+    file (it calls backward()) is handed a model and an optimizer by a script that builds them
+    (`engine = Engine(model, optimizer)` in train.py, `train_one_epoch(model, loader, opt)` in
+    main.py), and so is a loss module that adds a penalty to its loss (`criterion =
+    RegularizedLoss(model, l2=1e-4)`). Only that script's run shows which model's penalty the
+    step adds, and which optimizer it steps, so the analysis of the trainer (or of the loss) runs
+    the script's code too (wiring.py) and reports what its own code does there.
+
+    A wiring module sits next to the trainer, one directory above it, or at the project's root
+    (a directory that holds a library's worth of modules is not searched); it imports a name
+    from this module and calls it, and it sets up training with its project's modules
+    (reads_project_code). Tests are not wiring modules. Also returns the modules read to decide
+    (path -> digest): the answer holds while they are unchanged (a new file is not noticed)."""
+    consulted: dict[str, str] = {}
+    if file.name == "__init__.py" or not _may_be_wired(text):
+        return [], consulted
+    project = project_for(file)
+    home = file.resolve()
+    wiring: list[Path] = []
+    for candidate in _wiring_candidates(project, home):
+        loaded = project.load(candidate)
+        if loaded is None:
+            continue
+        consulted[str(candidate)] = loaded.digest
+        if loaded.text is None or home.stem not in loaded.text:
+            continue
+        if _calls_into(loaded, home):
+            follows, read = loaded.derived("reads project code", _reads_project_code_of)
+            if follows:
+                consulted.update(read)
+                wiring.append(candidate)
+                if len(wiring) == MAX_WIRING_MODULES:
+                    break
+    return wiring, consulted
+
+
+def _may_be_wired(text: str) -> bool:
+    """A trainer's code (it names backward()), or code that names both a penalty and a loss."""
+    if _code_names_backward(text):
+        return True
+    if not (PENALTY_NAME.search(text) and LOSS_NAME.search(text)):
+        return False  # (blanking strings and comments only removes matches)
+    code = _code_only(text)
+    return bool(PENALTY_NAME.search(code) and LOSS_NAME.search(code))
+
+
+def _wiring_candidates(project: Project, home: Path) -> Iterator[Path]:
+    directories = [home.parent]
+    if home.parent != project.root and home.parent.parent.is_relative_to(project.root):
+        directories.append(home.parent.parent)
+    if project.root not in directories:
+        directories.append(project.root)
+    for directory in directories:
+        names = sorted(name for name in project._listing(directory) if name.endswith(".py"))
+        if len(names) > MAX_WIRING_DIRECTORY:
+            continue
+        for name in names:
+            candidate = directory / name
+            if candidate != home and name != "__init__.py" and not name.startswith(_NOT_WIRING) and project._project_file(candidate):
+                yield candidate
+
+
+def _calls_into(loaded: LoadedModule, home: Path) -> bool:
+    """Does the module's code call a name it imports from `home` (`Engine(`, `engine.fit(`)?"""
+    assert loaded.text is not None
+    taken = {name for path, names in _imported(loaded.text, loaded.path) if path.resolve() == home for name in names}
+    if not taken:
+        return False
+    code = _code_only(loaded.text)
+    return any(re.search(rf"(?<![\w.]){re.escape(name)}\s*[(.]", code) for name in taken)
+
+
+def _reads_project_code_of(loaded: LoadedModule) -> tuple[bool, dict[str, str]]:
+    assert loaded.text is not None
+    return reads_project_code(loaded.text, loaded.path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple, Optional, Union
 
 import libcst as cst
 
@@ -41,6 +41,16 @@ __all__ = [
 ]
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
+
+
+class Site(NamedTuple):
+    """Whose code built a penalty, or joined it to a loss: the module whose code started the
+    calls (None: the linted module's), the module whose code it is (None: the linted module's),
+    and whether the linted module's code was among the callers (see wiring.py)."""
+
+    outermost: Optional[str]
+    module: Optional[str]
+    under_home: bool
 
 
 @dataclass
@@ -84,7 +94,9 @@ class PenaltyRecord:
     handed_in: bool = False
     returned_named: bool = False  # returned by a helper of that code named like a penalty
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
-    callers: frozenset[Optional[str]] = frozenset()  # the modules whose code was running then
+    callers: tuple[Optional[str], ...] = ()  # the modules whose code was running then, outermost first
+    built_by: Optional[Site] = None
+    joined_by: Optional[Site] = None  # whose code joined it to a loss, where some code did
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
         """One term per node and parameter set: the same code evaluated again adds nothing, and
@@ -95,7 +107,7 @@ class PenaltyRecord:
 
         def key(term: PenaltyTerm) -> tuple[int, Optional[tuple[str, str, Optional[str]]]]:
             pset = term.param_set
-            return id(term.node), (pset.owner, pset.origin, pset.filter_text) if pset is not None else None
+            return id(term.written or term.node), (pset.owner, pset.origin, pset.filter_text) if pset is not None else None
 
         where = {key(t): index for index, t in enumerate(self.terms)}
         for term in terms:

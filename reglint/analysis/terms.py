@@ -55,13 +55,14 @@ def _term(
     pset, gradless, flat = _origin(base)
     if gradless is None and frame.no_grad:
         gradless = frame.no_grad_what
+    written = node
     if analyzer.foreign:
         # Built by another module's code: placed at the linted module's call, with no fix (the
         # text to edit is not in this file); a copy it makes is reported at that call too.
         node, squarable = analyzer.here(node), False
         flat = node if flat is not None else None
     term = PenaltyTerm(
-        node=node, kind=kind, param_set=pset, gradless=gradless, flat_copy=flat, squarable=squarable
+        node=node, kind=kind, param_set=pset, gradless=gradless, flat_copy=flat, squarable=squarable, written=written
     )
     return Terms((term,))
 
