@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar
 
 from reglint.analysis.triage.words import whole_words
-from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, LOSS_NAME, PENALTY_NAME
+from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, LOSS_NAME, NAME_STEMS, PENALTY_NAME
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -623,13 +623,26 @@ def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
 
 
 def _may_be_wired(text: str) -> bool:
-    """A trainer's code (it names backward()), or code that names both a penalty and a loss."""
-    if _code_names_backward(text):
-        return True
-    if not (PENALTY_NAME.search(text) and LOSS_NAME.search(text)):
-        return False  # (blanking strings and comments only removes matches)
-    code = _code_only(text)
-    return bool(PENALTY_NAME.search(code) and LOSS_NAME.search(code))
+    """A trainer's code (it names backward()), or code that adds a penalty to a loss on one
+    line (`loss = loss + self.l2_coef * l2`, `return mf_loss + self.reg_weight * reg_loss`)."""
+    return _code_names_backward(text) or _adds_a_penalty_to_a_loss(text) and _adds_a_penalty_to_a_loss(_code_only(text))
+
+
+_PENALTY_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if PENALTY_NAME.fullmatch(spelling))
+_LOSS_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if LOSS_NAME.fullmatch(spelling))
+
+
+def _adds_a_penalty_to_a_loss(text: str) -> bool:
+    at = text.find("+")
+    while at != -1:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = len(text) if end == -1 else end
+        line = text[start:end].lower()
+        if any(stem in line for stem in _LOSS_SPELLINGS) and any(stem in line for stem in _PENALTY_SPELLINGS):
+            return True
+        at = text.find("+", end)
+    return False
 
 
 def _wiring_candidates(project: Project, home: Path) -> Iterator[Path]:
@@ -650,12 +663,21 @@ def _wiring_candidates(project: Project, home: Path) -> Iterator[Path]:
 
 def _calls_into(loaded: LoadedModule, home: Path) -> bool:
     """Does the module's code call a name it imports from `home` (`Engine(`, `engine.fit(`)?"""
-    assert loaded.text is not None
-    taken = {name for path, names in _imported(loaded.text, loaded.path) if path.resolve() == home for name in names}
+    taken = {name for path, names in loaded.derived("imports", _imports_of) if path == home for name in names}
     if not taken:
         return False
-    code = _code_only(loaded.text)
+    code = loaded.derived("code", _code_of)
     return any(re.search(rf"(?<![\w.]){re.escape(name)}\s*[(.]", code) for name in taken)
+
+
+def _imports_of(loaded: LoadedModule) -> list[tuple[Path, list[str]]]:
+    assert loaded.text is not None
+    return [(path.resolve(), names) for path, names in _imported(loaded.text, loaded.path)]
+
+
+def _code_of(loaded: LoadedModule) -> str:
+    assert loaded.text is not None
+    return _code_only(loaded.text)
 
 
 def _reads_project_code_of(loaded: LoadedModule) -> tuple[bool, dict[str, str]]:
