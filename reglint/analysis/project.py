@@ -610,9 +610,9 @@ def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
         if loaded is None:
             continue
         consulted[str(candidate)] = loaded.digest
-        if loaded.text is None or home.stem not in loaded.text:
-            continue
-        if _calls_into(loaded, home):
+        if loaded.text is None or home.stem not in loaded.text and home.parent.name not in loaded.text:
+            continue  # (it names the module, or the package that may re-export it)
+        if _calls_into(project, loaded, home):
             follows, read = loaded.derived("reads project code", _reads_project_code_of)
             if follows:
                 consulted.update(read)
@@ -661,9 +661,18 @@ def _wiring_candidates(project: Project, home: Path) -> Iterator[Path]:
                 yield candidate
 
 
-def _calls_into(loaded: LoadedModule, home: Path) -> bool:
-    """Does the module's code call a name it imports from `home` (`Engine(`, `engine.fit(`)?"""
-    taken = {name for path, names in loaded.derived("imports", _imports_of) if path == home for name in names}
+def _calls_into(project: Project, loaded: LoadedModule, home: Path) -> bool:
+    """Does the module's code call a name it imports from `home` (`Engine(`, `engine.fit(`), or
+    from a package whose __init__.py imports it from `home` (`from engine import Trainer`)?"""
+    taken: set[str] = set()
+    for path, names in loaded.derived("imports", _imports_of):
+        if path == home:
+            taken.update(names)
+        elif path.name == "__init__.py" and path.parent == home.parent:
+            package = project.load(path)
+            if package is not None and package.text is not None and home.stem in package.text:
+                exported = {name for found, names in package.derived("imports", _imports_of) if found == home for name in names}
+                taken.update(exported.intersection(names))
     if not taken:
         return False
     code = loaded.derived("code", _code_of)

@@ -135,6 +135,15 @@ class PenaltyRecord:
                 best = (value, inner_node or outer.node)
         return best
 
+    def _coefficient_site(self) -> Optional[cst.CSTNode]:
+        """Where the coefficient is reported: where it is written, or, for a number written by a
+        wiring module's code (placed at that module's tree: wiring.py), where this penalty joins
+        the loss."""
+        node = self._coefficient()[1]
+        if isinstance(node, cst.Module):
+            return self.add_node or self.node
+        return node
+
     def freeze(self) -> Penalty:
         joined_here = self.joined_here
         return Penalty(
@@ -144,7 +153,7 @@ class PenaltyRecord:
             named=self.named,
             accumulator=self.accumulator,
             coefficient=self._coefficient()[0],
-            coefficient_node=self._coefficient()[1],
+            coefficient_node=self._coefficient_site(),
             added_to=self.added_to,
             scope=self.scope,
             add_node=self.add_node,

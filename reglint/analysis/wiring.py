@@ -26,7 +26,7 @@ from typing import Optional
 import libcst as cst
 
 from reglint.analysis.modules import ModuleContext
-from reglint.analysis.project import _imported, wiring_modules
+from reglint.analysis.project import wiring_modules
 from reglint.analysis.state import AnalyzerMixin, PenaltyRecord, Site
 from reglint.analysis.syntax import argparse_defaults
 
@@ -43,9 +43,6 @@ class WiringEvaluator(AnalyzerMixin):
         assert self.project is not None and self.home.file is not None
         loaded = self.project.load(path)
         if loaded is None or loaded.text is None or path in self.contexts:
-            return
-        anchor = self._entry_point(loaded.text, path)
-        if anchor is None:
             return
         try:
             module = cst.parse_module(loaded.text)
@@ -66,7 +63,9 @@ class WiringEvaluator(AnalyzerMixin):
         self.contexts[path] = context
         self.wiring_run = True
         try:
-            with self.running_in(context, anchor):
+            # (what the wiring module's own code builds is placed in its own tree: nowhere in the
+            # linted module, whose findings are never placed there)
+            with self.running_in(context, module):
                 self._collect_definitions(module.body, context.frame)
                 self.exec_block(module.body, context.frame)
                 self.flush_late(context.frame)
@@ -74,26 +73,6 @@ class WiringEvaluator(AnalyzerMixin):
                     self.call_function(function, [], {}, frame_name, class_name, standalone=True)
         finally:
             self.wiring_run = False
-
-    def _entry_point(self, text: str, path: Path) -> Optional[cst.CSTNode]:
-        """The definition of the linted module that the wiring module calls (its class or
-        function): where what the wiring module's own code builds is placed."""
-        home = self.home.file
-        assert home is not None
-        for imported, names in _imported(text, path):
-            if imported.resolve() != home:
-                continue
-            for name in names:
-                function = self.home.frame.functions.get(name)
-                if function is not None:
-                    return function
-                info = self.home.classes.get(name)
-                if info is not None and info.node is not None:
-                    return info.node
-        for statement in self.home.module.body:
-            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-                return statement  # `import engine` ... `engine.fit(...)`
-        return None
 
     @property
     def places_facts(self) -> bool:
