@@ -7,15 +7,19 @@ its step adds (`self.model.l2_penalty()`) and the optimizer it steps are unknown
 run sees both, but the mistake is written in the trainer's step (a penalty added after
 backward(), an L2 term next to a decaying Adam), where a reader looks for it.
 
-So the analysis of a trainer's file also runs the code of the project modules that wire it
-(project.wiring_modules): their top-level code and each of their functions, as the linted file's
-own are run. Their calls into the linted module run its code with the model and the optimizer
-they build; facts built while the linted module's code runs (and the code it calls) are its
-findings. What the script's own code builds is not recorded (the script reports it), except the
-optimizers: they are the trainer's setup, named in its messages at their own file and line.
+So the analysis of a trainer's file (or of a loss module that adds a penalty to its loss) also
+runs the code of the project modules that wire it (project.wiring_modules): their top-level code
+and each of their functions, as the linted file's own are run. Their calls into the linted module
+run its code with the model and the optimizer they build; facts built while the linted module's
+code runs (and the code it calls) are its findings. What the script's own code builds or joins to
+a loss is not recorded (the script reports it), except the optimizers: they are the trainer's
+setup, named in its messages at their own file and line.
 
-The wiring module's run, in turn, leaves to the trainer what the trainer's code built for it
-(`reported_by_its_trainer`).
+Each penalty is reported by one module: the one whose code joined it to the loss, where that
+module is wired by the code that started the run (`reported_by_another_module`): the script
+leaves to the trainer what the trainer's step joins, and the trainer leaves to the loss module
+what its forward joins. (The cache lints the trainer again when a wiring module changes; a new
+script next to it is not noticed until the trainer or a module it read changes.)
 """
 
 from __future__ import annotations
