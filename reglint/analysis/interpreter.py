@@ -41,7 +41,6 @@ from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
 from reglint.analysis.project import Project, joins_a_trainer, reads_project_code, wiring_modules
 from reglint.analysis.state import (
-    LOSS_FUNCTION,
     LOSS_NAME,
     MAX_INLINE_DEPTH,
     NO_GRAD_CONTEXTS,
@@ -111,6 +110,7 @@ from reglint.analysis.vocabulary import (
     MODULE_BASES,
     TRAINING_STEP_FUNCTIONS,
     names_a_penalty,
+    returns_a_loss,
 )
 from reglint.analysis.walk import subnodes
 from reglint.analysis.wiring import WiringEvaluator
@@ -605,7 +605,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if add_node is not None and (record.add_node is None or (record.added_alone and not held)):
                 # (where it joins the data loss, `loss = ce + l2_loss`, over where it is only held
                 # or returned under a loss's name, `l2_loss = lam * model.l2()`)
-                record.joined_by = self.site()
+                record.joined_by = record.joined_by or self.site()  # (the first: see wiring.py)
                 record.add_node = self.here(add_node)
                 record.added_alone = held
 
@@ -1259,7 +1259,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         ]
         for value, statement in frame.returns:
             self._name_returned(value, function_name, class_name)
-            if LOSS_FUNCTION.search(function_name):
+            if returns_a_loss(function_name, class_name):
                 self.mark_loss(
                     value, function_name, statement if isinstance(value, Mixed) else None, frame
                 )

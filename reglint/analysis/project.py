@@ -598,7 +598,9 @@ def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
     (a directory that holds a library's worth of modules is not searched); it imports a name
     from this module and calls it, and it sets up training with its project's modules
     (reads_project_code). Tests are not wiring modules. Also returns the modules read to decide
-    (path -> digest): the answer holds while they are unchanged (a new file is not noticed)."""
+    (path -> digest): those that name this module or its package. The answer holds while they are
+    unchanged; a new module, or one that starts to name this module, is not noticed (the cache
+    lints this file again when it, or a module it read, changes)."""
     consulted: dict[str, str] = {}
     if file.name == "__init__.py" or not _may_be_wired(text):
         return [], consulted
@@ -607,11 +609,9 @@ def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
     wiring: list[Path] = []
     for candidate in _wiring_candidates(project, home):
         loaded = project.load(candidate)
-        if loaded is None:
-            continue
-        consulted[str(candidate)] = loaded.digest
-        if loaded.text is None or home.stem not in loaded.text and home.parent.name not in loaded.text:
+        if loaded is None or loaded.text is None or home.stem not in loaded.text and home.parent.name not in loaded.text:
             continue  # (it names the module, or the package that may re-export it)
+        consulted[str(candidate)] = loaded.digest
         if _calls_into(project, loaded, home):
             follows, read = loaded.derived("reads project code", _reads_project_code_of)
             if follows:
@@ -624,8 +624,32 @@ def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
 
 def _may_be_wired(text: str) -> bool:
     """A trainer's code (it names backward()), or code that adds a penalty to a loss on one
-    line (`loss = loss + self.l2_coef * l2`, `return mf_loss + self.reg_weight * reg_loss`)."""
-    return _code_names_backward(text) or _adds_a_penalty_to_a_loss(text) and _adds_a_penalty_to_a_loss(_code_only(text))
+    line (`loss = loss + self.l2_coef * l2`, `return mf_loss + self.reg_weight * reg_loss`), or
+    a class named like a loss in code that names a penalty (`class RegularizedLoss(nn.Module)`,
+    whose forward returns a loss: vocabulary.returns_a_loss)."""
+    if _code_names_backward(text):
+        return True
+    if _adds_a_penalty_to_a_loss(text) or _loss_class_with_a_penalty(text):
+        code = _code_only(text)  # (blanking strings and comments only removes matches)
+        return _adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code)
+    return False
+
+
+def _loss_class_with_a_penalty(text: str) -> bool:
+    at = text.find("class")
+    while at != -1:
+        if at == 0 or text[at - 1] in " \t\n":
+            end = at + 5
+            while end < len(text) and text[end] in " \t":
+                end += 1
+            start = end
+            while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+                end += 1
+            if end > start and LOSS_NAME.search(text, start, end):
+                lowered = text.lower()
+                return any(stem in lowered for stem in _PENALTY_SPELLINGS)
+        at = text.find("class", at + 5)
+    return False
 
 
 _PENALTY_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if PENALTY_NAME.fullmatch(spelling))

@@ -41,6 +41,15 @@ LOSS_FUNCTION_EXTRA_WORDS = tuple(
 CALL_METHODS = ("forward", "__call__")
 
 
+def returns_a_loss(function: str, owner: str | None) -> bool:
+    """A function (a method of `owner`) whose return value is a loss: named like one
+    (LOSS_FUNCTION), or the method a module call runs of a class named like a loss (`class
+    RegularizedLoss(nn.Module): def forward`)."""
+    if LOSS_FUNCTION.search(function):
+        return True
+    return owner is not None and function in CALL_METHODS and LOSS_NAME.search(owner) is not None
+
+
 def names_a_penalty(function: str, owner: str | None) -> bool:
     """A function (a method of `owner`) whose return value is named like a penalty by its own
     name or, for the method a module call runs, by its class's name."""

@@ -19,7 +19,8 @@ Each penalty is reported by one module: the one whose code joined it to the loss
 module is wired by the code that started the run (`reported_by_another_module`): the script
 leaves to the trainer what the trainer's step joins, and the trainer leaves to the loss module
 what its forward joins. (The cache lints the trainer again when a wiring module changes; a new
-script next to it is not noticed until the trainer or a module it read changes.)
+script next to it, or one that starts to import it, is not noticed until the trainer or a module
+it read changes.)
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class WiringEvaluator(AnalyzerMixin):
 
     def reported_by_another_module(self, record: PenaltyRecord) -> bool:
         """Does another module's run report `record`, at its own code? The module whose code
-        joined it to the loss reports it, where that module is wired by the code that started
+        first joined it to a loss (or returned it as one) reports it, where that module is wired by the code that started
         the run (project.wiring_modules), as it runs that code too: the trainer that adds a
         model's penalty to its loss reports it, not the script that makes the trainer; the loss
         module whose forward adds it, not the trainer that calls the loss."""

@@ -184,6 +184,7 @@ from reglint.analysis.vocabulary import (
     PENALTY_NAME,
     TERM_CALL_WORDS,
     names_a_penalty,
+    returns_a_loss,
 )
 
 OPTIMIZER = "optimizer"
@@ -618,8 +619,10 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     imports_term = False
     for index, unit in enumerate(units):
         imports_term |= _scan(unit, index == 0)
-        if unit.owner is not None and names_a_penalty(unit.name or "", unit.owner):
-            unit.features |= LOSS  # what forward() of `class L2Regularizer` returns is a penalty
+        if unit.owner is not None and (names_a_penalty(unit.name or "", unit.owner) or returns_a_loss(unit.name or "", unit.owner)):
+            # what forward() of `class L2Regularizer` returns is a penalty, of `class
+            # RegularizedLoss` a loss
+            unit.features |= LOSS
     # A function of the file used as a value may be called wherever the value goes: the unit that
     # names it is joined with it as a call would join it (textcut._function_values).
     functions = {unit.name for unit in units[1:] if unit.owner is None and unit.name is not None}
