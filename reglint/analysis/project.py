@@ -607,10 +607,14 @@ def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
     project = project_for(file)
     home = file.resolve()
     wiring: list[Path] = []
+    # (a module outside the package may import this one through the package's __init__.py)
+    package = home.parent.name if "__init__.py" in project._listing(home.parent) else None
     for candidate in _wiring_candidates(project, home):
         loaded = project.load(candidate)
-        if loaded is None or loaded.text is None or home.stem not in loaded.text and home.parent.name not in loaded.text:
-            continue  # (it names the module, or the package that may re-export it)
+        if loaded is None or loaded.text is None:
+            continue
+        if home.stem not in loaded.text and (package is None or candidate.parent == home.parent or package not in loaded.text):
+            continue  # it names neither this module nor, from outside, its package
         consulted[str(candidate)] = loaded.digest
         if _calls_into(project, loaded, home):
             follows, read = loaded.derived("reads project code", _reads_project_code_of)
@@ -657,15 +661,18 @@ _LOSS_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if LOSS_NAME.fullmat
 
 
 def _adds_a_penalty_to_a_loss(text: str) -> bool:
-    at = text.find("+")
+    lowered = text.lower()
+    if not any(stem in lowered for stem in _LOSS_SPELLINGS):
+        return False
+    at = lowered.find("+")
     while at != -1:
-        start = text.rfind("\n", 0, at) + 1
-        end = text.find("\n", at)
-        end = len(text) if end == -1 else end
-        line = text[start:end].lower()
+        start = lowered.rfind("\n", 0, at) + 1
+        end = lowered.find("\n", at)
+        end = len(lowered) if end == -1 else end
+        line = lowered[start:end]
         if any(stem in line for stem in _LOSS_SPELLINGS) and any(stem in line for stem in _PENALTY_SPELLINGS):
             return True
-        at = text.find("+", end)
+        at = lowered.find("+", end)
     return False
 
 
