@@ -82,6 +82,7 @@ from reglint.analysis.vocabulary import (
     CALL_METHODS,
     CHAIN_FUNCTIONS,
     CONTAINER_METHODS,
+    COPY_FUNCTIONS,
     GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
@@ -125,6 +126,8 @@ class CallEvaluator(AnalyzerMixin):
             return self.ev_optimizer(node, qualified, frame)
         if qualified in CHAIN_FUNCTIONS:
             return self.ev_chain(node, qualified, frame)
+        if qualified in COPY_FUNCTIONS and len(args) == 1 and len(node.args) == 1:
+            return self.ev(args[0].value, frame)
         if qualified == "functools.partial":
             return self.ev_partial(node, frame)
         if qualified in FACTORIES:
@@ -459,10 +462,14 @@ class CallEvaluator(AnalyzerMixin):
             )
         if isinstance(base, KeywordArgs) and method in ("get", "pop") and len(args) == 2:
             return self.keyword_or_default(base, args, frame)
-        if isinstance(base, DictVal) and method == "get" and args:
+        if isinstance(base, DictVal) and method in ("get", "pop") and args:
             key = self.ev(args[0].value, frame)
             if isinstance(key, Str):
                 found = base.get(key.value)
+                if method == "pop" and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+                    # `name = opt_cfg.pop("name")`: the dict holds the rest (`**opt_cfg` below)
+                    rest = tuple(entry for entry in base.entries if entry[0] != key.value)
+                    frame.env[node.func.value.value] = DictVal(base.node, rest)
                 return found[0] if found is not None else UNKNOWN
             return chosen_by_key(base)
         return None
@@ -877,6 +884,14 @@ class CallEvaluator(AnalyzerMixin):
             return None
         if name == "dict" and not args:
             return self.ev_dict_call(node, frame)
+        if name == "dict" and len(args) == 1 and not args[0].star:
+            copied = self.ev(args[0].value, frame)  # `cfg = dict(cfg)`: a copy, with the keywords added
+            if isinstance(copied, DictVal):
+                added = self.ev_dict_call(node, frame)
+                assert isinstance(added, DictVal)
+                kept = tuple(entry for entry in copied.entries if entry[0] not in {key for key, *_ in added.entries})
+                return DictVal(copied.node, kept + added.entries)
+            return UNKNOWN
         if name == ATTRIBUTE_BY_NAME:
             named = self.class_named_at_run_time(node, frame)
             if named is not None:

@@ -82,10 +82,11 @@ class OptimizerEvaluator(AnalyzerMixin):
             decay_arg = positional[1 + spec.positional.index("weight_decay")].value
         extra: Optional[DictVal] = None
         extra_frame = frame
+        extra_node: Optional[cst.BaseExpression] = None
         for star, where in star_kwargs:
             expanded = self.ev(star.value, where)
             if isinstance(expanded, DictVal):
-                extra, extra_frame = expanded, where
+                extra, extra_frame, extra_node = expanded, where, star.value
         if decay_arg is not None:
             decay_node = decay_arg
             weight_decay = self.number(decay_arg, decay_frame)
@@ -93,6 +94,11 @@ class OptimizerEvaluator(AnalyzerMixin):
             found = extra.get("weight_decay")
             assert found is not None
             decay_node = found[1]
+            if extra_node is not None and self.ctx.home and not self._in_linted_module(found[1]):
+                # another module's dict (`**cfg["optimizer"]` of config.py's DEFAULTS): its number is
+                # placed where this code unpacks it
+                decay_node = extra_node
+                found = (found[0], extra_node)
             weight_decay = (
                 self.number(found[1], extra_frame)
                 if not isinstance(found[0], Num)
@@ -233,6 +239,11 @@ class OptimizerEvaluator(AnalyzerMixin):
             path=self.ctx.path,
         )
         return self.keep_optimizer(call)
+
+    def _in_linted_module(self, node: cst.CSTNode) -> bool:
+        from reglint.analysis.positions import spans
+
+        return node in spans(self.home.module)
 
     def number(self, node: cst.CSTNode, frame: Frame) -> Number:
         value = self.ev(node, frame) if isinstance(node, cst.BaseExpression) else UNKNOWN

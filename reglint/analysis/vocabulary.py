@@ -94,6 +94,8 @@ PARAM_METHODS = {"parameters": "params", "named_parameters": "pairs", "state_dic
 MODULE_METHODS = frozenset({"modules", "children", "named_modules", "named_children"})
 # Functions that join parameter iterables (`itertools.chain(a.parameters(), b.parameters())`).
 CHAIN_FUNCTIONS = frozenset({"itertools.chain", "itertools.chain.from_iterable"})
+# A copy of a value is that value (`cfg = copy.deepcopy(DEFAULTS)`: a config dict, a model).
+COPY_FUNCTIONS = frozenset({"copy.deepcopy", "copy.copy"})
 
 # ---------------------------------------------------------------------------- values
 
