@@ -676,12 +676,24 @@ def _adds_a_penalty_to_a_loss(text: str) -> bool:
     return False
 
 
+# Where a project keeps its entry scripts, beside its package: `tools/train.py` (mmdetection),
+# `scripts/run_adam.py`.
+SCRIPT_DIRECTORIES = ("tools", "scripts", "experiments", "bin")
+
+
 def _wiring_candidates(project: Project, home: Path) -> Iterator[Path]:
     directories = [home.parent]
     if home.parent != project.root and home.parent.parent.is_relative_to(project.root):
         directories.append(home.parent.parent)
     if project.root not in directories:
         directories.append(project.root)
+    directories += [
+        base / name
+        for base in dict.fromkeys((project.root, home.parent, home.parent.parent))
+        if base.is_relative_to(project.root)
+        for name in SCRIPT_DIRECTORIES
+        if name in project._listing(base) and base / name not in directories
+    ]
     for directory in directories:
         names = sorted(name for name in project._listing(directory) if name.endswith(".py"))
         if len(names) > MAX_WIRING_DIRECTORY:
