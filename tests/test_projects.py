@@ -177,3 +177,74 @@ def test_a_step_given_its_optimizer_runs_the_penalty_helpers_it_imports(tmp_path
     assert follows is runs
     if runs:
         assert consulted  # the helper modules read: the answer holds while they are unchanged
+
+
+def test_the_trainer_follows_the_script_that_wires_it(tmp_path: Path) -> None:
+    """engine.py's findings come from train.py's code: the cache notices when the script changes."""
+    project = tmp_path / "engine_adds_the_models_penalty"
+    shutil.copytree(FIXTURES / "projects" / "engine_adds_the_models_penalty", project)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    first = _check([str(project)], *cache, cwd=project)
+    assert {("engine.py", "RL203", 18), ("engine.py", "RL206", 18)} <= first
+    script = project / "train.py"
+    script.write_text(script.read_text().replace("torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)", "torch.optim.SGD(model.parameters(), lr=args.lr)"))
+    after = _check([str(project)], *cache, cwd=project)
+    assert not {entry for entry in after if entry[0] == "engine.py"}
+
+
+def test_tests_and_scripts_elsewhere_do_not_wire_a_trainer(tmp_path: Path) -> None:
+    """A test that builds the trainer with a decaying Adam is not a script of the project; a script
+    in tools/ is (mmdetection's layout), and one in an unrelated folder is not looked for."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "engine.py").write_text(textwrap.dedent(
+        """
+        import torch.nn.functional as F
+
+
+        class Engine:
+            def __init__(self, model, optimizer):
+                self.model = model
+                self.optimizer = optimizer
+
+            def step(self, x, y):
+                loss = F.mse_loss(self.model(x), y) + 1e-4 * self.model.l2_penalty()
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+        """
+    ))
+    (tmp_path / "model.py").write_text(textwrap.dedent(
+        """
+        import torch.nn as nn
+
+
+        class Net(nn.Linear):
+            def l2_penalty(self):
+                return self.weight.pow(2).sum()
+        """
+    ))
+    wiring = textwrap.dedent(
+        """
+        import torch
+
+        from engine import Engine
+        from model import Net
+
+
+        def run(x, y):
+            model = Net(4, 1)
+            engine = Engine(model, torch.optim.Adam(model.parameters(), lr=1e-3))
+            engine.step(x, y)
+        """
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_engine.py").write_text(wiring)
+    (tmp_path / "test_engine.py").write_text(wiring)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "train.py").write_text(wiring)
+    with_tools = tmp_path.parent / (tmp_path.name + "_tools")
+    shutil.copytree(tmp_path, with_tools)
+    (with_tools / "tools").mkdir()
+    (with_tools / "tools" / "train.py").write_text(wiring)
+    assert not _check([str(tmp_path / "engine.py")], "--no-cache", cwd=tmp_path)
+    assert _check([str(with_tools / "engine.py")], "--no-cache", cwd=with_tools) == {("engine.py", "RL206", 11)}

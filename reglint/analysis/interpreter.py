@@ -39,7 +39,7 @@ from reglint.analysis.linking import ProjectEvaluator
 from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
-from reglint.analysis.project import Project, joins_a_trainer, reads_project_code, wiring_modules
+from reglint.analysis.project import Project, joins_a_trainer, reads_project_code
 from reglint.analysis.state import (
     LOSS_NAME,
     MAX_INLINE_DEPTH,
@@ -113,6 +113,7 @@ from reglint.analysis.vocabulary import (
     returns_a_loss,
 )
 from reglint.analysis.walk import subnodes
+from reglint.analysis.wirers import wiring_modules
 from reglint.analysis.wiring import WiringEvaluator
 
 

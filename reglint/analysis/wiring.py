@@ -8,7 +8,7 @@ run sees both, but the mistake is written in the trainer's step (a penalty added
 backward(), an L2 term next to a decaying Adam), where a reader looks for it.
 
 So the analysis of a trainer's file (or of a loss module that adds a penalty to its loss) also
-runs the code of the project modules that wire it (project.wiring_modules): their top-level code
+runs the code of the project modules that wire it (wirers.wiring_modules): their top-level code
 and each of their functions, as the linted file's own are run. Their calls into the linted module
 run its code with the model and the optimizer they build; facts built while the linted module's
 code runs (and the code it calls) are its findings. What the script's own code builds or joins to
@@ -31,9 +31,9 @@ from typing import Optional
 import libcst as cst
 
 from reglint.analysis.modules import ModuleContext
-from reglint.analysis.project import wiring_modules
 from reglint.analysis.state import AnalyzerMixin, PenaltyRecord, Site
 from reglint.analysis.syntax import argparse_defaults
+from reglint.analysis.wirers import wiring_modules
 
 
 class WiringEvaluator(AnalyzerMixin):
@@ -101,7 +101,7 @@ class WiringEvaluator(AnalyzerMixin):
     def reported_by_another_module(self, record: PenaltyRecord) -> bool:
         """Does another module's run report `record`, at its own code? The module whose code
         first joined it to a loss (or returned it as one) reports it, where that module is wired by the code that started
-        the run (project.wiring_modules), as it runs that code too: the trainer that adds a
+        the run (wirers.wiring_modules), as it runs that code too: the trainer that adds a
         model's penalty to its loss reports it, not the script that makes the trainer; the loss
         module whose forward adds it, not the trainer that calls the loss."""
         site = record.joined_by

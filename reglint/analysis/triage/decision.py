@@ -749,13 +749,14 @@ def _starts_statement(indent: str, statement: ast.stmt) -> bool:
 
 def reads_the_project(text: str, path: str) -> tuple[bool, dict[str, str]]:
     """A file whose analysis runs code of its project's other modules (reglint/analysis/project.
-    reads_project_code) and imports one, or a trainer's file that project modules wire (project.
+    reads_project_code) and imports one, or a trainer's file that project modules wire (wirers.
     wiring_modules: their code runs the trainer's): its facts may come from there, so no cut on
     its own text applies and it is analyzed whole. Also the project modules read to decide
     (path -> digest)."""
     from pathlib import Path
 
-    from reglint.analysis.project import imports_project_module, reads_project_code, wiring_modules
+    from reglint.analysis.project import imports_project_module, reads_project_code
+    from reglint.analysis.wirers import wiring_modules
 
     file = Path(path)
     if not file.is_file():

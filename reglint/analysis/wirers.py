@@ -1,0 +1,186 @@
+"""Which project modules wire a trainer: the scripts whose code the trainer's analysis runs.
+
+A trainer's file (it calls backward()) or a loss module is handed its model and optimizer by a
+script that builds them; wiring.py runs that script's code for the trainer's analysis, and the
+triage keeps such a trainer whole (triage/decision.reads_the_project). Both ask `wiring_modules`,
+which reads text only (no libcst): the scripts are found by where they are, what they import and
+call, and whether they set up training (project.reads_project_code).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Iterator
+
+from reglint.analysis.project import (
+    LoadedModule,
+    Project,
+    _code_names_backward,
+    _code_only,
+    _imported,
+    project_for,
+    reads_project_code,
+)
+from reglint.analysis.vocabulary import LOSS_NAME, NAME_STEMS, PENALTY_NAME
+
+# A directory with more Python files than this is a library's package, not a project's scripts:
+# its modules are not read to find the scripts that wire a trainer (see wiring_modules).
+MAX_WIRING_DIRECTORY = 40
+MAX_WIRING_MODULES = 3
+_NOT_WIRING = ("test_", "conftest")
+
+
+def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
+    """The project modules that wire a training setup around this module's code: the trainer's
+    file (it calls backward()) is handed a model and an optimizer by a script that builds them
+    (`engine = Engine(model, optimizer)` in train.py, `train_one_epoch(model, loader, opt)` in
+    main.py), and so is a loss module that adds a penalty to its loss (`criterion =
+    RegularizedLoss(model, l2=1e-4)`). Only that script's run shows which model's penalty the
+    step adds, and which optimizer it steps, so the analysis of the trainer (or of the loss) runs
+    the script's code too (wiring.py) and reports what its own code does there.
+
+    A wiring module sits next to the trainer, one directory above it, or at the project's root
+    (a directory that holds a library's worth of modules is not searched); it imports a name
+    from this module and calls it, and it sets up training with its project's modules
+    (reads_project_code). Tests are not wiring modules. Also returns the modules read to decide
+    (path -> digest): those that name this module or its package. The answer holds while they are
+    unchanged; a new module, or one that starts to name this module, is not noticed (the cache
+    lints this file again when it, or a module it read, changes)."""
+    consulted: dict[str, str] = {}
+    if file.name == "__init__.py" or not _may_be_wired(text):
+        return [], consulted
+    project = project_for(file)
+    home = file.resolve()
+    wiring: list[Path] = []
+    # (a module outside the package may import this one through the package's __init__.py)
+    package = home.parent.name if "__init__.py" in project._listing(home.parent) else None
+    for candidate in _wiring_candidates(project, home):
+        loaded = project.load(candidate)
+        if loaded is None or loaded.text is None:
+            continue
+        if home.stem not in loaded.text and (package is None or candidate.parent == home.parent or package not in loaded.text):
+            continue  # it names neither this module nor, from outside, its package
+        consulted[str(candidate)] = loaded.digest
+        if _calls_into(project, loaded, home, consulted):
+            follows, read = loaded.derived("reads project code", _reads_project_code_of)
+            if follows:
+                consulted.update(read)
+                wiring.append(candidate)
+                if len(wiring) == MAX_WIRING_MODULES:
+                    break
+    return wiring, consulted
+
+
+def _may_be_wired(text: str) -> bool:
+    """A trainer's code (it names backward()), or code that adds a penalty to a loss on one
+    line (`loss = loss + self.l2_coef * l2`, `return mf_loss + self.reg_weight * reg_loss`), or
+    a class named like a loss in code that names a penalty (`class RegularizedLoss(nn.Module)`,
+    whose forward returns a loss: vocabulary.returns_a_loss)."""
+    if _code_names_backward(text):
+        return True
+    if _adds_a_penalty_to_a_loss(text) or _loss_class_with_a_penalty(text):
+        code = _code_only(text)  # (blanking strings and comments only removes matches)
+        return _adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code)
+    return False
+
+
+def _loss_class_with_a_penalty(text: str) -> bool:
+    at = text.find("class")
+    while at != -1:
+        if at == 0 or text[at - 1] in " \t\n":
+            end = at + 5
+            while end < len(text) and text[end] in " \t":
+                end += 1
+            start = end
+            while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+                end += 1
+            if end > start and LOSS_NAME.search(text, start, end):
+                lowered = text.lower()
+                return any(stem in lowered for stem in _PENALTY_SPELLINGS)
+        at = text.find("class", at + 5)
+    return False
+
+
+_PENALTY_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if PENALTY_NAME.fullmatch(spelling))
+_LOSS_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if LOSS_NAME.fullmatch(spelling))
+
+
+def _adds_a_penalty_to_a_loss(text: str) -> bool:
+    lowered = text.lower()
+    if not any(stem in lowered for stem in _LOSS_SPELLINGS):
+        return False
+    at = lowered.find("+")
+    while at != -1:
+        start = lowered.rfind("\n", 0, at) + 1
+        end = lowered.find("\n", at)
+        end = len(lowered) if end == -1 else end
+        line = lowered[start:end]
+        if any(stem in line for stem in _LOSS_SPELLINGS) and any(stem in line for stem in _PENALTY_SPELLINGS):
+            return True
+        at = lowered.find("+", end)
+    return False
+
+
+# Where a project keeps its entry scripts, beside its package: `tools/train.py` (mmdetection),
+# `scripts/run_adam.py`.
+SCRIPT_DIRECTORIES = ("tools", "scripts", "experiments", "bin")
+
+
+def _wiring_candidates(project: Project, home: Path) -> Iterator[Path]:
+    directories = [home.parent]
+    if home.parent != project.root and home.parent.parent.is_relative_to(project.root):
+        directories.append(home.parent.parent)
+    if project.root not in directories:
+        directories.append(project.root)
+    directories += [
+        base / name
+        for base in dict.fromkeys((project.root, home.parent, home.parent.parent))
+        if base.is_relative_to(project.root)
+        for name in SCRIPT_DIRECTORIES
+        if name in project._listing(base) and base / name not in directories
+    ]
+    for directory in directories:
+        names = sorted(name for name in project._listing(directory) if name.endswith(".py"))
+        if len(names) > MAX_WIRING_DIRECTORY:
+            continue
+        for name in names:
+            candidate = directory / name
+            if candidate != home and name != "__init__.py" and not name.startswith(_NOT_WIRING) and project._project_file(candidate):
+                yield candidate
+
+
+def _calls_into(project: Project, loaded: LoadedModule, home: Path, consulted: dict[str, str]) -> bool:
+    """Does the module's code call a name it imports from `home` (`Engine(`, `engine.fit(`), or
+    from a package whose __init__.py imports it from `home` (`from engine import Trainer`)? The
+    package's __init__.py read goes to `consulted`."""
+    taken: set[str] = set()
+    for path, names in loaded.derived("imports", _imports_of):
+        if path == home:
+            taken.update(names)
+        elif path.name == "__init__.py" and path.parent == home.parent:
+            package = project.load(path)
+            if package is not None:
+                consulted[str(path)] = package.digest
+            if package is not None and package.text is not None and home.stem in package.text:
+                exported = {name for found, names in package.derived("imports", _imports_of) if found == home for name in names}
+                taken.update(exported.intersection(names))
+    if not taken:
+        return False
+    code = loaded.derived("code", _code_of)
+    return any(re.search(rf"(?<![\w.]){re.escape(name)}\s*[(.]", code) for name in taken)
+
+
+def _imports_of(loaded: LoadedModule) -> list[tuple[Path, list[str]]]:
+    assert loaded.text is not None
+    return [(path.resolve(), names) for path, names in _imported(loaded.text, loaded.path)]
+
+
+def _code_of(loaded: LoadedModule) -> str:
+    assert loaded.text is not None
+    return _code_only(loaded.text)
+
+
+def _reads_project_code_of(loaded: LoadedModule) -> tuple[bool, dict[str, str]]:
+    assert loaded.text is not None
+    return reads_project_code(loaded.text, loaded.path)
