@@ -243,7 +243,11 @@ class OptimizerEvaluator(AnalyzerMixin):
     def _in_linted_module(self, node: cst.CSTNode) -> bool:
         from reglint.analysis.positions import spans
 
-        return node in spans(self.home.module)
+        try:
+            spans(self.home.module)[node]  # (a mapping may offer no `in`: the editor's incremental one)
+        except KeyError:
+            return False
+        return True
 
     def number(self, node: cst.CSTNode, frame: Frame) -> Number:
         value = self.ev(node, frame) if isinstance(node, cst.BaseExpression) else UNKNOWN
