@@ -47,8 +47,9 @@ class WiringEvaluator(AnalyzerMixin):
     def _run_wiring_module(self, path: Path) -> None:
         assert self.project is not None and self.home.file is not None
         loaded = self.project.load(path)
-        if loaded is None or loaded.text is None or path in self.contexts:
-            return
+        known = self.contexts.get(path)
+        if loaded is None or loaded.text is None or known is not None and known.loaded_module is None:
+            return  # (a module this one imports is read lazily for its definitions: it still runs whole)
         try:
             module = cst.parse_module(loaded.text)
         except (cst.ParserSyntaxError, RecursionError, MemoryError, ValueError):
