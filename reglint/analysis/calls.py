@@ -889,7 +889,8 @@ class CallEvaluator(AnalyzerMixin):
             if isinstance(copied, DictVal):
                 added = self.ev_dict_call(node, frame)
                 assert isinstance(added, DictVal)
-                kept = tuple(entry for entry in copied.entries if entry[0] not in {key for key, *_ in added.entries})
+                replaced = {key for key, *_ in added.entries}
+                kept = tuple(entry for entry in copied.entries if entry[0] not in replaced)
                 return DictVal(copied.node, kept + added.entries)
             return UNKNOWN
         if name == ATTRIBUTE_BY_NAME:

@@ -520,8 +520,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     scope_code=frame.code,
                     statement=frame.statement,
                     origin=(self.module, node, self.ctx.path) if self.foreign else None,
-                    callers=tuple(self.callers),
-                    built_by=self.site(),
+                    callers=frozenset(self.callers) if self.foreign else frozenset(),
                 )
             )
             self._record_by_node[key] = pid

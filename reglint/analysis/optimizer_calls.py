@@ -241,13 +241,9 @@ class OptimizerEvaluator(AnalyzerMixin):
         return self.keep_optimizer(call)
 
     def _in_linted_module(self, node: cst.CSTNode) -> bool:
-        from reglint.analysis.positions import spans
+        from reglint.analysis.positions import line_of
 
-        try:
-            spans(self.home.module)[node]  # (a mapping may offer no `in`: the editor's incremental one)
-        except KeyError:
-            return False
-        return True
+        return line_of(self.home.module, node) is not None
 
     def number(self, node: cst.CSTNode, frame: Frame) -> Number:
         value = self.ev(node, frame) if isinstance(node, cst.BaseExpression) else UNKNOWN

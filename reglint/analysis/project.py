@@ -574,4 +574,3 @@ def _calls_an_optimizer(loaded: LoadedModule) -> bool:
 
 def _loaded_names_backward(loaded: LoadedModule) -> bool:
     return loaded.text is not None and _code_names_backward(loaded.text)
-

@@ -44,13 +44,11 @@ FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 
 
 class Site(NamedTuple):
-    """Whose code built a penalty, or joined it to a loss: the module whose code started the
-    calls (None: the linted module's), the module whose code it is (None: the linted module's),
-    and whether the linted module's code was among the callers (see wiring.py)."""
+    """Whose code joined a penalty to a loss: the module whose code started the calls (None: the
+    linted module's), and the module whose code it is (None: the linted module's); see wiring.py."""
 
     outermost: Optional[str]
     module: Optional[str]
-    under_home: bool
 
 
 @dataclass
@@ -94,8 +92,7 @@ class PenaltyRecord:
     handed_in: bool = False
     returned_named: bool = False  # returned by a helper of that code named like a penalty
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
-    callers: tuple[Optional[str], ...] = ()  # the modules whose code was running then, outermost first
-    built_by: Optional[Site] = None
+    callers: frozenset[Optional[str]] = frozenset()  # the modules whose code was running then
     joined_by: Optional[Site] = None  # whose code joined it to a loss, where some code did
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:

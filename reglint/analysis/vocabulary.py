@@ -50,6 +50,12 @@ def returns_a_loss(function: str, owner: str | None) -> bool:
     return owner is not None and function in CALL_METHODS and LOSS_NAME.search(owner) is not None
 
 
+def returns_a_penalty_or_loss(function: str, owner: str | None) -> bool:
+    """What the triage reads of a method's name and its class's: names_a_penalty or
+    returns_a_loss."""
+    return names_a_penalty(function, owner) or returns_a_loss(function, owner)
+
+
 def names_a_penalty(function: str, owner: str | None) -> bool:
     """A function (a method of `owner`) whose return value is named like a penalty by its own
     name or, for the method a module call runs, by its class's name."""

@@ -96,15 +96,14 @@ class WiringEvaluator(AnalyzerMixin):
 
     def site(self) -> Site:
         """Whose code runs now, for `Site`."""
-        callers = self.callers
-        return Site(callers[0] if callers else None, None if self.ctx.home else self.ctx.path, self.ctx.home or None in callers)
+        return Site(self.callers[0] if self.callers else None, None if self.ctx.home else self.ctx.path)
 
     def reported_by_another_module(self, record: PenaltyRecord) -> bool:
         """Does another module's run report `record`, at its own code? The module whose code
-        first joined it to a loss (or returned it as one) reports it, where that module is wired by the code that started
-        the run (wirers.wiring_modules), as it runs that code too: the trainer that adds a
-        model's penalty to its loss reports it, not the script that makes the trainer; the loss
-        module whose forward adds it, not the trainer that calls the loss."""
+        first joined it to a loss (or returned it as one) reports it, where that module is wired
+        by the code that started the run (wirers.wiring_modules), as it runs that code too: the
+        trainer that adds a model's penalty to its loss reports it, not the script that makes the
+        trainer; the loss module whose forward adds it, not the trainer that calls the loss."""
         site = record.joined_by
         if site is None or site.module is None:
             return False  # joined by the linted module's own code, or by none
@@ -112,12 +111,9 @@ class WiringEvaluator(AnalyzerMixin):
             return self._wired_by(site.module, site.outermost)
         return self._wired_by(site.module, None)
 
-    def _wiring_displays(self) -> dict[Optional[str], Path]:
-        return {
-            context.path: path
-            for path, context in self.contexts.items()
-            if path in self.wiring and context is not None
-        }
+    def _wiring_displays(self) -> set[Optional[str]]:
+        """How the wiring modules are shown (ModuleContext.path), as `Site.outermost` names them."""
+        return {context.path for path, context in self.contexts.items() if path in self.wiring and context is not None}
 
     def _wired_by(self, module: Optional[str], wiring: Optional[str]) -> bool:
         """Is the project module shown as `module` wired by the module shown as `wiring` (None:

@@ -70,7 +70,7 @@ is named like a penalty (RL104's late additions need a backward() call, which co
   - It reaches a loss or gets a penalty name only where a name or attribute matching the
     analysis' PENALTY_NAME / LOSS_NAME is assigned to, a function matching PENALTY_NAME /
     LOSS_FUNCTION returns it (or a module's `forward`/`__call__` whose class matches
-    PENALTY_NAME: names_a_penalty), BACKWARD_FUNCTIONS is called, or a dict key
+    PENALTY_NAME or LOSS_NAME: returns_a_penalty_or_loss), BACKWARD_FUNCTIONS is called, or a dict key
     evaluates to "loss".
   - Values move between functions only through the module's variables (which every function
     reads), the arguments of a call the analysis inlines, its return value, and an object's
@@ -183,8 +183,7 @@ from reglint.analysis.vocabulary import (
     PARAM_METHODS,
     PENALTY_NAME,
     TERM_CALL_WORDS,
-    names_a_penalty,
-    returns_a_loss,
+    returns_a_penalty_or_loss,
 )
 
 OPTIMIZER = "optimizer"
@@ -619,7 +618,7 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     imports_term = False
     for index, unit in enumerate(units):
         imports_term |= _scan(unit, index == 0)
-        if unit.owner is not None and (names_a_penalty(unit.name or "", unit.owner) or returns_a_loss(unit.name or "", unit.owner)):
+        if unit.owner is not None and returns_a_penalty_or_loss(unit.name or "", unit.owner):
             # what forward() of `class L2Regularizer` returns is a penalty, of `class
             # RegularizedLoss` a loss
             unit.features |= LOSS

@@ -67,8 +67,7 @@ from reglint.analysis.vocabulary import (
     PARAM_METHODS,
     PENALTY_STEMS,
     TERM_CALL_WORDS,
-    names_a_penalty,
-    returns_a_loss,
+    returns_a_penalty_or_loss,
 )
 
 # ---------------------------------------------------------------------------- blanking
@@ -654,10 +653,7 @@ class _LossSearch:
 
     def any_of(self, split: _Split, units: list[TextUnit]) -> bool:
         """A loss feature in `units`: in their text, or a method's class names it a penalty."""
-        if any(
-            unit.owner is not None and (names_a_penalty(unit.name or "", unit.owner) or returns_a_loss(unit.name or "", unit.owner))
-            for unit in units
-        ):
+        if any(unit.owner is not None and returns_a_penalty_or_loss(unit.name or "", unit.owner) for unit in units):
             return True  # what forward() of `class L2Regularizer` returns is a penalty, of `class RegularizedLoss` a loss
         return self.any_in(_ranges(split, iter(units)))
 
