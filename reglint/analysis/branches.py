@@ -23,6 +23,7 @@ from typing import Callable, Optional, Union
 import libcst as cst
 
 from reglint.analysis.expressions import string_value
+from reglint.analysis.names import dotted
 from reglint.analysis.state import Frame
 from reglint.analysis.syntax import mentions_any
 from reglint.analysis.values import ListVal, Num, Param, ParamIter, Str, TupleVal
@@ -89,8 +90,10 @@ def _fixed(node: cst.BaseExpression, frame: Frame) -> Optional[float]:
 
 
 def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
-    """The constant a given, never reassigned parameter holds (`kind`, `kind.lower()`), or a
-    number the pass of a loop over records fixes."""
+    """The constant a given, never reassigned parameter holds (`kind`, `kind.lower()`), a number
+    the pass of a loop over records fixes, or a string held by a name the function assigns once,
+    at its top level, or by an attribute (`learner = self.learner.lower()`, `self.learner`: RecBole's
+    trainer, whose config names the optimizer)."""
     fixed = _fixed(node, frame)
     if fixed is not None:
         return fixed
@@ -102,6 +105,9 @@ def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
         and node.func.attr.value in ("lower", "upper")
     ):
         case, node = node.func.attr.value, node.func.value
+    held = _held_string(node, frame)
+    if held is not None:
+        return held.lower() if case == "lower" else held.upper() if case == "upper" else held
     if not isinstance(node, cst.Name) or node.value not in frame.given or node.value not in frame.env:
         return None
     value = frame.env[node.value]
@@ -115,6 +121,40 @@ def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
     if frame.code is None or _assigned(frame.code, node.value):
         return None
     return constant
+
+
+def _held_string(node: cst.BaseExpression, frame: Frame) -> Optional[str]:
+    """The string an attribute (`self.learner`) or a local name assigned once, by a statement of
+    the function's own body, holds (`learner = cfg["optimizer"].lower()`)."""
+    if isinstance(node, cst.Attribute):
+        text = dotted(node)
+        value = frame.lookup(text) if text is not None else None
+        return value.value if isinstance(value, Str) else None
+    if not isinstance(node, cst.Name) or node.value in frame.given or frame.code is None:
+        return None
+    value = frame.env.get(node.value)
+    if not isinstance(value, Str) or not _assigned_once_at_top(frame.code, node.value):
+        return None
+    return value.value
+
+
+@functools.lru_cache(maxsize=256)
+def _assigned_once_at_top(function: cst.CSTNode, name: str) -> bool:
+    """Is `name` stored exactly once in `function`, by a plain assignment among the statements of
+    its own body (not in a branch or a loop)?"""
+    if not isinstance(function, cst.FunctionDef) or not isinstance(function.body, cst.IndentedBlock):
+        return False
+    stores = [target for target in _targets(function) if mentions_any(target, {name})]
+    if len(stores) != 1:
+        return False
+    return any(
+        isinstance(statement, cst.SimpleStatementLine)
+        and any(
+            isinstance(small, cst.Assign) and any(target.target is stores[0] for target in small.targets)
+            for small in statement.body
+        )
+        for statement in function.body.body
+    )
 
 
 def _literal(node: cst.BaseExpression) -> Optional[Constant]:

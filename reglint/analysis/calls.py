@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 import libcst as cst
 
@@ -75,6 +75,7 @@ from reglint.analysis.values import (
     Value,
     Zeros,
     penalty_ids,
+    without_rows,
 )
 from reglint.analysis.vocabulary import (
     ABS_CALLS,
@@ -83,6 +84,7 @@ from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
     CONTAINER_METHODS,
     COPY_FUNCTIONS,
+    DIM_KEYWORDS,
     GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
@@ -94,6 +96,7 @@ from reglint.analysis.vocabulary import (
     PARAMETER_FACTORIES,
     RETYPING_METHODS,
     REWRAPPING_FUNCTIONS,
+    ROW_LAYERS,
     SCALAR_REDUCTIONS,
     SHAPE_FUNCTIONS,
     SHAPE_METHODS,
@@ -106,6 +109,9 @@ from reglint.analysis.vocabulary import COMMON_METHODS as _COMMON_METHODS
 # a lambda, a partial of one of these, a choice of several.
 CALLABLE = (FunctionRef, ClassRef, Instance, OptimizerClass, LambdaFunction, Closure, BoundMethod, Partial, OneOf)
 
+
+# String methods whose result the analysis computes (an optimizer's name is compared lower-cased).
+_CASE_METHODS: dict[str, Callable[[str], str]] = {"lower": str.lower, "upper": str.upper, "strip": str.strip, "casefold": str.casefold}
 
 # Methods that return the same tensor, moved or retyped: an accumulator's start stays one.
 _MOVING_METHODS = frozenset({"to", "cuda", "float", "double"})
@@ -162,6 +168,8 @@ class CallEvaluator(AnalyzerMixin):
                 return value
             if isinstance(called, L1Criterion):
                 return self.l1_loss_term(node, called.summed, frame)
+            if isinstance(called, Module) and called.layer in ROW_LAYERS:
+                return self.looked_up_rows(node, frame)  # emb = nn.Embedding(n, d) ... emb(ids)
         if isinstance(func, cst.Attribute):
             return self.ev_method_call(node, func, frame, base)
         if isinstance(func, (cst.Subscript, cst.Call)):
@@ -205,12 +213,23 @@ class CallEvaluator(AnalyzerMixin):
                 found = self.find_method(called.info, name)
                 if found is not None:
                     defining, method = found
-                    return self.inline(
-                        method, node, frame, defining.name, instance=called, context=defining.context
+                    # A module's output is an activation, not rows of its embedding tables:
+                    # `self.position_embeddings(ids)` (the rows its forward looked up, a method
+                    # called by name returns: RecBole's `self.forward(user, item)`).
+                    return without_rows(
+                        self.inline(method, node, frame, defining.name, instance=called, context=defining.context)
                     )
         for arg in node.args:
             self.ev(arg.value, frame)
         return UNKNOWN
+
+    def looked_up_rows(self, node: cst.Call, frame: Frame) -> Value:
+        """A call of an embedding layer (vocabulary.ROW_LAYERS) is the rows of its weight that the
+        indices select: values of that parameter, with its gradient, so a norm of them is a
+        penalty on the table (`self.embed_user(u).norm()`)."""
+        for argument in node.args:
+            self.ev(argument.value, frame)
+        return Param(None, self.module.code_for_node(node), taken_here=not self.foreign, rows=True)
 
     def either_result(self, results: list[Value], node: cst.Call, frame: Frame) -> Value:
         """What a call of one of several pieces of code gives (valueops.either): terms an option
@@ -291,6 +310,8 @@ class CallEvaluator(AnalyzerMixin):
             held = self.instances[receiver.env].get(name)
             if isinstance(held, CALLABLE):
                 return self.call_value(held, node, frame)  # self.reg_fn(model), self.optimizer_fn(ps)
+            if isinstance(held, Module) and held.layer in ROW_LAYERS:
+                return self.looked_up_rows(node, frame)  # self.user_embedding(users)
             if isinstance(held, L1Criterion):
                 return self.l1_loss_term(node, held.summed, frame)  # self.l1_crit(p, zeros)
         if isinstance(receiver, OneOf):
@@ -360,6 +381,8 @@ class CallEvaluator(AnalyzerMixin):
         frame: Frame,
     ) -> Optional[Value]:
         """Methods whose meaning the analysis knows, on the value they are called on."""
+        if isinstance(base, Str) and method in _CASE_METHODS and not node.args:
+            return Str(_CASE_METHODS[method](base.value))  # `self.learner.lower()`
         if isinstance(base, L1Criterion) and method in RETYPING_METHODS:
             return base  # nn.L1Loss(reduction="sum").cuda()
         if isinstance(base, AccumulatorStart) and method in _MOVING_METHODS:
@@ -561,7 +584,7 @@ class CallEvaluator(AnalyzerMixin):
         args: list[cst.Arg],
         frame: Frame,
     ) -> Optional[Value]:
-        if method in SCALAR_REDUCTIONS and isinstance(base, Elementwise) and not args:
+        if method in SCALAR_REDUCTIONS and isinstance(base, Elementwise) and not args and not _over_dimensions(node):
             return T.reduce(base, node, frame, self, mean=method == "mean")
         if method == "sum" and isinstance(base, Terms) and base.per_element and not args:
             # torch.stack([term(p) for p in params]).sum()
@@ -717,7 +740,7 @@ class CallEvaluator(AnalyzerMixin):
         if name == "Parameter" and positional:
             return Module(text, self.parameter_vectors(positional[0].value))
         if not is_container(name):
-            return Module(text, layer_vectors(name, node))
+            return Module(text, layer_vectors(name, node), layer=name)
         if any(a.star or a.keyword is not None for a in node.args):
             return Module(text, None)
         if len(values) == 1 and isinstance(values[0], (ListVal, TupleVal)):
@@ -1025,3 +1048,12 @@ def _sums(node: cst.Call) -> bool:
         if key == "size_average" and isinstance(value, cst.Name):
             return value.value == "False"
     return False
+
+
+def _over_dimensions(node: cst.Call) -> bool:
+    """`.mean(dim=-1)`, `.sum(axis=1)`: a reduction over some dimensions (DIM_KEYWORDS)."""
+    return any(
+        argument.keyword is not None and argument.keyword.value in DIM_KEYWORDS
+        and not (isinstance(argument.value, cst.Name) and argument.value.value == "None")
+        for argument in node.args
+    )

@@ -226,7 +226,7 @@ class ExpressionEvaluator(AnalyzerMixin):
             if held is None:
                 held = self.class_attributes(base.info).get(attr)
             if isinstance(held, Module) and (attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX)):
-                return Param(None, text or self.module.code_for_node(node))  # `self.weight = nn.Parameter(...)`
+                return Param(None, text or self.module.code_for_node(node), taken_here=not self.foreign)  # `self.weight = nn.Parameter(...)`
             if held is not None:
                 return Num(held.value, held.text, self.here(node)) if isinstance(held, Num) else held
             found = self.find_method(base.info, attr)
@@ -276,7 +276,7 @@ class ExpressionEvaluator(AnalyzerMixin):
                     TupleVal,
                 ),
             ):
-                return Param(None, text or self.module.code_for_node(node))
+                return Param(None, text or self.module.code_for_node(node), taken_here=not self.foreign)
         return UNKNOWN
 
     def ev_subscript(self, node: cst.Subscript, frame: Frame) -> Value:

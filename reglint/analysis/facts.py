@@ -72,6 +72,10 @@ class PenaltyTerm:
     # Where the term's code is written, when `node` places it elsewhere (another module's code,
     # placed at the linted module's call): two terms of that code are two terms.
     written: Optional[cst.CSTNode] = field(default=None, compare=False)
+    # A parameter named explicitly (`self.fc.weight`, the rows `self.user_embedding(u)` looks up)
+    # by the linted module's own code: where another module's code builds the term over it
+    # (`self.reg_loss(user_e)`, EmbLoss in losses.py), its form is this file's finding.
+    given_here: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

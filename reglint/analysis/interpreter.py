@@ -104,11 +104,13 @@ from reglint.analysis.values import (
     Unknown,
     Value,
     penalty_ids,
+    without_rows,
 )
 from reglint.analysis.vocabulary import (
     CALL_METHODS,
     MODULE_BASES,
     TRAINING_STEP_FUNCTIONS,
+    hands_rows_to,
     names_a_penalty,
     returns_a_loss,
 )
@@ -189,6 +191,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.optimizer_partials: dict[int, tuple[cst.Call, OptimizerClass, Frame]] = {}
         self.called_partials: set[int] = set()
         self._inline_stack: list[int] = []
+        # The functions the wiring modules' runs ran (wiring.py), and for each optimizer
+        # construction the functions that ran it, with whether a wiring run did (see
+        # _drop_constructions_the_wiring_skips).
+        self._ran_by_wiring: set[int] = set()
+        self._constructed_in: dict[int, set[tuple[Optional[int], bool]]] = {}
         # Terms a penalty-named helper returns when it runs on its own: they are its penalty
         # unless a call in this module inlines it (the caller binds them): see claim_terms.
         self._inlined: set[int] = set()
@@ -243,6 +250,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if id(function) not in ran:
                 self.call_function(function, [], {}, frame_name, class_name, standalone=True)
         self.run_wiring_modules()
+        self._drop_constructions_the_wiring_skips()
         for function_id, terms, statement, frame, function_name, class_name in self._unclaimed:
             if function_id not in self._inlined:
                 self._name_returned(self.bind_terms(terms, statement.value or statement, frame), function_name, class_name)
@@ -262,6 +270,17 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             constants=constants,
             dependencies=dict(self.dependencies),
         )
+
+    def _drop_constructions_the_wiring_skips(self) -> None:
+        """An optimizer that only the linted file's functions run on their own construct, in a
+        function that the scripts wiring it also ran without constructing it, is not made in the
+        project's setups: `if learner == "adam":` in a trainer that its script configures with
+        "sgd" (branches._held_string). Run alone, the function could not tell which branch runs."""
+        for key, runs in self._constructed_in.items():
+            if key in self.optimizers and all(
+                not by_wiring and function is not None and function in self._ran_by_wiring for function, by_wiring in runs
+            ):
+                del self.optimizers[key]
 
     def _construct_uncalled_partials(self) -> None:
         """A partial of an optimizer class that no call the analysis follows constructs (it is
@@ -600,8 +619,15 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if name and record.added_to is None:
                 record.added_to = name
             # Returned by the function that built it, the penalty is handed on, not yet joined to
-            # the data loss (`return l2_reg_loss` of `_get_reg_loss`, whatever else it summed).
-            held = alone or (isinstance(add_node, cst.Return) and frame is not None and frame.name == record.scope)
+            # the data loss (`return l2_reg_loss` of `_get_reg_loss`, whatever else it summed),
+            # unless that function returns the model's loss (`return rank_loss + lam * reg_loss`
+            # of `calculate_loss`).
+            held = alone or (
+                isinstance(add_node, cst.Return)
+                and frame is not None
+                and frame.name == record.scope
+                and not returns_a_loss(frame.name.rpartition(".")[2], frame.class_name)
+            )
             if add_node is not None and (record.add_node is None or (record.added_alone and not held)):
                 # (where it joins the data loss, `loss = ce + l2_loss`, over where it is only held
                 # or returned under a loss's name, `l2_loss = lam * model.l2()`)
@@ -1038,8 +1064,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         """A call's positional and keyword arguments, and whether it also unpacks an iterable it
         cannot see into (`f(*xs)`: the positions after it are unknown, and so is what `*args`
         holds). A list or tuple the analysis knows is unpacked in place: `l2_of(*weights)`.
-        `bound`: a partial's arguments, which come first (its keywords give way to the call's)."""
-        positional: list[Value] = list(bound.positional) if bound is not None else []
+        `bound`: a partial's arguments, which come first (its keywords give way to the call's).
+        Rows an embedding layer looked up go only to a callee named like a penalty or a loss
+        (vocabulary.hands_rows_to; a partial hands them to none)."""
+        positional: list[Value] = [without_rows(value) for value in bound.positional] if bound is not None else []
         unpacks = False
         for argument in call.args:
             if argument.keyword is not None or argument.star == "**":
@@ -1051,8 +1079,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 positional.extend(value.items)
             else:
                 unpacks = True  # (what follows it is taken one place to the left, as before)
-        keywords = dict(bound.keywords) if bound is not None else {}
+        keywords = {key: without_rows(value) for key, value in bound.keywords} if bound is not None else {}
         keywords.update((a.keyword.value, self.ev(a.value, frame)) for a in call.args if a.keyword is not None)
+        func = call.func
+        if not hands_rows_to(func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None):
+            positional = [without_rows(value) for value in positional]
+            keywords = {key: without_rows(value) for key, value in keywords.items()}
         return positional, keywords, unpacks
 
     def call_lambda(
@@ -1229,6 +1261,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     "@" + decorator_qualname.replace("autograd.grad_mode.", "").replace("autograd.", "") + "()"
                 )
         self._inline_stack.append(id(function))
+        if self.wiring_run:
+            self._ran_by_wiring.add(id(function))
         code_module = self.ctx.code_modules.get(id(function))
         outer_module = self.ctx.module
         if code_module is not None:

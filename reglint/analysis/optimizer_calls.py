@@ -166,6 +166,9 @@ class OptimizerEvaluator(AnalyzerMixin):
         """Record a construction (the most informed reading of it, when run more than once)."""
         node = call.node
         existing = self.optimizers.get(id(node))
+        if self.recording:
+            function = self._inline_stack[-1] if self._inline_stack else None
+            self._constructed_in.setdefault(id(node), set()).add((function, self.wiring_run))
         if self.recording and (
             existing is None
             or (not existing.weight_decay.known and call.weight_decay.known)

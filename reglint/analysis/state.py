@@ -188,12 +188,14 @@ class PenaltyRecord:
         code's own file sees no parameters there, so the form of the penalty (RL101, RL102, ...)
         is this file's finding. A module's parameters (`m.parameters()`, one part of a joined set)
         taken in the other module's code are placed at the call of this file that led there;
-        taken by this file, they keep their node, the `m.parameters()` call itself."""
+        taken by this file, they keep their node, the `m.parameters()` call itself; a parameter it
+        names (`model.fc.weight`, the rows `self.user_embedding(u)` looks up) marks its terms
+        (PenaltyTerm.given_here)."""
         for part in self._parameter_parts():
             call = part.node
             if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == part.origin:
                 return True
-        return False
+        return any(term.given_here for term in self.terms)
 
     @property
     def joined_here(self) -> bool:

@@ -53,6 +53,7 @@ def _term(
     squarable: bool = False,
 ) -> Terms:
     pset, gradless, flat = _origin(base)
+    given_here = isinstance(base, Param) and pset is None and base.taken_here
     if gradless is None and frame.no_grad:
         gradless = frame.no_grad_what
     written = node
@@ -62,7 +63,14 @@ def _term(
         node, squarable = analyzer.here(node), False
         flat = node if flat is not None else None
     term = PenaltyTerm(
-        node=node, kind=kind, param_set=pset, gradless=gradless, flat_copy=flat, squarable=squarable, written=written
+        node=node,
+        kind=kind,
+        param_set=pset,
+        gradless=gradless,
+        flat_copy=flat,
+        squarable=squarable,
+        written=written,
+        given_here=given_here,
     )
     return Terms((term,))
 

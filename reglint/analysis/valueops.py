@@ -116,6 +116,14 @@ def either(values: Sequence[Value]) -> Value:
     if all(value == values[0] for value in values):
         return values[0]
     pids = frozenset().union(*(penalty_ids(value) for value in values))
+    if pids and all(penalty_only(value) for value in values):
+        # penalties only, whichever it is (`if squared: return sq_sum` / `return norm_sum`): a
+        # penalty still, each scaled as the first value that holds it is
+        scales: dict[int, Optional[Num]] = {}
+        for value in values:
+            for pid, scale in scales_of(value):
+                scales.setdefault(pid, scale)
+        return Mixed(pids, tuple(scales.items()), pure=True)
     if pids:
         return Mixed(pids)
     optimizers = [value for value in values if isinstance(value, OptimizerRef)]

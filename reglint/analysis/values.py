@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Optional
 import libcst as cst
 
 from reglint.analysis.facts import Accumulator, ParamSet, PenaltyTerm
+from reglint.analysis.vocabulary import ROW_LAYERS
 
 if TYPE_CHECKING:
     from reglint.analysis.classes import ClassInfo
@@ -96,6 +97,7 @@ class Module(Value):
 
     source: "str | tuple[cst.Module, cst.CSTNode]"
     vectors: Optional[bool] = None
+    layer: Optional[str] = None  # the torch.nn class of a single layer (`Embedding`), else None
 
     @property
     def text(self) -> str:
@@ -142,6 +144,8 @@ class Param(Value):
     pset: Optional[ParamSet]
     text: str = "p"
     gradless: Optional[str] = None
+    taken_here: bool = field(default=False, compare=False)  # named explicitly by the linted module's code
+    rows: bool = False  # the rows an embedding layer's call looked up (calls.looked_up_rows)
 
 
 @dataclass(frozen=True)
@@ -328,3 +332,20 @@ class ModuleRef(Value):
     """A project module imported as a whole (`import utils`, `from . import losses`)."""
 
     context: "ModuleContext"
+
+
+def without_rows(value: Value) -> Value:
+    """`value` as a call hands it to code that is not a penalty's or a loss's
+    (vocabulary.hands_rows_to): looked-up rows, in it or in what it holds, are unknown there, and
+    an embedding layer is a layer whose call looks nothing up."""
+    if isinstance(value, Param):
+        return UNKNOWN if value.rows else value
+    if isinstance(value, Module):
+        return replace(value, layer=None) if value.layer in ROW_LAYERS else value
+    if isinstance(value, (TupleVal, ListVal)):
+        items = tuple(without_rows(item) for item in value.items)
+        return value if all(a is b for a, b in zip(items, value.items)) else replace(value, items=items)
+    if isinstance(value, DictVal):
+        entries = tuple((key, without_rows(held), key_node, node) for key, held, key_node, node in value.entries)
+        return value if all(a[1] is b[1] for a, b in zip(entries, value.entries)) else replace(value, entries=entries)
+    return value

@@ -118,6 +118,9 @@ SHAPE_FUNCTIONS = frozenset({
 })
 # Reductions that keep a penalty a penalty (a sum or a mean of one value is that value).
 SCALAR_REDUCTIONS = frozenset({"sum", "mean"})
+# Keywords that make a reduction one over some dimensions (`x.pow(2).mean(dim=-1)`: RMSNorm's
+# variance), not over the whole tensor: not a penalty term.
+DIM_KEYWORDS = frozenset({"dim", "axis"})
 # Methods that take a value off the autograd graph.
 GRADLESS_METHODS = frozenset({"detach", "numpy", "item", "tolist"})
 
@@ -237,6 +240,20 @@ LAYERS_WITH_BIAS = frozenset({
 })
 # Layers with only matrices (an embedding table).
 LAYERS_MATRIX_ONLY = frozenset({"Embedding", "EmbeddingBag"})
+# Layers whose call looks rows of their weight up (`self.user_embedding(users)`): the rows of a
+# batch are that parameter's values, so a norm of them is a penalty on the table (RecBole's
+# EmbLoss, LightGCN's and daisyRec's `reg_loss`), as a norm of `.weight` is. A parameter value
+# also starts at a call of what a call of one of these names makes (the triage looks for the name).
+ROW_LAYERS = frozenset({"Embedding"})
+
+
+def hands_rows_to(callee: str | None) -> bool:
+    """Does a call hand the rows an embedding layer looked up (ROW_LAYERS) to the code it runs?
+    Only where the callee's written last name (`reg_loss` in `self.reg_loss(user_e, pos_e)`) is
+    named like a penalty or a loss: RecBole's EmbLoss, `calc_l2(u_emb)`. Elsewhere the rows go on
+    to a model's layers (`self.encoder(inputs_embeds)`), which compute activations, and following
+    them there would read every transformer file for nothing."""
+    return callee is not None and (PENALTY_NAME.search(callee) is not None or LOSS_NAME.search(callee) is not None)
 # Normalization layers: 1-D gains (and biases) unless their affine flag is False.
 NORM_LAYERS = {
     "BatchNorm1d": "affine", "BatchNorm2d": "affine", "BatchNorm3d": "affine",

@@ -100,14 +100,52 @@ MODELS = [
 
 
 @st.composite
+def rows_penalty(draw: st.DrawFn, owner: str, name: str) -> tuple[list[str], list[str], str, str]:
+    """A penalty on the rows an embedding layer looks up (vocabulary.ROW_LAYERS), or a look-up
+    that the analysis does not take for rows: handed to a helper named like a penalty or not,
+    returned by a method or by an inner module's forward, in a list, parenthesized, squared."""
+    layer = draw(st.sampled_from(["nn.Embedding", "Table", "(nn.Embedding)"]))
+    definitions = ["from torch.nn import Embedding as Table"] if layer == "Table" else []
+    inner = draw(st.booleans())
+    if inner:
+        definitions += ["class Rows(nn.Module):", "    def __init__(self):", "        super().__init__()",
+                        f"        self.emb = {layer}(16, 8)", "    def forward(self, ids):", "        return self.emb(ids)"]
+    init = ["        self.rows_of = Rows()" if inner else f"        self.emb = {layer}(16, 8)"]
+    look = draw(st.sampled_from(["self.emb(ids)", "(self.emb)(ids)", "self.lookup(ids)[0]"]))
+    if inner:
+        look = draw(st.sampled_from(["self.rows_of(ids)", "self.rows_of.emb(ids)"]))
+    helper = draw(st.sampled_from(["reg_loss", "scaled", "emb_loss"]))
+    body = draw(st.sampled_from([
+        f"return {look}.norm()",
+        f"rows = {look}; return (rows ** 2).sum()",
+        f"return self.{helper}({look})",
+        f"return sum(r.norm(2) for r in [{look}, {look}])",
+        f"rows = {look}.detach(); return torch.norm(rows)",
+        f"rows = {look}; return (rows * rows).mean(dim=-1).sum()",
+    ]))
+    methods = [
+        *init,
+        "    def lookup(self, ids):",
+        "        return (self.emb(ids),)" if not inner else "        return (self.rows_of(ids),)",
+        f"    def {helper}(self, table_rows):",
+        "        return table_rows.norm()",
+        f"    {_def(draw, name)}(self, ids):",
+        *(f"        {part}" for part in body.split("; ")),
+    ]
+    return definitions, methods, f"{_callee(draw, f'{owner}.{name}')}(x.long())", name
+
+
+@st.composite
 def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list[str], str, str]:
     """Where the penalty is computed: (module-level definitions, lines added to the model class,
     the expression the training step uses on `owner`, the name of the function or method)."""
     kind = draw(st.sampled_from([
         "inline", "helper", "method", "conditional-method", "module-class", "lambda", "staticmethod",
-        "walrus", "object", "attribute", "records", "given-parameters", "instance",
+        "walrus", "object", "attribute", "records", "given-parameters", "instance", "rows",
     ]))
     name = draw(st.sampled_from(["l2_penalty", "regularizer", "compute_reg", "extra"]))
+    if kind == "rows":
+        return draw(rows_penalty(owner, name))
     if kind == "inline":
         return [], [], draw(penalty_term(draw(parameter_set(owner)))), ""
     if kind == "walrus":

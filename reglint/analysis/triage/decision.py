@@ -66,7 +66,11 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     unit count.
   - A parameter value starts only at an attribute `weight`, `bias` or `*_weight`, or a call
     `.parameters()`, `.named_parameters()` or `.state_dict()` (PARAM_ATTRIBUTES,
-    PARAM_ATTRIBUTE_SUFFIX, PARAM_METHODS).
+    PARAM_ATTRIBUTE_SUFFIX, PARAM_METHODS), or at a call of an embedding layer the file's own
+    code makes (ROW_LAYERS: `self.user_embedding(users)` after `nn.Embedding(...)`; a layer made
+    by another module's code reaches only a file that runs its project's code, which is analyzed
+    whole). The layer may be held anywhere and called anywhere, so a file whose code names one
+    (an import included) has a parameter source in every unit; the flow cut follows it.
   - It reaches a loss or gets a penalty name only where a name or attribute matching the
     analysis' PENALTY_NAME / LOSS_NAME is assigned to, a function matching PENALTY_NAME /
     LOSS_FUNCTION returns it (or a module's `forward`/`__call__` whose class matches
@@ -105,7 +109,8 @@ unit is joined with nothing: a model's `reset_parameters`, which names every wei
 joins them with the reductions of its `forward`.
 Strings, comments and dead code only add matches, never remove one. Before looking at the tree,
 the file as a whole must pass the same test on its text (the cheap first cut): an attribute
-`.weight`/`.bias`/`._weight`/`.parameters`/`.named_parameters`/`.state_dict`, an attribute
+`.weight`/`.bias`/`._weight`/`.parameters`/`.named_parameters`/`.state_dict` or the word
+`Embedding`, an attribute
 `.sum`/`.mean`/`.norm`/`.vector_norm` or an import of one of those names, and a loss word.
 
 Every name, pattern and call above is read from reglint/analysis/vocabulary.py, the one place
@@ -182,6 +187,7 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
     PENALTY_NAME,
+    ROW_LAYERS,
     TERM_CALL_WORDS,
     returns_a_penalty_or_loss,
 )
@@ -370,7 +376,8 @@ _TERM_WORD_TEXT = re.compile(r"\b" + _TERM_WORDS_ALTERNATION)
 
 def _text_may_hold_penalty(text: str) -> bool:
     """The whole file as one unit: a parameter source, a term call and a loss or penalty name."""
-    if not any(word in text for word in PARAM_SOURCES) or not any(word in text for word in TERM_CALLS):
+    row_layer = any(word in text for word in ROW_LAYERS)
+    if not (row_layer or any(word in text for word in PARAM_SOURCES)) or not any(word in text for word in TERM_CALLS):
         return False
     if "\\" not in text and text.isascii():
         # (An escaped string may spell "loss"; and with IGNORECASE the analysis' patterns match
@@ -379,8 +386,9 @@ def _text_may_hold_penalty(text: str) -> bool:
         if not any(word in lowered for word in LOSS_WORDS):
             return False
     # Parameter sources and term calls are attribute accesses: `x.weight`, `x.sum(...)`; a term
-    # function may also be imported under a name of its own.
-    if not _has_attribute(text, _PARAM_ATTRIBUTE_PLAIN, _PARAM_ATTRIBUTE_TEXT):
+    # function may also be imported under a name of its own; what an embedding layer looks up is
+    # a parameter's rows, wherever the layer is named.
+    if not row_layer and not _has_attribute(text, _PARAM_ATTRIBUTE_PLAIN, _PARAM_ATTRIBUTE_TEXT):
         return False
     if _has_attribute(text, _TERM_ATTRIBUTE_PLAIN, _TERM_ATTRIBUTE_TEXT):
         return True
@@ -511,15 +519,16 @@ def _loss_like(name: str) -> bool:
     return known
 
 
-def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
-    """Fill the unit's features and calls; True if it imports a term function (see above)."""
+def _scan(unit: _SyntaxUnit, module_unit: bool) -> int:
+    """Fill the unit's features and calls; return the features it gives every unit: TERMS if it
+    imports a term function, PARAMS if it names a layer whose call looks rows up (see above)."""
     features = 0
     called_names: set[str] = set()
     called_attributes: set[str] = set()
     mentioned: set[str] = set()
     optimizer_aliases: set[tuple[str, str]] = set()
     optimizer_attributes: set[str] = set()
-    imports_term = False
+    every_unit = 0
     pinned = False
     stack: list[Any] = list(unit.nodes)
     Name, Attribute, Call, Store = ast.Name, ast.Attribute, ast.Call, ast.Store
@@ -533,11 +542,15 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
                     features |= LOSS
             else:
                 mentioned.add(node.id)
+                if node.id in ROW_LAYERS:
+                    every_unit |= PARAMS
             continue
         if kind is Attribute:
             attr = node.attr
             if attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX):
                 features |= PARAMS
+            elif attr in ROW_LAYERS:
+                every_unit |= PARAMS
             if type(node.ctx) is Store and _loss_like(attr):
                 features |= LOSS
             if attr in ALL_NAMES:
@@ -569,7 +582,9 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
         elif kind is ast.alias:
             last = node.name.rpartition(".")[2]
             if last in TERM_CALL_WORDS:
-                imports_term = True
+                every_unit |= TERMS
+            elif last in ROW_LAYERS:
+                every_unit |= PARAMS
             if last in ALL_NAMES:
                 optimizer_aliases.add((node.asname or node.name, last))
             elif node.name == "*":
@@ -602,7 +617,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> bool:
     unit.optimizer_aliases = frozenset(optimizer_aliases)
     unit.optimizer_attributes = frozenset(optimizer_attributes)
     unit.pinned = pinned
-    return imports_term
+    return every_unit
 
 
 @dataclass
@@ -615,9 +630,9 @@ class _SyntaxFacts:
 
 def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     units = _syntax_units(tree)
-    imports_term = False
+    every_unit = 0
     for index, unit in enumerate(units):
-        imports_term |= _scan(unit, index == 0)
+        every_unit |= _scan(unit, index == 0)
         if unit.owner is not None and returns_a_penalty_or_loss(unit.name or "", unit.owner):
             # what forward() of `class L2Regularizer` returns is a penalty, of `class
             # RegularizedLoss` a loss
@@ -644,9 +659,9 @@ def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
     )
     if not optimizer and (by_name or any(unit.optimizer_attributes & known or unit.mentioned & optimizer_names for unit in units)):
         optimizer = may_call_an_optimizer_class(tree)
-    if imports_term:
+    if every_unit:
         for unit in units:
-            unit.features |= TERMS
+            unit.features |= every_unit
     _mark_inert(tree, units)
     live = complete_units(units, COMMON_METHODS, bases=units[0].class_bases)
     return _SyntaxFacts(optimizer, any(live), units, live)

@@ -22,14 +22,17 @@ an optimizer construction is not this cut's question). The analysis builds a ter
   - L1 LOSS: a call of an L1 criterion (what `nn.L1Loss(...)` makes, L1_LOSS_CLASSES) or of
     `F.l1_loss` (L1_LOSS_FUNCTIONS) with a *parameter* value and zeros (calls.l1_loss_term).
 A parameter value (Param, Flat, ParamIter) starts only at an attribute `weight`, `bias` or
-`*_weight`, or a call `.parameters()`, `.named_parameters()` or `.state_dict()`; an elementwise
+`*_weight`, a call `.parameters()`, `.named_parameters()` or `.state_dict()`, or a call of what a
+call of an embedding layer's class makes (ROW_LAYERS: the rows it looks up, calls.looked_up_rows,
+`self.user_embedding(users)` with `self.user_embedding = nn.Embedding(...)`); an elementwise
 value only at `.abs()`, `.square()`, `.pow(...)`, `abs`/`absolute`/`square`/`pow(...)`, `x ** y`
 or `x * y` with a parameter value in it (analysis/calls.py, expressions.py); a parameter value
 times a factor that names a mask (MASK_WORD: `masks[name] * w`) is that parameter value.
 
 So every expression gets a set of kinds, PARAM, ELEMENTWISE, L1_CRITERION (from a call named
-like an L1_LOSS_CLASSES class, or an import's alias for one) and LISTISH (a list or set display
-holding something of a kind), over-approximating what the analysis can evaluate it to:
+like an L1_LOSS_CLASSES class, or an import's alias for one), ROW_LAYER (likewise from a call
+named like a ROW_LAYERS class; a call of a value of that kind has PARAM) and LISTISH (a list or
+set display holding something of a kind), over-approximating what the analysis can evaluate it to:
   - an expression has every kind any part of it has (containers, subscripts, conditions, calls of
     anything with such a receiver or argument, comprehensions over such an iterable), plus PARAM
     at a source and ELEMENTWISE where an elementwise operation meets PARAM; `a + b` and `a - b`
@@ -113,7 +116,7 @@ and is read again when that grows. The file
 may hold a term if a REDUCE call has an ELEMENTWISE receiver (method form) or argument (function
 form), a NORM call a PARAM one, with the arguments above, or an L1 LOSS call (a callee of kind
 L1_CRITERION, or `l1_loss`) a PARAM argument. (A unit is read first also where an import's alias
-of an L1_LOSS_CLASSES class is on its lines.) The function form is the analysis'
+of an L1_LOSS_CLASSES or ROW_LAYERS class is on its lines.) The function form is the analysis'
 only for a bare name or a dotted name starting at an imported name or `torch`; a method call on
 anything else (`self.norm(x, gate)`) is read in method form only.
 
@@ -167,6 +170,7 @@ from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
     COLLECTING_BUILTINS,
     COLLECTION_METHODS,
+    DIM_KEYWORDS,
     ELEMENTWISE_CALLS,
     FLATTENING_FUNCTIONS,
     GRADLESS_METHODS,
@@ -181,8 +185,10 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
     PARAM_VIEW_ATTRIBUTES,
+    ROW_LAYERS,
     SCALAR_REDUCTIONS,
     SHAPE_METHODS,
+    hands_rows_to,
 )
 
 if TYPE_CHECKING:
@@ -195,10 +201,16 @@ OPTIMIZER_CLASS = 8
 # such things makes): `+` joins two lists whatever they hold, and nothing else but collections of
 # parameters. (A list holding nothing of a kind adds nothing to a join, so it needs no kind.)
 LISTISH = 16
+# What a call of an embedding layer's class makes (vocabulary.ROW_LAYERS), and what a call of that
+# makes: the rows it looks up, a parameter value that a call hands only to code named like a
+# penalty or a loss (vocabulary.hands_rows_to, the analysis' call_arguments).
+ROW_LAYER, ROWS = 32, 64
+_PARAMETER_VALUE = PARAM | ROWS
+_ROWS_AND_LAYERS = ROWS | ROW_LAYER
 # Above these, two kinds for each class of the file a call can run code of (_Flow.class_kinds):
 # the class itself, and an instance of it.
-_VALUE_KINDS = 31
-_FIRST_CLASS_KIND = 32
+_VALUE_KINDS = 127
+_FIRST_CLASS_KIND = 128
 
 REDUCE_NAMES = SCALAR_REDUCTIONS
 NORM_NAMES = NORM_METHODS | frozenset(name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS)
@@ -596,6 +608,8 @@ class _Flow:
             self.dirty.add(0)
             # (an import may call L1Loss by another name: `from torch.nn import L1Loss as Crit`)
             renamed = [alias for alias, names in self.aliases.items() if names & L1_LOSS_CLASSES]
+            # (an embedding layer's kind starts only where one is made: `nn.Embedding(n, d)`)
+            self.dirty.update(self.readers.calling([*ROW_LAYERS, *(a for a, names in self.aliases.items() if names & ROW_LAYERS)]))
             if self.optimizer_classes:
                 renamed += sorted(ALL_NAMES | self.class_names | {ATTRIBUTE_BY_NAME})  # where a class may be named
             self.dirty.update(self.readers.seeded((*_SEED_WORDS, *renamed), _SEED_ATTRIBUTES, _SEED_ATTRIBUTE_SUFFIXES))
@@ -913,8 +927,9 @@ class _Flow:
             self._widen(self.returns, self.unit.name, kinds)
             if self.unit.name in self.escaped and not self.following_functions:
                 self._follow_functions()  # a call of the value may return it
-            if not self.active and self.unit.owner is not None and self.unit.name in CALL_METHODS:
-                # what a call of an instance of its class is (or of a subclass that inherits it)
+            if not self.active and self.unit.owner is not None and self.unit.name in CALL_METHODS and _without_rows(kinds):
+                # what a call of an instance of its class is (or of a subclass that inherits it;
+                # not the rows it looked up: see _call_held)
                 self._activate(self._running(self.unit))
             old = self.unit_returns.get(self.unit.index, 0)
             if old | kinds != old:
@@ -1005,7 +1020,9 @@ class _Flow:
                 for unit in self._found(name, method):
                     if arguments:
                         self._call_into((unit,), node, argument_kinds, keyword_kinds)
-                    kinds |= self.unit_returns.get(unit.index, 0)
+                    # (a module's output is an activation: the rows its forward looked up are not
+                    # its caller's, values.without_rows)
+                    kinds |= _without_rows(self.unit_returns.get(unit.index, 0))
                     self.instance_callers.setdefault(unit.index, set()).add(self.unit.index)
         return kinds
 
@@ -1188,13 +1205,14 @@ class _Flow:
             # Two collections of parameters join, and two lists, whatever they hold (the other
             # side of a list with kinds may be a list without); anything else (`x + self.bias`,
             # `h + pos_embedding`) is UNKNOWN, or a number.
+            # (Looked-up rows are one tensor each, never a collection: `tok + pos` is UNKNOWN.)
             if (left | right) & LISTISH or left & right & PARAM:
                 return left | right
             return 0
         if isinstance(op, ast.Pow):
-            return ELEMENTWISE if left & PARAM else 0
+            return ELEMENTWISE if left & _PARAMETER_VALUE else 0
         if isinstance(op, ast.Mult):
-            both_params = left & right & PARAM
+            both_params = left & _PARAMETER_VALUE and right & _PARAMETER_VALUE
             params = (left | right) & PARAM
             masked = params if params and (_names_a_mask(node.left) or _names_a_mask(node.right)) else 0
             return ((left | right) & ELEMENTWISE) | (ELEMENTWISE if both_params else 0) | masked
@@ -1218,20 +1236,32 @@ class _Flow:
         arguments = 0
         for kinds in argument_kinds + keyword_kinds:
             arguments |= kinds
+        # What the code the call runs is given (the file's functions, methods, classes, lambdas):
+        # rows, and embedding layers to look them up with, only where the callee is named like a
+        # penalty or a loss (values.without_rows).
+        given_kinds, given_keyword_kinds, given = argument_kinds, keyword_kinds, arguments
+        if arguments & (_ROWS_AND_LAYERS | LISTISH) and not hands_rows_to(name):
+            given_kinds = [_without_rows(kinds) for kinds in argument_kinds]
+            given_keyword_kinds = [_without_rows(kinds) for kinds in keyword_kinds]
+            given = 0
+            for kinds in given_kinds + given_keyword_kinds:
+                given |= kinds
         if self.optimizer_classes and (self._expr(func) if method_form else receiver) & OPTIMIZER_CLASS:
             raise _TermFound  # `opt_cls(params)`, `self.optimizer_fn(params)`, `OPTIMIZERS[k](params)`
-        if not self.active and arguments:
+        if not self.active and given:
             self.pending_callees.append(func)  # could it hold a class? (_read_unit asks)
         # `L2Reg(ps)`, `reg(ps)`, `self.reg(ps)`: a class of the file or an instance of one
         callee = self._attribute_kinds(func) if isinstance(func, ast.Attribute) else receiver
         held = callee & self.every_class_kind
-        made = self._call_held(held, node, argument_kinds, keyword_kinds) if held else 0
+        made = self._call_held(held, node, given_kinds, given_keyword_kinds) if held else 0
         # `reg_fn(model.parameters())`: the file's functions the value may be
         functions = callee & self.every_function_kind
         if functions:
-            made |= self._call_functions(functions, node, argument_kinds, keyword_kinds)
-        elif arguments and self.escaped and not self.following_functions and self._may_call_a_value(func, name, method_form):
+            made |= self._call_functions(functions, node, given_kinds, given_keyword_kinds)
+        elif given and self.escaped and not self.following_functions and self._may_call_a_value(func, name, method_form):
             self._follow_functions()  # (this unit is read again once its callee has their kinds)
+        if callee & ROW_LAYER:
+            made |= ROWS  # `self.user_embedding(users)`: the rows it looks up
         if name is None:
             return receiver | arguments | made
         # A bare name may also be an import's alias for any of the names it was imported as
@@ -1245,19 +1275,21 @@ class _Flow:
         elif "partial" in names and argument_kinds and argument_kinds[0] & OPTIMIZER_CLASS:
             raise _TermFound  # `partial(optim.Adam, weight_decay=1e-5)`: a construction, called or not
         kinds = made | (L1_CRITERION if names & L1_LOSS_CLASSES else 0)  # nn.L1Loss(...)
+        if names & ROW_LAYERS:
+            kinds |= ROW_LAYER  # nn.Embedding(n, d)
         # A value called returns what it may return: a lambda's body (`first(model)`, `self.fn(m)`).
         kinds |= callee & _VALUE_KINDS
         for called in names:
             kinds |= self.returns.get(called, 0)  # a function or method of the file, inlined
-            if arguments:
-                self._call_into(self.functions.get(called, ()), node, argument_kinds, keyword_kinds)
-            if arguments and called in self.classes and called not in self.name_kinds:
+            if given:
+                self._call_into(self.functions.get(called, ()), node, given_kinds, given_keyword_kinds)
+            if given and called in self.classes and called not in self.name_kinds:
                 # `L2Reg(model.parameters(), lam)` runs L2Reg.__init__ (once active, by its kind)
-                self._call_into(self._found(called, "__init__"), node, argument_kinds, keyword_kinds)
+                self._call_into(self._found(called, "__init__"), node, given_kinds, given_keyword_kinds)
         if method_form:
             if name in KEEPING_METHODS:
                 kinds |= receiver
-            elif name in ELEMENTWISE_CALLS and receiver & PARAM:
+            elif name in ELEMENTWISE_CALLS and receiver & _PARAMETER_VALUE:
                 kinds |= ELEMENTWISE
             elif name in SOURCE_METHODS:
                 kinds |= PARAM
@@ -1266,7 +1298,7 @@ class _Flow:
         if function_form:
             if names & PASSING_FUNCTIONS:
                 kinds |= arguments
-            if names & ELEMENTWISE_CALLS and arguments & PARAM:
+            if names & ELEMENTWISE_CALLS and arguments & _PARAMETER_VALUE:
                 kinds |= ELEMENTWISE
         if self.optimizer_classes:
             # A class goes through any call that is given it (`partial(optim.Adam, ...)`,
@@ -1275,7 +1307,7 @@ class _Flow:
             if function_form and ATTRIBUTE_BY_NAME in names and node.args and self._may_be_the_optimizer_module(node.args[0]):
                 kinds |= OPTIMIZER_CLASS  # `getattr(torch.optim, cfg.optimizer)`, whatever it reads
         if "partial" in names and node.args and not isinstance(node.args[0], ast.Starred):
-            kinds |= self._partial(node, argument_kinds, keyword_kinds)
+            kinds |= self._partial(node, given_kinds, given_keyword_kinds)
         if arguments and isinstance(func, ast.Attribute) and name in GROWING_METHODS:
             self._grow(func.value, arguments)  # `terms.append(p)`, `groups[0].extend(ps)`
         return kinds
@@ -1329,31 +1361,37 @@ class _Flow:
         arguments: int,
     ) -> None:
         """Raise _TermFound where this call may build a penalty term (see the module docstring)."""
-        if self.term_builders and arguments & (PARAM | ELEMENTWISE):
+        if self.term_builders and arguments & (_PARAMETER_VALUE | ELEMENTWISE):
             called = _dotted(func) or ""
             if called.partition(".")[0] in self.term_builders:
                 raise _TermFound
         if names & REDUCE_NAMES:
-            if method_form and receiver & ELEMENTWISE and not any(not isinstance(a, ast.Starred) for a in node.args):
+            if (
+                method_form
+                and receiver & ELEMENTWISE
+                and not any(not isinstance(a, ast.Starred) for a in node.args)
+                and not any(k.arg in DIM_KEYWORDS and not _is_none(k.value) for k in node.keywords)
+            ):
                 raise _TermFound
             if function_form and len(node.args) + len(node.keywords) == 1 and arguments & ELEMENTWISE:
                 raise _TermFound
-        if arguments & PARAM:
+        if arguments & _PARAMETER_VALUE:
             if names & L1_LOSS_FUNCTIONS:
                 raise _TermFound  # F.l1_loss(p, torch.zeros_like(p))
             callee = receiver if not method_form else self._attribute_kinds(func)  # type: ignore[arg-type]
             if callee & L1_CRITERION:
                 raise _TermFound  # l1_crit(p, zeros), self.l1_crit(p, zeros)
         if names & NORM_NAMES:
-            if method_form and receiver & PARAM and _norm_arguments_allow_a_term(node.args, node.keywords, 0):
+            if method_form and receiver & _PARAMETER_VALUE and _norm_arguments_allow_a_term(node.args, node.keywords, 0):
                 raise _TermFound
             if (
                 function_form
                 and argument_kinds
-                and argument_kinds[0] & PARAM
+                and argument_kinds[0] & _PARAMETER_VALUE
                 and _norm_arguments_allow_a_term(node.args, node.keywords, 1)
+                and (not isinstance(func, ast.Name) or func.id in self.imported or "*" in self.imported)
             ):
-                raise _TermFound
+                raise _TermFound  # (a bare name is torch's norm only where an import binds it)
 
     def _grow(self, container: ast.expr, kinds: int) -> None:
         """A container gets what is put into it; one kept as an attribute (`self.terms`) is that
@@ -1424,6 +1462,14 @@ class _Flow:
         if isinstance(node, ast.DictComp):
             return kinds | self._expr(node.key) | self._expr(node.value)
         return kinds | self._expr(node.elt)  # type: ignore[attr-defined]
+
+
+def _without_rows(kinds: int) -> int:
+    """The kinds of a value handed to code not named like a penalty or a loss (values.without_rows):
+    no rows, no embedding layer, and no list that held only those (the analysis strips them from
+    the lists and tuples it knows; a value that is LISTISH and nothing else got it from them)."""
+    kinds &= ~_ROWS_AND_LAYERS
+    return 0 if kinds == LISTISH else kinds
 
 
 def _single_kinds(kinds: int) -> Iterator[int]:

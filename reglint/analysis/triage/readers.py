@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from reglint.analysis.triage.flowcut import _Unit
 
 
+_CALL_OPENS = re.compile(r"[\s)\\]*\(")
+
+
 class Readers:
     """Which units mention a word: those whose lines hold it as a whole word (in comments and
     strings too, which only adds readers). A function's lines are its body's; the module's, every
@@ -51,6 +54,15 @@ class Readers:
         lines = self._lines_of(words, ())
         lines |= self._lines_of(attributes, suffixes, attribute=True)
         return self._units_on(lines)
+
+    def calling(self, words: Iterable[str]) -> set[int]:
+        """The units that mention one of `words` followed by a call's opening bracket (after
+        blanks, line continuations and the closing brackets of a parenthesized callee)."""
+        text = self.text
+        offsets = sorted(
+            offset for offset, piece in whole_words(text, words, ()) if _CALL_OPENS.match(text, offset + len(piece))
+        )
+        return self._units_on(self._lines_at(offsets))
 
     def mentioning(self, word: str, attribute: bool = False) -> set[int]:
         found = self.known.get((word, attribute))

@@ -66,6 +66,7 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
     PENALTY_STEMS,
+    ROW_LAYERS,
     TERM_CALL_WORDS,
     returns_a_penalty_or_loss,
 )
@@ -498,6 +499,10 @@ _PARAM_TEXT = re.compile(
     + _alternation(PARAM_METHODS) + _CALL_OPEN + ")",
     re.A,
 )
+# A layer whose call looks up rows of its weight (ROW_LAYERS), named anywhere in the code (an
+# import may rename it, an attribute or argument may hold what it makes): every unit may then hold
+# a parameter value, as every unit may call a term function an import binds.
+_ROW_LAYER_TEXT = re.compile(r"\b" + _alternation(ROW_LAYERS) + r"\b", re.A)
 _TERM_WORDS = _alternation(TERM_CALL_WORDS)
 _TERM_TEXT = re.compile(r"\.\s*" + _TERM_WORDS + _CALL_OPEN, re.A)
 # (Led by the literal word: a search for it is fast; the word boundary before it is checked after.)
@@ -688,7 +693,7 @@ class _SpanFeatures:
             position = self.starts[index + 1] if index + 1 < len(self.starts) else len(text)
 
 
-def _unit_features(text: str, split: _Split, imports_term: bool) -> None:
+def _unit_features(text: str, split: _Split, imports_term: bool, names_a_row_layer: bool) -> None:
     """Each unit's parameter and term features and the calls it makes (losses come later)."""
     spans = _SpanFeatures(split.starts)
     spans.mark_all(_PARAM_TEXT, text, PARAMS)
@@ -697,7 +702,7 @@ def _unit_features(text: str, split: _Split, imports_term: bool) -> None:
     reversed_text = text[::-1]
     ends = split.ends
     for unit in split.units:
-        features = TERMS if imports_term else 0
+        features = (TERMS if imports_term else 0) | (PARAMS if names_a_row_layer else 0)
         names: set[str] = set()
         attributes: set[str] = set()
         for index in unit.spans:
@@ -826,7 +831,8 @@ def text_facts(
         return TextFacts(optimizer, False)
     # The whole file as one unit first: most files stop here.
     imports_term = _imports_a_term(blanked)
-    if not _PARAM_TEXT.search(blanked) or not (imports_term or _TERM_TEXT.search(blanked)):
+    names_a_row_layer = _ROW_LAYER_TEXT.search(blanked) is not None
+    if not (names_a_row_layer or _PARAM_TEXT.search(blanked)) or not (imports_term or _TERM_TEXT.search(blanked)):
         return TextFacts(optimizer, False)
     try:
         split = split_units(blanked, brackets)
@@ -950,7 +956,7 @@ def _candidates(
     """The units' components, and per unit whether its component (with the module's) has a
     parameter source and a term; None when none has. Losses are looked for after this, and only
     in those components: it is the costliest test, and in a model file they are a small part."""
-    _unit_features(text, split, imports_term)
+    _unit_features(text, split, imports_term, _ROW_LAYER_TEXT.search(text) is not None)
     units = split.units
     if reduce(or_, (unit.features for unit in units), 0) != PARAMS | TERMS:
         return None
