@@ -80,6 +80,7 @@ from reglint.analysis.values import (
 from reglint.analysis.vocabulary import (
     ABS_CALLS,
     ATTRIBUTE_BY_NAME,
+    ATTRIBUTE_DICTS,
     CALL_METHODS,
     CHAIN_FUNCTIONS,
     CONTAINER_METHODS,
@@ -134,6 +135,10 @@ class CallEvaluator(AnalyzerMixin):
             return self.ev_chain(node, qualified, frame)
         if qualified in COPY_FUNCTIONS and len(args) == 1 and len(node.args) == 1:
             return self.ev(args[0].value, frame)
+        if qualified in ATTRIBUTE_DICTS:
+            made = self.ev_dict_like(node, args, frame)
+            if made is not None:
+                return made
         if qualified == "functools.partial":
             return self.ev_partial(node, frame)
         if qualified in FACTORIES:
@@ -381,6 +386,8 @@ class CallEvaluator(AnalyzerMixin):
         frame: Frame,
     ) -> Optional[Value]:
         """Methods whose meaning the analysis knows, on the value they are called on."""
+        if isinstance(base, DictVal) and method == "values" and not node.args:
+            return ListVal(tuple(value for _, value, _, _ in base.entries))  # `losses.values()`
         if isinstance(base, Str) and method in _CASE_METHODS and not node.args:
             return Str(_CASE_METHODS[method](base.value))  # `self.learner.lower()`
         if isinstance(base, L1Criterion) and method in RETYPING_METHODS:
@@ -905,17 +912,8 @@ class CallEvaluator(AnalyzerMixin):
         every level of `f(f(f(...)))`."""
         if name not in _BUILTINS or frame.function(name) is not None:
             return None
-        if name == "dict" and not args:
-            return self.ev_dict_call(node, frame)
-        if name == "dict" and len(args) == 1 and not args[0].star:
-            copied = self.ev(args[0].value, frame)  # `cfg = dict(cfg)`: a copy, with the keywords added
-            if isinstance(copied, DictVal):
-                added = self.ev_dict_call(node, frame)
-                assert isinstance(added, DictVal)
-                replaced = {key for key, *_ in added.entries}
-                kept = tuple(entry for entry in copied.entries if entry[0] not in replaced)
-                return DictVal(copied.node, kept + added.entries)
-            return UNKNOWN
+        if name == "dict":
+            return self.ev_dict_like(node, args, frame)
         if name == ATTRIBUTE_BY_NAME:
             named = self.class_named_at_run_time(node, frame)
             if named is not None:
@@ -941,11 +939,8 @@ class CallEvaluator(AnalyzerMixin):
             ):
                 terms = tuple(t for i in first.items if isinstance(i, Terms) for t in i.terms)
                 return self.bind_terms(Terms(terms), node, frame)
-            if (
-                isinstance(first, (ListVal, TupleVal))
-                and first.items
-                and all(isinstance(i, (PenaltyRef, Mixed)) for i in first.items)
-            ):
+            if isinstance(first, (ListVal, TupleVal)) and any(penalty_ids(i) for i in first.items):
+                # `sum([l1, l2])`, and a dict of losses summed (`sum(losses.values())`)
                 return self.penalty_sum(first.items)
             return UNKNOWN
         if name == "abs":
@@ -959,6 +954,25 @@ class CallEvaluator(AnalyzerMixin):
         if name == "enumerate" and isinstance(first, (ParamIter, ListVal)):
             return Enumerated(first)
         return UNKNOWN
+
+    def ev_dict_like(self, node: cst.Call, args: list[cst.Arg], frame: Frame) -> Optional[Value]:
+        """`dict(lr=1e-3)`, `dict(cfg, lr=1e-3)` (a copy, with the keywords added), and the same of
+        a class whose objects hold their keys as attributes (vocabulary.ATTRIBUTE_DICTS); None
+        (for the caller to evaluate) for any other shape."""
+        if not args:
+            return self.ev_dict_call(node, frame)
+        if len(args) == 1 and not args[0].star:
+            copied = self.ev(args[0].value, frame)
+            if isinstance(copied, DictVal):
+                added = self.ev_dict_call(node, frame)
+                assert isinstance(added, DictVal)
+                replaced = {key for key, *_ in added.entries}
+                kept = tuple(entry for entry in copied.entries if entry[0] not in replaced)
+                return DictVal(copied.node, kept + added.entries)
+            for argument in node.args[1:]:
+                self.ev(argument.value, frame)
+            return UNKNOWN
+        return None
 
     def ev_dict_call(self, node: cst.Call, frame: Frame) -> Value:
         entries = []

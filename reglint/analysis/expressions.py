@@ -97,6 +97,20 @@ class ExpressionEvaluator(AnalyzerMixin):
         text = string_value(node)
         return UNKNOWN if text is None else Str(text)
 
+    def ev_formatted(self, node: Union[cst.FormattedString, cst.ConcatenatedString], frame: Frame) -> Value:
+        """An f-string runs the code in its fields (`print(f"{trainer.train_epoch(loader):.4f}")`
+        runs an epoch); the text it makes is unknown."""
+        parts: list[cst.CSTNode] = [node.left, node.right] if isinstance(node, cst.ConcatenatedString) else list(node.parts)
+        while parts:
+            part = parts.pop()
+            if isinstance(part, cst.FormattedStringExpression):
+                self.ev(part.expression, frame)
+                if part.format_spec:
+                    parts.extend(part.format_spec)
+            elif isinstance(part, (cst.FormattedString, cst.ConcatenatedString)):
+                self.ev(part, frame)
+        return UNKNOWN
+
     def ev_name(self, node: cst.Name, frame: Frame) -> Value:
         if node.value in ("True", "False"):
             return Num(1.0 if node.value == "True" else 0.0, node.value, node)
@@ -236,6 +250,13 @@ class ExpressionEvaluator(AnalyzerMixin):
             crossed = self.attribute_of(base, attr, node)
             if crossed is not None:
                 return crossed
+        if isinstance(base, DictVal):
+            # `cfg.weight_decay` of `cfg = SimpleNamespace(weight_decay=0.0)` (an attribute dict:
+            # a plain dict has no such attribute, so code that reads one holds another kind)
+            entry = base.get(attr)
+            if entry is not None:
+                held = entry[0]
+                return Num(held.value, held.text, self.here(node)) if isinstance(held, Num) else held
         if (
             isinstance(base, Unknown)
             and isinstance(node.value, cst.Name)
@@ -292,6 +313,11 @@ class ExpressionEvaluator(AnalyzerMixin):
                 base.pset, unfiltered=False, filter_text=self.module.code_for_node(node)
             )
             return Param(explicit, self.module.code_for_node(node), base.pset.gradless)
+        if isinstance(base, Param) and base.pset is None and len(node.slice) == 1:
+            # `emb0[users]` of `emb0 = self.embedding.weight`: the rows a batch looks up, as a
+            # call of the embedding layer gives them (calls.looked_up_rows)
+            self.ev_slice(node.slice[0].slice, frame)
+            return replace(base, text=self.module.code_for_node(node), rows=True)
         if carries_penalty(base) and len(node.slice) == 1 and _first_or_last(node.slice[0].slice):
             return base  # `l2_reg[0]` of a one-element accumulator (`torch.zeros(1)`): the penalty
         if isinstance(base, (TupleVal, ListVal)) and len(node.slice) == 1:
@@ -315,6 +341,15 @@ class ExpressionEvaluator(AnalyzerMixin):
             else:
                 return chosen_by_key(base)
         return UNKNOWN
+
+    def ev_slice(self, index: cst.BaseSlice, frame: Frame) -> None:
+        """Evaluate what an index or a slice runs."""
+        if isinstance(index, cst.Index):
+            self.ev(index.value, frame)
+        elif isinstance(index, cst.Slice):
+            for part in (index.lower, index.upper, index.step):
+                if part is not None:
+                    self.ev(part, frame)
 
     def ev_dict(self, node: cst.Dict, frame: Frame) -> Value:
         entries: list[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode]] = []
@@ -506,6 +541,8 @@ class ExpressionEvaluator(AnalyzerMixin):
         pids = frozenset().union(*(penalty_ids(i) for i in items))
         if all(penalty_only(i) for i in items):
             return Mixed(pids, tuple(s for i in items for s in scales_of(i)), pure=True)
+        for item in items:
+            self.note_scale(item)  # the penalties meet the data loss here
         return Mixed(pids)
 
     def note_scale(self, value: Value) -> None:
@@ -624,6 +661,8 @@ _EVALUATORS: dict[type, str] = {
     cst.Integer: "ev_number",
     cst.Float: "ev_number",
     cst.SimpleString: "ev_string",
+    cst.FormattedString: "ev_formatted",
+    cst.ConcatenatedString: "ev_formatted",
     cst.Name: "ev_name",
     cst.Attribute: "ev_attribute",
     cst.Call: "ev_call",

@@ -118,6 +118,7 @@ class Penalty:
     # Built in a training step that backpropagates, and reaching only a loss named like one that
     # is never backpropagated nor returned (a logged total): it trains nothing.
     left_untrained: bool = False
+    joined_elsewhere: bool = False  # joined to its loss by a wiring module's own code, which reports that
     called_at: tuple[cst.CSTNode, ...] = ()  # the steps' calls of the helper that built it
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
     home: bool = True  # built by the linted file's own code
@@ -315,7 +316,7 @@ class FileFacts:
         added after the backward() of its loss, RL104's, nor one a step that backpropagates leaves
         in a total it only logs: they train nothing)."""
         for penalty in self.penalties:
-            if penalty.dead or penalty.added_late or penalty.left_untrained:
+            if penalty.dead or penalty.added_late or penalty.left_untrained or penalty.joined_elsewhere:
                 continue
             if penalty.reaches_loss and penalty.kinds & {L2, L2_UNSQUARED}:
                 if not all(t.gradless for t in penalty.terms):

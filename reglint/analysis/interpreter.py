@@ -103,6 +103,7 @@ from reglint.analysis.values import (
     TupleVal,
     Unknown,
     Value,
+    handed_here,
     penalty_ids,
     without_rows,
 )
@@ -606,10 +607,17 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         as a loss; RL107 still asks whether that name is ever used."""
         if frame is not None and frame.no_grad:
             return  # a loss computed with gradients off (validation, monitoring) is never trained on
-        if not self.places_facts:
-            return  # a wiring module's own loss: its run reports what it joins (wiring.py)
-        self.note_scale(value)
         alone = penalty_only(value)
+        if not self.places_facts:
+            # A wiring module's own loss: its run reports what it joins (wiring.py), a penalty the
+            # linted module only held under a loss's name included (`reg_loss = lam * reg_loss` in
+            # a Regularization module, added to the loss by train.py).
+            if not alone:
+                for pid in penalty_ids(value):
+                    if self.records[pid].added_alone:
+                        self.records[pid].joined_by_a_wiring_module = True
+            return
+        self.note_scale(value)
         for pid in penalty_ids(value):
             record = self.records[pid]
             record.reaches_loss = True
@@ -631,7 +639,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if add_node is not None and (record.add_node is None or (record.added_alone and not held)):
                 # (where it joins the data loss, `loss = ce + l2_loss`, over where it is only held
                 # or returned under a loss's name, `l2_loss = lam * model.l2()`)
-                record.joined_by = record.joined_by or self.site()  # (the first: see wiring.py)
+                if record.joined_by is None or record.added_alone:
+                    record.joined_by = self.site()  # (the first join: see wiring.py)
                 record.add_node = self.here(add_node)
                 record.added_alone = held
 
@@ -1085,6 +1094,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if not hands_rows_to(func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None):
             positional = [without_rows(value) for value in positional]
             keywords = {key: without_rows(value) for key, value in keywords.items()}
+        if not self.foreign:
+            positional = [handed_here(value) for value in positional]
+            keywords = {key: handed_here(value) for key, value in keywords.items()}
         return positional, keywords, unpacks
 
     def call_lambda(

@@ -17,6 +17,7 @@ import libcst as cst
 
 from reglint.analysis.names import ImportMap
 from reglint.analysis.state import Frame
+from reglint.analysis.vocabulary import ATTRIBUTE_DICT_NAMES
 
 if TYPE_CHECKING:
     from reglint.analysis.classes import ClassInfo
@@ -197,7 +198,16 @@ def _ast_literal(node: ast.expr, depth: int = 0) -> bool:
         )
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
         return not node.args and all(k.arg is not None and _ast_literal(k.value, depth + 1) for k in node.keywords)
+    if isinstance(node, ast.Call) and _called_name(node.func) in ATTRIBUTE_DICT_NAMES:
+        # `SimpleNamespace(lr=1e-3)`, `EasyDict({"lr": 1e-3})`
+        return len(node.args) <= 1 and all(_ast_literal(a, depth + 1) for a in node.args) and all(
+            k.arg is not None and _ast_literal(k.value, depth + 1) for k in node.keywords
+        )
     return False
+
+
+def _called_name(func: ast.expr) -> Optional[str]:
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
 
 
 def _ast_declared(target: ast.expr) -> bool:

@@ -173,6 +173,7 @@ class OptimizerEvaluator(AnalyzerMixin):
             existing is None
             or (not existing.weight_decay.known and call.weight_decay.known)
             or (not existing.groups_known and call.groups_known)
+            or _known_group_decays(call) > _known_group_decays(existing)
         ):
             self.optimizers[id(node)] = call
         return OptimizerRef(id(node))
@@ -308,3 +309,10 @@ class OptimizerEvaluator(AnalyzerMixin):
                     ),
                 ), True
         return (ParamGroup(node=node, params=None, weight_decay=None),), False
+
+
+
+def _known_group_decays(call: OptimizerCall) -> int:
+    """How many of its param groups' own decays are known (`cfg.optim.dense_wd` where a script
+    gave the config: 0.1)."""
+    return sum(1 for group in call.groups if group.weight_decay is not None and group.weight_decay.known)

@@ -94,6 +94,10 @@ class PenaltyRecord:
     origin: Optional[tuple[cst.Module, cst.CSTNode, Optional[str]]] = None  # where that code is
     callers: frozenset[Optional[str]] = frozenset()  # the modules whose code was running then
     joined_by: Optional[Site] = None  # whose code joined it to a loss, where some code did
+    # Held under a loss's name by the linted module, joined to the data loss by a wiring module's
+    # own code (`loss = loss_disp + regu()` in train.py): that module reports the join (RL203,
+    # RL206), this one the penalty's form.
+    joined_by_a_wiring_module: bool = False
 
     def add_terms(self, terms: Iterable[PenaltyTerm]) -> None:
         """One term per node and parameter set: the same code evaluated again adds nothing, and
@@ -164,6 +168,7 @@ class PenaltyRecord:
             dead=self.is_dead(),
             added_late=self.added_late,
             left_untrained=self.in_training_step and self.reaches_loss and not self.trained,
+            joined_elsewhere=self.joined_by_a_wiring_module,
             called_at=tuple(self.called_at),
             trained=self.trained,
             home=not self.built_elsewhere,

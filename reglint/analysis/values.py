@@ -349,3 +349,15 @@ def without_rows(value: Value) -> Value:
         entries = tuple((key, without_rows(held), key_node, node) for key, held, key_node, node in value.entries)
         return value if all(a[1] is b[1] for a, b in zip(entries, value.entries)) else replace(value, entries=entries)
     return value
+
+
+def handed_here(value: Value) -> Value:
+    """`value` as the linted module's own code hands it to a call: the parameters it names
+    explicitly are given by this module (Param.taken_here), wherever it got them (`embs` that a
+    model's method returned, handed back to its `regularization(embs)`)."""
+    if isinstance(value, Param):
+        return value if value.pset is not None or value.taken_here else replace(value, taken_here=True)
+    if isinstance(value, (TupleVal, ListVal)):
+        items = tuple(handed_here(item) for item in value.items)
+        return value if all(a is b for a, b in zip(items, value.items)) else replace(value, items=items)
+    return value

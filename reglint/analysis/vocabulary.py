@@ -240,6 +240,17 @@ LAYERS_WITH_BIAS = frozenset({
 })
 # Layers with only matrices (an embedding table).
 LAYERS_MATRIX_ONLY = frozenset({"Embedding", "EmbeddingBag"})
+# Classes whose objects hold settings as attributes, made from keywords or from a dict
+# (`cfg = SimpleNamespace(lr=1e-3, weight_decay=0.0)`, `EasyDict(config)`): read as the dict they
+# are, whose keys `cfg.weight_decay` also reads.
+ATTRIBUTE_DICTS = frozenset({
+    "types.SimpleNamespace", "argparse.Namespace", "easydict.EasyDict", "munch.Munch", "addict.Dict",
+    "ml_collections.ConfigDict", "ml_collections.config_dict.ConfigDict", "omegaconf.OmegaConf.create",
+    "dotmap.DotMap", "attrdict.AttrDict", "box.Box",
+})
+# Their last names: a project module's `cfg = SimpleNamespace(lr=1e-3)` of literals is one of the
+# declarations an importer reads (modules._ast_literal, classes.is_literal).
+ATTRIBUTE_DICT_NAMES = frozenset(name.rpartition(".")[2] for name in ATTRIBUTE_DICTS)
 # Layers whose call looks rows of their weight up (`self.user_embedding(users)`): the rows of a
 # batch are that parameter's values, so a norm of them is a penalty on the table (RecBole's
 # EmbLoss, LightGCN's and daisyRec's `reg_loss`), as a norm of `.weight` is. A parameter value

@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from reglint.analysis.facts import L2_UNSQUARED, PenaltyTerm
+from reglint.analysis.facts import L2_UNSQUARED, Penalty, PenaltyTerm
 from reglint.catalog import RL102
 from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
@@ -58,15 +58,23 @@ loss = loss + lam * reg
 
 @static_rule(INFO, valid=VALID, invalid=INVALID)
 def check(ctx: CheckContext) -> Iterator[Report]:
-    for _penalty, term in ctx.facts.penalty_terms():
+    for penalty, term in ctx.facts.penalty_terms():
         if term.kind != L2_UNSQUARED:
             continue
-        code = ctx.facts.code(term.node)
         if term.sqrt_form:
             detail = "whose gradient λ·w/‖w‖ is NaN at w = 0"
         else:
             detail = "whose gradient λ·w/‖w‖ is not weight decay"
-        yield Report(term.node, f"square the norm: `{code}` is ‖w‖, {detail}", fix=_fix(ctx, term))
+        yield Report(term.node, f"square the norm: {_norm_code(ctx, penalty, term)} is ‖w‖, {detail}", fix=_fix(ctx, term))
+
+
+def _norm_code(ctx: CheckContext, penalty: Penalty, term: PenaltyTerm) -> str:
+    """The norm as written: here, or in the other module whose code computes it over what this
+    file hands it (`u.norm(2)` (model.py:27), reported at `self.model.regularization(embs)`)."""
+    if term.written is not None and term.written is not term.node and penalty.origin is not None:
+        module, _, path = penalty.origin
+        return f"`{module.code_for_node(term.written)}` ({ctx.facts.where(term.written, module, path or 'another module')})"
+    return f"`{ctx.facts.code(term.node)}`"
 
 
 def _sqrt_operand(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
