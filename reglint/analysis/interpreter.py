@@ -37,7 +37,7 @@ from reglint.analysis.facts import (
 from reglint.analysis.filters import condition_filter, module_type_test
 from reglint.analysis.linking import ProjectEvaluator
 from reglint.analysis.modules import ModuleContext
-from reglint.analysis.names import ImportMap, dotted
+from reglint.analysis.names import ImportMap, callee_name, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
 from reglint.analysis.project import Project, joins_a_trainer, reads_project_code
 from reglint.analysis.state import (
@@ -1090,8 +1090,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 unpacks = True  # (what follows it is taken one place to the left, as before)
         keywords = {key: without_rows(value) for key, value in bound.keywords} if bound is not None else {}
         keywords.update((a.keyword.value, self.ev(a.value, frame)) for a in call.args if a.keyword is not None)
-        func = call.func
-        if not hands_rows_to(func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None):
+        if not hands_rows_to(callee_name(call)):
             positional = [without_rows(value) for value in positional]
             keywords = {key: without_rows(value) for key, value in keywords.items()}
         if not self.foreign:

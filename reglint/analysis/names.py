@@ -184,3 +184,12 @@ def _ast_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             nested = getattr(statement, field, None)
             if isinstance(nested, list) and nested:
                 stack.append(iter(nested))
+
+
+def callee_name(call: cst.Call) -> Optional[str]:
+    """The last name of what a call calls: `reg_loss` of `self.reg_loss(...)`, `f` of `f(...)`;
+    None for any other callee (`fns[0](...)`)."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    return func.attr.value if isinstance(func, cst.Attribute) else None
