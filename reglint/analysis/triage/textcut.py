@@ -503,6 +503,12 @@ _PARAM_TEXT = re.compile(
 # import may rename it, an attribute or argument may hold what it makes): every unit may then hold
 # a parameter value, as every unit may call a term function an import binds.
 _ROW_LAYER_TEXT = re.compile(r"\b" + _alternation(ROW_LAYERS) + r"\b", re.A)
+
+
+def _names_a_row_layer(text: str) -> bool:
+    # (`in` first: a pattern led by a word boundary scans every position)
+    return any(word in text for word in ROW_LAYERS) and _ROW_LAYER_TEXT.search(text) is not None
+
 _TERM_WORDS = _alternation(TERM_CALL_WORDS)
 _TERM_TEXT = re.compile(r"\.\s*" + _TERM_WORDS + _CALL_OPEN, re.A)
 # (Led by the literal word: a search for it is fast; the word boundary before it is checked after.)
@@ -831,8 +837,7 @@ def text_facts(
         return TextFacts(optimizer, False)
     # The whole file as one unit first: most files stop here.
     imports_term = _imports_a_term(blanked)
-    names_a_row_layer = _ROW_LAYER_TEXT.search(blanked) is not None
-    if not (names_a_row_layer or _PARAM_TEXT.search(blanked)) or not (imports_term or _TERM_TEXT.search(blanked)):
+    if not (imports_term or _TERM_TEXT.search(blanked)) or not (_PARAM_TEXT.search(blanked) or _names_a_row_layer(blanked)):
         return TextFacts(optimizer, False)
     try:
         split = split_units(blanked, brackets)
@@ -956,7 +961,7 @@ def _candidates(
     """The units' components, and per unit whether its component (with the module's) has a
     parameter source and a term; None when none has. Losses are looked for after this, and only
     in those components: it is the costliest test, and in a model file they are a small part."""
-    _unit_features(text, split, imports_term, _ROW_LAYER_TEXT.search(text) is not None)
+    _unit_features(text, split, imports_term, _names_a_row_layer(text))
     units = split.units
     if reduce(or_, (unit.features for unit in units), 0) != PARAMS | TERMS:
         return None
