@@ -220,9 +220,12 @@ def is_declaration(statement: cst.BaseSmallStatement) -> bool:
 
 
 def _declared(target: cst.BaseExpression) -> bool:
-    """`NAME = ...` or `NAME["key"] = ...` (a config dict filled key by key)."""
+    """`NAME = ...`, `NAME["key"] = ...` (a config dict filled key by key) or `NAME.KEY.SUB = ...`
+    (an attribute dict filled the same way: `__C.OPTIM.LR = 1e-4`)."""
     if isinstance(target, cst.Name):
         return True
+    if isinstance(target, cst.Attribute):
+        return _declared(target.value) and not isinstance(target.value, cst.Subscript)
     return (
         isinstance(target, cst.Subscript)
         and isinstance(target.value, cst.Name)

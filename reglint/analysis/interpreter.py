@@ -120,6 +120,31 @@ from reglint.analysis.wirers import wiring_modules
 from reglint.analysis.wiring import WiringEvaluator
 
 
+def _rebind(frame: Frame, name: str, old: Value, new: Value) -> None:
+    """Bind `name` to `new` in `frame`, and every other name of the frame that holds the very same
+    dict (`cfg = __C` before `__C.LR = 1e-4`: one object under two names)."""
+    for other, held in list(frame.env.items()):
+        if held is old and other != name:
+            frame.env[other] = new
+    frame.env[name] = new
+
+
+def _with_item(table: DictVal, path: list[str], value: Value, node: cst.CSTNode) -> Optional[DictVal]:
+    """`table` with the key path set to `value` (None where a dict on the way is not known)."""
+    key = path[0]
+    if len(path) > 1:
+        found = table.get(key)
+        inner = found[0] if found is not None else None
+        if not isinstance(inner, DictVal):
+            return None
+        replaced = _with_item(inner, path[1:], value, node)
+        if replaced is None:
+            return None
+        value = replaced
+    entries = tuple(entry for entry in table.entries if entry[0] != key)
+    return DictVal(table.node, entries + ((key, value, node, node),))
+
+
 def _code_in(frame: Frame) -> dict[str, Value]:
     return {name: value for name, value in frame.env.items() if isinstance(value, CODE)}
 
@@ -907,6 +932,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 if isinstance(held, OptimizerClass) and held != value:
                     value = UNKNOWN  # one class in each branch (`if ...: cls = SGD else: cls = Adam`)
             frame.env[name] = value
+            if isinstance(target, cst.Attribute):
+                self.store_attribute_item(target, value, frame)
         elif isinstance(target, cst.Subscript):
             self.store_item(target, value, frame)
 
@@ -920,10 +947,28 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             return
         key = self.ev(target.slice[0].slice.value, frame)
         if not isinstance(key, Str):
-            frame.env[owner] = UNKNOWN  # a key the analysis cannot read: the dict is no longer known
+            _rebind(frame, owner, current, UNKNOWN)  # a key the analysis cannot read: the dict is no longer known
             return
         entries = tuple(entry for entry in current.entries if entry[0] != key.value)
-        frame.env[owner] = DictVal(current.node, entries + ((key.value, value, target, target),))
+        _rebind(frame, owner, current, DictVal(current.node, entries + ((key.value, value, target, target),)))
+
+    def store_attribute_item(self, target: cst.Attribute, value: Value, frame: Frame) -> None:
+        """`__C.OPTIM.WEIGHT_DECAY = 0.5` of `__C = edict()`: an attribute dict (and the ones it
+        holds) filled key by key, py-faster-rcnn's config style."""
+        path: list[str] = []
+        owner: cst.BaseExpression = target
+        while isinstance(owner, cst.Attribute):
+            path.append(owner.attr.value)
+            owner = owner.value
+        if not isinstance(owner, cst.Name) or owner.value not in frame.env:
+            return
+        root = frame.env[owner.value]
+        if not isinstance(root, DictVal):
+            return
+        path.reverse()
+        updated = _with_item(root, path, value, target)
+        if updated is not None:
+            _rebind(frame, owner.value, root, updated)
 
     # ------------------------------------------------------------------ filters
 

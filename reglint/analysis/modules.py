@@ -211,9 +211,12 @@ def _called_name(func: ast.expr) -> Optional[str]:
 
 
 def _ast_declared(target: ast.expr) -> bool:
-    """The ast counterpart of classes._declared: a name, or a name's string key."""
+    """The ast counterpart of classes._declared: a name, a name's string key, or a name's
+    attributes."""
     if isinstance(target, ast.Name):
         return True
+    if isinstance(target, ast.Attribute):
+        return _ast_declared(target.value) and not isinstance(target.value, ast.Subscript)
     return (
         isinstance(target, ast.Subscript)
         and isinstance(target.value, ast.Name)

@@ -57,7 +57,10 @@ class OptimizerEvaluator(AnalyzerMixin):
         calls = [(node, frame)]
         if held is not None and held.bound is not None and held.bound_frame is not None:
             calls.insert(0, (held.bound, held.bound_frame))
-            self.called_partials.add(id(held.bound))
+            if not self.foreign:
+                # (constructed by another module's code, a trainer handed `partial(optim.Adam,
+                # weight_decay=args.wd)`, it is still read where it is written: uncalled partials)
+                self.called_partials.add(id(held.bound))
         for written, where in calls:
             for argument in written.args:
                 if argument.keyword is not None:

@@ -250,7 +250,7 @@ ATTRIBUTE_DICTS = frozenset({
 })
 # Their last names: a project module's `cfg = SimpleNamespace(lr=1e-3)` of literals is one of the
 # declarations an importer reads (modules._ast_literal, classes.is_literal).
-ATTRIBUTE_DICT_NAMES = frozenset(name.rpartition(".")[2] for name in ATTRIBUTE_DICTS)
+ATTRIBUTE_DICT_NAMES = frozenset(name.rpartition(".")[2] for name in ATTRIBUTE_DICTS) | {"edict"}  # (its usual alias)
 # Layers whose call looks rows of their weight up (`self.user_embedding(users)`): the rows of a
 # batch are that parameter's values, so a norm of them is a penalty on the table (RecBole's
 # EmbLoss, LightGCN's and daisyRec's `reg_loss`), as a norm of `.weight` is. A parameter value
