@@ -25,7 +25,7 @@ from reglint.analysis.classes import (
     parsed_declarations,
     type_vectors,
 )
-from reglint.analysis.expressions import ExpressionEvaluator
+from reglint.analysis.expressions import ExpressionEvaluator, string_value
 from reglint.analysis.facts import (
     BackwardCall,
     FileFacts,
@@ -118,6 +118,35 @@ from reglint.analysis.vocabulary import (
 from reglint.analysis.walk import subnodes
 from reglint.analysis.wirers import wiring_modules
 from reglint.analysis.wiring import WiringEvaluator
+
+
+def _nonzero_entry_test(test: cst.BaseExpression) -> Optional[tuple[cst.BaseExpression, str]]:
+    """(`params`, `"weight_decay"`) of `params["weight_decay"] != 0` or `> 0` (either side)."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    comparison = test.comparisons[0]
+    left, right = test.left, comparison.comparator
+    if isinstance(comparison.operator, cst.LessThan):
+        left, right = right, left
+    elif not isinstance(comparison.operator, (cst.NotEqual, cst.GreaterThan)):
+        return None
+    if not (isinstance(right, (cst.Integer, cst.Float)) and float(right.value) == 0):
+        return None
+    if not (isinstance(left, cst.Subscript) and len(left.slice) == 1 and isinstance(left.slice[0].slice, cst.Index)):
+        return None
+    key = left.slice[0].slice.value
+    text = string_value(key) if isinstance(key, cst.SimpleString) else None
+    return (left.value, text) if text else None
+
+
+def _membership_test(test: cst.BaseExpression) -> bool:
+    """`"weight_decay" in params`."""
+    return (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.In)
+        and isinstance(test.left, cst.SimpleString)
+    )
 
 
 def _rebind(frame: Frame, name: str, old: Value, new: Value) -> None:
@@ -745,11 +774,15 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         after_body = _code_in(frame) if before is not None else None
         if statement.orelse is not None and taken is not True:
             rebound = self._apply_filter(frame, statement.test, positive=False)
+            zeroed = self._zero_where_tested_nonzero(statement.test, frame)
             if isinstance(statement.orelse, cst.If):
                 self.exec_if(statement.orelse, frame)
             else:
                 self.exec_suite(statement.orelse.body, frame)
             self._restore(frame, rebound)
+            for holder, name, held, zero in zeroed:
+                if holder.get(name) is zero:
+                    holder[name] = held
         if before is not None and after_body is not None:
             _join_branches(frame, before, after_body, statement.orelse is not None)
 
@@ -1025,6 +1058,50 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         frame.env[name] = replace(module, selected=self.module.code_for_node(test), vectors=vectors)
         return [(name, module)]
 
+    def _zero_where_tested_nonzero(
+        self, test: cst.BaseExpression, frame: Frame
+    ) -> list[tuple[dict[str, Value], str, Value, Value]]:
+        """In the `else` of `if params["weight_decay"] != 0:` (or `> 0`, beside `"weight_decay" in
+        params` tests), that entry is 0: Lightning Bolts' YOLO builds decay groups only when the
+        decay is nonzero, and hands the plain parameters over otherwise. Returns where the dict is
+        held (names or an object's attributes, the name), and it before and after, to restore
+        after the branch."""
+        conjuncts: list[cst.BaseExpression] = []
+        pending: list[cst.BaseExpression] = [test]
+        while pending:
+            part = pending.pop()
+            if isinstance(part, cst.BooleanOperation) and isinstance(part.operator, cst.And):
+                pending += [part.left, part.right]
+            else:
+                conjuncts.append(part)
+        tested = [found for found in map(_nonzero_entry_test, conjuncts) if found is not None]
+        if len(tested) != 1 or len(conjuncts) != 1 + sum(_membership_test(part) for part in conjuncts):
+            return []
+        owner, key = tested[0]
+        found = self._holder(owner, frame)
+        current = found[0].get(found[1]) if found is not None else None
+        if found is None or not isinstance(current, DictVal) or current.get(key) is None:
+            return []
+        entries = tuple(
+            (k, Num(0.0, "0", None) if k == key else value, key_node, value_node)
+            for k, value, key_node, value_node in current.entries
+        )
+        zeroed = DictVal(current.node, entries)
+        found[0][found[1]] = zeroed
+        return [(found[0], found[1], current, zeroed)]
+
+    def _holder(self, owner: cst.BaseExpression, frame: Frame) -> Optional[tuple[dict[str, Value], str]]:
+        """Where the value of a name or of an object's attribute (`self.optimizer_params`) is held:
+        the frame (which also holds the attributes of the object a method runs on), or the object."""
+        name = dotted(owner)
+        if name is not None and name in frame.env:
+            return frame.env, name
+        if isinstance(owner, cst.Attribute):
+            base = self.ev(owner.value, frame)
+            if isinstance(base, Instance):
+                return self.instances[base.env], owner.attr.value
+        return None
+
     @staticmethod
     def _restore(frame: Frame, rebound: list[tuple[str, Value]]) -> None:
         for name, value in rebound:
@@ -1197,7 +1274,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 default = self.ev(param.default, defaults)
                 if isinstance(default, Num) and not is_none(default):
                     value = Num(None, param.name.value, param.default)
-                elif isinstance(default, (FunctionRef, LambdaFunction)):
+                elif isinstance(default, (FunctionRef, LambdaFunction, OptimizerClass)):
                     value = default
             elif param.default is not None:
                 value = self.ev(param.default, defaults)
