@@ -69,8 +69,9 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     PARAM_ATTRIBUTE_SUFFIX, PARAM_METHODS), or at a call of an embedding layer the file's own
     code makes (ROW_LAYERS: `self.user_embedding(users)` after `nn.Embedding(...)`; a layer made
     by another module's code reaches only a file that runs its project's code, which is analyzed
-    whole). The layer may be held anywhere and called anywhere, so a file whose code names one
-    (an import included) has a parameter source in every unit; the flow cut follows it.
+    whole). The unit whose code names the layer's class makes it, and the layer reaches the units
+    that call it only along the channels below, as a parameter set does: that unit is the source
+    (every unit, where an import renames the class). The flow cut follows it.
   - It reaches a loss or gets a penalty name only where a name or attribute matching the
     analysis' PENALTY_NAME / LOSS_NAME is assigned to, a function matching PENALTY_NAME /
     LOSS_FUNCTION returns it (or a module's `forward`/`__call__` whose class matches
@@ -543,14 +544,14 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> int:
             else:
                 mentioned.add(node.id)
                 if node.id in ROW_LAYERS:
-                    every_unit |= PARAMS
+                    features |= PARAMS  # a layer made here reaches its callers as a set does
             continue
         if kind is Attribute:
             attr = node.attr
             if attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX):
                 features |= PARAMS
             elif attr in ROW_LAYERS:
-                every_unit |= PARAMS
+                features |= PARAMS
             if type(node.ctx) is Store and _loss_like(attr):
                 features |= LOSS
             if attr in ALL_NAMES:
@@ -583,8 +584,8 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> int:
             last = node.name.rpartition(".")[2]
             if last in TERM_CALL_WORDS:
                 every_unit |= TERMS
-            elif last in ROW_LAYERS:
-                every_unit |= PARAMS
+            elif last in ROW_LAYERS and node.asname is not None and node.asname != last:
+                every_unit |= PARAMS  # renamed: a layer may be made under that name in any unit
             if last in ALL_NAMES:
                 optimizer_aliases.add((node.asname or node.name, last))
             elif node.name == "*":

@@ -499,10 +499,12 @@ _PARAM_TEXT = re.compile(
     + _alternation(PARAM_METHODS) + _CALL_OPEN + ")",
     re.A,
 )
-# A layer whose call looks up rows of its weight (ROW_LAYERS), named anywhere in the code (an
-# import may rename it, an attribute or argument may hold what it makes): every unit may then hold
-# a parameter value, as every unit may call a term function an import binds.
+# A layer whose call looks up rows of its weight (ROW_LAYERS): the unit that names it makes the
+# layer, which reaches the units that call it along the channels that join units (an attribute
+# its __init__ stores, an argument, a return), as a `.parameters()` call's set does. An import
+# that renames it (`Embedding as Table`) may make one in any unit.
 _ROW_LAYER_TEXT = re.compile(r"\b" + _alternation(ROW_LAYERS) + r"\b", re.A)
+_ROW_LAYER_RENAMED = re.compile(r"\b" + _alternation(ROW_LAYERS) + r"\s+as\b", re.A)
 
 
 def _names_a_row_layer(text: str) -> bool:
@@ -704,11 +706,17 @@ def _unit_features(text: str, split: _Split, imports_term: bool, names_a_row_lay
     spans = _SpanFeatures(split.starts)
     spans.mark_all(_PARAM_TEXT, text, PARAMS)
     spans.mark_all(_TERM_TEXT, text, TERMS)
+    every_unit = TERMS if imports_term else 0
+    if names_a_row_layer:
+        if _ROW_LAYER_RENAMED.search(text):
+            every_unit |= PARAMS
+        else:
+            spans.mark_all(_ROW_LAYER_TEXT, text, PARAMS)
     size = len(text)
     reversed_text = text[::-1]
     ends = split.ends
     for unit in split.units:
-        features = (TERMS if imports_term else 0) | (PARAMS if names_a_row_layer else 0)
+        features = every_unit
         names: set[str] = set()
         attributes: set[str] = set()
         for index in unit.spans:
