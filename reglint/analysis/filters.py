@@ -16,7 +16,12 @@ from typing import Optional
 import libcst as cst
 
 from reglint.analysis.names import dotted
-from reglint.analysis.vocabulary import EMBEDDING_PART, MODULE_PART_WORDS
+from reglint.analysis.vocabulary import (
+    EMBEDDING_PART,
+    MODULE_PART_WORDS,
+    NOT_PART_COLLECTION_WORDS,
+    PART_COLLECTION_WORDS,
+)
 from reglint.analysis.walk import reads_name
 
 _KEEP_ALL_ATTRIBUTES = frozenset({"requires_grad", "is_leaf"})
@@ -40,6 +45,8 @@ def _chooses_modules(test: cst.BaseExpression, names: set[str], positive: bool) 
     as before (DETR's backbone and non-backbone groups, both decayed). A test for embedding tables
     (a word holding EMBEDDING_PART) keeps them only where it leaves the tables out (FuxiCTR's
     `if "embedding_layer" in name: ... else:` penalizes the rest of the network in its else)."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and _leaves_out_a_part(test, names, positive):
+        return True
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         comparison = test.comparisons[0]
         word, name = test.left, comparison.comparator
@@ -65,6 +72,27 @@ def _chooses_modules(test: cst.BaseExpression, names: set[str], positive: bool) 
             and str(test.args[0].value.evaluated_value).rstrip(".") in MODULE_PART_WORDS
         )
     return False
+
+
+def _leaves_out_a_part(test: cst.Comparison, names: set[str], positive: bool) -> bool:
+    """`name not in emb_params`, the else of `id(p) in embedding_params`, `if id(p) in
+    norm_params: continue`: the parameter (its name, its id) tested against a collection named
+    like some layers' parameters (PART_COLLECTION_WORDS), and left out of it."""
+    comparison = test.comparisons[0]
+    if not isinstance(comparison.operator, (cst.In, cst.NotIn)):
+        return False
+    if isinstance(comparison.operator, cst.NotIn) != positive:
+        return False  # (kept only if in it: the members, a deliberate choice)
+    member, collection = test.left, comparison.comparator
+    if isinstance(member, cst.Call) and isinstance(member.func, cst.Name) and member.func.value == "id" and len(member.args) == 1:
+        member = member.args[0].value
+    if not (isinstance(member, cst.Name) and member.value in names):
+        return False
+    last = collection.value if isinstance(collection, cst.Name) else collection.attr.value if isinstance(collection, cst.Attribute) else None
+    if last is None:
+        return False
+    lowered = last.lower()
+    return any(word in lowered for word in PART_COLLECTION_WORDS) and not any(word in lowered for word in NOT_PART_COLLECTION_WORDS)
 
 
 def _keep_all_atom(test: cst.BaseExpression, names: set[str], positive: bool) -> bool:

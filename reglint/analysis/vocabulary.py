@@ -94,6 +94,14 @@ MODULE_PART_WORDS = frozenset({
 # The part of a parameter's name that marks an embedding table (`embedding_layer.embeddings.
 # user_id.weight`): leaving the tables out of a set keeps the rest of the network, biases included.
 EMBEDDING_PART = "embed"
+# Words in the name of a collection of some layers' parameters or of their names (`embedding_params`,
+# `emb_params`, `norm_params`, collected by a type test over the model's modules): leaving its
+# members out (`if name not in emb_params:`, `if id(p) in norm_params: continue`) keeps the rest of
+# the network, the biases of its linear layers included (torch-rechub's RegularizationLoss,
+# FuxiCTR's net regularizer).
+PART_COLLECTION_WORDS = (EMBEDDING_PART, "emb_", "norm")
+# ... unless the name also says it holds what decay leaves out (`norm_and_bias_names`, `no_decay`).
+NOT_PART_COLLECTION_WORDS = ("bias", "decay", "skip", "exclu", "vector", "1d")
 # Methods of a module that iterate over its parameters, and what each yields.
 PARAM_METHODS = {"parameters": "params", "named_parameters": "pairs", "state_dict": "dict"}
 # Methods of a module that iterate over submodules (not parameters).
