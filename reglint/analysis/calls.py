@@ -465,6 +465,14 @@ class CallEvaluator(AnalyzerMixin):
                 for arg in node.args:
                     self.ev(arg.value, frame)
                 return base  # `Net(...).to(device)`
+        if (
+            isinstance(base, OneOf)
+            and method in MODULE_SELF_METHODS
+            and all(isinstance(option, Instance) and not self.find_method(option.info, method) for option in base.options)
+        ):
+            for arg in node.args:
+                self.ev(arg.value, frame)
+            return base  # `MODELS[name](config).to(device)`: whichever model it is
         if isinstance(base, (Param, Flat)):
             return self.ev_tensor_method(node, base, method, args, frame)
         if isinstance(base, (Elementwise, Terms, PenaltyRef)):

@@ -115,6 +115,10 @@ def either(values: Sequence[Value]) -> Value:
         return UNKNOWN
     if all(value == values[0] for value in values):
         return values[0]
+    first = values[0]
+    if isinstance(first, TupleVal) and all(isinstance(v, TupleVal) and len(v.items) == len(first.items) for v in values):
+        # `loss, reg_loss = model.bpr_loss(...)` of one of several models: each place is either
+        return TupleVal(tuple(either([v.items[i] for v in values if isinstance(v, TupleVal)]) for i in range(len(first.items))))
     pids = frozenset().union(*(penalty_ids(value) for value in values))
     if pids and all(penalty_only(value) for value in values):
         # penalties only, whichever it is (`if squared: return sq_sum` / `return norm_sum`): a

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from reglint.analysis.project import (
     LoadedModule,
@@ -22,6 +22,7 @@ from reglint.analysis.project import (
     project_for,
     reads_project_code,
 )
+from reglint.analysis.triage.training import trains
 from reglint.analysis.vocabulary import LOSS_NAME, NAME_STEMS, PENALTY_NAME
 
 # A directory with more Python files than this is a library's package, not a project's scripts:
@@ -55,6 +56,7 @@ def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
     wiring: list[Path] = []
     # (a module outside the package may import this one through the package's __init__.py)
     package = home.parent.name if "__init__.py" in project._listing(home.parent) else None
+    home_trains: Optional[bool] = None
     for candidate in _wiring_candidates(project, home):
         loaded = project.load(candidate)
         if loaded is None or loaded.text is None:
@@ -62,8 +64,15 @@ def wiring_modules(text: str, file: Path) -> tuple[list[Path], dict[str, str]]:
         if home.stem not in loaded.text and (package is None or candidate.parent == home.parent or package not in loaded.text):
             continue  # it names neither this module nor, from outside, its package
         consulted[str(candidate)] = loaded.digest
-        if _calls_into(project, loaded, home, consulted):
+        called = _calls_into(project, loaded, home, consulted)
+        if called:
             follows, read = loaded.derived("reads project code", _reads_project_code_of)
+            if not follows and _constructs(loaded, called):
+                # (a trainer that builds its own optimizer, handed its model by a script that
+                # sets up nothing else itself)
+                if home_trains is None:
+                    home_trains = trains(text)
+                follows = home_trains
             if follows:
                 consulted.update(read)
                 wiring.append(candidate)
@@ -150,10 +159,10 @@ def _wiring_candidates(project: Project, home: Path) -> Iterator[Path]:
                 yield candidate
 
 
-def _calls_into(project: Project, loaded: LoadedModule, home: Path, consulted: dict[str, str]) -> bool:
-    """Does the module's code call a name it imports from `home` (`Engine(`, `engine.fit(`), or
-    from a package whose __init__.py imports it from `home` (`from engine import Trainer`)? The
-    package's __init__.py read goes to `consulted`."""
+def _calls_into(project: Project, loaded: LoadedModule, home: Path, consulted: dict[str, str]) -> set[str]:
+    """The names the module imports from `home` (or from a package whose __init__.py imports them
+    from `home`: `from engine import Trainer`) that its code calls (`Engine(`, `engine.fit(`).
+    The package's __init__.py read goes to `consulted`."""
     taken: set[str] = set()
     for path, names in loaded.derived("imports", _imports_of):
         if path == home:
@@ -166,9 +175,22 @@ def _calls_into(project: Project, loaded: LoadedModule, home: Path, consulted: d
                 exported = {name for found, names in package.derived("imports", _imports_of) if found == home for name in names}
                 taken.update(exported.intersection(names))
     if not taken:
-        return False
+        return set()
     code = loaded.derived("code", _code_of)
-    return any(re.search(rf"(?<![\w.]){re.escape(name)}\s*[(.]", code) for name in taken)
+    return {name for name in taken if re.search(rf"(?<![\w.]){re.escape(name)}\s*[(.]", code)}
+
+
+def _constructs(loaded: LoadedModule, called: set[str]) -> bool:
+    """Does the module make an object of a class it takes from the trainer's module (`bpr =
+    utils.BPRLoss(model, config)`, `Trainer(model)` under any name)? It hands that object its model
+    and settings, whatever else it does (LightGCN's main.py builds the model from a registry and
+    loops over epochs in another module)."""
+    code = loaded.derived("code", _code_of)
+    for name in called:
+        made = re.escape(name) if name[:1].isupper() else re.escape(name) + r"\s*\.\s*[A-Z]\w*"
+        if re.search(rf"(?<![\w.]){made}\s*\(", code):
+            return True
+    return False
 
 
 def _imports_of(loaded: LoadedModule) -> list[tuple[Path, list[str]]]:
