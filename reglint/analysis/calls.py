@@ -65,6 +65,7 @@ from reglint.analysis.values import (
     Param,
     ParamIter,
     Partial,
+    Passing,
     PenaltyRef,
     Str,
     Submodule,
@@ -95,6 +96,8 @@ from reglint.analysis.vocabulary import (
     NORM_FUNCTIONS,
     NORM_METHODS,
     PARAMETER_FACTORIES,
+    PASSING_OBJECT_METHODS,
+    PASSING_OBJECTS,
     RETYPING_METHODS,
     REWRAPPING_FUNCTIONS,
     ROW_LAYERS,
@@ -139,6 +142,10 @@ class CallEvaluator(AnalyzerMixin):
             made = self.ev_dict_like(node, args, frame)
             if made is not None:
                 return made
+        if qualified in PASSING_OBJECTS:
+            for argument in node.args:
+                self.ev(argument.value, frame)
+            return Passing()
         if qualified == "functools.partial":
             return self.ev_partial(node, frame)
         if qualified in FACTORIES:
@@ -480,6 +487,9 @@ class CallEvaluator(AnalyzerMixin):
         if method == "backward" and not args:
             self.note_backward(node, base, node.func.value, frame)  # type: ignore[union-attr,attr-defined]
             return UNKNOWN
+        if isinstance(base, Passing) and method in PASSING_OBJECT_METHODS and args and len(args) == len(node.args):
+            given = [self.ev(argument.value, frame) for argument in args]
+            return given[0] if len(given) == 1 else TupleVal(tuple(given))  # accelerator.prepare(model, opt)
         if method in BACKWARD_FUNCTIONS and args:
             loss_node = args[0].value
             self.note_backward(node, self.ev(loss_node, frame), loss_node, frame)

@@ -72,6 +72,12 @@ class L1Criterion(Unknown):
 
 
 @dataclass(frozen=True)
+class Passing(Unknown):
+    """An object whose methods hand back what they are given (vocabulary.PASSING_OBJECTS: an
+    accelerate Accelerator); unknown as any value is otherwise."""
+
+
+@dataclass(frozen=True)
 class Zeros(Unknown):
     """`torch.zeros_like(p)`, `torch.zeros(shape)`: zeros, the target of an L1 loss that is a
     penalty; unknown as any value is otherwise."""

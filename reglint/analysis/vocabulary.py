@@ -327,6 +327,11 @@ MODULE_SELF_METHODS = frozenset({
     "apply", "share_memory", "type", "to_empty",
 })
 # torch functions that wrap a module and train the same parameters (DDP, DataParallel, compile).
+# Objects whose methods hand back what they are given (`model, optimizer =
+# accelerator.prepare(model, optimizer)`, `accelerator.unwrap_model(model)`): the class, and those
+# methods.
+PASSING_OBJECTS = frozenset({"accelerate.Accelerator", "accelerate.accelerator.Accelerator"})
+PASSING_OBJECT_METHODS = frozenset({"prepare", "unwrap_model", "prepare_model", "prepare_optimizer"})
 MODULE_WRAPPERS = frozenset({
     "nn.DataParallel", "nn.parallel.DataParallel", "nn.parallel.DistributedDataParallel",
     "nn.parallel.distributed.DistributedDataParallel", "compile",
