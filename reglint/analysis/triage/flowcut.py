@@ -185,6 +185,7 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
     PARAM_VIEW_ATTRIBUTES,
+    PASSING_OBJECT_METHODS,
     ROW_LAYERS,
     SCALAR_REDUCTIONS,
     SHAPE_METHODS,
@@ -1287,6 +1288,8 @@ class _Flow:
                 # `L2Reg(model.parameters(), lam)` runs L2Reg.__init__ (once active, by its kind)
                 self._call_into(self._found(called, "__init__"), node, given_kinds, given_keyword_kinds)
         if method_form:
+            if name in PASSING_OBJECT_METHODS:
+                kinds |= arguments  # `accelerator.prepare(model, optimizer)` hands them back
             if name in KEEPING_METHODS:
                 kinds |= receiver
             elif name in ELEMENTWISE_CALLS and receiver & _PARAMETER_VALUE:
