@@ -9,6 +9,7 @@ added here, and the triage follows without a second edit.
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 # ---------------------------------------------------------------------------- names
 
@@ -264,6 +265,12 @@ ATTRIBUTE_DICT_NAMES = frozenset(name.rpartition(".")[2] for name in ATTRIBUTE_D
 # EmbLoss, LightGCN's and daisyRec's `reg_loss`), as a norm of `.weight` is. A parameter value
 # also starts at a call of what a call of one of these names makes (the triage looks for the name).
 ROW_LAYERS = frozenset({"Embedding"})
+
+
+def row_layers_in(text: Optional[str]) -> frozenset[str]:
+    """The ROW_LAYERS a module's code can make: torch.nn's, which only a text that spells torch
+    imports (Keras and Flax have an `Embedding` too); all of them where the text is not known."""
+    return ROW_LAYERS if text is None or "torch" in text else frozenset()
 
 
 def hands_rows_to(callee: str | None) -> bool:

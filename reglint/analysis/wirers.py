@@ -181,14 +181,18 @@ def _calls_into(project: Project, loaded: LoadedModule, home: Path, consulted: d
 
 
 def _constructs(loaded: LoadedModule, called: set[str]) -> bool:
-    """Does the module make an object of a class it takes from the trainer's module (`bpr =
+    """Is the module a script (it runs code at its top level, or under `if __name__ ==
+    "__main__":`) that makes an object of a class it takes from the trainer's module (`bpr =
     utils.BPRLoss(model, config)`, `Trainer(model)` under any name)? It hands that object its model
     and settings, whatever else it does (LightGCN's main.py builds the model from a registry and
-    loops over epochs in another module)."""
+    loops over epochs in another module). A library module that makes one inside its own
+    functions is not a setup."""
     code = loaded.derived("code", _code_of)
+    script = "__main__" in (loaded.text or "")
     for name in called:
         made = re.escape(name) if name[:1].isupper() else re.escape(name) + r"\s*\.\s*[A-Z]\w*"
-        if re.search(rf"(?<![\w.]){made}\s*\(", code):
+        at_top = r"^(?:[\w.]+\s*(?:,\s*[\w.]+\s*)*=\s*)?"  # (a statement of the module's own code)
+        if re.search(rf"(?<![\w.]){made}\s*\(", code) and (script or re.search(rf"{at_top}{made}\s*\(", code, re.M)):
             return True
     return False
 

@@ -67,7 +67,8 @@ is named like a penalty (RL104's late additions need a backward() call, which co
   - A parameter value starts only at an attribute `weight`, `bias` or `*_weight`, or a call
     `.parameters()`, `.named_parameters()` or `.state_dict()` (PARAM_ATTRIBUTES,
     PARAM_ATTRIBUTE_SUFFIX, PARAM_METHODS), or at a call of an embedding layer the file's own
-    code makes (ROW_LAYERS: `self.user_embedding(users)` after `nn.Embedding(...)`; a layer made
+    code makes (ROW_LAYERS, torch.nn's, so only in a text that spells torch: row_layers_in;
+    `self.user_embedding(users)` after `nn.Embedding(...)`; a layer made
     by another module's code reaches only a file that runs its project's code, which is analyzed
     whole). The unit whose code names the layer's class makes it, and the layer reaches the units
     that call it only along the channels below, as a parameter set does: that unit is the source
@@ -191,6 +192,7 @@ from reglint.analysis.vocabulary import (
     ROW_LAYERS,
     TERM_CALL_WORDS,
     returns_a_penalty_or_loss,
+    row_layers_in,
 )
 
 OPTIMIZER = "optimizer"
@@ -325,7 +327,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
     if tree is None:
         return Verdict(True, "ast cannot parse it")
     # Third cut, on the syntax tree.
-    syntax = _syntax_features(tree)
+    syntax = _syntax_features(tree, row_layers_in(text))
     present[OPTIMIZER] = present[OPTIMIZER] and syntax.optimizer
     present[PENALTY] = present[PENALTY] and syntax.penalty
     if not _satisfied(needed, present):
@@ -377,7 +379,7 @@ _TERM_WORD_TEXT = re.compile(r"\b" + _TERM_WORDS_ALTERNATION)
 
 def _text_may_hold_penalty(text: str) -> bool:
     """The whole file as one unit: a parameter source, a term call and a loss or penalty name."""
-    row_layer = any(word in text for word in ROW_LAYERS)
+    row_layer = any(word in text for word in row_layers_in(text))
     if not (row_layer or any(word in text for word in PARAM_SOURCES)) or not any(word in text for word in TERM_CALLS):
         return False
     if "\\" not in text and text.isascii():
@@ -520,7 +522,7 @@ def _loss_like(name: str) -> bool:
     return known
 
 
-def _scan(unit: _SyntaxUnit, module_unit: bool) -> int:
+def _scan(unit: _SyntaxUnit, module_unit: bool, row_layers: frozenset[str] = ROW_LAYERS) -> int:
     """Fill the unit's features and calls; return the features it gives every unit: TERMS if it
     imports a term function, PARAMS if it names a layer whose call looks rows up (see above)."""
     features = 0
@@ -543,14 +545,14 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> int:
                     features |= LOSS
             else:
                 mentioned.add(node.id)
-                if node.id in ROW_LAYERS:
+                if node.id in row_layers:
                     features |= PARAMS  # a layer made here reaches its callers as a set does
             continue
         if kind is Attribute:
             attr = node.attr
             if attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX):
                 features |= PARAMS
-            elif attr in ROW_LAYERS:
+            elif attr in row_layers:
                 features |= PARAMS
             if type(node.ctx) is Store and _loss_like(attr):
                 features |= LOSS
@@ -584,7 +586,7 @@ def _scan(unit: _SyntaxUnit, module_unit: bool) -> int:
             last = node.name.rpartition(".")[2]
             if last in TERM_CALL_WORDS:
                 every_unit |= TERMS
-            elif last in ROW_LAYERS and node.asname is not None and node.asname != last:
+            elif last in row_layers and node.asname is not None and node.asname != last:
                 every_unit |= PARAMS  # renamed: a layer may be made under that name in any unit
             if last in ALL_NAMES:
                 optimizer_aliases.add((node.asname or node.name, last))
@@ -629,11 +631,11 @@ class _SyntaxFacts:
     live: list[bool]  # per unit: in a component where a penalty is possible
 
 
-def _syntax_features(tree: ast.Module) -> _SyntaxFacts:
+def _syntax_features(tree: ast.Module, row_layers: frozenset[str] = ROW_LAYERS) -> _SyntaxFacts:
     units = _syntax_units(tree)
     every_unit = 0
     for index, unit in enumerate(units):
-        every_unit |= _scan(unit, index == 0)
+        every_unit |= _scan(unit, index == 0, row_layers)
         if unit.owner is not None and returns_a_penalty_or_loss(unit.name or "", unit.owner):
             # what forward() of `class L2Regularizer` returns is a penalty, of `class
             # RegularizedLoss` a loss

@@ -186,10 +186,10 @@ from reglint.analysis.vocabulary import (
     PARAM_METHODS,
     PARAM_VIEW_ATTRIBUTES,
     PASSING_OBJECT_METHODS,
-    ROW_LAYERS,
     SCALAR_REDUCTIONS,
     SHAPE_METHODS,
     hands_rows_to,
+    row_layers_in,
 )
 
 if TYPE_CHECKING:
@@ -378,6 +378,7 @@ class _Flow:
     ) -> None:
         self.seed_parameters = seed_parameters
         self.skeleton = skeleton
+        self.row_layers = row_layers_in(text)
         # The question asked: can a term be built (False), or can a call call an optimizer class
         # held as a value (True)? The kinds move the same way for both.
         self.optimizer_classes = optimizer_classes
@@ -610,7 +611,8 @@ class _Flow:
             # (an import may call L1Loss by another name: `from torch.nn import L1Loss as Crit`)
             renamed = [alias for alias, names in self.aliases.items() if names & L1_LOSS_CLASSES]
             # (an embedding layer's kind starts only where one is made: `nn.Embedding(n, d)`)
-            self.dirty.update(self.readers.calling([*ROW_LAYERS, *(a for a, names in self.aliases.items() if names & ROW_LAYERS)]))
+            rows = self.row_layers
+            self.dirty.update(self.readers.calling([*rows, *(a for a, names in self.aliases.items() if names & rows)]))
             if self.optimizer_classes:
                 renamed += sorted(ALL_NAMES | self.class_names | {ATTRIBUTE_BY_NAME})  # where a class may be named
             self.dirty.update(self.readers.seeded((*_SEED_WORDS, *renamed), _SEED_ATTRIBUTES, _SEED_ATTRIBUTE_SUFFIXES))
@@ -1276,7 +1278,7 @@ class _Flow:
         elif "partial" in names and argument_kinds and argument_kinds[0] & OPTIMIZER_CLASS:
             raise _TermFound  # `partial(optim.Adam, weight_decay=1e-5)`: a construction, called or not
         kinds = made | (L1_CRITERION if names & L1_LOSS_CLASSES else 0)  # nn.L1Loss(...)
-        if names & ROW_LAYERS:
+        if names & self.row_layers:
             kinds |= ROW_LAYER  # nn.Embedding(n, d)
         # A value called returns what it may return: a lambda's body (`first(model)`, `self.fn(m)`).
         kinds |= callee & _VALUE_KINDS

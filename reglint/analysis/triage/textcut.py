@@ -69,6 +69,7 @@ from reglint.analysis.vocabulary import (
     ROW_LAYERS,
     TERM_CALL_WORDS,
     returns_a_penalty_or_loss,
+    row_layers_in,
 )
 
 # ---------------------------------------------------------------------------- blanking
@@ -509,7 +510,7 @@ _ROW_LAYER_RENAMED = re.compile(r"\b" + _alternation(ROW_LAYERS) + r"\s+as\b", r
 
 def _names_a_row_layer(text: str) -> bool:
     # (`in` first: a pattern led by a word boundary scans every position)
-    return any(word in text for word in ROW_LAYERS) and _ROW_LAYER_TEXT.search(text) is not None
+    return any(word in text for word in row_layers_in(text)) and _ROW_LAYER_TEXT.search(text) is not None
 
 _TERM_WORDS = _alternation(TERM_CALL_WORDS)
 _TERM_TEXT = re.compile(r"\.\s*" + _TERM_WORDS + _CALL_OPEN, re.A)
