@@ -13,12 +13,13 @@ file only where some term could be built.
 Every penalty rule needs a penalty, and every penalty is made of terms (prefilter.RULE_FACTS;
 an optimizer construction is not this cut's question). The analysis builds a term
 (analysis/terms.py, `_term`) in exactly three ways:
-  - REDUCE: `.sum()` / `.mean()` with no positional argument, or `torch.sum(x)` /
-    `torch.mean(x)` with one argument, of an *elementwise* value: |w| or w² of a parameter;
+  - REDUCE: `.sum()` / `.mean()` with no positional argument and no `dim=` / `axis=` other than
+    None (DIM_KEYWORDS), or `torch.sum(x)` / `torch.mean(x)` with one argument, of an
+    *elementwise* value: |w| or w² of a parameter;
   - NORM: `.norm(...)` of a *parameter* value, or `torch.norm` / `torch.linalg.norm` /
-    `torch.linalg.vector_norm` / `torch.functional.norm` of one, unless a `dim` other than None,
-    a second positional argument after the order other than None, or a starred argument is
-    given (analysis/terms.norm_term);
+    `torch.linalg.vector_norm` / `torch.functional.norm` of one (by a bare name only where an
+    import binds it), unless a `dim` other than None, a second positional argument after the
+    order other than None, or a starred argument is given (analysis/terms.norm_term);
   - L1 LOSS: a call of an L1 criterion (what `nn.L1Loss(...)` makes, L1_LOSS_CLASSES) or of
     `F.l1_loss` (L1_LOSS_FUNCTIONS) with a *parameter* value and zeros (calls.l1_loss_term).
 A parameter value (Param, Flat, ParamIter) starts only at an attribute `weight`, `bias` or
@@ -31,8 +32,12 @@ times a factor that names a mask (MASK_WORD: `masks[name] * w`) is that paramete
 
 So every expression gets a set of kinds, PARAM, ELEMENTWISE, L1_CRITERION (from a call named
 like an L1_LOSS_CLASSES class, or an import's alias for one), ROW_LAYER (likewise from a call
-named like a ROW_LAYERS class; a call of a value of that kind has PARAM) and LISTISH (a list or
-set display holding something of a kind), over-approximating what the analysis can evaluate it to:
+named like a ROW_LAYERS class, in a text that spells torch), ROWS (what a call of a value of kind
+ROW_LAYER makes: a parameter value as PARAM is, except that a call hands ROWS and ROW_LAYER, and
+lists holding only those, to the code it runs only where its callee is named like a penalty or a
+loss, vocabulary.hands_rows_to, and an instance's forward / __call__ hands none back, as the
+analysis' values.without_rows; and `a + b` of rows is no join) and LISTISH (a list or set display
+holding something of a kind), over-approximating what the analysis can evaluate it to:
   - an expression has every kind any part of it has (containers, subscripts, conditions, calls of
     anything with such a receiver or argument, comprehensions over such an iterable), plus PARAM
     at a source and ELEMENTWISE where an elementwise operation meets PARAM; `a + b` and `a - b`
