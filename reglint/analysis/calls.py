@@ -54,6 +54,7 @@ from reglint.analysis.values import (
     KeywordArgs,
     L1Criterion,
     LambdaFunction,
+    LightningTrainer,
     ListVal,
     Mixed,
     Module,
@@ -90,6 +91,8 @@ from reglint.analysis.vocabulary import (
     GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
+    LIGHTNING_FIT_RUNS,
+    LIGHTNING_TRAINERS,
     MODULE_METHODS,
     MODULE_SELF_METHODS,
     MODULE_WRAPPERS,
@@ -142,10 +145,10 @@ class CallEvaluator(AnalyzerMixin):
             made = self.ev_dict_like(node, args, frame)
             if made is not None:
                 return made
-        if qualified in PASSING_OBJECTS:
+        if qualified in PASSING_OBJECTS or qualified in LIGHTNING_TRAINERS:
             for argument in node.args:
                 self.ev(argument.value, frame)
-            return Passing()
+            return Passing() if qualified in PASSING_OBJECTS else LightningTrainer()
         if qualified == "functools.partial":
             return self.ev_partial(node, frame)
         if qualified in FACTORIES:
@@ -233,6 +236,24 @@ class CallEvaluator(AnalyzerMixin):
                     )
         for arg in node.args:
             self.ev(arg.value, frame)
+        return UNKNOWN
+
+    def lightning_fit(self, node: cst.Call, frame: Frame) -> Value:
+        """`trainer.fit(model, loaders)`: Lightning runs the module's optimizer hook and its
+        training step on that object (vocabulary.LIGHTNING_FIT_RUNS)."""
+        given = [self.ev(argument.value, frame) for argument in node.args]
+        keywords = {a.keyword.value: value for a, value in zip(node.args, given) if a.keyword is not None}
+        positional = [value for a, value in zip(node.args, given) if a.keyword is None and not a.star]
+        module = keywords.get("model", positional[0] if positional else None)
+        if isinstance(module, Instance):
+            for hook in LIGHTNING_FIT_RUNS:
+                found = self.find_method(module.info, hook)
+                if found is not None and self.runs_foreign_code(found[0].context):
+                    defining, method = found
+                    with self.running_in(defining.context, node):
+                        self.call_function(
+                            method, [], {}, f"{defining.name}.{hook}", defining.name, standalone=False, caller=frame, instance=module
+                        )
         return UNKNOWN
 
     def looked_up_rows(self, node: cst.Call, frame: Frame) -> Value:
@@ -487,6 +508,8 @@ class CallEvaluator(AnalyzerMixin):
         if method == "backward" and not args:
             self.note_backward(node, base, node.func.value, frame)  # type: ignore[union-attr,attr-defined]
             return UNKNOWN
+        if isinstance(base, LightningTrainer) and method == "fit":
+            return self.lightning_fit(node, frame)
         if isinstance(base, Passing) and method in PASSING_OBJECT_METHODS and args and len(args) == len(node.args):
             given = [self.ev(argument.value, frame) for argument in args]
             return given[0] if len(given) == 1 else TupleVal(tuple(given))  # accelerator.prepare(model, opt)

@@ -78,6 +78,11 @@ class Passing(Unknown):
 
 
 @dataclass(frozen=True)
+class LightningTrainer(Unknown):
+    """A Lightning Trainer (vocabulary.LIGHTNING_TRAINERS): its `fit` runs the module's hooks."""
+
+
+@dataclass(frozen=True)
 class Zeros(Unknown):
     """`torch.zeros_like(p)`, `torch.zeros(shape)`: zeros, the target of an L1 loss that is a
     penalty; unknown as any value is otherwise."""

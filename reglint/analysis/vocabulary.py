@@ -339,6 +339,13 @@ MODULE_SELF_METHODS = frozenset({
 # methods.
 PASSING_OBJECTS = frozenset({"accelerate.Accelerator", "accelerate.accelerator.Accelerator"})
 PASSING_OBJECT_METHODS = frozenset({"prepare", "unwrap_model", "prepare_model", "prepare_optimizer"})
+# A Lightning trainer's `fit(module, ...)` runs the module's optimizer hook and its training step
+# on that object (with the settings a script gave it: `NeuMF(cfg)`).
+LIGHTNING_TRAINERS = frozenset({
+    "pytorch_lightning.Trainer", "pytorch_lightning.trainer.Trainer", "pytorch_lightning.trainer.trainer.Trainer",
+    "lightning.Trainer", "lightning.pytorch.Trainer", "lightning.pytorch.trainer.Trainer",
+})
+LIGHTNING_FIT_RUNS = ("configure_optimizers", "training_step")
 MODULE_WRAPPERS = frozenset({
     "nn.DataParallel", "nn.parallel.DataParallel", "nn.parallel.DistributedDataParallel",
     "nn.parallel.distributed.DistributedDataParallel", "compile",
