@@ -107,13 +107,12 @@ def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
         case, node = node.func.attr.value, node.func.value
     held = _held_string(node, frame)
     if held is not None:
-        return held.lower() if case == "lower" else held.upper() if case == "upper" else held
+        return _cased(held, case)
     if not isinstance(node, cst.Name) or node.value not in frame.given or node.value not in frame.env:
         return None
     value = frame.env[node.value]
     if isinstance(value, Str):
-        text = value.value
-        constant: Constant = text.lower() if case == "lower" else text.upper() if case == "upper" else text
+        constant: Constant = _cased(value.value, case)
     elif isinstance(value, Num) and value.value is not None and case is None:
         constant = value.value
     else:
@@ -121,6 +120,10 @@ def _argument(node: cst.BaseExpression, frame: Frame) -> Optional[Constant]:
     if frame.code is None or _assigned(frame.code, node.value):
         return None
     return constant
+
+
+def _cased(text: str, case: Optional[str]) -> str:
+    return text.lower() if case == "lower" else text.upper() if case == "upper" else text
 
 
 def _held_string(node: cst.BaseExpression, frame: Frame) -> Optional[str]:

@@ -87,7 +87,6 @@ from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
     CONTAINER_METHODS,
     COPY_FUNCTIONS,
-    DIM_KEYWORDS,
     GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
@@ -539,8 +538,7 @@ class CallEvaluator(AnalyzerMixin):
                 found = base.get(key.value)
                 if method == "pop" and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
                     # `name = opt_cfg.pop("name")`: the dict holds the rest (`**opt_cfg` below)
-                    rest = tuple(entry for entry in base.entries if entry[0] != key.value)
-                    frame.env[node.func.value.value] = DictVal(base.node, rest)
+                    frame.env[node.func.value.value] = base.without(key.value)
                 return found[0] if found is not None else UNKNOWN
             return chosen_by_key(base)
         return None
@@ -632,7 +630,7 @@ class CallEvaluator(AnalyzerMixin):
         args: list[cst.Arg],
         frame: Frame,
     ) -> Optional[Value]:
-        if method in SCALAR_REDUCTIONS and isinstance(base, Elementwise) and not args and not _over_dimensions(node):
+        if method in SCALAR_REDUCTIONS and isinstance(base, Elementwise) and not args and not T.over_dimensions(node):
             return T.reduce(base, node, frame, self, mean=method == "mean")
         if method == "sum" and isinstance(base, Terms) and base.per_element and not args:
             # torch.stack([term(p) for p in params]).sum()
@@ -1007,9 +1005,8 @@ class CallEvaluator(AnalyzerMixin):
             if isinstance(copied, DictVal):
                 added = self.ev_dict_call(node, frame)
                 assert isinstance(added, DictVal)
-                replaced = {key for key, *_ in added.entries}
-                kept = tuple(entry for entry in copied.entries if entry[0] not in replaced)
-                return DictVal(copied.node, kept + added.entries)
+                kept = copied.without(*(key for key, *_ in added.entries))
+                return DictVal(copied.node, kept.entries + added.entries)
             for argument in node.args[1:]:
                 self.ev(argument.value, frame)
             return UNKNOWN
@@ -1103,12 +1100,3 @@ def _sums(node: cst.Call) -> bool:
         if key == "size_average" and isinstance(value, cst.Name):
             return value.value == "False"
     return False
-
-
-def _over_dimensions(node: cst.Call) -> bool:
-    """`.mean(dim=-1)`, `.sum(axis=1)`: a reduction over some dimensions (DIM_KEYWORDS)."""
-    return any(
-        argument.keyword is not None and argument.keyword.value in DIM_KEYWORDS
-        and not (isinstance(argument.value, cst.Name) and argument.value.value == "None")
-        for argument in node.args
-    )

@@ -170,8 +170,7 @@ def _with_item(table: DictVal, path: list[str], value: Value, node: cst.CSTNode)
         if replaced is None:
             return None
         value = replaced
-    entries = tuple(entry for entry in table.entries if entry[0] != key)
-    return DictVal(table.node, entries + ((key, value, node, node),))
+    return table.setting(key, value, node)
 
 
 def _code_in(frame: Frame) -> dict[str, Value]:
@@ -982,8 +981,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if not isinstance(key, Str):
             _rebind(frame, owner, current, UNKNOWN)  # a key the analysis cannot read: the dict is no longer known
             return
-        entries = tuple(entry for entry in current.entries if entry[0] != key.value)
-        _rebind(frame, owner, current, DictVal(current.node, entries + ((key.value, value, target, target),)))
+        _rebind(frame, owner, current, current.setting(key.value, value, target))
 
     def store_attribute_item(self, target: cst.Attribute, value: Value, frame: Frame) -> None:
         """`__C.OPTIM.WEIGHT_DECAY = 0.5` of `__C = edict()`: an attribute dict (and the ones it
@@ -1212,12 +1210,15 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 unpacks = True  # (what follows it is taken one place to the left, as before)
         keywords = {key: without_rows(value) for key, value in bound.keywords} if bound is not None else {}
         keywords.update((a.keyword.value, self.ev(a.value, frame)) for a in call.args if a.keyword is not None)
-        if not hands_rows_to(callee_name(call)):
-            positional = [without_rows(value) for value in positional]
-            keywords = {key: without_rows(value) for key, value in keywords.items()}
-        if not self.foreign:
-            positional = [handed_here(value) for value in positional]
-            keywords = {key: handed_here(value) for key, value in keywords.items()}
+        strip, mark = not hands_rows_to(callee_name(call)), not self.foreign
+
+        def handed(value: Value) -> Value:
+            value = without_rows(value) if strip else value
+            return handed_here(value) if mark else value
+
+        if strip or mark:
+            positional = [handed(value) for value in positional]
+            keywords = {key: handed(value) for key, value in keywords.items()}
         return positional, keywords, unpacks
 
     def call_lambda(

@@ -30,6 +30,7 @@ from reglint.analysis.values import (
     Terms,
     Value,
 )
+from reglint.analysis.vocabulary import DIM_KEYWORDS
 
 if TYPE_CHECKING:
     from reglint.analysis.interpreter import FileAnalyzer, Frame
@@ -165,6 +166,14 @@ def _l1_powered(value: Value, node: cst.CSTNode) -> Optional[Value]:
 
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
+
+
+def over_dimensions(node: cst.Call) -> bool:
+    """`.mean(dim=-1)`, `.sum(axis=1)`: a reduction over some dimensions (DIM_KEYWORDS), no term."""
+    return any(
+        argument.keyword is not None and argument.keyword.value in DIM_KEYWORDS and not _is_none(argument.value)
+        for argument in node.args
+    )
 
 
 def square(value: Value, node: cst.CSTNode) -> Optional[Value]:

@@ -8,7 +8,7 @@ loss contains a penalty, what a number is. Anything else is UNKNOWN.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 
@@ -229,6 +229,14 @@ class DictVal(Value):
                 return value, value_node
         return None
 
+    def without(self, *keys: Optional[str]) -> "DictVal":
+        """The dict less `keys` (what `pop` leaves, what a copy's keywords replace)."""
+        return DictVal(self.node, tuple(entry for entry in self.entries if entry[0] not in keys))
+
+    def setting(self, key: str, value: Value, node: cst.CSTNode) -> "DictVal":
+        """The dict with `key` set to `value`, written at `node` (`cfg["wd"] = 5e-4`)."""
+        return DictVal(self.node, self.without(key).entries + ((key, value, node, node),))
+
 
 @dataclass(frozen=True)
 class TupleVal(Value):
@@ -354,8 +362,7 @@ def without_rows(value: Value) -> Value:
     if isinstance(value, Module):
         return replace(value, layer=None) if value.layer in ROW_LAYERS else value
     if isinstance(value, (TupleVal, ListVal)):
-        items = tuple(without_rows(item) for item in value.items)
-        return value if all(a is b for a, b in zip(items, value.items)) else replace(value, items=items)
+        return _each_item(value, without_rows)
     if isinstance(value, DictVal):
         entries = tuple((key, without_rows(held), key_node, node) for key, held, key_node, node in value.entries)
         return value if all(a[1] is b[1] for a, b in zip(entries, value.entries)) else replace(value, entries=entries)
@@ -369,6 +376,11 @@ def handed_here(value: Value) -> Value:
     if isinstance(value, Param):
         return value if value.pset is not None or value.taken_here else replace(value, taken_here=True)
     if isinstance(value, (TupleVal, ListVal)):
-        items = tuple(handed_here(item) for item in value.items)
-        return value if all(a is b for a, b in zip(items, value.items)) else replace(value, items=items)
+        return _each_item(value, handed_here)
     return value
+
+
+def _each_item(value: "TupleVal | ListVal", change: Callable[[Value], Value]) -> Value:
+    """`value` with `change` applied to each item (itself where no item changes)."""
+    items = tuple(change(item) for item in value.items)
+    return value if all(a is b for a, b in zip(items, value.items)) else replace(value, items=items)
