@@ -16,7 +16,7 @@ from reglint.analysis.facts import (
     ParamSet,
 )
 from reglint.analysis.filters import condition_filter
-from reglint.analysis.library_optimizers import FACTORIES
+from reglint.analysis.library_optimizers import FACTORIES, TRAINERS, TRAINING_ARGUMENTS
 from reglint.analysis.names import dotted
 from reglint.analysis.optimizers import QUALIFIED, spec_for
 from reglint.analysis.state import (
@@ -150,6 +150,13 @@ class CallEvaluator(AnalyzerMixin):
             return Passing() if qualified in PASSING_OBJECTS else LightningTrainer()
         if qualified == "functools.partial":
             return self.ev_partial(node, frame)
+        if qualified in TRAINING_ARGUMENTS:
+            return self.ev_training_arguments(node, frame)
+        if qualified in TRAINERS:
+            for argument in node.args:
+                self.ev(argument.value, frame)
+            self.ev_trainer(node, qualified, frame)
+            return UNKNOWN
         if qualified in FACTORIES:
             return self.ev_factory(node, qualified, frame)
         base: Optional[Value] = None  # the receiver's value, evaluated once (f().g().h() is linear)

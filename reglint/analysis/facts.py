@@ -204,6 +204,14 @@ class OptimizerCall:
         return id(self.node)
 
     @property
+    def steps_its_class(self) -> bool:
+        """Built by a trainer object (library_optimizers.TRAINERS), which steps it after the
+        backward of the loss its class's compute_loss returns, wherever the object is made."""
+        from reglint.analysis.library_optimizers import TRAINERS
+
+        return self.qualname in TRAINERS and self.owner_class is not None
+
+    @property
     def is_decoupled(self) -> Optional[bool]:
         """Is its decay decoupled (AdamW-like)? None: it depends on a value the analysis cannot see."""
         if self.spec is None:
@@ -300,13 +308,17 @@ class FileFacts:
     def setup_optimizers(self, penalty: Penalty) -> list[OptimizerCall]:
         """The optimizers that train `penalty`'s loss: those stepped after its backward(), where
         the code shows them; else those its class constructs (a LightningModule's
-        configure_optimizers); else every optimizer the file constructs."""
+        configure_optimizers), or a trainer object of its class builds, in this file or a script
+        that wires it; else every optimizer the file constructs."""
         stepped = set(penalty.setup)
         linked = [optimizer for optimizer in self.optimizers if optimizer.key in stepped]  # in code order
         if linked:
             return linked
         if penalty.owner_class is not None:
-            own = [o for o in self.home_optimizers if o.owner_class == penalty.owner_class]
+            own = [
+                o for o in self.optimizers
+                if o.owner_class == penalty.owner_class and (o.home or o.steps_its_class)
+            ]
             if own:
                 return own
         return self.home_optimizers  # another module's optimizer counts only where it is stepped

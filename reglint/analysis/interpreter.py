@@ -30,15 +30,22 @@ from reglint.analysis.facts import (
     BackwardCall,
     FileFacts,
     LateAddition,
+    Number,
     OptimizerCall,
     ParamGroup,
     ParamSet,
 )
 from reglint.analysis.filters import condition_filter, module_type_test
+from reglint.analysis.library_optimizers import (
+    TRAINER_DEFAULT_OPTIM,
+    TRAINER_OPTIMIZER_HOOKS,
+    TRAINERS,
+)
 from reglint.analysis.linking import ProjectEvaluator
 from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, callee_name, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
+from reglint.analysis.optimizers import trainer_spec
 from reglint.analysis.project import Project, joins_a_trainer, reads_project_code
 from reglint.analysis.state import (
     LOSS_NAME,
@@ -244,6 +251,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         # them some call of the value constructed (calls.ev_partial, optimizer_calls.ev_optimizer).
         self.optimizer_partials: dict[int, tuple[cst.Call, OptimizerClass, Frame]] = {}
         self.called_partials: set[int] = set()
+        self._trainers_constructed: set[int] = set()  # classes derived from a transformers trainer
         self._inline_stack: list[int] = []
         # The functions the wiring modules' runs ran (wiring.py), and for each optimizer
         # construction the functions that ran it, with whether a wiring run did (see
@@ -309,6 +317,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if function_id not in self._inlined:
                 self._name_returned(self.bind_terms(terms, statement.value or statement, frame), function_name, class_name)
         self._construct_uncalled_partials()
+        self._unconstructed_trainers()
         constants = {
             k: v.value
             for k, v in self.module_frame.env.items()
@@ -536,10 +545,61 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if found is None:
             for arg in node.args:
                 self.ev(arg.value, frame)
+            self._trainer_construction(info, node, frame, own_init=False)
             return instance
         owner, init = found
         self.inline(init, node, frame, owner.name, instance=instance, context=owner.context)
+        self._trainer_construction(info, node, frame, own_init=True)
         return instance
+
+    def _trainer_construction(self, info: ClassInfo, node: cst.Call, frame: Frame, own_init: bool) -> None:
+        """A class derived from transformers' Trainer builds the trainer's optimizer."""
+        trainer = self.trainer_base(info)
+        if trainer is not None:
+            self._trainers_constructed.add(id(info))
+            self.ev_trainer(node, trainer, frame, own_init=own_init, owner_class=info.name)
+
+    def trainer_base(self, info: ClassInfo, seen: Optional[set[int]] = None) -> Optional[str]:
+        """The transformers trainer (library_optimizers.TRAINERS) that `info` derives from, through
+        the file's classes (and the project's, where the linted module reads its project's code:
+        project.reads_project_code), where none of them builds its own optimizer (overrides
+        create_optimizer); None otherwise."""
+        seen = seen if seen is not None else set()
+        if id(info) in seen or any(hook in info.methods for hook in TRAINER_OPTIMIZER_HOOKS):
+            return None
+        seen.add(id(info))
+        outer, self.ctx = self.ctx, info.context
+        try:
+            for base in info.bases:
+                qualified = self.imports.qualify(base) if isinstance(base, (cst.Name, cst.Attribute)) else None
+                if qualified in TRAINERS:
+                    return qualified
+                parent = self.find_class(base, self.module_frame)
+                if parent is None or (parent.context is not info.context and not self.follows_project):
+                    continue
+                found = self.trainer_base(parent, seen)
+                if found is not None:
+                    return found
+        finally:
+            self.ctx = outer
+        return None
+
+    def _unconstructed_trainers(self) -> None:
+        """A class of this file derived from transformers' Trainer that no code the analysis runs
+        constructs still trains with the trainer's optimizer: its class by default (AdamW), its
+        decay unknown (the arguments are not seen; the trainer's default is 0.0). It is placed at
+        the class."""
+        for info in self.classes.values():
+            if id(info) in self._trainers_constructed or info.node is None or not info.context.home:
+                continue
+            trainer = self.trainer_base(info)
+            spec = trainer_spec(TRAINER_DEFAULT_OPTIM)
+            if trainer is None or spec is None:
+                continue
+            decay = Number(None, "args.weight_decay", None, default_used=True)
+            self.keep_optimizer(
+                self._trainer_optimizer(info.node, trainer, spec, decay, None, ("model", info.node), self.module_frame, info.name)
+            )
 
     def _run_inherited_init(self, info: ClassInfo) -> None:
         """A class of this file without an __init__ of its own, derived from a project class of

@@ -190,3 +190,34 @@ FACTORIES: dict[str, tuple[int, str, int, float, int]] = {
     "timm.optim.create_optimizer_v2": (1, "sgd", 3, 0.0, 6),
     "timm.optim.optim_factory.create_optimizer_v2": (1, "sgd", 3, 0.0, 6),
 }
+
+# transformers' Trainer builds its own optimizer (Trainer.create_optimizer, 4.30-5.x) when none is
+# handed to it (`optimizers=`) and no subclass overrides the hook: two groups of the model's
+# parameters, `args.weight_decay` for the weights and 0.0 for biases and norm layers' parameters
+# (get_decay_parameter_names), of the class `args.optim` names. A subclass builds the same.
+TRAINERS = frozenset({
+    "transformers.Trainer", "transformers.trainer.Trainer",
+    "transformers.Seq2SeqTrainer", "transformers.trainer_seq2seq.Seq2SeqTrainer",
+})
+TRAINER_OPTIMIZER_HOOKS = frozenset({"create_optimizer", "create_optimizer_and_scheduler"})
+# Its arguments object: the fields the optimizer reads, with their defaults.
+TRAINING_ARGUMENTS = frozenset({
+    "transformers.TrainingArguments", "transformers.training_args.TrainingArguments",
+    "transformers.Seq2SeqTrainingArguments", "transformers.training_args_seq2seq.Seq2SeqTrainingArguments",
+})
+TRAINER_DEFAULT_OPTIM = "adamw_torch"
+TRAINING_ARGUMENT_DEFAULTS: tuple[tuple[str, object], ...] = (("weight_decay", 0.0), ("optim", TRAINER_DEFAULT_OPTIM))
+# `args.optim` -> (package of the class, class name): the names whose class the table knows.
+TRAINER_OPTIMS: dict[str, tuple[str, str]] = {
+    "adamw_torch": ("torch", "AdamW"), "adamw_torch_fused": ("torch", "AdamW"),
+    "adamw_torch_xla": ("torch", "AdamW"), "adamw_torch_npu_fused": ("torch", "AdamW"),
+    "adamw_hf": ("transformers", "AdamW"), "adamw_apex_fused": ("apex.optimizers", "FusedAdam"),
+    "adafactor": ("transformers", "Adafactor"),
+    "sgd": ("torch", "SGD"), "adagrad": ("torch", "Adagrad"), "rmsprop": ("torch", "RMSprop"),
+    "adamw_bnb_8bit": ("bitsandbytes.optim", "AdamW8bit"), "adamw_8bit": ("bitsandbytes.optim", "AdamW8bit"),
+    "paged_adamw_8bit": ("bitsandbytes.optim", "PagedAdamW8bit"), "paged_adamw_32bit": ("bitsandbytes.optim", "PagedAdamW32bit"),
+    "lion_8bit": ("bitsandbytes.optim", "Lion8bit"), "lion_32bit": ("bitsandbytes.optim", "Lion32bit"),
+    "paged_lion_8bit": ("bitsandbytes.optim", "PagedLion8bit"), "paged_lion_32bit": ("bitsandbytes.optim", "PagedLion32bit"),
+    "rmsprop_bnb": ("bitsandbytes.optim", "RMSprop"), "rmsprop_bnb_8bit": ("bitsandbytes.optim", "RMSprop8bit"),
+    "rmsprop_bnb_32bit": ("bitsandbytes.optim", "RMSprop32bit"),
+}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import libcst as cst
 
@@ -13,8 +13,8 @@ from reglint.analysis.facts import (
     ParamSet,
 )
 from reglint.analysis.filters import NOT_VECTORS
-from reglint.analysis.library_optimizers import FACTORIES
-from reglint.analysis.optimizers import NAMED_AT_RUN_TIME, spec_for, timm_spec
+from reglint.analysis.library_optimizers import FACTORIES, TRAINING_ARGUMENT_DEFAULTS
+from reglint.analysis.optimizers import NAMED_AT_RUN_TIME, spec_for, timm_spec, trainer_spec
 from reglint.analysis.state import (
     AnalyzerMixin,
     Frame,
@@ -36,6 +36,9 @@ from reglint.analysis.values import (
     Str,
     Value,
 )
+
+if TYPE_CHECKING:
+    from reglint.analysis.optimizers import OptimizerSpec
 
 
 class OptimizerEvaluator(AnalyzerMixin):
@@ -246,6 +249,118 @@ class OptimizerEvaluator(AnalyzerMixin):
             path=self.ctx.path,
         )
         return self.keep_optimizer(call)
+
+    def ev_training_arguments(self, node: cst.Call, frame: Frame) -> Value:
+        """transformers' `TrainingArguments(...)`: its fields as attributes (a DictVal, as an
+        attribute dict is), keywords and `**` of a known dict. Where the call shows everything it
+        sets, the fields the trainer's optimizer reads hold their defaults unless set
+        (library_optimizers.TRAINING_ARGUMENT_DEFAULTS: weight_decay 0.0, optim "adamw_torch")."""
+        entries: list[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode]] = []
+        complete = True
+        for argument in node.args:
+            value = self.ev(argument.value, frame)
+            if argument.keyword is not None:
+                entries.append((argument.keyword.value, value, argument.keyword, self.value_site(value, argument.value)))
+            elif argument.star == "**" and isinstance(value, DictVal):
+                entries.extend(value.entries)
+            else:
+                complete = False  # positional fields, or a dict the analysis cannot read
+        made = DictVal(self.here(node), ())
+        for key, value, key_node, value_node in entries:
+            if key is not None:
+                made = DictVal(made.node, made.without(key).entries + ((key, value, key_node, value_node),))
+        if complete:
+            for key, default in TRAINING_ARGUMENT_DEFAULTS:
+                if made.get(key) is None:
+                    held: Value = Num(default, f"the default {default:g}") if isinstance(default, float) else Str(str(default))
+                    made = DictVal(made.node, made.entries + ((key, held, None, self.here(node)),))
+        return made
+
+    def ev_trainer(
+        self,
+        node: cst.Call,
+        qualified: str,
+        frame: Frame,
+        own_init: bool = False,
+        owner_class: Optional[str] = None,
+    ) -> Value:
+        """transformers' `Trainer(model=..., args=...)`, or a construction of a class derived from
+        it (`owner_class`; `own_init`: with an __init__ of its own, whose positions the analysis
+        does not map to the trainer's): the optimizer it builds (library_optimizers.TRAINERS),
+        unless the call hands it one (`optimizers=`). Its arguments are evaluated by the caller."""
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        if "optimizers" in keywords or len(positional) > 9:
+            return UNKNOWN
+        model_node = keywords.get("model", None if own_init or not positional else positional[0])
+        args_node = keywords.get("args", None if own_init or len(positional) < 2 else positional[1])
+        if model_node is None:
+            return UNKNOWN  # (`model_init=`, or hidden in **kwargs)
+        settings = self.ev(args_node, frame) if args_node is not None else None
+        optim = settings.get("optim") if isinstance(settings, DictVal) else None
+        if optim is not None and not isinstance(optim[0], Str):
+            return UNKNOWN  # a class chosen at run time
+        spec = trainer_spec(optim[0].value if optim is not None and isinstance(optim[0], Str) else "adamw_torch")
+        if spec is None:
+            return UNKNOWN  # an optimizer the tables do not hold
+        decay = settings.get("weight_decay") if isinstance(settings, DictVal) else None
+        decay_node: Optional[cst.CSTNode] = None
+        if decay is not None:
+            weight_decay = to_number(decay[0], decay[1], decay[0].text if isinstance(decay[0], Num) else None)
+            decay_node = decay[1] if self._in_linted_module(decay[1]) else None
+        else:
+            # (`args` parsed from the command line: the trainer's default is 0.0)
+            weight_decay = Number(None, f"{self.module.code_for_node(args_node)}.weight_decay" if args_node is not None else "weight_decay", None, default_used=True)
+        return self.keep_optimizer(
+            self._trainer_optimizer(
+                node, qualified, spec, weight_decay, decay_node,
+                (self.module.code_for_node(model_node), self.here(model_node)), frame, owner_class,
+            )
+        )
+
+    def _trainer_optimizer(
+        self,
+        node: cst.CSTNode,
+        qualified: str,
+        spec: "OptimizerSpec",
+        weight_decay: Number,
+        decay_node: Optional[cst.CSTNode],
+        model: Optional[tuple[str, cst.CSTNode]],
+        frame: Frame,
+        owner_class: Optional[str],
+    ) -> OptimizerCall:
+        """The trainer's optimizer: one group of the weights of `model` (its code and where it is
+        written), decayed by `weight_decay`; its biases and norm layers' parameters are in a group
+        of their own without decay."""
+        groups: tuple[ParamGroup, ...] = ()
+        if model is not None:
+            owner, site = model
+            params = ParamSet(
+                owner=owner,
+                origin="parameters",
+                node=site,
+                unfiltered=False,
+                filter_text="the Trainer's decay groups",
+                selects=NOT_VECTORS,
+            )
+            groups = (ParamGroup(node=site, params=params, weight_decay=None),)
+        return OptimizerCall(
+            node=node,  # type: ignore[arg-type]
+            qualname=qualified,
+            class_name=f"the Trainer's {spec.display}",
+            spec=spec,
+            groups=groups,
+            groups_known=model is not None,
+            weight_decay=weight_decay,
+            weight_decay_node=decay_node,
+            keywords=(),
+            scope=frame.name,
+            func_node=None,
+            owner_class=owner_class if owner_class is not None else frame.class_name,
+            home=not self.foreign,
+            module=self.module,
+            path=self.ctx.path,
+        )
 
     def _in_linted_module(self, node: cst.CSTNode) -> bool:
         from reglint.analysis.positions import line_of

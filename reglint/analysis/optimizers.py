@@ -219,8 +219,12 @@ LIBRARY_NAMES: frozenset[str] = frozenset({
     "SGDScheduleFree", "DeepSpeedCPUAdam", "FusedLamb", "HybridAdam", "CPUAdam",
 })
 # Functions that build an optimizer (timm's factory; its legacy `create_optimizer(args, model)`
-# reads everything from an args object and is not followed).
-FACTORY_NAMES: frozenset[str] = frozenset({"create_optimizer_v2"})
+# reads everything from an args object and is not followed), and classes whose objects build one
+# (transformers' trainers: library_optimizers.TRAINERS), whether called or subclassed: a class
+# derived from one builds the same optimizer, so naming one is as good as calling it.
+SUBCLASSED_FACTORY_NAMES: frozenset[str] = frozenset({"Trainer", "Seq2SeqTrainer"})
+TRAINER_PACKAGE = "transformers"
+FACTORY_NAMES: frozenset[str] = frozenset({"create_optimizer_v2"}) | SUBCLASSED_FACTORY_NAMES
 TORCH_NAMES: frozenset[str] = frozenset(SPECS)
 ALL_NAMES: frozenset[str] = frozenset(SPECS) | LIBRARY_NAMES | FACTORY_NAMES
 
@@ -229,11 +233,19 @@ def timm_spec(opt: str) -> Optional[OptimizerSpec]:
     """The class timm's factory builds for an `opt` string (`lookahead_` aside)."""
     from reglint.analysis.library_optimizers import TIMM_OPTS
 
-    name = opt.lower().removeprefix("lookahead_")
-    found = TIMM_OPTS.get(name)
-    if found is None:
-        return None
-    package, class_name = found
+    found = TIMM_OPTS.get(opt.lower().removeprefix("lookahead_"))
+    return _class_spec(*found) if found is not None else None
+
+
+def trainer_spec(optim: str) -> Optional[OptimizerSpec]:
+    """The class transformers' Trainer builds for an `args.optim` string."""
+    from reglint.analysis.library_optimizers import TRAINER_OPTIMS
+
+    found = TRAINER_OPTIMS.get(optim)
+    return _class_spec(*found) if found is not None else None
+
+
+def _class_spec(package: str, class_name: str) -> Optional[OptimizerSpec]:
     if package == "torch":
         return SPECS.get(class_name)
     return _library_tables().get(package, {}).get(class_name)

@@ -385,9 +385,9 @@ def _names_backward(text: str) -> bool:
 def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     """Does the analysis of this module run code of its project's other modules? When it sets up
     training: it constructs an optimizer itself (triage/training.trains), or it wires a training
-    setup from project modules: it imports one that calls an optimizer class (an optimizer
-    factory: triage/training.calls_an_optimizer, as another module's code holds no class as a
-    value), and it calls backward() or, holding an optimizer under a name (`optimizer =
+    setup from project modules: it imports one that may construct an optimizer (an optimizer
+    factory, training.trains of its text: a class called, or held as a value that a call may call,
+    `_OPTIMIZERS[name](params, lr=lr)`), and it calls backward() or, holding an optimizer under a name (`optimizer =
     build_optimizer(model, cfg)`, `opt=...`), imports one that does (an epoch loop given the model,
     the optimizer and a penalty function: `train_one_epoch(model, loader, optimizer, reg_fn)`).
     Also returns the project modules read to decide (path -> digest): the answer holds while they
@@ -403,7 +403,9 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     (`model.get_regularization_loss()` of a class the trainer.py never sees), whatever builds the
     optimizer. So does a module that subclasses such a class (`class SegTrainer(BaseTrainer)`
     overriding `compute_loss` to add a penalty): the base class's code builds the model and the
-    optimizer its methods read.
+    optimizer its methods read; and one that subclasses a class of a module that constructs an
+    optimizer (`class PenalizedTrainer(BaseTrainer)` of a `BaseTrainer(transformers.Trainer)`:
+    the trainer builds one for every class derived from it).
 
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
     for which it is False takes only values from its imports, so its own text decides."""
@@ -434,7 +436,7 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
         consulted[str(path)] = loaded.digest
         if loaded.text is None:
             continue
-        factory = factory or loaded.derived("calls an optimizer", _calls_an_optimizer)
+        factory = factory or loaded.derived("trains", _loaded_trains)
         backward = backward or loaded.derived("names backward", _loaded_names_backward)
         if factory and backward:
             return True, consulted
@@ -447,6 +449,9 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
             consulted[str(path)] = loaded.digest
             if loaded.derived("names backward", _loaded_names_backward):
                 return True, consulted
+            derives = bool(bases & set(names))
+            if derives and loaded.derived("trains", _loaded_trains):
+                return True, consulted  # a base that builds an optimizer (derived from transformers' Trainer)
     return False, consulted
 
 
@@ -566,10 +571,10 @@ def _code_names_backward(text: str) -> bool:
     return _names_backward(_code_only(text))
 
 
-def _calls_an_optimizer(loaded: LoadedModule) -> bool:
-    from reglint.analysis.triage.training import calls_an_optimizer
+def _loaded_trains(loaded: LoadedModule) -> bool:
+    from reglint.analysis.triage.training import trains
 
-    return loaded.text is not None and calls_an_optimizer(loaded.text)
+    return loaded.text is not None and trains(loaded.text)
 
 
 def _loaded_names_backward(loaded: LoadedModule) -> bool:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Optional
 
+from reglint.analysis.optimizers import mentions_an_optimizer
 from reglint.analysis.project import (
     LoadedModule,
     Project,
@@ -85,13 +86,22 @@ def _may_be_wired(text: str) -> bool:
     """A trainer's code (it names backward()), or code that adds a penalty to a loss on one
     line (`loss = loss + self.l2_coef * l2`, `return mf_loss + self.reg_weight * reg_loss`), or
     a class named like a loss in code that names a penalty (`class RegularizedLoss(nn.Module)`,
-    whose forward returns a loss: vocabulary.returns_a_loss)."""
+    whose forward returns a loss: vocabulary.returns_a_loss), or an optimizer factory that is
+    handed its decay (`build_optimizer(cfg, model)` with `weight_decay=cfg.weight_decay`)."""
     if _code_names_backward(text):
         return True
     if _adds_a_penalty_to_a_loss(text) or _loss_class_with_a_penalty(text):
         code = _code_only(text)  # (blanking strings and comments only removes matches)
-        return _adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code)
+        if _adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code):
+            return True
+    if _GIVEN_DECAY.search(text) is not None and mentions_an_optimizer(text):
+        return _GIVEN_DECAY.search(_code_only(text)) is not None
     return False
+
+
+# An optimizer factory's decay as it is handed in (`weight_decay=cfg.weight_decay`, `"weight_decay":
+# wd`): only the script that calls the factory shows its value (RL201 "if it is > 0", RL204).
+_GIVEN_DECAY = re.compile(r"""(?:\bweight_decay\s*=|["']weight_decay["']\s*:)\s*[A-Za-z_]""")
 
 
 def _loss_class_with_a_penalty(text: str) -> bool:

@@ -2,8 +2,10 @@
 the triage before: parenthesized and aliased callees, statements led by a string or joined by
 semicolons, annotated targets after `;`, odd whitespace and line continuations around `def`,
 penalties returned by the `forward` of a class named like a penalty, methods defined under an `if`
-in a class body, weights kept on the object by one method and reduced by another; in one file and split over a project's modules (as pre-commit passes them: one
-file at a time, by its path).
+in a class body, weights kept on the object by one method and reduced by another, models trained
+by a transformers Trainer (called or subclassed, under aliases, beside a Trainer of the file's
+own); in one file and split over a project's modules (as pre-commit passes them: one file at a
+time, by its path).
 
 Each example is a whole training setup whose pieces are drawn independently, so most examples
 hold findings (test_the_shapes_do_produce_findings checks it) and the comparison means something.
@@ -370,6 +372,85 @@ def test_one_file_lints_the_same_with_and_without_the_prefilter(source: str) -> 
     assert _findings(data, "train.py", True) == _findings(data, "train.py", False), source
 
 
+# ---------------------------------------------------------------------------- transformers' Trainer
+
+# How a file names transformers' Trainer (or a Trainer of its own, which builds no optimizer).
+_TRAINER_IMPORTS = [
+    (["from transformers import Trainer, TrainingArguments"], "Trainer", "TrainingArguments"),
+    (["from transformers import Trainer as HFTrainer, TrainingArguments as Args"], "HFTrainer", "Args"),
+    (["import transformers"], "transformers.Trainer", "transformers.TrainingArguments"),
+    (["import transformers as tf"], "tf.Trainer", "tf.TrainingArguments"),
+    (["from transformers import *"], "Trainer", "TrainingArguments"),
+    (["from transformers import AutoModel", "class Trainer:", "    def __init__(self, model=None, args=None, **kw):",
+      "        self.model = model", "    def train(self):", "        return None",
+      "def TrainingArguments(**kw):", "    return kw"], "Trainer", "TrainingArguments"),
+]
+
+
+@st.composite
+def trainer_script(draw: st.DrawFn) -> str:
+    """A model trained by a transformers Trainer: the penalty in a subclass's compute_loss or in
+    the model's forward; the trainer made here or not, handed an optimizer or not, its
+    TrainingArguments with or without a decay and an optim."""
+    imports, trainer, arguments = draw(st.sampled_from(_TRAINER_IMPORTS))
+    params = draw(st.sampled_from(["model.parameters()", "[p for n, p in model.named_parameters() if 'bias' not in n]"]))
+    penalty = draw(penalty_term(params))
+    in_forward = draw(st.booleans())
+    model = MODELS[0][:5]
+    if in_forward:
+        model += [
+            "    def forward(self, x, labels=None):",
+            "        out = self.fc2(torch.relu(self.fc1(x)))",
+            "        model = self",
+            f"        loss = nn.functional.cross_entropy(out, labels) + 1e-4 * {penalty}",
+            "        return {'loss': loss, 'logits': out}",
+        ]
+        subclass: list[str] = []
+        made = trainer
+    else:
+        model += MODELS[0][5:]
+        base = draw(st.sampled_from([trainer, "Base"]))
+        subclass = [f"class Base({trainer}):", "    pass"] if base == "Base" else []
+        subclass += [
+            f"class RegTrainer({base}):",
+            *(["    def create_optimizer(self):", "        return None"] if draw(st.booleans()) else []),
+            "    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):",
+            "        outputs = model(**inputs)",
+            f"        loss = outputs.loss + 1e-4 * {penalty}",
+            "        return (loss, outputs) if return_outputs else loss",
+        ]
+        made = "RegTrainer"
+    settings_call = draw(st.sampled_from([
+        f"{arguments}(output_dir='out')",
+        f"{arguments}(output_dir='out', weight_decay=0.01)",
+        f"{arguments}(output_dir='out', optim='sgd')",
+        f"{arguments}(**{{'output_dir': 'out', 'weight_decay': 0.05}})",
+        "parse_args()",
+    ]))
+    handed = draw(st.sampled_from(["", ", optimizers=(torch.optim.SGD(model.parameters(), lr=0.1), None)"]))
+    construction = [
+        "def parse_args():",
+        "    return None",
+        "model = Net()",
+        f"args = {settings_call}",
+        f"trainer = {_callee(draw, made)}(model=model, args=args{handed})",
+        "trainer.train()",
+    ] if draw(st.integers(0, 3)) else []
+    header = ["import torch", "import torch.nn as nn", *imports]
+    return "\n".join(header + [""] + model + [""] + subclass + [""] + construction) + "\n"
+
+
+@SHAPES
+@given(trainer_script(), st.sampled_from([ENABLED, frozenset({"RL206"}), frozenset({"RL203", "RL206"})]))
+def test_a_trainer_script_lints_the_same_with_and_without_the_prefilter(source: str, enabled: frozenset[str]) -> None:
+    compile(source, "train.py", "exec")
+    data = source.encode("utf-8")
+    with_prefilter = prefilter.lint_data(data, "train.py", Settings(), enabled, True)
+    without = prefilter.lint_data(data, "train.py", Settings(), enabled, False)
+    assert with_prefilter.internal_error is None and without.internal_error is None
+    assert [f.to_json() for f in with_prefilter.findings] == [f.to_json() for f in without.findings], source
+
+
 # ---------------------------------------------------------------------------- projects
 
 
@@ -464,3 +545,14 @@ def test_the_shapes_do_produce_findings() -> None:
 
     one_file()
     assert sum(found) >= 0.6 * len(found), found
+
+    trained: list[bool] = []
+
+    @settings(max_examples=40, deadline=None, database=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(trainer_script())
+    def trainer_file(source: str) -> None:
+        trained.append(any(f["code"] in ("RL203", "RL206") for f in _findings(source.encode("utf-8"), "train.py", False)))
+
+    trainer_file()
+    assert sum(trained) >= 0.2 * len(trained), (sum(trained), len(trained))

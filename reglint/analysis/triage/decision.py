@@ -153,6 +153,7 @@ from typing import Any, Optional, Sequence
 
 from reglint.analysis.optimizers import (
     ALL_NAMES,
+    SUBCLASSED_FACTORY_NAMES,
     TORCH_NAMES,
     imports_a_library,
     may_hold_a_misspelt_group_key,
@@ -657,6 +658,13 @@ def _syntax_features(tree: ast.Module, row_layers: frozenset[str] = ROW_LAYERS) 
         optimizer_names |= known
     # A class called, or named and followed as a value to a call (values.OptimizerClass).
     optimizer = any(unit.called_attributes & known or unit.called_names & optimizer_names for unit in units)
+    # A trainer class builds its optimizer when called or subclassed: named at all is enough.
+    subclassed = known & SUBCLASSED_FACTORY_NAMES
+    if not optimizer and subclassed:
+        subclassed_names = {bound for unit in units for bound, name in unit.optimizer_aliases if name in subclassed}
+        if any(("*", "*") in unit.optimizer_aliases for unit in units):
+            subclassed_names |= subclassed
+        optimizer = any(unit.optimizer_attributes & subclassed or unit.mentioned & subclassed_names for unit in units)
     by_name = (  # getattr(torch.optim, ...)
         bool(known) and any(ATTRIBUTE_BY_NAME in unit.called_names for unit in units) and spells_optim(tree)
     )

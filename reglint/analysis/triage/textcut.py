@@ -607,6 +607,7 @@ _OPTIMIZER_NAMED = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\b", re.A)
 _DEFINED_BEFORE = re.compile(r"\b(?:class|def)[ ]+\Z", re.A)
 _ATTRIBUTE_BEFORE = re.compile(r"\.\s*\Z")
 _OPTIMIZER_ALIAS = re.compile(r"\b(?:" + _OPTIMIZER_NAMES + r")\s+as\s+(\w+)", re.A)
+_SUBCLASSED_ALIAS = re.compile(r"\b(?:" + "|".join(sorted(optimizers.SUBCLASSED_FACTORY_NAMES)) + r")\s+as\s+(\w+)", re.A)
 
 
 def _stored_loss_name_in(text: str, lowered: str, brackets: str, stores: _StoreContexts, start: int, end: int) -> bool:
@@ -891,13 +892,6 @@ def may_construct_an_optimizer(blanked: str, text: str) -> bool:
     return tree is None or may_call_an_optimizer_class(tree, text)
 
 
-def calls_an_optimizer(blanked: str) -> bool:
-    """A call of an optimizer class by its name or by an alias an import binds to it: how another
-    project module's code constructs one (the analysis holds a class as a value only in the
-    linted module's own code, so another module's `opt_cls(...)` constructs nothing)."""
-    return _optimizer_classes_in(blanked)[0]
-
-
 def _optimizer_classes_in(blanked: str) -> tuple[bool, bool]:
     """(called, named): does the code call an optimizer class, does it name one otherwise? A class
     is named in code outside import statements and the `class`/`def` that defines one: as an
@@ -911,19 +905,31 @@ def _optimizer_classes_in(blanked: str) -> tuple[bool, bool]:
     imports = _import_spans(blanked)
     named = optimizers.names_a_class_at_run_time(blanked) and _names_a_class_by_getattr(blanked)
     imported = {name for start, end in imports for name in _OPTIMIZER_NAMED.findall(blanked, start, end)}
+    subclassable = optimizers.TRAINER_PACKAGE in blanked  # (the package the trainer classes come from)
+    hf_spans = [(start, end) for start, end in imports if subclassable and optimizers.TRAINER_PACKAGE in blanked[start:end]]
+    hf_imported = {name for start, end in hf_spans for name in _OPTIMIZER_NAMED.findall(blanked, start, end)}
+    hf_star = any("*" in blanked[start:end] for start, end in hf_spans)
     star = any("*" in blanked[start:end] for start, end in imports)
     for mention in _OPTIMIZER_NAMED.finditer(blanked):
         start = mention.start()
         if _inside(imports, start) or _DEFINED_BEFORE.search(blanked, max(0, start - 16), start):
             continue
-        if star or mention.group() in imported or _ATTRIBUTE_BEFORE.search(blanked, max(0, start - 16), start):
+        attribute = _ATTRIBUTE_BEFORE.search(blanked, max(0, start - 16), start) is not None
+        if mention.group() in optimizers.SUBCLASSED_FACTORY_NAMES:
+            # transformers' Trainer builds its optimizer when called or subclassed; a project's
+            # own Trainer (imported from elsewhere, or defined here) builds none
+            if subclassable and (attribute or hf_star or mention.group() in hf_imported):
+                return True, True
+            continue
+        if star or mention.group() in imported or attribute:
             if _CALLED_AFTER.match(blanked, mention.end()):
                 return True, True
             named = True
+    subclassed = {match.group(1) for match in _SUBCLASSED_ALIAS.finditer(blanked) if subclassable and _inside(imports, match.start())}
     for alias in {match.group(1) for match in _OPTIMIZER_ALIAS.finditer(blanked) if _inside(imports, match.start())}:
         for start, _ in whole_words(blanked, (alias,), ascii_words=True):
             if not _inside(imports, start):
-                if _CALLED_AFTER.match(blanked, start + len(alias)):
+                if _CALLED_AFTER.match(blanked, start + len(alias)) or alias in subclassed:
                     return True, True
                 named = True
     return False, named
