@@ -241,7 +241,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self.dependencies.update(consulted)
             self.follows_project = self.follows_project or bool(self.wiring)
         self.records: list[PenaltyRecord] = []
-        self._record_by_node: dict[tuple[int, int], int] = {}
+        self._record_by_node: dict[tuple[int, int, bool], int] = {}
         self._nodes_of: dict[int, set[int]] = {}  # a function's nodes, for _taken_inside
         self.optimizers: dict[int, OptimizerCall] = {}
         self.backwards: dict[int, BackwardCall] = {}
@@ -639,7 +639,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
     def record(self, node: cst.CSTNode, frame: Frame) -> int:
         # One record per node; another module's code builds one per call of the linted file that
         # led there (`d_reg = l2_penalty(self.D)` left unused beside `l2_penalty(self.G)` added).
-        key = (id(node), id(self.here(node)))
+        key = (id(node), id(self.here(node)), frame.no_grad > 0)
         pid = self._record_by_node.get(key)
         if pid is None:
             pid = len(self.records)
@@ -1189,25 +1189,41 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self._inlined.add(id(function))
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
         created = len(frame.created)
-        with self.running_in(context or self.ctx, call):
-            value = self.call_function(
-                function,
-                positional,
-                keywords,
-                name,
-                class_name,
-                standalone=False,
-                caller=frame,
-                instance=instance,
-                unpacks=unpacks,
-                enclosing=enclosing,
-            )
+        gradients_off = frame.no_grad_what
+        if frame.no_grad and not self.foreign and self.ctx.home:
+            # (what the callee computes has no gradient because of this call's context: say where)
+            frame.no_grad_what = self._around_the_call(gradients_off, call)
+        try:
+            with self.running_in(context or self.ctx, call):
+                value = self.call_function(
+                    function,
+                    positional,
+                    keywords,
+                    name,
+                    class_name,
+                    standalone=False,
+                    caller=frame,
+                    instance=instance,
+                    unpacks=unpacks,
+                    enclosing=enclosing,
+                )
+        finally:
+            frame.no_grad_what = gradients_off
         if not self.foreign:  # (a call in the linted file)
             here = self.here(call)
             for pid in frame.created[created:]:  # penalties the helper built, handed to this frame
                 if here not in self.records[pid].called_at:
                     self.records[pid].called_at.append(here)
         return self._reported_at_call(value, call, context, function)
+
+    def _around_the_call(self, gradients_off: str, call: cst.Call) -> str:
+        """`torch.no_grad() (around the call at line 61)`: the context a callee's penalty inherits."""
+        from reglint.analysis.positions import line_of
+
+        if "(around the call" in gradients_off:
+            return gradients_off  # (the outermost call under the context is the one to show)
+        line = line_of(self.module, call)
+        return f"{gradients_off} (around the call at line {line})" if line is not None else gradients_off
 
     def _reported_at_call(
         self, value: Value, call: cst.Call, context: Optional[ModuleContext], function: cst.CSTNode
