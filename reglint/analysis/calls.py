@@ -575,16 +575,17 @@ class CallEvaluator(AnalyzerMixin):
         holds now. An item the analysis cannot see makes the list unknown from here on."""
         name = dotted(node.func.value)  # type: ignore[attr-defined]
         item = self.ev(node.args[-1].value, frame)
-        if name is None:
-            return
+        if name is not None:
+            frame.env[name] = self.grown(base, item, method, node, name)
+
+    @staticmethod
+    def grown(base: Value, item: Value, method: str, node: cst.CSTNode, name: str) -> Value:
+        """What a list or a collection of parameters holds once `item` is appended (or, for
+        `extend`, its items are)."""
         if isinstance(base, ListVal):
-            frame.env[name] = append_item(base, item, method)
-            return
+            return append_item(base, item, method)
         added: Value = item if method == "extend" else ListVal((item,))
-        if is_param_collection(added):
-            frame.env[name] = join_params([base, added], node, name)
-        else:
-            frame.env[name] = UNKNOWN
+        return join_params([base, added], node, name) if is_param_collection(added) else UNKNOWN
 
     def ev_tensor_method(
         self,

@@ -902,13 +902,26 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         elif isinstance(small, cst.AugAssign):
             self.exec_augassign(small, frame)
         elif isinstance(small, cst.Expr):
-            self.ev(small.value, frame)
+            if isinstance(small.value, cst.Yield):
+                self.note_yield(small.value, frame)
+            else:
+                self.ev(small.value, frame)
         elif isinstance(small, cst.Return):
             if small.value is not None:
                 value = self.ev(small.value, frame)
                 if not (isinstance(value, Terms) and frame.depth < len(self._inline_stack)):
                     value = self.bind_terms(value, small.value, frame)
                 frame.returns.append((value, small))
+
+    def note_yield(self, node: cst.Yield, frame: Frame) -> None:
+        """A generator's items, as a list its yields grow: `yield p` appends, `yield from ps`
+        extends (what `items.append(p)` and `items.extend(ps)` make of a list)."""
+        if node.value is None:
+            return
+        extend = isinstance(node.value, cst.From)
+        item = self.ev(node.value.item if isinstance(node.value, cst.From) else node.value, frame)
+        current = frame.yielded if frame.yielded is not None else ListVal(())
+        frame.yielded = self.grown(current, item, "extend" if extend else "append", node, frame.name)
 
     def assign(
         self, target: cst.BaseExpression, value: Value, statement: cst.CSTNode, frame: Frame
@@ -1507,6 +1520,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 self.mark_loss(
                     value, function_name, statement if isinstance(value, Mixed) else None, frame
                 )
+        if frame.yielded is not None:
+            return frame.yielded  # a generator: its items (`def get_1x_lr_params(self): ... yield p`)
         if len(returned) > 1:
             # `if name == "l1": return l1_all` ... `return l2_all`: each is what a call may run
             # (and where the other returns are None, it is what runs where there is one)

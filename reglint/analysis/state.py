@@ -262,6 +262,7 @@ class Frame:
     class_name: Optional[str] = None
     functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
     returns: list[tuple[Value, cst.CSTNode]] = field(default_factory=list)
+    yielded: Optional[Value] = None  # a generator's items so far (what a call of it gives)
     no_grad: int = 0
     no_grad_what: str = "torch.no_grad()"  # the context that turned gradients off, for messages
     depth: int = 0
