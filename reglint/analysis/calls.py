@@ -16,7 +16,7 @@ from reglint.analysis.facts import (
     ParamSet,
 )
 from reglint.analysis.filters import condition_filter
-from reglint.analysis.library_optimizers import FACTORIES, TRAINERS, TRAINING_ARGUMENTS
+from reglint.analysis.library_optimizers import FACTORIES, NETS, TRAINERS, TRAINING_ARGUMENTS
 from reglint.analysis.names import dotted
 from reglint.analysis.optimizers import QUALIFIED, spec_for
 from reglint.analysis.state import (
@@ -152,10 +152,10 @@ class CallEvaluator(AnalyzerMixin):
             return self.ev_partial(node, frame)
         if qualified in TRAINING_ARGUMENTS:
             return self.ev_training_arguments(node, frame)
-        if qualified in TRAINERS:
+        if qualified in TRAINERS or qualified in NETS:
             for argument in node.args:
                 self.ev(argument.value, frame)
-            self.ev_trainer(node, qualified, frame)
+            (self.ev_trainer if qualified in TRAINERS else self.ev_net)(node, qualified, frame)
             return UNKNOWN
         if qualified in FACTORIES:
             return self.ev_factory(node, qualified, frame)

@@ -268,6 +268,12 @@ class FileFacts:
             return self.line_label(line)
         return f"line {line}" if line is not None else "elsewhere"
 
+    def holds(self, node: cst.CSTNode) -> bool:
+        """Is `node` in this file's own code?"""
+        from reglint.analysis.positions import line_of
+
+        return line_of(self.module, node) is not None
+
     def built_at(self, penalty: Penalty) -> str:
         """` (losses.py:12)` for a penalty another module's code builds, else nothing."""
         if penalty.origin is None:

@@ -1004,6 +1004,14 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if isinstance(current, (AccumulatorStart, Num, PenaltyRef)):
                 return current if isinstance(current, PenaltyRef) else PenaltyRef(pid)
             return Mixed(frozenset({pid}))  # added straight into a loss
+        for start, penalty in ((current, value), (value, current)):
+            if isinstance(start, AccumulatorStart) and isinstance(penalty, PenaltyRef):
+                # `reg = reg + l2(p)` of `reg = torch.zeros(1)`, the term a helper's penalty (of
+                # this file or another module): the sum starts where this code starts it
+                record = self.records[penalty.pid]
+                if record.accumulator is None:
+                    record.accumulator = replace(start.accumulator, in_place=in_place)
+                return penalty
         value = self.bind_terms(value, anchor, frame)
         pids = penalty_ids(current) | penalty_ids(value)
         if not pids:

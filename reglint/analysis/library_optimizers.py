@@ -200,6 +200,19 @@ TRAINERS = frozenset({
     "transformers.Seq2SeqTrainer", "transformers.trainer_seq2seq.Seq2SeqTrainer",
 })
 TRAINER_OPTIMIZER_HOOKS = frozenset({"create_optimizer", "create_optimizer_and_scheduler"})
+# skorch's nets (and braindecode's, built on them) construct `optimizer` (a class, SGD by default)
+# over every parameter of the module, with the keywords spelled `optimizer__<name>`
+# (`optimizer__weight_decay=1e-4`); `optimizer__param_groups` sets groups by parameter name.
+NETS = frozenset({
+    "skorch.NeuralNet", "skorch.net.NeuralNet",
+    "skorch.NeuralNetClassifier", "skorch.classifier.NeuralNetClassifier",
+    "skorch.NeuralNetBinaryClassifier", "skorch.classifier.NeuralNetBinaryClassifier",
+    "skorch.NeuralNetRegressor", "skorch.regressor.NeuralNetRegressor",
+    "braindecode.EEGClassifier", "braindecode.classifier.EEGClassifier",
+    "braindecode.EEGRegressor", "braindecode.regressor.EEGRegressor",
+})
+NET_DEFAULT_OPTIMIZER = "torch.optim.SGD"
+NET_OPTIMIZER_PREFIX = "optimizer__"
 # Its arguments object: the fields the optimizer reads, with their defaults.
 TRAINING_ARGUMENTS = frozenset({
     "transformers.TrainingArguments", "transformers.training_args.TrainingArguments",

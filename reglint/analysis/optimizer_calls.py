@@ -13,7 +13,12 @@ from reglint.analysis.facts import (
     ParamSet,
 )
 from reglint.analysis.filters import NOT_VECTORS
-from reglint.analysis.library_optimizers import FACTORIES, TRAINING_ARGUMENT_DEFAULTS
+from reglint.analysis.library_optimizers import (
+    FACTORIES,
+    NET_DEFAULT_OPTIMIZER,
+    NET_OPTIMIZER_PREFIX,
+    TRAINING_ARGUMENT_DEFAULTS,
+)
 from reglint.analysis.optimizers import NAMED_AT_RUN_TIME, spec_for, timm_spec, trainer_spec
 from reglint.analysis.state import (
     AnalyzerMixin,
@@ -317,6 +322,65 @@ class OptimizerEvaluator(AnalyzerMixin):
                 (self.module.code_for_node(model_node), self.here(model_node)), frame, owner_class,
             )
         )
+
+    def ev_net(self, node: cst.Call, qualified: str, frame: Frame) -> Value:
+        """skorch's `NeuralNetClassifier(Module, optimizer=torch.optim.Adam,
+        optimizer__weight_decay=1e-4)` (library_optimizers.NETS): the optimizer the net builds
+        over every parameter of its module, its keywords spelled `optimizer__<name>` (also in a
+        `**` dict the analysis knows). Silent where the class is not one the analysis knows.
+        Its arguments are evaluated by the caller."""
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        keywords: dict[str, tuple[Value, cst.CSTNode]] = {}
+        for argument in node.args:
+            if argument.keyword is not None:
+                keywords[argument.keyword.value] = (self.ev(argument.value, frame), argument.value)
+            elif argument.star == "**":
+                unpacked = self.ev(argument.value, frame)
+                if not isinstance(unpacked, DictVal):
+                    return UNKNOWN  # (the optimizer or its decay may be in it)
+                for key, value, _, value_node in unpacked.entries:
+                    if key is not None:
+                        keywords.setdefault(key, (value, value_node))
+        module = keywords["module"][1] if "module" in keywords else (positional[0] if positional else None)
+        chosen = keywords.get("optimizer")
+        if chosen is None:
+            spec, named = spec_for(NET_DEFAULT_OPTIMIZER), NET_DEFAULT_OPTIMIZER
+        elif isinstance(chosen[0], OptimizerClass) and chosen[0].named_by is None:
+            spec, named = spec_for(chosen[0].qualified), chosen[0].qualified
+        else:
+            return UNKNOWN
+        if spec is None or module is None:
+            return UNKNOWN
+        decay = keywords.get(NET_OPTIMIZER_PREFIX + "weight_decay")
+        if decay is not None:
+            weight_decay = to_number(decay[0], decay[1], decay[0].text if isinstance(decay[0], Num) else self.module.code_for_node(decay[1]))
+        else:
+            default = spec.default_weight_decay
+            weight_decay = Number(default, f"the default {default:g}" if default is not None else "none", None, default_used=True)
+        grouped = NET_OPTIMIZER_PREFIX + "param_groups" in keywords
+        params = ParamSet(owner=self.module.code_for_node(module), origin="parameters", node=self.here(node), unfiltered=True)
+        call = OptimizerCall(
+            node=node,
+            qualname=named,
+            class_name=spec.display,
+            spec=spec,
+            groups=() if grouped else (ParamGroup(node=self.here(node), params=params, weight_decay=None),),
+            groups_known=not grouped,
+            weight_decay=weight_decay,
+            weight_decay_node=decay[1] if decay is not None and self._in_linted_module(decay[1]) else None,
+            keywords=tuple(
+                (key.removeprefix(NET_OPTIMIZER_PREFIX), value_node)
+                for key, (_, value_node) in keywords.items()
+                if key.startswith(NET_OPTIMIZER_PREFIX)
+            ),
+            scope=frame.name,
+            func_node=None,
+            owner_class=frame.class_name,
+            home=not self.foreign,
+            module=self.module,
+            path=self.ctx.path,
+        )
+        return self.keep_optimizer(call)
 
     def _trainer_optimizer(
         self,

@@ -224,7 +224,10 @@ LIBRARY_NAMES: frozenset[str] = frozenset({
 # derived from one builds the same optimizer, so naming one is as good as calling it.
 SUBCLASSED_FACTORY_NAMES: frozenset[str] = frozenset({"Trainer", "Seq2SeqTrainer"})
 TRAINER_PACKAGE = "transformers"
-FACTORY_NAMES: frozenset[str] = frozenset({"create_optimizer_v2"}) | SUBCLASSED_FACTORY_NAMES
+NET_NAMES: frozenset[str] = frozenset({  # (skorch's and braindecode's nets: library_optimizers.NETS)
+    "NeuralNet", "NeuralNetClassifier", "NeuralNetBinaryClassifier", "NeuralNetRegressor", "EEGClassifier", "EEGRegressor",
+})
+FACTORY_NAMES: frozenset[str] = frozenset({"create_optimizer_v2"}) | SUBCLASSED_FACTORY_NAMES | NET_NAMES
 TORCH_NAMES: frozenset[str] = frozenset(SPECS)
 ALL_NAMES: frozenset[str] = frozenset(SPECS) | LIBRARY_NAMES | FACTORY_NAMES
 
@@ -267,7 +270,7 @@ TORCH_WORDS = _words(frozenset(SPECS))
 LIBRARY_PACKAGES = (
     "transformers", "apex", "bitsandbytes", "torch_optimizer", "pytorch_ranger", "timm",
     "lion_pytorch", "dadaptation", "prodigyopt", "schedulefree", "deepspeed", "colossalai",
-    "madgrad", "pl_bolts",
+    "madgrad", "pl_bolts", "skorch", "braindecode",
 )
 _LIBRARY_ONLY_WORDS = tuple(w for w in OPTIMIZER_WORDS if not any(t in w for t in TORCH_WORDS))
 # An import that names one of those packages (`import bitsandbytes as bnb`, `import os, timm`,

@@ -76,7 +76,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         if problem is None:
             continue
         seen.add(id(accumulator.node))
-        if not penalty.home:
+        if not penalty.home and not ctx.facts.holds(accumulator.node):
             # Built by another module's helper over parameters this file handed it (that module
             # alone sees none): reported at this file's call, which names the line to change.
             if penalty.reported_elsewhere or penalty.origin is None:
