@@ -30,6 +30,7 @@ from reglint.analysis.syntax import (
 )
 from reglint.analysis.valueops import (
     Enumerated,
+    Zipped,
     append_item,
     carries_penalty,
     chosen_by_key,
@@ -121,6 +122,14 @@ _CASE_METHODS: dict[str, Callable[[str], str]] = {"lower": str.lower, "upper": s
 
 # Methods that return the same tensor, moved or retyped: an accumulator's start stays one.
 _MOVING_METHODS = frozenset({"to", "cuda", "float", "double"})
+
+
+def _names_a_dtype(argument: cst.Arg) -> bool:
+    """`dtype=...`, or a dtype written as `torch.float32` / `torch.float` / `torch.double`."""
+    if argument.keyword is not None:
+        return argument.keyword.value == "dtype"
+    value = argument.value
+    return isinstance(value, cst.Attribute) and value.attr.value.startswith(("float", "double", "half", "bfloat"))
 
 
 class CallEvaluator(AnalyzerMixin):
@@ -937,7 +946,12 @@ class CallEvaluator(AnalyzerMixin):
         (or maybe moved: `.to(x)`), the start is no longer off the device."""
         old = inner.accumulator
         moved = method in ("to", "cuda")
-        return self._restarted(node, old, old.device_less and not moved, old.leaf_requires_grad)
+        # (`.float()`, `.double()`, `.to(torch.float32)`, `.to(dtype=...)`: no longer an int tensor)
+        cast = method in ("float", "double") or (method == "to" and any(_names_a_dtype(a) for a in node.args))
+        started = self._restarted(node, old, old.device_less and not moved, old.leaf_requires_grad)
+        if cast and isinstance(started, AccumulatorStart):
+            return AccumulatorStart(replace(started.accumulator, integer=False))
+        return started
 
     def wrapped_accumulator(self, node: cst.Call, inner: AccumulatorStart) -> Value:
         """`Variable(torch.Tensor(1), requires_grad=True)` (the old autograd wrapper)."""
@@ -974,8 +988,7 @@ class CallEvaluator(AnalyzerMixin):
                 return iterable if found is None else iterable.filtered(found.text, found.selects)
             return iterable if isinstance(iterable, ParamIter) else UNKNOWN
         first = self.ev(args[0].value, frame) if args else UNKNOWN
-        for extra in node.args[1:]:
-            self.ev(extra.value, frame)
+        rest = [self.ev(extra.value, frame) for extra in node.args[1:]]
         if name == "sum":
             if isinstance(first, Terms):
                 return self.bind_terms(Terms(first.terms), node, frame)
@@ -1000,6 +1013,8 @@ class CallEvaluator(AnalyzerMixin):
             return first
         if name == "enumerate" and isinstance(first, (ParamIter, ListVal)):
             return Enumerated(first)
+        if name == "zip" and len(args) == len(node.args) and any(isinstance(v, (ParamIter, ListVal)) for v in (first, *rest)):
+            return Zipped((first, *rest))  # `zip(old.parameters(), model.parameters())`
         return UNKNOWN
 
     def ev_dict_like(self, node: cst.Call, args: list[cst.Arg], frame: Frame) -> Optional[Value]:

@@ -465,6 +465,10 @@ class ExpressionEvaluator(AnalyzerMixin):
             if carries_penalty(left) and is_factor(right):
                 return self.scale(left, Num(None, "1/?", node), node, frame)
             return UNKNOWN
+        if isinstance(op, cst.Subtract):
+            distance = anchored(left, right)
+            if distance is not None:
+                return distance
         if isinstance(op, (cst.Add, cst.Subtract)):
             if isinstance(left, Num) and isinstance(right, Num):
                 if left.value is not None and right.value is not None:
@@ -569,6 +573,7 @@ class ExpressionEvaluator(AnalyzerMixin):
             depth=frame.depth,
             no_grad=frame.no_grad,
             no_grad_what=frame.no_grad_what,
+            no_grad_call=frame.no_grad_call,
         )
         clause: Optional[cst.CompFor] = node.for_in
         filters: list[str] = []
@@ -698,3 +703,19 @@ def _first_or_last(index: cst.BaseSlice) -> bool:
 def _names_a_mask(node: cst.CSTNode) -> bool:
     """Does a name or an attribute in `node` hold MASK_WORD (triage/flowcut reads the same)?"""
     return any(type(part) is cst.Name and MASK_WORD in part.value.lower() for part in subnodes(node))  # type: ignore[attr-defined]
+
+
+def anchored(left: Value, right: Value) -> Optional[Value]:
+    """`p - p0`, `w - self.means[n]`, `current - global_weights`: a parameter's distance from an
+    anchor (FedProx's global weights, EWC's means, L2-SP's pretrained weights). Its squares and
+    norms are terms of a proximal penalty (PenaltyTerm.anchored), as a parameter's are of a decay.
+    The parameter is the left side where both are parameters (`w - w0` of a frozen copy's)."""
+    for value, other in ((left, right), (right, left)):
+        if isinstance(value, Param) and value.rows:
+            continue  # a codebook's looked-up rows against the encoder's output: VQ-VAE's loss
+        if isinstance(value, (Param, Flat)) and not value.anchored and not isinstance(other, _NOT_AN_ANCHOR):
+            return replace(value, anchored=True)
+    return None
+
+
+_NOT_AN_ANCHOR = (ParamIter, ListVal, TupleVal, Terms, PenaltyRef, Mixed, DictVal, Elementwise, AccumulatorStart)

@@ -62,6 +62,9 @@ class PenaltyTerm:
     param_set: Optional[ParamSet]  # None: a parameter named explicitly (self.fc.weight)
     sqrt_form: bool = False  # sqrt of a sum of squares: NaN gradient at w = 0
     gradless: Optional[str] = None  # ".item()", ".data", "torch.no_grad()" ...
+    # The call that runs the term's code with gradients off, where that is what strips them
+    # (`with torch.no_grad(): energy = self.weight_energy()`): where to change the code.
+    gradless_at: Optional[cst.CSTNode] = field(default=None, compare=False)
     squarable: bool = False  # a plain norm call that the RL102 fix can square in place
     flat_copy: Optional[cst.CSTNode] = None  # the torch.cat(...) the parameters went through
     averaged: bool = False  # a mean over the tensor's elements, not a sum
@@ -76,6 +79,11 @@ class PenaltyTerm:
     # by the linted module's own code: where another module's code builds the term over it
     # (`self.reg_loss(user_e)`, EmbLoss in losses.py), its form is this file's finding.
     given_here: bool = field(default=False, compare=False)
+    # A norm of a parameter's distance from an anchor (`p - p0`: FedProx's global weights, EWC's
+    # means, L2-SP's pretrained weights): a proximal penalty, which pulls the parameter toward the
+    # anchor, not toward 0. Its form and gradient matter (RL102, RL103, RL105, RL106, RL107); it is
+    # no weight decay (RL101, RL203, RL204, RL206 leave it alone).
+    anchored: bool = False
 
 
 @dataclass(frozen=True)
@@ -336,6 +344,8 @@ class FileFacts:
         for penalty in self.penalties:
             if penalty.dead or penalty.added_late or penalty.left_untrained or penalty.joined_elsewhere:
                 continue
+            if all(term.anchored for term in penalty.terms):
+                continue  # a proximal penalty (`(p - p0) ** 2`) is no decay toward 0
             if penalty.reaches_loss and penalty.kinds & {L2, L2_UNSQUARED}:
                 if not all(t.gradless for t in penalty.terms):
                     yield penalty

@@ -1210,10 +1210,9 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self._inlined.add(id(function))
         name = f"{class_name}.{function.name.value}" if class_name else function.name.value
         created = len(frame.created)
-        gradients_off = frame.no_grad_what
-        if frame.no_grad and not self.foreign and self.ctx.home:
-            # (what the callee computes has no gradient because of this call's context: say where)
-            frame.no_grad_what = self._around_the_call(gradients_off, call)
+        outer_call = frame.no_grad_call
+        if frame.no_grad and outer_call is None and not self.foreign and self.ctx.home:
+            frame.no_grad_call = call  # (what the callee computes has no gradient because of this call)
         try:
             with self.running_in(context or self.ctx, call):
                 value = self.call_function(
@@ -1229,22 +1228,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     enclosing=enclosing,
                 )
         finally:
-            frame.no_grad_what = gradients_off
+            frame.no_grad_call = outer_call
         if not self.foreign:  # (a call in the linted file)
             here = self.here(call)
             for pid in frame.created[created:]:  # penalties the helper built, handed to this frame
                 if here not in self.records[pid].called_at:
                     self.records[pid].called_at.append(here)
         return self._reported_at_call(value, call, context, function)
-
-    def _around_the_call(self, gradients_off: str, call: cst.Call) -> str:
-        """`torch.no_grad() (around the call at line 61)`: the context a callee's penalty inherits."""
-        from reglint.analysis.positions import line_of
-
-        if "(around the call" in gradients_off:
-            return gradients_off  # (the outermost call under the context is the one to show)
-        line = line_of(self.module, call)
-        return f"{gradients_off} (around the call at line {line})" if line is not None else gradients_off
 
     def _reported_at_call(
         self, value: Value, call: cst.Call, context: Optional[ModuleContext], function: cst.CSTNode
@@ -1283,6 +1273,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         norm = weight_norm(model)` logs a measurement, not a penalty)."""
         frame.no_grad = caller.no_grad
         frame.no_grad_what = caller.no_grad_what
+        frame.no_grad_call = caller.no_grad_call
 
     def call_arguments(
         self, call: cst.Call, frame: Frame, bound: Optional[Partial] = None

@@ -265,6 +265,9 @@ class Frame:
     yielded: Optional[Value] = None  # a generator's items so far (what a call of it gives)
     no_grad: int = 0
     no_grad_what: str = "torch.no_grad()"  # the context that turned gradients off, for messages
+    # The linted module's call made with gradients off that led into this code (where a penalty a
+    # helper computes there loses its gradient: RL103 is reported at it)
+    no_grad_call: Optional[cst.CSTNode] = None
     depth: int = 0
     backward_on: dict[str, cst.CSTNode] = field(
         default_factory=dict

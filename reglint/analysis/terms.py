@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from reglint.analysis.state import PenaltyRecord
 
 
+def _anchored(base: Value) -> bool:
+    return isinstance(base, (Param, Flat)) and base.anchored
+
+
 def _origin(base: Value) -> tuple[Optional[ParamSet], Optional[str], Optional[cst.CSTNode]]:
     if isinstance(base, Param):
         return base.pset, base.gradless, None
@@ -55,8 +59,9 @@ def _term(
 ) -> Terms:
     pset, gradless, flat = _origin(base)
     given_here = isinstance(base, Param) and pset is None and base.taken_here
+    gradless_at = None
     if gradless is None and frame.no_grad:
-        gradless = frame.no_grad_what
+        gradless, gradless_at = frame.no_grad_what, frame.no_grad_call
     written = node
     if analyzer.foreign:
         # Built by another module's code: placed at the linted module's call, with no fix (the
@@ -68,6 +73,8 @@ def _term(
         kind=kind,
         param_set=pset,
         gradless=gradless,
+        gradless_at=gradless_at,
+        anchored=_anchored(base),
         flat_copy=flat,
         squarable=squarable,
         written=written,
@@ -118,8 +125,8 @@ def norm_term(
         else:
             return UNKNOWN
     frobenius = order is None or (isinstance(order, Num) and order.text == "None") or order == Str("fro")
-    if matrix_orders and not frobenius:
-        return UNKNOWN
+    if matrix_orders and not frobenius and not isinstance(base, Flat):
+        return UNKNOWN  # (a concatenation is one vector: its orders are a vector's)
     if (
         order is None
         or (isinstance(order, Num) and order.value == 2 and order.text != "None")

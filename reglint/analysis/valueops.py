@@ -50,6 +50,13 @@ class Enumerated(Value):
     inner: Value
 
 
+@dataclass(frozen=True)
+class Zipped(Value):
+    """`zip(a, b)`: each iteration binds a tuple of one item of each."""
+
+    inners: tuple[Value, ...]
+
+
 # Values that are code the analysis runs when they are called, and whose choice matters: the
 # file's functions (nested ones too), lambdas, bound methods, partials, objects of its classes,
 # a choice of these.
@@ -196,6 +203,8 @@ def element_of(iterable: Value, analyzer: FileAnalyzer) -> Value:
             return TupleVal(tuple(_column([row.items[i] for row in rows]) for i in range(len(rows[0].items))))
     if isinstance(iterable, Enumerated):
         return TupleVal((Num(None, "index"), element_of(iterable.inner, analyzer)))
+    if isinstance(iterable, Zipped):
+        return TupleVal(tuple(element_of(inner, analyzer) for inner in iterable.inners))
     if isinstance(iterable, Submodules):
         module = Submodule(iterable.owner)
         return TupleVal((UNKNOWN, module)) if iterable.named else module

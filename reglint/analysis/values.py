@@ -157,6 +157,7 @@ class Param(Value):
     gradless: Optional[str] = None
     taken_here: bool = field(default=False, compare=False)  # named explicitly by the linted module's code
     rows: bool = False  # the rows an embedding layer's call looked up (calls.looked_up_rows)
+    anchored: bool = False  # its distance from an anchor, `p - p0` (expressions.anchored)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class Flat(Value):
     pset: ParamSet
     node: cst.CSTNode
     gradless: Optional[str] = None
+    anchored: bool = False  # its distance from an anchor (expressions.anchored)
 
 
 @dataclass(frozen=True)

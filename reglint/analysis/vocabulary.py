@@ -173,8 +173,8 @@ CONTAINER_METHODS = frozenset({"append", "extend", "insert", "add_module", "upda
 STORING_METHODS = GROWING_METHODS | CONTAINER_METHODS | frozenset({
     "setdefault", "register_buffer", "register_parameter", "register_module", "__setitem__", "__setattr__",
 })
-# Builtins whose result holds their argument's items (`list(model.parameters())`).
-COLLECTING_BUILTINS = frozenset({"list", "tuple", "iter", "sorted", "set", "enumerate", "filter", "dict"})
+# Builtins whose result holds their arguments' items (`list(model.parameters())`, `zip(a, b)`).
+COLLECTING_BUILTINS = frozenset({"list", "tuple", "iter", "sorted", "set", "enumerate", "filter", "dict", "zip"})
 # torch functions that join parameters into one tensor (`torch.cat([p.view(-1) for p in ps])`).
 FLATTENING_FUNCTIONS = frozenset({
     "flatten", "cat", "concat", "concatenate", "hstack", "parameters_to_vector",

@@ -60,6 +60,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         if all(term.averaged for term in penalty.terms):
             continue  # a mean per tensor: its scale does not grow with the model
+        if all(term.anchored for term in penalty.terms):
+            continue  # a proximal penalty (EWC's λ is in the thousands): no decay toward 0
         yield Report(
             penalty.coefficient_node,
             f"check the penalty coefficient {penalty.coefficient:g}: on a sum over all parameters, above "

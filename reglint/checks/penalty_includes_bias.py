@@ -65,8 +65,8 @@ _KIND_NAMES = {L1: "L1", L2: "L2", L2_UNSQUARED: "norm", LP: "Lp"}
 def check(ctx: CheckContext) -> Iterator[Report]:
     for _penalty, term in ctx.facts.penalty_terms():
         pset = term.param_set
-        if pset is None or not pset.unfiltered or pset.origin == "explicit":
-            continue
+        if pset is None or not pset.unfiltered or pset.origin == "explicit" or term.anchored:
+            continue  # (a proximal term pulls the biases toward their anchor, on purpose)
         if pset.has_vectors is False:
             continue  # the model's layers have no bias or norm gain to penalize
         kind = _KIND_NAMES.get(term.kind, "")

@@ -56,7 +56,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         if term.gradless is None:
             continue
         yield Report(
-            term.node,
+            term.gradless_at or term.node,
             f"compute the penalty without {term.gradless}, which cuts its gradient: as written "
             f"it trains nothing",
         )

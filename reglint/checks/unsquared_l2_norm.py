@@ -61,11 +61,18 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     for penalty, term in ctx.facts.penalty_terms():
         if term.kind != L2_UNSQUARED:
             continue
-        if term.sqrt_form:
-            detail = "whose gradient λ·w/‖w‖ is NaN at w = 0"
+        if term.anchored:
+            # a proximal term (FedProx's μ/2·‖w − w₀‖²): unsquared, its pull has the same size at
+            # any distance, and none of the usual analysis of the method holds
+            norm = "‖w − w₀‖"
+            detail = f"whose gradient λ·(w − w₀)/{norm} pulls as hard at any distance from the anchor" + (
+                ", and is NaN at w = w₀" if term.sqrt_form else ""
+            )
+        elif term.sqrt_form:
+            norm, detail = "‖w‖", "whose gradient λ·w/‖w‖ is NaN at w = 0"
         else:
-            detail = "whose gradient λ·w/‖w‖ is not weight decay"
-        yield Report(term.node, f"square the norm: {_norm_code(ctx, penalty, term)} is ‖w‖, {detail}", fix=_fix(ctx, term))
+            norm, detail = "‖w‖", "whose gradient λ·w/‖w‖ is not weight decay"
+        yield Report(term.node, f"square the norm: {_norm_code(ctx, penalty, term)} is {norm}, {detail}", fix=_fix(ctx, term))
 
 
 def _norm_code(ctx: CheckContext, penalty: Penalty, term: PenaltyTerm) -> str:

@@ -4,7 +4,7 @@ semicolons, annotated targets after `;`, odd whitespace and line continuations a
 penalties returned by the `forward` of a class named like a penalty, methods defined under an `if`
 in a class body, weights kept on the object by one method and reduced by another, models trained
 by a transformers Trainer (called or subclassed, under aliases, beside a Trainer of the file's
-own); in one file and split over a project's modules (as pre-commit passes them: one file at a
+own), proximal terms over a parameter's distance from an anchor; in one file and split over a project's modules (as pre-commit passes them: one file at a
 time, by its path).
 
 Each example is a whole training setup whose pieces are drawn independently, so most examples
@@ -59,6 +59,7 @@ def penalty_term(draw: st.DrawFn, params: str) -> str:
         "torch.square(p).sum()", "p.norm(2)", "nn.L1Loss(reduction='sum')(p, torch.zeros_like(p))",
         "nn.functional.l1_loss(p, torch.zeros_like(p))", "(masks[0] * p).norm(2)",
         "(p * self_mask).abs().sum()", "torch.norm(p, 1) ** 2",
+        "((p - 0.5) ** 2).sum()", "(p - p.detach()).norm(2)",  # a distance from an anchor
     ]))
     return f"sum({term} for p in {params})"
 
@@ -394,7 +395,7 @@ def trainer_script(draw: st.DrawFn) -> str:
     TrainingArguments with or without a decay and an optim."""
     imports, trainer, arguments = draw(st.sampled_from(_TRAINER_IMPORTS))
     params = draw(st.sampled_from(["model.parameters()", "[p for n, p in model.named_parameters() if 'bias' not in n]"]))
-    penalty = draw(penalty_term(params))
+    penalty = draw(penalty_term(params).filter(lambda term: " - " not in term))  # (a decay, not a proximal term)
     in_forward = draw(st.booleans())
     model = MODELS[0][:5]
     if in_forward:
@@ -555,4 +556,4 @@ def test_the_shapes_do_produce_findings() -> None:
         trained.append(any(f["code"] in ("RL203", "RL206") for f in _findings(source.encode("utf-8"), "train.py", False)))
 
     trainer_file()
-    assert sum(trained) >= 0.2 * len(trained), (sum(trained), len(trained))
+    assert sum(trained) >= 0.1 * len(trained), (sum(trained), len(trained))

@@ -40,11 +40,12 @@ analysis' values.without_rows; and `a + b` of rows is no join) and LISTISH (a li
 holding something of a kind), over-approximating what the analysis can evaluate it to:
   - an expression has every kind any part of it has (containers, subscripts, conditions, calls of
     anything with such a receiver or argument, comprehensions over such an iterable), plus PARAM
-    at a source and ELEMENTWISE where an elementwise operation meets PARAM; `a + b` and `a - b`
-    have their sides' kinds only where one side is LISTISH or both have PARAM, and none
-    otherwise, and `a * b` keeps PARAM where either side names a mask (the analysis' binary_value
-    joins two collections of parameters or two lists, keeps a masked parameter, and
-    makes anything else of a parameter UNKNOWN: `h + self.pos.weight`; a list without kinds
+    at a source and ELEMENTWISE where an elementwise operation meets PARAM; `a + b` has its
+    sides' kinds only where one side is LISTISH or both have PARAM, and none otherwise, `a - b`
+    also where either side has PARAM (not ROWS: rows minus a value are VQ-VAE's codebook loss), and `a * b` keeps PARAM where either side names a
+    mask (the analysis' binary_value joins two collections of parameters or two lists, keeps a
+    masked parameter, makes `w - w0` that parameter anchored (expressions.anchored: a proximal
+    penalty's distance), and makes anything else of a parameter UNKNOWN: `h + self.pos.weight`; a list without kinds
     joined to one with kinds adds nothing, so it needs no kind of its own);
   - a name or dotted name (`x`, `self.params`) keeps every kind it was ever assigned for the rest
     of the function, whatever is assigned to it later (the analysis runs a function's statements
@@ -1204,7 +1205,8 @@ class _Flow:
 
     def _binary(self, node: ast.BinOp) -> int:
         """The analysis' arithmetic (expressions.ev_binary): `+`/`-` join parameter collections
-        and lists; `w ** 2` and `w * w` of a parameter are elementwise; `*` and `/` by a factor
+        and lists; `w - w0` of a parameter is that parameter, anchored; `w ** 2` and `w * w` of a
+        parameter are elementwise; `*` and `/` by a factor
         keep an elementwise value; anything else about a parameter is UNKNOWN."""
         left = self._expr(node.left)
         right = self._expr(node.right)
@@ -1216,6 +1218,8 @@ class _Flow:
             # (Looked-up rows are one tensor each, never a collection: `tok + pos` is UNKNOWN.)
             if (left | right) & LISTISH or left & right & PARAM:
                 return left | right
+            if isinstance(op, ast.Sub) and (left | right) & PARAM:
+                return left | right  # `p - p0`: a parameter's distance from an anchor (expressions.anchored)
             return 0
         if isinstance(op, ast.Pow):
             return ELEMENTWISE if left & _PARAMETER_VALUE else 0
