@@ -45,6 +45,10 @@ from reglint.analysis.values import (
 if TYPE_CHECKING:
     from reglint.analysis.optimizers import OptimizerSpec
 
+# TrainingArguments' first positional fields (output_dir, then flags): none of them is a field the
+# trainer's optimizer reads, which come much later in its signature.
+_LEADING_FIELDS = 4
+
 
 class OptimizerEvaluator(AnalyzerMixin):
     # ------------------------------------------------------------------ optimizers
@@ -262,14 +266,14 @@ class OptimizerEvaluator(AnalyzerMixin):
         (library_optimizers.TRAINING_ARGUMENT_DEFAULTS: weight_decay 0.0, optim "adamw_torch")."""
         entries: list[tuple[Optional[str], Value, Optional[cst.CSTNode], cst.CSTNode]] = []
         complete = True
-        for argument in node.args:
+        for index, argument in enumerate(node.args):
             value = self.ev(argument.value, frame)
             if argument.keyword is not None:
                 entries.append((argument.keyword.value, value, argument.keyword, self.value_site(value, argument.value)))
             elif argument.star == "**" and isinstance(value, DictVal):
                 entries.extend(value.entries)
-            else:
-                complete = False  # positional fields, or a dict the analysis cannot read
+            elif argument.star or index >= _LEADING_FIELDS:
+                complete = False  # a field far down the signature, or a dict the analysis cannot read
         made = DictVal(self.here(node), ())
         for key, value, key_node, value_node in entries:
             if key is not None:
