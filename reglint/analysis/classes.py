@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import libcst as cst
 
+from reglint.analysis.names import callee_name
 from reglint.analysis.vocabulary import (
     ATTRIBUTE_DICT_NAMES,
     HARMLESS_MODULE_METHODS,
@@ -254,9 +255,8 @@ def is_literal(node: cst.BaseExpression, depth: int = 0) -> bool:
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("dict", "field"):
         # `dict(lr=1e-3)`; a dataclass `field(default=0.05)` or `field(default_factory=OptimConfig)`
         return all(not a.star and is_literal(a.value, depth + 1) for a in node.args)
-    if isinstance(node, cst.Call) and isinstance(node.func, (cst.Name, cst.Attribute)):
-        called = node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value
-        if called in ATTRIBUTE_DICT_NAMES:  # `SimpleNamespace(lr=1e-3)` (modules._ast_literal)
+    if isinstance(node, cst.Call):
+        if callee_name(node) in ATTRIBUTE_DICT_NAMES:  # `SimpleNamespace(lr=1e-3)` (modules._ast_literal)
             return sum(a.keyword is None for a in node.args) <= 1 and all(
                 not a.star and is_literal(a.value, depth + 1) for a in node.args
             )

@@ -278,9 +278,9 @@ class FileFacts:
 
     def holds(self, node: cst.CSTNode) -> bool:
         """Is `node` in this file's own code?"""
-        from reglint.analysis.positions import line_of
+        from reglint.analysis.positions import holds
 
-        return line_of(self.module, node) is not None
+        return holds(self.module, node)
 
     def built_at(self, penalty: Penalty) -> str:
         """` (losses.py:12)` for a penalty another module's code builds, else nothing."""

@@ -918,10 +918,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         extends (what `items.append(p)` and `items.extend(ps)` make of a list)."""
         if node.value is None:
             return
-        extend = isinstance(node.value, cst.From)
-        item = self.ev(node.value.item if isinstance(node.value, cst.From) else node.value, frame)
+        if isinstance(node.value, cst.From):
+            item, method = self.ev(node.value.item, frame), "extend"
+        else:
+            item, method = self.ev(node.value, frame), "append"
         current = frame.yielded if frame.yielded is not None else ListVal(())
-        frame.yielded = self.grown(current, item, "extend" if extend else "append", node, frame.name)
+        frame.yielded = self.grown(current, item, method, node, frame.name)
 
     def assign(
         self, target: cst.BaseExpression, value: Value, statement: cst.CSTNode, frame: Frame

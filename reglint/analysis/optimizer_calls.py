@@ -17,6 +17,7 @@ from reglint.analysis.library_optimizers import (
     FACTORIES,
     NET_DEFAULT_OPTIMIZER,
     NET_OPTIMIZER_PREFIX,
+    TRAINER_DEFAULT_OPTIM,
     TRAINING_ARGUMENT_DEFAULTS,
 )
 from reglint.analysis.optimizers import NAMED_AT_RUN_TIME, spec_for, timm_spec, trainer_spec
@@ -128,13 +129,7 @@ class OptimizerEvaluator(AnalyzerMixin):
             else:
                 weight_decay = Number(None, "**" + hidden, None, default_used=True)
         else:
-            default = spec.default_weight_decay
-            weight_decay = Number(
-                default,
-                f"the default {default:g}" if default is not None else "none",
-                None,
-                default_used=True,
-            )
+            weight_decay = _default_decay(spec)
         decoupled = None
         flag = spec.switch[0] if spec.switch is not None else "decoupled_weight_decay"
         if flag in keywords:
@@ -307,9 +302,12 @@ class OptimizerEvaluator(AnalyzerMixin):
             return UNKNOWN  # (`model_init=`, or hidden in **kwargs)
         settings = self.ev(args_node, frame) if args_node is not None else None
         optim = settings.get("optim") if isinstance(settings, DictVal) else None
-        if optim is not None and not isinstance(optim[0], Str):
-            return UNKNOWN  # a class chosen at run time
-        spec = trainer_spec(optim[0].value if optim is not None and isinstance(optim[0], Str) else "adamw_torch")
+        optim_name = TRAINER_DEFAULT_OPTIM
+        if optim is not None:
+            if not isinstance(optim[0], Str):
+                return UNKNOWN  # a class chosen at run time
+            optim_name = optim[0].value
+        spec = trainer_spec(optim_name)
         if spec is None:
             return UNKNOWN  # an optimizer the tables do not hold
         decay = settings.get("weight_decay") if isinstance(settings, DictVal) else None
@@ -359,8 +357,7 @@ class OptimizerEvaluator(AnalyzerMixin):
         if decay is not None:
             weight_decay = to_number(decay[0], decay[1], decay[0].text if isinstance(decay[0], Num) else self.module.code_for_node(decay[1]))
         else:
-            default = spec.default_weight_decay
-            weight_decay = Number(default, f"the default {default:g}" if default is not None else "none", None, default_used=True)
+            weight_decay = _default_decay(spec)
         grouped = NET_OPTIMIZER_PREFIX + "param_groups" in keywords
         params = ParamSet(owner=self.module.code_for_node(module), origin="parameters", node=self.here(node), unfiltered=True)
         call = OptimizerCall(
@@ -431,9 +428,9 @@ class OptimizerEvaluator(AnalyzerMixin):
         )
 
     def _in_linted_module(self, node: cst.CSTNode) -> bool:
-        from reglint.analysis.positions import line_of
+        from reglint.analysis.positions import holds
 
-        return line_of(self.home.module, node) is not None
+        return holds(self.home.module, node)
 
     def number(self, node: cst.CSTNode, frame: Frame) -> Number:
         value = self.ev(node, frame) if isinstance(node, cst.BaseExpression) else UNKNOWN
@@ -496,6 +493,10 @@ class OptimizerEvaluator(AnalyzerMixin):
                 ), True
         return (ParamGroup(node=node, params=None, weight_decay=None),), False
 
+def _default_decay(spec: "OptimizerSpec") -> Number:
+    """The class's own weight_decay, where the construction writes none."""
+    default = spec.default_weight_decay
+    return Number(default, f"the default {default:g}" if default is not None else "none", None, default_used=True)
 
 
 def _known_group_decays(call: OptimizerCall) -> int:

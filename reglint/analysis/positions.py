@@ -182,6 +182,11 @@ def remember(module: cst.Module, found: Any) -> None:
     _local.spans = cache[:_KEEP]
 
 
+def holds(module: cst.Module, node: cst.CSTNode) -> bool:
+    """Is `node` one of `module`'s own nodes?"""
+    return line_of(module, node) is not None
+
+
 def line_of(module: cst.Module, node: cst.CSTNode) -> Optional[int]:
     try:
         span = spans(module)[node]

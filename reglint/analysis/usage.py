@@ -20,6 +20,7 @@ from typing import Iterator, Optional, Union
 
 import libcst as cst
 
+from reglint.analysis.names import callee_name
 from reglint.analysis.vocabulary import GRADLESS_METHODS, LOGGING_CALLS, LOSS_NAME
 from reglint.analysis.walk import reads_name
 
@@ -109,9 +110,8 @@ def _logged(chain: list[cst.CSTNode]) -> bool:
         index -= 1
     if index < 1 or not isinstance(chain[index], cst.Arg) or not isinstance(chain[index - 1], cst.Call):
         return False
-    func = chain[index - 1].func  # type: ignore[attr-defined]
-    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-    return name in LOGGING_CALLS
+    name = callee_name(chain[index - 1])  # type: ignore[arg-type]
+    return name is not None and name in LOGGING_CALLS
 
 
 def _leads_nowhere(chain: list[cst.CSTNode], name: str, scope: Scope, seen: set[str]) -> bool:

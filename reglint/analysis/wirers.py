@@ -90,12 +90,15 @@ def _may_be_wired(text: str) -> bool:
     handed its decay (`build_optimizer(cfg, model)` with `weight_decay=cfg.weight_decay`)."""
     if _code_names_backward(text):
         return True
+    # (blanking strings and comments only removes matches: the text is asked first, the code only
+    # where the text holds one, and made at most once)
+    code: Optional[str] = None
     if _adds_a_penalty_to_a_loss(text) or _loss_class_with_a_penalty(text):
-        code = _code_only(text)  # (blanking strings and comments only removes matches)
+        code = _code_only(text)
         if _adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code):
             return True
     if _GIVEN_DECAY.search(text) is not None and mentions_an_optimizer(text):
-        return _GIVEN_DECAY.search(_code_only(text)) is not None
+        return _GIVEN_DECAY.search(code if code is not None else _code_only(text)) is not None
     return False
 
 

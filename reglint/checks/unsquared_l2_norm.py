@@ -12,6 +12,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from reglint.analysis.facts import L2_UNSQUARED, Penalty, PenaltyTerm
+from reglint.analysis.names import callee_name
 from reglint.catalog import RL102
 from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
@@ -92,7 +93,7 @@ def _sqrt_operand(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
     if not isinstance(node, cst.Call) or any(a.star or a.keyword is not None for a in node.args):
         return None
     func = node.func
-    name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+    name = callee_name(node)
     if name == "sqrt" and len(node.args) == 1:
         return node.args[0].value  # torch.sqrt(X)
     if name == "sqrt" and not node.args and isinstance(func, cst.Attribute):
