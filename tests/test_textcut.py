@@ -342,6 +342,15 @@ POSSIBLE = {
             import Lamb
         opt = Lamb(model.parameters(), weight_decay=0.1)
         """,
+    # Term calls whose arguments and callees may build a term (vocabulary.arguments_allow_a_term).
+    "sum-over-no-dimension": "def f(model):\n    loss = sum(p.pow(2).sum(dim=(None)) for p in model.parameters())\n",
+    "sum-with-starred-dimensions": "def f(model, dims):\n    loss = sum(p.abs().sum(*dims) for p in model.parameters())\n",
+    "norm-order-then-none": "def f(model):\n    loss = sum(p.norm(2, None) for p in model.parameters())\n",
+    "torch-by-an-alias": "import torch as T\ndef f(model):\n    loss = sum(T.sum(p.abs()) for p in model.parameters())\n",
+    "torch-parenthesized-after-return": "def f(model):\n    loss = 0\n    return (torch).norm(model.weight, 2)\n",
+    "linalg-imported-by-name": "from torch import linalg\ndef f(model):\n    loss = linalg.vector_norm(model.weight, 1)\n",
+    "torch-sum-of-a-generator": "def f(model):\n    loss = torch.sum(p.abs().sum() for p, q in pairs(model.parameters()))\n",
+    "norm-of-a-lambda-argument": "def f(model):\n    loss = torch.norm(model.weight, key=lambda a, b: a)\n",
 }
 
 # A class name of another library's optimizer, called without that library imported, a class the
@@ -458,6 +467,56 @@ def test_model_code_with_features_in_unrelated_methods_is_ruled_out() -> None:
     text = _text(source)
     assert text is not None and not text.penalty and not text.optimizer
     assert triage.verdict(source, "m.py", ALL).reason == "not in the text units"
+
+
+# Calls over a dimension, or with more than a tensor given to torch's function: no term in
+# either cut, so a model file whose only reductions are these is ruled out on its text.
+NO_TERM_CALLS = [
+    "x.pow(2).mean(-1, keepdim=True)", "x.sum(dim=1)", "x.sum(axis=0)", "torch.sum(x, 1)",
+    "torch.sum(dim=1)", "x.norm(dim=-1)", "x.norm(2, 1)", "torch.norm(x, 2, -1)", "x.norm(*dims)",
+    "x.norm(**options)", "x[0].sum(-1)", "f(x).sum(-1)", "mask.sum(-1)", "(x.sum)(dim=1)",
+    "x.mean(-1).sum(1)", "(x).norm(p=2, dim=(-1))",
+]
+
+
+@pytest.mark.parametrize("call", NO_TERM_CALLS)
+def test_calls_over_a_dimension_build_no_term_in_either_cut(call: str) -> None:
+    source = f"import torch\ndef step(model, x, dims, options):\n    w = model.weight\n    loss = {call}\n"
+    syntax = _syntax(source)
+    assert syntax is not None and not syntax.penalty
+    text = _text(source)
+    assert text is not None and not text.penalty
+    # the same line with a term call that may build a term is kept by both
+    kept = source.replace(call, "w.pow(2).sum()")
+    assert _syntax(kept).penalty and _text(kept).penalty  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "written,head",
+    [
+        ("torch.sum", "torch"), ("torch . linalg .norm", "torch"), ("x.pow(2).sum", ""), ("x[0].sum", ""),
+        ("(torch).sum", None), ("return (torch).sum", None), ("f(x).y.sum", ""), ("1.0.sum", None),
+        ("a = (b + c).sum", None),
+    ],
+)
+def test_dotted_head_reads_the_callee_back_from_its_last_dot(written: str, head: Optional[str]) -> None:
+    assert textcut._dotted_head(written, written.rindex(".")) == head
+
+
+@pytest.mark.parametrize(
+    "arguments,read",
+    [
+        (")", []), ("-1, keepdim=True)", [(None, 0, False), ("keepdim", 0, False)]),
+        ("dim = None)", [("dim", 0, True)]), ("*dims, **kw)", [(None, 1, False), (None, 2, False)]),
+        ("f(a, b), [c, d], {e: g})", [(None, 0, False)] * 3), ("x == y)", [(None, 0, False)]),
+        ("(None),)", [(None, 0, True)]), ("lambda a, b: a)", None), ("p for p, q in z)", None),
+        ("x, y", None), ("x]", None),
+    ],
+)
+def test_call_arguments_are_read_from_blanked_text(arguments: str, read: Optional[list[tuple[object, ...]]]) -> None:
+    text = "f(" + arguments
+    found = textcut._call_arguments(text, 2)
+    assert (None if found is None else [tuple(argument) for argument in found]) == read
 
 
 @pytest.mark.parametrize(

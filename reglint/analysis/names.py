@@ -13,6 +13,8 @@ from typing import Iterator, Optional, Sequence, Union
 
 import libcst as cst
 
+from reglint.analysis.vocabulary import UNIMPORTED_MODULES
+
 
 def dotted(node: cst.BaseExpression) -> Optional[str]:
     """`a.b.c` as text, or None for anything that is not a plain dotted name."""
@@ -66,7 +68,6 @@ def import_statements(body: Sequence[cst.CSTNode]) -> Iterator[_Import]:
             stack.append(iter(parts))
 
 
-_UNIMPORTED = {"torch": "torch", "nn": "torch.nn"}
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class ImportMap:
         if target is None:
             # `torch` and `nn` used without an import (a notebook cell, a pasted snippet) are
             # still torch and torch.nn.
-            target = _UNIMPORTED.get(head)
+            target = UNIMPORTED_MODULES.get(head)
             if target is None:
                 return None
         return f"{target}.{rest}" if rest else target

@@ -9,7 +9,7 @@ added here, and the triage follows without a second edit.
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import NamedTuple, Optional, Sequence
 
 # ---------------------------------------------------------------------------- names
 
@@ -151,9 +151,73 @@ L1_LOSS_CLASSES = frozenset({"L1Loss"})
 L1_LOSS_FUNCTIONS = frozenset({"l1_loss"})
 # The last name of every call that can make a term: a text without one of these words as an
 # attribute (or imported) builds no term.
-TERM_CALL_WORDS = SCALAR_REDUCTIONS | NORM_METHODS | L1_LOSS_CLASSES | L1_LOSS_FUNCTIONS | frozenset(
-    name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS
-)
+NORM_WORDS = NORM_METHODS | frozenset(name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS)
+TERM_CALL_WORDS = SCALAR_REDUCTIONS | NORM_WORDS | L1_LOSS_CLASSES | L1_LOSS_FUNCTIONS
+# The arguments a term call may be given (analysis/terms.py, calls.ev_term_method / ev_torch):
+#   a reduction builds a term as a method with no positional argument (`*xs` aside) and no
+#   DIM_KEYWORDS keyword other than None (`w.pow(2).sum()`), or as a torch function with exactly
+#   one argument, the tensor (`torch.sum(w ** 2)`): `x.mean(-1, keepdim=True)` and `x.sum(dim=1)` build none;
+#   a norm builds one with no starred argument, no `**`, no `dim=` other than None and no
+#   positional argument after the order other than None (the order is the first positional
+#   argument of the method, the second of the torch function: `w.norm(2)`, `torch.norm(w, 2)`).
+# The triage describes a call it reads (text or syntax) as CallArguments and asks
+# arguments_allow_a_term; a call it cannot read with confidence it counts as allowing one.
+
+
+# Names read as torch's modules without an import (a notebook cell, a pasted snippet).
+UNIMPORTED_MODULES = {"torch": "torch", "nn": "torch.nn"}
+
+
+class CallArgument(NamedTuple):
+    """One argument of a call, as the term rules read it: its keyword (None for a positional or
+    starred one), its stars (0, 1 for `*xs`, 2 for `**kw`), and whether its value is `None`."""
+
+    keyword: Optional[str]
+    stars: int
+    none: bool
+
+
+def arguments_allow_a_term(word: str, arguments: Sequence[CallArgument], may_be_a_function: bool = True) -> bool:
+    """Whether a call named `word` (the last name of one of TERM_CALL_WORDS' calls), as a method
+    or (where `may_be_a_function`: its callee a dotted name led by a name an import binds, or one
+    of UNIMPORTED_MODULES, as names.ImportMap.qualify reads torch's functions) as a torch
+    function, with these arguments, may build a penalty term."""
+    if word in SCALAR_REDUCTIONS:
+        return reduction_allows_a_term(arguments, as_method=True) or (
+            may_be_a_function and reduction_allows_a_term(arguments, as_method=False)
+        )
+    if word in NORM_WORDS:
+        return norm_arguments_allow_a_term(arguments, 0) or (
+            may_be_a_function and norm_arguments_allow_a_term(arguments, 1)
+        )
+    return True
+
+
+def reduction_allows_a_term(arguments: Sequence[CallArgument], as_method: bool) -> bool:
+    """`w.abs().sum()` (a method: no positional argument, no dim), `torch.sum(w.abs())` (one
+    argument)."""
+    if not as_method:
+        return len(arguments) == 1 and arguments[0].keyword is None and not arguments[0].stars
+    return not any(
+        (a.keyword is None and a.stars == 0) or (a.keyword in DIM_KEYWORDS and not a.none) for a in arguments
+    )
+
+
+def norm_arguments_allow_a_term(arguments: Sequence[CallArgument], order_index: int) -> bool:
+    """norm_term's conditions, the order at positional `order_index` (1: after the tensor)."""
+    positional = 0
+    for argument in arguments:
+        if argument.stars:
+            return False  # `*dims`, `**options`
+        if argument.keyword is None:
+            if positional > order_index and not argument.none:
+                return False  # a positional dim
+            positional += 1
+        elif argument.keyword == "dim" and not argument.none:
+            return False
+    return True
+
+
 # A parameter of a walked set times a pruning mask is that parameter's kept entries (`masks[name]
 # * w`, sparse training's penalty on the surviving weights): a factor is a mask where a name or an
 # attribute in it holds this word (any case).

@@ -97,14 +97,30 @@ def _may_be_wired(text: str) -> bool:
         code = _code_only(text)
         if _adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code):
             return True
-    if _GIVEN_DECAY.search(text) is not None and mentions_an_optimizer(text):
-        return _GIVEN_DECAY.search(code if code is not None else _code_only(text)) is not None
+    if _hands_a_decay(text) and mentions_an_optimizer(text):
+        return _hands_a_decay(code if code is not None else _code_only(text))
     return False
 
 
 # An optimizer factory's decay as it is handed in (`weight_decay=cfg.weight_decay`, `"weight_decay":
 # wd`): only the script that calls the factory shows its value (RL201 "if it is > 0", RL204).
-_GIVEN_DECAY = re.compile(r"""(?:\bweight_decay\s*=|["']weight_decay["']\s*:)\s*[A-Za-z_]""")
+# The pattern starts with its literal, so the search skips to each `weight_decay` (an
+# alternation or a look-behind in front would try every position of the text).
+_GIVEN_DECAY = re.compile(r"""weight_decay(["']?)\s*[=:]\s*[A-Za-z_]""")
+
+
+def _hands_a_decay(text: str) -> bool:
+    """`weight_decay=name` as a keyword, or `"weight_decay": name` as a dict entry."""
+    for match in _GIVEN_DECAY.finditer(text):
+        before = text[match.start() - 1] if match.start() else ""
+        quote = match.group(1)
+        separator = text[match.end(1):match.end()].strip()[0]
+        if quote:
+            if before and before in "\"'" and separator == ":":
+                return True
+        elif separator == "=" and not (before.isalnum() or before == "_"):
+            return True
+    return False
 
 
 def _loss_class_with_a_penalty(text: str) -> bool:

@@ -60,6 +60,12 @@ def penalty_term(draw: st.DrawFn, params: str) -> str:
         "nn.functional.l1_loss(p, torch.zeros_like(p))", "(masks[0] * p).norm(2)",
         "(p * self_mask).abs().sum()", "torch.norm(p, 1) ** 2",
         "((p - 0.5) ** 2).sum()", "(p - p.detach()).norm(2)",  # a distance from an anchor
+        # the arguments a term call may have (vocabulary.arguments_allow_a_term), and callees
+        # that may name torch (an alias, a parenthesized name, a module imported by name)
+        "p.pow(2).sum(dim=None)", "p.abs().mean(*())", "p.square().sum(dtype=torch.float32)",
+        "p.norm(2, None)", "p.norm(p=2, dim=(None))", "torch.norm(p, 2, None)", "th.sum(p.abs())",
+        "(torch).norm(p, 2)", "( th ).sum(p ** 2)", "linalg.norm(p, 2)", "torch.linalg.vector_norm(p, 1)",
+        "p.pow(2).sum(-1).sum()", "p.norm(2, dim=0).sum()",  # over a dimension first: no term
     ]))
     return f"sum({term} for p in {params})"
 
@@ -327,7 +333,7 @@ def training_script(draw: st.DrawFn) -> str:
         step = [f"{_def(draw, 'train_epoch')}(net, loader, optimizer):", *("    " + line for line in step)]
     # Without an optimizer in the file (it comes from elsewhere), the triage prunes.
     builds_optimizer = not in_function or draw(st.booleans())
-    header = ["import torch", "import torch.nn as nn", *imports]
+    header = ["import torch", "import torch.nn as nn", "import torch as th; from torch import linalg", *imports]
     setup = _joined(draw, [
         "lam = 1e-4",
         "class cfg: l2 = 1e-4",
@@ -437,7 +443,7 @@ def trainer_script(draw: st.DrawFn) -> str:
         f"trainer = {_callee(draw, made)}(model=model, args=args{handed})",
         "trainer.train()",
     ] if draw(st.integers(0, 3)) else []
-    header = ["import torch", "import torch.nn as nn", *imports]
+    header = ["import torch", "import torch.nn as nn", "import torch as th; from torch import linalg", *imports]
     return "\n".join(header + [""] + model + [""] + subclass + [""] + construction) + "\n"
 
 
@@ -463,7 +469,7 @@ def project(draw: st.DrawFn) -> dict[str, str]:
     decay = draw(st.booleans())
     imports, optimizer = draw(optimizer_call(draw(parameter_set("model")), decay))
     model_py = "\n".join(["import torch", "import torch.nn as nn", "", *MODELS[0][:5], *methods, *MODELS[0][5:]]) + "\n"
-    losses_py = "\n".join(["import torch", "import torch.nn as nn", "", *definitions]) + "\n"
+    losses_py = "\n".join(["import torch", "import torch.nn as nn", "import torch as th; from torch import linalg", "", *definitions]) + "\n"
     config_py = "\n".join(["class TrainConfig:", "    weight_decay = 0.05", "    l2 = 1e-4", "", "LAM = 1e-4"]) + "\n"
     defined = _top_level_names(losses_py)
     helper_imports = [draw(st.sampled_from([f"from losses import {name}", f"from losses import {name} as {name}"])) for name in defined]

@@ -58,7 +58,12 @@ is named like a penalty (RL104's late additions need a backward() call, which co
   - A term (PenaltyTerm) is made only by a call `.sum()`, `.mean()` or `.norm()`, or a torch
     function `sum`, `mean`, `norm`, `linalg.norm`, `linalg.vector_norm` (the vocabulary's
     SCALAR_REDUCTIONS, NORM_METHODS and NORM_FUNCTIONS, whose last names are TERM_CALL_WORDS),
-    applied to a parameter value, or an L1 loss of a parameter against zeros: a call of what
+    with arguments that allow one (vocabulary.arguments_allow_a_term: `x.mean(-1, keepdim=True)`,
+    `x.sum(dim=1)` and `x.norm(dim=-1)` build none, and a torch function takes the tensor as its
+    argument, so `x.sum(-1)` may build one only where `x` may name a module: a dotted name led
+    by a name an import binds, or torch unimported, as names.ImportMap.qualify reads it; the text
+    reads the arguments and the callee back from the call, and counts a call it cannot read so
+    as allowing one), applied to a parameter value, or an L1 loss of a parameter against zeros: a call of what
     `nn.L1Loss(...)` makes or of `F.l1_loss` (L1_LOSS_CLASSES, L1_LOSS_FUNCTIONS, in
     TERM_CALL_WORDS: the unit that makes the criterion counts, and the criterion reaches the
     unit that calls it only along the channels below). A torch function called by a bare name
@@ -149,7 +154,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import AbstractSet, Any, Optional, Sequence
 
 from reglint.analysis.optimizers import (
     ALL_NAMES,
@@ -165,6 +170,7 @@ from reglint.analysis.triage import inert
 from reglint.analysis.triage.components import LOSS, PARAMS, TERMS, complete_units
 from reglint.analysis.triage.flowcut import (
     FUNCTIONS,
+    call_arguments,
     may_build_a_term,
     may_build_a_term_in,
     may_call_an_optimizer_class,
@@ -192,6 +198,8 @@ from reglint.analysis.vocabulary import (
     PENALTY_NAME,
     ROW_LAYERS,
     TERM_CALL_WORDS,
+    UNIMPORTED_MODULES,
+    arguments_allow_a_term,
     returns_a_penalty_or_loss,
     row_layers_in,
 )
@@ -523,9 +531,12 @@ def _loss_like(name: str) -> bool:
     return known
 
 
-def _scan(unit: _SyntaxUnit, module_unit: bool, row_layers: frozenset[str] = ROW_LAYERS) -> int:
+def _scan(
+    unit: _SyntaxUnit, module_unit: bool, row_layers: frozenset[str] = ROW_LAYERS, module_names: AbstractSet[str] = frozenset()
+) -> int:
     """Fill the unit's features and calls; return the features it gives every unit: TERMS if it
-    imports a term function, PARAMS if it names a layer whose call looks rows up (see above)."""
+    imports a term function, PARAMS if it names a layer whose call looks rows up (see above).
+    `module_names`: the names that may stand for a module (vocabulary.arguments_allow_a_term)."""
     features = 0
     called_names: set[str] = set()
     called_attributes: set[str] = set()
@@ -571,7 +582,8 @@ def _scan(unit: _SyntaxUnit, module_unit: bool, row_layers: frozenset[str] = ROW
                 if attr in PARAM_METHODS:
                     features |= PARAMS
                 elif attr in TERM_CALL_WORDS:
-                    features |= TERMS
+                    if arguments_allow_a_term(attr, call_arguments(node), _dotted_head(func.value) in module_names):
+                        features |= TERMS
                 elif attr in BACKWARD_FUNCTIONS:
                     features |= LOSS
                 elif attr == "add_argument":
@@ -624,6 +636,24 @@ def _scan(unit: _SyntaxUnit, module_unit: bool, row_layers: frozenset[str] = ROW
     return every_unit
 
 
+def _import_bound_names(tree: ast.Module) -> set[str]:
+    """The names the file's imports bind (`import a.b` binds a)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.asname or alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(alias.asname or alias.name for alias in node.names)
+    return names
+
+
+def _dotted_head(node: ast.expr) -> Optional[str]:
+    """The first name of a dotted name (`torch` of `torch.linalg`), None for anything else."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 @dataclass
 class _SyntaxFacts:
     optimizer: bool  # an optimizer construction is possible
@@ -635,8 +665,9 @@ class _SyntaxFacts:
 def _syntax_features(tree: ast.Module, row_layers: frozenset[str] = ROW_LAYERS) -> _SyntaxFacts:
     units = _syntax_units(tree)
     every_unit = 0
+    module_names = _import_bound_names(tree) | UNIMPORTED_MODULES.keys()
     for index, unit in enumerate(units):
-        every_unit |= _scan(unit, index == 0, row_layers)
+        every_unit |= _scan(unit, index == 0, row_layers, module_names)
         if unit.owner is not None and returns_a_penalty_or_loss(unit.name or "", unit.owner):
             # what forward() of `class L2Regularizer` returns is a penalty, of `class
             # RegularizedLoss` a loss

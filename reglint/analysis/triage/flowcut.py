@@ -176,7 +176,6 @@ from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
     COLLECTING_BUILTINS,
     COLLECTION_METHODS,
-    DIM_KEYWORDS,
     ELEMENTWISE_CALLS,
     FLATTENING_FUNCTIONS,
     GRADLESS_METHODS,
@@ -194,7 +193,10 @@ from reglint.analysis.vocabulary import (
     PASSING_OBJECT_METHODS,
     SCALAR_REDUCTIONS,
     SHAPE_METHODS,
+    CallArgument,
     hands_rows_to,
+    norm_arguments_allow_a_term,
+    reduction_allows_a_term,
     row_layers_in,
 )
 
@@ -323,20 +325,14 @@ def _is_none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
-def _norm_arguments_allow_a_term(positional: list[ast.expr], keywords: list[ast.keyword], order_index: int) -> bool:
-    """norm_term's structural conditions: `positional` are the call's positional arguments, the
-    order sits at `order_index` (after the tensor in function form)."""
-    for index, argument in enumerate(positional):
-        if isinstance(argument, ast.Starred):
-            return False
-        if index > order_index and not _is_none(argument):
-            return False  # a positional dim
-    for keyword in keywords:
-        if keyword.arg is None:
-            return False  # **kwargs
-        if keyword.arg == "dim" and not _is_none(keyword.value):
-            return False
-    return True
+def call_arguments(node: ast.Call) -> list[CallArgument]:
+    """The call's arguments as vocabulary.arguments_allow_a_term reads them."""
+    arguments = [
+        CallArgument(None, 1, False) if isinstance(a, ast.Starred) else CallArgument(None, 0, _is_none(a))
+        for a in node.args
+    ]
+    arguments.extend(CallArgument(k.arg, 0 if k.arg else 2, _is_none(k.value)) for k in node.keywords)
+    return arguments
 
 
 class _Unit:
@@ -1380,14 +1376,9 @@ class _Flow:
             if called.partition(".")[0] in self.term_builders:
                 raise _TermFound
         if names & REDUCE_NAMES:
-            if (
-                method_form
-                and receiver & ELEMENTWISE
-                and not any(not isinstance(a, ast.Starred) for a in node.args)
-                and not any(k.arg in DIM_KEYWORDS and not _is_none(k.value) for k in node.keywords)
-            ):
+            if method_form and receiver & ELEMENTWISE and reduction_allows_a_term(call_arguments(node), as_method=True):
                 raise _TermFound
-            if function_form and len(node.args) + len(node.keywords) == 1 and arguments & ELEMENTWISE:
+            if function_form and arguments & ELEMENTWISE and reduction_allows_a_term(call_arguments(node), as_method=False):
                 raise _TermFound
         if arguments & _PARAMETER_VALUE:
             if names & L1_LOSS_FUNCTIONS:
@@ -1396,13 +1387,13 @@ class _Flow:
             if callee & L1_CRITERION:
                 raise _TermFound  # l1_crit(p, zeros), self.l1_crit(p, zeros)
         if names & NORM_NAMES:
-            if method_form and receiver & _PARAMETER_VALUE and _norm_arguments_allow_a_term(node.args, node.keywords, 0):
+            if method_form and receiver & _PARAMETER_VALUE and norm_arguments_allow_a_term(call_arguments(node), 0):
                 raise _TermFound
             if (
                 function_form
                 and argument_kinds
                 and argument_kinds[0] & _PARAMETER_VALUE
-                and _norm_arguments_allow_a_term(node.args, node.keywords, 1)
+                and norm_arguments_allow_a_term(call_arguments(node), 1)
                 and (not isinstance(func, ast.Name) or func.id in self.imported or "*" in self.imported)
             ):
                 raise _TermFound  # (a bare name is torch's norm only where an import binds it)

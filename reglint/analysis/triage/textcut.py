@@ -33,6 +33,7 @@ tests/test_pruning.py that its pruning keeps every line of every function the sy
 from __future__ import annotations
 
 import functools
+import keyword
 import re
 import warnings
 from bisect import bisect_left, bisect_right
@@ -68,6 +69,9 @@ from reglint.analysis.vocabulary import (
     PENALTY_STEMS,
     ROW_LAYERS,
     TERM_CALL_WORDS,
+    UNIMPORTED_MODULES,
+    CallArgument,
+    arguments_allow_a_term,
     returns_a_penalty_or_loss,
     row_layers_in,
 )
@@ -476,8 +480,9 @@ def split_units(text: str, brackets: Optional[str] = None) -> _Split:
 #
 # What each syntax-cut test becomes on blanked text (each matches at least as much):
 #   parameters  attribute weight/bias/*_weight, call .parameters()/.named_parameters()/.state_dict()
-#   term        call .sum()/.mean()/.norm()/.vector_norm(); an import of such a name anywhere
-#               gives every unit the feature
+#   term        call .sum()/.mean()/.norm()/.vector_norm() whose arguments may build a term
+#               (vocabulary.arguments_allow_a_term, read by _call_arguments); an import of such a
+#               name anywhere gives every unit the feature
 #   loss        a loss-like name (one in which the analysis' PENALTY_NAME or LOSS_NAME finds a
 #               match) that may be stored to: before `=` or an augmented operator outside
 #               brackets (with more targets after a comma), in a bracketed target before `) =`,
@@ -513,7 +518,7 @@ def _names_a_row_layer(text: str) -> bool:
     return any(word in text for word in row_layers_in(text)) and _ROW_LAYER_TEXT.search(text) is not None
 
 _TERM_WORDS = _alternation(TERM_CALL_WORDS)
-_TERM_TEXT = re.compile(r"\.\s*" + _TERM_WORDS + _CALL_OPEN, re.A)
+_TERM_TEXT = re.compile(r"\.\s*(" + _TERM_WORDS + ")" + _CALL_OPEN, re.A)
 # (Led by the literal word: a search for it is fast; the word boundary before it is checked after.)
 _TERM_IMPORT = re.compile(r"import(?:\b[^\n;]*|\s*\([^)]*)\b" + _TERM_WORDS + r"\b", re.A)
 _BACKWARD_TEXT = re.compile(r"\.\s*" + _alternation(BACKWARD_FUNCTIONS) + _CALL_OPEN, re.A)
@@ -691,12 +696,18 @@ class _SpanFeatures:
         self.starts = starts
         self.bits = [0] * len(starts)
 
-    def mark_all(self, pattern: re.Pattern[str], text: str, bit: int) -> None:
+    def mark_all(
+        self, pattern: re.Pattern[str], text: str, bit: int, counts: Callable[[str, re.Match[str]], bool] = lambda _t, _m: True
+    ) -> None:
+        """Give `bit` to each span where `pattern` matches (and `counts` says the match counts)."""
         position = 0
         while True:
             match = pattern.search(text, position)
             if match is None:
                 return
+            if not counts(text, match):
+                position = match.end()
+                continue
             index = bisect_right(self.starts, match.start()) - 1
             self.bits[index] |= bit
             # The rest of this span has the bit already: go on from the next span.
@@ -707,7 +718,7 @@ def _unit_features(text: str, split: _Split, imports_term: bool, names_a_row_lay
     """Each unit's parameter and term features and the calls it makes (losses come later)."""
     spans = _SpanFeatures(split.starts)
     spans.mark_all(_PARAM_TEXT, text, PARAMS)
-    spans.mark_all(_TERM_TEXT, text, TERMS)
+    spans.mark_all(_TERM_TEXT, text, TERMS, _TermCalls(text).may_build_a_term)
     every_unit = TERMS if imports_term else 0
     if names_a_row_layer:
         if _ROW_LAYER_RENAMED.search(text):
@@ -769,6 +780,202 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
     for unit in units:
         unit.mentioned = frozenset(found.get(id(unit), ()))
     return bases
+
+
+def _finds_a_term_call(text: str) -> bool:
+    calls = _TermCalls(text)
+    return any(calls.may_build_a_term(text, match) for match in _TERM_TEXT.finditer(text))
+
+
+class _TermCalls:
+    """Which term calls found in a blanked text may build a term with the arguments they are given
+    (vocabulary.arguments_allow_a_term): as a method always, as a torch function only where the
+    callee may be a dotted name led by a name an import binds (or torch used unimported)."""
+
+    def __init__(self, text: str) -> None:
+        self.module_names: Optional[frozenset[str]] = None
+        self.text = text
+
+    def may_build_a_term(self, text: str, match: re.Match[str]) -> bool:
+        arguments = _call_arguments(text, match.end())
+        if arguments is None:
+            return True
+        word = match.group(1)
+        if arguments_allow_a_term(word, arguments, may_be_a_function=False):
+            return True
+        return arguments_allow_a_term(word, arguments) and self._may_name_a_module(text, match.start())
+
+    def _may_name_a_module(self, text: str, dot: int) -> bool:
+        """Whether what stands before the `.` at `dot` may be a dotted name led by a module's name."""
+        head = _dotted_head(text, dot)
+        if head is None:
+            return True  # (not a plain dotted name for sure: it may be a parenthesized one)
+        if not head:
+            return False  # a subscript's or a call's result
+        if self.module_names is None:
+            self.module_names = _import_bound_words(self.text) | frozenset(UNIMPORTED_MODULES)
+        return head in self.module_names
+
+
+_BLANKS = " \t\n\r\f\v"
+
+
+def _dotted_head(text: str, dot: int) -> Optional[str]:
+    """The first name of the dotted name that ends before `text[dot]` (a `.`); "" where a call's
+    or a subscript's result ends there (`f(x).sum`, `x.pow(2).sum`, `x[0].sum`: no dotted name),
+    None where it cannot be told (`(torch).sum` may be a parenthesized one)."""
+    position = dot
+    while True:
+        end = _space_before(text, position)
+        start = end
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        if start == end:
+            break
+        if text[start].isdigit():
+            return None  # a number's digits
+        before = _space_before(text, start)
+        if before > 0 and text[before - 1] == ".":
+            position = before - 1
+            continue
+        return text[start:end]
+    end = _space_before(text, position)
+    if end == 0:
+        return None
+    if text[end - 1] == "]":
+        return ""
+    if text[end - 1] != ")":
+        return None
+    opening = _opening_bracket(text, end - 1)
+    if opening is None:
+        return None
+    before = _space_before(text, opening)
+    if before == 0:
+        return None
+    mark = text[before - 1]
+    if mark in ")]":
+        return ""
+    if mark.isalnum() or mark == "_":
+        start = before
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        word = text[start:before]
+        if keyword.iskeyword(word) or keyword.issoftkeyword(word):
+            return None  # `return (torch).sum(x)`: a parenthesized expression after a keyword
+        return ""
+    return None
+
+
+def _space_before(text: str, end: int) -> int:
+    while end > 0 and text[end - 1] in _BLANKS:
+        end -= 1
+    return end
+
+
+def _opening_bracket(text: str, closing: int) -> Optional[int]:
+    """Where the bracket closed at `closing` opens (blanked text), None past _MAX_ARGUMENTS_TEXT."""
+    depth = 0
+    for position in range(closing, max(-1, closing - _MAX_ARGUMENTS_TEXT), -1):
+        mark = text[position]
+        if mark in ")]}":
+            depth += 1
+        elif mark in "([{":
+            depth -= 1
+            if depth == 0:
+                return position
+    return None
+
+
+_IMPORT_WORD = re.compile(r"\bimport\b", re.A)
+_WORD = re.compile(r"\w+", re.A)
+
+
+def _import_bound_words(text: str) -> frozenset[str]:
+    """Every word written in an import statement after `import` (to its line's end, its `;` or
+    its closing bracket): the names the file's imports may bind, and more."""
+    words: set[str] = set()
+    for found in _IMPORT_WORD.finditer(text):
+        start = _space_after(text, found.end())
+        if text.startswith("(", start):
+            end = text.find(")", start)
+        else:
+            end = min(_end_or_length(text, "\n", start), _end_or_length(text, ";", start))
+        words.update(_WORD.findall(text, start, len(text) if end == -1 else end))
+    return frozenset(words)
+
+
+def _space_after(text: str, start: int) -> int:
+    while start < len(text) and text[start] in _BLANKS:
+        start += 1
+    return start
+
+
+def _end_or_length(text: str, mark: str, start: int) -> int:
+    end = text.find(mark, start)
+    return len(text) if end == -1 else end
+
+
+# What separates or nests a call's arguments in blanked text (strings are blanked: no bracket or
+# comma in them); a call's arguments are read up to this many characters, else not at all.
+_ARGUMENT_EDGE = re.compile(r"[()\[\]{},]")
+_MAX_ARGUMENTS_TEXT = 4000
+_KEYWORD_ARGUMENT = re.compile(r"(\w+)\s*=(?!=)", re.A)
+# (a lambda's parameters and a generator's `for` targets hold commas outside brackets)
+_COMMA_HOLDER = re.compile(r"\b(?:lambda|for)\b", re.A)
+
+
+def _call_arguments(text: str, start: int) -> Optional[list[CallArgument]]:
+    """The arguments of the call whose `(` ends just before `start` in blanked text, as the term
+    rules read them; None where they cannot be read with confidence (unbalanced, too long, a
+    lambda or a generator's `for` among them)."""
+    arguments: list[CallArgument] = []
+    limit = min(len(text), start + _MAX_ARGUMENTS_TEXT)
+    depth = 0
+    argument_start = position = start
+    while (edge := _ARGUMENT_EDGE.search(text, position, limit)) is not None:
+        position = edge.end()
+        mark = edge.group()
+        if mark in "([{":
+            depth += 1
+        elif mark in ")]}":
+            if depth:
+                depth -= 1
+                continue
+            if mark != ")":
+                return None
+            last = text[argument_start:edge.start()]
+            if last.strip():
+                argument = _call_argument(last)
+                if argument is None:
+                    return None
+                arguments.append(argument)
+            return arguments
+        elif not depth:
+            argument = _call_argument(text[argument_start:edge.start()])
+            if argument is None:
+                return None
+            arguments.append(argument)
+            argument_start = position
+    return None
+
+
+def _call_argument(written: str) -> Optional[CallArgument]:
+    written = written.strip()
+    if not written or _COMMA_HOLDER.search(written):
+        return None
+    if written.startswith("*"):
+        return CallArgument(None, 2 if written.startswith("**") else 1, False)
+    keyword = _KEYWORD_ARGUMENT.match(written)
+    if keyword is not None:
+        return CallArgument(keyword.group(1), 0, _is_none(written[keyword.end():]))
+    return CallArgument(None, 0, _is_none(written))
+
+
+def _is_none(value: str) -> bool:
+    value = value.strip()
+    while value.startswith("(") and value.endswith(")"):
+        value = value[1:-1].strip()
+    return value == "None"
 
 
 def _imports_a_term(text: str) -> bool:
@@ -847,7 +1054,7 @@ def text_facts(
         return TextFacts(optimizer, False)
     # The whole file as one unit first: most files stop here.
     imports_term = _imports_a_term(blanked)
-    if not (imports_term or _TERM_TEXT.search(blanked)) or not (_PARAM_TEXT.search(blanked) or _names_a_row_layer(blanked)):
+    if not (imports_term or _finds_a_term_call(blanked)) or not (_PARAM_TEXT.search(blanked) or _names_a_row_layer(blanked)):
         return TextFacts(optimizer, False)
     try:
         split = split_units(blanked, brackets)
