@@ -124,20 +124,15 @@ def _hands_a_decay(text: str) -> bool:
 
 
 def _loss_class_with_a_penalty(text: str) -> bool:
-    at = text.find("class")
-    while at != -1:
-        if at == 0 or text[at - 1] in " \t\n":
-            end = at + 5
-            while end < len(text) and text[end] in " \t":
-                end += 1
-            start = end
-            while end < len(text) and (text[end].isalnum() or text[end] == "_"):
-                end += 1
-            if end > start and LOSS_NAME.search(text, start, end):
-                lowered = text.lower()
-                return any(stem in lowered for stem in _PENALTY_SPELLINGS)
-        at = text.find("class", at + 5)
+    for match in _CLASS_NAME.finditer(text):
+        if (match.start() == 0 or text[match.start() - 1] in " \t\n") and LOSS_NAME.search(match.group(1)):
+            lowered = text.lower()
+            return any(stem in lowered for stem in _PENALTY_SPELLINGS)
     return False
+
+
+# (led by its literal: the search skips from one `class` to the next)
+_CLASS_NAME = re.compile(r"class[ \t]*(\w+)")
 
 
 _PENALTY_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if PENALTY_NAME.fullmatch(spelling))
