@@ -936,7 +936,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             if isinstance(value, (PenaltyRef, Mixed)):
                 if isinstance(target, cst.Name):
                     for pid in penalty_ids(value):
-                        self.records[pid].bound.add((frame.code, name))
+                        self.records[pid].bound.add((frame.code, name, statement))
                 self.mark_named(value, name.split(".")[-1])
                 if LOSS_NAME.search(name.split(".")[-1]):
                     self.mark_loss(value, name, statement, frame, by_name=True)
@@ -975,7 +975,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         if isinstance(result, (PenaltyRef, Mixed)):
             if isinstance(statement.target, cst.Name):
                 for pid in penalty_ids(result):
-                    self.records[pid].bound.add((frame.code, name))
+                    self.records[pid].bound.add((frame.code, name, statement))
             self.mark_named(result, name.split(".")[-1])
             if LOSS_NAME.search(name.split(".")[-1]) and penalty_ids(value):
                 self.mark_loss(result, name, statement, frame, by_name=True)

@@ -78,7 +78,7 @@ class PenaltyRecord:
     # backward()), by the step's own code or a helper it calls.
     scope_code: Optional[cst.CSTNode] = None
     statement: Optional[cst.CSTNode] = None
-    bound: set[tuple[Optional[cst.CSTNode], str]] = field(default_factory=set)
+    bound: set[tuple[Optional[cst.CSTNode], str, cst.CSTNode]] = field(default_factory=set)  # (code, name, statement)
     in_training_step: bool = False
     # The calls in training steps of the helper that built it, where RL107 is reported.
     called_at: list[cst.CSTNode] = field(default_factory=list)
@@ -225,6 +225,17 @@ class PenaltyRecord:
             if term.param_set is not None:
                 yield from term.param_set.parts or (term.param_set,)
 
+    def _bindings_replaced(self, code: Union[cst.FunctionDef, cst.Module], name: str) -> bool:
+        """Is every binding of it to `name` in `code` replaced before the name is read (`loss =
+        ce + mu * prox`, then `loss = criterion(...)`, then `loss.backward()`)?"""
+        from reglint.analysis.usage import replaced_before_read
+
+        return all(
+            replaced_before_read(code, statement, name)
+            for bound_code, bound_name, statement in self.bound
+            if bound_code is code and bound_name == name
+        )
+
     def is_dead(self) -> bool:
         """RL107: built in a training step, over parameters, with a gradient, and it never
         reaches the loss nor goes anywhere else (see usage.py)."""
@@ -243,9 +254,12 @@ class PenaltyRecord:
             return False
         # A helper that built it and handed it to a step (`total = total + ...; return total`) is no
         # use: the step's names decide.
-        bound = [(code, name) for code, name in self.bound if not (self.called_at and code is scope)]
+        bound = [(code, name) for code, name, _ in self.bound if not (self.called_at and code is scope)]
         if bound:
-            return all(isinstance(code, (cst.FunctionDef, cst.Module)) and is_dead(code, name) for code, name in bound)
+            return all(
+                isinstance(code, (cst.FunctionDef, cst.Module)) and (is_dead(code, name) or self._bindings_replaced(code, name))
+                for code, name in bound
+            )
         if self.bound:
             return False
         statement = self.statement

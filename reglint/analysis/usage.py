@@ -3,7 +3,9 @@
 A penalty is dead when every use of the name it is bound to leads nowhere: there is none (the
 addition was commented out), or it is an operand of arithmetic whose result is dropped (`loss +
 reg` as a statement) or bound to another name that is itself dead (`loss_with_l1 = loss + reg`
-while the step backpropagates `loss`). Any other use — an argument of a call (logging), a return,
+while the step backpropagates `loss`), or bound to a name that a later statement of the same
+block binds anew before anything reads it (`loss = ce + mu * prox` then `loss = criterion(...)`:
+_replaced_before_read). Any other use — an argument of a call (logging), a return,
 a store into an attribute, a subscript or a container, a condition, an f-string, a closure — keeps
 it alive: silence is the answer whenever the name goes somewhere the analysis does not follow.
 
@@ -22,7 +24,7 @@ import libcst as cst
 
 from reglint.analysis.names import callee_name
 from reglint.analysis.vocabulary import GRADLESS_METHODS, LOGGING_CALLS, LOSS_NAME
-from reglint.analysis.walk import reads_name
+from reglint.analysis.walk import reads_name, subnodes
 
 _ARITHMETIC = (cst.BinaryOperation, cst.UnaryOperation)
 _MEASURING_METHODS = GRADLESS_METHODS | {"cpu"}
@@ -129,10 +131,117 @@ def _leads_nowhere(chain: list[cst.CSTNode], name: str, scope: Scope, seen: set[
         return value is not reference  # `loss + reg` dropped; a bare `reg` statement is a no-op too
     if isinstance(holder, cst.Assign) and holder.value is value:
         targets = [t.target for t in holder.targets]
-        return all(isinstance(t, cst.Name) and is_dead(scope, t.value, seen) for t in targets)
+        return all(
+            isinstance(t, cst.Name) and (is_dead(scope, t.value, seen) or _replaced_before_read(chain, index - 1, t.value, scope))
+            for t in targets
+        )
     if isinstance(holder, cst.AugAssign) and holder.value is value:
         target = holder.target
-        return isinstance(target, cst.Name) and is_dead(scope, target.value, seen)
+        return isinstance(target, cst.Name) and (
+            is_dead(scope, target.value, seen) or _replaced_before_read(chain, index - 1, target.value, scope)
+        )
+    return False
+
+
+def replaced_before_read(scope: Scope, statement: cst.CSTNode, name: str) -> bool:
+    """Is what `statement` (an assignment of `scope`) binds to `name` replaced before it is read
+    (_replaced_before_read)?"""
+    finder = _Chain(statement)
+    if isinstance(scope, cst.Module):
+        for top in scope.body:
+            top.visit(finder)
+    else:
+        scope.body.visit(finder)
+    return finder.chain is not None and _replaced_before_read(finder.chain, len(finder.chain) - 1, name, scope)
+
+
+class _Chain(cst.CSTVisitor):
+    """The nodes from the scope's body down to `target`."""
+
+    def __init__(self, target: cst.CSTNode) -> None:
+        self.target = target
+        self.stack: list[cst.CSTNode] = []
+        self.chain: Optional[list[cst.CSTNode]] = None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.chain is not None:
+            return False
+        self.stack.append(node)
+        if node is self.target:
+            self.chain = list(self.stack)
+            return False
+        return not isinstance(node, (cst.BaseExpression, cst.FunctionDef, cst.ClassDef))
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if self.stack and self.stack[-1] is original_node:
+            self.stack.pop()
+
+
+def _replaced_before_read(chain: list[cst.CSTNode], at: int, name: str, scope: Scope) -> bool:
+    """Does a later statement of the same block bind `name` anew (`loss = criterion(out, y)`, not
+    reading it) before anything reads it, so that what `chain[at]` (an assignment) bound to it is
+    never used (`loss = l1 + mu * prox` then `loss = criterion(...)`, then `loss.backward()`)? Only
+    on straight-line code: the statements between may not jump (return, break, continue, raise,
+    yield) nor sit in a `try` whose handlers could read the old value; `with` bodies run in line.
+    At a module's level, no function of the module may read the name (a call could)."""
+    line_at = at - 1
+    if line_at < 0 or not isinstance(chain[line_at], cst.SimpleStatementLine):
+        return False
+    if any(isinstance(node, cst.Try) for node in chain[:line_at]):
+        return False
+    if isinstance(scope, cst.Module) and any(
+        isinstance(node, (cst.FunctionDef, cst.Lambda)) and reads_name(node, {name}) for node in subnodes(scope)
+    ):
+        return False
+    line = chain[line_at]
+    block = chain[line_at - 1] if line_at > 0 else scope
+    statements = getattr(block, "body", None)
+    if not isinstance(statements, (list, tuple)) or line not in statements:
+        return False
+    small = list(line.body)  # type: ignore[attr-defined]
+    after = small[small.index(chain[at]) + 1 :] if chain[at] in small else []
+    return _rebinds_first(after + list(statements[statements.index(line) + 1 :]), name) is True
+
+
+def _rebinds_first(statements: list[cst.CSTNode], name: str) -> Optional[bool]:
+    """True: these statements, run in order, bind `name` anew before reading it; False: they read
+    it, or may leave the block first; None: neither (the name is still unread at their end)."""
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            found = _rebinds_first(list(statement.body), name)
+            if found is not None:
+                return found
+        elif isinstance(statement, cst.With):
+            if any(reads_name(item, {name}) for item in statement.items):
+                return False
+            if not isinstance(statement.body, cst.IndentedBlock):
+                return False
+            found = _rebinds_first(list(statement.body.body), name)
+            if found is not None:
+                return found
+        elif isinstance(statement, cst.Assign) and not reads_name(statement.value, {name}) and not _leaves(statement):
+            if any(isinstance(t.target, cst.Name) and t.target.value == name for t in statement.targets):
+                return True
+            if any(reads_name(t, {name}) for t in statement.targets):
+                return False
+        elif reads_name(statement, {name}) or _leaves(statement):
+            return False
+    return None
+
+
+_LEAVING = (cst.Return, cst.Raise, cst.Break, cst.Continue, cst.Yield, cst.Await)
+
+
+def _leaves(statement: cst.CSTNode) -> bool:
+    """May control leave the block from inside this statement (outside nested functions)?"""
+    pending = [statement]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, _LEAVING):
+            return True
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) and node is not statement:
+            continue
+        pending.extend(node.children)
     return False
 
 
