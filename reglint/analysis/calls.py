@@ -69,6 +69,7 @@ from reglint.analysis.values import (
     Partial,
     Passing,
     PenaltyRef,
+    RowNorms,
     Str,
     Submodule,
     Submodules,
@@ -518,7 +519,7 @@ class CallEvaluator(AnalyzerMixin):
             return base  # `MODELS[name](config).to(device)`: whichever model it is
         if isinstance(base, (Param, Flat)):
             return self.ev_tensor_method(node, base, method, args, frame)
-        if isinstance(base, (Elementwise, Terms, PenaltyRef)):
+        if isinstance(base, (Elementwise, Terms, PenaltyRef, RowNorms)):
             return self.ev_term_method(node, base, method, args, frame)
         if method == "backward" and not args:
             self.note_backward(node, base, node.func.value, frame)  # type: ignore[union-attr,attr-defined]
@@ -719,6 +720,9 @@ class CallEvaluator(AnalyzerMixin):
         if name in ("cat", "concat", "concatenate", "hstack") and args:
             if isinstance(first, ParamIter) and first.kind == "params":
                 return Flat(first.pset, node, first.pset.gradless)
+            grown = _grown_flat(first)
+            if grown is not None:
+                return Flat(grown.pset, node, grown.gradless)  # type: ignore[arg-type]  # (pset is set)
             return UNKNOWN
         if name == "stack" and args:
             if isinstance(first, Terms):
@@ -1123,3 +1127,20 @@ def _sums(node: cst.Call) -> bool:
         if key == "size_average" and isinstance(value, cst.Name):
             return value.value == "False"
     return False
+
+
+def _grown_flat(pieces: Value) -> Optional[Param]:
+    """`torch.cat((flat, torch.flatten(p)))` in a loop over a parameter set: the copy grown by one
+    parameter of the set each pass is a flat copy of the whole set (the loop body runs once). The
+    pieces are that parameter and, before it, what the copy held (nothing yet, or the copy of the
+    same set); None for anything else."""
+    if not isinstance(pieces, (ListVal, TupleVal)) or len(pieces.items) != 2:
+        return None
+    held, added = pieces.items
+    if not isinstance(added, Param) or added.pset is None or added.anchored or added.rows:
+        return None
+    if isinstance(held, Flat) and held.pset is not added.pset:
+        return None
+    if isinstance(held, (Param, ParamIter, Elementwise, Terms, PenaltyRef, Mixed)):
+        return None
+    return added

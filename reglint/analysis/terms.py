@@ -26,6 +26,7 @@ from reglint.analysis.values import (
     Num,
     Param,
     PenaltyRef,
+    RowNorms,
     Str,
     Terms,
     Value,
@@ -110,20 +111,26 @@ def norm_term(
     singular values), none of them a penalty on each weight: only no order, or 'fro', is the
     entrywise L2 norm there."""
     order: Optional[Value] = None
+    over_dimensions: Optional[int] = None  # how many dimensions a `dim` names (0: not told)
     for index, arg in enumerate(args):
         if arg.keyword is None and not arg.star:
             if index == 0:
                 order = analyzer.ev(arg.value, frame)
             elif not _is_none(arg.value):
-                return UNKNOWN  # positional dim
+                over_dimensions = _dimensions(arg.value)  # positional dim
         elif arg.keyword is not None:
             key = arg.keyword.value
             if key in ("p", "ord"):
                 order = analyzer.ev(arg.value, frame)
             elif key == "dim" and not _is_none(arg.value):
-                return UNKNOWN
+                over_dimensions = _dimensions(arg.value)
         else:
             return UNKNOWN
+    if over_dimensions is not None:
+        # Norms along one dimension: no term, but their squares sum to one (RowNorms). (Over two,
+        # an order of torch.linalg.norm names a matrix norm.)
+        two = order is None or (isinstance(order, Num) and order.value == 2 and order.text != "None")
+        return RowNorms(base) if (order is None or (two and (over_dimensions == 1 or not matrix_orders))) else UNKNOWN
     frobenius = order is None or (isinstance(order, Num) and order.text == "None") or order == Str("fro")
     if matrix_orders and not frobenius and not isinstance(base, Flat):
         return UNKNOWN  # (a concatenation is one vector: its orders are a vector's)
@@ -171,6 +178,16 @@ def _l1_powered(value: Value, node: cst.CSTNode) -> Optional[Value]:
     return None
 
 
+def _dimensions(node: cst.BaseExpression) -> int:
+    """How many dimensions a `dim` argument names: 1 for a number, the length of a tuple or list
+    display, 0 for anything else (`dim=d` may be either)."""
+    if isinstance(node, (cst.Integer, cst.UnaryOperation)):
+        return 1
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return len(node.elements)
+    return 0
+
+
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
@@ -187,6 +204,8 @@ def square(value: Value, node: cst.CSTNode) -> Optional[Value]:
     """`x ** 2`, `x.pow(2)`, `torch.square(x)`."""
     if isinstance(value, (Param, Flat)):
         return Elementwise(value, "sq")
+    if isinstance(value, RowNorms):
+        return Elementwise(value.base, "sq")  # Σ_rows ‖w_row‖² = Σ w²
     squared_l1 = _l1_powered(value, node)
     if squared_l1 is not None:
         return squared_l1

@@ -186,6 +186,15 @@ class Elementwise(Value):
 
 
 @dataclass(frozen=True)
+class RowNorms(Value):
+    """The L2 norms of a parameter's rows (or along any dimension), `w.norm(dim=1)`: squared and
+    summed they are the sum of w², an L2 penalty (`w.norm(dim=1).pow(2).sum()` of recommenders'
+    embedding penalties); summed unsquared they are a group lasso, no term."""
+
+    base: Value  # Param or Flat
+
+
+@dataclass(frozen=True)
 class Terms(Value):
     """A penalty expression not yet bound to a penalty: one or more norm-like terms."""
 

@@ -66,6 +66,7 @@ def penalty_term(draw: st.DrawFn, params: str) -> str:
         "p.norm(2, None)", "p.norm(p=2, dim=(None))", "torch.norm(p, 2, None)", "th.sum(p.abs())",
         "(torch).norm(p, 2)", "( th ).sum(p ** 2)", "linalg.norm(p, 2)", "torch.linalg.vector_norm(p, 1)",
         "p.pow(2).sum(-1).sum()", "p.norm(2, dim=0).sum()",  # over a dimension first: no term
+        "p.norm(dim=1).pow(2).sum()", "(torch.norm(p, 2, 0) ** 2).mean()",  # squared row norms: L2
     ]))
     return f"sum({term} for p in {params})"
 

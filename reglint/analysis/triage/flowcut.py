@@ -27,7 +27,9 @@ A parameter value (Param, Flat, ParamIter) starts only at an attribute `weight`,
 call of an embedding layer's class makes (ROW_LAYERS: the rows it looks up, calls.looked_up_rows,
 `self.user_embedding(users)` with `self.user_embedding = nn.Embedding(...)`); an elementwise
 value only at `.abs()`, `.square()`, `.pow(...)`, `abs`/`absolute`/`square`/`pow(...)`, `x ** y`
-or `x * y` with a parameter value in it (analysis/calls.py, expressions.py); a parameter value
+or `x * y` with a parameter value in it (analysis/calls.py, expressions.py), or at the square of
+a parameter value's norms along a dimension (values.RowNorms: `w.norm(dim=1).pow(2)`; here any
+norm of a parameter value has its kinds); a parameter value
 times a factor that names a mask (MASK_WORD: `masks[name] * w`) is that parameter value.
 
 So every expression gets a set of kinds, PARAM, ELEMENTWISE, L1_CRITERION (from a call named
@@ -1301,6 +1303,8 @@ class _Flow:
                 kinds |= receiver
             elif name in ELEMENTWISE_CALLS and receiver & _PARAMETER_VALUE:
                 kinds |= ELEMENTWISE
+            elif name in NORM_NAMES:
+                kinds |= receiver & _PARAMETER_VALUE  # norms along a dimension (values.RowNorms)
             elif name in SOURCE_METHODS:
                 kinds |= PARAM
             elif name == "scale":
@@ -1310,6 +1314,8 @@ class _Flow:
                 kinds |= arguments
             if names & ELEMENTWISE_CALLS and arguments & _PARAMETER_VALUE:
                 kinds |= ELEMENTWISE
+            if names & NORM_NAMES and argument_kinds:
+                kinds |= argument_kinds[0] & _PARAMETER_VALUE  # `torch.norm(w, dim=1)`
         if self.optimizer_classes:
             # A class goes through any call that is given it (`partial(optim.Adam, ...)`,
             # `OPTIMIZERS.get(name)`): wider than the analysis, which knows a few such calls.
