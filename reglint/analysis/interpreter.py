@@ -714,10 +714,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         add_node: Optional[cst.CSTNode] = None,
         frame: Optional[Frame] = None,
         by_name: bool = False,
+        returned_by: Optional[cst.FunctionDef] = None,
     ) -> None:
         """`value` is a loss: its penalties reach it. `by_name`: known only because a loss-like
         name holds it (`loss_with_l1 = loss + reg`), not because it is backpropagated or returned
-        as a loss; RL107 still asks whether that name is ever used."""
+        as a loss; RL107 still asks whether that name is ever used. `returned_by`: a helper named
+        like a loss returns it to its caller, whose use of it RL107 reads."""
         if frame is not None and frame.no_grad:
             return  # a loss computed with gradients off (validation, monitoring) is never trained on
         alone = penalty_only(value)
@@ -735,6 +737,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             record = self.records[pid]
             record.reaches_loss = True
             record.trained = record.trained or not by_name
+            if not by_name:
+                if returned_by is None:
+                    record.trained_directly = True
+                else:
+                    record.returned_by.add(id(returned_by))
             if self.foreign:
                 record.loss_elsewhere = True  # its own module sees it reach a loss too
             if name and record.added_to is None:
@@ -1233,9 +1240,12 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             frame.no_grad_call = outer_call
         if not self.foreign:  # (a call in the linted file)
             here = self.here(call)
+            dropped = isinstance(frame.statement, cst.Expr) and frame.statement.value is call
             for pid in frame.created[created:]:  # penalties the helper built, handed to this frame
                 if here not in self.records[pid].called_at:
                     self.records[pid].called_at.append(here)
+                    if dropped:
+                        self.records[pid].dropped_at.add(id(here))
         return self._reported_at_call(value, call, context, function)
 
     def _reported_at_call(
@@ -1519,7 +1529,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self._name_returned(value, function_name, class_name)
             if returns_a_loss(function_name, class_name):
                 self.mark_loss(
-                    value, function_name, statement if isinstance(value, Mixed) else None, frame
+                    value,
+                    function_name,
+                    statement if isinstance(value, Mixed) else None,
+                    frame,
+                    returned_by=None if standalone else function,
                 )
         if frame.yielded is not None:
             return frame.yielded  # a generator: its items (`def get_1x_lr_params(self): ... yield p`)

@@ -82,7 +82,13 @@ class PenaltyRecord:
     in_training_step: bool = False
     # The calls in training steps of the helper that built it, where RL107 is reported.
     called_at: list[cst.CSTNode] = field(default_factory=list)
+    dropped_at: set[int] = field(default_factory=set)  # those calls whose result a statement drops
     trained: bool = False  # reaches a loss that is backpropagated or returned as one
+    # Trained only because helpers named like a loss returned it to the code that called them
+    # (`return mse + cfg.l1 * l1_penalty(model)` of `forecast_loss`): what the calling step does
+    # with their result decides (RL107). The helpers' functions:
+    returned_by: set[int] = field(default_factory=set)
+    trained_directly: bool = False  # backpropagated, or returned by a step run on its own
     added_late: bool = False  # added to a loss after its backward(): RL104's, not RL107's
     built_elsewhere: bool = False  # built by another module's code (placed at the call)
     named_elsewhere: bool = False  # named like a penalty in that code
@@ -225,6 +231,17 @@ class PenaltyRecord:
             if term.param_set is not None:
                 yield from term.param_set.parts or (term.param_set,)
 
+    def _bound_scaled(self, code: Union[cst.FunctionDef, cst.Module], name: str) -> bool:
+        """Is `name` like a penalty's, and bound to it times its coefficient (`l2_reg = cfg.l2 *
+        sum(...)`): scaled for a loss, so a measurement of it alone is the addition forgotten?"""
+        return bool(PENALTY_NAME.search(name)) and any(
+            isinstance(statement, cst.Assign)
+            and isinstance(statement.value, cst.BinaryOperation)
+            and isinstance(statement.value.operator, cst.Multiply)
+            for bound_code, bound_name, statement in self.bound
+            if bound_code is code and bound_name == name
+        )
+
     def _bindings_replaced(self, code: Union[cst.FunctionDef, cst.Module], name: str) -> bool:
         """Is every binding of it to `name` in `code` replaced before the name is read (`loss =
         ce + mu * prox`, then `loss = criterion(...)`, then `loss.backward()`)?"""
@@ -241,8 +258,10 @@ class PenaltyRecord:
         reaches the loss nor goes anywhere else (see usage.py)."""
         from reglint.analysis.usage import is_dead
 
-        if self.trained or self.added_late or not self.in_training_step:
+        if self.trained_directly or self.added_late or not self.in_training_step:
             return False
+        if self.trained and not self.called_at:
+            return False  # (returned by a loss helper: only a step's call of it has names to read)
         if self.built_elsewhere and not self.called_at:
             return False  # (another module's code built it, and no step of this file called it)
         if not self.terms or all(t.gradless for t in self.terms):
@@ -254,15 +273,22 @@ class PenaltyRecord:
             return False
         # A helper that built it and handed it to a step (`total = total + ...; return total`) is no
         # use: the step's names decide.
-        bound = [(code, name) for code, name, _ in self.bound if not (self.called_at and code is scope)]
+        bound = [
+            (code, name)
+            for code, name, _ in self.bound
+            if not (self.called_at and (code is scope or id(code) in self.returned_by))
+        ]
         if bound:
             return all(
-                isinstance(code, (cst.FunctionDef, cst.Module)) and (is_dead(code, name) or self._bindings_replaced(code, name))
+                isinstance(code, (cst.FunctionDef, cst.Module))
+                and (is_dead(code, name, measured_only=self._bound_scaled(code, name)) or self._bindings_replaced(code, name))
                 for code, name in bound
             )
         if self.bound:
             return False
         statement = self.statement
+        if self.called_at and isinstance(statement, cst.Return) and all(id(call) in self.dropped_at for call in self.called_at):
+            return True  # `model.l2_regularization()` as a statement: what the helper returns is dropped
         return isinstance(statement, cst.Expr) and isinstance(statement.value, cst.BinaryOperation)
 
 

@@ -9,7 +9,8 @@ _replaced_before_read). Any other use — an argument of a call (logging), a ret
 a store into an attribute, a subscript or a container, a condition, an f-string, a closure — keeps
 it alive: silence is the answer whenever the name goes somewhere the analysis does not follow.
 
-One exception: a name like a loss (`total_loss = loss + l1`) that is only measured — `.item()`,
+One exception: a name like a loss (`total_loss = loss + l1`), or a penalty's name where the
+penalty is bound already scaled by its coefficient (`l2_reg = cfg.l2 * sum(...)`), that is only measured — `.item()`,
 `.detach()`, `.cpu()`, `.tolist()`, `.data`, `float(...)`, an f-string, handed to a logger
 (`self.log("total", total_loss)`, LOGGING_CALLS) — while the step
 backpropagates another loss. A weight norm that is logged is a measurement; a loss that is
@@ -66,8 +67,9 @@ def _names_something_else(node: cst.Name, parent: Optional[cst.CSTNode]) -> bool
     return isinstance(parent, cst.Arg) and parent.keyword is node
 
 
-def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None) -> bool:
-    """Does every use of `name` in `scope` lead nowhere (see the module docstring)?"""
+def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None, measured_only: bool = False) -> bool:
+    """Does every use of `name` in `scope` lead nowhere (see the module docstring)? With
+    `measured_only`, a measurement of it leads nowhere too, as for a name like a loss."""
     seen = seen if seen is not None else set()
     if name in seen:
         return True
@@ -80,7 +82,7 @@ def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None) -> bool:
         scope.body.visit(references)
     if references.nested:
         return False
-    measured_only = bool(LOSS_NAME.search(name))
+    measured_only = measured_only or bool(LOSS_NAME.search(name))
     for chain in references.found:
         if not _leads_nowhere(chain, name, scope, seen) and not (measured_only and _measures(chain)):
             return False
