@@ -541,7 +541,8 @@ def _trainer_lines(text: str) -> list[re.Match[str]]:
 # A name bound or passed that holds an optimizer: `optimizer =`, `opt=`, `g_optim =`, `optimizers =`
 # (matched where an "opt" starts a word or follows `_`; a case-blind pattern scanned over a whole
 # library costs ten times more).
-_OPTIMIZER_NAME_AT = re.compile(r"opt(?:im(?:i[sz]er)?)?s?(?:_\w*)?\s*=(?!=)", re.IGNORECASE)
+# (first of several targets too: `optimizer, scheduler = build_optimizer(groups, cfg)`)
+_OPTIMIZER_NAME_AT = re.compile(r"opt(?:im(?:i[sz]er)?)?s?(?:_\w*)?\s*(?:,\s*[\w.]+\s*)*\)?\s*=(?!=)", re.IGNORECASE)
 
 
 def _holds_an_optimizer(text: str) -> bool:
