@@ -973,6 +973,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         ):
             frame.env[name] = join_params([current, value], statement, name)  # params += more
             return
+        if name is not None and isinstance(statement.operator, cst.AddAssign) and isinstance(current, ListVal) and isinstance(value, (ListVal, TupleVal)):
+            # `params += [{"params": [value], "weight_decay": wd}]`: the list grows, as by extend()
+            frame.env[name] = self.grown(current, value, "extend", statement, frame.name)
+            return
         result = self.combine_add(current, value, statement, frame, in_place=True)
         if name is None:
             return
