@@ -269,6 +269,7 @@ class ExpressionEvaluator(AnalyzerMixin):
                 None,
                 f"{text} (default {default:g})" if default is not None else (text or attr),
                 node,
+                default=default,
             )
         if isinstance(base, Param):
             if attr == "data":

@@ -166,6 +166,7 @@ class Number:
     node: Optional[cst.CSTNode] = None
     default_used: bool = False  # the optimizer's default, not written in the code
     hidden_in: Optional[str] = None  # `**kwargs` that may set it: `text` is then the default
+    default: Optional[float] = None  # unknown, an argument whose declared default this is (`args.wd`)
 
     @property
     def known(self) -> bool:

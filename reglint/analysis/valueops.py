@@ -277,7 +277,7 @@ def as_param_set(value: Value, node: cst.CSTNode) -> Optional[ParamSet]:
 
 def to_number(value: Value, node: cst.CSTNode, text: Optional[str] = None) -> Number:
     if isinstance(value, Num):
-        return Number(value.value, text or value.text, node)
+        return Number(value.value, text or value.text, node, default=value.default)
     return Number(None, text or "", node)
 
 

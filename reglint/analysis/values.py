@@ -93,6 +93,7 @@ class Num(Value):
     value: Optional[float]  # None: a number the analysis cannot know (args.wd)
     text: str
     node: Optional[cst.CSTNode] = None
+    default: Optional[float] = None  # an argument's declared default (`add_argument("--wd", default=0.03)`)
 
 
 @dataclass(frozen=True)

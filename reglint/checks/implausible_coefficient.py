@@ -24,6 +24,12 @@ VALID = (
 
 INVALID = (
     "opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.1)  # expect: RL204\n",
+    # the script's own default for its command-line argument
+    """
+parser.add_argument("--weight-decay", type=float, default=3e-2)
+args = parser.parse_args()
+opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=args.weight_decay)  # expect: RL204 RL201 RL202
+""",
     "opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=1.0)  # expect: RL204\n",
     """
 l2 = sum(p.pow(2).sum() for p in model.parameters())
@@ -42,12 +48,15 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         values = [(optimizer.weight_decay_node, optimizer.weight_decay)]
         values += [(g.weight_decay.node, g.weight_decay) for g in optimizer.groups if g.weight_decay is not None]
         for node, number in values:
-            if node is None or number.value is None or number.value <= limit:
+            # (an argument the command line sets: its declared default is what a plain run trains with)
+            value = number.value if number.value is not None else number.default
+            if node is None or value is None or value <= limit:
                 continue
             kind = "decoupled" if decoupled else "coupled"
+            written = f"{value:g}" if number.value is not None else number.text
             yield Report(
                 node,
-                f"check {optimizer.class_name}'s weight_decay={number.value:g}: {kind} decay above {limit:g} "
+                f"check {optimizer.class_name}'s weight_decay={written}: {kind} decay above {limit:g} "
                 f"is rare, and each step shrinks the weights by {'lr·λ' if decoupled else 'a gradient of λ·w'}",
             )
     limit = settings.option("RL204", "penalty-max")
