@@ -68,6 +68,7 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
     PARAM_VIEW_ATTRIBUTES,
+    PARSED_ARGUMENT_HOLDERS,
 )
 from reglint.analysis.walk import subnodes
 
@@ -259,10 +260,11 @@ class ExpressionEvaluator(AnalyzerMixin):
                 return Num(held.value, held.text, self.here(node)) if isinstance(held, Num) else held
         if (
             isinstance(base, Unknown)
-            and isinstance(node.value, cst.Name)
+            and (isinstance(node.value, cst.Name) or _holds_parsed_arguments(node.value))
             and attr in self.argparse_defaults
         ):
-            # `args.wd` where the file declares `add_argument("--wd", default=...)`.
+            # `args.wd` where the file declares `add_argument("--wd", default=...)` (or
+            # `self.hparams.wd` of a module handed the parsed arguments).
             # Still a value the user may override on the command line: unknown, but say the default.
             default = self.argparse_defaults[attr]
             return Num(
@@ -720,3 +722,7 @@ def anchored(left: Value, right: Value) -> Optional[Value]:
 
 
 _NOT_AN_ANCHOR = (ParamIter, ListVal, TupleVal, Terms, PenaltyRef, Mixed, DictVal, Elementwise, AccumulatorStart)
+
+
+def _holds_parsed_arguments(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Attribute) and node.attr.value in PARSED_ARGUMENT_HOLDERS

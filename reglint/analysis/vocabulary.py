@@ -255,6 +255,10 @@ BUILTINS = frozenset({
 # The builtin that reads an attribute named by a string: `getattr(torch.optim, cfg.optimizer)` is a
 # class of torch.optim named at run time (optimizers.NAMED_AT_RUN_TIME), and the triage's cuts take
 # a call of it for a name of an optimizer class.
+# The attribute names that hold a script's parsed arguments on an object (`self.hparams = args`
+# of a LightningModule, `self.args`): read from there, an attribute is the argument of that name
+# (its declared default: `add_argument("--weight-decay", default=0.1)`).
+PARSED_ARGUMENT_HOLDERS = frozenset({"args", "hparams", "opt", "opts", "flags", "hp"})
 ATTRIBUTE_BY_NAME = "getattr"
 # The last name of that module (`torch.optim`, `from torch import optim as O`).
 OPTIMIZER_MODULE = "optim"
