@@ -53,7 +53,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             if node is None or value is None or value <= limit:
                 continue
             kind = "decoupled" if decoupled else "coupled"
-            written = f"{value:g}" if number.value is not None else number.text
+            written = f"{value:g}" if number.value is not None else _with_default(number.text, value)
             yield Report(
                 node,
                 f"check {optimizer.class_name}'s weight_decay={written}: {kind} decay above {limit:g} "
@@ -76,6 +76,11 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             f"check the penalty coefficient {penalty.coefficient:g}: on a sum over all parameters, above "
             f"{limit:g} (usually 1e-5 to 1e-3) it outweighs the data loss",
         )
+
+
+def _with_default(text: str, default: float) -> str:
+    """`args.wd (default 0.05)`: an argument's text, saying the default it is read at."""
+    return text if "(default" in text else f"{text} (default {default:g})"
 
 
 def _whole_model(params: ParamSet) -> bool:
