@@ -720,9 +720,9 @@ class CallEvaluator(AnalyzerMixin):
         if name in ("cat", "concat", "concatenate", "hstack") and args:
             if isinstance(first, ParamIter) and first.kind == "params":
                 return Flat(first.pset, node, first.pset.gradless)
-            grown = _grown_flat(first)
+            grown = _grown_flat(first, node)
             if grown is not None:
-                return Flat(grown.pset, node, grown.gradless)  # type: ignore[arg-type]  # (pset is set)
+                return grown
             return UNKNOWN
         if name == "stack" and args:
             if isinstance(first, Terms):
@@ -1129,7 +1129,7 @@ def _sums(node: cst.Call) -> bool:
     return False
 
 
-def _grown_flat(pieces: Value) -> Optional[Param]:
+def _grown_flat(pieces: Value, node: cst.CSTNode) -> Optional[Flat]:
     """`torch.cat((flat, torch.flatten(p)))` in a loop over a parameter set: the copy grown by one
     parameter of the set each pass is a flat copy of the whole set (the loop body runs once). The
     pieces are that parameter and, before it, what the copy held (nothing yet, or the copy of the
@@ -1143,4 +1143,4 @@ def _grown_flat(pieces: Value) -> Optional[Param]:
         return None
     if isinstance(held, (Param, ParamIter, Elementwise, Terms, PenaltyRef, Mixed)):
         return None
-    return added
+    return Flat(added.pset, node, added.gradless)

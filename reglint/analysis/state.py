@@ -238,8 +238,7 @@ class PenaltyRecord:
             isinstance(statement, cst.Assign)
             and isinstance(statement.value, cst.BinaryOperation)
             and isinstance(statement.value.operator, cst.Multiply)
-            for bound_code, bound_name, statement in self.bound
-            if bound_code is code and bound_name == name
+            for statement in self._bindings(code, name)
         )
 
     def _bindings_replaced(self, code: Union[cst.FunctionDef, cst.Module], name: str) -> bool:
@@ -247,11 +246,11 @@ class PenaltyRecord:
         ce + mu * prox`, then `loss = criterion(...)`, then `loss.backward()`)?"""
         from reglint.analysis.usage import replaced_before_read
 
-        return all(
-            replaced_before_read(code, statement, name)
-            for bound_code, bound_name, statement in self.bound
-            if bound_code is code and bound_name == name
-        )
+        return all(replaced_before_read(code, statement, name) for statement in self._bindings(code, name))
+
+    def _bindings(self, code: Union[cst.FunctionDef, cst.Module], name: str) -> list[cst.CSTNode]:
+        """The statements of `code` that bind it to `name`."""
+        return [statement for bound_code, bound_name, statement in self.bound if bound_code is code and bound_name == name]
 
     def is_dead(self) -> bool:
         """RL107: built in a training step, over parameters, with a gradient, and it never

@@ -129,8 +129,8 @@ def norm_term(
     if over_dimensions is not None:
         # Norms along one dimension: no term, but their squares sum to one (RowNorms). (Over two,
         # an order of torch.linalg.norm names a matrix norm.)
-        two = order is None or (isinstance(order, Num) and order.value == 2 and order.text != "None")
-        return RowNorms(base) if (order is None or (two and (over_dimensions == 1 or not matrix_orders))) else UNKNOWN
+        two = isinstance(order, Num) and order.value == 2 and order.text != "None"
+        return RowNorms(base) if order is None or (two and (over_dimensions == 1 or not matrix_orders)) else UNKNOWN
     frobenius = order is None or (isinstance(order, Num) and order.text == "None") or order == Str("fro")
     if matrix_orders and not frobenius and not isinstance(base, Flat):
         return UNKNOWN  # (a concatenation is one vector: its orders are a vector's)

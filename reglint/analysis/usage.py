@@ -75,11 +75,7 @@ def is_dead(scope: Scope, name: str, seen: Optional[set[str]] = None, measured_o
         return True
     seen.add(name)
     references = _References(name, scope)
-    if isinstance(scope, cst.Module):
-        for statement in scope.body:
-            statement.visit(references)
-    else:
-        scope.body.visit(references)
+    _visit_scope(scope, references)
     if references.nested:
         return False
     measured_only = measured_only or bool(LOSS_NAME.search(name))
@@ -149,12 +145,17 @@ def replaced_before_read(scope: Scope, statement: cst.CSTNode, name: str) -> boo
     """Is what `statement` (an assignment of `scope`) binds to `name` replaced before it is read
     (_replaced_before_read)?"""
     finder = _Chain(statement)
-    if isinstance(scope, cst.Module):
-        for top in scope.body:
-            top.visit(finder)
-    else:
-        scope.body.visit(finder)
+    _visit_scope(scope, finder)
     return finder.chain is not None and _replaced_before_read(finder.chain, len(finder.chain) - 1, name, scope)
+
+
+def _visit_scope(scope: Scope, visitor: cst.CSTVisitor) -> None:
+    """Visit a function's body, or each statement of a module."""
+    if isinstance(scope, cst.Module):
+        for statement in scope.body:
+            statement.visit(visitor)
+    else:
+        scope.body.visit(visitor)
 
 
 class _Chain(cst.CSTVisitor):

@@ -175,6 +175,7 @@ from reglint.analysis.triage.flowcut import (
     may_build_a_term_in,
     may_call_an_optimizer_class,
     parse_ok,
+    root_name,
     statement_lists,
 )
 from reglint.analysis.triage.textcut import (
@@ -582,7 +583,7 @@ def _scan(
                 if attr in PARAM_METHODS:
                     features |= PARAMS
                 elif attr in TERM_CALL_WORDS:
-                    if arguments_allow_a_term(attr, call_arguments(node), _dotted_head(func.value) in module_names):
+                    if arguments_allow_a_term(attr, call_arguments(node), root_name(func.value) in module_names):
                         features |= TERMS
                 elif attr in BACKWARD_FUNCTIONS:
                     features |= LOSS
@@ -645,13 +646,6 @@ def _import_bound_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             names.update(alias.asname or alias.name for alias in node.names)
     return names
-
-
-def _dotted_head(node: ast.expr) -> Optional[str]:
-    """The first name of a dotted name (`torch` of `torch.linalg`), None for anything else."""
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
 
 
 @dataclass

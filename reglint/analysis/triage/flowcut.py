@@ -185,8 +185,7 @@ from reglint.analysis.vocabulary import (
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
     MASK_WORD,
-    NORM_FUNCTIONS,
-    NORM_METHODS,
+    NORM_WORDS,
     OPTIMIZER_MODULE,
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
@@ -224,7 +223,7 @@ _VALUE_KINDS = 127
 _FIRST_CLASS_KIND = 128
 
 REDUCE_NAMES = SCALAR_REDUCTIONS
-NORM_NAMES = NORM_METHODS | frozenset(name.rsplit(".", 1)[-1] for name in NORM_FUNCTIONS)
+NORM_NAMES = NORM_WORDS
 SOURCE_METHODS = frozenset(PARAM_METHODS)
 # Methods whose result is the value they are called on (a tensor's view, copy or move, with or
 # without its gradient; a parameter collection's items): calls.ev_method and friends.
@@ -308,7 +307,8 @@ def _names_a_mask(node: ast.expr) -> bool:
     )
 
 
-def _root_name(node: ast.expr) -> Optional[str]:
+def root_name(node: ast.expr) -> Optional[str]:
+    """The first name of a dotted name (`torch` of `torch.linalg.norm`), None for anything else."""
     while isinstance(node, ast.Attribute):
         node = node.value
     return node.id if isinstance(node, ast.Name) else None
@@ -977,7 +977,7 @@ class _Flow:
         if isinstance(func, ast.Name):
             return self._bound_here(func.id)
         if isinstance(func, ast.Attribute):
-            root = _root_name(func)
+            root = root_name(func)
             if root is not None and root in self.imported and not self._bound_here(root):
                 return False  # `nn.init.normal_(w)`, `F.linear(x, w)`: another module's
             assert self.readers is not None
@@ -1236,7 +1236,7 @@ class _Flow:
         if isinstance(func, ast.Attribute):
             name: Optional[str] = func.attr
             receiver = self._expr(func.value)
-            function_form = _root_name(func) in self.imported
+            function_form = root_name(func) in self.imported
         else:
             name = func.id if isinstance(func, ast.Name) else None
             receiver = self._expr(func)
@@ -1360,7 +1360,7 @@ class _Flow:
         import names? (The analysis calls the file's function of a bare name called, even where
         a local name shadows it.)"""
         if method_form:
-            return name not in self.functions and _root_name(func) not in self.imported
+            return name not in self.functions and root_name(func) not in self.imported
         if name is not None:
             return name not in self.functions and name not in self.classes and name not in self.imported
         return True

@@ -623,9 +623,7 @@ def _stored_loss_name_in(text: str, lowered: str, brackets: str, stores: _StoreC
     for stem in _LOSSY_STEM.finditer(lowered, start, end):
         if stem.start() < last_word_end:
             continue  # another stem in a word already looked at
-        word_start = stem.start()
-        while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "_"):
-            word_start -= 1
+        word_start = _name_start(text, stem.start())
         word_end = _WORD_REST.match(text, stem.end()).end()  # type: ignore[union-attr]
         last_word_end = word_end
         depth += _depth(brackets, counted, word_start)
@@ -697,7 +695,7 @@ class _SpanFeatures:
         self.bits = [0] * len(starts)
 
     def mark_all(
-        self, pattern: re.Pattern[str], text: str, bit: int, counts: Callable[[str, re.Match[str]], bool] = lambda _t, _m: True
+        self, pattern: re.Pattern[str], text: str, bit: int, counts: Callable[[re.Match[str]], bool] = lambda _: True
     ) -> None:
         """Give `bit` to each span where `pattern` matches (and `counts` says the match counts)."""
         position = 0
@@ -705,7 +703,7 @@ class _SpanFeatures:
             match = pattern.search(text, position)
             if match is None:
                 return
-            if not counts(text, match):
+            if not counts(match):
                 position = match.end()
                 continue
             index = bisect_right(self.starts, match.start()) - 1
@@ -784,7 +782,7 @@ def _instance_facts(text: str, split: _Split) -> dict[str, AbstractSet[str]]:
 
 def _finds_a_term_call(text: str) -> bool:
     calls = _TermCalls(text)
-    return any(calls.may_build_a_term(text, match) for match in _TERM_TEXT.finditer(text))
+    return any(calls.may_build_a_term(match) for match in _TERM_TEXT.finditer(text))
 
 
 class _TermCalls:
@@ -796,18 +794,19 @@ class _TermCalls:
         self.module_names: Optional[frozenset[str]] = None
         self.text = text
 
-    def may_build_a_term(self, text: str, match: re.Match[str]) -> bool:
-        arguments = _call_arguments(text, match.end())
+    def may_build_a_term(self, match: re.Match[str]) -> bool:
+        """`match`: a term call _TERM_TEXT found in the text."""
+        arguments = _call_arguments(self.text, match.end())
         if arguments is None:
             return True
         word = match.group(1)
         if arguments_allow_a_term(word, arguments, may_be_a_function=False):
             return True
-        return arguments_allow_a_term(word, arguments) and self._may_name_a_module(text, match.start())
+        return arguments_allow_a_term(word, arguments) and self._may_name_a_module(match.start())
 
-    def _may_name_a_module(self, text: str, dot: int) -> bool:
+    def _may_name_a_module(self, dot: int) -> bool:
         """Whether what stands before the `.` at `dot` may be a dotted name led by a module's name."""
-        head = _dotted_head(text, dot)
+        head = _dotted_head(self.text, dot)
         if head is None:
             return True  # (not a plain dotted name for sure: it may be a parenthesized one)
         if not head:
@@ -827,9 +826,7 @@ def _dotted_head(text: str, dot: int) -> Optional[str]:
     position = dot
     while True:
         end = _space_before(text, position)
-        start = end
-        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            start -= 1
+        start = _name_start(text, end)
         if start == end:
             break
         if text[start].isdigit():
@@ -856,14 +853,18 @@ def _dotted_head(text: str, dot: int) -> Optional[str]:
     if mark in ")]":
         return ""
     if mark.isalnum() or mark == "_":
-        start = before
-        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
-            start -= 1
-        word = text[start:before]
+        word = text[_name_start(text, before):before]
         if keyword.iskeyword(word) or keyword.issoftkeyword(word):
             return None  # `return (torch).sum(x)`: a parenthesized expression after a keyword
         return ""
     return None
+
+
+def _name_start(text: str, end: int) -> int:
+    """Where the identifier that ends at `end` starts (`end` itself where none does)."""
+    while end > 0 and (text[end - 1].isalnum() or text[end - 1] == "_"):
+        end -= 1
+    return end
 
 
 def _space_before(text: str, end: int) -> int:
