@@ -132,6 +132,8 @@ class PenaltyRecord:
         if inner is None:
             return None, None
         if not self.outers:
+            if not self.reaches_loss:
+                return None, None  # the code that joins it to a loss, and the factor it applies there, are not seen
             return (inner, inner_node) if inner_node is not None else (None, None)
         best: tuple[Optional[float], Optional[cst.CSTNode]] = (None, None)
         for outer in self.outers:

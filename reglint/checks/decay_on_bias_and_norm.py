@@ -117,7 +117,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         for group, decay in whole:
             yield Report(
-                _params_entry(group.node),
+                _params_entry(group.node) if isinstance(group.node, cst.Dict) else optimizer.node,
                 f"put ndim < 2 parameters in a weight_decay=0 group: {optimizer.class_name}'s "
                 f"{decay_text(decay)} also decays biases and norm gains",
             )
