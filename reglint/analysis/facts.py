@@ -112,6 +112,7 @@ class Penalty:
     accumulator: Optional[Accumulator] = None
     coefficient: Optional[float] = None  # the constant it is multiplied by, where known
     coefficient_node: Optional[cst.CSTNode] = None
+    coefficient_defaults: tuple[str, ...] = ()  # its factors a plain run reads at their declared defaults
     added_to: Optional[str] = None  # the variable it was added to (loss)
     scope: str = "<module>"
     add_node: Optional[cst.CSTNode] = None  # the statement that adds it to the loss

@@ -125,44 +125,56 @@ class PenaltyRecord:
             elif self.terms[index].kind == LP and term.kind != LP:
                 self.terms[index] = term
 
-    def _coefficient(self) -> tuple[Optional[float], Optional[cst.CSTNode]]:
-        """The largest known effective coefficient over the uses, with the node that sets it."""
-        inner = self.inner.value if self.inner is not None else 1.0
-        inner_node = self.inner.node if self.inner is not None else None
+    def _coefficient(self) -> tuple[Optional[float], Optional[cst.CSTNode], tuple[str, ...]]:
+        """The largest effective coefficient over the uses, as a plain run computes it (a factor
+        read from a command-line argument at its declared default), with the node where it is
+        reported and the texts of the factors read at their defaults. None where the code that
+        joins it to a loss, and whatever factor it applies there, is not seen."""
+        inner = self.inner.as_run if self.inner is not None else 1.0
         if inner is None:
-            return None, None
+            return None, None, ()
+        inner_node = self.inner.node if self.inner is not None else None
+        inner_defaults = _read_at_default(self.inner)
         if not self.outers:
-            if not self.reaches_loss:
-                return None, None  # the code that joins it to a loss, and the factor it applies there, are not seen
-            return (inner, inner_node) if inner_node is not None else (None, None)
-        best: tuple[Optional[float], Optional[cst.CSTNode]] = (None, None)
+            if not self.reaches_loss or inner_node is None:
+                return None, None, ()
+            return inner, self._site(inner_node, None), inner_defaults
+        best: tuple[Optional[float], Optional[cst.CSTNode], tuple[str, ...]] = (None, None, ())
         for outer in self.outers:
-            if outer.value is None:
+            factor = outer.as_run
+            if factor is None:
                 continue
-            value = inner * outer.value
+            value = inner * factor
             if best[0] is None or abs(value) > abs(best[0]):
-                best = (value, inner_node or outer.node)
+                best = (value, self._site(inner_node, outer.node), inner_defaults + _read_at_default(outer))
         return best
 
-    def _coefficient_site(self) -> Optional[cst.CSTNode]:
-        """Where the coefficient is reported: where it is written, or, for a number written by a
-        wiring module's code (placed at that module's tree: wiring.py), where this penalty joins
-        the loss."""
-        node = self._coefficient()[1]
+    def _site(self, inner: Optional[cst.CSTNode], outer: Optional[cst.CSTNode]) -> Optional[cst.CSTNode]:
+        """Where the coefficient is reported: where its inner factor is written; where the penalty
+        was built by another module's code, the factor this code applies (`4.0 * head_reg()`),
+        else the place it joins the loss; a number written by a wiring module's code (placed at
+        that module's tree: wiring.py), where this penalty joins the loss."""
+        node = inner or outer
+        if self.built_elsewhere and outer is not None and not isinstance(outer, cst.Module):
+            node = outer
+        elif self.built_elsewhere:
+            node = self.node  # (the call of this code that led to it)
         if isinstance(node, cst.Module):
             return self.add_node or self.node
         return node
 
     def freeze(self) -> Penalty:
         joined_here = self.joined_here
+        coefficient, coefficient_node, coefficient_defaults = self._coefficient()
         return Penalty(
             node=self.node,
             terms=tuple(self.terms),
             reaches_loss=self.reaches_loss,
             named=self.named,
             accumulator=self.accumulator,
-            coefficient=self._coefficient()[0],
-            coefficient_node=self._coefficient_site(),
+            coefficient=coefficient,
+            coefficient_node=coefficient_node,
+            coefficient_defaults=coefficient_defaults,
             added_to=self.added_to,
             scope=self.scope,
             add_node=self.add_node,
@@ -347,3 +359,8 @@ class Frame:
                 return frame.functions[name], frame
             frame = frame.parent
         return None
+
+
+def _read_at_default(number: Optional[Num]) -> tuple[str, ...]:
+    """The text of a factor a plain run reads at an argument's declared default (`args.l2`)."""
+    return (number.text,) if number is not None and number.value is None and number.default is not None else ()

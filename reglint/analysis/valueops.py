@@ -298,14 +298,20 @@ def scales_of(value: Value) -> tuple[tuple[int, Optional[Num]], ...]:
 
 
 def times(current: Optional[Num], factor: Value, node: cst.CSTNode) -> Num:
-    """current × factor as a Num (value None when either is unknown)."""
+    """current × factor as a Num (value None when either is unknown; its default, the product
+    a plain run computes, where each side is known or read at an argument's declared default)."""
     value: Optional[float] = factor.value if isinstance(factor, Num) else None
     factor_node = factor.node if isinstance(factor, Num) and factor.node is not None else node
     text = factor.text if isinstance(factor, Num) else "?"
+    factor_default = factor.default if isinstance(factor, Num) else None
     if current is None:
-        return Num(value, text, factor_node)
+        return Num(value, text, factor_node, factor_default)
     product = current.value * value if current.value is not None and value is not None else None
-    return Num(product, f"{current.text}·{text}", current.node or factor_node)
+    default = None
+    if product is None:
+        left, right = current.as_run, (value if value is not None else factor_default)
+        default = left * right if left is not None and right is not None else None
+    return Num(product, f"{current.text}·{text}", current.node or factor_node, default)
 
 
 def names_of(loop_names: Mapping[str, Value], pset: Optional[ParamSet]) -> set[str]:

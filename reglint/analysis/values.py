@@ -95,6 +95,12 @@ class Num(Value):
     node: Optional[cst.CSTNode] = None
     default: Optional[float] = None  # an argument's declared default (`add_argument("--wd", default=0.03)`)
 
+    @property
+    def as_run(self) -> Optional[float]:
+        """The value a plain run computes: the number, or the default declared for the argument
+        it reads (`args.l2`)."""
+        return self.value if self.value is not None else self.default
+
 
 @dataclass(frozen=True)
 class Str(Value):

@@ -71,10 +71,11 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue  # a mean per tensor: its scale does not grow with the model
         if all(term.anchored for term in penalty.terms):
             continue  # a proximal penalty (EWC's λ is in the thousands): no decay toward 0
+        read_at = f" ({', '.join(penalty.coefficient_defaults)})" if penalty.coefficient_defaults else ""
         yield Report(
             penalty.coefficient_node,
-            f"check the penalty coefficient {penalty.coefficient:g}: on a sum over all parameters, above "
-            f"{limit:g} (usually 1e-5 to 1e-3) it outweighs the data loss",
+            f"check the penalty coefficient {penalty.coefficient:g}{read_at}: on a sum over all parameters, "
+            f"above {limit:g} (usually 1e-5 to 1e-3) it outweighs the data loss",
         )
 
 
