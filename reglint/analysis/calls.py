@@ -805,7 +805,7 @@ class CallEvaluator(AnalyzerMixin):
                 self.ev(arg.value, frame)
         text = (self.module, node)
         if name == "Parameter" and positional:
-            return Module(text, self.parameter_vectors(positional[0].value))
+            return Module(text, self.parameter_vectors(positional[0].value), layer="Parameter")
         if not is_container(name):
             return Module(text, layer_vectors(name, node), layer=name)
         if any(a.star or a.keyword is not None for a in node.args):

@@ -68,6 +68,7 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
     PARAM_VIEW_ATTRIBUTES,
+    PARAMETER_CLASSES,
     PARSED_ARGUMENT_HOLDERS,
 )
 from reglint.analysis.walk import subnodes
@@ -228,6 +229,8 @@ class ExpressionEvaluator(AnalyzerMixin):
         text = dotted(node)
         if text is not None:
             found = frame.lookup(text)
+            if isinstance(found, Module) and found.layer == "Parameter":
+                return Param(None, text, taken_here=not self.foreign)  # `self.P` of `self.P = nn.Parameter(...)`
             if found is not None:
                 return found
         if node.attr.value in ALL_NAMES:
@@ -240,8 +243,11 @@ class ExpressionEvaluator(AnalyzerMixin):
             held = self.instances[base.env].get(attr)
             if held is None:
                 held = self.class_attributes(base.info).get(attr)
-            if isinstance(held, Module) and (attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX)):
-                return Param(None, text or self.module.code_for_node(node), taken_here=not self.foreign)  # `self.weight = nn.Parameter(...)`
+            if isinstance(held, Module) and (
+                held.layer == "Parameter" or attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX)
+            ):
+                # `self.weight = nn.Parameter(...)`, `self.P = nn.Parameter(torch.randn(n, d))`
+                return Param(None, text or self.module.code_for_node(node), taken_here=not self.foreign)
             if held is not None:
                 return Num(held.value, held.text, self.here(node)) if isinstance(held, Num) else held
             found = self.find_method(base.info, attr)
@@ -321,6 +327,10 @@ class ExpressionEvaluator(AnalyzerMixin):
             # call of the embedding layer gives them (calls.looked_up_rows)
             self.ev_slice(node.slice[0].slice, frame)
             return replace(base, text=self.module.code_for_node(node), rows=True)
+        if isinstance(base, Module) and base.layer in PARAMETER_CLASSES and len(node.slice) == 1:
+            # `self.embedding_dict['user_emb']` of an `nn.ParameterDict`, `self.ws[i]` of an `nn.ParameterList`
+            self.ev_slice(node.slice[0].slice, frame)
+            return Param(None, self.module.code_for_node(node), taken_here=not self.foreign)
         if carries_penalty(base) and len(node.slice) == 1 and _first_or_last(node.slice[0].slice):
             return base  # `l2_reg[0]` of a one-element accumulator (`torch.zeros(1)`): the penalty
         if isinstance(base, (TupleVal, ListVal)) and len(node.slice) == 1:
@@ -712,10 +722,15 @@ def anchored(left: Value, right: Value) -> Optional[Value]:
     """`p - p0`, `w - self.means[n]`, `current - global_weights`: a parameter's distance from an
     anchor (FedProx's global weights, EWC's means, L2-SP's pretrained weights). Its squares and
     norms are terms of a proximal penalty (PenaltyTerm.anchored), as a parameter's are of a decay.
-    The parameter is the left side where both are parameters (`w - w0` of a frozen copy's)."""
+    The parameter is the left side where both are parameters (`w - w0` of a frozen copy's).
+    A parameter the code names itself (`self.r` of `self.r = nn.Parameter(r)`) is anchored only
+    to a copy of parameters: against anything else it is a fitted tensor in a data loss
+    (`torch.norm(x - x_hat - self.r)`, a residual; `x - self.centers`, center loss)."""
     for value, other in ((left, right), (right, left)):
         if isinstance(value, Param) and value.rows:
             continue  # a codebook's looked-up rows against the encoder's output: VQ-VAE's loss
+        if isinstance(value, Param) and value.pset is None and not isinstance(other, (Param, Flat)):
+            continue
         if isinstance(value, (Param, Flat)) and not value.anchored and not isinstance(other, _NOT_AN_ANCHOR):
             return replace(value, anchored=True)
     return None

@@ -335,10 +335,28 @@ ATTRIBUTE_DICT_NAMES = frozenset(name.rpartition(".")[2] for name in ATTRIBUTE_D
 ROW_LAYERS = frozenset({"Embedding"})
 
 
+# torch.nn classes whose call makes a parameter, or a container of parameters, that the code then
+# reads as such: `self.P` of `self.P = nn.Parameter(torch.randn(n, d))`, `self.tables["user"]` of
+# an `nn.ParameterDict` (expressions.ev_attribute, ev_subscript). A parameter value also starts at
+# a call of one of these names (the triage looks for the name, as for ROW_LAYERS).
+PARAMETER_CLASSES = frozenset({"Parameter", "ParameterDict", "ParameterList"})
+
+
 def row_layers_in(text: Optional[str]) -> frozenset[str]:
     """The ROW_LAYERS a module's code can make: torch.nn's, which only a text that spells torch
     imports (Keras and Flax have an `Embedding` too); all of them where the text is not known."""
     return ROW_LAYERS if text is None or "torch" in text else frozenset()
+
+
+def parameter_classes_in(text: Optional[str]) -> frozenset[str]:
+    """The PARAMETER_CLASSES a module's code can call: torch.nn's, as row_layers_in says."""
+    return PARAMETER_CLASSES if text is None or "torch" in text else frozenset()
+
+
+def parameter_makers_in(text: Optional[str]) -> frozenset[str]:
+    """The classes whose call starts a parameter value in a module's code: ROW_LAYERS (the rows
+    its layer looks up) and PARAMETER_CLASSES."""
+    return row_layers_in(text) | parameter_classes_in(text)
 
 
 def hands_rows_to(callee: str | None) -> bool:

@@ -146,16 +146,53 @@ def rows_penalty(draw: st.DrawFn, owner: str, name: str) -> tuple[list[str], lis
 
 
 @st.composite
+def held_parameter_penalty(draw: st.DrawFn, owner: str, name: str) -> tuple[list[str], list[str], str, str]:
+    """A penalty on parameters the model holds under names of its own (vocabulary.PARAMETER_CLASSES):
+    `self.P = nn.Parameter(...)`, an item of an `nn.ParameterDict` or `nn.ParameterList`, made
+    under an import's alias, read in a method or by the step on the model, or fitted in a data
+    loss (a residual: no penalty)."""
+    maker = draw(st.sampled_from(["nn.Parameter", "Param", "(nn.Parameter)"]))
+    definitions = ["from torch.nn import Parameter as Param"] if maker == "Param" else []
+    container = draw(st.sampled_from(["attribute", "dict", "list"]))
+    if container == "attribute":
+        init = [f"        self.P = {maker}(torch.randn(16, 8))"]
+        held = "self.P"
+    elif container == "dict":
+        init = [f"        self.tables = nn.ParameterDict({{'user': {maker}(torch.randn(16, 8))}})"]
+        held = "self.tables['user']"
+    else:
+        init = [f"        self.factors = nn.ParameterList([{maker}(torch.randn(16, 8))])"]
+        held = "self.factors[0]"
+    body = draw(st.sampled_from([
+        f"return {held}.norm()",
+        f"return torch.norm({held}[ids])",
+        f"w = {held}; return (w ** 2).sum()",
+        f"return (ids.float().mean() - {held}).norm()",
+        f"return self.emb_reg({held}, {held})",
+    ]))
+    methods = [
+        *init,
+        "    def emb_reg(self, *tensors):",
+        "        return sum(t.norm(2) for t in tensors)",
+        f"    {_def(draw, name)}(self, ids):",
+        *(f"        {part}" for part in body.split("; ")),
+    ]
+    return definitions, methods, f"{_callee(draw, f'{owner}.{name}')}(x.long())", name
+
+
+@st.composite
 def penalty_site(draw: st.DrawFn, owner: str = "model") -> tuple[list[str], list[str], str, str]:
     """Where the penalty is computed: (module-level definitions, lines added to the model class,
     the expression the training step uses on `owner`, the name of the function or method)."""
     kind = draw(st.sampled_from([
         "inline", "helper", "method", "conditional-method", "module-class", "lambda", "staticmethod",
-        "walrus", "object", "attribute", "records", "given-parameters", "instance", "rows",
+        "walrus", "object", "attribute", "records", "given-parameters", "instance", "rows", "held",
     ]))
     name = draw(st.sampled_from(["l2_penalty", "regularizer", "compute_reg", "extra"]))
     if kind == "rows":
         return draw(rows_penalty(owner, name))
+    if kind == "held":
+        return draw(held_parameter_penalty(owner, name))
     if kind == "inline":
         return [], [], draw(penalty_term(draw(parameter_set(owner)))), ""
     if kind == "walrus":

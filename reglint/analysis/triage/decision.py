@@ -75,7 +75,9 @@ is named like a penalty (RL104's late additions need a backward() call, which co
     code makes (ROW_LAYERS, torch.nn's, so only in a text that spells torch: row_layers_in;
     `self.user_embedding(users)` after `nn.Embedding(...)`; a layer made
     by another module's code reaches only a file that runs its project's code, which is analyzed
-    whole). The unit whose code names the layer's class makes it, and the layer reaches the units
+    whole), or at a call of a class that makes parameters (PARAMETER_CLASSES: `self.P =
+    nn.Parameter(w)` read as `self.P`, an item of an `nn.ParameterDict`; parameter_makers_in
+    names both kinds). The unit whose code names the layer's class makes it, and the layer reaches the units
     that call it only along the channels below, as a parameter set does: that unit is the source
     (every unit, where an import renames the class). The flow cut follows it.
   - It reaches a loss or gets a penalty name only where a name or attribute matching the
@@ -201,8 +203,8 @@ from reglint.analysis.vocabulary import (
     TERM_CALL_WORDS,
     UNIMPORTED_MODULES,
     arguments_allow_a_term,
+    parameter_makers_in,
     returns_a_penalty_or_loss,
-    row_layers_in,
 )
 
 OPTIMIZER = "optimizer"
@@ -337,7 +339,7 @@ def verdict(text: str, path: str, enabled: frozenset[str], prune: bool = True) -
     if tree is None:
         return Verdict(True, "ast cannot parse it")
     # Third cut, on the syntax tree.
-    syntax = _syntax_features(tree, row_layers_in(text))
+    syntax = _syntax_features(tree, parameter_makers_in(text))
     present[OPTIMIZER] = present[OPTIMIZER] and syntax.optimizer
     present[PENALTY] = present[PENALTY] and syntax.penalty
     if not _satisfied(needed, present):
@@ -389,7 +391,7 @@ _TERM_WORD_TEXT = re.compile(r"\b" + _TERM_WORDS_ALTERNATION)
 
 def _text_may_hold_penalty(text: str) -> bool:
     """The whole file as one unit: a parameter source, a term call and a loss or penalty name."""
-    row_layer = any(word in text for word in row_layers_in(text))
+    row_layer = any(word in text for word in parameter_makers_in(text))
     if not (row_layer or any(word in text for word in PARAM_SOURCES)) or not any(word in text for word in TERM_CALLS):
         return False
     if "\\" not in text and text.isascii():

@@ -25,7 +25,9 @@ an optimizer construction is not this cut's question). The analysis builds a ter
 A parameter value (Param, Flat, ParamIter) starts only at an attribute `weight`, `bias` or
 `*_weight`, a call `.parameters()`, `.named_parameters()` or `.state_dict()`, or a call of what a
 call of an embedding layer's class makes (ROW_LAYERS: the rows it looks up, calls.looked_up_rows,
-`self.user_embedding(users)` with `self.user_embedding = nn.Embedding(...)`); an elementwise
+`self.user_embedding(users)` with `self.user_embedding = nn.Embedding(...)`), or a call of a class
+that makes parameters (PARAMETER_CLASSES: `self.P = nn.Parameter(w)` read as `self.P`, an item of
+an `nn.ParameterDict`), in a text that spells torch; an elementwise
 value only at `.abs()`, `.square()`, `.pow(...)`, `abs`/`absolute`/`square`/`pow(...)`, `x ** y`
 or `x * y` with a parameter value in it (analysis/calls.py, expressions.py), or at the square of
 a parameter value's norms along a dimension (values.RowNorms: `w.norm(dim=1).pow(2)`; here any
@@ -197,6 +199,7 @@ from reglint.analysis.vocabulary import (
     CallArgument,
     hands_rows_to,
     norm_arguments_allow_a_term,
+    parameter_classes_in,
     reduction_allows_a_term,
     row_layers_in,
 )
@@ -383,6 +386,7 @@ class _Flow:
         self.seed_parameters = seed_parameters
         self.skeleton = skeleton
         self.row_layers = row_layers_in(text)
+        self.parameter_classes = parameter_classes_in(text)
         # The question asked: can a term be built (False), or can a call call an optimizer class
         # held as a value (True)? The kinds move the same way for both.
         self.optimizer_classes = optimizer_classes
@@ -614,9 +618,10 @@ class _Flow:
             self.dirty.add(0)
             # (an import may call L1Loss by another name: `from torch.nn import L1Loss as Crit`)
             renamed = [alias for alias, names in self.aliases.items() if names & L1_LOSS_CLASSES]
-            # (an embedding layer's kind starts only where one is made: `nn.Embedding(n, d)`)
-            rows = self.row_layers
-            self.dirty.update(self.readers.calling([*rows, *(a for a, names in self.aliases.items() if names & rows)]))
+            # (an embedding layer's kind starts only where one is made: `nn.Embedding(n, d)`; a
+            # parameter's where one is: `nn.Parameter(w)`, `nn.ParameterDict(...)`)
+            makers = self.row_layers | self.parameter_classes
+            self.dirty.update(self.readers.calling([*makers, *(a for a, names in self.aliases.items() if names & makers)]))
             if self.optimizer_classes:
                 renamed += sorted(ALL_NAMES | self.class_names | {ATTRIBUTE_BY_NAME})  # where a class may be named
             self.dirty.update(self.readers.seeded((*_SEED_WORDS, *renamed), _SEED_ATTRIBUTES, _SEED_ATTRIBUTE_SUFFIXES))
@@ -1287,6 +1292,8 @@ class _Flow:
         kinds = made | (L1_CRITERION if names & L1_LOSS_CLASSES else 0)  # nn.L1Loss(...)
         if names & self.row_layers:
             kinds |= ROW_LAYER  # nn.Embedding(n, d)
+        if names & self.parameter_classes:
+            kinds |= PARAM  # nn.Parameter(w), nn.ParameterDict({...}): read back as parameters
         # A value called returns what it may return: a lambda's body (`first(model)`, `self.fn(m)`).
         kinds |= callee & _VALUE_KINDS
         for called in names:

@@ -66,14 +66,15 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
+    PARAMETER_CLASSES,
     PENALTY_STEMS,
     ROW_LAYERS,
     TERM_CALL_WORDS,
     UNIMPORTED_MODULES,
     CallArgument,
     arguments_allow_a_term,
+    parameter_makers_in,
     returns_a_penalty_or_loss,
-    row_layers_in,
 )
 
 # ---------------------------------------------------------------------------- blanking
@@ -509,13 +510,14 @@ _PARAM_TEXT = re.compile(
 # layer, which reaches the units that call it along the channels that join units (an attribute
 # its __init__ stores, an argument, a return), as a `.parameters()` call's set does. An import
 # that renames it (`Embedding as Table`) may make one in any unit.
-_ROW_LAYER_TEXT = re.compile(r"\b" + _alternation(ROW_LAYERS) + r"\b", re.A)
-_ROW_LAYER_RENAMED = re.compile(r"\b" + _alternation(ROW_LAYERS) + r"\s+as\b", re.A)
+# So does a call of a class that makes parameters (PARAMETER_CLASSES: `self.P = nn.Parameter(...)`).
+_ROW_LAYER_TEXT = re.compile(r"\b" + _alternation(ROW_LAYERS | PARAMETER_CLASSES) + r"\b", re.A)
+_ROW_LAYER_RENAMED = re.compile(r"\b" + _alternation(ROW_LAYERS | PARAMETER_CLASSES) + r"\s+as\b", re.A)
 
 
 def _names_a_row_layer(text: str) -> bool:
     # (`in` first: a pattern led by a word boundary scans every position)
-    return any(word in text for word in row_layers_in(text)) and _ROW_LAYER_TEXT.search(text) is not None
+    return any(word in text for word in parameter_makers_in(text)) and _ROW_LAYER_TEXT.search(text) is not None
 
 _TERM_WORDS = _alternation(TERM_CALL_WORDS)
 _TERM_TEXT = re.compile(r"\.\s*(" + _TERM_WORDS + ")" + _CALL_OPEN, re.A)
