@@ -75,6 +75,7 @@ class WiringEvaluator(AnalyzerMixin):
                 self._collect_definitions(module.body, context.frame)
                 self.exec_block(module.body, context.frame)
                 self.flush_late(context.frame)
+                self.link_setups(context.frame)  # (a script's top-level loop steps the optimizer it built)
                 for function, frame_name, class_name in list(self._all_functions()):
                     self.call_function(function, [], {}, frame_name, class_name, standalone=True)
         finally:
