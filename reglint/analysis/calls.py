@@ -654,7 +654,7 @@ class CallEvaluator(AnalyzerMixin):
             # torch.stack([term(p) for p in params]).sum()
             return self.bind_terms(Terms(base.terms), node, frame)
         if isinstance(base, Elementwise) and method in SCALAR_REDUCTIONS:
-            return UNKNOWN  # a reduction over a dim is not a norm of the whole tensor
+            return partial_reduction(base, method)
         if method == "sqrt":
             return T.sqrt(base, self.here(node), self.records) or UNKNOWN
         if method in ("pow",) and args:
@@ -692,6 +692,8 @@ class CallEvaluator(AnalyzerMixin):
                     return Elementwise(first, "sq")
                 return T.square(first, self.here(node)) or UNKNOWN
             return T.power(first, exponent, self.here(node)) or UNKNOWN
+        if name in SCALAR_REDUCTIONS and len(node.args) > 1 and isinstance(first, Elementwise):
+            return partial_reduction(first, name)  # torch.sum(w ** 2, dim=1)
         if name in SCALAR_REDUCTIONS and len(node.args) == 1:
             if isinstance(first, Elementwise):
                 return T.reduce(first, node, frame, self, mean=name == "mean")
@@ -1144,3 +1146,10 @@ def _grown_flat(pieces: Value, node: cst.CSTNode) -> Optional[Flat]:
     if isinstance(held, (Param, ParamIter, Elementwise, Terms, PenaltyRef, Mixed)):
         return None
     return Flat(added.pset, node, added.gradless)
+
+
+def partial_reduction(elementwise: Elementwise, method: str) -> Elementwise:
+    """A sum or mean of |w| or w² over some dimensions (or with arguments the analysis does not
+    read): still entries of |w| or w², summed or averaged in groups; a later full reduction makes
+    the term (`w.pow(2).sum(dim=1).mean()`). (A square root of it is no norm of the tensor: no term.)"""
+    return replace(elementwise, averaged=elementwise.averaged or method == "mean")

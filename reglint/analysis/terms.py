@@ -91,7 +91,7 @@ def reduce(
     if not isinstance(elementwise.base, (Param, Flat)):
         return UNKNOWN
     found = _term(node, L1 if elementwise.op == "abs" else L2, elementwise.base, frame, analyzer)
-    if mean:
+    if mean or elementwise.averaged:
         return Terms(tuple(replace(t, averaged=True) for t in found.terms))
     return found
 

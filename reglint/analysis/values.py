@@ -186,10 +186,13 @@ class Flat(Value):
 
 @dataclass(frozen=True)
 class Elementwise(Value):
-    """|w| or w² of a parameter, before it is summed."""
+    """|w| or w² of a parameter, before it is summed; also after a sum or mean over some of its
+    dimensions (`w.pow(2).sum(dim=1)`: per row, still |w| or w² summed piecewise), which a full
+    reduction then sums up (`.mean()` of a batch's squared row norms, DHG's EmbeddingRegularization)."""
 
     base: Value  # Param or Flat
     op: str  # "abs" or "sq"
+    averaged: bool = False  # a mean over some dimensions was taken: the total is a multiple of a mean
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,9 @@ analysis' values.without_rows; and `a + b` of rows is no join) and LISTISH (a li
 holding something of a kind), over-approximating what the analysis can evaluate it to:
   - an expression has every kind any part of it has (containers, subscripts, conditions, calls of
     anything with such a receiver or argument, comprehensions over such an iterable), plus PARAM
-    at a source and ELEMENTWISE where an elementwise operation meets PARAM; `a + b` has its
+    at a source and ELEMENTWISE where an elementwise operation meets PARAM, and a reduction keeps
+    the ELEMENTWISE of what it reduces (over some dimensions it is still w², summed in groups:
+    calls.partial_reduction, `w.pow(2).sum(dim=1).mean()`); `a + b` has its
     sides' kinds only where one side is LISTISH or both have PARAM, and none otherwise, `a - b`
     also where either side has PARAM (not ROWS: rows minus a value are VQ-VAE's codebook loss), and `a * b` keeps PARAM where either side names a
     mask (the analysis' binary_value joins two collections of parameters or two lists, keeps a
@@ -1316,6 +1318,8 @@ class _Flow:
                 kinds |= PARAM
             elif name == "scale":
                 kinds |= arguments  # GradScaler.scale(loss) is the loss
+            if name in REDUCE_NAMES:
+                kinds |= receiver & ELEMENTWISE  # over some dimensions: still w² (calls.partial_reduction)
         if function_form:
             if names & PASSING_FUNCTIONS:
                 kinds |= arguments
@@ -1323,6 +1327,8 @@ class _Flow:
                 kinds |= ELEMENTWISE
             if names & NORM_NAMES and argument_kinds:
                 kinds |= argument_kinds[0] & _PARAMETER_VALUE  # `torch.norm(w, dim=1)`
+            if names & REDUCE_NAMES and argument_kinds:
+                kinds |= argument_kinds[0] & ELEMENTWISE  # `torch.sum(w ** 2, dim=1)`
         if self.optimizer_classes:
             # A class goes through any call that is given it (`partial(optim.Adam, ...)`,
             # `OPTIMIZERS.get(name)`): wider than the analysis, which knows a few such calls.
