@@ -547,7 +547,7 @@ class CallEvaluator(AnalyzerMixin):
             return ListVal(
                 tuple(TupleVal((UNKNOWN if key is None else Str(key), value)) for key, value, _, _ in base.entries)
             )
-        if isinstance(base, KeywordArgs) and method in ("get", "pop") and len(args) == 2:
+        if isinstance(base, KeywordArgs) and method in ("get", "pop") and len(args) in (1, 2):
             return self.keyword_or_default(base, args, frame)
         if isinstance(base, DictVal) and method in ("get", "pop") and args:
             key = self.ev(args[0].value, frame)
@@ -561,18 +561,21 @@ class CallEvaluator(AnalyzerMixin):
         return None
 
     def keyword_or_default(self, given: KeywordArgs, args: list[cst.Arg], frame: Frame) -> Value:
-        """`kwargs.pop("weight_decay", self.weight_decay)`: the keyword the call gave, else the
-        default. Where the keywords are not all known (a function run on its own, a call that
-        unpacks a dict), a number in the default is some number and code the file names is what
-        runs, as for a parameter's default (interpreter.bind_arguments); any other default holds."""
+        """`kwargs.pop("weight_decay", self.weight_decay)`, `kwargs.get("params")`: the keyword
+        the call gave, else the default (none: unknown). Where the keywords are not all known (a
+        function run on its own, a call that unpacks a dict), a number in the default is some
+        number and code the file names is what runs, as for a parameter's default
+        (interpreter.bind_arguments); any other default holds."""
         if any(arg.keyword is not None or arg.star for arg in args):
             return UNKNOWN
         key = self.ev(args[0].value, frame)
         if not isinstance(key, Str):
             return UNKNOWN
-        for name, value in given.given:
-            if name == key.value:
-                return value
+        found = given.value_of(key.value)
+        if found is not None:
+            return found
+        if len(args) < 2:
+            return UNKNOWN
         default = self.ev(args[1].value, frame)
         if not given.complete and isinstance(default, Num) and not is_none(default):
             return Num(None, key.value, args[1].value)

@@ -44,6 +44,7 @@ from reglint.analysis.values import (
     Flat,
     FunctionRef,
     Instance,
+    KeywordArgs,
     LambdaFunction,
     ListVal,
     Mixed,
@@ -327,6 +328,10 @@ class ExpressionEvaluator(AnalyzerMixin):
             # call of the embedding layer gives them (calls.looked_up_rows)
             self.ev_slice(node.slice[0].slice, frame)
             return replace(base, text=self.module.code_for_node(node), rows=True)
+        if isinstance(base, KeywordArgs) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = self.ev(node.slice[0].slice.value, frame)
+            given = base.value_of(key.value) if isinstance(key, Str) else None
+            return given if given is not None else UNKNOWN  # `kwargs["params"]`
         if isinstance(base, Module) and base.layer in PARAMETER_CLASSES and len(node.slice) == 1:
             # `self.embedding_dict['user_emb']` of an `nn.ParameterDict`, `self.ws[i]` of an `nn.ParameterList`
             self.ev_slice(node.slice[0].slice, frame)

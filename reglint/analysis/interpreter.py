@@ -66,11 +66,11 @@ from reglint.analysis.syntax import (
     nested_statements,
 )
 from reglint.analysis.valueops import (
-    CODE,
     any_vectors,
     code_to_run_in_turn,
     either,
     element_of,
+    is_code,
     is_none,
     is_param_collection,
     join_params,
@@ -181,7 +181,7 @@ def _with_item(table: DictVal, path: list[str], value: Value, node: cst.CSTNode)
 
 
 def _code_in(frame: Frame) -> dict[str, Value]:
-    return {name: value for name, value in frame.env.items() if isinstance(value, CODE)}
+    return {name: value for name, value in frame.env.items() if is_code(value)}
 
 
 def _join_branches(frame: Frame, before: dict[str, Value], after_body: dict[str, Value], has_else: bool) -> None:
@@ -197,7 +197,7 @@ def _join_branches(frame: Frame, before: dict[str, Value], after_body: dict[str,
             other = after_body.get(name, UNKNOWN)  # the else branch bound it: the body's value
         else:
             other = before.get(name, UNKNOWN)  # the value where the body did not run
-        chosen = one_of([final, other]) if isinstance(final, CODE) and isinstance(other, CODE) else None
+        chosen = one_of([final, other]) if is_code(final) and is_code(other) else None
         if chosen is None:
             chosen = present_or_none(final, other)
         if chosen is not None:

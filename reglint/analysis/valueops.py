@@ -23,6 +23,7 @@ from reglint.analysis.values import (
     LambdaFunction,
     ListVal,
     Mixed,
+    Module,
     Num,
     OneOf,
     OptimizerRef,
@@ -88,17 +89,31 @@ def one_of(values: Sequence[Value]) -> Optional[Value]:
     """The code that each of `values` may be, where nothing tells which one runs (the sides of
     a condition, a function's returns, a dict read by an unknown key): the code they all are,
     else a OneOf of up to MAX_RUN_IN_TURN different pieces. None where one of them is anything
-    but CHOSEN code, or there are more."""
+    but CHOSEN code or a torch.nn criterion (`self.criterion = bpr_loss` on one branch,
+    `nn.BCELoss()` on another: calling the criterion computes a data loss, and builds nothing the
+    analysis follows), or there are more."""
     options: list[Value] = []
     for value in values:
         for option in value.options if isinstance(value, OneOf) else (value,):
-            if not isinstance(option, CHOSEN):
+            if not isinstance(option, CHOSEN) and not _is_a_criterion(option):
                 return None
             if option not in options:
                 options.append(option)
     if not options or len(options) > MAX_RUN_IN_TURN:
         return None
     return options[0] if len(options) == 1 else OneOf(tuple(options))
+
+
+def is_code(value: Value) -> bool:
+    """Code a name may hold for a call to run (CODE), or a torch.nn criterion on another branch of
+    the same choice (one_of)."""
+    return isinstance(value, CODE) or _is_a_criterion(value)
+
+
+def _is_a_criterion(value: Value) -> bool:
+    """A torch.nn loss module (`nn.BCELoss()`, `nn.CrossEntropyLoss()`; nn.L1Loss is an
+    L1Criterion, not a Module)."""
+    return isinstance(value, Module) and value.layer is not None and value.layer.endswith("Loss")
 
 
 def chosen_by_key(table: DictVal) -> Value:

@@ -42,6 +42,13 @@ class KeywordArgs(Unknown):
     given: tuple[tuple[str, Value], ...]
     complete: bool  # the call showed every keyword: none unpacked, not a function run on its own
 
+    def value_of(self, key: str) -> Optional[Value]:
+        """The value the call gave for keyword `key` (`kwargs["params"]`), if it gave one."""
+        for name, value in self.given:
+            if name == key:
+                return value
+        return None
+
 
 @dataclass(frozen=True)
 class Submodules(Unknown):
