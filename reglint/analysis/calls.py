@@ -557,7 +557,7 @@ class CallEvaluator(AnalyzerMixin):
                     # `name = opt_cfg.pop("name")`: the dict holds the rest (`**opt_cfg` below)
                     frame.env[node.func.value.value] = base.without(key.value)
                 return found[0] if found is not None else UNKNOWN
-            return chosen_by_key(base)
+            return chosen_by_key(base, self.module.code_for_node(node))
         return None
 
     def keyword_or_default(self, given: KeywordArgs, args: list[cst.Arg], frame: Frame) -> Value:

@@ -357,7 +357,7 @@ class ExpressionEvaluator(AnalyzerMixin):
                 if found is not None:
                     return found[0]
             else:
-                return chosen_by_key(base)
+                return chosen_by_key(base, self.module.code_for_node(node))
         return UNKNOWN
 
     def ev_slice(self, index: cst.BaseSlice, frame: Frame) -> None:

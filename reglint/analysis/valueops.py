@@ -26,6 +26,7 @@ from reglint.analysis.values import (
     Module,
     Num,
     OneOf,
+    OptimizerClass,
     OptimizerRef,
     Param,
     ParamIter,
@@ -104,6 +105,10 @@ def one_of(values: Sequence[Value]) -> Optional[Value]:
     return options[0] if len(options) == 1 else OneOf(tuple(options))
 
 
+def _plain_torch_optimizer(value: Value) -> bool:
+    return isinstance(value, OptimizerClass) and value.bound is None and value.named_by is None and value.qualified.startswith("torch.optim.")
+
+
 def is_code(value: Value) -> bool:
     """Code a name may hold for a call to run (CODE), or a torch.nn criterion on another branch of
     the same choice (one_of)."""
@@ -116,10 +121,15 @@ def _is_a_criterion(value: Value) -> bool:
     return isinstance(value, Module) and value.layer is not None and value.layer.endswith("Loss")
 
 
-def chosen_by_key(table: DictVal) -> Value:
+def chosen_by_key(table: DictVal, code: str) -> Value:
     """An item of a dict read by a key the analysis cannot tell (`REGULARIZERS[args.reg]`,
-    `TERMS.get(name)`): any of the code it holds, where it holds only code (one_of)."""
-    chosen = one_of([value for _, value, _, _ in table.entries]) if table.entries else None
+    `TERMS.get(name)`): any of the code it holds, where it holds only code (one_of); of a dict
+    of torch.optim classes (`optimizer_dict[self.optimizer]`), a class of torch.optim named at
+    run time, as `getattr(torch.optim, name)` is (`code`: the expression that names it)."""
+    values = [value for _, value, _, _ in table.entries]
+    if values and all(_plain_torch_optimizer(value) for value in values):
+        return values[0] if all(value == values[0] for value in values) else OptimizerClass("torch.optim", named_by=code)
+    chosen = one_of(values) if values else None
     return chosen if chosen is not None else UNKNOWN
 
 
