@@ -43,7 +43,7 @@ def test_an_indented_cell_is_linted_with_its_own_columns() -> None:
     result = lint(notebook(code(indented)))
     assert found(result.findings) == EXPECTED
     rl202 = next(f for f in result.findings if f.code == "RL202")
-    assert rl202.column == 4 + 24  # `model.parameters()` in the cell as written, indentation included
+    assert rl202.column == 4 + 7  # the optimizer's call in the cell as written, indentation included
     fixes = [f for f in result.findings if f.fix is not None and f.fix.edits]
     for finding in fixes:
         assert all(edit.column > 4 for edit in finding.fix.edits)  # type: ignore[union-attr]
@@ -146,6 +146,6 @@ def test_notebook_findings_get_a_code_frame(tmp_path: Path, args: list[str]) -> 
     finally:
         os.chdir(old)
     lines = out.splitlines()
-    at = lines.index(next(line for line in lines if line.startswith("train.ipynb:cell 4:2:30: RL202")))
+    at = lines.index(next(line for line in lines if line.startswith("train.ipynb:cell 4:2:13: RL202")))
     assert lines[at + 1] == "  2 | optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)  # expect: RL201, RL202"
-    assert lines[at + 2] == "    | " + " " * 29 + "^" * len("model.parameters()")  # column 30
+    assert lines[at + 2] == "    | " + " " * 12 + "^" * len("torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)")  # column 13

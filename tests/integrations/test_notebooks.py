@@ -92,7 +92,7 @@ def test_text_and_json_output_name_the_cell(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.chdir(tmp_path)
     text = CliRunner().invoke(main, ["check", "train.ipynb"])
     assert text.exit_code == 1
-    assert "train.ipynb:cell 4:2:30: RL202 [warning]" in text.output
+    assert "train.ipynb:cell 4:2:13: RL202 [warning]" in text.output
     data = json.loads(CliRunner().invoke(main, ["check", "--format", "json", "train.ipynb"]).output)
     by_code = {f["code"]: f for f in data["findings"]}
     assert (by_code["RL102"]["cell"], by_code["RL102"]["line"]) == (2, 12)
@@ -139,7 +139,7 @@ def test_magics_keep_line_numbers() -> None:
     source = ["%matplotlib inline\n", "!nvidia-smi\n", "import torch\n", "opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)\n"]
     result = lint(notebook({"cell_type": "markdown", "source": "# hi"}, code(source)))
     assert found(result.findings) == {(2, "RL201", 4), (2, "RL202", 4)}
-    assert result.findings[0].column == 24  # `model.parameters()` in `opt = torch.optim.Adam(model.parameters(), ...`
+    assert result.findings[0].column == 7  # the call in `opt = torch.optim.Adam(model.parameters(), ...`
 
 
 def test_python_cell_magic_body_is_linted() -> None:
