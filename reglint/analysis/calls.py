@@ -278,7 +278,7 @@ class CallEvaluator(AnalyzerMixin):
         penalty on the table (`self.embed_user(u).norm()`)."""
         for argument in node.args:
             self.ev(argument.value, frame)
-        return Param(None, self.module.code_for_node(node), taken_here=not self.foreign, rows=True)
+        return self.explicit_parameter(node, rows=True)
 
     def either_result(self, results: list[Value], node: cst.Call, frame: Frame) -> Value:
         """What a call of one of several pieces of code gives (valueops.either): terms an option

@@ -226,12 +226,18 @@ class ExpressionEvaluator(AnalyzerMixin):
         qualified = self.imports.qualify_call_target(node, QUALIFIED)
         return OptimizerClass(qualified) if qualified is not None and spec_for(qualified) is not None else None
 
+    def explicit_parameter(self, node: cst.CSTNode, text: Optional[str] = None, rows: bool = False) -> Param:
+        """One parameter the code names itself (`model.fc.weight`, `self.P`, `tables["user"]`; the
+        rows an embedding layer's call looks up): marked as named here where the linted module's
+        own code names it (Param.taken_here)."""
+        return Param(None, text or self.module.code_for_node(node), taken_here=not self.foreign, rows=rows)
+
     def ev_attribute(self, node: cst.Attribute, frame: Frame) -> Value:
         text = dotted(node)
         if text is not None:
             found = frame.lookup(text)
             if isinstance(found, Module) and found.layer == "Parameter":
-                return Param(None, text, taken_here=not self.foreign)  # `self.P` of `self.P = nn.Parameter(...)`
+                return self.explicit_parameter(node, text)  # `self.P` of `self.P = nn.Parameter(...)`
             if found is not None:
                 return found
         if node.attr.value in ALL_NAMES:
@@ -248,7 +254,7 @@ class ExpressionEvaluator(AnalyzerMixin):
                 held.layer == "Parameter" or attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX)
             ):
                 # `self.weight = nn.Parameter(...)`, `self.P = nn.Parameter(torch.randn(n, d))`
-                return Param(None, text or self.module.code_for_node(node), taken_here=not self.foreign)
+                return self.explicit_parameter(node, text)
             if held is not None:
                 return Num(held.value, held.text, self.here(node)) if isinstance(held, Num) else held
             found = self.find_method(base.info, attr)
@@ -307,7 +313,7 @@ class ExpressionEvaluator(AnalyzerMixin):
                     TupleVal,
                 ),
             ):
-                return Param(None, text or self.module.code_for_node(node), taken_here=not self.foreign)
+                return self.explicit_parameter(node, text)
         return UNKNOWN
 
     def ev_subscript(self, node: cst.Subscript, frame: Frame) -> Value:
@@ -335,7 +341,7 @@ class ExpressionEvaluator(AnalyzerMixin):
         if isinstance(base, Module) and base.layer in PARAMETER_CLASSES and len(node.slice) == 1:
             # `self.embedding_dict['user_emb']` of an `nn.ParameterDict`, `self.ws[i]` of an `nn.ParameterList`
             self.ev_slice(node.slice[0].slice, frame)
-            return Param(None, self.module.code_for_node(node), taken_here=not self.foreign)
+            return self.explicit_parameter(node)
         if carries_penalty(base) and len(node.slice) == 1 and _first_or_last(node.slice[0].slice):
             return base  # `l2_reg[0]` of a one-element accumulator (`torch.zeros(1)`): the penalty
         if isinstance(base, (TupleVal, ListVal)) and len(node.slice) == 1:

@@ -174,6 +174,11 @@ class Number:
         return self.value is not None
 
     @property
+    def as_run(self) -> Optional[float]:
+        """The value a plain run trains with: the number, or its argument's declared default."""
+        return self.value if self.value is not None else self.default
+
+    @property
     def may_be_positive(self) -> bool:
         return self.value is None or self.value > 0
 
@@ -277,6 +282,15 @@ class FileFacts:
         if line is not None and self.line_label is not None:
             return self.line_label(line)
         return f"line {line}" if line is not None else "elsewhere"
+
+    def written_elsewhere(self, penalty: Penalty, term: PenaltyTerm) -> Optional[tuple[cst.Module, cst.CSTNode, str]]:
+        """Where another module's code writes `term`, computed over what this file hands it and
+        reported at the call that hands it (its module, the term's node there, and `model.py:27`);
+        None where this file's code writes it."""
+        if term.written is None or term.written is term.node or penalty.origin is None:
+            return None
+        module, _, path = penalty.origin
+        return module, term.written, self.where(term.written, module, path or "another module")
 
     def holds(self, node: cst.CSTNode) -> bool:
         """Is `node` in this file's own code?"""

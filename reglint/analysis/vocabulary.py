@@ -252,13 +252,13 @@ BUILTINS = frozenset({
     "len", "print", "isinstance", "range", "zip", "max", "min", "int", "str", "repr", "getattr",
     "hasattr", "setattr", "super", "type",
 })
-# The builtin that reads an attribute named by a string: `getattr(torch.optim, cfg.optimizer)` is a
-# class of torch.optim named at run time (optimizers.NAMED_AT_RUN_TIME), and the triage's cuts take
-# a call of it for a name of an optimizer class.
 # The attribute names that hold a script's parsed arguments on an object (`self.hparams = args`
 # of a LightningModule, `self.args`): read from there, an attribute is the argument of that name
 # (its declared default: `add_argument("--weight-decay", default=0.1)`).
 PARSED_ARGUMENT_HOLDERS = frozenset({"args", "hparams", "opt", "opts", "flags", "hp"})
+# The builtin that reads an attribute named by a string: `getattr(torch.optim, cfg.optimizer)` is a
+# class of torch.optim named at run time (optimizers.NAMED_AT_RUN_TIME), and the triage's cuts take
+# a call of it for a name of an optimizer class.
 ATTRIBUTE_BY_NAME = "getattr"
 # The last name of that module (`torch.optim`, `from torch import optim as O`).
 OPTIMIZER_MODULE = "optim"
@@ -340,6 +340,9 @@ ROW_LAYERS = frozenset({"Embedding"})
 # an `nn.ParameterDict` (expressions.ev_attribute, ev_subscript). A parameter value also starts at
 # a call of one of these names (the triage looks for the name, as for ROW_LAYERS).
 PARAMETER_CLASSES = frozenset({"Parameter", "ParameterDict", "ParameterList"})
+# The classes whose call starts a parameter value: an embedding layer (the rows it looks up) or a
+# parameter (or container of them). The triage looks for their names.
+PARAMETER_MAKERS = ROW_LAYERS | PARAMETER_CLASSES
 
 
 def row_layers_in(text: Optional[str]) -> frozenset[str]:
@@ -354,9 +357,8 @@ def parameter_classes_in(text: Optional[str]) -> frozenset[str]:
 
 
 def parameter_makers_in(text: Optional[str]) -> frozenset[str]:
-    """The classes whose call starts a parameter value in a module's code: ROW_LAYERS (the rows
-    its layer looks up) and PARAMETER_CLASSES."""
-    return row_layers_in(text) | parameter_classes_in(text)
+    """The PARAMETER_MAKERS a module's code can call: torch.nn's, as row_layers_in says."""
+    return PARAMETER_MAKERS if text is None or "torch" in text else frozenset()
 
 
 def hands_rows_to(callee: str | None) -> bool:

@@ -48,8 +48,7 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         values = [(optimizer.weight_decay_node, optimizer.weight_decay)]
         values += [(g.weight_decay.node, g.weight_decay) for g in optimizer.groups if g.weight_decay is not None]
         for node, number in values:
-            # (an argument the command line sets: its declared default is what a plain run trains with)
-            value = number.value if number.value is not None else number.default
+            value = number.as_run  # (an argument the command line sets: read at its declared default)
             if node is None or value is None or value <= limit:
                 continue
             kind = "decoupled" if decoupled else "coupled"

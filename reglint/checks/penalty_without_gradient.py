@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from reglint.analysis.facts import Penalty, PenaltyTerm
 from reglint.catalog import RL103
 from reglint.checks.base import CheckContext, Report, static_rule
 
@@ -56,17 +55,11 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     for penalty, term in ctx.facts.penalty_terms(trained_only=True):
         if term.gradless is None:
             continue
+        # (another module's code writes it, over what this file hands it: say where)
+        elsewhere = ctx.facts.written_elsewhere(penalty, term)
+        place = f" ({elsewhere[2]})" if elsewhere is not None else ""
         yield Report(
             term.gradless_at or term.node,
-            f"compute the penalty without {term.gradless}{_written_elsewhere(ctx, penalty, term)}, which cuts its "
-            f"gradient: as written it trains nothing",
+            f"compute the penalty without {term.gradless}{place}, which cuts its gradient: as written "
+            f"it trains nothing",
         )
-
-
-def _written_elsewhere(ctx: CheckContext, penalty: Penalty, term: PenaltyTerm) -> str:
-    """Where the term is written when another module's code computes it over what this file hands
-    it (` (loss/custom.py:11)`, reported at the call that hands it the parameters)."""
-    if term.written is not None and term.written is not term.node and penalty.origin is not None:
-        module, _, path = penalty.origin
-        return f" ({ctx.facts.where(term.written, module, path or 'another module')})"
-    return ""

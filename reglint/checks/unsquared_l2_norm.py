@@ -79,9 +79,10 @@ def check(ctx: CheckContext) -> Iterator[Report]:
 def _norm_code(ctx: CheckContext, penalty: Penalty, term: PenaltyTerm) -> str:
     """The norm as written: here, or in the other module whose code computes it over what this
     file hands it (`u.norm(2)` (model.py:27), reported at `self.model.regularization(embs)`)."""
-    if term.written is not None and term.written is not term.node and penalty.origin is not None:
-        module, _, path = penalty.origin
-        return f"`{module.code_for_node(term.written)}` ({ctx.facts.where(term.written, module, path or 'another module')})"
+    elsewhere = ctx.facts.written_elsewhere(penalty, term)
+    if elsewhere is not None:
+        module, written, place = elsewhere
+        return f"`{module.code_for_node(written)}` ({place})"
     return f"`{ctx.facts.code(term.node)}`"
 
 

@@ -198,8 +198,8 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
+    PARAMETER_MAKERS,
     PENALTY_NAME,
-    ROW_LAYERS,
     TERM_CALL_WORDS,
     UNIMPORTED_MODULES,
     arguments_allow_a_term,
@@ -391,8 +391,8 @@ _TERM_WORD_TEXT = re.compile(r"\b" + _TERM_WORDS_ALTERNATION)
 
 def _text_may_hold_penalty(text: str) -> bool:
     """The whole file as one unit: a parameter source, a term call and a loss or penalty name."""
-    row_layer = any(word in text for word in parameter_makers_in(text))
-    if not (row_layer or any(word in text for word in PARAM_SOURCES)) or not any(word in text for word in TERM_CALLS):
+    maker = any(word in text for word in parameter_makers_in(text))
+    if not (maker or any(word in text for word in PARAM_SOURCES)) or not any(word in text for word in TERM_CALLS):
         return False
     if "\\" not in text and text.isascii():
         # (An escaped string may spell "loss"; and with IGNORECASE the analysis' patterns match
@@ -403,7 +403,7 @@ def _text_may_hold_penalty(text: str) -> bool:
     # Parameter sources and term calls are attribute accesses: `x.weight`, `x.sum(...)`; a term
     # function may also be imported under a name of its own; what an embedding layer looks up is
     # a parameter's rows, wherever the layer is named.
-    if not row_layer and not _has_attribute(text, _PARAM_ATTRIBUTE_PLAIN, _PARAM_ATTRIBUTE_TEXT):
+    if not maker and not _has_attribute(text, _PARAM_ATTRIBUTE_PLAIN, _PARAM_ATTRIBUTE_TEXT):
         return False
     if _has_attribute(text, _TERM_ATTRIBUTE_PLAIN, _TERM_ATTRIBUTE_TEXT):
         return True
@@ -535,7 +535,7 @@ def _loss_like(name: str) -> bool:
 
 
 def _scan(
-    unit: _SyntaxUnit, module_unit: bool, row_layers: frozenset[str] = ROW_LAYERS, module_names: AbstractSet[str] = frozenset()
+    unit: _SyntaxUnit, module_unit: bool, makers: frozenset[str] = PARAMETER_MAKERS, module_names: AbstractSet[str] = frozenset()
 ) -> int:
     """Fill the unit's features and calls; return the features it gives every unit: TERMS if it
     imports a term function, PARAMS if it names a layer whose call looks rows up (see above).
@@ -560,14 +560,14 @@ def _scan(
                     features |= LOSS
             else:
                 mentioned.add(node.id)
-                if node.id in row_layers:
+                if node.id in makers:
                     features |= PARAMS  # a layer made here reaches its callers as a set does
             continue
         if kind is Attribute:
             attr = node.attr
             if attr in PARAM_ATTRIBUTES or attr.endswith(PARAM_ATTRIBUTE_SUFFIX):
                 features |= PARAMS
-            elif attr in row_layers:
+            elif attr in makers:
                 features |= PARAMS
             if type(node.ctx) is Store and _loss_like(attr):
                 features |= LOSS
@@ -602,7 +602,7 @@ def _scan(
             last = node.name.rpartition(".")[2]
             if last in TERM_CALL_WORDS:
                 every_unit |= TERMS
-            elif last in row_layers and node.asname is not None and node.asname != last:
+            elif last in makers and node.asname is not None and node.asname != last:
                 every_unit |= PARAMS  # renamed: a layer may be made under that name in any unit
             if last in ALL_NAMES:
                 optimizer_aliases.add((node.asname or node.name, last))
@@ -658,12 +658,12 @@ class _SyntaxFacts:
     live: list[bool]  # per unit: in a component where a penalty is possible
 
 
-def _syntax_features(tree: ast.Module, row_layers: frozenset[str] = ROW_LAYERS) -> _SyntaxFacts:
+def _syntax_features(tree: ast.Module, makers: frozenset[str] = PARAMETER_MAKERS) -> _SyntaxFacts:
     units = _syntax_units(tree)
     every_unit = 0
     module_names = _import_bound_names(tree) | UNIMPORTED_MODULES.keys()
     for index, unit in enumerate(units):
-        every_unit |= _scan(unit, index == 0, row_layers, module_names)
+        every_unit |= _scan(unit, index == 0, makers, module_names)
         if unit.owner is not None and returns_a_penalty_or_loss(unit.name or "", unit.owner):
             # what forward() of `class L2Regularizer` returns is a penalty, of `class
             # RegularizedLoss` a loss

@@ -66,9 +66,8 @@ from reglint.analysis.vocabulary import (
     PARAM_ATTRIBUTE_SUFFIX,
     PARAM_ATTRIBUTES,
     PARAM_METHODS,
-    PARAMETER_CLASSES,
+    PARAMETER_MAKERS,
     PENALTY_STEMS,
-    ROW_LAYERS,
     TERM_CALL_WORDS,
     UNIMPORTED_MODULES,
     CallArgument,
@@ -511,13 +510,13 @@ _PARAM_TEXT = re.compile(
 # its __init__ stores, an argument, a return), as a `.parameters()` call's set does. An import
 # that renames it (`Embedding as Table`) may make one in any unit.
 # So does a call of a class that makes parameters (PARAMETER_CLASSES: `self.P = nn.Parameter(...)`).
-_ROW_LAYER_TEXT = re.compile(r"\b" + _alternation(ROW_LAYERS | PARAMETER_CLASSES) + r"\b", re.A)
-_ROW_LAYER_RENAMED = re.compile(r"\b" + _alternation(ROW_LAYERS | PARAMETER_CLASSES) + r"\s+as\b", re.A)
+_PARAMETER_MAKER_TEXT = re.compile(r"\b" + _alternation(PARAMETER_MAKERS) + r"\b", re.A)
+_PARAMETER_MAKER_RENAMED = re.compile(r"\b" + _alternation(PARAMETER_MAKERS) + r"\s+as\b", re.A)
 
 
-def _names_a_row_layer(text: str) -> bool:
+def _names_a_parameter_maker(text: str) -> bool:
     # (`in` first: a pattern led by a word boundary scans every position)
-    return any(word in text for word in parameter_makers_in(text)) and _ROW_LAYER_TEXT.search(text) is not None
+    return any(word in text for word in parameter_makers_in(text)) and _PARAMETER_MAKER_TEXT.search(text) is not None
 
 _TERM_WORDS = _alternation(TERM_CALL_WORDS)
 _TERM_TEXT = re.compile(r"\.\s*(" + _TERM_WORDS + ")" + _CALL_OPEN, re.A)
@@ -714,17 +713,17 @@ class _SpanFeatures:
             position = self.starts[index + 1] if index + 1 < len(self.starts) else len(text)
 
 
-def _unit_features(text: str, split: _Split, imports_term: bool, names_a_row_layer: bool) -> None:
+def _unit_features(text: str, split: _Split, imports_term: bool, names_a_parameter_maker: bool) -> None:
     """Each unit's parameter and term features and the calls it makes (losses come later)."""
     spans = _SpanFeatures(split.starts)
     spans.mark_all(_PARAM_TEXT, text, PARAMS)
     spans.mark_all(_TERM_TEXT, text, TERMS, _TermCalls(text).may_build_a_term)
     every_unit = TERMS if imports_term else 0
-    if names_a_row_layer:
-        if _ROW_LAYER_RENAMED.search(text):
+    if names_a_parameter_maker:
+        if _PARAMETER_MAKER_RENAMED.search(text):
             every_unit |= PARAMS
         else:
-            spans.mark_all(_ROW_LAYER_TEXT, text, PARAMS)
+            spans.mark_all(_PARAMETER_MAKER_TEXT, text, PARAMS)
     size = len(text)
     reversed_text = text[::-1]
     ends = split.ends
@@ -1057,7 +1056,7 @@ def text_facts(
         return TextFacts(optimizer, False)
     # The whole file as one unit first: most files stop here.
     imports_term = _imports_a_term(blanked)
-    if not (imports_term or _finds_a_term_call(blanked)) or not (_PARAM_TEXT.search(blanked) or _names_a_row_layer(blanked)):
+    if not (imports_term or _finds_a_term_call(blanked)) or not (_PARAM_TEXT.search(blanked) or _names_a_parameter_maker(blanked)):
         return TextFacts(optimizer, False)
     try:
         split = split_units(blanked, brackets)
@@ -1186,7 +1185,7 @@ def _candidates(
     """The units' components, and per unit whether its component (with the module's) has a
     parameter source and a term; None when none has. Losses are looked for after this, and only
     in those components: it is the costliest test, and in a model file they are a small part."""
-    _unit_features(text, split, imports_term, _names_a_row_layer(text))
+    _unit_features(text, split, imports_term, _names_a_parameter_maker(text))
     units = split.units
     if reduce(or_, (unit.features for unit in units), 0) != PARAMS | TERMS:
         return None
