@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import FIXTURES
+from helpers import FIXTURES, lint
 from test_engine_cli import BAD, write
 
 from reglint.cli import main
@@ -220,3 +220,28 @@ def test_an_unexpected_error_exits_2_not_1(tmp_path: Path, monkeypatch: pytest.M
     code, _, err = invoke(tmp_path, "check", "train.py")
     assert code == 2
     assert "RuntimeError: boom" in err and "internal error" in err
+
+
+def test_messages_quote_code_on_one_line() -> None:
+    """A norm written over several lines, with a comment inside, is quoted as one line of code;
+    so is a decay written over several lines."""
+    findings = lint(
+        """
+        import torch
+        model = torch.nn.Linear(4, 2)
+        optimizer = torch.optim.Adam(
+            model.parameters(),
+            weight_decay=(  # the strength
+                5e-4
+            ),
+        )
+        loss = model(x).sum() + 1e-4 * torch.norm(  # the L2 term
+            model.weight,
+            p=2,
+        )
+        """
+    )
+    messages = {f.code: f.message for f in findings}
+    assert "`torch.norm(model.weight, p=2,)`" in messages["RL102"]
+    assert "weight_decay=(5e-4) (= 0.0005)" in messages["RL201"]
+    assert all("\n" not in message and "#" not in message for message in messages.values())

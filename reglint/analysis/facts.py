@@ -5,6 +5,8 @@ Nodes are libcst nodes of the file's module; the engine turns them into position
 
 from __future__ import annotations
 
+import io
+import tokenize
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
@@ -257,6 +259,31 @@ class LateAddition:
     loss_name: str
 
 
+def one_line(code: str) -> str:
+    """An expression's code on one line: its comments dropped, its line breaks (and the
+    indentation after them) read as one space, none inside brackets."""
+    if "\n" not in code:
+        return code
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return " ".join(line.strip() for line in code.splitlines() if line.strip())
+    out: list[str] = []
+    previous: Optional[tokenize.TokenInfo] = None
+    for token in tokens:
+        if token.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+            continue
+        if previous is not None:
+            if previous.end[0] != token.start[0]:
+                if previous.string not in "([{" and token.string not in ")]}":
+                    out.append(" ")
+            else:
+                out.append(" " * (token.start[1] - previous.end[1]))
+        out.append(token.string)
+        previous = token
+    return "".join(out)
+
+
 @dataclass
 class FileFacts:
     module: cst.Module
@@ -269,6 +296,10 @@ class FileFacts:
     # they end up in.
     group_dicts: list[ParamGroup] = field(default_factory=list)
     constants: dict[str, float] = field(default_factory=dict)
+    # Optimizers handed to a trainer object of a class of this file (`MyTrainer(...,
+    # optimizers=(opt, sched))`): the trainer steps them after the backward of the loss its
+    # class's compute_loss returns. Class name -> OptimizerCall.key.
+    handed_to_trainers: dict[str, frozenset[int]] = field(default_factory=dict)
     dependencies: dict[str, str] = field(default_factory=dict)  # project modules read: path -> digest
     line_label: Optional[Callable[[int], str]] = None  # how messages name a line of this text
 
@@ -313,8 +344,9 @@ class FileFacts:
         """The optimizers this file's own code constructs (where their findings are reported)."""
         return [optimizer for optimizer in self.optimizers if optimizer.home]
 
-    def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+    def code(self, node: cst.CSTNode, module: Optional[cst.Module] = None) -> str:
+        """`node`'s code as a message quotes it: on one line, without comments."""
+        return one_line((module or self.module).code_for_node(node))
 
     @property
     def stray_group_dicts(self) -> list[ParamGroup]:
@@ -338,9 +370,11 @@ class FileFacts:
     def setup_optimizers(self, penalty: Penalty) -> list[OptimizerCall]:
         """The optimizers that train `penalty`'s loss: those stepped after its backward(), where
         the code shows them; else those its class constructs (a LightningModule's
-        configure_optimizers), or a trainer object of its class builds, in this file or a script
-        that wires it; else every optimizer the file constructs."""
+        configure_optimizers), or a trainer object of its class builds or is handed, in this file
+        or a script that wires it; else every optimizer the file constructs."""
         stepped = set(penalty.setup)
+        if not stepped and penalty.owner_class is not None:
+            stepped = set(self.handed_to_trainers.get(penalty.owner_class, ()))
         linked = [optimizer for optimizer in self.optimizers if optimizer.key in stepped]  # in code order
         if linked:
             return linked

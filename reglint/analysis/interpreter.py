@@ -252,6 +252,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         self.optimizer_partials: dict[int, tuple[cst.Call, OptimizerClass, Frame]] = {}
         self.called_partials: set[int] = set()
         self._trainers_constructed: set[int] = set()  # classes derived from a transformers trainer
+        self.handed_to_trainers: dict[str, set[int]] = {}  # see FileFacts.handed_to_trainers
         self._inline_stack: list[int] = []
         # The functions the wiring modules' runs ran (wiring.py), and for each optimizer
         # construction the functions that ran it, with whether a wiring run did (see
@@ -331,6 +332,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             late_additions=[late for late in self.late.values() if self._reports(self.records[late.penalty_index])],
             group_dicts=list(self.group_dicts.values()),
             constants=constants,
+            handed_to_trainers={name: frozenset(keys) for name, keys in self.handed_to_trainers.items()},
             dependencies=dict(self.dependencies),
         )
 

@@ -35,11 +35,13 @@ from reglint.analysis.values import (
     DictVal,
     ListVal,
     Num,
+    OneOf,
     OptimizerClass,
     OptimizerRef,
     Param,
     ParamIter,
     Str,
+    TupleVal,
     Value,
 )
 
@@ -294,7 +296,10 @@ class OptimizerEvaluator(AnalyzerMixin):
         unless the call hands it one (`optimizers=`). Its arguments are evaluated by the caller."""
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
         keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
-        if "optimizers" in keywords or len(positional) > 9:
+        if "optimizers" in keywords:
+            self._handed_to_trainer(keywords["optimizers"], frame, owner_class)
+            return UNKNOWN
+        if len(positional) > 9:
             return UNKNOWN
         model_node = keywords.get("model", None if own_init or not positional else positional[0])
         args_node = keywords.get("args", None if own_init or len(positional) < 2 else positional[1])
@@ -324,6 +329,25 @@ class OptimizerEvaluator(AnalyzerMixin):
                 (self.module.code_for_node(model_node), self.here(model_node)), frame, owner_class,
             )
         )
+
+    def _handed_to_trainer(self, node: cst.BaseExpression, frame: Frame, owner_class: Optional[str]) -> None:
+        """`optimizers=(optimizer, scheduler)` handed to a trainer of a class this file derives:
+        the trainer steps that optimizer on the loss its compute_loss returns. Only names and
+        attributes are read again (the caller evaluated the arguments; a call would run twice)."""
+        if owner_class is None:
+            return
+        first: Optional[cst.BaseExpression] = node
+        if isinstance(node, (cst.Tuple, cst.List)):
+            first = node.elements[0].value if node.elements and not isinstance(node.elements[0], cst.StarredElement) else None
+        if not isinstance(first, (cst.Name, cst.Attribute)):
+            return
+        value = self.ev(first, frame)
+        if isinstance(value, TupleVal) and first is node and value.items:
+            value = value.items[0]
+        options = value.options if isinstance(value, OneOf) else (value,)
+        keys = {option.key for option in options if isinstance(option, OptimizerRef)}
+        if keys:
+            self.handed_to_trainers.setdefault(owner_class, set()).update(keys)
 
     def ev_net(self, node: cst.Call, qualified: str, frame: Frame) -> Value:
         """skorch's `NeuralNetClassifier(Module, optimizer=torch.optim.Adam,
@@ -438,6 +462,13 @@ class OptimizerEvaluator(AnalyzerMixin):
         richer = isinstance(value, Num) and value.text.startswith(code)
         return to_number(value, node, value.text if richer else code)  # type: ignore[union-attr,attr-defined]
 
+    def _entry_text(self, value: Value, node: cst.CSTNode) -> str:
+        """How a message spells a dict entry's value: its code, or where a script's run placed it
+        at the script's module (wiring.py), the number it holds."""
+        if isinstance(node, cst.Module):
+            return value.text if isinstance(value, Num) else "weight_decay"
+        return self.module.code_for_node(node)
+
     def param_groups(
         self, node: Optional[cst.BaseExpression], frame: Frame
     ) -> tuple[tuple[ParamGroup, ...], bool]:
@@ -463,15 +494,7 @@ class OptimizerEvaluator(AnalyzerMixin):
                     if pset is None:
                         known = False
                     decay_entry = item.get("weight_decay")
-                    decay = (
-                        to_number(
-                            decay_entry[0],
-                            decay_entry[1],
-                            self.module.code_for_node(decay_entry[1]),
-                        )
-                        if decay_entry
-                        else None
-                    )
+                    decay = to_number(decay_entry[0], decay_entry[1], self._entry_text(*decay_entry)) if decay_entry else None
                     keys = tuple(
                         (k, key_node)
                         for k, _, key_node, _ in item.entries

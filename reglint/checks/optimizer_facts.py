@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from reglint.analysis.facts import Number, OptimizerCall, ParamGroup, Penalty
+from reglint.analysis.facts import Number, OptimizerCall, ParamGroup, Penalty, one_line
 
 
 def decay_text(number: Number) -> str:
+    text = one_line(number.text)
     if number.hidden_in is not None:
-        return f"weight_decay={number.text} (its default, unless `**{number.hidden_in}` sets another)"
+        return f"weight_decay={text} (its default, unless `**{number.hidden_in}` sets another)"
     if number.default_used and number.known:
         return f"weight_decay={number.value:g} (the default)"
     if number.known:
-        literal = number.text.replace("_", "").lstrip("-").replace(".", "", 1).replace("e-", "", 1).replace("e", "", 1).isdigit()
-        return f"weight_decay={number.text}" if literal else f"weight_decay={number.text} (= {number.value:g})"
-    return f"weight_decay={number.text} (if it is > 0)".replace(") (if it", "; if it")
+        literal = text.replace("_", "").lstrip("-").replace(".", "", 1).replace("e-", "", 1).replace("e", "", 1).isdigit()
+        return f"weight_decay={text}" if literal else f"weight_decay={text} (= {number.value:g})"
+    return f"weight_decay={text} (if it is > 0)".replace(") (if it", "; if it")
 
 
 def decaying_groups(optimizer: OptimizerCall) -> list[tuple[ParamGroup, Number]]:

@@ -82,7 +82,7 @@ def _norm_code(ctx: CheckContext, penalty: Penalty, term: PenaltyTerm) -> str:
     elsewhere = ctx.facts.written_elsewhere(penalty, term)
     if elsewhere is not None:
         module, written, place = elsewhere
-        return f"`{module.code_for_node(written)}` ({place})"
+        return f"`{ctx.facts.code(written, module)}` ({place})"
     return f"`{ctx.facts.code(term.node)}`"
 
 
