@@ -100,6 +100,7 @@ from reglint.analysis.values import (
     Num,
     OneOf,
     OptimizerClass,
+    OptimizerRef,
     Param,
     ParamName,
     Partial,
@@ -903,6 +904,10 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         frame.statement = small
         if isinstance(small, cst.Assign):
             value = self.ev(small.value, frame)
+            if value is UNKNOWN and len(small.targets) == 1:
+                kept = self.handed_back(small.targets[0].target, small.value, frame)
+                if kept is not None:
+                    value = kept
             for target in small.targets:
                 self.assign(target.target, value, small, frame)
         elif isinstance(small, cst.AnnAssign):
@@ -921,6 +926,23 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 if not (isinstance(value, Terms) and frame.depth < len(self._inline_stack)):
                     value = self.bind_terms(value, small.value, frame)
                 frame.returns.append((value, small))
+
+    def handed_back(self, target: cst.BaseExpression, value: cst.BaseExpression, frame: Frame) -> Optional[Value]:
+        """`model = load_model(model, path)`, `net, opt = amp.initialize(net, opt)`: a call the
+        analysis cannot read, handed a model (or an optimizer) and bound to the very name it was
+        handed under, gives back that object (restored, wrapped, moved): the names keep what they
+        held. None where no name keeps a model or an optimizer that way."""
+        if not isinstance(value, cst.Call):
+            return None
+        handed = {dotted(argument.value): argument.value for argument in value.args if not argument.star}
+        names = [dotted(element.value) for element in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else [dotted(target)]
+        kept: list[Value] = []
+        for name in names:
+            held = self.ev(handed[name], frame) if name is not None and name in handed else UNKNOWN
+            kept.append(held if isinstance(held, (Instance, Module, OptimizerRef)) else UNKNOWN)
+        if all(item is UNKNOWN for item in kept):
+            return None
+        return kept[0] if not isinstance(target, (cst.Tuple, cst.List)) else TupleVal(tuple(kept))
 
     def note_yield(self, node: cst.Yield, frame: Frame) -> None:
         """A generator's items, as a list its yields grow: `yield p` appends, `yield from ps`
