@@ -21,6 +21,7 @@ from reglint.analysis.names import dotted
 from reglint.analysis.optimizers import QUALIFIED, spec_for
 from reglint.analysis.state import (
     BACKWARD_FUNCTIONS,
+    MAX_INLINE_DEPTH,
     AnalyzerMixin,
     Frame,
 )
@@ -211,6 +212,25 @@ class CallEvaluator(AnalyzerMixin):
         for arg in node.args:
             self.ev(arg.value, frame)
         return UNKNOWN
+
+    def run_step_closure(self, args: list[cst.Arg], frame: Frame) -> None:
+        """`optimizer.step(closure)` (LBFGS's, or any optimizer's): the step calls the closure,
+        which computes the loss and calls backward(), before it updates the weights. The closure
+        runs here, in the frame it was defined in (it reads that frame's names: the model, the
+        coefficients, their defaults), so its backward() comes before this step."""
+        given = [a for a in args if (a.keyword is None and not a.star) or (a.keyword is not None and a.keyword.value == "closure")]
+        if len(given) != 1:
+            return
+        closure = self.ev(given[0].value, frame)
+        if isinstance(closure, Closure):
+            function, enclosing, context = closure.function, closure.frame, closure.context
+        elif isinstance(closure, FunctionRef) and closure.context is self.ctx:
+            function, enclosing, context = closure.function, None, closure.context
+        else:
+            return
+        if context is not self.ctx or function.params.params or len(self._inline_stack) >= MAX_INLINE_DEPTH or id(function) in self._inline_stack:
+            return  # (a closure takes no arguments; one of another module is run where it is defined)
+        self.call_function(function, [], {}, function.name.value, None, standalone=False, caller=frame, enclosing=enclosing)
 
     def call_value(self, called: Value, node: cst.Call, frame: Frame) -> Value:
         """Call a function of another module, a class (a new instance), an instance (its
@@ -443,9 +463,12 @@ class CallEvaluator(AnalyzerMixin):
             if not isinstance(base, OptimizerRef) and len(args) == 1:
                 stepped = self.ev(args[0].value, frame)  # GradScaler.step(optimizer)
             if isinstance(stepped, OptimizerRef):
+                if stepped is base:
+                    self.run_step_closure(list(node.args), frame)
                 frame.events.append(("step", stepped.key))
                 return UNKNOWN
             if isinstance(base, Unknown) and not isinstance(node.func.value, cst.Call):  # type: ignore[attr-defined]
+                self.run_step_closure(list(node.args), frame)
                 frame.events.append(("step", None))  # an optimizer the analysis cannot see
         if method in ("parameters", "named_parameters", "state_dict") and not isinstance(
             base, (ParamIter, Param, Num, Str)

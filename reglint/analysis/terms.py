@@ -96,6 +96,22 @@ def reduce(
     return found
 
 
+def _as_run(order: Optional[Value]) -> Optional[float]:
+    """A norm's order as a plain run computes it: the number, an argument's declared default,
+    or the literal a parameter declares as its default where its function runs with no call in
+    sight (`def l2_reg(model, p=2)`: interpreter.bind_arguments gives it the default's node)."""
+    if not isinstance(order, Num):
+        return None
+    if order.as_run is not None:
+        return order.as_run
+    if isinstance(order.node, (cst.Integer, cst.Float)):
+        try:
+            return float(order.node.value.replace("_", ""))
+        except ValueError:
+            return None
+    return None
+
+
 def norm_term(
     node: cst.Call,
     base: Union[Param, Flat],
@@ -111,17 +127,18 @@ def norm_term(
     singular values), none of them a penalty on each weight: only no order, or 'fro', is the
     entrywise L2 norm there."""
     order: Optional[Value] = None
+    order_written: Optional[cst.BaseExpression] = None
     over_dimensions: Optional[int] = None  # how many dimensions a `dim` names (0: not told)
     for index, arg in enumerate(args):
         if arg.keyword is None and not arg.star:
             if index == 0:
-                order = analyzer.ev(arg.value, frame)
+                order, order_written = analyzer.ev(arg.value, frame), arg.value
             elif not _is_none(arg.value):
                 over_dimensions = _dimensions(arg.value)  # positional dim
         elif arg.keyword is not None:
             key = arg.keyword.value
             if key in ("p", "ord"):
-                order = analyzer.ev(arg.value, frame)
+                order, order_written = analyzer.ev(arg.value, frame), arg.value
             elif key == "dim" and not _is_none(arg.value):
                 over_dimensions = _dimensions(arg.value)
         else:
@@ -129,22 +146,25 @@ def norm_term(
     if over_dimensions is not None:
         # Norms along one dimension: no term, but their squares sum to one (RowNorms). (Over two,
         # an order of torch.linalg.norm names a matrix norm.)
-        two = isinstance(order, Num) and order.value == 2 and order.text != "None"
+        two = isinstance(order, Num) and _as_run(order) == 2 and order.text != "None"
         return RowNorms(base) if order is None or (two and (over_dimensions == 1 or not matrix_orders)) else UNKNOWN
     frobenius = order is None or (isinstance(order, Num) and order.text == "None") or order == Str("fro")
     if matrix_orders and not frobenius and not isinstance(base, Flat):
         return UNKNOWN  # (a concatenation is one vector: its orders are a vector's)
     if (
         order is None
-        or (isinstance(order, Num) and order.value == 2 and order.text != "None")
+        or (isinstance(order, Num) and _as_run(order) == 2 and order.text != "None")
         or (isinstance(order, Str) and order.value == "fro")
     ):
-        return _term(node, L2_UNSQUARED, base, frame, analyzer, squarable=True)
+        # (squaring an order read from a name would square the norm of every order it takes)
+        literal = order_written is None or isinstance(order_written, (cst.Integer, cst.Float, cst.SimpleString))
+        return _term(node, L2_UNSQUARED, base, frame, analyzer, squarable=literal)
     if isinstance(order, Num) and order.text == "None":
         return _term(node, L2_UNSQUARED, base, frame, analyzer, squarable=True)
-    if isinstance(order, Num) and order.value == 1:
+    if _as_run(order) == 1:
         return _term(node, L1, base, frame, analyzer)
-    if isinstance(order, Str) or (isinstance(order, Num) and order.value is not None and order.value <= 0):
+    as_run = _as_run(order)
+    if isinstance(order, Str) or (as_run is not None and as_run <= 0):
         return UNKNOWN  # a matrix norm ('nuc'), or not a norm (0 counts the nonzero values)
     # Another order, or one only the configuration knows (`torch.norm(p, cfg.p)`): still a norm of
     # the whole tensor, a penalty of some order.
