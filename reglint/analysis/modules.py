@@ -87,6 +87,11 @@ class LazyDefinitions(dict):  # type: ignore[type-arg]
     def names(self) -> list[str]:
         return list(self._nodes)
 
+    def source(self, name: str) -> Optional[str]:
+        """A definition's text, read without parsing it."""
+        node = self._nodes.get(name)
+        return self._loaded.segment(node) if node is not None else None
+
 
 class LazyMethodIndex(dict):  # type: ignore[type-arg]
     """method name -> [(class name, FunctionDef)] over a lazily read module's classes."""

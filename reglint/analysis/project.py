@@ -21,7 +21,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar, Union
 
 from reglint.analysis.triage.words import whole_words
 from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, PENALTY_NAME
@@ -100,8 +100,8 @@ class LoadedModule:
         self._snippets[id(node)] = parsed
         return parsed
 
-    def segment(self, node: ast.expr) -> Optional[str]:
-        """The source of an expression (ast columns count UTF-8 bytes)."""
+    def segment(self, node: Union[ast.expr, ast.stmt]) -> Optional[str]:
+        """The source of an expression or a statement (ast columns count UTF-8 bytes)."""
         if self.text is None or node.end_lineno is None or node.end_col_offset is None:
             return None
         if self._lines is None:
@@ -377,7 +377,7 @@ def imports_project_module(text: str, file: Path) -> bool:
     return bool(project_imports(text, file))
 
 
-def _names_backward(text: str) -> bool:
+def names_backward(text: str) -> bool:
     """A backward function's name as a whole word (str.find: a pattern led by `\\b` scans slowly)."""
     return next(whole_words(text, BACKWARD_FUNCTIONS), None) is not None
 
@@ -467,6 +467,9 @@ def joins_a_trainer(text: str) -> bool:
 # statement binding a name of a trainer to a call of one (read line by line where a stem is found:
 # most modules of a library hold none, and a pattern anchored at every line start scans slowly).
 _TRAINER_STEMS = ("rainer", "ngine")
+# A base class named for the training it runs, by its end (`BaseTrain`, `Train`): not the stem
+# "rain", which `PreTrainedModel`, the base of every transformers model, holds too.
+_TRAINING_BASE_ENDS = ("Train",)
 _TRAINER_MADE = re.compile(
     r"[ \t]*(?:self\.)?\w*(?:trainer|engine)\w*[ \t]*=[ \t]*((?:\w+\.)*\w*(?:[Tt]rainer|[Ee]ngine)\w*)[ \t]*\("
 )
@@ -498,7 +501,7 @@ def _bases_named(text: str) -> set[str]:
     subclass is worth running the project's code for, and only one whose code names a penalty
     (what it adds to the base's loss is the reason to follow the base: transformers'
     Seq2SeqTrainer, which adds none, would run the whole Trainer for nothing)."""
-    if "class" not in text or not any(stem in text for stem in _TRAINER_STEMS) or not _derived_from_a_trainer(text):
+    if "class" not in text or not any(stem in text for stem in _TRAINER_STEMS + _TRAINING_BASE_ENDS) or not _derived_from_a_trainer(text):
         return set()  # (blanking strings and comments only removes matches)
     code = _code_only(text)
     return _derived_from_a_trainer(code) if PENALTY_NAME.search(code) else set()
@@ -514,7 +517,9 @@ def _derived_from_a_trainer(code: str) -> set[str]:
             if match is not None:
                 for base in match.group(1).split(","):
                     parts = base.strip().split(".")
-                    if all(part.isidentifier() for part in parts) and any(stem in parts[-1] for stem in _TRAINER_STEMS):
+                    if all(part.isidentifier() for part in parts) and (
+                        any(stem in parts[-1] for stem in _TRAINER_STEMS) or parts[-1].endswith(_TRAINING_BASE_ENDS)
+                    ):
                         named.update((parts[0], parts[-1]))
         at = code.find("class", at + 5)
     return named
@@ -567,9 +572,9 @@ def _code_only(text: str) -> str:
 
 def _code_names_backward(text: str) -> bool:
     """A backward function's name in the code (strings and comments left out)."""
-    if not _names_backward(text):
+    if not names_backward(text):
         return False  # (blanking strings and comments only removes matches)
-    return _names_backward(_code_only(text))
+    return names_backward(_code_only(text))
 
 
 def _loaded_trains(loaded: LoadedModule) -> bool:
