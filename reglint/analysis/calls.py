@@ -1019,6 +1019,8 @@ class CallEvaluator(AnalyzerMixin):
                 found = condition_filter(predicate.body, set(params))
                 return iterable if found is None else iterable.filtered(found.text, found.selects)
             return iterable if isinstance(iterable, ParamIter) else UNKNOWN
+        if name in ("list", "set") and not node.args:
+            return ListVal(())  # `params_list = list()`, grown by append as `[]` is
         first = self.ev(args[0].value, frame) if args else UNKNOWN
         rest = [self.ev(extra.value, frame) for extra in node.args[1:]]
         if name == "sum":
