@@ -82,9 +82,14 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         decays = []
         if optimizer.weight_decay_node is not None and optimizer.weight_decay.may_be_positive:
             decays.append((optimizer.weight_decay_node, optimizer.weight_decay))
-        for group in optimizer.groups:
-            if group.weight_decay is not None and group.weight_decay.may_be_positive and group.weight_decay.node is not None:
-                decays.append((group.weight_decay.node, group.weight_decay))
+        grouped = [
+            group.weight_decay for group in optimizer.groups
+            if group.weight_decay is not None and group.weight_decay.may_be_positive and group.weight_decay.node is not None
+        ]
+        if grouped:
+            # (a decay set in a param group is reported at the call of the optimizer it goes to:
+            # a group helper may feed several, and the class is what changes)
+            decays.append((optimizer.node, grouped[0]))
         fix = _fix(ctx, optimizer) if decays else None
         for node, decay in decays:
             found.setdefault(id(node), []).append((node, optimizer, decay, fix))
@@ -93,7 +98,10 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         names = list(dict.fromkeys(optimizer.class_name for _, optimizer, _, _ in entries))
         hints = list(dict.fromkeys(_hint(optimizer) for _, optimizer, _, _ in entries))
         if len(entries) == 1:
-            what = f"{names[0]}'s {decay_text(decay)} is coupled L2"
+            if node is entries[0][1].node and decay.node is not None:
+                what = f"the {decay_text(decay)} of {names[0]}'s param group ({ctx.facts.where(decay.node)}) is coupled L2"
+            else:
+                what = f"{names[0]}'s {decay_text(decay)} is coupled L2"
         else:
             what = f"this {decay_text(decay)} goes to {len(entries)} optimizers ({', '.join(names)}) and is coupled L2 in each"
         yield Report(
