@@ -928,7 +928,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         iterable = self.ev(statement.iter, frame)
         code = code_to_run_in_turn(iterable)
         records = [] if code else records_in_turn(iterable)
-        for element in code or records or [element_of(iterable, self)]:
+        for element in code or records or [self._walked(element_of(iterable, self), statement)]:
             self.bind_target(statement.target, element, frame)
             outer = frame.fixed
             if records:  # (what this record holds decides `if l1 > 0:` in this pass)
@@ -937,6 +937,17 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             frame.fixed = outer
         if statement.orelse is not None:
             self.exec_suite(statement.orelse.body, frame)
+
+    def _walked(self, element: Value, loop: cst.For) -> Value:
+        """A parameter (or a `(name, parameter)` pair) that the linted module's `for` loop takes
+        one by one, marked with that loop."""
+        if self.foreign:
+            return element
+        if isinstance(element, Param) and element.pset is not None:
+            return replace(element, walked_at=loop.iter)
+        if isinstance(element, TupleVal) and any(isinstance(item, Param) for item in element.items):
+            return TupleVal(tuple(self._walked(item, loop) for item in element.items))
+        return element
 
     def exec_with(self, statement: cst.With, frame: Frame) -> None:
         no_grad = False

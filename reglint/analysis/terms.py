@@ -80,6 +80,7 @@ def _term(
         squarable=squarable,
         written=written,
         given_here=given_here,
+        walked_at=base.walked_at if isinstance(base, Param) else None,
     )
     return Terms((term,))
 

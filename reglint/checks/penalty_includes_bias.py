@@ -51,9 +51,9 @@ loss = loss + 1e-4 * l2
 """,
     """
 reg = 0.
-for name, param in model.named_parameters():
+for name, param in model.named_parameters():  # expect: RL101
     if param.requires_grad:
-        reg = reg + param.abs().sum()  # expect: RL101
+        reg = reg + param.abs().sum()
 loss = loss + lam * reg
 """,
 )
@@ -71,8 +71,10 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue  # the model's layers have no bias or norm gain to penalize
         kind = _KIND_NAMES.get(term.kind, "")
         name_filter = '"bias" not in name' if pset.origin in ("named_parameters", "state_dict") else "p.ndim >= 2"
+        # (a concatenation, or a loop that takes the parameters one by one, is where they are chosen)
+        walked = term.walked_at if term.walked_at is not None and ctx.facts.holds(term.walked_at) else None
         yield Report(
-            term.flat_copy or term.node,  # (a concatenation is where the parameters are chosen)
+            term.flat_copy or walked or term.node,
             f"penalize weights only (`if {name_filter}`): this {kind} penalty also pulls biases and "
             f"norm gains to 0",
         )
