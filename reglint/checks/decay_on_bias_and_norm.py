@@ -117,10 +117,21 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue
         for group, decay in whole:
             yield Report(
-                _params_entry(group.node) if isinstance(group.node, cst.Dict) else optimizer.node,
+                _params_entry(group.node) if isinstance(group.node, cst.Dict) and not _written_in_call(optimizer.node, group.node) else optimizer.node,
                 f"put ndim < 2 parameters in a weight_decay=0 group: {optimizer.class_name}'s "
                 f"{decay_text(decay)} also decays biases and norm gains",
             )
+
+
+def _written_in_call(call: cst.CSTNode, group: cst.CSTNode) -> bool:
+    """Is the group dict written in the optimizer's call (`SGD([{"params": base}, {...}], ...)`)?
+    Then the call is where the finding goes, as for parameters handed to it directly."""
+    if not isinstance(call, cst.Call):
+        return False
+    return any(
+        isinstance(arg.value, (cst.List, cst.Tuple)) and any(element.value is group for element in arg.value.elements)
+        for arg in call.args
+    )
 
 
 def _params_entry(node: cst.CSTNode) -> cst.CSTNode:
