@@ -219,8 +219,8 @@ class CallEvaluator(AnalyzerMixin):
         runs here, in the frame it was defined in (it reads that frame's names: the model, the
         coefficients, their defaults), so its backward() comes before this step."""
         given = [a for a in args if (a.keyword is None and not a.star) or (a.keyword is not None and a.keyword.value == "closure")]
-        if len(given) != 1:
-            return
+        if len(given) != 1 or not isinstance(given[0].value, cst.Name):
+            return  # (a closure is handed by its name; anything else would be evaluated twice)
         closure = self.ev(given[0].value, frame)
         if isinstance(closure, Closure):
             function, enclosing, context = closure.function, closure.frame, closure.context

@@ -194,6 +194,14 @@ class ExpressionEvaluator(AnalyzerMixin):
         other = self.ev(node.orelse, frame)
         if body == other:
             return body
+        defaulted = _default_when_absent(node)
+        if defaulted is not None:
+            default, given = (body, other) if defaulted is node.body else (other, body)
+            if given is UNKNOWN and is_param_collection(default):
+                # `model.parameters() if params is None else params`: the parameters trained where
+                # none are given (a number stays unknown: `0 if cfg.wd is None else cfg.wd` is
+                # the configured decay wherever one is configured)
+                return default
         if isinstance(body, Num) and isinstance(other, Num):
             if body.value == other.value:
                 return body
@@ -752,3 +760,22 @@ _NOT_AN_ANCHOR = (ParamIter, ListVal, TupleVal, Terms, PenaltyRef, Mixed, DictVa
 
 def _holds_parsed_arguments(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Attribute) and node.attr.value in PARSED_ARGUMENT_HOLDERS
+
+
+def _default_when_absent(node: cst.IfExp) -> Optional[cst.BaseExpression]:
+    """The default side of `default if x is None else x` (or `x if x is not None else default`):
+    what the value is where no `x` is given. None for any other condition."""
+    test = node.test
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return None
+    target = test.comparisons[0]
+    if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
+        return None
+    tested = dotted(test.left)
+    if tested is None:
+        return None
+    if isinstance(target.operator, cst.Is) and dotted(node.orelse) == tested:
+        return node.body
+    if isinstance(target.operator, cst.IsNot) and dotted(node.body) == tested:
+        return node.orelse
+    return None

@@ -1014,6 +1014,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
         held. None where no name keeps a model or an optimizer that way."""
         if not isinstance(value, cst.Call):
             return None
+        if isinstance(target, (cst.Tuple, cst.List)) and any(isinstance(element, cst.StarredElement) for element in target.elements):
+            return None
         handed = {dotted(argument.value): argument.value for argument in value.args if not argument.star}
         names = [dotted(element.value) for element in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else [dotted(target)]
         kept: list[Value] = []
