@@ -36,17 +36,18 @@ from reglint.analysis.facts import (
     ParamSet,
 )
 from reglint.analysis.filters import condition_filter, module_type_test
+from reglint.analysis.inheritance import InheritanceRunner
 from reglint.analysis.library_optimizers import (
     TRAINER_DEFAULT_OPTIM,
     TRAINER_OPTIMIZER_HOOKS,
     TRAINERS,
 )
 from reglint.analysis.linking import ProjectEvaluator
-from reglint.analysis.modules import LazyDefinitions, ModuleContext
+from reglint.analysis.modules import ModuleContext
 from reglint.analysis.names import ImportMap, callee_name, dotted
 from reglint.analysis.optimizer_calls import OptimizerEvaluator
-from reglint.analysis.optimizers import names_an_optimizer_class, trainer_spec
-from reglint.analysis.project import Project, joins_a_trainer, names_backward, reads_project_code
+from reglint.analysis.optimizers import trainer_spec
+from reglint.analysis.project import Project, joins_a_trainer, reads_project_code
 from reglint.analysis.state import (
     LOSS_NAME,
     MAX_INLINE_DEPTH,
@@ -205,7 +206,7 @@ def _join_branches(frame: Frame, before: dict[str, Value], after_body: dict[str,
             frame.env[name] = chosen
 
 
-class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator, WiringEvaluator):
+class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator, WiringEvaluator, InheritanceRunner):
     """Walks one module and collects its facts; see the mixins for expressions, calls, optimizers
     and the names that come from the project's other modules."""
 
@@ -309,13 +310,13 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 ran.add(id(init))
                 self.call_function(init, [], {}, f"{info.name}.__init__", info.name, standalone=True)
             else:
-                self._run_inherited_init(info)
+                self.run_inherited_init(info)
         for function, frame_name, class_name in self._all_functions():
             if id(function) not in ran:
                 self.call_function(function, [], {}, frame_name, class_name, standalone=True)
         for info in list(self.classes.values()):
             if info.context.home:
-                self._run_inherited_training(info)
+                self.run_inherited_training(info)
         self.run_wiring_modules()
         self._drop_constructions_the_wiring_skips()
         for function_id, terms, statement, frame, function_name, class_name in self._unclaimed:
@@ -606,88 +607,6 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self.keep_optimizer(
                 self._trainer_optimizer(info.node, trainer, spec, decay, None, ("model", info.node), self.module_frame, info.name)
             )
-
-    def _run_inherited_init(self, info: ClassInfo) -> None:
-        """A class of this file without an __init__ of its own, derived from a project class of
-        another module (`class WGANTrainer(GradientPenaltyMixin, BaseGANTrainer)`): its methods
-        run on an object that the base's __init__ built (the model, the optimizers it reads),
-        where the file runs its project's code. What that code builds is placed at the class."""
-        found = self.find_inherited(info, "__init__")
-        if found is None or info.node is None:
-            return
-        owner, init = found
-        if owner.context.home or not self.runs_foreign_code(owner.context):
-            return
-        with self.running_in(owner.context, info.node):
-            self.call_function(
-                init, [], {}, f"{info.name}.__init__", owner.name, standalone=True, instance=self.class_instance(info)
-            )
-
-    def _run_inherited_training(self, info: ClassInfo) -> None:
-        """A class of this file that overrides a hook of a project class of another module whose
-        own methods train (`class Train(BaseTrain)` overriding `get_loss` to add a penalty, where
-        `BaseTrain.run` builds Adam and its `train_epoch` steps it after `self.get_loss(...)`): the
-        base's training methods that this class does not override run on an object of this class,
-        so the hooks they call are this class's. Those that train are the methods whose code calls
-        backward() or names an optimizer class, and those that call one of them on `self`; each
-        runs from the outermost (`run`, not the `train_epoch` it calls). What they build is placed
-        at the class."""
-        if info.node is None or not self.follows_project or not any(name != "__init__" for name in info.methods):
-            return
-        texts: dict[str, tuple[ClassInfo, cst.FunctionDef, str]] = {}
-        for name in self._inherited_names(info):
-            found = self.find_method(info, name)
-            if found is not None and not found[0].context.home and self.runs_foreign_code(found[0].context):
-                texts[name] = (*found, self._method_text(found[0], name, found[1]))
-        training = {name for name, (_, _, text) in texts.items() if names_backward(text) or names_an_optimizer_class(text)}
-        grown = bool(training)
-        while grown:
-            callers = {
-                name for name, (_, _, text) in texts.items()
-                if name not in training and any(f"self.{called}(" in text for called in training)
-            }
-            training |= callers
-            grown = bool(callers)
-        outermost = [
-            name for name in texts
-            if name in training and not any(f"self.{name}(" in texts[other][2] for other in training if other != name)
-        ]
-        instance = self.class_instance(info) if outermost else None
-        for name in outermost:
-            owner, method, _ = texts[name]
-            with self.running_in(owner.context, info.node):
-                self.call_function(method, [], {}, f"{info.name}.{name}", owner.name, standalone=True, instance=instance)
-
-    def _inherited_names(self, info: ClassInfo) -> list[str]:
-        """The names of the methods `info`'s project bases define, nearest first."""
-        names: list[str] = []
-        seen = {id(info)}
-        pending = [info]
-        while pending:
-            current = pending.pop(0)
-            outer, self.ctx = self.ctx, current.context
-            try:
-                parents = [self.find_class(base, self.module_frame) for base in current.bases]
-            finally:
-                self.ctx = outer
-            for parent in parents:
-                if parent is None or id(parent) in seen:
-                    continue
-                seen.add(id(parent))
-                pending.append(parent)
-                methods = parent.methods
-                for name in methods.names() if isinstance(methods, LazyDefinitions) else list(methods):
-                    if name not in names:
-                        names.append(name)
-        return names
-
-    def _method_text(self, owner: ClassInfo, name: str, method: cst.FunctionDef) -> str:
-        methods = owner.methods
-        text = methods.source(name) if isinstance(methods, LazyDefinitions) else None
-        if text is None:
-            module = owner.context.code_modules.get(id(method)) or owner.context.module
-            text = self._rendered(module, method)
-        return text
 
     def _all_functions(self) -> Iterator[tuple[cst.FunctionDef, str, Optional[str]]]:
         """Every function and method of the module, and the functions nested in them (a closure
