@@ -224,7 +224,7 @@ class CallEvaluator(AnalyzerMixin):
         closure = self.ev(given[0].value, frame)
         if isinstance(closure, Closure):
             function, enclosing, context = closure.function, closure.frame, closure.context
-        elif isinstance(closure, FunctionRef) and closure.context is self.ctx:
+        elif isinstance(closure, FunctionRef):
             function, enclosing, context = closure.function, None, closure.context
         else:
             return

@@ -18,6 +18,7 @@ from reglint.analysis.state import (
     AnalyzerMixin,
     Frame,
 )
+from reglint.analysis.syntax import is_none_literal
 from reglint.analysis.valueops import (
     carries_penalty,
     chosen_by_key,
@@ -769,7 +770,7 @@ def _default_when_absent(node: cst.IfExp) -> Optional[cst.BaseExpression]:
     if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
         return None
     target = test.comparisons[0]
-    if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
+    if not is_none_literal(target.comparator):
         return None
     tested = dotted(test.left)
     if tested is None:

@@ -86,7 +86,8 @@ class PenaltyTerm:
     # anchor, not toward 0. Its form and gradient matter (RL102, RL103, RL105, RL106, RL107); it is
     # no weight decay (RL101, RL203, RL204, RL206 leave it alone).
     anchored: bool = False
-    # The linted module's loop that walks the parameters the term is built from (Param.walked_at).
+    # The iterable of the linted module's loop that takes the term's parameters one by one
+    # (Param.walked_at).
     walked_at: Optional[cst.CSTNode] = field(default=None, compare=False)
 
 

@@ -16,6 +16,7 @@ from typing import Optional
 import libcst as cst
 
 from reglint.analysis.names import dotted
+from reglint.analysis.syntax import is_none_literal
 from reglint.analysis.vocabulary import (
     EMBEDDING_PART,
     MODULE_PART_WORDS,
@@ -25,10 +26,6 @@ from reglint.analysis.vocabulary import (
 from reglint.analysis.walk import reads_name
 
 _KEEP_ALL_ATTRIBUTES = frozenset({"requires_grad", "is_leaf"})
-
-
-def _is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _is_bool(node: cst.BaseExpression, value: bool) -> bool:
@@ -109,7 +106,7 @@ def _keep_all_atom(test: cst.BaseExpression, names: set[str], positive: bool) ->
         left, right = test.left, comparison.comparator
         operator = comparison.operator
         # p.grad is not None
-        if isinstance(left, cst.Attribute) and left.attr.value == "grad" and _is_none(right):
+        if isinstance(left, cst.Attribute) and left.attr.value == "grad" and is_none_literal(right):
             return positive == isinstance(operator, cst.IsNot)
         # p.requires_grad is True / == True / is False
         if isinstance(left, cst.Attribute) and left.attr.value in _KEEP_ALL_ATTRIBUTES:

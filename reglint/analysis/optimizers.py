@@ -346,13 +346,13 @@ def imports_a_library(tree: ast.Module) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=8)  # the triage asks of the same text more than once (a str caches its hash)
 def names_an_optimizer_class(text: str) -> bool:
     """Does the text name an optimizer class the analysis knows, or one named at run time? (A
     method's text, whose imports are elsewhere: mentions_an_optimizer asks more of a module's.)"""
     return _ANY_OPTIMIZER_WORD.search(text) is not None or names_a_class_at_run_time(text)
 
 
+@functools.lru_cache(maxsize=8)  # the triage asks of the same text more than once (a str caches its hash)
 def mentions_an_optimizer(text: str) -> bool:
     """Could the text construct an optimizer the analysis knows? It must hold the name of one of
     the classes (one scan for every word first: most files name none), and the qualified name

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 import libcst as cst
 
 from reglint.analysis.facts import L1, L2, L2_UNSQUARED, LP, ParamSet, PenaltyTerm
+from reglint.analysis.syntax import is_none_literal
 from reglint.analysis.values import (
     UNKNOWN,
     Elementwise,
@@ -134,27 +135,28 @@ def norm_term(
         if arg.keyword is None and not arg.star:
             if index == 0:
                 order, order_written = analyzer.ev(arg.value, frame), arg.value
-            elif not _is_none(arg.value):
+            elif not is_none_literal(arg.value):
                 over_dimensions = _dimensions(arg.value)  # positional dim
         elif arg.keyword is not None:
             key = arg.keyword.value
             if key in ("p", "ord"):
                 order, order_written = analyzer.ev(arg.value, frame), arg.value
-            elif key == "dim" and not _is_none(arg.value):
+            elif key == "dim" and not is_none_literal(arg.value):
                 over_dimensions = _dimensions(arg.value)
         else:
             return UNKNOWN
+    as_run = _as_run(order)
+    two = isinstance(order, Num) and as_run == 2 and order.text != "None"
     if over_dimensions is not None:
         # Norms along one dimension: no term, but their squares sum to one (RowNorms). (Over two,
         # an order of torch.linalg.norm names a matrix norm.)
-        two = isinstance(order, Num) and _as_run(order) == 2 and order.text != "None"
         return RowNorms(base) if order is None or (two and (over_dimensions == 1 or not matrix_orders)) else UNKNOWN
     frobenius = order is None or (isinstance(order, Num) and order.text == "None") or order == Str("fro")
     if matrix_orders and not frobenius and not isinstance(base, Flat):
         return UNKNOWN  # (a concatenation is one vector: its orders are a vector's)
     if (
         order is None
-        or (isinstance(order, Num) and _as_run(order) == 2 and order.text != "None")
+        or two
         or (isinstance(order, Str) and order.value == "fro")
     ):
         # (squaring an order read from a name would square the norm of every order it takes)
@@ -162,9 +164,8 @@ def norm_term(
         return _term(node, L2_UNSQUARED, base, frame, analyzer, squarable=literal)
     if isinstance(order, Num) and order.text == "None":
         return _term(node, L2_UNSQUARED, base, frame, analyzer, squarable=True)
-    if _as_run(order) == 1:
+    if as_run == 1:
         return _term(node, L1, base, frame, analyzer)
-    as_run = _as_run(order)
     if isinstance(order, Str) or (as_run is not None and as_run <= 0):
         return UNKNOWN  # a matrix norm ('nuc'), or not a norm (0 counts the nonzero values)
     # Another order, or one only the configuration knows (`torch.norm(p, cfg.p)`): still a norm of
@@ -209,14 +210,10 @@ def _dimensions(node: cst.BaseExpression) -> int:
     return 0
 
 
-def _is_none(node: cst.BaseExpression) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
 def over_dimensions(node: cst.Call) -> bool:
     """`.mean(dim=-1)`, `.sum(axis=1)`: a reduction over some dimensions (DIM_KEYWORDS), no term."""
     return any(
-        argument.keyword is not None and argument.keyword.value in DIM_KEYWORDS and not _is_none(argument.value)
+        argument.keyword is not None and argument.keyword.value in DIM_KEYWORDS and not is_none_literal(argument.value)
         for argument in node.args
     )
 

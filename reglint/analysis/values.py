@@ -172,8 +172,9 @@ class Param(Value):
     taken_here: bool = field(default=False, compare=False)  # named explicitly by the linted module's code
     rows: bool = False  # the rows an embedding layer's call looked up (calls.looked_up_rows)
     anchored: bool = False  # its distance from an anchor, `p - p0` (expressions.anchored)
-    # The linted module's `for` statement that walks the parameters one by one (`for p in
-    # model.parameters():`): where a penalty's choice of parameters is written.
+    # The iterable of the linted module's `for` loop that takes the parameters one by one
+    # (`model.parameters()` of `for p in model.parameters():`): where a penalty's choice of
+    # parameters is written.
     walked_at: Optional[cst.CSTNode] = field(default=None, compare=False)
 
 
