@@ -370,6 +370,18 @@ def mentions_an_optimizer(text: str) -> bool:
     return _imports_a_library(text) or names_a_class_at_run_time(text)
 
 
+# After a class's word (the rest of its name, `W` of `AdamW`): a call whose parameters are a
+# name it was handed, `AdamW(params, lr=cfg.lr)`, `SGD(param_groups, ...)`, `Adam(params=ps)`.
+_HANDED_PARAMETERS = re.compile(r"\w*[ \t]*\([ \t]*(?:params[ \t]*=[ \t]*)?[A-Za-z_][\w.]*[ \t]*[,)]")
+
+
+def constructs_from_a_name(text: str) -> bool:
+    """Could the text construct an optimizer of parameters held by a name (an optimizer factory
+    handed them: `def build_optimizer(params, cfg): return AdamW(params, lr=cfg.lr)`)? Each
+    class word is looked at once, and only the text right after it."""
+    return any(_HANDED_PARAMETERS.match(text, match.end()) for match in _ANY_OPTIMIZER_WORD.finditer(text))
+
+
 def names_a_class_at_run_time(text: str) -> bool:
     """Could the text name a class of torch.optim by a string (values.OptimizerClass.named_by)?"""
     return (

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Iterator, Optional
 
-from reglint.analysis.optimizers import mentions_an_optimizer
+from reglint.analysis.optimizers import constructs_from_a_name, mentions_an_optimizer
 from reglint.analysis.project import (
     LoadedModule,
     Project,
@@ -87,7 +87,9 @@ def _may_be_wired(text: str) -> bool:
     line (`loss = loss + self.l2_coef * l2`, `return mf_loss + self.reg_weight * reg_loss`), or
     a class named like a loss in code that names a penalty (`class RegularizedLoss(nn.Module)`,
     whose forward returns a loss: vocabulary.returns_a_loss), or an optimizer factory that is
-    handed its decay (`build_optimizer(cfg, model)` with `weight_decay=cfg.weight_decay`)."""
+    handed its decay (`build_optimizer(cfg, model)` with `weight_decay=cfg.weight_decay`) or its
+    parameters (`AdamW(params, lr=cfg.lr)`: AdamW's default decay on whatever the script hands
+    it, `SGD(param_groups, ...)` with the groups' decay)."""
     if _code_names_backward(text):
         return True
     # (blanking strings and comments only removes matches: the text is asked first, the code only
@@ -97,8 +99,9 @@ def _may_be_wired(text: str) -> bool:
         code = _code_only(text)
         if _adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code):
             return True
-    if _hands_a_decay(text) and mentions_an_optimizer(text):
-        return _hands_a_decay(code if code is not None else _code_only(text))
+    if (_hands_a_decay(text) or constructs_from_a_name(text)) and mentions_an_optimizer(text):
+        code = code if code is not None else _code_only(text)
+        return _hands_a_decay(code) or constructs_from_a_name(code)
     return False
 
 

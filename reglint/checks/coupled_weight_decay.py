@@ -19,7 +19,7 @@ from reglint.analysis.optimizers import SPECS, coupled_on_adaptive
 from reglint.catalog import RL201
 from reglint.checks import edits
 from reglint.checks.base import CheckContext, Report, static_rule
-from reglint.checks.optimizer_facts import decay_text
+from reglint.checks.optimizer_facts import decay_text, group_line
 from reglint.model import Applicability, Edit, Fix
 
 INFO = RL201  # code, name, severity, summary: reglint/catalog.py
@@ -99,7 +99,9 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         hints = list(dict.fromkeys(_hint(optimizer) for _, optimizer, _, _ in entries))
         if len(entries) == 1:
             if node is entries[0][1].node and decay.node is not None:
-                what = f"the {decay_text(decay)} of {names[0]}'s param group ({ctx.facts.where(decay.node)}) is coupled L2"
+                line = group_line(ctx.facts, decay)
+                place = f" ({line})" if line else ""
+                what = f"the {decay_text(decay)} of {names[0]}'s param group{place} is coupled L2"
             else:
                 what = f"{names[0]}'s {decay_text(decay)} is coupled L2"
         else:

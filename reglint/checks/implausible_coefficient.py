@@ -8,12 +8,13 @@ misplaced decimal, or a value tuned for AdamW given to Adam.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
-from reglint.analysis.facts import ParamSet
+from reglint.analysis.facts import Number, OptimizerCall, ParamSet
 from reglint.analysis.filters import NOT_VECTORS
 from reglint.catalog import RL204
 from reglint.checks.base import CheckContext, Report, static_rule
+from reglint.checks.optimizer_facts import group_line
 
 INFO = RL204  # code, name, severity, summary: reglint/catalog.py
 
@@ -45,19 +46,24 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue  # a class named at run time: the limit depends on which
         decoupled = bool(optimizer.is_decoupled)
         limit = settings.option("RL204", "decoupled-max" if decoupled else "coupled-max")
-        values = [(optimizer.weight_decay_node, optimizer.weight_decay)]
-        values += [(g.weight_decay.node, g.weight_decay) for g in optimizer.groups if g.weight_decay is not None]
-        for node, number in values:
-            value = number.as_run  # (an argument the command line sets: read at its declared default)
-            if node is None or value is None or value <= limit:
-                continue
-            kind = "decoupled" if decoupled else "coupled"
-            written = f"{value:g}" if number.value is not None else _with_default(number.text, value)
-            yield Report(
-                node,
-                f"check {optimizer.class_name}'s weight_decay={written}: {kind} decay above {limit:g} "
-                f"is rare, and each step shrinks the weights by {'lr·λ' if decoupled else 'a gradient of λ·w'}",
-            )
+        over = [
+            (number, group_place) for number, group_place in _decays(ctx, optimizer)
+            if number.as_run is not None and number.as_run > limit  # (a command-line value at its default)
+        ]
+        if not over:
+            continue
+        number, group_place = max(over, key=lambda entry: entry[0].as_run or 0.0)
+        value = number.as_run or 0.0
+        kind = "decoupled" if decoupled else "coupled"
+        written = f"{value:g}" if number.value is not None else _with_default(number.text, value)
+        if group_place is not None:
+            # `args.wd (default 0.1; its param group, line 12)`
+            written = f"{written[:-1]}; {group_place[2:]}" if written.endswith(")") else written + group_place
+        yield Report(
+            optimizer.node if group_place is not None else optimizer.weight_decay_node,
+            f"check {optimizer.class_name}'s weight_decay={written}: {kind} decay above "
+            f"{limit:g} is rare, and each step shrinks the weights by {'lr·λ' if decoupled else 'a gradient of λ·w'}",
+        )
     limit = settings.option("RL204", "penalty-max")
     for penalty in ctx.facts.penalties:
         if penalty.dead:
@@ -76,6 +82,18 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             f"check the penalty coefficient {penalty.coefficient:g}{read_at}: on a sum over all parameters, "
             f"above {limit:g} (usually 1e-5 to 1e-3) it outweighs the data loss",
         )
+
+
+def _decays(ctx: CheckContext, optimizer: OptimizerCall) -> Iterator[tuple[Number, Optional[str]]]:
+    """The decays the optimizer applies, each with where a param group sets it (None: the
+    constructor's argument). A group's is reported at the optimizer's call, as RL201 does: a
+    group helper may feed several optimizers, and the class sets the limit."""
+    if optimizer.weight_decay_node is not None:
+        yield optimizer.weight_decay, None
+    for group in optimizer.groups:
+        if group.weight_decay is not None and group.weight_decay.node is not None:
+            line = group_line(ctx.facts, group.weight_decay)
+            yield group.weight_decay, f" (its param group, {line})" if line else " (its param group)"
 
 
 def _with_default(text: str, default: float) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
-from reglint.analysis.facts import Number, OptimizerCall, ParamGroup, Penalty, one_line
+import libcst as cst
+
+from reglint.analysis.facts import FileFacts, Number, OptimizerCall, ParamGroup, Penalty, one_line
 
 
 def decay_text(number: Number) -> str:
@@ -17,6 +19,15 @@ def decay_text(number: Number) -> str:
         literal = text.replace("_", "").lstrip("-").replace(".", "", 1).replace("e-", "", 1).replace("e", "", 1).isdigit()
         return f"weight_decay={text}" if literal else f"weight_decay={text} (= {number.value:g})"
     return f"weight_decay={text} (if it is > 0)".replace(") (if it", "; if it")
+
+
+def group_line(facts: FileFacts, decay: Number) -> Optional[str]:
+    """`line 10` for a param group's decay this file writes; None for one another module's code
+    writes (a script that wires this one)."""
+    node = decay.node
+    if node is not None and not isinstance(node, cst.Module) and facts.holds(node):
+        return facts.where(node)
+    return None
 
 
 def decaying_groups(optimizer: OptimizerCall) -> list[tuple[ParamGroup, Number]]:
