@@ -59,8 +59,9 @@ def check(ctx: CheckContext) -> Iterator[Report]:
         if group_place is not None:
             # `args.wd (default 0.1; its param group, line 12)`
             written = f"{written[:-1]}; {group_place[2:]}" if written.endswith(")") else written + group_place
+        node = optimizer.weight_decay_node if group_place is None else None
         yield Report(
-            optimizer.node if group_place is not None else optimizer.weight_decay_node,
+            node or optimizer.node,
             f"check {optimizer.class_name}'s weight_decay={written}: {kind} decay above "
             f"{limit:g} is rare, and each step shrinks the weights by {'lr·λ' if decoupled else 'a gradient of λ·w'}",
         )
