@@ -185,7 +185,11 @@ class Number:
 
     @property
     def may_be_positive(self) -> bool:
-        return self.value is None or self.value > 0
+        """Known > 0, or unknown and not declared 0 (`add_argument("--wd", default=0.0)`, a
+        factory's `weight_decay=0`: a plain run trains with no decay, and whoever sets one is
+        not seen)."""
+        value = self.as_run
+        return value is None or value > 0
 
 
 @dataclass(frozen=True)

@@ -1403,7 +1403,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 # is a model wherever a caller passes one, as an unknown value is.)
                 default = self.ev(param.default, defaults)
                 if isinstance(default, Num) and not is_none(default):
-                    value = Num(None, param.name.value, param.default)
+                    value = Num(None, param.name.value, param.default, default=default.as_run, parameter=True)
                 elif isinstance(default, (FunctionRef, LambdaFunction, OptimizerClass)):
                     value = default
             elif param.default is not None:

@@ -184,6 +184,8 @@ class OptimizerEvaluator(AnalyzerMixin):
         if self.recording and (
             existing is None
             or (not existing.weight_decay.known and call.weight_decay.known)
+            # (a caller's value that may be > 0 over a parameter's declared 0: the caller decides)
+            or (not existing.weight_decay.known and not existing.weight_decay.may_be_positive and call.weight_decay.may_be_positive)
             or (not existing.groups_known and call.groups_known)
             or _known_group_decays(call) > _known_group_decays(existing)
         ):

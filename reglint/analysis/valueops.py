@@ -326,7 +326,7 @@ def times(current: Optional[Num], factor: Value, node: cst.CSTNode) -> Num:
     """current × factor as a Num (value None when either is unknown; its default, the product
     a plain run computes, where each side is known or read at an argument's declared default)."""
     value: Optional[float] = factor.value if isinstance(factor, Num) else None
-    factor_node = factor.node if isinstance(factor, Num) and factor.node is not None else node
+    factor_node = factor.node if isinstance(factor, Num) and factor.node is not None and not factor.parameter else node
     text = factor.text if isinstance(factor, Num) else "?"
     factor_default = factor.default if isinstance(factor, Num) else None
     if current is None:

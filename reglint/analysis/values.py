@@ -101,6 +101,9 @@ class Num(Value):
     text: str
     node: Optional[cst.CSTNode] = None
     default: Optional[float] = None  # an argument's declared default (`add_argument("--wd", default=0.03)`)
+    # A function's parameter run with no call (`lam=0.2`): `node` is its default, in the signature,
+    # so a factor it makes is placed where it is applied.
+    parameter: bool = False
 
     @property
     def as_run(self) -> Optional[float]:
