@@ -206,6 +206,17 @@ def _join_branches(frame: Frame, before: dict[str, Value], after_body: dict[str,
             frame.env[name] = chosen
 
 
+def _present_over_none(frame: Frame, bound_by_body: dict[str, Value]) -> None:
+    """After an `if` whose test the analysis cannot decide, a name its `else` binds to None and
+    its body to anything else holds what the body bound: the code after it can only use that
+    (`if net_type == "unet": net = UNet(...)` / `else: net = None`, then `net.parameters()`)."""
+    for name, final in frame.env.items():
+        if is_none(final):
+            held = bound_by_body.get(name)
+            if held is not None and held is not final and not is_none(held):
+                frame.env[name] = held
+
+
 class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, ProjectEvaluator, WiringEvaluator, InheritanceRunner):
     """Walks one module and collects its facts; see the mixins for expressions, calls, optimizers
     and the names that come from the project's other modules."""
@@ -829,6 +840,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             self.exec_suite(statement.body, frame)
             self._restore(frame, rebound)
         after_body = _code_in(frame) if before is not None else None
+        bound_by_body = dict(frame.env) if before is not None and statement.orelse is not None else None
         if statement.orelse is not None and taken is not True:
             rebound = self._apply_filter(frame, statement.test, positive=False)
             zeroed = self._zero_where_tested_nonzero(statement.test, frame)
@@ -842,6 +854,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                     holder[name] = held
         if before is not None and after_body is not None:
             _join_branches(frame, before, after_body, statement.orelse is not None)
+        if bound_by_body is not None:
+            _present_over_none(frame, bound_by_body)
 
     def exec_for(self, statement: cst.For, frame: Frame) -> None:
         iterable = self.ev(statement.iter, frame)
