@@ -185,9 +185,8 @@ class Number:
 
     @property
     def may_be_positive(self) -> bool:
-        """Known > 0, or unknown and not declared 0 (`add_argument("--wd", default=0.0)`, a
-        factory's `weight_decay=0`: a plain run trains with no decay, and whoever sets one is
-        not seen)."""
+        """Known > 0, or unknown and not declared 0 (`add_argument("--wd", default=0.0)`: a plain
+        run of the script trains with no decay, and whoever sets one is not seen)."""
         value = self.as_run
         return value is None or value > 0
 

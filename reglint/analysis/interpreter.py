@@ -1417,7 +1417,11 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 # is a model wherever a caller passes one, as an unknown value is.)
                 default = self.ev(param.default, defaults)
                 if isinstance(default, Num) and not is_none(default):
-                    value = Num(None, param.name.value, param.default, default=default.as_run, parameter=True)
+                    # (a default of 0 is "off unless the caller sets it", and the callers are not
+                    # seen: a library's `l2=0.0` decays whenever its users ask; unlike a script's
+                    # command-line default, it is no plain run's value)
+                    declared = default.as_run or None
+                    value = Num(None, param.name.value, param.default, default=declared, parameter=True)
                 elif isinstance(default, (FunctionRef, LambdaFunction, OptimizerClass)):
                     value = default
             elif param.default is not None:
