@@ -36,7 +36,12 @@ PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Paramet
 
 def branch_taken(test: cst.BaseExpression, frame: Frame) -> Optional[bool]:
     """True or False where the call decides `test`; None where it does not."""
-    if not (frame.given or frame.fixed) or not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    if not (frame.given or frame.fixed):
+        return None
+    truth = _truth_of_an_argument(test, frame)
+    if truth is not None:
+        return truth
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
     comparison = test.comparisons[0]
     operator = comparison.operator
@@ -72,6 +77,20 @@ _ORDERS: dict[type, tuple[Callable[[float, float], bool], Callable[[float, float
     cst.LessThan: (lambda a, b: a < b, lambda a, b: a > b),
     cst.LessThanEqual: (lambda a, b: a <= b, lambda a, b: a >= b),
 }
+
+
+def _truth_of_an_argument(test: cst.BaseExpression, frame: Frame) -> Optional[bool]:
+    """`if squared:` / `if not require_pow:` of a parameter the call sets to a constant (or leaves
+    at its default): a switch between two forms of a penalty (RecBole's EmbLoss)."""
+    negated = False
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        negated, test = not negated, test.expression
+    if not isinstance(test, cst.Name):
+        return None
+    constant = _argument(test, frame)
+    if constant is None:
+        return None
+    return bool(constant) != negated
 
 
 def _ordered(left: cst.BaseExpression, operator: cst.BaseCompOp, right: cst.BaseExpression, frame: Frame) -> Optional[bool]:

@@ -90,6 +90,7 @@ from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
     CONTAINER_METHODS,
     COPY_FUNCTIONS,
+    DROPOUT_FUNCTIONS,
     GROWING_METHODS,
     L1_LOSS_CLASSES,
     L1_LOSS_FUNCTIONS,
@@ -730,6 +731,8 @@ class CallEvaluator(AnalyzerMixin):
             return UNKNOWN
         if name in SHAPE_FUNCTIONS and carries_penalty(first):
             return first  # torch.squeeze(l2_reg) * 1e-3
+        if name in DROPOUT_FUNCTIONS and isinstance(first, Param):
+            return first
         if name == "sqrt":
             return T.sqrt(first, self.here(node), self.records) or UNKNOWN
         if name in NORM_FUNCTIONS:

@@ -76,6 +76,14 @@ from reglint.analysis.vocabulary import (
 from reglint.analysis.walk import subnodes
 
 
+def _rows_lookup(node: cst.Subscript) -> bool:
+    """`w[users]` or `w[users, :]` (every column of the rows looked up)."""
+    return all(
+        isinstance(element.slice, cst.Slice) and element.slice.lower is None and element.slice.upper is None and element.slice.step is None
+        for element in node.slice[1:]
+    )
+
+
 class ExpressionEvaluator(AnalyzerMixin):
     # ------------------------------------------------------------------ expressions
 
@@ -338,9 +346,9 @@ class ExpressionEvaluator(AnalyzerMixin):
                 base.pset, unfiltered=False, filter_text=self.module.code_for_node(node)
             )
             return Param(explicit, self.module.code_for_node(node), base.pset.gradless)
-        if isinstance(base, Param) and base.pset is None and len(node.slice) == 1:
-            # `emb0[users]` of `emb0 = self.embedding.weight`: the rows a batch looks up, as a
-            # call of the embedding layer gives them (calls.looked_up_rows)
+        if isinstance(base, Param) and base.pset is None and _rows_lookup(node):
+            # `emb0[users]` of `emb0 = self.embedding.weight` (or `[users, :]`): the rows a batch
+            # looks up, as a call of the embedding layer gives them (calls.looked_up_rows)
             self.ev_slice(node.slice[0].slice, frame)
             return replace(base, text=self.module.code_for_node(node), rows=True)
         if isinstance(base, KeywordArgs) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):

@@ -1443,6 +1443,8 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
             frame.env[star.name.value] = TupleVal(tuple(extra)) if extra is not None else UNKNOWN
         for param in parameters.kwonly_params:
             value = keywords.get(param.name.value, UNKNOWN)
+            if param.name.value not in keywords and param.default is not None and not standalone and not unpacks:
+                value = self.ev(param.default, defaults)  # (`*embeddings, require_pow=False`)
             if isinstance(value, Unknown) and numeric_name(param.name.value):
                 value = Num(None, param.name.value, param)
             frame.env[param.name.value] = value
@@ -1533,7 +1535,7 @@ class FileAnalyzer(ExpressionEvaluator, CallEvaluator, OptimizerEvaluator, Proje
                 self._load_attributes(frame, self_name, instance)
         self.bind_arguments(function.params, params, positional, keywords, frame, standalone, unpacks, self.module_frame)
         if not standalone:
-            frame.given = frozenset(param.name.value for param in params)
+            frame.given = frozenset(param.name.value for param in (*params, *function.params.kwonly_params))
         for decorator in function.decorators:
             decorator_qualname = decorator_name(decorator, self.imports)
             if decorator_qualname is not None and decorator_qualname in NO_GRAD_CONTEXTS:

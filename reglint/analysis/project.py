@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar, Union
 
 from reglint.analysis.triage.words import whole_words
-from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, PENALTY_NAME
+from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, LOSS_NAME, PENALTY_NAME
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -342,6 +342,22 @@ def penalty_helper_imports(text: str, file: Path, imported: Optional[list[tuple[
     return found
 
 
+def loss_helper_imports(text: str, file: Path) -> list[Path]:
+    """The project modules this text imports a name from that names a penalty or a loss (`from
+    common.loss import BPRLoss, EmbLoss`): what a model's loss method calls to build its terms."""
+    found: list[Path] = []
+    for path, names in _imported(text, file):
+        if path not in found and any(PENALTY_NAME.search(name) or LOSS_NAME.search(name) for name in names):
+            found.append(path)
+    return found
+
+
+def _joins_a_penalty_to_a_loss(text: str) -> bool:
+    from reglint.analysis.wirers import adds_a_penalty_to_a_loss
+
+    return adds_a_penalty_to_a_loss(text) and adds_a_penalty_to_a_loss(_code_only(text))
+
+
 def _imported(text: str, file: Path, top_level: bool = False) -> Iterator[tuple[Path, list[str]]]:
     """Each project module an import line names, with the names the line takes from it (for
     `import a.b`, the module's own last name); with `top_level`, only the lines of the module's
@@ -382,7 +398,7 @@ def names_backward(text: str) -> bool:
     return next(whole_words(text, BACKWARD_FUNCTIONS), None) is not None
 
 
-def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
+def reads_project_code(text: str, file: Path, helpers: bool = True) -> tuple[bool, dict[str, str]]:
     """Does the analysis of this module run code of its project's other modules? When it sets up
     training: it constructs an optimizer itself (triage/training.trains), or it wires a training
     setup from project modules: it imports one that may construct an optimizer (an optimizer
@@ -407,6 +423,12 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     optimizer (`class PenalizedTrainer(BaseTrainer)` of a `BaseTrainer(transformers.Trainer)`:
     the trainer builds one for every class derived from it).
 
+    A model's loss method that adds to its loss a penalty named like one (`loss = mf_loss +
+    self.reg_weight * reg_loss`) runs the project helpers it imports named like a penalty or a
+    loss (`EmbLoss`): they build the penalty's terms from the rows it hands them. That is no
+    training setup: with `helpers` False (the question wirers.wiring_modules asks of a candidate
+    script) it does not count.
+
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
     for which it is False takes only values from its imports, so its own text decides."""
     from reglint.analysis.triage.training import trains
@@ -419,6 +441,15 @@ def reads_project_code(text: str, file: Path) -> tuple[bool, dict[str, str]]:
     bases = set() if backward else _bases_named(text)
     wires = bool(backward or trainers or _holds_an_optimizer(text))
     if not wires and not bases:
+        if helpers and _joins_a_penalty_to_a_loss(text):
+            # A model's loss method adding a penalty a project helper builds (`reg_loss =
+            # self.reg_loss(u_e, i_e)` of `self.reg_loss = EmbLoss()`, then `loss = mf_loss +
+            # self.reg_weight * reg_loss`): the form of that penalty is this module's finding.
+            project = project_for(file)
+            helpers = [loaded for loaded in map(project.load, loss_helper_imports(text, file)) if loaded is not None]
+            if helpers:
+                consulted.update((str(loaded.path), loaded.digest) for loaded in helpers)
+                return True, consulted
         return False, consulted  # (resolving the imports of every module of a library is costly)
     project = project_for(file)
     imported = list(_imported(text, file))  # (the import lines are read once for both questions)

@@ -125,6 +125,9 @@ SHAPE_METHODS = frozenset({
 SHAPE_FUNCTIONS = frozenset({
     "squeeze", "unsqueeze", "reshape", "flatten", "ravel", "atleast_1d", "clone",
 })
+# torch functions whose result, for a parameter, is that parameter masked and rescaled
+# (`F.dropout(self.user_embedding, p)` looked up and penalized: the penalty is the table's).
+DROPOUT_FUNCTIONS = frozenset({"nn.functional.dropout", "dropout"})
 # Reductions that keep a penalty a penalty (a sum or a mean of one value is that value).
 SCALAR_REDUCTIONS = frozenset({"sum", "mean"})
 # Keywords that make a reduction one over some dimensions (`x.pow(2).mean(dim=-1)`: RMSNorm's

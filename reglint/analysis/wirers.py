@@ -95,9 +95,9 @@ def _may_be_wired(text: str) -> bool:
     # (blanking strings and comments only removes matches: the text is asked first, the code only
     # where the text holds one, and made at most once)
     code: Optional[str] = None
-    if _adds_a_penalty_to_a_loss(text) or _loss_class_with_a_penalty(text):
+    if adds_a_penalty_to_a_loss(text) or _loss_class_with_a_penalty(text):
         code = _code_only(text)
-        if _adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code):
+        if adds_a_penalty_to_a_loss(code) or _loss_class_with_a_penalty(code):
             return True
     if (_hands_a_decay(text) or constructs_from_a_name(text)) and mentions_an_optimizer(text):
         code = code if code is not None else _code_only(text)
@@ -142,7 +142,7 @@ _PENALTY_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if PENALTY_NAME.f
 _LOSS_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if LOSS_NAME.fullmatch(spelling))
 
 
-def _adds_a_penalty_to_a_loss(text: str) -> bool:
+def adds_a_penalty_to_a_loss(text: str) -> bool:
     lowered = text.lower()
     if not any(stem in lowered for stem in _LOSS_SPELLINGS):
         return False
@@ -236,4 +236,4 @@ def _code_of(loaded: LoadedModule) -> str:
 
 def _reads_project_code_of(loaded: LoadedModule) -> tuple[bool, dict[str, str]]:
     assert loaded.text is not None
-    return reads_project_code(loaded.text, loaded.path)
+    return reads_project_code(loaded.text, loaded.path, helpers=False)
