@@ -398,7 +398,7 @@ def names_backward(text: str) -> bool:
     return next(whole_words(text, BACKWARD_FUNCTIONS), None) is not None
 
 
-def reads_project_code(text: str, file: Path, helpers: bool = True) -> tuple[bool, dict[str, str]]:
+def reads_project_code(text: str, file: Path, loss_helpers: bool = True) -> tuple[bool, dict[str, str]]:
     """Does the analysis of this module run code of its project's other modules? When it sets up
     training: it constructs an optimizer itself (triage/training.trains), or it wires a training
     setup from project modules: it imports one that may construct an optimizer (an optimizer
@@ -426,7 +426,7 @@ def reads_project_code(text: str, file: Path, helpers: bool = True) -> tuple[boo
     A model's loss method that adds to its loss a penalty named like one (`loss = mf_loss +
     self.reg_weight * reg_loss`) runs the project helpers it imports named like a penalty or a
     loss (`EmbLoss`): they build the penalty's terms from the rows it hands them. That is no
-    training setup: with `helpers` False (the question wirers.wiring_modules asks of a candidate
+    training setup: with `loss_helpers` False (the question wirers.wiring_modules asks of a candidate
     script) it does not count.
 
     The analysis asks this of the linted module, and the triage asks it of the same text: a module
@@ -441,14 +441,14 @@ def reads_project_code(text: str, file: Path, helpers: bool = True) -> tuple[boo
     bases = set() if backward else _bases_named(text)
     wires = bool(backward or trainers or _holds_an_optimizer(text))
     if not wires and not bases:
-        if helpers and _joins_a_penalty_to_a_loss(text):
+        if loss_helpers and _joins_a_penalty_to_a_loss(text):
             # A model's loss method adding a penalty a project helper builds (`reg_loss =
             # self.reg_loss(u_e, i_e)` of `self.reg_loss = EmbLoss()`, then `loss = mf_loss +
             # self.reg_weight * reg_loss`): the form of that penalty is this module's finding.
             project = project_for(file)
-            helpers = [loaded for loaded in map(project.load, loss_helper_imports(text, file)) if loaded is not None]
-            if helpers:
-                consulted.update((str(loaded.path), loaded.digest) for loaded in helpers)
+            read = [loaded for loaded in map(project.load, loss_helper_imports(text, file)) if loaded is not None]
+            if read:
+                consulted.update((str(loaded.path), loaded.digest) for loaded in read)
                 return True, consulted
         return False, consulted  # (resolving the imports of every module of a library is costly)
     project = project_for(file)

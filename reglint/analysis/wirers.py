@@ -236,4 +236,4 @@ def _code_of(loaded: LoadedModule) -> str:
 
 def _reads_project_code_of(loaded: LoadedModule) -> tuple[bool, dict[str, str]]:
     assert loaded.text is not None
-    return reads_project_code(loaded.text, loaded.path, helpers=False)
+    return reads_project_code(loaded.text, loaded.path, loss_helpers=False)

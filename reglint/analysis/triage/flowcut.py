@@ -32,7 +32,8 @@ value only at `.abs()`, `.square()`, `.pow(...)`, `abs`/`absolute`/`square`/`pow
 or `x * y` with a parameter value in it (analysis/calls.py, expressions.py), or at the square of
 a parameter value's norms along a dimension (values.RowNorms: `w.norm(dim=1).pow(2)`; here any
 norm of a parameter value has its kinds); a parameter value
-times a factor that names a mask (MASK_WORD: `masks[name] * w`) is that parameter value.
+times a factor that names a mask (MASK_WORD: `masks[name] * w`) is that parameter value, and so is
+`F.dropout(w, p)` of one (DROPOUT_FUNCTIONS).
 
 So every expression gets a set of kinds, PARAM, ELEMENTWISE, L1_CRITERION (from a call named
 like an L1_LOSS_CLASSES class, or an import's alias for one), ROW_LAYER (likewise from a call
@@ -182,6 +183,7 @@ from reglint.analysis.vocabulary import (
     CHAIN_FUNCTIONS,
     COLLECTING_BUILTINS,
     COLLECTION_METHODS,
+    DROPOUT_FUNCTIONS,
     ELEMENTWISE_CALLS,
     FLATTENING_FUNCTIONS,
     GRADLESS_METHODS,
@@ -240,6 +242,8 @@ PASSING_FUNCTIONS = (
     COLLECTING_BUILTINS | FLATTENING_FUNCTIONS | frozenset(name.rsplit(".", 1)[-1] for name in CHAIN_FUNCTIONS)
 )
 KEEPING_ATTRIBUTES = PARAM_VIEW_ATTRIBUTES
+# `F.dropout(w, p)`: a parameter, masked (calls.ev_torch)
+DROPOUT_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in DROPOUT_FUNCTIONS)
 
 _Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -1323,6 +1327,8 @@ class _Flow:
         if function_form:
             if names & PASSING_FUNCTIONS:
                 kinds |= arguments
+            if names & DROPOUT_NAMES and argument_kinds:
+                kinds |= argument_kinds[0] & _PARAMETER_VALUE
             if names & ELEMENTWISE_CALLS and arguments & _PARAMETER_VALUE:
                 kinds |= ELEMENTWISE
             if names & NORM_NAMES and argument_kinds:
