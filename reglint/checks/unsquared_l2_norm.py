@@ -62,6 +62,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
     for penalty, term in ctx.facts.penalty_terms():
         if term.kind != L2_UNSQUARED:
             continue
+        if term.gradless is not None:
+            continue  # no gradient at all, squared or not: RL103's finding (TransRec's detached rows)
         if term.anchored:
             # a proximal term (FedProx's μ/2·‖w − w₀‖²): unsquared, its pull has the same size at
             # any distance, and none of the usual analysis of the method holds
