@@ -370,16 +370,25 @@ def mentions_an_optimizer(text: str) -> bool:
     return _imports_a_library(text) or names_a_class_at_run_time(text)
 
 
-# After a class's word (the rest of its name, `W` of `AdamW`): a call whose parameters are a
-# name it was handed, `AdamW(params, lr=cfg.lr)`, `SGD(param_groups, ...)`, `Adam(params=ps)`.
-_HANDED_PARAMETERS = re.compile(r"\w*[ \t]*\([ \t]*(?:params[ \t]*=[ \t]*)?[A-Za-z_][\w.]*[ \t]*[,)]")
+# After an optimizer class's name: a call whose parameters are a name it was handed,
+# `AdamW(params, lr=cfg.lr)`, `SGD(param_groups, ...)`, `Adam(params=ps)`.
+_HANDED_PARAMETERS = re.compile(r"[ \t]*\(\s*(?:params\s*=\s*)?[A-Za-z_][\w.]*\s*[,)]")
 
 
 def constructs_from_a_name(text: str) -> bool:
     """Could the text construct an optimizer of parameters held by a name (an optimizer factory
     handed them: `def build_optimizer(params, cfg): return AdamW(params, lr=cfg.lr)`)? Each
-    class word is looked at once, and only the text right after it."""
-    return any(_HANDED_PARAMETERS.match(text, match.end()) for match in _ANY_OPTIMIZER_WORD.finditer(text))
+    class word is looked at once, with the whole identifier it is part of (`FusedAdam`, not the
+    `Trainer` of `MultiTrainer`), and only the text right after it."""
+    for match in _ANY_OPTIMIZER_WORD.finditer(text):
+        start, end = match.start(), match.end()
+        while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            start -= 1
+        while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            end += 1
+        if text[start:end] in ALL_NAMES and _HANDED_PARAMETERS.match(text, end):
+            return True
+    return False
 
 
 def names_a_class_at_run_time(text: str) -> bool:
