@@ -69,6 +69,8 @@ def check(ctx: CheckContext) -> Iterator[Report]:
             continue  # (a proximal term pulls the biases toward their anchor, on purpose)
         if pset.has_vectors is False:
             continue  # the model's layers have no bias or norm gain to penalize
+        if term.gradless is not None:
+            continue  # no gradient, so nothing is pulled: RL103's finding
         kind = _KIND_NAMES.get(term.kind, "")
         name_filter = '"bias" not in name' if pset.origin in ("named_parameters", "state_dict") else "p.ndim >= 2"
         # (a concatenation, or a loop that takes the parameters one by one, is where they are chosen)
