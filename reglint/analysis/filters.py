@@ -10,6 +10,7 @@ then stay silent rather than guess what it selects.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -92,11 +93,35 @@ def _leaves_out_a_part(test: cst.Comparison, names: set[str], positive: bool) ->
     return any(word in lowered for word in PART_COLLECTION_WORDS) and not any(word in lowered for word in NOT_PART_COLLECTION_WORDS)
 
 
+# Layer classes by the end of their names (`nn.BatchNorm2d`, `bn.BatchNorm2dEx`, `nn.Linear`): no
+# parameter is an instance of one, so `isinstance(p, nn.BatchNorm2d)` is False for every one.
+_LAYER_CLASS = re.compile(r"(?:Norm\w*|Linear|Conv\w*|Embedding\w*|Module|Sequential|LSTM|GRU|RNN)$")
+
+
+def _tests_a_layer_class(test: cst.BaseExpression, names: set[str]) -> bool:
+    """`isinstance(p, nn.BatchNorm2d)` (or a tuple of such classes) of a parameter: never true."""
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance"):
+        return False
+    if len(test.args) != 2 or any(argument.keyword is not None or argument.star for argument in test.args):
+        return False
+    subject, classes = test.args[0].value, test.args[1].value
+    listed = [element.value for element in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
+    return (
+        isinstance(subject, cst.Name)
+        and subject.value in names
+        and bool(listed)
+        and all(isinstance(c, (cst.Name, cst.Attribute)) and _LAYER_CLASS.search(dotted(c) or "") for c in listed)
+    )
+
+
 def _keep_all_atom(test: cst.BaseExpression, names: set[str], positive: bool) -> bool:
     """`p.requires_grad` and friends: true for every trainable parameter; a choice of modules by
-    name keeps every kind of parameter (_chooses_modules)."""
+    name keeps every kind of parameter (_chooses_modules); `not isinstance(p, nn.BatchNorm2d)`
+    drops none (a parameter is no layer)."""
     if _chooses_modules(test, names, positive):
         return True
+    if _tests_a_layer_class(test, names):
+        return not positive
     if isinstance(test, cst.Call) and not test.args and isinstance(test.func, cst.Attribute):
         return positive and test.func.attr.value in _KEEP_ALL_METHODS
     if isinstance(test, cst.Attribute) and test.attr.value in _KEEP_ALL_ATTRIBUTES:
