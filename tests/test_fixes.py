@@ -87,7 +87,7 @@ def test_rl102_keeps_the_alias_and_adds_parentheses_only_where_needed() -> None:
         """
         import torch as th
         loss = loss + 1e-4 * th.norm(model.fc.weight, 2)
-        norm = model.fc2.weight.norm().detach()
+        norm = model.fc2.weight.norm().float()
         reg = th.sqrt(model.fc3.weight.pow(2).sum() + model.fc4.weight.pow(2).sum())
         loss = loss + 1e-4 * reg + norm
         loss = loss + 1e-4 * th.sqrt(model.fc5.weight.pow(2).sum() + model.fc6.weight.pow(2).sum())
@@ -95,7 +95,7 @@ def test_rl102_keeps_the_alias_and_adds_parentheses_only_where_needed() -> None:
         """
         import torch as th
         loss = loss + 1e-4 * th.norm(model.fc.weight, 2) ** 2
-        norm = (model.fc2.weight.norm() ** 2).detach()
+        norm = (model.fc2.weight.norm() ** 2).float()
         reg = model.fc3.weight.pow(2).sum() + model.fc4.weight.pow(2).sum()
         loss = loss + 1e-4 * reg + norm
         loss = loss + 1e-4 * (model.fc5.weight.pow(2).sum() + model.fc6.weight.pow(2).sum())
