@@ -10,7 +10,6 @@ then stay silent rather than guess what it selects.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -20,6 +19,7 @@ from reglint.analysis.names import dotted
 from reglint.analysis.syntax import is_none_literal
 from reglint.analysis.vocabulary import (
     EMBEDDING_PART,
+    LAYER_CLASS_NAME,
     MODULE_PART_WORDS,
     NOT_PART_COLLECTION_WORDS,
     PART_COLLECTION_WORDS,
@@ -93,24 +93,11 @@ def _leaves_out_a_part(test: cst.Comparison, names: set[str], positive: bool) ->
     return any(word in lowered for word in PART_COLLECTION_WORDS) and not any(word in lowered for word in NOT_PART_COLLECTION_WORDS)
 
 
-# Layer classes by the end of their names (`nn.BatchNorm2d`, `bn.BatchNorm2dEx`, `nn.Linear`): no
-# parameter is an instance of one, so `isinstance(p, nn.BatchNorm2d)` is False for every one.
-_LAYER_CLASS = re.compile(r"(?:Norm\w*|Linear|Conv\w*|Embedding\w*|Module|Sequential|LSTM|GRU|RNN)$")
-
-
 def _tests_a_layer_class(test: cst.BaseExpression, names: set[str]) -> bool:
     """`isinstance(p, nn.BatchNorm2d)` (or a tuple of such classes) of a parameter: never true."""
-    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance"):
-        return False
-    if len(test.args) != 2 or any(argument.keyword is not None or argument.star for argument in test.args):
-        return False
-    subject, classes = test.args[0].value, test.args[1].value
-    listed = [element.value for element in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
-    return (
-        isinstance(subject, cst.Name)
-        and subject.value in names
-        and bool(listed)
-        and all(isinstance(c, (cst.Name, cst.Attribute)) and _LAYER_CLASS.search(dotted(c) or "") for c in listed)
+    tested = _isinstance_test(test, names)
+    return tested is not None and bool(tested[1]) and all(
+        isinstance(c, (cst.Name, cst.Attribute)) and LAYER_CLASS_NAME.search(dotted(c) or "") for c in tested[1]
     )
 
 
@@ -341,11 +328,7 @@ def module_type_test(
     if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
         return module_type_test(test.left, names) or module_type_test(test.right, names)
     if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance":
-        if len(test.args) == 2 and not any(a.star or a.keyword for a in test.args):
-            tested, types = test.args[0].value, test.args[1].value
-            if isinstance(tested, cst.Name) and tested.value in names:
-                return tested.value, _types(types)
-        return None
+        return _isinstance_test(test, names)
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         left, comparison = test.left, test.comparisons[0]
         if (
@@ -362,6 +345,19 @@ def module_type_test(
                 return None
             return left.args[0].value.value, _types(types)
     return None
+
+
+def _isinstance_test(test: cst.BaseExpression, names: set[str]) -> Optional[tuple[str, tuple[cst.BaseExpression, ...]]]:
+    """`isinstance(x, T)` or `isinstance(x, (T1, T2))` of a name of `names`: that name and the
+    types; None for any other test."""
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance"):
+        return None
+    if len(test.args) != 2 or any(a.star or a.keyword for a in test.args):
+        return None
+    tested, types = test.args[0].value, test.args[1].value
+    if not (isinstance(tested, cst.Name) and tested.value in names):
+        return None
+    return tested.value, _types(types)
 
 
 def _types(node: cst.BaseExpression) -> tuple[cst.BaseExpression, ...]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Optional, TypeVar, Union
 
 from reglint.analysis.triage.words import whole_words
-from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, LOSS_NAME, PENALTY_NAME
+from reglint.analysis.vocabulary import BACKWARD_FUNCTIONS, LOSS_NAME, NAME_STEMS, PENALTY_NAME
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -335,26 +335,51 @@ def penalty_helper_imports(text: str, file: Path, imported: Optional[list[tuple[
     otherwise is not followed from a step that builds no optimizer: a library's trainer calls
     many project functions with `model.parameters()`, and running all of them costs more than
     the analysis of the step itself.) `imported`: _imported's answer, where the caller has it."""
-    found: list[Path] = []
-    for path, names in imported if imported is not None else _imported(text, file):
-        if path not in found and any(PENALTY_NAME.search(name) for name in names):
-            found.append(path)
-    return found
+    return _helper_imports(text, file, lambda name: bool(PENALTY_NAME.search(name)), imported)
 
 
 def loss_helper_imports(text: str, file: Path) -> list[Path]:
     """The project modules this text imports a name from that names a penalty or a loss (`from
     common.loss import BPRLoss, EmbLoss`): what a model's loss method calls to build its terms."""
+    return _helper_imports(text, file, lambda name: bool(PENALTY_NAME.search(name) or LOSS_NAME.search(name)))
+
+
+def _helper_imports(
+    text: str, file: Path, named: Callable[[str], bool], imported: Optional[list[tuple[Path, list[str]]]] = None
+) -> list[Path]:
+    """The project modules this text imports a name from that `named` accepts, in order."""
     found: list[Path] = []
-    for path, names in _imported(text, file):
-        if path not in found and any(PENALTY_NAME.search(name) or LOSS_NAME.search(name) for name in names):
+    for path, names in imported if imported is not None else _imported(text, file):
+        if path not in found and any(named(name) for name in names):
             found.append(path)
     return found
 
 
-def _joins_a_penalty_to_a_loss(text: str) -> bool:
-    from reglint.analysis.wirers import adds_a_penalty_to_a_loss
+# How a name spells a penalty or a loss, in lowercase text (`l2_reg`, `mf_loss`).
+PENALTY_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if PENALTY_NAME.fullmatch(spelling))
+LOSS_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if LOSS_NAME.fullmatch(spelling))
 
+
+def adds_a_penalty_to_a_loss(text: str) -> bool:
+    """A line that adds (`+`) something spelt like a penalty to something spelt like a loss
+    (`loss = loss + self.l2_coef * l2`, `return mf_loss + self.reg_weight * reg_loss`)."""
+    lowered = text.lower()
+    if not any(stem in lowered for stem in LOSS_SPELLINGS):
+        return False
+    at = lowered.find("+")
+    while at != -1:
+        start = lowered.rfind("\n", 0, at) + 1
+        end = lowered.find("\n", at)
+        end = len(lowered) if end == -1 else end
+        line = lowered[start:end]
+        if any(stem in line for stem in LOSS_SPELLINGS) and any(stem in line for stem in PENALTY_SPELLINGS):
+            return True
+        at = lowered.find("+", end)
+    return False
+
+
+def _joins_a_penalty_to_a_loss(text: str) -> bool:
+    """adds_a_penalty_to_a_loss of the text, and of its code (strings and comments aside)."""
     return adds_a_penalty_to_a_loss(text) and adds_a_penalty_to_a_loss(_code_only(text))
 
 

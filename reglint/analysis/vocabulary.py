@@ -380,6 +380,9 @@ NORM_LAYERS = {
 }
 # Containers whose parameters are their layers'.
 LAYER_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+# Layer classes by the end of their names (`nn.BatchNorm2d`, `bn.BatchNorm2dEx`, `nn.Linear`): no
+# parameter is an instance of one, so `isinstance(p, nn.BatchNorm2d)` is False for every one.
+LAYER_CLASS_NAME = re.compile(r"(?:Norm\w*|Linear|Conv\w*|Embedding\w*|Module|Sequential|LSTM|GRU|RNN)$")
 # Base classes a model class may have and still be summarized from its own layers.
 MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule"})
 # Calls in a class's __init__ that add parameters the analysis does not see.

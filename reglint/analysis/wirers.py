@@ -15,16 +15,18 @@ from typing import Iterator, Optional
 
 from reglint.analysis.optimizers import constructs_from_a_name, mentions_an_optimizer
 from reglint.analysis.project import (
+    PENALTY_SPELLINGS,
     LoadedModule,
     Project,
     _code_names_backward,
     _code_only,
     _imported,
+    adds_a_penalty_to_a_loss,
     project_for,
     reads_project_code,
 )
 from reglint.analysis.triage.training import trains
-from reglint.analysis.vocabulary import LOSS_NAME, NAME_STEMS, PENALTY_NAME
+from reglint.analysis.vocabulary import LOSS_NAME
 
 # A directory with more Python files than this is a library's package, not a project's scripts:
 # its modules are not read to find the scripts that wire a trainer (see wiring_modules).
@@ -130,7 +132,7 @@ def _loss_class_with_a_penalty(text: str) -> bool:
     for match in _CLASS_NAME.finditer(text):
         if (match.start() == 0 or text[match.start() - 1] in " \t\n") and LOSS_NAME.search(match.group(1)):
             lowered = text.lower()
-            return any(stem in lowered for stem in _PENALTY_SPELLINGS)
+            return any(stem in lowered for stem in PENALTY_SPELLINGS)
     return False
 
 
@@ -138,24 +140,6 @@ def _loss_class_with_a_penalty(text: str) -> bool:
 _CLASS_NAME = re.compile(r"class[ \t]*(\w+)")
 
 
-_PENALTY_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if PENALTY_NAME.fullmatch(spelling))
-_LOSS_SPELLINGS = tuple(spelling for spelling in NAME_STEMS if LOSS_NAME.fullmatch(spelling))
-
-
-def adds_a_penalty_to_a_loss(text: str) -> bool:
-    lowered = text.lower()
-    if not any(stem in lowered for stem in _LOSS_SPELLINGS):
-        return False
-    at = lowered.find("+")
-    while at != -1:
-        start = lowered.rfind("\n", 0, at) + 1
-        end = lowered.find("\n", at)
-        end = len(lowered) if end == -1 else end
-        line = lowered[start:end]
-        if any(stem in line for stem in _LOSS_SPELLINGS) and any(stem in line for stem in _PENALTY_SPELLINGS):
-            return True
-        at = lowered.find("+", end)
-    return False
 
 
 # Where a project keeps its entry scripts, beside its package: `tools/train.py` (mmdetection),
